@@ -1,0 +1,76 @@
+"""The `netsim` command.
+
+Each subcommand lives in its own module in this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+``func(args) -> int``. A `UsageError` raised by a subcommand becomes a one-line
+message on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from netsim import __version__
+from netsim.errors import NetsimError, UsageError
+
+# Subcommand modules, in the order `netsim --help` lists them.
+SUBCOMMANDS: tuple[str, ...] = (
+    "demo",
+    "sim",
+    "echo",
+    "ping",
+    "traceroute",
+    "pcap",
+    "live",
+    "grade",
+    "sweep",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="netsim",
+        description="A TCP/IP stack for teaching and simulation, simulated or live on a TAP.",
+    )
+    parser.add_argument("--version", action="version", version=f"netsim {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"netsim.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"netsim.cli.{name}":
+                raise
+            continue  # not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except UsageError as exc:
+        print(f"netsim: error: {exc}", file=sys.stderr)
+        return 2
+    except NetsimError as exc:
+        print(f"netsim: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The link flags shared by simulating subcommands (``--delay 10ms --rate 100Mbit --loss 0.01``).
+
+Values are kept as strings by argparse and parsed by `link_config_from_args`, so a bad value
+raises `UsageError` naming the flag (exit status 2 via `netsim.cli.main`), e.g.
+``netsim: error: --delay: '10xs' is not a time; use e.g. 10ms, 1.5s, 200us``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from netsim.errors import UsageError
+from netsim.sim.link import LinkConfig
+from netsim.sim.loss import DEFAULT_BURST, LOSS_MODELS, make_loss_model
+from netsim.units import parse_rate, parse_size, parse_time
+
+__all__ = ["add_link_arguments", "link_config_from_args"]
+
+DEFAULT_DELAY = "10ms"
+DEFAULT_RATE = "100Mbit"
+DEFAULT_QUEUE = "1000"
+DEFAULT_MTU = "1500"
+_UNLIMITED = ("none", "inf", "unlimited", "off")
+
+
+def add_link_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the shared link flags (and --seed, --pcap, --json) to ``parser``."""
+    group = parser.add_argument_group("link")
+    group.add_argument(
+        "--delay", default=DEFAULT_DELAY, metavar="TIME",
+        help=f"one-way propagation delay, e.g. 10ms, 1.5s, 200us (default {DEFAULT_DELAY})",
+    )
+    group.add_argument(
+        "--jitter", default="0", metavar="TIME",
+        help="extra delay, uniform in [0, TIME]; does not reorder frames (default 0)",
+    )
+    group.add_argument(
+        "--rate", default=DEFAULT_RATE, metavar="RATE",
+        help="link rate, tc units: bit/kbit/mbit/gbit are bits/s, bps/kbps/mbps are BYTES/s; "
+        f"'none' for infinitely fast (default {DEFAULT_RATE})",
+    )
+    group.add_argument(
+        "--queue", default=DEFAULT_QUEUE, metavar="N|SIZE",
+        help="drop-tail queue: a number of frames, or bytes with a unit (64kB, 1MiB), "
+        f"or 'none' for unbounded (default {DEFAULT_QUEUE})",
+    )
+    group.add_argument(
+        "--mtu", default=DEFAULT_MTU, metavar="BYTES",
+        help=f"largest IPv4 packet a frame may carry, 68..65535 (default {DEFAULT_MTU})",
+    )
+    group.add_argument(
+        "--loss", default="0", metavar="P",
+        help="fraction of frames lost on the wire, 0..1 (default 0)",
+    )
+    group.add_argument(
+        "--loss-model", default="bernoulli", metavar="MODEL",
+        help=f"how losses fall: {', '.join(LOSS_MODELS)} "
+        "(independent, in bursts, every round(1/P)-th frame; default bernoulli)",
+    )
+    group.add_argument(
+        "--loss-burst", default=f"{DEFAULT_BURST:g}", metavar="FRAMES",
+        help=f"mean loss-burst length for --loss-model gilbert (default {DEFAULT_BURST:g})",
+    )
+    group.add_argument(
+        "--reorder", default="0", metavar="P",
+        help="fraction of frames held back so that later frames overtake them (default 0)",
+    )
+    group.add_argument(
+        "--duplicate", default="0", metavar="P",
+        help="fraction of frames delivered twice (default 0)",
+    )
+    group.add_argument(
+        "--corrupt", default="0", metavar="P",
+        help="fraction of frames with one bit flipped after the Ethernet header (default 0)",
+    )
+    group.add_argument(
+        "--seed", type=int, default=1, metavar="N",
+        help="seed of every random choice; same seed, same run (default 1)",
+    )
+    group.add_argument(
+        "--pcap", default=None, metavar="FILE", help="write the frames seen to a pcap FILE",
+    )
+    group.add_argument(
+        "--json", action="store_true", help="print results as JSON instead of a table",
+    )
+
+
+def _probability(text: str, flag: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise UsageError(f"{flag}: {text!r} is not a probability; use a number from 0 to 1")
+    return value
+
+
+def _is_unlimited(text: str) -> bool:
+    return isinstance(text, str) and text.strip().lower() in _UNLIMITED
+
+
+def _queue(text: str) -> tuple[int | None, int | None]:
+    """--queue: (packets, bytes). A bare integer is frames; a value with a unit is bytes."""
+    if _is_unlimited(text):
+        return None, None
+    stripped = str(text).strip()
+    if stripped.isdigit():
+        return int(stripped), None
+    try:
+        if not any(c.isalpha() for c in stripped):
+            raise UsageError("a size needs a unit here")
+        return None, parse_size(stripped, "--queue")
+    except UsageError:
+        raise UsageError(
+            f"--queue: {text!r} is not a queue limit; use a number of frames (100), "
+            "bytes with a unit (64kB, 1MiB) or 'none'"
+        ) from None
+
+
+def _mtu(text: str) -> int:
+    stripped = str(text).strip()
+    value = int(stripped) if stripped.isdigit() else -1
+    if not 68 <= value <= 65535:
+        # RFC 791: every internet module must be able to forward a datagram of 68 octets.
+        raise UsageError(f"--mtu: {text!r} is not an MTU; use a whole number of bytes, 68..65535")
+    return value
+
+
+def link_config_from_args(args: argparse.Namespace) -> LinkConfig:
+    """The `LinkConfig` (used for both directions) described by the link flags in ``args``."""
+    delay = parse_time(args.delay, "--delay")
+    jitter = parse_time(args.jitter, "--jitter")
+    rate = None if _is_unlimited(args.rate) else parse_rate(args.rate, "--rate")
+    queue_packets, queue_bytes = _queue(args.queue)
+    mtu = _mtu(args.mtu)
+    loss_rate = _probability(args.loss, "--loss")
+    try:
+        burst = float(getattr(args, "loss_burst", DEFAULT_BURST))
+    except (TypeError, ValueError):
+        burst = math.nan
+    if not (math.isfinite(burst) and burst >= 1):
+        raise UsageError(
+            f"--loss-burst: {getattr(args, 'loss_burst', None)!r} is not a burst length; "
+            "use a number of frames >= 1"
+        )
+    loss = make_loss_model(args.loss_model, loss_rate, burst=burst)
+    return LinkConfig(
+        delay=delay,
+        jitter=jitter,
+        rate_bps=rate,
+        queue_packets=queue_packets,
+        queue_bytes=queue_bytes,
+        mtu=mtu,
+        loss=loss,
+        reorder=_probability(args.reorder, "--reorder"),
+        duplicate=_probability(args.duplicate, "--duplicate"),
+        corrupt=_probability(args.corrupt, "--corrupt"),
+    )

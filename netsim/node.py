@@ -1,0 +1,127 @@
+"""The SimPy driver that runs one sans-I/O stack on its ports — the same in both worlds.
+
+A port is anything with ``send(frame)`` and ``attach(receiver)``: a simulated link's
+endpoint, or a live TAP device. Frames that arrive are fed to the stack at
+``env.now``; frames the stack sends go straight to the port; the stack's next
+deadline becomes one scheduled SimPy event (DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappush
+from ipaddress import IPv4Address
+from typing import Any, Protocol
+
+import simpy
+from simpy.events import Event
+
+from netsim.stack.host import Stack
+from netsim.stack.interface import Interface
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.timers import INF
+
+NORMAL = 1  # simpy.core.NORMAL: the priority of ordinary events
+
+Receiver = Callable[[bytes], None]
+
+
+class Port(Protocol):
+    def send(self, frame: bytes) -> None: ...
+
+    def attach(self, receiver: Receiver) -> None: ...
+
+
+class _Call(Event):
+    """An already-triggered event that runs one callback at its scheduled time."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None]) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+
+
+def call_at(env: simpy.Environment, when: float, callback: Callable[[Event], None]) -> None:
+    """Run `callback` at the absolute simulated time `when` (exactly, with no float drift
+    from adding a delay to `now`)."""
+    if when < env.now:
+        when = env.now
+    heappush(env._queue, (when, NORMAL, next(env._eid), _Call(env, callback)))  # type: ignore[misc]
+
+
+class Node:
+    """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use."""
+
+    def __init__(self, env: simpy.Environment, stack: Stack) -> None:
+        self.env = env
+        self.stack = stack
+        self.ports: dict[str, Port] = {}
+        self._port_of: dict[Interface, Port] = {}
+        self._wake = INF
+        stack.transmit = self._transmit
+        stack.timers.on_earlier = self._wake_at
+
+    @property
+    def name(self) -> str:
+        return self.stack.name
+
+    @property
+    def ip(self) -> IPv4Address:
+        return self.stack.ip
+
+    def attach(self, iface: str | Interface, port: Port, announce: bool = True) -> None:
+        """Plug interface `iface` into `port`; `announce` sends a gratuitous ARP."""
+        if isinstance(iface, str):
+            iface = self.stack.interfaces[iface]
+        self.ports[iface.name] = port
+        self._port_of[iface] = port
+        stack = self.stack
+        env = self.env
+
+        def receive(frame: bytes, iface: Interface = iface) -> None:
+            stack.receive(iface, frame, env.now)
+
+        port.attach(receive)
+        if announce:
+            def up(_ev: Event, iface: Interface = iface) -> None:
+                stack.bring_up(iface, env.now)
+
+            call_at(env, env.now, up)
+
+    def _transmit(self, iface: Interface, frame: bytes) -> None:
+        self._port_of[iface].send(frame)
+
+    def _wake_at(self, when: float) -> None:
+        if when < self._wake:
+            self._wake = when
+            call_at(self.env, when, self._on_wake)
+
+    def _on_wake(self, _ev: Event) -> None:
+        now = self.env.now
+        if now < self._wake:
+            return  # superseded by an earlier wake-up that already ran
+        self._wake = INF
+        self.stack.poll(now)
+        nxt = self.stack.timers.next_deadline()
+        if nxt != INF:
+            self._wake_at(nxt)
+
+    # ------------------------------------------------------------------ applications
+    def listen(self, port: int, backlog: int | None = None,
+               cfg: TcpConfig | None = None) -> Any:
+        from netsim.sockets import Listener
+        return Listener(self, self.stack.tcp.listen(port, backlog, cfg))
+
+    def connect(self, ip: str | IPv4Address, port: int, cfg: TcpConfig | None = None,
+                local_port: int = 0) -> Any:
+        """An event that succeeds with a connected `Stream` (or fails: refused, timed out)."""
+        from netsim.sockets import open_connection
+        return open_connection(self, ip, port, cfg, local_port)
+
+    def udp(self, port: int = 0) -> Any:
+        from netsim.sockets import DatagramSocket
+        return DatagramSocket(self, port)
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name}>"

@@ -1,0 +1,178 @@
+"""Small topologies simple enough to write in a notebook cell.
+
+    world = World(seed=7)
+    net = two_hosts(world, LinkConfig(delay=0.01, rate_bps=10e6))
+    a, b = net.hosts
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netsim.node import Node
+from netsim.sim.link import Endpoint, Link, LinkConfig
+from netsim.sim.world import World
+from netsim.stack.events import DropRecord, Tracer
+from netsim.stack.host import Stack
+from netsim.stack.tcp.config import TcpConfig
+from netsim.wire.mac import MacAddress
+
+
+@dataclass
+class Network:
+    world: World
+    hosts: list[Node] = field(default_factory=list)
+    routers: list[Node] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+
+    @property
+    def env(self) -> Any:
+        return self.world.env
+
+    def node(self, name: str) -> Node:
+        for n in self.hosts + self.routers:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def run(self, until: float | None = None) -> None:
+        self.world.run(until)
+
+
+_mac_counter = 0
+
+
+def _mac(world: World) -> MacAddress:
+    n = getattr(world, "_mac_counter", 0) + 1
+    world._mac_counter = n  # type: ignore[attr-defined]
+    return MacAddress.local(n)
+
+
+def make_node(world: World, name: str, *, forwarding: bool = False, trace: Tracer | None = None,
+              tcp: TcpConfig | None = None) -> Node:
+    return Node(world.env, Stack(name, forwarding=forwarding, trace=trace, tcp=tcp))
+
+
+def add_port(world: World, node: Node, ifname: str, address: str, endpoint: Endpoint,
+             mtu: int = 1500, announce: bool = True) -> None:
+    node.stack.add_interface(ifname, _mac(world), address, mtu=mtu)
+    node.attach(ifname, endpoint, announce=announce)
+
+
+def _trace_link_drops(link: Link, trace: Tracer | None) -> None:
+    if trace is None:
+        return
+
+    def hook(time: float, where: str, reason: str, frame: bytes) -> None:
+        trace.record(DropRecord(time, where, "link", reason, f"{len(frame)} bytes"))
+
+    link.drop_hooks.append(hook)
+
+
+def two_hosts(world: World, config: LinkConfig | None = None,
+              reverse: LinkConfig | None = None, *, trace: Tracer | None = None,
+              tcp: TcpConfig | None = None, prefix: str = "10.0.0") -> Network:
+    """h1 (PREFIX.1) and h2 (PREFIX.2) on one link."""
+    cfg = config or LinkConfig()
+    link = Link(world, cfg, reverse, name="link")
+    _trace_link_drops(link, trace)
+    h1 = make_node(world, "h1", trace=trace, tcp=tcp)
+    h2 = make_node(world, "h2", trace=trace, tcp=tcp)
+    add_port(world, h1, "eth0", f"{prefix}.1/24", link.a, mtu=cfg.mtu)
+    add_port(world, h2, "eth0", f"{prefix}.2/24", link.b, mtu=(reverse or cfg).mtu)
+    return Network(world, [h1, h2], [], [link])
+
+
+def chain(world: World, routers: int = 1, config: LinkConfig | None = None, *,
+          bottleneck: LinkConfig | None = None, trace: Tracer | None = None,
+          tcp: TcpConfig | None = None) -> Network:
+    """h1 — r1 — r2 — … — rN — h2. Network i is 10.0.i.0/24: hosts are .1 (left) and .2
+    (right) on it, so h1 is 10.0.0.1, router k has 10.0.(k-1).2 and 10.0.k.1, h2 is
+    10.0.N.2. Every link uses `config`; the middle one uses `bottleneck` if given."""
+    cfg = config or LinkConfig()
+    net = Network(world)
+    h1 = make_node(world, "h1", trace=trace, tcp=tcp)
+    h2 = make_node(world, "h2", trace=trace, tcp=tcp)
+    rs = [make_node(world, f"r{k + 1}", forwarding=True, trace=trace) for k in range(routers)]
+    nodes = [h1, *rs, h2]
+    for i in range(len(nodes) - 1):
+        link_cfg = bottleneck if bottleneck is not None and i == (len(nodes) - 1) // 2 else cfg
+        link = Link(world, link_cfg, name=f"link{i}")
+        _trace_link_drops(link, trace)
+        net.links.append(link)
+        left, right = nodes[i], nodes[i + 1]
+        add_port(world, left, f"eth{1 if left in rs else 0}", f"10.0.{i}.1/24", link.a,
+                 mtu=link_cfg.mtu)
+        add_port(world, right, "eth0", f"10.0.{i}.2/24", link.b, mtu=link_cfg.mtu)
+    h1.stack.set_default_route("10.0.0.2")
+    h2.stack.set_default_route(f"10.0.{routers}.1")
+    for k, r in enumerate(rs):
+        # Router k+1 sits between networks k and k+1.
+        if k > 0:
+            r.stack.add_route("10.0.0.0/16", via=f"10.0.{k}.1")  # leftwards, by default
+        if k + 1 < routers:
+            for j in range(k + 2, routers + 1):
+                r.stack.add_route(f"10.0.{j}.0/24", via=f"10.0.{k + 1}.2")
+    net.hosts = [h1, h2]
+    net.routers = rs
+    return net
+
+
+def dumbbell(world: World, pairs: int = 2, access: LinkConfig | None = None,
+             bottleneck: LinkConfig | None = None, *, trace: Tracer | None = None,
+             tcp: TcpConfig | None = None) -> Network:
+    """`pairs` senders s1..sN on the left, receivers d1..dN on the right, two routers
+    joined by a shared bottleneck. Senders are 10.1.i.1, receivers 10.2.i.1."""
+    acc = access or LinkConfig()
+    bn = bottleneck or LinkConfig(rate_bps=10e6, delay=0.01)
+    net = Network(world)
+    left = make_node(world, "rL", forwarding=True, trace=trace)
+    right = make_node(world, "rR", forwarding=True, trace=trace)
+    mid = Link(world, bn, name="bottleneck")
+    _trace_link_drops(mid, trace)
+    net.links.append(mid)
+    add_port(world, left, "core", "10.255.0.1/30", mid.a, mtu=bn.mtu)
+    add_port(world, right, "core", "10.255.0.2/30", mid.b, mtu=bn.mtu)
+    left.stack.add_route("10.2.0.0/16", via="10.255.0.2")
+    right.stack.add_route("10.1.0.0/16", via="10.255.0.1")
+    senders: list[Node] = []
+    receivers: list[Node] = []
+    for i in range(1, pairs + 1):
+        for side, router, lst, net_prefix in ((f"s{i}", left, senders, "10.1"),
+                                              (f"d{i}", right, receivers, "10.2")):
+            host = make_node(world, side, trace=trace, tcp=tcp)
+            link = Link(world, acc, name=f"access-{side}")
+            _trace_link_drops(link, trace)
+            net.links.append(link)
+            add_port(world, host, "eth0", f"{net_prefix}.{i}.1/24", link.a, mtu=acc.mtu)
+            add_port(world, router, f"to-{side}", f"{net_prefix}.{i}.254/24", link.b,
+                     mtu=acc.mtu)
+            host.stack.set_default_route(f"{net_prefix}.{i}.254")
+            lst.append(host)
+    net.hosts = senders + receivers
+    net.routers = [left, right]
+    return net
+
+
+@contextmanager
+def capture(endpoint: Endpoint, path: str | Path, nanosecond: bool = True) -> Iterator[None]:
+    """Write every frame sent or received at `endpoint` to a pcap, in simulated time."""
+    from netsim.wire.pcap import PcapWriter
+
+    writer = PcapWriter(path, nanosecond=nanosecond)
+    active = [True]
+
+    def tap(time: float, direction: str, frame: bytes) -> None:
+        if active[0]:
+            writer.write(time, frame)
+
+    endpoint.add_tap(tap)
+    try:
+        yield
+    finally:
+        active[0] = False
+        writer.close()

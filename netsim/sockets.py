@@ -1,0 +1,247 @@
+"""Listener, stream and datagram objects for applications written as SimPy processes.
+
+The same application code runs in simulation and live mode: it only sees these
+objects and SimPy events.
+
+    def client(node):
+        stream = yield node.connect("10.0.0.2", 7)
+        yield stream.sendall(b"hello")
+        data = yield stream.recv(4096)      # b"" at end of stream
+        yield stream.close()
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import Event, Process
+
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.connection import TcpConnection
+from netsim.stack.tcp.errors import ConnectionClosed
+from netsim.stack.tcp.layer import TcpListener
+from netsim.stack.tcp.states import State
+
+if TYPE_CHECKING:
+    from netsim.node import Node
+
+__all__ = ["Stream", "Listener", "DatagramSocket", "open_connection"]
+
+
+class Stream:
+    """A connected TCP socket."""
+
+    def __init__(self, node: Node, conn: TcpConnection) -> None:
+        self.node = node
+        self.env = node.env
+        self.conn = conn
+        self._readers: deque[tuple[Event, int]] = deque()
+        self._writers: list[Event] = []
+        self._closed_waiters: list[Event] = []
+        self._connect_event: Event | None = None
+        conn.notify = self._on_event
+
+    # ------------------------------------------------------------------ notifications
+    def _on_event(self, event: str) -> None:
+        conn = self.conn
+        if event == "established":
+            if self._connect_event is not None and not self._connect_event.triggered:
+                self._connect_event.succeed(self)
+            return
+        if event in ("readable", "eof", "error", "closed"):
+            while self._readers and (conn.readable or conn.at_eof or conn.error is not None
+                                     or conn.state is State.CLOSED):
+                ev, n = self._readers.popleft()
+                self._finish_read(ev, n)
+        if event in ("writable", "error", "closed"):
+            writers, self._writers = self._writers, []
+            for ev in writers:
+                if not ev.triggered:
+                    ev.succeed()
+        if event == "error" and self._connect_event is not None and \
+                not self._connect_event.triggered:
+            assert conn.error is not None
+            self._connect_event.fail(conn.error)
+        if conn.state is State.CLOSED or conn.state is State.TIME_WAIT:
+            waiters, self._closed_waiters = self._closed_waiters, []
+            for ev in waiters:
+                if not ev.triggered:
+                    ev.succeed()
+
+    def _finish_read(self, ev: Event, n: int) -> None:
+        conn = self.conn
+        if conn.readable:
+            ev.succeed(conn.recv(n, self.env.now))
+        elif conn.error is not None and not isinstance(conn.error, ConnectionClosed) and \
+                not conn.at_eof:
+            ev.fail(conn.error)
+        else:
+            ev.succeed(b"")
+
+    # ------------------------------------------------------------------ reading
+    def recv(self, max_bytes: int = 65536) -> Event:
+        """An event with up to `max_bytes` bytes; b"" at the end of the stream."""
+        ev = self.env.event()
+        conn = self.conn
+        if not self._readers and (conn.readable or conn.at_eof or conn.error is not None or
+                                  conn.state is State.CLOSED):
+            self._finish_read(ev, max_bytes)
+        else:
+            self._readers.append((ev, max_bytes))
+        return ev
+
+    def recv_exactly(self, n: int) -> Process:
+        def run() -> Generator[Event, Any, bytes]:
+            buf = bytearray()
+            while len(buf) < n:
+                chunk = yield self.recv(n - len(buf))
+                if not chunk:
+                    break
+                buf += chunk
+            return bytes(buf)
+        return self.env.process(run())
+
+    # ------------------------------------------------------------------ writing
+    def sendall(self, data: bytes) -> Process:
+        """A process that finishes once all of `data` is in the send buffer."""
+        def run() -> Generator[Event, Any, int]:
+            view = memoryview(data)
+            off = 0
+            while off < len(data):
+                n = self.conn.send(bytes(view[off:off + self.conn.send_space]), self.env.now) \
+                    if self.conn.send_space else 0
+                off += n
+                if off < len(data):
+                    ev = self.env.event()
+                    self._writers.append(ev)
+                    yield ev
+                    if self.conn.error is not None:
+                        raise self.conn.error
+            return off
+        return self.env.process(run())
+
+    def send(self, data: bytes) -> int:
+        """Queue as much of `data` as fits now; returns the number of bytes taken."""
+        return self.conn.send(data, self.env.now)
+
+    # ------------------------------------------------------------------ closing
+    def shutdown(self) -> None:
+        """Half-close: send a FIN after the queued data, keep receiving."""
+        self.conn.shutdown(self.env.now)
+
+    def close(self) -> Event:
+        """Close both directions; the event fires when the connection has closed (CLOSED or
+        TIME-WAIT) — our FIN acknowledged and the peer's FIN received."""
+        ev = self.env.event()
+        conn = self.conn
+        conn.close(self.env.now)
+        if conn.state in (State.CLOSED, State.TIME_WAIT):
+            ev.succeed()
+        else:
+            self._closed_waiters.append(ev)
+        return ev
+
+    def wait_closed(self) -> Event:
+        ev = self.env.event()
+        if self.conn.state in (State.CLOSED, State.TIME_WAIT):
+            ev.succeed()
+        else:
+            self._closed_waiters.append(ev)
+        return ev
+
+    def abort(self) -> None:
+        self.conn.abort(self.env.now)
+
+    @property
+    def state(self) -> State:
+        return self.conn.state
+
+    def __repr__(self) -> str:
+        return f"<Stream {self.conn.name} {self.conn.state}>"
+
+
+def open_connection(node: Node, ip: str | IPv4Address, port: int, cfg: TcpConfig | None,
+                    local_port: int = 0) -> Event:
+    conn = node.stack.tcp.connect(ip, port, node.env.now, local_port, cfg)
+    stream = Stream(node, conn)
+    ev = node.env.event()
+    stream._connect_event = ev
+    if conn.state is State.ESTABLISHED:
+        ev.succeed(stream)
+    elif conn.error is not None:
+        ev.fail(conn.error)
+    return ev
+
+
+class Listener:
+    def __init__(self, node: Node, lst: TcpListener) -> None:
+        self.node = node
+        self.listener = lst
+        self._waiters: deque[Event] = deque()
+        lst.notify = self._on_event
+
+    @property
+    def port(self) -> int:
+        return self.listener.port
+
+    def _on_event(self, event: str) -> None:
+        while self._waiters and self.listener.accept_queue:
+            conn = self.listener.accept()
+            if conn is None:
+                break
+            self._waiters.popleft().succeed(Stream(self.node, conn))
+
+    def accept(self) -> Event:
+        """An event with the next connected `Stream`."""
+        ev = self.node.env.event()
+        conn = self.listener.accept() if not self._waiters else None
+        if conn is not None:
+            ev.succeed(Stream(self.node, conn))
+        else:
+            self._waiters.append(ev)
+        return ev
+
+    def close(self) -> None:
+        self.listener.close(self.node.env.now)
+
+
+class DatagramSocket:
+    """A bound UDP socket; `recvfrom()` is an event with (payload, (ip, port))."""
+
+    def __init__(self, node: Node, port: int = 0) -> None:
+        self.node = node
+        self._queue: deque[tuple[bytes, tuple[IPv4Address, int]]] = deque()
+        self._waiters: deque[Event] = deque()
+        self.errors: deque[tuple[int, int, IPv4Address, float]] = deque()
+        self.endpoint = node.stack.udp.bind(port, self._on_datagram, self._on_error)
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    def _on_datagram(self, payload: bytes, ip: IPv4Address, port: int, now: float) -> None:
+        if self._waiters:
+            self._waiters.popleft().succeed((payload, (ip, port)))
+        else:
+            self._queue.append((payload, (ip, port)))
+
+    def _on_error(self, type_: int, code: int, sender: IPv4Address, now: float) -> None:
+        self.errors.append((type_, code, sender, now))
+
+    def sendto(self, payload: bytes, addr: tuple[str | IPv4Address, int], ttl: int = 64) -> bool:
+        return self.endpoint.sendto(payload, addr, self.node.env.now, ttl=ttl)
+
+    def recvfrom(self) -> Event:
+        ev = self.node.env.event()
+        if self._queue:
+            ev.succeed(self._queue.popleft())
+        else:
+            self._waiters.append(ev)
+        return ev
+
+    def close(self) -> None:
+        self.endpoint.close()
+

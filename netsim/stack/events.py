@@ -1,0 +1,92 @@
+"""Typed trace records emitted by the stack (and by links), and the tracer interface.
+
+Every state change a lesson wants to show is one small frozen record with a
+timestamp. The stack only builds a record when a tracer is attached
+(``if self.trace is not None: ...``), so tracing off costs one attribute test.
+netsim.trace collects, exports and plots these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Tracer(Protocol):
+    def record(self, rec: TraceRecord) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRecord:
+    time: float
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord(TraceRecord):
+    """A TCP segment sent ("tx") or received ("rx") by a connection (or a listener)."""
+
+    conn: str  # "10.0.0.1:40000>10.0.0.2:7", local side first
+    direction: str  # "tx" | "rx"
+    seq: int
+    ack: int
+    length: int  # payload bytes
+    flags: str  # tcpdump letters, e.g. "S.", "P.", "F."
+    window: int  # the window field as sent (unscaled)
+    options: str  # tcpdump style, e.g. "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7"
+    retransmit: bool = False
+    sack: tuple[tuple[int, int], ...] = ()
+    seq_rel: int = 0  # sequence relative to the sender's ISN (tx: ours; rx: the peer's)
+    ack_rel: int = 0  # ack relative to the other side's ISN
+
+
+@dataclass(frozen=True, slots=True)
+class CwndRecord(TraceRecord):
+    conn: str
+    cwnd: int
+    ssthresh: int
+    flight: int
+    event: str = ""  # "ack", "dupack", "fast_retransmit", "rto", "recovery_exit", "idle"...
+
+
+@dataclass(frozen=True, slots=True)
+class RttRecord(TraceRecord):
+    conn: str
+    sample: float | None  # the RTT measurement (None when only RTO changed, e.g. backoff)
+    srtt: float | None
+    rttvar: float | None
+    rto: float
+    backoff: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateRecord(TraceRecord):
+    conn: str
+    old: str
+    new: str
+    event: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord(TraceRecord):
+    conn: str
+    timer: str  # "rto", "syn", "persist", "delack", "time_wait", "keepalive"
+    action: str  # "fired"
+
+
+@dataclass(frozen=True, slots=True)
+class DropRecord(TraceRecord):
+    """A frame or segment dropped, with where and why."""
+
+    where: str  # "link", "eth", "arp", "ipv4", "icmp", "udp", "tcp"
+    reason: str  # e.g. "loss", "queue", "corrupt", "checksum", "out_of_window", "no_route"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord(TraceRecord):
+    """Any other notable event: a congestion-control or application event."""
+
+    conn: str
+    kind: str  # "fast_retransmit", "recovery_enter", "recovery_exit", "rto", "sack_recovery",...
+    detail: str = ""

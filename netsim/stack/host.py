@@ -1,0 +1,432 @@
+"""The sans-I/O network stack of one host or router: Ethernet, ARP, IPv4, ICMP, UDP, TCP.
+
+Inputs: frames (`receive`) and the passage of time (`poll`). Outputs: frames
+handed to the driver's `transmit(interface, frame)` callable, the next deadline
+(`next_deadline`, and the `timers.on_earlier` hook), events to applications
+through socket objects, and trace records. Nothing here reads a clock or does I/O
+(DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv4Interface
+from typing import Any
+
+from netsim.errors import UsageError
+from netsim.stack.arp import ArpCache, ArpTable, Enqueue
+from netsim.stack.counters import Counters
+from netsim.stack.events import DropRecord, Tracer
+from netsim.stack.fragments import Reassembler, fragment
+from netsim.stack.icmp import TokenBucket, may_send_error_about
+from netsim.stack.interface import Interface
+from netsim.stack.routing import RoutingTable
+from netsim.stack.timers import INF, TimerQueue
+from netsim.stack.udp import UdpLayer
+from netsim.wire import icmp as icmpw
+from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
+from netsim.wire.errors import WireError
+from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
+from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
+from netsim.wire.mac import BROADCAST, MacAddress
+
+IcmpHandler = Callable[[IPv4Packet, icmpw.ICMPMessage, float], None]
+Transmit = Callable[[Interface, bytes], None]
+
+LIMITED_BROADCAST = IPv4Address("255.255.255.255")
+_ETH_IPV4 = b"\x08\x00"
+_ETH_ARP = b"\x08\x06"
+
+
+def _no_transmit(iface: Interface, frame: bytes) -> None:
+    raise RuntimeError("stack has no driver: set stack.transmit before sending")
+
+
+class Stack:
+    """One host (or, with ``forwarding=True``, a router).
+
+    `transmit` is set by the driver (netsim.node) to put a frame on an interface's port.
+    """
+
+    def __init__(self, name: str = "host", *, forwarding: bool = False,
+                 trace: Tracer | None = None, default_ttl: int = 64,
+                 icmp_rate: float = 100.0, icmp_burst: int = 50, tcp: Any = None) -> None:
+        self.name = name
+        self.forwarding = forwarding
+        self.trace = trace
+        self.default_ttl = default_ttl
+        self.interfaces: dict[str, Interface] = {}
+        self._by_ip: dict[IPv4Address, Interface] = {}
+        self.routes = RoutingTable()
+        self.timers = TimerQueue()
+        self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
+        self.counters = Counters()
+        self.transmit: Transmit = _no_transmit
+        self.reassembler = Reassembler()
+        self.icmp_limiter = TokenBucket(icmp_rate, icmp_burst)
+        self.icmp_handlers: list[IcmpHandler] = []
+        self.udp = UdpLayer(self)
+        self._ip_id = 0
+        self.now = 0.0
+        from netsim.stack.tcp.layer import TcpLayer  # imported here: tcp imports this module
+        self.tcp = TcpLayer(self, tcp)
+
+    # ------------------------------------------------------------------ configuration
+    def add_interface(self, name: str, mac: MacAddress | str, address: str | IPv4Interface,
+                      mtu: int = 1500, arp: ArpCache | None = None) -> Interface:
+        if name in self.interfaces:
+            raise UsageError(f"interface: {name!r} already exists on {self.name}")
+        if not 68 <= mtu <= 65535:
+            raise UsageError(f"mtu: {mtu} is not in 68..65535")
+        try:
+            addr = IPv4Interface(address) if isinstance(address, str) else address
+        except ValueError as exc:
+            raise UsageError(f"address: {exc}") from None
+        iface = Interface(name, MacAddress(mac), addr, mtu, arp if arp is not None else ArpTable(),
+                          index=len(self.interfaces))
+        self.interfaces[name] = iface
+        self._by_ip[addr.ip] = iface
+        self.routes.add(addr.network, name)
+        return iface
+
+    def add_route(self, network: str, via: str | None = None,
+                  interface: str | None = None) -> None:
+        """Add a route; with only `via`, the interface is found from the connected routes."""
+        if interface is None:
+            if via is None:
+                raise UsageError("route: give a gateway (via) or an interface")
+            gw_route = self.routes.lookup(IPv4Address(via))
+            if gw_route is None or gw_route.gateway is not None:
+                raise UsageError(f"route: gateway {via} is not on a connected network")
+            interface = gw_route.interface
+        if interface not in self.interfaces:
+            raise UsageError(f"route: no interface {interface!r} on {self.name}")
+        self.routes.add(network, interface, via)
+
+    def set_default_route(self, via: str) -> None:
+        self.add_route("0.0.0.0/0", via=via)
+
+    @property
+    def ip(self) -> IPv4Address:
+        """The address of the first interface (hosts usually have one)."""
+        return next(iter(self.interfaces.values())).ip
+
+    def is_local(self, ip: IPv4Address) -> bool:
+        return ip in self._by_ip
+
+    def source_for(self, dst: IPv4Address) -> IPv4Address | None:
+        """The source address for a datagram to `dst` (that of the outgoing interface)."""
+        if dst in self._by_ip:
+            return dst
+        route = self.routes.lookup(dst)
+        if route is None:
+            return None
+        return self.interfaces[route.interface].ip
+
+    def bring_up(self, iface: Interface | str, now: float) -> None:
+        """Mark an interface up and announce it with a gratuitous ARP request."""
+        if isinstance(iface, str):
+            iface = self.interfaces[iface]
+        iface.up = True
+        self.now = now
+        self._send_arp(iface, ArpPacket(OP_REQUEST, iface.mac, iface.ip, MacAddress(bytes(6)),
+                                        iface.ip), BROADCAST)
+        self.counters["arp"]["tx_gratuitous"] += 1
+
+    # ------------------------------------------------------------------ time
+    def poll(self, now: float) -> None:
+        """Run every timer due at `now`."""
+        self.now = now
+        self.timers.run(now)
+
+    def next_deadline(self) -> float | None:
+        d = self.timers.next_deadline()
+        return None if d == INF else d
+
+    def on_timer(self, now: float) -> None:
+        for iface in self.interfaces.values():
+            result = iface.arp.poll(now)
+            for ip in result.requests:
+                self._send_arp_request(iface, ip)
+                self.counters["arp"]["retries"] += 1
+            for ip, packets in result.failed:
+                for raw in packets:
+                    self.drop("arp", "unresolved", f"{ip} did not answer ARP")
+                    self._arp_failed(raw, now)
+        for first in self.reassembler.expire(now):
+            self.drop("ipv4", "reassembly_timeout", f"id {first.identification}")
+            raw = first.build()
+            # RFC 792: time exceeded, code 1, only when fragment zero has arrived
+            self.icmp_error(parse_ipv4(raw, False), icmpw.TIME_EXCEEDED,
+                            icmpw.REASSEMBLY_EXCEEDED, now)
+        self._arm_housekeeping()
+
+    def _arm_housekeeping(self) -> None:
+        deadlines = [iface.arp.next_deadline() for iface in self.interfaces.values()]
+        deadlines.append(self.reassembler.next_deadline())
+        soon = min((d for d in deadlines if d is not None), default=None)
+        if soon is not None:
+            self.timers.ensure(self, soon)
+
+    # ------------------------------------------------------------------ bookkeeping
+    def drop(self, layer: str, reason: str, detail: str = "") -> None:
+        self.counters[layer]["drop." + reason] += 1
+        if self.trace is not None:
+            self.trace.record(DropRecord(self.now, self.name, layer, reason, detail))
+
+    # ------------------------------------------------------------------ input
+    def receive(self, iface: Interface | str, frame: bytes, now: float) -> None:
+        """A frame arrived on `iface`."""
+        if isinstance(iface, str):
+            iface = self.interfaces[iface]
+        self.now = now
+        eth = self.counters["eth"]
+        eth["rx"] += 1
+        if len(frame) < 14:
+            self.drop("eth", "malformed", f"{len(frame)}-byte frame")
+            return
+        if not iface.up:
+            self.drop("eth", "interface_down")
+            return
+        dst = frame[0:6]
+        broadcast = dst == BROADCAST
+        if dst != iface.mac and not broadcast:
+            self.drop("eth", "not_our_mac", str(MacAddress(dst)))
+            return
+        ethertype = frame[12:14]
+        if ethertype == _ETH_IPV4:
+            self._ip_input(iface, frame[14:], now, broadcast)
+        elif ethertype == _ETH_ARP:
+            self._arp_input(iface, frame[14:], now)
+        else:
+            self.drop("eth", "unknown_ethertype", ethertype.hex())
+
+    def _arp_input(self, iface: Interface, data: bytes, now: float) -> None:
+        arpc = self.counters["arp"]
+        try:
+            pkt = parse_arp(data)
+        except WireError as exc:
+            self.drop("arp", "malformed", str(exc))
+            return
+        arpc["rx"] += 1
+        # RFC 826 packet reception: merge if known; add if we are the target.
+        for_us = pkt.target_ip == iface.ip
+        if pkt.sender_ip == iface.ip:
+            if pkt.sender_mac != iface.mac:
+                self.drop("arp", "address_conflict", f"{pkt.sender_ip} is-at {pkt.sender_mac}")
+            return
+        if pkt.sender_ip.is_unspecified:
+            waiting: list[bytes] = []  # an ARP probe (RFC 5227): nothing to learn
+        else:
+            waiting = iface.arp.update(pkt.sender_ip, pkt.sender_mac, now, create=for_us)
+        for raw in waiting:
+            self._send_frame(iface, pkt.sender_mac, ETHERTYPE_IPV4, raw)
+        if for_us and pkt.op == OP_REQUEST:
+            arpc["rx_request"] += 1
+            reply = ArpPacket(OP_REPLY, iface.mac, iface.ip, pkt.sender_mac, pkt.sender_ip)
+            self._send_arp(iface, reply, pkt.sender_mac)
+        elif pkt.op == OP_REPLY:
+            arpc["rx_reply"] += 1
+        self._arm_housekeeping()
+
+    def _ip_input(self, iface: Interface, data: bytes, now: float, broadcast: bool) -> None:
+        ipc = self.counters["ipv4"]
+        try:
+            pkt = parse_ipv4(data)
+        except WireError as exc:
+            self.drop("ipv4", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
+            return
+        ipc["rx"] += 1
+        dst = pkt.dst
+        if dst in self._by_ip or dst == LIMITED_BROADCAST or dst == iface.broadcast:
+            if pkt.mf or pkt.fragment_offset:
+                whole, reason = self.reassembler.add(pkt, now)
+                if reason is not None:
+                    self.drop("ipv4", reason)
+                self._arm_housekeeping()
+                if whole is None:
+                    return
+                ipc["reassembled"] += 1
+                pkt = whole
+            ipc["delivered"] += 1
+            self._deliver(pkt, now, broadcast or dst == LIMITED_BROADCAST or
+                          dst == iface.broadcast)
+        elif self.forwarding and not broadcast:
+            self._forward(iface, pkt, data, now)
+        else:
+            self.drop("ipv4", "not_for_us", str(dst))
+
+    def _deliver(self, pkt: IPv4Packet, now: float, broadcast: bool = False) -> None:
+        proto = pkt.protocol
+        if proto == PROTO_TCP:
+            if broadcast:
+                self.drop("tcp", "broadcast")
+                return
+            self.tcp.input(pkt, now)
+        elif proto == PROTO_UDP:
+            self.udp.input(pkt, now, broadcast)
+        elif proto == PROTO_ICMP:
+            self._icmp_input(pkt, now, broadcast)
+        else:
+            self.drop("ipv4", "unknown_protocol", str(proto))
+            self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_PROTOCOL, now,
+                            arrived_as_broadcast=broadcast)
+
+    def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
+        ipc = self.counters["ipv4"]
+        # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
+        if pkt.ttl <= 1:
+            self.drop("ipv4", "ttl_exceeded", str(pkt.dst))
+            self.icmp_error(pkt, icmpw.TIME_EXCEEDED, icmpw.TTL_EXCEEDED, now)
+            return
+        route = self.routes.lookup(pkt.dst)
+        if route is None:
+            self.drop("ipv4", "no_route", str(pkt.dst))
+            self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_NET, now)
+            return
+        out = self.interfaces[route.interface]
+        total = pkt.total_length
+        if total > out.mtu:
+            if pkt.df:
+                self.drop("ipv4", "fragmentation_needed", f"{total} > mtu {out.mtu}")
+                # RFC 1191: fragmentation needed, carrying the next-hop MTU
+                self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_FRAG_NEEDED, now,
+                                next_hop_mtu=out.mtu)
+                return
+            next_hop = route.gateway or pkt.dst
+            for frag in fragment(pkt._replace(ttl=pkt.ttl - 1), out.mtu):
+                ipc["tx_fragments"] += 1
+                self._ip_out(out, next_hop, frag.build(), now)
+            ipc["forwarded"] += 1
+            return
+        ipc["forwarded"] += 1
+        self._ip_out(out, route.gateway or pkt.dst, _decrement_ttl(raw, total), now)
+
+    # ------------------------------------------------------------------ ICMP
+    def _icmp_input(self, pkt: IPv4Packet, now: float, broadcast: bool) -> None:
+        icc = self.counters["icmp"]
+        try:
+            msg = icmpw.parse_icmp(pkt.payload)
+        except WireError as exc:
+            self.drop("icmp", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
+            return
+        icc["rx"] += 1
+        icc[f"rx_type_{msg.type}"] += 1
+        if msg.type == icmpw.ECHO_REQUEST:
+            if broadcast:
+                self.drop("icmp", "echo_to_broadcast")  # as Linux icmp_echo_ignore_broadcasts
+                return
+            # RFC 1122 §3.2.2.6: reply with the same identifier, sequence and data
+            reply = icmpw.ICMPMessage(icmpw.ECHO_REPLY, 0, msg.rest, msg.payload)
+            icc["tx_echo_reply"] += 1
+            self.send_ip(pkt.src, PROTO_ICMP, reply.build(), now, src=pkt.dst)
+        elif msg.is_error:
+            try:
+                quoted = parse_ipv4(msg.payload, verify_checksum=False)
+            except WireError:
+                quoted = None
+            if quoted is not None and quoted.src in self._by_ip:
+                if quoted.protocol == PROTO_UDP:
+                    self.udp.icmp_error(msg, quoted, pkt.src, now)
+                elif quoted.protocol == PROTO_TCP:
+                    self.tcp.icmp_error(msg, quoted, pkt.src, now)
+        for handler in list(self.icmp_handlers):
+            handler(pkt, msg, now)
+
+    def icmp_error(self, about: IPv4Packet, type_: int, code: int, now: float, *,
+                   next_hop_mtu: int = 0, arrived_as_broadcast: bool = False) -> bool:
+        """Send an ICMP error about `about` to its source, if RFC 1122 allows and the rate
+        limit has room. Returns whether it was sent."""
+        if not may_send_error_about(about, arrived_as_broadcast):
+            self.counters["icmp"]["error_suppressed"] += 1
+            return False
+        if not self.icmp_limiter.take(now):
+            self.drop("icmp", "rate_limited")
+            return False
+        msg = icmpw.error(type_, code, about.build(), next_hop_mtu)
+        self.counters["icmp"]["tx_error"] += 1
+        src = self.source_for(about.src)
+        return self.send_ip(about.src, PROTO_ICMP, msg.build(), now, src=src)
+
+    # ------------------------------------------------------------------ output
+    def send_ip(self, dst: IPv4Address, protocol: int, payload: bytes, now: float, *,
+                src: IPv4Address | None = None, ttl: int | None = None, df: bool = False,
+                dscp: int = 0, ecn: int = 0) -> bool:
+        """Route and send one datagram from this host. False when there is no route."""
+        self.now = now
+        ipc = self.counters["ipv4"]
+        if dst in self._by_ip:  # to ourselves: loop back
+            raw = build_ipv4(src or dst, dst, protocol, payload, ttl=ttl or self.default_ttl)
+            ipc["loopback"] += 1
+            self._deliver(parse_ipv4(raw), now)
+            return True
+        route = self.routes.lookup(dst)
+        if route is None:
+            self.drop("ipv4", "no_route", str(dst))
+            return False
+        out = self.interfaces[route.interface]
+        self._ip_id = (self._ip_id + 1) & 0xFFFF
+        raw = build_ipv4(src or out.ip, dst, protocol, payload, ttl=ttl or self.default_ttl,
+                         identification=self._ip_id, df=df, dscp=dscp, ecn=ecn)
+        ipc["tx"] += 1
+        if len(raw) > out.mtu:
+            if df:
+                self.drop("ipv4", "too_big_df", f"{len(raw)} > mtu {out.mtu}")
+                return False
+            for frag in fragment(parse_ipv4(raw, False), out.mtu):
+                ipc["tx_fragments"] += 1
+                self._ip_out(out, route.gateway or dst, frag.build(), now)
+            return True
+        self._ip_out(out, route.gateway or dst, raw, now)
+        return True
+
+    def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
+        if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
+            self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
+            return
+        mac = iface.arp.lookup(next_hop, now)
+        if mac is not None:
+            self._send_frame(iface, mac, ETHERTYPE_IPV4, raw)
+            return
+        outcome = iface.arp.enqueue(next_hop, raw, now)
+        if outcome is Enqueue.SEND_REQUEST:
+            self._send_arp_request(iface, next_hop)
+            self._arm_housekeeping()
+        elif outcome is Enqueue.DROPPED:
+            self.drop("arp", "pending_overflow", str(next_hop))
+
+    def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
+        self.counters["eth"]["tx"] += 1
+        self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
+
+    def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:
+        self.counters["arp"]["tx_request"] += 1
+        self._send_arp(iface, ArpPacket.request(iface.mac, iface.ip, ip), BROADCAST)
+
+    def _send_arp(self, iface: Interface, pkt: ArpPacket, dst: bytes) -> None:
+        self.counters["arp"]["tx"] += 1
+        self._send_frame(iface, dst, ETHERTYPE_ARP, pkt.build())
+
+    def _arp_failed(self, raw: bytes, now: float) -> None:
+        """ARP gave up on a next hop: tell the sender the host is unreachable (RFC 1122
+        §2.3.2.2). A local sender gets the error looped back, like Linux's EHOSTUNREACH."""
+        try:
+            pkt = parse_ipv4(raw, verify_checksum=False)
+        except WireError:
+            return
+        self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_HOST, now)
+
+
+def _decrement_ttl(raw: bytes, total: int) -> bytes:
+    """TTL minus one with the header checksum updated incrementally (RFC 1624, eqn. 3)."""
+    old_word = (raw[8] << 8) | raw[9]
+    new_word = old_word - 0x0100
+    csum = (raw[10] << 8) | raw[11]
+    s = (~csum & 0xFFFF) + (~old_word & 0xFFFF) + new_word
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    csum = ~s & 0xFFFF
+    return raw[:8] + bytes((raw[8] - 1,)) + raw[9:10] + csum.to_bytes(2, "big") + raw[12:total]
+
+
+__all__ = ["Stack", "Interface"]

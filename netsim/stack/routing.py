@@ -1,0 +1,68 @@
+"""The IPv4 routing table: longest-prefix match with a default route."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+
+from netsim.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    network: IPv4Network
+    interface: str
+    gateway: IPv4Address | None = None  # None: directly connected
+    metric: int = 0
+
+    def __str__(self) -> str:
+        via = f" via {self.gateway}" if self.gateway else ""
+        return f"{self.network}{via} dev {self.interface}"
+
+
+class RoutingTable:
+    def __init__(self) -> None:
+        self._routes: list[Route] = []
+        self._cache: dict[IPv4Address, Route | None] = {}
+
+    def add(self, network: str | IPv4Network, interface: str,
+            gateway: str | IPv4Address | None = None, metric: int = 0) -> Route:
+        try:
+            net = IPv4Network(network, strict=False) if isinstance(network, str) else network
+            gw = IPv4Address(gateway) if isinstance(gateway, str) else gateway
+        except ValueError as exc:
+            raise UsageError(f"route: {exc}") from None
+        route = Route(net, interface, gw, metric)
+        self._routes.append(route)
+        # Longest prefix first, then lowest metric: the first match is the best one.
+        self._routes.sort(key=lambda r: (-r.network.prefixlen, r.metric))
+        self._cache.clear()
+        return route
+
+    def remove(self, network: str | IPv4Network) -> None:
+        net = IPv4Network(network, strict=False) if isinstance(network, str) else network
+        self._routes = [r for r in self._routes if r.network != net]
+        self._cache.clear()
+
+    def lookup(self, dst: IPv4Address) -> Route | None:
+        """RFC 1812 §5.2.4.3: the matching route with the longest prefix."""
+        try:
+            return self._cache[dst]
+        except KeyError:
+            pass
+        found = None
+        for route in self._routes:
+            if dst in route.network:
+                found = route
+                break
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[dst] = found
+        return found
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(self._routes)
+
+    def __len__(self) -> int:
+        return len(self._routes)

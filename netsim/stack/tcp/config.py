@@ -1,0 +1,80 @@
+"""Per-connection TCP settings, and the factories for the replaceable parts (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from netsim.errors import UsageError
+from netsim.stack.tcp.congestion import CongestionControl, make_cc
+from netsim.stack.tcp.reassembly import Reassembler, SegmentReassembler
+from netsim.stack.tcp.rto import Rfc6298Estimator, RtoEstimator
+
+RTO_PRESETS = {"rfc6298": 1.0, "linux": 0.2}
+
+
+@dataclass
+class TcpConfig:
+    """Settings for the connections of one stack (a socket may override some).
+
+    msl: Maximum Segment Lifetime; TIME-WAIT lasts 2*MSL. RFC 9293 suggests 2 minutes;
+    the default here is 30 s, which gives Linux's 60 s TIME-WAIT.
+    """
+
+    mss: int | None = None  # None: interface MTU - 40
+    rcvbuf: int = 1 << 20
+    sndbuf: int = 1 << 20
+    window_scaling: bool = True  # RFC 7323 §2
+    timestamps: bool = True  # RFC 7323 §3
+    sack: bool = True  # RFC 2018
+    nodelay: bool = False  # True disables Nagle (RFC 1122 §4.2.3.4), like TCP_NODELAY
+    delayed_ack: float = 0.2  # RFC 1122 §4.2.3.2: at most 0.5 s; 0 disables delayed ACKs
+    min_rto: float = 1.0  # RFC 6298 (2.4); 0.2 is Linux's
+    max_rto: float = 60.0
+    initial_rto: float = 1.0
+    clock_granularity: float = 0.001
+    max_retries: int = 15  # retransmissions of one segment before giving up (Linux tcp_retries2)
+    syn_retries: int = 6
+    msl: float = 30.0
+    backlog: int = 128
+    max_half_open: int = 256
+    cc: str = "newreno"
+    initial_window: str = "rfc5681"  # or "iw10"
+    cc_factory: Callable[[], CongestionControl] | None = None
+    rto_factory: Callable[[], RtoEstimator] | None = None
+    reassembler_factory: Callable[[], Reassembler] = field(default=SegmentReassembler)
+    dupack_threshold: int = 3
+    isn_key: bytes = b"netsim"
+    trace_connections: bool = True
+
+    def __post_init__(self) -> None:
+        if self.delayed_ack < 0 or self.delayed_ack > 0.5:
+            raise UsageError("delayed_ack: must be 0 (off) to 0.5 s (RFC 1122 §4.2.3.2)")
+        if self.rcvbuf < 1 or self.sndbuf < 1:
+            raise UsageError("rcvbuf/sndbuf: must be positive byte counts")
+        if self.mss is not None and not 64 <= self.mss <= 65495:
+            raise UsageError(f"mss: {self.mss} is not in 64..65495")
+        if self.min_rto <= 0 or self.max_rto < self.min_rto:
+            raise UsageError("min_rto/max_rto: need 0 < min_rto <= max_rto")
+
+    def new_cc(self) -> CongestionControl:
+        if self.cc_factory is not None:
+            return self.cc_factory()
+        cc = make_cc(self.cc)
+        if hasattr(cc, "iw_preset"):
+            cc.iw_preset = self.initial_window
+        return cc
+
+    def new_rto(self) -> RtoEstimator:
+        if self.rto_factory is not None:
+            return self.rto_factory()
+        return Rfc6298Estimator(self.min_rto, self.max_rto, self.initial_rto,
+                                self.clock_granularity)
+
+    @classmethod
+    def linux_like(cls, **kw: object) -> TcpConfig:
+        """Linux-flavoured timers: 200 ms minimum RTO, 40 ms-ish delayed ACK, IW10."""
+        base: dict[str, object] = {"min_rto": 0.2, "delayed_ack": 0.04,
+                                   "initial_window": "iw10"}
+        base.update(kw)
+        return cls(**base)  # type: ignore[arg-type]

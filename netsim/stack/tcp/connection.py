@@ -1,0 +1,1086 @@
+"""One TCP connection: RFC 9293 segment processing, RFC 6298 timers, RFC 5681/6582 loss
+recovery, RFC 7323 options, RFC 2018 SACK generation, flow control (RFC 1122 §4.2.3).
+
+Sans-I/O: segments come in through `segment_arrives(seg, now)`, time through
+`on_timer(now)`, the application calls `send`/`recv`/`shutdown`/`close`/`abort`
+with the current time; segments leave through the stack's `send_ip`. Applications
+are told about changes through `notify(event)` (see `netsim.sockets`).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
+
+from netsim.stack.events import (
+    CwndRecord,
+    EventRecord,
+    RttRecord,
+    SegmentRecord,
+    StateRecord,
+    TimerRecord,
+)
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.errors import (
+    ConnectionClosed,
+    ConnectionRefused,
+    ConnectionReset,
+    ConnectionTimedOut,
+    HostUnreachable,
+    TcpError,
+)
+from netsim.stack.tcp.isn import isn as make_isn
+from netsim.stack.tcp.isn import ts_offset
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.states import CAN_SEND, Event, State, next_state
+from netsim.stack.timers import INF
+from netsim.wire.ipv4 import PROTO_TCP
+from netsim.wire.tcp import (
+    ACK,
+    FIN,
+    OPT_MSS,
+    OPT_SACK,
+    OPT_SACK_PERMITTED,
+    OPT_TIMESTAMPS,
+    OPT_WSCALE,
+    PSH,
+    RST,
+    SACK_PERMITTED,
+    SYN,
+    MSSOption,
+    NopOption,
+    TCPOption,
+    TCPSegment,
+    TimestampOption,
+    WindowScaleOption,
+    build_tcp,
+    decode_options,
+    encode_options,
+    flags_str,
+    format_options,
+)
+
+if TYPE_CHECKING:
+    from netsim.stack.tcp.layer import TcpLayer, TcpListener
+
+_TS_HEAD = b"\x01\x01\x08\x0a"
+_II = struct.Struct("!II")
+_NOP = NopOption()
+
+S = State
+
+
+class TcpConnection:
+    """The transmission control block (RFC 9293 §3.3.1) and everything that acts on it."""
+
+    def __init__(self, layer: TcpLayer, local_ip: IPv4Address, local_port: int,
+                 remote_ip: IPv4Address, remote_port: int, cfg: TcpConfig,
+                 listener: TcpListener | None = None) -> None:
+        self.layer = layer
+        self.stack = layer.stack
+        self.cfg = cfg
+        self.local_ip, self.local_port = local_ip, local_port
+        self.remote_ip, self.remote_port = remote_ip, remote_port
+        self.key = (local_ip, local_port, remote_ip, remote_port)
+        self.name = f"{local_ip}:{local_port}>{remote_ip}:{remote_port}"
+        self.listener = listener
+        self.state = S.CLOSED
+        self.trace = self.stack.trace if cfg.trace_connections else None
+        # --- send sequence space (RFC 9293 §3.3.1)
+        self.iss = 0
+        self.snd_una = 0
+        self.snd_nxt = 0
+        self.snd_max = 0  # highest sequence number sent + 1
+        self.snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.max_snd_wnd = 0
+        self._sbuf = bytearray()  # unacknowledged and unsent data
+        self._shead = 0  # offset in _sbuf of the byte at sequence _sseq
+        self._sseq = 0  # sequence number of _sbuf[_shead]
+        self.fin_queued = False  # the application shut down the sending side
+        # --- receive sequence space
+        self.irs = 0
+        self.rcv_nxt = 0
+        self.rcv_adv = 0  # right edge of the window we advertised (never moves left)
+        self._rbuf = bytearray()  # in-order data the application has not read
+        self.reasm = cfg.reassembler_factory()
+        self._index_base = 0  # sequence number of stream index 0 (IRS + 1)
+        self.fin_received = False
+        self._fin_index: int | None = None
+        self.app_closed = False
+        # --- options (RFC 7323, RFC 2018)
+        self.mss_local = cfg.mss or 1460
+        self.peer_mss = 536  # RFC 9293 §3.7.1 default when no MSS option arrives
+        self.snd_mss = 536  # effective payload per segment
+        self.rcv_wscale = 0  # our shift: applied by the peer to our window field
+        self.snd_wscale = 0  # the peer's shift: applied by us to its window field
+        self._want_wscale = 0
+        self.ts_ok = False
+        self.sack_ok = False
+        self.ts_recent = 0
+        self.last_ack_sent = 0
+        self._ts_off = 0
+        self._sack_recent: list[int] = []  # stream indices of recent out-of-order arrivals
+        # --- timers (absolute times; INF when off) and the TimerOwner field
+        self.timer_at = INF
+        self.rto_at = INF
+        self.persist_at = INF
+        self.delack_at = INF
+        self.timewait_at = INF
+        self._persist_backoff = 0
+        self.rto_est = cfg.new_rto()
+        self._rtt_seq: int | None = None  # Karn: the one segment being timed (no timestamps)
+        self._rtt_time = 0.0
+        self.retries = 0
+        self._syn_retransmitted = False
+        self._unacked_rcv = 0  # bytes received since our last ACK (delayed ACK)
+        self._last_send = 0.0
+        # --- congestion control and loss recovery
+        self.cc = cfg.new_cc()
+        self.dupacks = 0
+        self.in_recovery = False
+        self.recover = 0
+        # --- application
+        self.notify: Callable[[str], None] | None = None
+        self.error: TcpError | None = None
+        self.soft_error: TcpError | None = None
+        # --- statistics
+        self.segs_out = 0
+        self.segs_in = 0
+        self.data_segs_out = 0
+        self.bytes_acked = 0
+        self.bytes_received = 0
+        self.retransmissions = 0
+        self.timeouts = 0
+        self.fast_retransmits = 0
+        self.sack_recoveries = 0
+        self.challenge_acks = 0
+
+    # ================================================================== state machine
+    def _transition(self, event: Event, now: float) -> None:
+        old = self.state
+        new = next_state(old, event)
+        self.state = new
+        if self.trace is not None:
+            self.trace.record(StateRecord(now, self.stack.name, self.name, str(old), str(new),
+                                          str(event)))
+        if new is S.TIME_WAIT:
+            # RFC 9293 §3.10.7.4: TIME-WAIT lasts 2 MSL; nothing else is timed any more
+            self.rto_at = self.persist_at = self.delack_at = INF
+            self.timewait_at = now + 2 * self.cfg.msl
+            self._arm()
+        elif new is S.CLOSED:
+            self._release()
+
+    def _release(self) -> None:
+        """Leave nothing behind: timers, buffers and the table entry go."""
+        self.rto_at = self.persist_at = self.delack_at = self.timewait_at = INF
+        self.stack.timers.cancel(self)
+        self._sbuf = bytearray()
+        self.reasm = self.cfg.reassembler_factory()
+        self.layer.remove(self)
+
+    def _fail(self, error: TcpError, event: Event, now: float) -> None:
+        self.error = error
+        if self.state is not S.CLOSED:
+            self._transition(event, now)
+        self._notify("error")
+
+    def _notify(self, event: str) -> None:
+        if self.notify is not None:
+            self.notify(event)
+
+    @property
+    def closed(self) -> bool:
+        return self.state is S.CLOSED
+
+    # ================================================================== opening
+    def open_active(self, now: float) -> None:
+        """Send a SYN (RFC 9293 §3.10.1, active OPEN)."""
+        self._transition(Event.ACTIVE_OPEN, now)
+        self._choose_isn(now)
+        self._send_syn(now, ack=False)
+
+    def open_passive(self, syn: TCPSegment, now: float) -> None:
+        """A SYN reached a listener: this new connection answers it (RFC 9293 §3.10.7.2)."""
+        self.state = S.LISTEN
+        self._transition(Event.RCV_SYN, now)
+        self._take_syn(syn, now)
+        self._choose_isn(now)
+        self._send_syn(now, ack=True)
+
+    def _choose_isn(self, now: float) -> None:
+        key = self.cfg.isn_key
+        self.iss = make_isn(key, now, self.local_ip, self.local_port, self.remote_ip,
+                            self.remote_port)
+        self.snd_una = self.iss
+        self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
+        self._sseq = self.snd_nxt
+        self._ts_off = ts_offset(key, self.local_ip, self.remote_ip)
+
+    def _take_syn(self, syn: TCPSegment, now: float) -> None:
+        """Record the peer's SYN: IRS, RCV.NXT and its options."""
+        self.irs = syn.seq
+        self.rcv_nxt = (syn.seq + 1) & MASK
+        self._index_base = self.rcv_nxt
+        self.snd_wnd = syn.window  # RFC 7323 §2.2: the window in a SYN is never scaled
+        self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+        self.snd_wl1 = syn.seq
+        self.snd_wl2 = syn.ack
+        mss_local = self.cfg.mss or self.layer.mss_for(self.remote_ip)
+        self.mss_local = mss_local
+        saw_ws = saw_ts = saw_sack = False
+        for opt in syn.options:
+            kind = opt.kind
+            if kind == OPT_MSS and isinstance(opt, MSSOption):
+                self.peer_mss = opt.mss
+            elif kind == OPT_WSCALE and isinstance(opt, WindowScaleOption):
+                saw_ws = True
+                # RFC 7323 §2.3: a shift above 14 is treated as 14
+                self.snd_wscale = min(opt.shift, 14)
+            elif kind == OPT_TIMESTAMPS and isinstance(opt, TimestampOption):
+                saw_ts = True
+                self.ts_recent = opt.tsval
+            elif kind == OPT_SACK_PERMITTED:
+                saw_sack = True
+        cfg = self.cfg
+        if self.state is S.SYN_RECEIVED and self.listener is not None or \
+                self.state is S.SYN_SENT or self.state is S.SYN_RECEIVED:
+            # Options are on only when both sides offered them.
+            self.ts_ok = saw_ts and cfg.timestamps
+            self.sack_ok = saw_sack and cfg.sack
+            if saw_ws and cfg.window_scaling:
+                self.rcv_wscale = self._wscale_for(cfg.rcvbuf)
+            else:
+                self.rcv_wscale = self.snd_wscale = 0
+        # RFC 9293 §3.7.1: Eff.snd.MSS = min(SendMSS, our MMS) - option bytes per segment
+        self.snd_mss = min(self.peer_mss, mss_local) - (12 if self.ts_ok else 0)
+        self.snd_mss = max(self.snd_mss, 64)
+
+    @staticmethod
+    def _wscale_for(rcvbuf: int) -> int:
+        shift = 0
+        while (rcvbuf >> shift) > 0xFFFF and shift < 14:
+            shift += 1
+        return shift
+
+    def _syn_options(self, ack: bool) -> bytes:
+        cfg = self.cfg
+        opts: list[TCPOption] = [MSSOption(self.mss_local)]
+        # Linux's order: mss, sackOK, TS, nop, wscale
+        if cfg.sack and (not ack or self.sack_ok):
+            opts.append(SACK_PERMITTED)
+        if cfg.timestamps and (not ack or self.ts_ok):
+            opts.append(TimestampOption(self._tsval(self.stack.now),
+                                        self.ts_recent if ack else 0))
+        if cfg.window_scaling and (not ack or self.rcv_wscale or self.snd_wscale or
+                                   self._peer_offered_ws):
+            shift = self._wscale_for(cfg.rcvbuf)
+            if not ack:
+                self._want_wscale = shift
+            opts += [_NOP, WindowScaleOption(shift)]
+        return encode_options(opts)
+
+    @property
+    def _peer_offered_ws(self) -> bool:
+        return self.rcv_wscale != 0 or self.snd_wscale != 0
+
+    def _send_syn(self, now: float, ack: bool) -> None:
+        flags = SYN | ACK if ack else SYN
+        # The window in a SYN or SYN-ACK is not scaled (RFC 7323 §2.2).
+        window = min(self.cfg.rcvbuf, 0xFFFF)
+        self.rcv_adv = (self.rcv_nxt + window) & MASK
+        retransmit = self.retries > 0
+        self._emit_raw(self.iss, flags, b"", self._syn_options(ack), window, now, retransmit)
+        if self.rto_at == INF:
+            self.rto_at = now + self.rto_est.rto
+            self._arm()
+
+    def _established(self, now: float) -> None:
+        """Both SYNs are acknowledged: set up the data phase."""
+        if self._syn_retransmitted:
+            self.rto_est.on_syn_timeout_done()  # RFC 6298 (5.7)
+        self.retries = 0
+        self.cc.init(self.snd_mss, now)
+        self._trace_cwnd(now, "init")
+        self._notify("established")
+
+    # ================================================================== application calls
+    @property
+    def send_space(self) -> int:
+        return max(0, self.cfg.sndbuf - (len(self._sbuf) - self._shead))
+
+    @property
+    def readable(self) -> int:
+        return len(self._rbuf)
+
+    @property
+    def at_eof(self) -> bool:
+        """The peer's FIN has arrived and all data before it has been read."""
+        return self.fin_received and not self._rbuf
+
+    @property
+    def unsent(self) -> int:
+        return seq_diff(self._data_end(), self.snd_nxt) if self.state is not S.CLOSED else 0
+
+    @property
+    def flight(self) -> int:
+        return seq_diff(self.snd_nxt, self.snd_una)
+
+    def send(self, data: bytes, now: float) -> int:
+        """Queue up to `send_space` bytes; returns how many were taken."""
+        if self.error is not None:
+            raise self.error
+        if self.fin_queued or self.state not in CAN_SEND and self.state not in (
+                S.SYN_SENT, S.SYN_RECEIVED):
+            raise ConnectionClosed(f"TCP {self.name}: cannot send in state {self.state}"
+                                   + (" after shutdown" if self.fin_queued else ""))
+        take = min(len(data), self.send_space)
+        if take:
+            if self._shead > 65536 and self._shead * 2 > len(self._sbuf):
+                del self._sbuf[:self._shead]
+                self._shead = 0
+            self._sbuf += data[:take] if take < len(data) else data
+            if self.state in CAN_SEND:
+                self._output(now)
+        return take
+
+    def recv(self, max_bytes: int, now: float) -> bytes:
+        """Up to `max_bytes` of in-order data (b"" when none; see `at_eof`)."""
+        if not self._rbuf:
+            if self.error is not None and not isinstance(self.error, ConnectionClosed):
+                raise self.error
+            return b""
+        out = bytes(self._rbuf[:max_bytes])
+        del self._rbuf[:max_bytes]
+        # A window update when reading opened the window enough (RFC 1122 §4.2.3.3)
+        if self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            free = self.cfg.rcvbuf - len(self._rbuf)
+            right = (self.rcv_nxt + free) & MASK
+            if seq_diff(right, self.rcv_adv) >= min(self.cfg.rcvbuf // 2, self.snd_mss):
+                self._send_ack(now)
+        return out
+
+    def shutdown(self, now: float) -> None:
+        """Close the sending side (half-close): a FIN follows the queued data."""
+        if self.fin_queued or self.state in (S.CLOSED, S.TIME_WAIT):
+            return
+        if self.state is S.SYN_SENT:
+            self._transition(Event.CLOSE, now)
+            return
+        self.fin_queued = True
+        if self.state in (S.ESTABLISHED, S.SYN_RECEIVED, S.CLOSE_WAIT):
+            self._transition(Event.CLOSE, now)
+        self._output(now)
+
+    def close(self, now: float) -> None:
+        """The application is done with the connection: shut down writing; data arriving
+        afterwards is acknowledged and discarded."""
+        self.app_closed = True
+        self._rbuf = bytearray()
+        self.shutdown(now)
+
+    def abort(self, now: float) -> None:
+        """Reset the connection (RFC 9293 §3.10.5 ABORT)."""
+        if self.state in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2,
+                          S.CLOSE_WAIT):
+            self._emit_raw(self.snd_nxt, RST, b"", b"", 0, now)
+        if self.state is not S.CLOSED:
+            self._transition(Event.ABORT, now)
+
+    # ================================================================== input
+    def segment_arrives(self, seg: TCPSegment, now: float) -> None:
+        self.segs_in += 1
+        if self.trace is not None:
+            self._trace_segment("rx", seg.seq, seg.ack, len(seg.payload), seg.flags,
+                                seg.window, seg.options, now, False)
+        state = self.state
+        if state is S.SYN_SENT:
+            self._syn_sent_input(seg, now)
+            return
+        flags = seg.flags
+        seq = seg.seq
+        plen = len(seg.payload)
+        # --- RFC 9293 §3.10.7.4 first: the acceptability test
+        if not self._acceptable(seq, plen, flags):
+            if not flags & RST:
+                if state is S.TIME_WAIT and flags & FIN:
+                    self.timewait_at = now + 2 * self.cfg.msl  # a retransmitted FIN
+                    self._arm()
+                self._send_ack(now)
+            self.stack.drop("tcp", "out_of_window", self.name)
+            return
+        # --- second: RST (RFC 5961 §3.2: only exactly at RCV.NXT, else a challenge ACK)
+        if flags & RST:
+            if state is S.TIME_WAIT:
+                # RFC 1337: no TIME-WAIT assassination: a RST here is ignored
+                self.stack.drop("tcp", "rst_in_time_wait", self.name)
+                return
+            if seq == self.rcv_nxt:
+                self._reset(now)
+            else:
+                self._challenge_ack(now)
+            return
+        # --- fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
+        if flags & SYN:
+            if state is S.SYN_RECEIVED and seq == self.irs:
+                self._send_syn(now, ack=True)  # the peer lost our SYN-ACK
+                return
+            self._challenge_ack(now)
+            return
+        # --- fifth: the ACK field
+        if not flags & ACK:
+            self.stack.drop("tcp", "no_ack", self.name)
+            return
+        if self.ts_ok:
+            self._update_ts_recent(seg)
+        if state is S.SYN_RECEIVED:
+            if seq_lt(self.snd_una, seg.ack) and seq_le(seg.ack, self.snd_nxt):
+                if self.listener is not None and not self.listener.may_establish(self):
+                    self.stack.drop("tcp", "accept_queue_full", self.name)
+                    return
+                self._transition(Event.RCV_ACK_OF_SYN, now)
+                self.snd_una = seg.ack
+                self.snd_wnd = seg.window << self.snd_wscale
+                self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+                self.snd_wl1, self.snd_wl2 = seq, seg.ack
+                self.rto_at = INF
+                self._rtt_from_ack(seg, now, True)
+                self._established(now)
+                if self.listener is not None:
+                    self.listener.established(self, now)
+                state = self.state
+            else:
+                # RFC 9293: an unacceptable ACK in SYN-RECEIVED gets <SEQ=SEG.ACK><CTL=RST>
+                self.layer.send_rst(self.local_ip, self.remote_ip, self.local_port,
+                                    self.remote_port, seg.ack, 0, RST, now)
+                return
+        if not self._process_ack(seg, now) or self.closed:
+            return
+        # --- seventh: the segment text
+        if plen or flags & FIN:
+            self._receive_data(seg, now)
+        if not self.closed:
+            self._output(now)
+
+    def _acceptable(self, seq: int, plen: int, flags: int) -> bool:
+        """RFC 9293 §3.10.7.4, the four cases of the segment acceptability test."""
+        rcv_nxt = self.rcv_nxt
+        wnd = seq_diff(self.rcv_adv, rcv_nxt)
+        if wnd < 0:
+            wnd = 0
+        if plen == 0:
+            if wnd == 0:
+                return seq == rcv_nxt
+            return ((seq - rcv_nxt) & MASK) < wnd
+        if wnd == 0:
+            return False
+        return ((seq - rcv_nxt) & MASK) < wnd or ((seq + plen - 1 - rcv_nxt) & MASK) < wnd
+
+    def _syn_sent_input(self, seg: TCPSegment, now: float) -> None:
+        """RFC 9293 §3.10.7.3, SEGMENT ARRIVES in SYN-SENT."""
+        flags = seg.flags
+        ack_ok = False
+        if flags & ACK:
+            if seq_le(seg.ack, self.iss) or seq_gt(seg.ack, self.snd_max):
+                if not flags & RST:
+                    self.layer.send_rst(self.local_ip, self.remote_ip, self.local_port,
+                                        self.remote_port, seg.ack, 0, RST, now)
+                self.stack.drop("tcp", "bad_ack_in_syn_sent", self.name)
+                return
+            ack_ok = True
+        if flags & RST:
+            if ack_ok:
+                self._fail(ConnectionRefused(f"connection to {self.remote_ip}:"
+                                             f"{self.remote_port} refused"), Event.RCV_RST, now)
+            return
+        if not flags & SYN:
+            return
+        self._take_syn(seg, now)
+        if ack_ok:
+            self.snd_una = seg.ack
+            self._transition(Event.RCV_SYN_ACK, now)
+            self.rto_at = INF
+            if self.ts_ok:
+                self.ts_recent = self._seg_tsval(seg)
+            self._rtt_from_ack(seg, now, True)
+            self._established(now)
+            self._send_ack(now)
+            self._output(now)
+        else:
+            # Simultaneous open (RFC 9293 Figure 8): SYN-RECEIVED, send SYN,ACK
+            self._transition(Event.RCV_SYN, now)
+            self.snd_nxt = (self.iss + 1) & MASK
+            self._send_syn(now, ack=True)
+
+    def _reset(self, now: float) -> None:
+        state = self.state
+        if state is S.SYN_RECEIVED and self.listener is not None:
+            self.stack.counters["tcp"]["embryonic_rst"] += 1
+            self.listener.forget(self)
+            self._transition(Event.RCV_RST, now)
+            return
+        if state in (S.CLOSING, S.LAST_ACK):
+            self._transition(Event.RCV_RST, now)
+            self._notify("closed")
+            return
+        self._fail(ConnectionReset(f"connection {self.name} reset by peer"), Event.RCV_RST, now)
+
+    def _challenge_ack(self, now: float) -> None:
+        """RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
+        self.challenge_acks += 1
+        self.stack.counters["tcp"]["challenge_ack"] += 1
+        self._send_ack(now)
+
+    def _seg_tsval(self, seg: TCPSegment) -> int:
+        for opt in seg.options:
+            if isinstance(opt, TimestampOption):
+                return opt.tsval
+        return self.ts_recent
+
+    def _update_ts_recent(self, seg: TCPSegment) -> None:
+        # RFC 7323 §4.3: TS.Recent <- SEG.TSval if SEG.TSval >= TS.Recent and
+        # SEG.SEQ <= Last.ACK.sent
+        for opt in seg.options:
+            if isinstance(opt, TimestampOption):
+                if seq_ge(opt.tsval, self.ts_recent) and seq_le(seg.seq, self.last_ack_sent):
+                    self.ts_recent = opt.tsval
+                return
+
+    # ------------------------------------------------------------------ ACK processing
+    def _process_ack(self, seg: TCPSegment, now: float) -> bool:
+        """RFC 9293 §3.10.7.4 fifth step in synchronized states. False: stop processing."""
+        ack = seg.ack
+        una = self.snd_una
+        # RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
+        if seq_gt(ack, self.snd_max):
+            self.stack.drop("tcp", "ack_of_unsent", self.name)
+            self._send_ack(now)
+            return False
+        if seq_lt(ack, (una - self.max_snd_wnd) & MASK):
+            self.stack.drop("tcp", "ack_too_old", self.name)
+            self._challenge_ack(now)
+            return False
+        wnd = seg.window << self.snd_wscale
+        if seq_gt(ack, una):
+            self._new_ack(seg, ack, wnd, now)
+        elif ack == una:
+            # RFC 5681 §2: a duplicate ACK carries no data, no SYN/FIN, the same window,
+            # and arrives while data is outstanding.
+            if not seg.payload and not seg.flags & (SYN | FIN) and wnd == self.snd_wnd and \
+                    self.snd_max != una:
+                self._dup_ack(seg, now)
+        # Window update (RFC 9293 §3.10.7.4): if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ
+        # and SND.WL2 =< SEG.ACK)
+        if seq_lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and
+                                              seq_le(self.snd_wl2, ack)):
+            opened = wnd > self.snd_wnd
+            self.snd_wnd = wnd
+            self.snd_wl1, self.snd_wl2 = seg.seq, ack
+            if wnd > self.max_snd_wnd:
+                self.max_snd_wnd = wnd
+            if wnd and self.persist_at != INF:
+                self.persist_at = INF  # the window opened: no more probes
+                self._persist_backoff = 0
+                if self.snd_nxt != self.snd_una and self.rto_at == INF:
+                    self.rto_at = now + self.rto_est.rto
+                    self._arm()
+            elif opened:
+                pass
+        return True
+
+    def _new_ack(self, seg: TCPSegment, ack: int, wnd: int, now: float) -> None:
+        una = self.snd_una
+        acked = seq_diff(ack, una)
+        self.snd_una = ack
+        if seq_lt(self.snd_nxt, ack):
+            self.snd_nxt = ack  # after a go-back-N retransmission the peer had more
+        # Drop acknowledged bytes from the send buffer (SYN and FIN take no buffer space).
+        data_acked = seq_diff(ack, self._sseq)
+        if data_acked > 0:
+            held = len(self._sbuf) - self._shead
+            n = min(data_acked, held)
+            self._shead += n
+            self._sseq = (self._sseq + n) & MASK
+            if self._shead == len(self._sbuf):
+                self._sbuf.clear()
+                self._shead = 0
+            self.bytes_acked += n
+        self.retries = 0
+        rtt = self._rtt_from_ack(seg, now, False)
+        flight = seq_diff(self.snd_max, ack)
+        cc = self.cc
+        if self.in_recovery:
+            if seq_ge(ack, self.recover) or not cc.partial_ack_recovery:
+                # RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 5681 step 6
+                self.in_recovery = False
+                cc.on_recovery_end(flight, now)
+                self._event(now, "recovery_exit")
+                self._trace_cwnd(now, "recovery_exit")
+            else:
+                # RFC 6582 §3.2 step 4 (partial acknowledgment): retransmit the first
+                # unacknowledged segment, deflate, and reset the timer
+                cc.on_partial_ack(acked, flight, now)
+                self._retransmit_head(now)
+                self.rto_at = now + self.rto_est.rto
+                self._arm()
+                self._trace_cwnd(now, "partial_ack")
+        else:
+            cc.on_ack(acked, rtt, flight, now)
+            if self.trace is not None:
+                self._trace_cwnd(now, "ack")
+        self.dupacks = 0
+        # RFC 6298 (5.2)/(5.3): stop the timer when all is acked, else restart it
+        if ack == self.snd_max:
+            self.rto_at = INF
+        elif not self.in_recovery:
+            self.rto_at = now + self.rto_est.rto
+            self._arm()
+        # Our FIN acknowledged?
+        if self.fin_queued and seq_gt(ack, self._data_end()):
+            state = self.state
+            if state is S.FIN_WAIT_1 or state is S.CLOSING:
+                self._transition(Event.RCV_ACK_OF_FIN, now)
+            elif state is S.LAST_ACK:
+                self._transition(Event.RCV_ACK_OF_FIN, now)
+                self._notify("closed")
+                return
+        if self.notify is not None and self.send_space > 0 and not self.fin_queued:
+            self.notify("writable")
+
+    def _dup_ack(self, seg: TCPSegment, now: float) -> None:
+        self.dupacks += 1
+        self.stack.counters["tcp"]["dupacks"] += 1
+        flight = self.flight
+        if self.in_recovery:
+            self.cc.on_dup_ack(self.dupacks, flight, now)
+            self._trace_cwnd(now, "dupack")
+            return
+        if self.dupacks == self.cfg.dupack_threshold:
+            # RFC 6582 §3.2 step 2: enter fast retransmit only if the ACK covers more than
+            # `recover` (avoids multiple fast retransmits from one window)
+            if seq_gt(self.snd_una, self.recover) or self.recover == self.iss or \
+                    self.fast_retransmits == 0 and self.timeouts == 0:
+                self.recover = self.snd_max
+                self.in_recovery = True
+                self.cc.on_loss(flight, now)
+                self.fast_retransmits += 1
+                self.stack.counters["tcp"]["fast_retransmits"] += 1
+                self._event(now, "fast_retransmit", f"seq {self.snd_una}")
+                self._retransmit_head(now)
+                self._trace_cwnd(now, "fast_retransmit")
+                return
+        self.cc.on_dup_ack(self.dupacks, flight, now)
+
+    def _retransmit_head(self, now: float) -> None:
+        """Resend the first unacknowledged segment (data or FIN)."""
+        una = self.snd_una
+        data_end = self._data_end()
+        n = min(self.snd_mss, seq_diff(data_end, una))
+        self._rtt_seq = None  # Karn: never time a retransmitted segment
+        if n > 0:
+            self._send_segment(una, n, now)
+        elif self.fin_queued and una == data_end:
+            self._emit(una, FIN | ACK, b"", now, True)
+        if self.rto_at == INF:
+            self.rto_at = now + self.rto_est.rto
+            self._arm()
+
+    def _rtt_from_ack(self, seg: TCPSegment, now: float, handshake: bool) -> float | None:
+        """An RTT sample for an ACK of new data: RFC 7323 §4 (RTTM) with timestamps,
+        else the one timed segment, never a retransmitted one (Karn's algorithm)."""
+        sample: float | None = None
+        if self.ts_ok:
+            for opt in seg.options:
+                if isinstance(opt, TimestampOption):
+                    if opt.tsecr:
+                        ms = (self._tsval(now) - opt.tsecr) & MASK
+                        if ms < 0x7FFFFFFF:
+                            sample = max(ms / 1000.0, 0.0)
+                    break
+            if handshake and self._syn_retransmitted:
+                sample = None  # a retransmitted SYN's echo may be from the first SYN
+        elif handshake:
+            if not self._syn_retransmitted:
+                sample = now - self._rtt_time
+        elif self._rtt_seq is not None and seq_gt(seg.ack, self._rtt_seq):
+            sample = now - self._rtt_time
+            self._rtt_seq = None
+        if sample is not None:
+            self.rto_est.on_sample(sample)
+            if self.trace is not None:
+                est = self.rto_est
+                self.trace.record(RttRecord(now, self.stack.name, self.name, sample, est.srtt,
+                                            est.rttvar, est.rto, est.backoffs))
+        return sample
+
+    # ------------------------------------------------------------------ data and FIN
+    def _receive_data(self, seg: TCPSegment, now: float) -> None:
+        state = self.state
+        flags = seg.flags
+        payload = seg.payload
+        if state not in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            if payload:
+                self.stack.drop("tcp", "data_after_fin", self.name)
+            if flags & FIN and state in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT):
+                self._send_ack(now)  # a retransmitted FIN: acknowledge it again
+                if state is S.TIME_WAIT:
+                    self.timewait_at = now + 2 * self.cfg.msl
+                    self._arm()
+            return
+        base = self._index_base
+        index = self.reasm.next_index + seq_diff(seg.seq, self.rcv_nxt)
+        window_end = self.reasm.next_index + max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
+        in_order = seg.seq == self.rcv_nxt
+        had_holes = self.reasm.pending_bytes > 0
+        fin = bool(flags & FIN)
+        if fin:
+            self._fin_index = index + len(payload)
+        data = self.reasm.insert(index, payload, fin, window_end)
+        if data:
+            self.bytes_received += len(data)
+            if not self.app_closed:
+                self._rbuf += data
+            self.rcv_nxt = (base + self.reasm.next_index) & MASK
+        if payload and not in_order and self.sack_ok:
+            self._sack_recent.insert(0, index)
+            del self._sack_recent[8:]
+        fin_now = self._fin_index is not None and self.reasm.next_index >= self._fin_index \
+            and not self.fin_received
+        if fin_now:
+            # RFC 9293 §3.10.7.4 eighth: the FIN advances RCV.NXT over itself
+            self.fin_received = True
+            self.rcv_nxt = (self.rcv_nxt + 1) & MASK
+            if state is S.FIN_WAIT_1 and self.fin_queued and \
+                    seq_gt(self.snd_una, self._data_end()):
+                self._transition(Event.RCV_ACK_OF_FIN, now)
+                state = self.state
+            self._transition(Event.RCV_FIN, now)
+            self._send_ack(now)
+            if data and not self.app_closed:
+                self._notify("readable")
+            self._notify("eof")
+            return
+        if not in_order or had_holes or not payload:
+            # RFC 5681 §4.2: an immediate ACK for out-of-order data and for data that
+            # fills (part of) a hole
+            self._send_ack(now)
+        else:
+            self._unacked_rcv += len(payload)
+            # RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
+            # full-sized segment, otherwise within the delayed-ACK time
+            if self._unacked_rcv >= 2 * self.snd_mss or self.cfg.delayed_ack == 0:
+                self._send_ack(now)
+            elif self.delack_at == INF:
+                self.delack_at = now + self.cfg.delayed_ack
+                self._arm()
+        if data and not self.app_closed:
+            self._notify("readable")
+
+    # ================================================================== output
+    def _data_end(self) -> int:
+        """Sequence number just past the last queued data byte (where a FIN goes)."""
+        return (self._sseq + len(self._sbuf) - self._shead) & MASK
+
+    def _output(self, now: float) -> None:
+        """Send what the windows, Nagle and SWS avoidance allow (RFC 9293 §3.8.6,
+        RFC 1122 §4.2.3.4)."""
+        state = self.state
+        if state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
+            return
+        mss = self.snd_mss
+        sent = False
+        while True:
+            nxt = self.snd_nxt
+            data_end = self._data_end()
+            avail = seq_diff(data_end, nxt)
+            if avail > 0:
+                flight = seq_diff(nxt, self.snd_una)
+                wnd = self.cc.cwnd
+                if self.snd_wnd < wnd:
+                    wnd = self.snd_wnd
+                usable = wnd - flight
+                n = avail if avail < mss else mss
+                if usable < n:
+                    n = usable
+                if n <= 0:
+                    if self.snd_wnd == 0 and flight == 0 and self.persist_at == INF:
+                        self._start_persist(now)
+                    break
+                if n < mss:
+                    # Sender SWS avoidance and Nagle: a small segment goes only when it
+                    # carries all queued data and nothing is unacknowledged (or NODELAY,
+                    # or the connection is closing), or it fills half the peer's max window.
+                    if not ((n == avail and (self.cfg.nodelay or flight == 0 or
+                                             self.fin_queued))
+                            or n >= self.max_snd_wnd // 2 > 0):
+                        break
+                if flight == 0 and now - self._last_send > self.rto_est.rto and \
+                        self.data_segs_out:
+                    self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
+                    n = min(n, self.cc.cwnd)
+                self._send_segment(nxt, n, now)
+                nxt = (nxt + n) & MASK
+                self.snd_nxt = nxt
+                if seq_gt(nxt, self.snd_max):
+                    self.snd_max = nxt
+                sent = True
+                continue
+            if avail == 0 and self.fin_queued and state in (S.FIN_WAIT_1, S.LAST_ACK,
+                                                             S.CLOSING):
+                # The FIN follows the last data byte.
+                retransmit = seq_lt(nxt, self.snd_max)
+                self._emit(nxt, FIN | ACK, b"", now, retransmit)
+                self.snd_nxt = (nxt + 1) & MASK
+                if seq_gt(self.snd_nxt, self.snd_max):
+                    self.snd_max = self.snd_nxt
+                sent = True
+            break
+        if sent and self.rto_at == INF and self.persist_at == INF:
+            # RFC 6298 (5.1): start the timer when sending data and it is not running
+            self.rto_at = now + self.rto_est.rto
+            self._arm()
+
+    def _send_segment(self, seq: int, n: int, now: float) -> None:
+        off = self._shead + seq_diff(seq, self._sseq)
+        payload = bytes(self._sbuf[off:off + n])
+        retransmit = seq_lt(seq, self.snd_max)
+        flags = ACK
+        if seq_diff(self._data_end(), seq) == n:
+            flags |= PSH  # the last queued byte: push
+        if not retransmit and self._rtt_seq is None and not self.ts_ok:
+            self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)
+            self._rtt_time = now
+        self.data_segs_out += 1
+        self._last_send = now
+        self._emit(seq, flags, payload, now, retransmit)
+
+    def _send_ack(self, now: float) -> None:
+        self._emit(self.snd_nxt, ACK, b"", now, False)
+
+    def _tsval(self, now: float) -> int:
+        return (int(now * 1000) + self._ts_off) & MASK
+
+    def _window_field(self) -> int:
+        """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
+        the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
+        free = self.cfg.rcvbuf - len(self._rbuf)
+        right = (self.rcv_nxt + free) & MASK
+        grow = seq_diff(right, self.rcv_adv)
+        if grow > 0 and (grow >= min(self.cfg.rcvbuf // 2, self.snd_mss)
+                         or self.rcv_adv == self.rcv_nxt and free >= self.snd_mss):
+            self.rcv_adv = right
+        wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
+        if wnd <= 0:
+            return 0
+        field = wnd >> self.rcv_wscale
+        return field if field < 0xFFFF else 0xFFFF
+
+    def _emit(self, seq: int, flags: int, payload: bytes, now: float, retransmit: bool) -> None:
+        """Send one segment of the data phase (with ACK, timestamps and SACK blocks)."""
+        window = self._window_field()
+        opts = b""
+        if self.ts_ok:
+            opts = _TS_HEAD + _II.pack(self._tsval(now), self.ts_recent)
+        if self.sack_ok and self.reasm.pending_bytes:
+            opts += self._sack_option(len(opts))
+        self._emit_raw(seq, flags, payload, opts, window, now, retransmit)
+
+    def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
+                  now: float, retransmit: bool = False) -> None:
+        ack = self.rcv_nxt if flags & ACK else 0
+        raw = build_tcp(self.local_ip, self.remote_ip, self.local_port, self.remote_port, seq,
+                        ack, flags, window, payload, opts)
+        if flags & ACK:
+            self.last_ack_sent = ack
+            self._unacked_rcv = 0
+            self.delack_at = INF
+        self.segs_out += 1
+        if retransmit:
+            self.retransmissions += 1
+            self.stack.counters["tcp"]["retransmissions"] += 1
+        self.stack.counters["tcp"]["tx"] += 1
+        if self.trace is not None:
+            self._trace_segment("tx", seq, ack, len(payload), flags, window,
+                                decode_options(opts), now, retransmit)
+        self.stack.send_ip(self.remote_ip, PROTO_TCP, raw, now, src=self.local_ip, df=True)
+
+    def _sack_option(self, used: int) -> bytes:
+        """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received
+        first; each block a contiguous range of held out-of-order data."""
+        base = self._index_base
+        held = self.reasm.blocks()
+        room = min(4, (40 - used - 4) // 8)
+        chosen: list[tuple[int, int]] = []
+        for idx in self._sack_recent:
+            for blk in held:
+                if blk[0] <= idx < blk[1] and blk not in chosen:
+                    chosen.append(blk)
+                    break
+            if len(chosen) >= room:
+                break
+        for blk in reversed(held):
+            if len(chosen) >= room:
+                break
+            if blk not in chosen:
+                chosen.append(blk)
+        self._sack_recent = [i for i in self._sack_recent if any(b[0] <= i < b[1]
+                                                                 for b in held)]
+        if not chosen:
+            return b""
+        out = b"\x01\x01" + bytes((OPT_SACK, 2 + 8 * len(chosen)))
+        for left, right in chosen:
+            out += _II.pack((base + left) & MASK, (base + right) & MASK)
+        return out
+
+    # ================================================================== timers
+    def _arm(self) -> None:
+        soonest = min(self.rto_at, self.persist_at, self.delack_at, self.timewait_at)
+        if soonest != INF:
+            self.stack.timers.ensure(self, soonest)
+
+    def on_timer(self, now: float) -> None:
+        if self.timewait_at <= now:
+            self._timer_record(now, "time_wait")
+            self._transition(Event.TIMEOUT_2MSL, now)
+            return
+        if self.delack_at <= now:
+            self.delack_at = INF
+            self._timer_record(now, "delack")
+            self._send_ack(now)
+        if self.rto_at <= now:
+            self.rto_at = INF
+            self._on_rto(now)
+            if self.state is S.CLOSED:
+                return
+        if self.persist_at <= now:
+            self.persist_at = INF
+            self._on_persist(now)
+        self._arm()
+
+    def _on_rto(self, now: float) -> None:
+        state = self.state
+        self.timeouts += 1
+        self.retries += 1
+        self.stack.counters["tcp"]["timeouts"] += 1
+        syn_phase = state in (S.SYN_SENT, S.SYN_RECEIVED)
+        self._timer_record(now, "syn" if syn_phase else "rto")
+        limit = self.cfg.syn_retries if syn_phase else self.cfg.max_retries
+        if self.retries > limit:
+            if state is S.SYN_RECEIVED and self.listener is not None:
+                self.listener.forget(self)
+            self._fail(ConnectionTimedOut(f"connection {self.name} timed out after "
+                                          f"{self.retries - 1} retransmissions"),
+                       Event.GIVE_UP, now)
+            return
+        # RFC 6298 (5.5) back off; (5.6) restart the timer
+        self.rto_est.on_timeout()
+        if self.trace is not None:
+            est = self.rto_est
+            self.trace.record(RttRecord(now, self.stack.name, self.name, None, est.srtt,
+                                        est.rttvar, est.rto, est.backoffs))
+        self._rtt_seq = None  # Karn
+        if syn_phase:
+            self._syn_retransmitted = True
+            self.rto_at = now + self.rto_est.rto
+            self._send_syn(now, ack=state is S.SYN_RECEIVED)
+            self._arm()
+            return
+        # RFC 5681 §3.1 (4): ssthresh and cwnd after a timeout; RFC 6582 §4: recover
+        self.cc.on_rto(self.flight, now)
+        self.in_recovery = False
+        self.dupacks = 0
+        self.recover = self.snd_max
+        self._event(now, "rto", f"seq {self.snd_una}")
+        self._trace_cwnd(now, "rto")
+        # Go back N: send again from the first unacknowledged byte (RFC 6298 (5.4)).
+        self.snd_nxt = self.snd_una
+        self.rto_at = now + self.rto_est.rto
+        self._retransmit_head(now)
+        first_end = self.snd_una
+        data_end = self._data_end()
+        n = min(self.snd_mss, seq_diff(data_end, first_end))
+        self.snd_nxt = (first_end + max(n, 0)) & MASK
+        if n <= 0 and self.fin_queued and first_end == data_end:
+            self.snd_nxt = (first_end + 1) & MASK
+        self._arm()
+
+    def _start_persist(self, now: float) -> None:
+        # RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: probe a zero window, backing off
+        delay = min(max(self.rto_est.rto, 0.2) * (1 << self._persist_backoff), 60.0)
+        self.persist_at = now + delay
+        self.rto_at = INF
+        self._arm()
+
+    def _on_persist(self, now: float) -> None:
+        self._timer_record(now, "persist")
+        if self.snd_wnd > 0 or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT,
+                                                  S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
+            self._persist_backoff = 0
+            self._output(now)
+            return
+        self.stack.counters["tcp"]["window_probes"] += 1
+        una = self.snd_una
+        if seq_diff(self._data_end(), una) > 0:
+            # A window probe: one byte at SND.UNA, past the closed window
+            self._send_segment(una, 1, now)
+            if seq_lt(self.snd_nxt, (una + 1) & MASK):
+                self.snd_nxt = (una + 1) & MASK
+                if seq_gt(self.snd_nxt, self.snd_max):
+                    self.snd_max = self.snd_nxt
+        else:
+            self._send_ack(now)
+        if self._persist_backoff < 16:
+            self._persist_backoff += 1
+        self._start_persist(now)
+
+    def icmp_error(self, kind: str, now: float) -> None:
+        """An ICMP error about this connection (RFC 1122 §4.2.3.9): hard errors abort a
+        connection that is still opening; everything else is a soft error."""
+        err = HostUnreachable(f"{self.remote_ip}: {kind}")
+        if self.state is S.SYN_SENT and kind in ("protocol unreachable", "port unreachable"):
+            self._fail(err, Event.ABORT, now)
+        else:
+            self.soft_error = err
+
+    # ================================================================== tracing
+    def _trace_segment(self, direction: str, seq: int, ack: int, length: int, flags: int,
+                       window: int, options: tuple[TCPOption, ...], now: float,
+                       retransmit: bool) -> None:
+        assert self.trace is not None
+        sack: tuple[tuple[int, int], ...] = ()
+        for opt in options:
+            if opt.kind == OPT_SACK:
+                sack = opt.blocks  # type: ignore[union-attr]
+        if direction == "tx":
+            seq_rel = (seq - self.iss) & MASK
+            ack_rel = (ack - self.irs) & MASK if flags & ACK else 0
+        else:
+            seq_rel = (seq - self.irs) & MASK if self.state is not S.SYN_SENT else 0
+            ack_rel = (ack - self.iss) & MASK if flags & ACK else 0
+        self.trace.record(SegmentRecord(now, self.stack.name, self.name, direction, seq, ack,
+                                        length, flags_str(flags), window,
+                                        format_options(options), retransmit, sack, seq_rel,
+                                        ack_rel))
+
+    def _trace_cwnd(self, now: float, event: str) -> None:
+        if self.trace is not None:
+            self.trace.record(CwndRecord(now, self.stack.name, self.name, self.cc.cwnd,
+                                         self.cc.ssthresh, self.flight, event))
+
+    def _timer_record(self, now: float, timer: str) -> None:
+        if self.trace is not None:
+            self.trace.record(TimerRecord(now, self.stack.name, self.name, timer, "fired"))
+
+    def _event(self, now: float, kind: str, detail: str = "") -> None:
+        if self.trace is not None:
+            self.trace.record(EventRecord(now, self.stack.name, self.name, kind, detail))
+
+    def __repr__(self) -> str:
+        return f"<TcpConnection {self.name} {self.state}>"
+
+
+__all__ = ["TcpConnection", "OPT_SACK_PERMITTED"]

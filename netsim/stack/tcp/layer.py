@@ -1,0 +1,208 @@
+"""The TCP layer of a stack: demultiplexing, listeners with a backlog, RST for closed ports.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING
+
+from netsim.errors import NetsimError, UsageError
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.connection import TcpConnection
+from netsim.stack.tcp.states import State
+from netsim.wire import icmp as icmpw
+from netsim.wire.errors import WireError
+from netsim.wire.ipv4 import PROTO_TCP, IPv4Packet
+from netsim.wire.tcp import ACK, RST, SYN, build_tcp, parse_tcp
+
+if TYPE_CHECKING:
+    from netsim.stack.host import Stack
+
+ConnKey = tuple[IPv4Address, int, IPv4Address, int]
+EPHEMERAL = range(49152, 65536)
+
+
+class AddressInUse(NetsimError):
+    pass
+
+
+class TcpListener:
+    """A passive open on a port: half-open connections bounded by `max_half_open`, and
+    established ones waiting for `accept` bounded by `backlog`."""
+
+    def __init__(self, layer: TcpLayer, port: int, backlog: int, cfg: TcpConfig) -> None:
+        self.layer = layer
+        self.port = port
+        self.backlog = backlog
+        self.cfg = cfg
+        self.half_open: set[TcpConnection] = set()
+        self.accept_queue: deque[TcpConnection] = deque()
+        self.notify: Callable[[str], None] | None = None
+        self.closed = False
+
+    def may_establish(self, conn: TcpConnection) -> bool:
+        return len(self.accept_queue) < self.backlog
+
+    def established(self, conn: TcpConnection, now: float) -> None:
+        self.half_open.discard(conn)
+        self.accept_queue.append(conn)
+        if self.notify is not None:
+            self.notify("accept")
+
+    def forget(self, conn: TcpConnection) -> None:
+        self.half_open.discard(conn)
+
+    def accept(self) -> TcpConnection | None:
+        while self.accept_queue:
+            conn = self.accept_queue.popleft()
+            if conn.state is not State.CLOSED:
+                return conn
+        return None
+
+    def close(self, now: float) -> None:
+        """Stop listening; connections not yet accepted are reset."""
+        self.closed = True
+        self.layer.listeners.pop(self.port, None)
+        for conn in list(self.half_open) + list(self.accept_queue):
+            conn.abort(now)
+        self.half_open.clear()
+        self.accept_queue.clear()
+
+
+class TcpLayer:
+    def __init__(self, stack: Stack, cfg: TcpConfig | None = None) -> None:
+        self.stack = stack
+        self.cfg = cfg or TcpConfig()
+        self.conns: dict[ConnKey, TcpConnection] = {}
+        self.listeners: dict[int, TcpListener] = {}
+        self._next_port = EPHEMERAL.start
+
+    # ------------------------------------------------------------------ application side
+    def listen(self, port: int, backlog: int | None = None,
+               cfg: TcpConfig | None = None) -> TcpListener:
+        if not 1 <= port <= 0xFFFF:
+            raise UsageError(f"port: {port} is not in 1..65535")
+        if port in self.listeners:
+            raise AddressInUse(f"TCP port {port} is already listening on {self.stack.name}")
+        c = cfg or self.cfg
+        lst = TcpListener(self, port, backlog if backlog is not None else c.backlog, c)
+        self.listeners[port] = lst
+        return lst
+
+    def connect(self, remote_ip: IPv4Address | str, remote_port: int, now: float,
+                local_port: int = 0, cfg: TcpConfig | None = None) -> TcpConnection:
+        rip = IPv4Address(remote_ip) if isinstance(remote_ip, str) else remote_ip
+        if not 1 <= remote_port <= 0xFFFF:
+            raise UsageError(f"port: {remote_port} is not in 1..65535")
+        lip = self.stack.source_for(rip)
+        if lip is None:
+            raise UsageError(f"connect: no route to {rip}")
+        if local_port == 0:
+            local_port = self._ephemeral(lip, rip, remote_port)
+        key = (lip, local_port, rip, remote_port)
+        if key in self.conns:
+            raise AddressInUse(f"TCP {lip}:{local_port} > {rip}:{remote_port} is in use")
+        conn = TcpConnection(self, lip, local_port, rip, remote_port, cfg or self.cfg)
+        conn.mss_local = conn.cfg.mss or self.mss_for(rip)
+        self.conns[key] = conn
+        self.stack.now = now
+        conn.open_active(now)
+        return conn
+
+    def _ephemeral(self, lip: IPv4Address, rip: IPv4Address, rport: int) -> int:
+        for _ in EPHEMERAL:
+            port = self._next_port
+            self._next_port = port + 1 if port + 1 < EPHEMERAL.stop else EPHEMERAL.start
+            if (lip, port, rip, rport) not in self.conns and port not in self.listeners:
+                return port
+        raise AddressInUse("no free ephemeral TCP port")
+
+    def mss_for(self, remote: IPv4Address) -> int:
+        """MSS to announce: the outgoing interface's MTU minus 40 (RFC 9293 §3.7.1)."""
+        route = self.stack.routes.lookup(remote)
+        mtu = self.stack.interfaces[route.interface].mtu if route else 1500
+        return mtu - 40
+
+    def remove(self, conn: TcpConnection) -> None:
+        if self.conns.get(conn.key) is conn:
+            del self.conns[conn.key]
+        if conn.listener is not None:
+            conn.listener.forget(conn)
+
+    # ------------------------------------------------------------------ input
+    def input(self, pkt: IPv4Packet, now: float) -> None:
+        stack = self.stack
+        try:
+            seg = parse_tcp(pkt.payload, pkt.src, pkt.dst)
+        except WireError as exc:
+            stack.drop("tcp", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
+            return
+        stack.counters["tcp"]["rx"] += 1
+        conn = self.conns.get((pkt.dst, seg.dst_port, pkt.src, seg.src_port))
+        if conn is not None:
+            conn.segment_arrives(seg, now)
+            return
+        flags = seg.flags
+        lst = self.listeners.get(seg.dst_port)
+        if lst is not None:
+            # RFC 9293 §3.10.7.2, LISTEN state
+            if flags & RST:
+                return
+            if flags & ACK:
+                self.send_rst(pkt.dst, pkt.src, seg.dst_port, seg.src_port, seg.ack, 0, RST,
+                              now)
+                return
+            if not flags & SYN:
+                stack.drop("tcp", "no_syn_in_listen")
+                return
+            if len(lst.half_open) >= self.cfg.max_half_open or \
+                    len(lst.half_open) >= lst.cfg.max_half_open:
+                stack.drop("tcp", "syn_backlog_full", f"port {lst.port}")
+                return
+            child = TcpConnection(self, pkt.dst, seg.dst_port, pkt.src, seg.src_port, lst.cfg,
+                                  listener=lst)
+            self.conns[child.key] = child
+            lst.half_open.add(child)
+            child.segs_in += 1
+            child.open_passive(seg, now)
+            return
+        # RFC 9293 §3.10.7.1: CLOSED. A RST is never answered with a RST.
+        if flags & RST:
+            stack.drop("tcp", "rst_to_closed_port")
+            return
+        stack.drop("tcp", "closed_port", f"port {seg.dst_port}")
+        if flags & ACK:
+            self.send_rst(pkt.dst, pkt.src, seg.dst_port, seg.src_port, seg.ack, 0, RST, now)
+        else:
+            self.send_rst(pkt.dst, pkt.src, seg.dst_port, seg.src_port, 0,
+                          (seg.seq + seg.seg_len) & 0xFFFFFFFF, RST | ACK, now)
+
+    def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
+                 ack: int, flags: int, now: float) -> None:
+        self.stack.counters["tcp"]["tx_rst"] += 1
+        raw = build_tcp(src, dst, sport, dport, seq, ack, flags, 0)
+        self.stack.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
+
+    def icmp_error(self, msg: icmpw.ICMPMessage, quoted: IPv4Packet, sender: IPv4Address,
+                   now: float) -> None:
+        if len(quoted.payload) < 4:
+            return
+        sport = (quoted.payload[0] << 8) | quoted.payload[1]
+        dport = (quoted.payload[2] << 8) | quoted.payload[3]
+        conn = self.conns.get((quoted.src, sport, quoted.dst, dport))
+        if conn is None:
+            return
+        kind = msg.type_name
+        if msg.type == icmpw.DEST_UNREACHABLE:
+            kind = {icmpw.UNREACH_NET: "net unreachable", icmpw.UNREACH_HOST: "host unreachable",
+                    icmpw.UNREACH_PROTOCOL: "protocol unreachable",
+                    icmpw.UNREACH_PORT: "port unreachable",
+                    icmpw.UNREACH_FRAG_NEEDED: "fragmentation needed"}.get(msg.code, kind)
+        conn.icmp_error(kind, now)
+
+    def state_count(self) -> int:
+        """Connections and listeners this layer holds (for the leak test)."""
+        return len(self.conns) + sum(len(lst.half_open) + len(lst.accept_queue)
+                                     for lst in self.listeners.values())

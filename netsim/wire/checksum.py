@@ -1,0 +1,59 @@
+"""The internet checksum (RFC 1071) and the IPv4 pseudo-header sum.
+
+The one's-complement sum of 16-bit words is computed as a single big-integer
+reduction: since 2**16 ≡ 1 (mod 0xFFFF), the big-endian integer value of the
+data is congruent to the sum of its 16-bit words modulo 0xFFFF. That is about
+six times faster in CPython than summing words from `struct.unpack`
+(DESIGN.md §5; benchmarks/bench_wire.py measures it).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+_from_bytes = int.from_bytes
+
+
+def ones_complement_sum(data: bytes, initial: int = 0) -> int:
+    """The 16-bit one's-complement sum of `data` (padded with a zero byte if odd) plus `initial`.
+
+    Returns a value in 0..0xFFFF; 0 only when every word (and `initial`) is zero.
+    """
+    if len(data) & 1:
+        value = (_from_bytes(data, "big") << 8) + initial
+    else:
+        value = _from_bytes(data, "big") + initial
+    folded = value % 0xFFFF
+    if folded == 0 and value != 0:
+        # RFC 1071: end-around carry never turns a non-zero sum into +0; it is -0 (0xFFFF).
+        return 0xFFFF
+    return folded
+
+
+def internet_checksum(data: bytes, initial: int = 0) -> int:
+    """RFC 1071 checksum of `data`: the complement of the one's-complement sum.
+
+    Over data that already carries a correct checksum field the result is 0.
+    `initial` adds extra words, e.g. a pseudo-header sum from `pseudo_header_sum`.
+    """
+    return 0xFFFF - ones_complement_sum(data, initial)
+
+
+def pseudo_header_sum(src: IPv4Address, dst: IPv4Address, protocol: int, length: int) -> int:
+    """Sum of the IPv4 pseudo-header words (RFC 9293 §3.1, RFC 768), for `initial` above.
+
+    A 32-bit address is congruent to the sum of its two 16-bit halves modulo 0xFFFF, so
+    the integers can be added directly.
+    """
+    return int(src) + int(dst) + protocol + length
+
+
+def reference_checksum(data: bytes) -> int:
+    """A straightforward word-by-word RFC 1071 implementation, kept as the test oracle."""
+    if len(data) % 2:
+        data = data + b"\x00"
+    total = 0
+    for i in range(0, len(data), 2):
+        total += (data[i] << 8) | data[i + 1]
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF

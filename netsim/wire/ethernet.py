@@ -1,0 +1,70 @@
+"""Ethernet II frames (destination, source, EtherType, payload)."""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from netsim.wire.errors import EthernetError
+from netsim.wire.mac import MacAddress, mac_from_bytes
+
+ETHERTYPE_IPV4 = 0x0800
+ETHERTYPE_ARP = 0x0806
+ETHERTYPE_IPV6 = 0x86DD
+ETHERTYPE_VLAN = 0x8100
+
+ETHERTYPE_MIN = 0x0600  # smaller values are 802.3 lengths
+
+HEADER_LEN = 14
+MIN_FRAME_LEN = 60  # without the FCS; shorter frames are padded on a real wire
+DEFAULT_MTU = 1500
+
+_ETHERTYPE = struct.Struct("!H")
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+_ETHERTYPE_NAMES = {ETHERTYPE_IPV4: "IPv4", ETHERTYPE_ARP: "ARP", ETHERTYPE_IPV6: "IPv6",
+                    ETHERTYPE_VLAN: "802.1Q"}
+
+
+class EthernetFrame(NamedTuple):
+    dst: MacAddress
+    src: MacAddress
+    ethertype: int
+    payload: bytes
+
+    def build(self, mtu: int = DEFAULT_MTU, pad: bool = False) -> bytes:
+        """The frame's bytes. `mtu` bounds the payload; `pad` pads to the 60-byte minimum."""
+        return build_ethernet(self.dst, self.src, self.ethertype, self.payload, mtu=mtu, pad=pad)
+
+    @property
+    def ethertype_name(self) -> str:
+        return _ETHERTYPE_NAMES.get(self.ethertype, f"0x{self.ethertype:04x}")
+
+
+def build_ethernet(dst: bytes, src: bytes, ethertype: int, payload: bytes,
+                   mtu: int = DEFAULT_MTU, pad: bool = False) -> bytes:
+    if len(payload) > mtu:
+        raise EthernetError(f"Ethernet: payload of {len(payload)} bytes exceeds the MTU of {mtu}")
+    # IEEE 802.3 §3.2.6: values below 0x0600 are a length (802.3 frame), not an EtherType, and
+    # parse_ethernet refuses them.
+    if not ETHERTYPE_MIN <= ethertype <= 0xFFFF:
+        raise EthernetError(f"Ethernet: EtherType {ethertype} is not in 0x0600..0xffff")
+    if len(dst) != 6 or len(src) != 6 or not isinstance(dst, _BYTES_LIKE) \
+            or not isinstance(src, _BYTES_LIKE):
+        raise EthernetError(f"Ethernet: addresses must be 6 bytes, got {dst!r} and {src!r}")
+    frame = b"".join((dst, src, _ETHERTYPE.pack(ethertype), payload))
+    if pad and len(frame) < MIN_FRAME_LEN:
+        frame += bytes(MIN_FRAME_LEN - len(frame))
+    return frame
+
+
+def parse_ethernet(data: bytes) -> EthernetFrame:
+    """Parse an Ethernet II frame (without FCS). The payload may include link padding."""
+    if len(data) < HEADER_LEN:
+        raise EthernetError(f"Ethernet: truncated header: {len(data)} of {HEADER_LEN} bytes")
+    data = bytes(data)
+    ethertype = (data[12] << 8) | data[13]
+    if ethertype < ETHERTYPE_MIN:
+        raise EthernetError(f"Ethernet: 0x{ethertype:04x} is an 802.3 length, not an EtherType")
+    return EthernetFrame(mac_from_bytes(data[0:6]), mac_from_bytes(data[6:12]), ethertype,
+                         data[14:])

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Create (or reuse) the virtualenv .venv at the repository root and install netsim into it,
+# editable, with the extras [dev,notebooks]. Safe to run any number of times: when .venv already
+# holds an install made from the current pyproject.toml, it returns at once.
+#
+#   ./scripts/bootstrap.sh               # uses python3 from PATH (or python3.13/3.12/3.11)
+#   PYTHON=/path/to/python3 ./scripts/bootstrap.sh
+#   NETSIM_BOOTSTRAP_FORCE=1 ./scripts/bootstrap.sh   # reinstall even if up to date
+set -euo pipefail
+
+REQUIRED_MAJOR=3
+REQUIRED_MINOR=11
+EXTRAS="dev,notebooks"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+STAMP="$VENV/.netsim-bootstrap"
+
+die() {
+    echo "bootstrap: error: $*" >&2
+    exit 1
+}
+
+# Prints "MAJOR.MINOR.MICRO" for the interpreter $1, or nothing if it does not run.
+py_version() {
+    "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || true
+}
+
+# True if the interpreter $1 runs and is at least REQUIRED_MAJOR.REQUIRED_MINOR.
+py_ok() {
+    "$1" -c "import sys; sys.exit(0 if sys.version_info >= ($REQUIRED_MAJOR, $REQUIRED_MINOR) else 1)" \
+        >/dev/null 2>&1
+}
+
+find_python() {
+    if [[ -n "${PYTHON:-}" ]]; then
+        # An explicit choice is honoured or refused, never silently replaced.
+        command -v "$PYTHON" >/dev/null 2>&1 || die "PYTHON=$PYTHON: no such command"
+        local v
+        v="$(py_version "$PYTHON")"
+        py_ok "$PYTHON" || die "PYTHON=$PYTHON is Python ${v:-(does not run)};" \
+            "netsim needs Python >= $REQUIRED_MAJOR.$REQUIRED_MINOR"
+        echo "$PYTHON"
+        return
+    fi
+    local candidate seen=""
+    for candidate in python3 python3.13 python3.12 python3.11; do
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if py_ok "$candidate"; then
+            echo "$candidate"
+            return
+        fi
+        seen+=" $candidate=$(py_version "$candidate")"
+    done
+    die "netsim needs Python >= $REQUIRED_MAJOR.$REQUIRED_MINOR; found${seen:- no python3 on PATH}." \
+        "Install one, or point PYTHON=/path/to/python3.11 at it."
+}
+
+# A stamp of what was installed: the pyproject.toml and the venv's interpreter version.
+stamp_now() {
+    {
+        "$VENV/bin/python" -c \
+            'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' \
+            "$ROOT/pyproject.toml"
+        py_version "$VENV/bin/python"
+        echo "$EXTRAS"
+    } 2>/dev/null
+}
+
+cd "$ROOT"
+
+# Reuse .venv if its interpreter runs and is recent enough; otherwise (re)create it.
+if [[ -x "$VENV/bin/python" ]] && py_ok "$VENV/bin/python"; then
+    :
+else
+    if [[ -e "$VENV" ]]; then
+        echo "bootstrap: $VENV is unusable (broken or Python < $REQUIRED_MAJOR.$REQUIRED_MINOR); recreating it"
+        rm -rf "$VENV"
+    fi
+    PY="$(find_python)"
+    echo "bootstrap: creating $VENV with $PY ($(py_version "$PY"))"
+    "$PY" -m venv "$VENV" || die "'$PY -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"
+fi
+
+if [[ -z "${NETSIM_BOOTSTRAP_FORCE:-}" && -f "$STAMP" && -x "$VENV/bin/netsim" ]] \
+    && [[ "$(cat "$STAMP")" == "$(stamp_now)" ]]; then
+    exit 0  # up to date
+fi
+
+echo "bootstrap: installing netsim (editable) with extras [$EXTRAS] into $VENV"
+rm -f "$STAMP"
+# -q keeps pip to warnings and errors. setuptools' notice that an install is editable is not one.
+PYTHONWARNINGS="ignore:Editable installation:UserWarning${PYTHONWARNINGS:+,$PYTHONWARNINGS}" \
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$EXTRAS]" \
+    || die "pip install failed (see the messages above)"
+"$VENV/bin/python" -c 'import netsim' || die "netsim does not import after installing"
+stamp_now >"$STAMP"
+echo "bootstrap: done ($("$VENV/bin/python" -V), netsim $("$VENV/bin/python" -c 'import netsim; print(netsim.__version__)'))"

@@ -28,8 +28,8 @@ IP_A, IP_B = IPv4Address("10.0.0.1"), IPv4Address("10.0.0.2")
 
 
 def udp_frame(port: int) -> bytes:
-    return build_ethernet(MAC_B, MAC_A, ETHERTYPE_IPV4,
-                          build_ipv4(IP_A, IP_B, PROTO_UDP, build_udp(IP_A, IP_B, 5000, port, b"x")))
+    datagram = build_udp(IP_A, IP_B, 5000, port, b"x")
+    return build_ethernet(MAC_B, MAC_A, ETHERTYPE_IPV4, build_ipv4(IP_A, IP_B, PROTO_UDP, datagram))
 
 
 def bad_tcp_frame() -> bytes:

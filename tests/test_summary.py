@@ -124,6 +124,11 @@ def generated_frames() -> list[bytes]:
         tcp_frame(ACK, ack=9, options=b"\xfe\x06\x12\x34\x56\x78"),  # experimental, other
         tcp_frame(ACK, ack=9, options=b"\x06\x06\x00\x00\x00\x07"),  # RFC 1072 echo
         tcp_frame(ACK, ack=9, options=b"\x01\x00\x01\x01"),  # nop, eol, padding
+        tcp_frame(ACK, ack=9, options=b"\x13\x12" + bytes(range(16))),  # MD5 signature
+        tcp_frame(ACK, ack=9, options=b"\x01\x13\x04\x00"),  # MD5, too short: bad opt
+        tcp_frame(ACK, ack=9, options=b"\x1d\x04\x01\x02"),  # TCP-AO without MAC
+        tcp_frame(ACK, ack=9, options=b"\x1d\x08\x01\x02\xaa\xbb\xcc\xdd"),  # TCP-AO
+        tcp_frame(ACK, ack=9, options=b"\x1d\x03\x01\x00"),  # TCP-AO, invalid
         # UDP
         ip_frame(PROTO_UDP, build_udp(IP_A, IP_B, 33434, 33435, b"x" * 12)),
         ip_frame(PROTO_UDP, build_udp(IP_A, IP_B, 5000, 7, b"")),
@@ -341,6 +346,24 @@ def test_any_ipv4_payload_summarises_without_raising(payload: bytes) -> None:
         line = summarize(ip_frame(proto, payload), verbose=True)
         assert line.startswith("IP 10.0.0.1") and "internal error" not in line
         assert "internal error" not in describe(ip_frame(proto, payload))
+
+
+_FRAMES = generated_frames()
+
+
+@settings(max_examples=400)
+@given(st.integers(0, len(_FRAMES) - 1), st.lists(st.tuples(st.integers(0, 1599),
+                                                            st.integers(0, 255)), max_size=4),
+       st.integers(0, 1600))
+def test_damaged_real_frames_summarise_without_raising(
+        index: int, changes: list[tuple[int, int]], cut: int) -> None:
+    frame = bytearray(_FRAMES[index])
+    for position, value in changes:
+        frame[position % len(frame)] = value
+    damaged = bytes(frame[:cut])
+    line = summarize(damaged, verbose=True)
+    assert "\n" not in line and "internal error" not in line
+    assert "internal error" not in describe(damaged)
 
 
 # --- describe() ---------------------------------------------------------------------------------

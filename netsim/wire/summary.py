@@ -25,25 +25,15 @@ import struct
 from collections.abc import Callable
 from ipaddress import IPv4Address
 
+from netsim.wire import ethernet, tcp, udp
 from netsim.wire import icmp as icmp_mod
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, parse_arp
 from netsim.wire.checksum import internet_checksum, pseudo_header_sum
 from netsim.wire.errors import ICMPError, TCPError, UDPError, WireError
-from netsim.wire.ethernet import (
-    ETHERTYPE_ARP,
-    ETHERTYPE_IPV4,
-    EthernetFrame,
-    parse_ethernet,
-)
-from netsim.wire.ethernet import (
-    HEADER_LEN as ETH_HEADER_LEN,
-)
+from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame, parse_ethernet
 from netsim.wire.icmp import ICMPMessage, parse_icmp
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, parse_ipv4
 from netsim.wire.mac import MacAddress
-from netsim.wire.tcp import (
-    HEADER_LEN as TCP_HEADER_LEN,
-)
 from netsim.wire.tcp import (
     OPT_EOL,
     OPT_MSS,
@@ -53,10 +43,14 @@ from netsim.wire.tcp import (
     OPT_TIMESTAMPS,
     OPT_WSCALE,
     TCPSegment,
+    flags_str,
     parse_tcp,
 )
-from netsim.wire.udp import HEADER_LEN as UDP_HEADER_LEN
 from netsim.wire.udp import UDPDatagram, parse_udp
+
+ETH_HEADER_LEN = ethernet.HEADER_LEN
+TCP_HEADER_LEN = tcp.HEADER_LEN
+UDP_HEADER_LEN = udp.HEADER_LEN
 
 __all__ = ["summarize", "describe", "tcpdump_flags"]
 
@@ -76,20 +70,13 @@ _ETHERTYPE_NAMES = {
 # TCP flags and options, the way tcpdump prints them
 # ---------------------------------------------------------------------------------------------
 
-# print-tcp.c walks its flag table in this order (FIN first), on the low 8 flag bits only.
-_TCPDUMP_FLAGS = ((0x01, "F"), (0x02, "S"), (0x04, "R"), (0x08, "P"), (0x10, "."),
-                  (0x20, "U"), (0x40, "E"), (0x80, "W"))
 _FLAG_NAMES = ((0x100, "AE"), (0x80, "CWR"), (0x40, "ECE"), (0x20, "URG"), (0x10, "ACK"),
                (0x08, "PSH"), (0x04, "RST"), (0x02, "SYN"), (0x01, "FIN"))
 
 
 def tcpdump_flags(flags: int) -> str:
-    """The letters inside ``Flags [...]``: ``S``, ``S.``, ``FP.``, ``.U``, ``none`` (tcpdump 4.99).
-
-    tcpdump lists the bits in the order F S R P . U E W; the AE (former NS) bit and the
-    reserved bits are not shown.
-    """
-    return "".join(letter for bit, letter in _TCPDUMP_FLAGS if flags & bit) or "none"
+    """The letters inside ``Flags [...]``, as tcpdump 4.99 prints them."""
+    return flags_str(flags)
 
 
 def _flag_names(flags: int) -> str:
@@ -157,8 +144,16 @@ def _option_text(kind: int, length: int, rest: bytes) -> tuple[str, int]:
         value = _U16.unpack_from(rest)[0]
         seconds = (value >> 1) * 60 if value & 1 else value >> 1
         return f" 0x{value:x} {seconds}", 2
+    if kind == 19:  # RFC 2385 TCP MD5 signature: 16 bytes (tcpdump cannot check it without -M)
+        need(16)
+        return f" shared secret not supplied with -M, can't check - {rest[:16].hex()}", 16
     datalen = length - 2
     body = rest[:datalen]
+    if kind == 29:  # RFC 5925 TCP-AO: key id, receive-next key id, then the MAC
+        if datalen < 2:
+            return " (invalid)", datalen
+        text = f" keyid {body[0]} rnextkeyid {body[1]}"
+        return text + (f" mac 0x{body[2:].hex()}" if datalen > 2 else ""), datalen
     if kind == OPT_SACK:  # RFC 2018: 8-byte blocks of left and right edges
         if datalen % 8:
             return " invalid sack", datalen

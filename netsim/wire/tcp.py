@@ -23,7 +23,7 @@ AE = 0x100  # the former NS bit (RFC 3540, historic); the remaining reserved bit
 
 # tcpdump's letters in tcpdump's order ("." is ACK); tcpdump 4.99 does not print AE at all.
 FLAG_LETTERS = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."), (URG, "U"),
-                (ECE, "E"), (CWR, "W"), (AE, "N"))
+                (ECE, "E"), (CWR, "W"))
 
 HEADER_LEN = 20
 MAX_OPTIONS_LEN = 40
@@ -298,8 +298,8 @@ def parse_tcp(data: bytes, src_ip: IPv4Address | None = None,
 
 
 def flags_str(flags: int) -> str:
-    """tcpdump's flag letters: ``S``, ``S.``, ``P.``, ``FP.``, ``R.`` … ``.`` stands for ACK."""
-    return "".join([letter for bit, letter in FLAG_LETTERS if flags & bit]) or "none"
+    """tcpdump's flag letters: ``S``, ``S.``, ``FP.``, ``.U``, ``none`` (tcpdump 4.99)."""
+    return "".join(letter for bit, letter in FLAG_LETTERS if flags & bit) or "none"
 
 
 def format_options(options: Sequence[TCPOption]) -> str:

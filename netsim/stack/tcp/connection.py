@@ -33,6 +33,7 @@ from netsim.stack.tcp.errors import (
 )
 from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset
+from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import CAN_SEND, Event, State, next_state
 from netsim.stack.timers import INF
@@ -142,7 +143,12 @@ class TcpConnection:
         self.cc = cfg.new_cc()
         self.dupacks = 0
         self.in_recovery = False
-        self.recover = 0
+        self.recover = 0  # RFC 6582: initialised to the ISS
+        # RFC 6675: the SACK scoreboard, in 64-bit offsets from the ISS (no wraparound)
+        self.sack_board = SackScoreboard()
+        self.sack_recovery = False  # in loss recovery driven by the scoreboard
+        self._una_off = 0  # offset of SND.UNA
+        self._high_rxt = 0  # RFC 6675 HighRxt, as an offset
         # --- application
         self.notify: Callable[[str], None] | None = None
         self.error: TcpError | None = None
@@ -217,6 +223,7 @@ class TcpConnection:
         self.iss = make_isn(key, now, self.local_ip, self.local_port, self.remote_ip,
                             self.remote_port)
         self.snd_una = self.iss
+        self.recover = self.iss
         self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
         self._sseq = self.snd_nxt
         self._ts_off = ts_offset(key, self.local_ip, self.remote_ip)
@@ -294,6 +301,8 @@ class TcpConnection:
         window = min(self.cfg.rcvbuf, 0xFFFF)
         self.rcv_adv = (self.rcv_nxt + window) & MASK
         retransmit = self.retries > 0
+        if self.segs_out == 0:
+            self._rtt_time = now  # RFC 6298 §3: the handshake is timed from our first SYN
         self._emit_raw(self.iss, flags, b"", self._syn_options(ack), window, now, retransmit)
         if self.rto_at == INF:
             self.rto_at = now + self.rto_est.rto
@@ -356,11 +365,16 @@ class TcpConnection:
             return b""
         out = bytes(self._rbuf[:max_bytes])
         del self._rbuf[:max_bytes]
-        # A window update when reading opened the window enough (RFC 1122 §4.2.3.3)
+        # A window update when reading opened a window that had become small: the
+        # advertised window is at most half the buffer and would at least double, and
+        # by no less than min(RCV.BUFF/2, MSS) (RFC 1122 §4.2.3.3; Linux's rule too).
+        # Otherwise the next ACK carries the larger window.
         if self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
-            free = self.cfg.rcvbuf - len(self._rbuf)
-            right = (self.rcv_nxt + free) & MASK
-            if seq_diff(right, self.rcv_adv) >= min(self.cfg.rcvbuf // 2, self.snd_mss):
+            rcvbuf = self.cfg.rcvbuf
+            cur = max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
+            new = rcvbuf - len(self._rbuf)
+            if 2 * cur <= rcvbuf and new >= 2 * cur and \
+                    new - cur >= min(rcvbuf // 2, self.snd_mss):
                 self._send_ack(now)
         return out
 
@@ -404,6 +418,11 @@ class TcpConnection:
         flags = seg.flags
         seq = seg.seq
         plen = len(seg.payload)
+        if state is S.SYN_RECEIVED and flags & (SYN | ACK | RST) == SYN and seq == self.irs:
+            # The peer's SYN again: it lost our SYN-ACK, so send that again rather than the
+            # bare ACK the acceptability test would give (as Linux does, RFC 9293 Figure 8)
+            self._send_syn(now, ack=True)
+            return
         # --- RFC 9293 §3.10.7.4 first: the acceptability test
         if not self._acceptable(seq, plen, flags):
             if not flags & RST:
@@ -565,6 +584,8 @@ class TcpConnection:
             self._challenge_ack(now)
             return False
         wnd = seg.window << self.snd_wscale
+        if self.sack_ok and len(seg.options) > 2:
+            self._take_sack(seg, una)
         if seq_gt(ack, una):
             self._new_ack(seg, ack, wnd, now)
         elif ack == una:
@@ -596,6 +617,9 @@ class TcpConnection:
         una = self.snd_una
         acked = seq_diff(ack, una)
         self.snd_una = ack
+        self._una_off += acked
+        if self.sack_board.starts:
+            self.sack_board.advance(self._una_off)
         if seq_lt(self.snd_nxt, ack):
             self.snd_nxt = ack  # after a go-back-N retransmission the peer had more
         # Drop acknowledged bytes from the send buffer (SYN and FIN take no buffer space).
@@ -614,12 +638,20 @@ class TcpConnection:
         flight = seq_diff(self.snd_max, ack)
         cc = self.cc
         if self.in_recovery:
-            if seq_ge(ack, self.recover) or not cc.partial_ack_recovery:
-                # RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 5681 step 6
-                self.in_recovery = False
+            if seq_ge(ack, self.recover) or not (cc.partial_ack_recovery or
+                                                 self.sack_recovery):
+                # RFC 6582 §3.2 step 3 (full acknowledgment) / RFC 5681 step 6 /
+                # RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged
+                self.in_recovery = self.sack_recovery = False
                 cc.on_recovery_end(flight, now)
                 self._event(now, "recovery_exit")
                 self._trace_cwnd(now, "recovery_exit")
+            elif self.sack_recovery:
+                # RFC 6675 §5 (C): a partial ACK in SACK recovery changes no window; the
+                # scoreboard decides what to send next (see _sack_output)
+                self.rto_at = now + self.rto_est.rto
+                self._arm()
+                self._trace_cwnd(now, "partial_ack")
             else:
                 # RFC 6582 §3.2 step 4 (partial acknowledgment): retransmit the first
                 # unacknowledged segment, deflate, and reset the timer
@@ -656,24 +688,96 @@ class TcpConnection:
         self.stack.counters["tcp"]["dupacks"] += 1
         flight = self.flight
         if self.in_recovery:
-            self.cc.on_dup_ack(self.dupacks, flight, now)
-            self._trace_cwnd(now, "dupack")
+            if not self.sack_recovery:  # with SACK, the pipe estimate replaces inflation
+                self.cc.on_dup_ack(self.dupacks, flight, now)
+                self._trace_cwnd(now, "dupack")
             return
-        if self.dupacks == self.cfg.dupack_threshold:
+        if self.dupacks == self.cfg.dupack_threshold or self.sack_ok and \
+                self.sack_board.starts and \
+                self.sack_board.is_lost(self._una_off, self.snd_mss, self.cfg.dupack_threshold):
             # RFC 6582 §3.2 step 2: enter fast retransmit only if the ACK covers more than
-            # `recover` (avoids multiple fast retransmits from one window)
-            if seq_gt(self.snd_una, self.recover) or self.recover == self.iss or \
-                    self.fast_retransmits == 0 and self.timeouts == 0:
-                self.recover = self.snd_max
-                self.in_recovery = True
-                self.cc.on_loss(flight, now)
-                self.fast_retransmits += 1
-                self.stack.counters["tcp"]["fast_retransmits"] += 1
-                self._event(now, "fast_retransmit", f"seq {self.snd_una}")
-                self._retransmit_head(now)
-                self._trace_cwnd(now, "fast_retransmit")
+            # `recover` (avoids multiple fast retransmits from one window); RFC 6675 §5:
+            # with SACK, also when IsLost(HighACK + 1)
+            if seq_gt(self.snd_una, self.recover):
+                self._enter_recovery(flight, now)
                 return
         self.cc.on_dup_ack(self.dupacks, flight, now)
+
+    def _enter_recovery(self, flight: int, now: float) -> None:
+        self.recover = self.snd_max
+        self.in_recovery = True
+        self.cc.on_loss(flight, now)
+        self.fast_retransmits += 1
+        self.stack.counters["tcp"]["fast_retransmits"] += 1
+        self._event(now, "fast_retransmit", f"seq {self.snd_una}")
+        if self.sack_ok and self.sack_board.starts:
+            # RFC 6675 §5 step (4): RecoveryPoint = HighData; cwnd = ssthresh (the pipe
+            # estimate replaces Reno's window inflation); retransmit HighACK + 1
+            self.sack_recovery = True
+            self.sack_recoveries += 1
+            self.stack.counters["tcp"]["sack_recoveries"] += 1
+            self.cc.cwnd = self.cc.ssthresh
+            self._high_rxt = self._una_off
+            n = min(self.snd_mss, seq_diff(self._data_end(), self.snd_una))
+            self._retransmit_head(now)
+            self._high_rxt = self._una_off + max(n, 1)
+            self._trace_cwnd(now, "fast_retransmit")
+            self._sack_output(now)
+            return
+        self._retransmit_head(now)
+        self._trace_cwnd(now, "fast_retransmit")
+
+    def _take_sack(self, seg: TCPSegment, una: int) -> None:
+        """Record the SACK blocks of an ACK in the scoreboard (RFC 6675 §5, Update())."""
+        for opt in seg.options:
+            if opt.kind == OPT_SACK:
+                top = seq_diff(self.snd_max, una)
+                base = self._una_off
+                for left, right in opt.blocks:  # type: ignore[union-attr]
+                    lo, hi = seq_diff(left, una), seq_diff(right, una)
+                    # Only blocks above the cumulative ACK and below SND.MAX count
+                    # (a D-SACK block below SND.UNA is ignored, RFC 2883).
+                    if 0 < hi <= top and lo < hi:
+                        self.sack_board.add(base + max(lo, 0), base + hi)
+                return
+
+    def _sack_output(self, now: float) -> None:
+        """RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send NextSeg()."""
+        board = self.sack_board
+        mss = self.snd_mss
+        dupthresh = self.cfg.dupack_threshold
+        while True:
+            una_off = self._una_off
+            high = una_off + seq_diff(self.snd_max, self.snd_una)
+            pipe = board.pipe(una_off, high, self._high_rxt, mss, dupthresh)
+            if self.cc.cwnd - pipe < mss:
+                break
+            lost = board.next_lost(self._high_rxt, una_off, high, mss, dupthresh)
+            if lost is not None:
+                # NextSeg rule (1): the first lost, un-SACKed range above HighRxt
+                start, n = lost
+                self._send_segment((self.snd_una + (start - una_off)) & MASK, n, now)
+                self._high_rxt = start + n
+                continue
+            # Rule (2): new data, if the receiver's window allows
+            nxt = self.snd_max
+            avail = seq_diff(self._data_end(), nxt)
+            n = min(mss, avail, self.snd_wnd - seq_diff(nxt, self.snd_una))
+            if n <= 0 or n < mss and n < avail:
+                # Rule (3): no new data to send; retransmit an un-SACKed range below the
+                # highest SACKed byte even if it is not yet deemed lost
+                hole = board.next_unsacked_below_sack(self._high_rxt, una_off, high, mss)
+                if hole is None:
+                    break
+                start, n = hole
+                self._send_segment((self.snd_una + (start - una_off)) & MASK, n, now)
+                self._high_rxt = start + n
+                continue
+            self._send_segment(nxt, n, now)
+            self.snd_nxt = self.snd_max = (nxt + n) & MASK
+        if self.rto_at == INF and self.snd_una != self.snd_max:
+            self.rto_at = now + self.rto_est.rto
+            self._arm()
 
     def _retransmit_head(self, now: float) -> None:
         """Resend the first unacknowledged segment (data or FIN)."""
@@ -791,6 +895,10 @@ class TcpConnection:
         state = self.state
         if state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
             return
+        if self.sack_recovery:
+            self._sack_output(now)
+            if seq_diff(self._data_end(), self.snd_max) > 0 or not self.fin_queued:
+                return
         mss = self.snd_mss
         sent = False
         while True:
@@ -800,6 +908,10 @@ class TcpConnection:
             if avail > 0:
                 flight = seq_diff(nxt, self.snd_una)
                 wnd = self.cc.cwnd
+                if self.dupacks and not self.in_recovery:
+                    # RFC 3042 limited transmit: a new segment for each of the first two
+                    # duplicate ACKs, so a small window still gets three of them
+                    wnd += min(self.dupacks, 2) * mss
                 if self.snd_wnd < wnd:
                     wnd = self.snd_wnd
                 usable = wnd - flight
@@ -859,7 +971,10 @@ class TcpConnection:
         self._emit(seq, flags, payload, now, retransmit)
 
     def _send_ack(self, now: float) -> None:
-        self._emit(self.snd_nxt, ACK, b"", now, False)
+        # <SEQ=SND.NXT><ACK=RCV.NXT> (RFC 9293 §3.10.7.4), but after a go-back-N timeout
+        # SND.NXT lags what the peer may already hold and the ACK would be unacceptable
+        # there: a pure ACK carries SND.MAX instead (as 4.4BSD tcp_output does)
+        self._emit(self.snd_max, ACK, b"", now, False)
 
     def _tsval(self, now: float) -> int:
         return (int(now * 1000) + self._ts_off) & MASK
@@ -886,7 +1001,10 @@ class TcpConnection:
         if self.ts_ok:
             opts = _TS_HEAD + _II.pack(self._tsval(now), self.ts_recent)
         if self.sack_ok and self.reasm.pending_bytes:
-            opts += self._sack_option(len(opts))
+            # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
+            # only into the option space a data segment leaves free
+            space = self.snd_mss + len(opts) - len(payload) if payload else 40
+            opts += self._sack_option(len(opts), space)
         self._emit_raw(seq, flags, payload, opts, window, now, retransmit)
 
     def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
@@ -908,12 +1026,14 @@ class TcpConnection:
                                 decode_options(opts), now, retransmit)
         self.stack.send_ip(self.remote_ip, PROTO_TCP, raw, now, src=self.local_ip, df=True)
 
-    def _sack_option(self, used: int) -> bytes:
+    def _sack_option(self, used: int, space: int = 40) -> bytes:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received
         first; each block a contiguous range of held out-of-order data."""
         base = self._index_base
         held = self.reasm.blocks()
-        room = min(4, (40 - used - 4) // 8)
+        room = min(4, (min(space, 40) - used - 4) // 8)
+        if room <= 0:
+            return b""
         chosen: list[tuple[int, int]] = []
         for idx in self._sack_recent:
             for blk in held:
@@ -991,7 +1111,8 @@ class TcpConnection:
             return
         # RFC 5681 §3.1 (4): ssthresh and cwnd after a timeout; RFC 6582 §4: recover
         self.cc.on_rto(self.flight, now)
-        self.in_recovery = False
+        self.in_recovery = self.sack_recovery = False
+        self.sack_board.clear()  # RFC 6675 §5.1: after a timeout, resend from SND.UNA
         self.dupacks = 0
         self.recover = self.snd_max
         self._event(now, "rto", f"seq {self.snd_una}")

@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 from netsim.errors import UsageError
 from netsim.stack.tcp.congestion.base import CongestionControl
+from netsim.stack.tcp.congestion.cubic import Cubic
 from netsim.stack.tcp.congestion.reno import FixedWindow, NewReno, Reno
 
 CC_FACTORIES: dict[str, Callable[[], CongestionControl]] = {
     "reno": Reno,
     "newreno": NewReno,
+    "cubic": Cubic,
     "fixed": FixedWindow,
 }
 
@@ -28,4 +30,4 @@ def make_cc(name: str) -> CongestionControl:
                          "or path/to/file.py:ClassName") from None
 
 
-__all__ = ["CongestionControl", "Reno", "NewReno", "FixedWindow", "make_cc", "register"]
+__all__ = ["CongestionControl", "Reno", "NewReno", "Cubic", "FixedWindow", "make_cc", "register"]

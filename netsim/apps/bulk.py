@@ -1,0 +1,176 @@
+"""Bulk transfer: a sender of N deterministic pseudo-random bytes and a sink that checks them.
+
+Both are SimPy processes over `netsim.sockets` (they never import netsim.sim or netsim.live), so
+the same code runs in a simulated world and live on a TAP:
+
+    sink = env.process(bulk_sink(h2, 5001))
+    sender = env.process(bulk_sender(h1, "10.0.0.2", 5001, 10_000_000, seed=7))
+    ...
+    assert sender.value.sha256 == sink.value.sha256
+
+The byte stream depends only on the seed (see `PseudoRandomBytes`), never on how it is chunked,
+so `expected_sha256(nbytes, seed)` tells a receiver elsewhere what it should have got.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import Event
+
+from netsim.errors import UsageError
+from netsim.stack.tcp.config import TcpConfig
+
+if TYPE_CHECKING:
+    from netsim.node import Node
+    from netsim.sockets import Listener, Stream
+
+__all__ = [
+    "BLOCK",
+    "BulkSendResult",
+    "PseudoRandomBytes",
+    "SinkResult",
+    "bulk_sender",
+    "bulk_sink",
+    "expected_sha256",
+]
+
+#: The generator produces the stream in blocks of this many bytes (independent of app chunks).
+BLOCK = 1 << 16
+
+
+class PseudoRandomBytes:
+    """The endless byte stream for ``seed``: blocks of `BLOCK` bytes from ``random.Random``.
+
+    ``read(n)`` returns the next ``n`` bytes, whatever sizes earlier reads had.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(f"netsim-bulk:{seed}")
+        self._buf = b""
+        self._off = 0
+
+    def read(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        while n > 0:
+            if self._off >= len(self._buf):
+                self._buf = self._rng.randbytes(BLOCK)
+                self._off = 0
+            take = min(n, len(self._buf) - self._off)
+            parts.append(self._buf[self._off:self._off + take])
+            self._off += take
+            n -= take
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def expected_sha256(nbytes: int, seed: int) -> str:
+    """The SHA-256 (hex) of the first ``nbytes`` bytes a sender with ``seed`` sends."""
+    gen = PseudoRandomBytes(seed)
+    digest = hashlib.sha256()
+    left = nbytes
+    while left > 0:
+        block = gen.read(min(BLOCK, left))
+        digest.update(block)
+        left -= len(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class BulkSendResult:
+    """What the sender did; filled in as it goes (pass one as ``into`` to watch a run that
+    may not finish). Times are the environment's clock in seconds, None until reached."""
+
+    seed: int = 1
+    bytes_sent: int = 0  # handed to TCP so far
+    sha256: str = ""  # of all bytes sent, once the last one is queued
+    connect_started: float | None = None  # connect() called
+    connected_at: float | None = None  # handshake done
+    queued_at: float | None = None  # the last byte went into the send buffer
+    closed_at: float | None = None  # close() done: our FIN acked and the peer's FIN received
+    stream: Stream | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class SinkResult:
+    """What the sink received; filled in as it goes (see `BulkSendResult`)."""
+
+    bytes_received: int = 0
+    sha256: str = ""  # of all bytes received, once the end of the stream came
+    accepted_at: float | None = None
+    first_byte_at: float | None = None
+    last_byte_at: float | None = None
+    eof_at: float | None = None  # the sender's FIN (end of stream) reached the application
+    closed_at: float | None = None  # our own close() done
+    peer: tuple[IPv4Address, int] | None = None
+    stream: Stream | None = field(default=None, repr=False, compare=False)
+
+
+def bulk_sender(node: Node, ip: str | IPv4Address, port: int, nbytes: int, *, seed: int = 1,
+                chunk: int = BLOCK, cfg: TcpConfig | None = None,
+                into: BulkSendResult | None = None) -> Generator[Event, Any, BulkSendResult]:
+    """Connect, send ``nbytes`` pseudo-random bytes (``chunk`` bytes per `sendall`), close.
+
+    A TCP error (refused, reset, timed out) is raised from the process; ``into`` then holds
+    how far it got.
+    """
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise UsageError(f"nbytes: {nbytes!r} is not a size; use a whole number >= 0")
+    if chunk < 1:
+        raise UsageError(f"chunk: {chunk!r} is not a positive size; use a size >= 1")
+    env = node.env
+    res = into if into is not None else BulkSendResult()
+    res.seed = seed
+    res.connect_started = float(env.now)
+    stream: Stream = yield node.connect(ip, port, cfg)
+    res.stream = stream
+    res.connected_at = float(env.now)
+    data = PseudoRandomBytes(seed)
+    digest = hashlib.sha256()
+    while res.bytes_sent < nbytes:
+        block = data.read(min(chunk, nbytes - res.bytes_sent))
+        digest.update(block)
+        yield stream.sendall(block)
+        res.bytes_sent += len(block)
+    res.sha256 = digest.hexdigest()
+    res.queued_at = float(env.now)
+    yield stream.close()
+    res.closed_at = float(env.now)
+    return res
+
+
+def bulk_sink(node: Node, port: int = 0, *, listener: Listener | None = None,
+              recv_size: int = 1 << 16,
+              into: SinkResult | None = None) -> Generator[Event, Any, SinkResult]:
+    """Accept one connection (on ``listener``, or on a new listener on ``port`` that is closed
+    after the accept), read it to the end counting and hashing, then close."""
+    env = node.env
+    res = into if into is not None else SinkResult()
+    own = listener is None
+    lst: Listener = node.listen(port) if listener is None else listener
+    stream: Stream = yield lst.accept()
+    if own:
+        lst.close()
+    res.stream = stream
+    res.peer = (stream.conn.remote_ip, stream.conn.remote_port)
+    res.accepted_at = float(env.now)
+    digest = hashlib.sha256()
+    while True:
+        data: bytes = yield stream.recv(recv_size)
+        if not data:
+            break
+        now = float(env.now)
+        if res.first_byte_at is None:
+            res.first_byte_at = now
+        res.last_byte_at = now
+        res.bytes_received += len(data)
+        digest.update(data)
+    res.sha256 = digest.hexdigest()
+    res.eof_at = float(env.now)
+    yield stream.close()
+    res.closed_at = float(env.now)
+    return res

@@ -1,0 +1,310 @@
+"""ping: ICMP echo requests (RFC 792) with per-reply lines and a summary like Linux iputils.
+
+An application: a SimPy process over a `Node` (it uses the stack's `send_ip` and
+`icmp_handlers`), so it runs the same in the simulated and the live world.
+
+    proc = env.process(ping(node, "10.0.3.2", count=3, out=print))
+    env.run(until=proc)
+    stats = proc.value          # PingStats: transmitted, received, rtts, loss...
+
+prints::
+
+    PING 10.0.3.2 (10.0.3.2) 56(84) bytes of data.
+    64 bytes from 10.0.3.2: icmp_seq=1 ttl=61 time=8.24 ms
+    ...
+    --- 10.0.3.2 ping statistics ---
+    3 packets transmitted, 3 received, 0% packet loss, time 2008ms
+    rtt min/avg/max/mdev = 8.236/8.240/8.245/0.003 ms
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from netsim.errors import UsageError
+from netsim.wire import icmp as icmpw
+from netsim.wire.errors import WireError
+from netsim.wire.ipv4 import PROTO_ICMP, IPv4Packet
+
+if TYPE_CHECKING:
+    from netsim.node import Node
+    from netsim.stack.host import Stack
+
+__all__ = ["PingReply", "PingError", "PingStats", "ping", "format_rtt", "error_text"]
+
+MAX_SIZE = 65535 - 20 - 8  # the largest echo payload an IPv4 datagram can carry
+DEFAULT_LINGER = 10.0  # iputils' MAXWAIT: how long to wait for a reply when none came yet
+
+Output = Callable[[str], None]
+
+# Identifiers handed out per stack, so two pings on one host do not take each other's replies
+# and a run is the same for the same seed (no process id, no global counter).
+_next_ident: weakref.WeakKeyDictionary[Stack, int] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class PingReply:
+    seq: int
+    src: IPv4Address
+    ttl: int
+    rtt: float  # seconds
+    size: int  # ICMP bytes (header + data), as ping prints them
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PingError:
+    seq: int
+    src: IPv4Address  # who sent the ICMP error
+    type: int
+    code: int
+    text: str  # "Destination Host Unreachable", "Time to live exceeded", ...
+
+
+@dataclass
+class PingStats:
+    destination: IPv4Address
+    size: int = 56
+    transmitted: int = 0
+    received: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    elapsed: float = 0.0  # seconds from the first request to the end
+    replies: list[PingReply] = field(default_factory=list)
+    error_list: list[PingError] = field(default_factory=list)
+
+    @property
+    def rtts(self) -> list[float]:
+        """Round-trip times (seconds) of the first reply to each request."""
+        return [r.rtt for r in self.replies if not r.duplicate]
+
+    @property
+    def loss(self) -> float:
+        """Fraction of requests with no reply (0..1)."""
+        if not self.transmitted:
+            return 0.0
+        return (self.transmitted - self.received) / self.transmitted
+
+    def rtt_summary(self) -> tuple[float, float, float, float] | None:
+        """(min, avg, max, mdev) in seconds, mdev as iputils computes it, or None."""
+        rtts = self.rtts
+        if not rtts:
+            return None
+        n = len(rtts)
+        avg = sum(rtts) / n
+        mdev = math.sqrt(max(0.0, sum(r * r for r in rtts) / n - avg * avg))
+        return min(rtts), avg, max(rtts), mdev
+
+    def summary_lines(self) -> list[str]:
+        """The statistics block ping prints at the end."""
+        counts = f"{self.transmitted} packets transmitted, {self.received} received"
+        if self.duplicates:
+            counts += f", +{self.duplicates} duplicates"
+        if self.errors:
+            counts += f", +{self.errors} errors"
+        counts += f", {self.loss * 100:g}% packet loss, time {int(self.elapsed * 1000)}ms"
+        lines = [f"--- {self.destination} ping statistics ---", counts]
+        rtt = self.rtt_summary()
+        if rtt is not None:
+            lines.append("rtt min/avg/max/mdev = " + "/".join(f"{v * 1000:.3f}" for v in rtt)
+                         + " ms")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (times in milliseconds)."""
+        rtt = self.rtt_summary()
+        return {
+            "destination": str(self.destination),
+            "size": self.size,
+            "transmitted": self.transmitted,
+            "received": self.received,
+            "duplicates": self.duplicates,
+            "errors": self.errors,
+            "loss": self.loss,
+            "time_ms": self.elapsed * 1000,
+            "rtt_ms": None if rtt is None else dict(zip(("min", "avg", "max", "mdev"),
+                                                        (v * 1000 for v in rtt), strict=True)),
+            "replies": [{"seq": r.seq, "ttl": r.ttl, "rtt_ms": r.rtt * 1000,
+                         "duplicate": r.duplicate} for r in self.replies],
+            "icmp_errors": [{"seq": e.seq, "from": str(e.src), "type": e.type, "code": e.code,
+                             "text": e.text} for e in self.error_list],
+        }
+
+
+def format_rtt(seconds: float) -> str:
+    """A round-trip time as iputils prints it: 3 significant digits, at most 3 decimals."""
+    ms = seconds * 1000
+    if ms >= 100 - 0.05:
+        return f"{ms:.0f}"
+    if ms >= 10 - 0.005:
+        return f"{ms:.1f}"
+    if ms >= 1 - 0.0005:
+        return f"{ms:.2f}"
+    return f"{ms:.3f}"
+
+
+_UNREACH_TEXT = {
+    icmpw.UNREACH_NET: "Destination Net Unreachable",
+    icmpw.UNREACH_HOST: "Destination Host Unreachable",
+    icmpw.UNREACH_PROTOCOL: "Destination Protocol Unreachable",
+    icmpw.UNREACH_PORT: "Destination Port Unreachable",
+    icmpw.UNREACH_ADMIN: "Communication prohibited by filter",
+}
+
+
+def error_text(msg: icmpw.ICMPMessage) -> str:
+    """What iputils prints for an ICMP error."""
+    if msg.type == icmpw.DEST_UNREACHABLE:
+        if msg.code == icmpw.UNREACH_FRAG_NEEDED:
+            return f"Frag needed and DF set (mtu = {msg.next_hop_mtu})"
+        return _UNREACH_TEXT.get(msg.code, f"Dest Unreachable, Bad Code: {msg.code}")
+    if msg.type == icmpw.TIME_EXCEEDED:
+        if msg.code == icmpw.REASSEMBLY_EXCEEDED:
+            return "Frag reassembly time exceeded"
+        return "Time to live exceeded"
+    return f"Bad ICMP type: {msg.type}"
+
+
+def _payload(size: int) -> bytes:
+    # iputils fills the data with the byte values 0, 1, 2, ... (after its timestamp)
+    return bytes(i & 0xFF for i in range(size))
+
+
+def _check(name: str, value: float, low: float, high: float | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) \
+            or value < low or (high is not None and value > high):
+        allowed = f"{low:g}..{high:g}" if high is not None else f">= {low:g}"
+        raise UsageError(f"{name}: {value!r} is not allowed; use {allowed}")
+
+
+def ping(node: Node, destination: str | IPv4Address, *, count: int = 4, interval: float = 1.0,
+         size: int = 56, ttl: int | None = None, df: bool = False,
+         timeout: float | None = None, identifier: int | None = None,
+         out: Output | None = None) -> Generator[Any, Any, PingStats]:
+    """Send `count` echo requests `interval` seconds apart and collect the replies.
+
+    `timeout`: how long to wait after the last request for outstanding replies (default: twice
+    the largest RTT seen, at least 1 s; 10 s when no reply came at all, as iputils does).
+    `out` receives each line ping prints (nothing is printed when it is None).
+    Returns the generator of a SimPy process whose value is the `PingStats`; bad arguments
+    raise `UsageError` here, before the process starts.
+    """
+    try:
+        dst = IPv4Address(destination)
+    except ValueError:
+        raise UsageError(f"destination: {destination!r} is not an IPv4 address") from None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise UsageError(f"count: {count!r} is not allowed; use a whole number >= 1")
+    _check("interval", interval, 0.0)
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_SIZE:
+        raise UsageError(f"size: {size!r} is not allowed; use 0..{MAX_SIZE} bytes")
+    if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int)
+                            or not 1 <= ttl <= 255):
+        raise UsageError(f"ttl: {ttl!r} is not allowed; use 1..255")
+    if timeout is not None:
+        _check("timeout", timeout, 0.0)
+    if identifier is not None:
+        _check("identifier", identifier, 0, 0xFFFF)
+    return _run(node, dst, count, interval, size, ttl, df, timeout, identifier, out)
+
+
+def _run(node: Node, dst: IPv4Address, count: int, interval: float, size: int,
+         ttl: int | None, df: bool, timeout: float | None, identifier: int | None,
+         out: Output | None) -> Generator[Any, Any, PingStats]:
+    env = node.env
+    stack = node.stack
+    if identifier is None:
+        identifier = _next_ident.get(stack, 0x4E53)  # "NS"
+        _next_ident[stack] = (identifier + 1) & 0xFFFF
+    ident = identifier & 0xFFFF
+    emit = out or (lambda line: None)
+    stats = PingStats(dst, size)
+    sent_at: dict[int, float] = {}  # icmp sequence -> send time
+    answered: set[int] = set()
+    data = _payload(size)
+    done = env.event()
+    finished = [False]
+
+    def accounted() -> None:
+        if stats.transmitted >= count and stats.received + stats.errors >= count \
+                and not done.triggered:
+            done.succeed()
+
+    def on_icmp(pkt: IPv4Packet, msg: icmpw.ICMPMessage, now: float) -> None:
+        if finished[0]:
+            return
+        if msg.type == icmpw.ECHO_REPLY:
+            if msg.identifier != ident or msg.sequence not in sent_at:
+                return
+            seq = msg.sequence
+            dup = seq in answered
+            reply = PingReply(seq, pkt.src, pkt.ttl, now - sent_at[seq],
+                              icmpw.HEADER_LEN + len(msg.payload), dup)
+            stats.replies.append(reply)
+            if dup:
+                stats.duplicates += 1
+            else:
+                answered.add(seq)
+                stats.received += 1
+            emit(f"{reply.size} bytes from {pkt.src}: icmp_seq={seq} ttl={pkt.ttl} "
+                 f"time={format_rtt(reply.rtt)} ms" + (" (DUP!)" if dup else ""))
+            accounted()
+        elif msg.is_error:
+            try:
+                quoted = msg.quoted_ipv4()
+            except WireError:
+                return
+            head = quoted.payload
+            if quoted.protocol != PROTO_ICMP or quoted.dst != dst or len(head) < 8 \
+                    or head[0] != icmpw.ECHO_REQUEST:
+                return
+            qid, seq = (head[4] << 8) | head[5], (head[6] << 8) | head[7]
+            if qid != ident or seq not in sent_at or seq in answered:
+                return
+            answered.add(seq)
+            err = PingError(seq, pkt.src, msg.type, msg.code, error_text(msg))
+            stats.error_list.append(err)
+            stats.errors += 1
+            emit(f"From {pkt.src} icmp_seq={seq} {err.text}")
+            accounted()
+
+    stack.icmp_handlers.append(on_icmp)
+    emit(f"PING {dst} ({dst}) {size}({size + 28}) bytes of data.")
+    start = env.now
+    try:
+        for n in range(count):
+            seq = (n + 1) & 0xFFFF  # iputils numbers requests from 1
+            msg = icmpw.echo(icmpw.ECHO_REQUEST, ident, seq, data)
+            sent_at[seq] = env.now
+            answered.discard(seq)
+            stats.transmitted += 1
+            if not stack.send_ip(dst, PROTO_ICMP, msg.build(), env.now, ttl=ttl, df=df):
+                emit("ping: sendmsg: Network is unreachable")
+                stats.errors += 1
+                answered.add(seq)
+            if n + 1 < count:
+                # absolute send times, so a long run does not drift
+                yield env.timeout(max(0.0, start + (n + 1) * interval - env.now))
+        accounted()
+        if not done.triggered:
+            if timeout is not None:
+                linger = timeout
+            elif stats.rtts:
+                linger = max(1.0, 2 * max(stats.rtts))
+            else:
+                linger = DEFAULT_LINGER
+            yield done | env.timeout(linger)
+    finally:
+        finished[0] = True
+        if on_icmp in stack.icmp_handlers:
+            stack.icmp_handlers.remove(on_icmp)
+    stats.elapsed = env.now - start
+    emit("")
+    for line in stats.summary_lines():
+        emit(line)
+    return stats

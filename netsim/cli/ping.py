@@ -1,0 +1,114 @@
+"""`netsim ping`: ping from h1 to h2 across a chain of N simulated routers.
+
+    netsim ping --count 3 --hops 3 --delay 1ms --rate 10Mbit
+
+h1 (10.0.0.1) — r1 — … — rN — h2 (10.0.N.2); every link takes the shared link flags. Output is
+Linux ping's (per-reply lines and the statistics block), or one JSON object with ``--json``.
+Exit status: 0 when a reply came back, 1 when none did, 2 for a bad argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from netsim.apps.ping import MAX_SIZE, PingStats, ping
+from netsim.cli.linkflags import add_link_arguments, link_config_from_args
+from netsim.errors import UsageError
+from netsim.sim.link import Endpoint
+from netsim.sim.topology import Network, capture, chain
+from netsim.sim.world import World
+from netsim.units import parse_time
+
+MAX_HOPS = 64
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "ping",
+        help="ping across a chain of simulated routers, printed like Linux ping",
+        description="Simulate h1 — r1 — … — rN — h2 and ping h2 from h1. Each link uses the "
+                    "link flags below (the same in both directions).",
+    )
+    add_chain_arguments(parser)
+    parser.add_argument("--count", "-c", default="4", metavar="N",
+                        help="echo requests to send (default 4)")
+    parser.add_argument("--interval", "-i", default="1s", metavar="TIME",
+                        help="time between requests, e.g. 1s, 200ms (default 1s)")
+    parser.add_argument("--size", "-s", default="56", metavar="BYTES",
+                        help=f"ICMP data bytes per request, 0..{MAX_SIZE} (default 56)")
+    parser.add_argument("--ttl", "-t", default=None, metavar="N",
+                        help="IP time to live of the requests, 1..255 (default 64)")
+    add_link_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_chain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hops", default="1", metavar="N",
+                        help=f"routers between the two hosts, 0..{MAX_HOPS} (default 1)")
+
+
+def int_flag(text: object, flag: str, low: int, high: int) -> int:
+    """A whole number from a flag's text, or a one-line UsageError naming the flag."""
+    stripped = str(text).strip()
+    digits = stripped[1:] if stripped.startswith(("+", "-")) else stripped
+    if not digits.isdigit() or not low <= int(stripped) <= high:
+        raise UsageError(f"{flag}: {text!r} is not allowed; use a whole number {low}..{high}")
+    return int(stripped)
+
+
+def build_chain(args: argparse.Namespace) -> tuple[World, Network]:
+    """The world and the chain topology described by --hops, --seed and the link flags."""
+    hops = int_flag(args.hops, "--hops", 0, MAX_HOPS)
+    config = link_config_from_args(args)
+    world = World(args.seed)
+    return world, chain(world, hops, config)
+
+
+@contextlib.contextmanager
+def maybe_capture(endpoint: Endpoint, path: str | None) -> Iterator[None]:
+    """Capture at `endpoint` into `path` (if given); an unwritable path is a --pcap error."""
+    if path is None:
+        yield
+        return
+    try:
+        cm = capture(endpoint, path)
+        cm.__enter__()
+    except OSError as exc:
+        raise UsageError(f"--pcap: cannot write {path!r}: {exc.strerror or exc}") from None
+    try:
+        yield
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def run(args: argparse.Namespace) -> int:
+    count = int_flag(args.count, "--count", 1, 10_000_000)
+    interval = parse_time(args.interval, "--interval")
+    size = int_flag(args.size, "--size", 0, MAX_SIZE)
+    ttl = None if args.ttl is None else int_flag(args.ttl, "--ttl", 1, 255)
+    world, net = build_chain(args)
+    h1, h2 = net.hosts
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    proc = world.env.process(ping(h1, h2.ip, count=count, interval=interval, size=size,
+                                  ttl=ttl, out=None if args.json else say))
+    with maybe_capture(net.links[0].a, args.pcap):
+        world.env.run(until=proc)
+    stats = proc.value
+    assert isinstance(stats, PingStats)
+    if args.json:
+        summary = stats.as_dict()
+        summary["hops"] = len(net.routers)
+        summary["link"] = net.links[0].a.config.describe()
+        summary["seed"] = args.seed
+        summary["drops"] = {n.name: n.stack.counters.drops() for n in net.hosts + net.routers}
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 0 if stats.received else 1

@@ -1,0 +1,262 @@
+"""One netsim host live on a TAP device: the stack, the SimPy driver (`netsim.node.Node`, the
+same as in simulation), the TAP port, optional impairment, pcap and trace, and a clean stop.
+
+    host = LiveHost(LiveConfig(tap="tap0", ip="10.0.0.2/24"))
+    proc = host.env.process(echo_server(host.node, 8080))
+    host.run(proc)          # until the process ends or SIGINT/SIGTERM; then closes connections
+    host.close()
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+from typing import IO, Any
+
+from simpy.events import Event, Process
+
+from netsim.live.env import LiveEnvironment
+from netsim.live.impair import ImpairedPort, is_impaired
+from netsim.live.tap import LiveSetupError, TapPort
+from netsim.node import Node
+from netsim.sim.link import LinkConfig
+from netsim.stack.events import TraceRecord
+from netsim.stack.host import Stack
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.states import State
+from netsim.wire.mac import MacAddress
+from netsim.wire.pcap import PcapWriter
+
+__all__ = ["JsonLinesTracer", "LiveConfig", "LiveHost", "default_mac", "parse_interface"]
+
+_DONE = (State.CLOSED, State.TIME_WAIT)
+
+
+def parse_interface(text: str) -> IPv4Interface:
+    """``10.0.0.2/24`` -> IPv4Interface; a one-line LiveSetupError naming --ip otherwise."""
+    if "/" not in str(text):
+        raise LiveSetupError(f"--ip: {text!r} has no prefix length; use ADDRESS/PREFIX such as "
+                             "10.0.0.2/24")
+    try:
+        iface = IPv4Interface(text)
+    except ValueError:
+        raise LiveSetupError(f"--ip: {text!r} is not an IPv4 address with a prefix; use e.g. "
+                             "10.0.0.2/24") from None
+    net = iface.network
+    if net.prefixlen > 30 or iface.ip in (net.network_address, net.broadcast_address) \
+            or iface.ip.is_multicast or iface.ip.is_loopback or iface.ip.is_unspecified:
+        raise LiveSetupError(f"--ip: {text!r} is not a usable host address (prefix /1../30, "
+                             "not the network, broadcast, loopback or a multicast address)")
+    return iface
+
+
+def default_mac(ip: IPv4Address) -> MacAddress:
+    """02:00 followed by the IPv4 address: locally administered, unique per address."""
+    return MacAddress(b"\x02\x00" + ip.packed)
+
+
+class JsonLinesTracer:
+    """Writes each trace record as one JSON object per line (``type`` is the record's class,
+    ``time`` is seconds since the start, ``wall`` the wall-clock time)."""
+
+    def __init__(self, path: str | Path, wall_origin: float) -> None:
+        self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - close()
+        self._wall_origin = wall_origin
+        self.count = 0
+
+    def record(self, rec: TraceRecord) -> None:
+        data = {"type": type(rec).__name__}
+        data.update(dataclasses.asdict(rec))  # type: ignore[call-overload]
+        data["wall"] = round(self._wall_origin + rec.time, 6)
+        self._file.write(json.dumps(data, default=str) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass
+class LiveConfig:
+    """How to run one live host (the CLI's flags)."""
+
+    tap: str = "tap0"
+    ip: str = "10.0.0.2/24"
+    mac: str | None = None  # default: 02:00:<ip>
+    mtu: int | None = None  # default: the TAP device's MTU
+    gateway: str | None = None
+    impair: LinkConfig | None = None  # both directions; None or no effect: no middleware
+    seed: int = 1
+    pcap: str | None = None
+    trace: str | None = None
+    tcp: TcpConfig | None = None  # default: TcpConfig.linux_like()
+    name: str = "netsim"
+
+
+class LiveHost:
+    """The pieces of a live run, built and validated from a `LiveConfig`."""
+
+    def __init__(self, config: LiveConfig) -> None:
+        self.config = config
+        address = parse_interface(config.ip)
+        mac = default_mac(address.ip) if config.mac is None else _parse_mac(config.mac)
+        gateway = _parse_gateway(config.gateway, address) if config.gateway else None
+        if config.mtu is not None and not 68 <= config.mtu <= 65535:
+            raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
+        self.tap = TapPort(config.tap)
+        self._closables: list[Any] = [self.tap]
+        try:
+            if mac == self.tap.kernel_mac:
+                raise LiveSetupError(f"--mac: {mac} is the kernel side's own MAC address on "
+                                     f"{config.tap}; choose another")
+            mtu = config.mtu if config.mtu is not None else self.tap.mtu
+            self.env = LiveEnvironment()
+            self._closables.append(self.env)
+            self.tracer: JsonLinesTracer | None = None
+            if config.trace:
+                self.tracer = JsonLinesTracer(config.trace, self.env.wall_origin)
+                self._closables.append(self.tracer)
+            tcp = config.tcp if config.tcp is not None else TcpConfig.linux_like()
+            self.stack = Stack(config.name, trace=self.tracer, tcp=tcp)
+            self.iface = self.stack.add_interface(config.tap, mac, address, mtu=mtu)
+            if gateway is not None:
+                self.stack.set_default_route(str(gateway))
+            self.node = Node(self.env, self.stack)
+            self.pcap: PcapWriter | None = None
+            if config.pcap:
+                self.pcap = _open_pcap(config.pcap)
+                self._closables.append(self.pcap)
+                writer = self.pcap
+
+                def capture(t: float, _direction: str, frame: bytes) -> None:
+                    writer.write(t, frame)
+
+                self.tap.add_tap(capture)
+            self.impaired: ImpairedPort | None = None
+            if config.impair is not None and is_impaired(config.impair):
+                self.impaired = ImpairedPort(self.env, self.tap, config.impair, seed=config.seed)
+                self.node.attach(self.iface, self.impaired)
+            else:
+                self.node.attach(self.iface, self.tap)
+            self.tap.register(self.env)
+        except BaseException:
+            self.close()
+            raise
+        self.interrupted = False
+        self.started_wall = time.time()
+
+    def describe(self) -> str:
+        line = f"netsim live: {self.tap.name} {self.iface.address} mac {self.iface.mac} " \
+               f"mtu {self.iface.mtu}"
+        if self.config.gateway:
+            line += f" gateway {self.config.gateway}"
+        if self.impaired is not None:
+            line += f"; impairment: {self.impaired.link.a.config.describe()}"
+        return line
+
+    # ------------------------------------------------------------------ running
+    def run(self, main: Process | Generator[Event, Any, Any] | None,
+            linger: float = 3.0) -> Any:
+        """Run until `main` (a process, or a generator made into one) ends, or a signal asks
+        to stop; then close every connection, waiting up to `linger` seconds for the FIN
+        exchanges. Returns `main`'s value (None when interrupted); an exception raised by
+        `main` propagates."""
+        env = self.env
+        proc: Process | None
+        if main is None or isinstance(main, Process):
+            proc = main
+        else:
+            proc = env.process(main)
+        env.install_signal_handlers()
+        try:
+            until = env.stop_requested if proc is None else env.any_of([proc,
+                                                                        env.stop_requested])
+            env.run(until=until)
+            if proc is not None and proc.triggered and not env.stop_requested.triggered:
+                return proc.value
+            self.interrupted = True
+            self.close_connections(linger)
+            return None
+        finally:
+            env.restore_signal_handlers()
+
+    def close_connections(self, linger: float = 3.0) -> None:
+        """Close listeners and every open connection; run until they are closed (or TIME-WAIT)
+        or `linger` seconds have passed."""
+        env = self.env
+        now = env.now
+        tcp = self.stack.tcp
+        for lst in list(tcp.listeners.values()):
+            lst.close(now)
+        for conn in list(tcp.conns.values()):
+            if conn.state not in _DONE and not conn.app_closed:
+                conn.close(now)
+        deadline = env.now + linger
+
+        def wait() -> Generator[Event, Any, None]:
+            while env.now < deadline and any(c.state not in _DONE for c in tcp.conns.values()):
+                yield env.timeout(0.02)
+
+        env.run(until=env.process(wait()))
+
+    def open_connections(self) -> int:
+        return sum(1 for c in self.stack.tcp.conns.values() if c.state not in _DONE)
+
+    # ------------------------------------------------------------------ results
+    def summary(self) -> dict[str, Any]:
+        """Counters for people and tests: stack counters and drops, TAP and link statistics."""
+        out: dict[str, Any] = {
+            "tap": self.tap.stats.as_dict(),
+            "counters": {k: v for k, v in self.stack.counters.flat().items() if v},
+            "drops": self.stack.counters.drops(),
+            "env": {"wakeups": self.env.wakeups, "deferred": self.env.deferred,
+                    "seconds": round(self.env.now, 6)},
+            "connections": {c.name: c.state.name for c in self.stack.tcp.conns.values()},
+            "interrupted": self.interrupted,
+        }
+        if self.impaired is not None:
+            out["impairment"] = {"to_kernel": self.impaired.to_kernel.as_dict(),
+                                 "from_kernel": self.impaired.from_kernel.as_dict()}
+        return out
+
+    def close(self) -> None:
+        """Close the pcap, the trace, the environment and the TAP (idempotent)."""
+        while self._closables:
+            item = self._closables.pop()
+            try:
+                item.close()
+            except OSError:
+                pass
+
+
+def _parse_mac(text: str) -> MacAddress:
+    try:
+        mac = MacAddress(text)
+    except ValueError:
+        raise LiveSetupError(f"--mac: {text!r} is not six hex pairs like 02:00:00:00:00:02") \
+            from None
+    if mac.is_multicast or mac == bytes(6):
+        raise LiveSetupError(f"--mac: {text!r} is not a unicast address (first byte even, "
+                             "not all zeros)")
+    return mac
+
+
+def _parse_gateway(text: str, address: IPv4Interface) -> IPv4Address:
+    try:
+        gw = IPv4Address(text)
+    except ValueError:
+        raise LiveSetupError(f"--gateway: {text!r} is not an IPv4 address") from None
+    if gw not in address.network or gw == address.ip:
+        raise LiveSetupError(f"--gateway: {gw} is not another address on {address.network}")
+    return gw
+
+
+def _open_pcap(path: str) -> PcapWriter:
+    try:
+        return PcapWriter(path)
+    except OSError as exc:
+        raise LiveSetupError(f"--pcap: cannot write {path!r}: {exc.strerror}") from None

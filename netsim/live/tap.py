@@ -1,0 +1,235 @@
+"""A Linux TAP device as a netsim port: ``send(frame)`` writes a frame, received frames go to the
+attached receiver.
+
+`open_tap` opens ``/dev/net/tun`` and attaches to an *existing* TAP interface with
+``TUNSETIFF(IFF_TAP | IFF_NO_PI)`` (no packet-information header: each read or write is exactly
+one Ethernet frame), non-blocking. The device is expected to exist already (see
+``scripts/netns_setup.sh``): netsim refuses to create interfaces so that it never changes the
+host's network configuration by accident.
+
+Every failure to open is a `LiveSetupError` (a `UsageError`: exit status 2 from the CLI) with a
+one-line message saying what to do.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+import struct
+import time
+from collections.abc import Callable
+
+from netsim.errors import UsageError
+
+__all__ = [
+    "LiveSetupError",
+    "TapPort",
+    "TapStats",
+    "interface_mac",
+    "interface_mtu",
+    "open_tap",
+]
+
+TUN_DEVICE = "/dev/net/tun"
+TUNSETIFF = 0x400454CA
+IFF_TAP = 0x0002
+IFF_NO_PI = 0x1000
+SIOCGIFMTU = 0x8921
+SIOCGIFHWADDR = 0x8927
+IFNAMSIZ = 16
+_IFREQ_FLAGS = struct.Struct("16sH22x")  # struct ifreq with ifr_flags
+_IFREQ_INT = struct.Struct("16si20x")  # struct ifreq with ifr_mtu
+
+#: Largest frame read from the device: the 16-bit IPv4 total length plus an Ethernet header.
+READ_SIZE = 65536 + 14
+
+Receiver = Callable[[bytes], None]
+Tap = Callable[[float, str, bytes], None]
+
+
+class LiveSetupError(UsageError):
+    """Live mode cannot start: not root, no TUN support, no such TAP, TAP busy, bad address."""
+
+
+def _check_name(name: str) -> bytes:
+    raw = name.encode("ascii", "replace")
+    if not name or len(raw) >= IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
+        raise LiveSetupError(f"--tap: {name!r} is not an interface name (1..15 characters)")
+    return raw
+
+
+def interface_mtu(name: str) -> int:
+    """The MTU of interface `name` in the current network namespace."""
+    raw = _check_name(name)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        out = fcntl.ioctl(s, SIOCGIFMTU, _IFREQ_INT.pack(raw, 0))
+    return int(_IFREQ_INT.unpack(out)[1])
+
+
+def interface_mac(name: str) -> bytes:
+    """The MAC address of interface `name` (for a TAP: the kernel side's address)."""
+    raw = _check_name(name)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        out = fcntl.ioctl(s, SIOCGIFHWADDR, raw + bytes(40 - len(raw)))
+    return bytes(out[18:24])
+
+
+def open_tap(name: str) -> int:
+    """Attach to the existing TAP interface `name`; returns a non-blocking file descriptor."""
+    raw = _check_name(name)
+    if not os.path.exists(TUN_DEVICE):
+        raise LiveSetupError(f"{TUN_DEVICE} is missing: this kernel or container has no TUN/TAP "
+                             "support (try `modprobe tun`)")
+    if os.geteuid() != 0:
+        raise LiveSetupError("live mode needs root (CAP_NET_ADMIN) to attach to a TAP device; "
+                             "run it with sudo / `ip netns exec`")
+    try:
+        socket.if_nametoindex(name)
+    except OSError:
+        raise LiveSetupError(
+            f"--tap: no interface {name!r} in this network namespace; create it with "
+            f"`scripts/netns_setup.sh up --tap {name}` and run netsim under `ip netns exec NS`"
+        ) from None
+    try:
+        fd = os.open(TUN_DEVICE, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise LiveSetupError(f"{TUN_DEVICE}: cannot open: {exc.strerror}") from None
+    try:
+        fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, IFF_TAP | IFF_NO_PI))
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno == errno.EBUSY:
+            raise LiveSetupError(f"--tap: {name!r} is busy: another process has it open "
+                                 "(is another netsim running?)") from None
+        if exc.errno == errno.EPERM:
+            raise LiveSetupError(f"--tap: not allowed to attach to {name!r} (needs root or the "
+                                 "TAP's owner)") from None
+        if exc.errno == errno.EINVAL:
+            raise LiveSetupError(f"--tap: {name!r} is not a TAP device (a TUN device or an "
+                                 "ordinary interface?)") from None
+        raise LiveSetupError(f"--tap: cannot attach to {name!r}: {exc.strerror}") from None
+    return fd
+
+
+class TapStats:
+    """Counters of one TAP port (frames and bytes each way, and what went wrong)."""
+
+    __slots__ = ("rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_dropped", "tx_errors",
+                 "rx_errors", "reads")
+
+    def __init__(self) -> None:
+        self.rx_frames = 0
+        self.rx_bytes = 0
+        self.tx_frames = 0
+        self.tx_bytes = 0
+        self.tx_dropped = 0  # the kernel's queue was full (EAGAIN/ENOBUFS)
+        self.tx_errors = 0  # any other write error (e.g. EIO while the device is down)
+        self.rx_errors = 0
+        self.reads = 0  # wake-ups that read at least one frame
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class TapPort:
+    """A netsim port on a TAP device (see netsim.node.Port).
+
+    `poll()` reads every pending frame (up to `batch`) and hands each to the receiver; a
+    `LiveEnvironment` calls it when the descriptor is readable (`register(env)`).
+    ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap).
+    """
+
+    def __init__(self, name: str, fd: int | None = None, batch: int = 64) -> None:
+        self.name = name
+        self.fd = open_tap(name) if fd is None else fd
+        self.batch = batch
+        self.stats = TapStats()
+        self._receiver: Receiver | None = None
+        self._taps: list[Tap] = []
+        self._closed = False
+
+    def fileno(self) -> int:
+        return self.fd
+
+    @property
+    def mtu(self) -> int:
+        return interface_mtu(self.name)
+
+    @property
+    def kernel_mac(self) -> bytes:
+        """The MAC address of the kernel's side of the TAP."""
+        return interface_mac(self.name)
+
+    def attach(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+
+    def add_tap(self, tap: Tap) -> None:
+        self._taps.append(tap)
+
+    def send(self, frame: bytes) -> None:
+        """Write one frame to the kernel. Never blocks: a full queue drops (and counts) it."""
+        stats = self.stats
+        if self._taps:
+            now = time.time()
+            for tap in self._taps:
+                tap(now, "tx", frame)
+        try:
+            os.write(self.fd, frame)
+        except (BlockingIOError, InterruptedError):
+            stats.tx_dropped += 1
+            return
+        except OSError as exc:
+            if exc.errno == errno.ENOBUFS:
+                stats.tx_dropped += 1
+            else:
+                stats.tx_errors += 1
+            return
+        stats.tx_frames += 1
+        stats.tx_bytes += len(frame)
+
+    def poll(self) -> int:
+        """Read and deliver up to `batch` pending frames; returns how many."""
+        fd = self.fd
+        receiver = self._receiver
+        taps = self._taps
+        read = os.read
+        stats = self.stats
+        n = 0
+        nbytes = 0
+        while n < self.batch:
+            try:
+                frame = read(fd, READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                stats.rx_errors += 1
+                break
+            if not frame:
+                break
+            n += 1
+            nbytes += len(frame)
+            if taps:
+                now = time.time()
+                for tap in taps:
+                    tap(now, "rx", frame)
+            if receiver is not None:
+                receiver(frame)
+        if n:
+            stats.reads += 1
+            stats.rx_frames += n
+            stats.rx_bytes += nbytes
+        return n
+
+    def register(self, env: object) -> None:
+        """Have a `LiveEnvironment` call `poll()` whenever the device is readable."""
+        env.add_reader(self.fd, self.poll)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self.fd)
+
+    def __repr__(self) -> str:
+        return f"<TapPort {self.name} fd {self.fd}>"

@@ -1,0 +1,362 @@
+"""Ready-made experiments: one bulk TCP transfer between two hosts, summarised.
+
+    result = run_bulk(BulkScenario(bytes=10_000_000, link=LinkConfig(delay=0.01, rate_bps=1e8)))
+    result.intact, result.goodput_bps, result.to_dict()
+
+Used by ``netsim sim`` and by benchmarks and sweeps. The world stops as soon as the transfer and
+both closes are done (the sender's TIME-WAIT is not waited out).
+
+``mss`` is the payload of a full segment, as users count it (``ss -i`` shows 1448 for an MTU of
+1500 with timestamps): the MSS option announced is ``mss + 12`` when timestamps are on (RFC 7323
+§3: the option takes 12 bytes of every segment) and ``mss`` otherwise. ``cc`` is a registered
+name (`netsim.stack.tcp.congestion.CC_FACTORIES`) or ``path/to/file.py:ClassName``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simpy.events import Event
+
+from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
+from netsim.errors import UsageError
+from netsim.sim.link import Link, LinkConfig
+from netsim.sim.loss import Bernoulli, GilbertElliott, NoLoss, Periodic
+from netsim.sim.topology import capture, two_hosts
+from netsim.sim.world import World
+from netsim.stack.events import Tracer
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.congestion import CC_FACTORIES
+from netsim.stack.tcp.errors import TcpError
+
+__all__ = ["BulkResult", "BulkScenario", "link_summary", "load_cc_class", "resolve_cc",
+           "run_bulk", "tcp_config_for"]
+
+#: Bytes the timestamps option adds to every segment (RFC 7323 §3.2: 10 + 2 NOPs).
+TIMESTAMP_OVERHEAD = 12
+#: IPv4 + TCP headers without options (RFC 9293 §3.7.1: MSS = MTU - 40).
+HEADERS = 40
+#: Methods a congestion controller must have (netsim/stack/tcp/congestion/base.py).
+CC_METHODS = ("init", "on_ack", "on_dup_ack", "on_loss", "on_partial_ack", "on_recovery_end",
+              "on_rto", "on_idle")
+
+SINK_PORT = 5001
+
+
+@dataclass
+class BulkScenario:
+    """One bulk transfer h1 -> h2 over `two_hosts`.
+
+    ``link`` is the h1 -> h2 direction (and h2 -> h1 unless ``reverse`` is given). ``tcp`` is the
+    base TCP configuration of both hosts; ``mss`` and ``cc`` override it. ``time_limit`` (in
+    simulated seconds) stops a transfer that does not finish; None waits for TCP to succeed or
+    give up.
+    """
+
+    bytes: int = 10_000_000
+    link: LinkConfig = field(default_factory=lambda: LinkConfig(delay=0.01, rate_bps=100e6))
+    reverse: LinkConfig | None = None
+    seed: int = 1
+    mss: int | None = None
+    cc: str = "newreno"
+    tcp: TcpConfig | None = None
+    pcap: str | Path | None = None
+    trace: Tracer | None = None
+    chunk: int = 1 << 16
+    time_limit: float | None = None
+
+
+@dataclass
+class BulkResult:
+    """The outcome of `run_bulk`; `to_dict()` is what ``netsim sim --json`` prints."""
+
+    bytes_requested: int
+    bytes_sent: int
+    bytes_delivered: int
+    sha256_sent: str
+    sha256_received: str
+    intact: bool
+    completed: bool  # both sides closed normally
+    error: str | None
+    sim_seconds: float  # connect() to the last byte delivered to the sink application
+    close_seconds: float  # connect() to both sides closed (or to the stop)
+    wall_seconds: float
+    goodput_bps: float  # bytes_delivered * 8 / sim_seconds
+    data_segments: int
+    retransmissions: int
+    timeouts: int
+    fast_retransmits: int
+    sack_recoveries: int
+    cc: str
+    mss: int  # payload bytes of a full segment actually used
+    seed: int
+    link: dict[str, Any]
+    reverse_link: dict[str, Any] | None
+    link_drops: dict[str, int]  # frames the link dropped, both directions, by reason
+    sender: BulkSendResult | None = field(default=None, repr=False)
+    sink: SinkResult | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field except the app results, with the (forward) link settings
+        flattened in: ``delay``, ``rate_bps``, ``loss``, ``loss_model``, ``mtu``, ..."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name in ("sender", "sink", "link"):
+                continue
+            out[f.name] = getattr(self, f.name)
+        for key, value in self.link.items():
+            out.setdefault(key, value)
+        return out
+
+
+# ---------------------------------------------------------------------------------- cc loading
+def load_cc_class(spec: str, flag: str = "--cc") -> type[Any]:
+    """Import ``path/to/file.py:ClassName`` by path and return the class (a student's
+    controller). Any problem is a one-line `UsageError` naming ``flag``."""
+    path_text, sep, name = spec.rpartition(":")
+    if not sep or not path_text or not name:
+        raise UsageError(f"{flag}: {spec!r} is not path/to/file.py:ClassName")
+    path = Path(path_text)
+    if path.suffix != ".py":
+        raise UsageError(f"{flag}: {path_text!r} is not a .py file; use path/to/file.py:ClassName")
+    if not path.is_file():
+        raise UsageError(f"{flag}: no such file {path_text!r}")
+    module_name = f"netsim_user_cc_{abs(hash(str(path.resolve())))}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise UsageError(f"{flag}: cannot import {path_text!r}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look classes up here
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:  # the student's code: report it, do not crash
+        sys.modules.pop(module_name, None)
+        where = ""
+        if isinstance(exc, SyntaxError) and exc.lineno is not None:
+            where = f" (line {exc.lineno})"
+        raise UsageError(f"{flag}: importing {path_text!r} failed{where}: "
+                         f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
+    obj = getattr(module, name, None)
+    if obj is None:
+        raise UsageError(f"{flag}: {path_text!r} has no {name!r}")
+    if not inspect.isclass(obj):
+        raise UsageError(f"{flag}: {name!r} in {path_text!r} is a {type(obj).__name__}, "
+                         "not a class")
+    missing = [m for m in CC_METHODS if not callable(getattr(obj, m, None))]
+    if missing:
+        raise UsageError(f"{flag}: class {name!r} lacks {', '.join(missing)} "
+                         "(see netsim/stack/tcp/congestion/base.py)")
+    try:
+        instance = obj()
+    except Exception as exc:
+        raise UsageError(f"{flag}: {name}() failed: {type(exc).__name__}: {exc}"
+                         .splitlines()[0]) from None
+    for attr in ("cwnd", "ssthresh"):
+        if not hasattr(instance, attr):
+            raise UsageError(f"{flag}: {name}() has no attribute {attr!r}")
+    return obj
+
+
+def resolve_cc(spec: str, flag: str = "--cc") -> tuple[str | None, Callable[[], Any] | None]:
+    """``(name, None)`` for a registered controller, ``(None, class)`` for a file path."""
+    if spec in CC_FACTORIES:
+        return spec, None
+    if ":" in spec:
+        return None, load_cc_class(spec, flag)
+    allowed = "|".join(sorted(CC_FACTORIES))
+    raise UsageError(f"{flag}: unknown congestion control {spec!r}; use {allowed} "
+                     "or path/to/file.py:ClassName")
+
+
+def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
+    """The TcpConfig both hosts use: ``scenario.tcp`` with ``mss`` and ``cc`` applied."""
+    base = scenario.tcp if scenario.tcp is not None else TcpConfig()
+    name, factory = resolve_cc(scenario.cc)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["cc"] = name
+        changes["cc_factory"] = None
+    else:
+        changes["cc_factory"] = factory
+    if scenario.mss is not None:
+        mss = scenario.mss
+        overhead = TIMESTAMP_OVERHEAD if base.timestamps else 0
+        mtu = min(scenario.link.mtu, (scenario.reverse or scenario.link).mtu)
+        largest = mtu - HEADERS - overhead
+        if isinstance(mss, bool) or not isinstance(mss, int) or not 64 <= mss <= largest:
+            raise UsageError(f"--mss: {mss!r} does not fit; use payload bytes per segment "
+                             f"from 64 to {largest} (MTU {mtu} - 40 header bytes"
+                             + (" - 12 for timestamps)" if overhead else ")"))
+        changes["mss"] = mss + overhead
+    return dataclasses.replace(base, **changes)
+
+
+# ---------------------------------------------------------------------------------- reporting
+def _loss_rate(cfg: LinkConfig) -> float:
+    model = cfg.loss
+    if model is None or isinstance(model, NoLoss):
+        return 0.0
+    if isinstance(model, Bernoulli):
+        return model.p
+    if isinstance(model, GilbertElliott):
+        return model.mean_loss
+    if isinstance(model, Periodic):
+        return 1.0 / model.every_n
+    return float("nan")
+
+
+def link_summary(cfg: LinkConfig) -> dict[str, Any]:
+    """The settings of one link direction, JSON-ready."""
+    model = cfg.loss
+    loss_model = "none" if model is None or isinstance(model, NoLoss) else repr(model)
+    loss = _loss_rate(cfg)
+    return {
+        "delay": cfg.delay,
+        "jitter": cfg.jitter,
+        "rate_bps": cfg.rate_bps,
+        "queue_packets": cfg.queue_packets,
+        "queue_bytes": cfg.queue_bytes,
+        "mtu": cfg.mtu,
+        "loss": None if loss != loss else loss,  # NaN: a model without a known mean rate
+        "loss_model": loss_model,
+        "reorder": cfg.reorder,
+        "duplicate": cfg.duplicate,
+        "corrupt": cfg.corrupt,
+    }
+
+
+# ---------------------------------------------------------------------------------- running
+def run_bulk(scenario: BulkScenario) -> BulkResult:
+    """Run one transfer h1 -> h2 and summarise it (see `BulkResult`).
+
+    A bad setting raises `UsageError`; a transfer that TCP gives up on (or that hits
+    ``time_limit``) is not an exception: the result has ``completed`` False and ``error`` set.
+    """
+    nbytes = scenario.bytes
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise UsageError(f"--bytes: {nbytes!r} is not a size; use a whole number >= 0")
+    if scenario.time_limit is not None and not scenario.time_limit > 0:
+        raise UsageError(f"time_limit: {scenario.time_limit!r} is not a positive time")
+    wall_start = time.perf_counter()
+    cfg = tcp_config_for(scenario)
+    world = World(scenario.seed)
+    env = world.env
+    net = two_hosts(world, scenario.link, scenario.reverse, trace=scenario.trace, tcp=cfg)
+    h1, h2 = net.hosts
+    link = net.links[0]
+
+    sres = BulkSendResult(seed=scenario.seed)
+    kres = SinkResult()
+    sink = env.process(bulk_sink(h2, SINK_PORT, into=kres))
+    sender = env.process(bulk_sender(h1, h2.ip, SINK_PORT, nbytes, seed=scenario.seed,
+                                     chunk=scenario.chunk, into=sres))
+    errors: list[BaseException] = []
+    done = env.event()
+    left = [2]
+
+    def finished(ev: Event) -> None:
+        if not ev.ok:
+            ev.defused = True
+            errors.append(ev.value)
+        left[0] -= 1
+        if (left[0] == 0 or not ev.ok) and not done.triggered:
+            done.succeed()
+
+    sender.callbacks.append(finished)
+    sink.callbacks.append(finished)
+    until: Event = done
+    if scenario.time_limit is not None:
+        until = env.any_of([done, env.timeout(scenario.time_limit)])
+
+    if scenario.pcap is not None:
+        with capture(link.a, scenario.pcap):
+            stalled = _run(env, until)
+    else:
+        stalled = _run(env, until)
+
+    for exc in errors:
+        if not isinstance(exc, TcpError):
+            raise exc  # a bug, not a network outcome
+    error: str | None = None
+    if errors:
+        error = str(errors[0])
+    elif stalled:
+        error = "the simulation ran out of events before the transfer finished"
+    elif not done.triggered:
+        error = f"time limit of {scenario.time_limit:g} s reached"
+    wall = time.perf_counter() - wall_start
+    return _summarise(scenario, cfg, float(env.now), wall, sres, kres, link, error)
+
+
+def _run(env: Any, until: Event) -> bool:
+    """Run until ``until``; True if the world stalled first (no events left)."""
+    try:
+        env.run(until=until)
+    except RuntimeError as exc:  # simpy: 'No scheduled events left but "until" event was ...'
+        if "No scheduled events left" not in str(exc):
+            raise
+        return True
+    return False
+
+
+def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
+               sres: BulkSendResult, kres: SinkResult, link: Link,
+               error: str | None) -> BulkResult:
+    conn = sres.stream.conn if sres.stream is not None else None
+    start = sres.connect_started if sres.connect_started is not None else 0.0
+    end = kres.last_byte_at if kres.last_byte_at is not None else kres.eof_at
+    if error is not None or end is None:
+        end = now
+    sim_seconds = end - start
+    if sres.closed_at is not None and kres.closed_at is not None:
+        close_at = max(sres.closed_at, kres.closed_at)
+    else:
+        close_at = now
+    completed = error is None and sres.closed_at is not None and kres.closed_at is not None
+    delivered = kres.bytes_received
+    intact = (completed and delivered == sres.bytes_sent == scenario.bytes
+              and sres.sha256 == kres.sha256)
+    drops: dict[str, int] = {}
+    for endpoint in (link.a, link.b):
+        for reason, n in endpoint.stats.dropped.items():
+            drops[reason] = drops.get(reason, 0) + n
+    if conn is not None:
+        mss = conn.snd_mss
+    else:
+        mss = (cfg.mss or scenario.link.mtu - HEADERS) - (
+            TIMESTAMP_OVERHEAD if cfg.timestamps else 0)
+    return BulkResult(
+        bytes_requested=scenario.bytes,
+        bytes_sent=sres.bytes_sent,
+        bytes_delivered=delivered,
+        sha256_sent=sres.sha256,
+        sha256_received=kres.sha256,
+        intact=intact,
+        completed=completed,
+        error=error,
+        sim_seconds=sim_seconds,
+        close_seconds=close_at - start,
+        wall_seconds=wall,
+        goodput_bps=delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0,
+        data_segments=conn.data_segs_out if conn is not None else 0,
+        retransmissions=conn.retransmissions if conn is not None else 0,
+        timeouts=conn.timeouts if conn is not None else 0,
+        fast_retransmits=conn.fast_retransmits if conn is not None else 0,
+        sack_recoveries=conn.sack_recoveries if conn is not None else 0,
+        cc=scenario.cc,
+        mss=mss,
+        seed=scenario.seed,
+        link=link_summary(scenario.link),
+        reverse_link=link_summary(scenario.reverse) if scenario.reverse is not None else None,
+        link_drops=drops,
+        sender=sres,
+        sink=kres,
+    )

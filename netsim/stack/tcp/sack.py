@@ -1,0 +1,119 @@
+"""The sender's SACK scoreboard and the loss-recovery rules of RFC 6675.
+
+Offsets are 64-bit stream positions (no wraparound); the connection converts
+sequence numbers. Blocks are disjoint, sorted, half-open [start, end).
+"""
+
+from __future__ import annotations
+
+import bisect
+
+
+class SackScoreboard:
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def clear(self) -> None:
+        self.starts.clear()
+        self.ends.clear()
+
+    def add(self, start: int, end: int) -> int:
+        """Record [start, end) as SACKed; returns how many bytes were newly SACKed."""
+        if end <= start:
+            return 0
+        starts, ends = self.starts, self.ends
+        i = bisect.bisect_left(ends, start)  # first block that ends at or after start
+        j = i
+        new_start, new_end = start, end
+        covered = 0
+        while j < len(starts) and starts[j] <= end:
+            covered += min(ends[j], end) - max(starts[j], start)
+            new_start = min(new_start, starts[j])
+            new_end = max(new_end, ends[j])
+            j += 1
+        starts[i:j] = [new_start]
+        ends[i:j] = [new_end]
+        return (end - start) - max(covered, 0)
+
+    def advance(self, una: int) -> None:
+        """Forget everything below the cumulative ACK."""
+        starts, ends = self.starts, self.ends
+        while starts and ends[0] <= una:
+            del starts[0]
+            del ends[0]
+        if starts and starts[0] < una:
+            starts[0] = una
+
+    def sacked_above(self, off: int) -> int:
+        total = 0
+        for s, e in zip(self.starts, self.ends, strict=True):
+            if e > off:
+                total += e - max(s, off)
+        return total
+
+    def is_sacked(self, off: int) -> bool:
+        i = bisect.bisect_right(self.starts, off) - 1
+        return i >= 0 and off < self.ends[i]
+
+    def is_lost(self, off: int, mss: int, dupthresh: int = 3) -> bool:
+        """RFC 6675 §4 IsLost: DupThresh discontiguous SACKed blocks above `off`, or more
+        than (DupThresh - 1) * SMSS bytes SACKed above it."""
+        i = bisect.bisect_right(self.starts, off)
+        if len(self.starts) - i >= dupthresh:
+            return True
+        return self.sacked_above(off) > (dupthresh - 1) * mss
+
+    def holes(self, una: int, high: int) -> list[tuple[int, int]]:
+        """Un-SACKed ranges between the cumulative ACK and the highest byte sent."""
+        out = []
+        pos = una
+        for s, e in zip(self.starts, self.ends, strict=True):
+            if e <= pos:
+                continue
+            if s >= high:
+                break
+            if s > pos:
+                out.append((pos, s))
+            pos = max(pos, e)
+        if pos < high:
+            out.append((pos, high))
+        return out
+
+    def pipe(self, una: int, high: int, high_rxt: int, mss: int, dupthresh: int = 3) -> int:
+        """RFC 6675 §4 SetPipe: bytes thought to be in the network."""
+        pipe = 0
+        for a, b in self.holes(una, high):
+            if not self.is_lost(a, mss, dupthresh):
+                pipe += b - a  # (a) not lost: still in flight
+            if high_rxt > a:
+                pipe += min(b, high_rxt) - a  # (b) retransmitted
+        return pipe
+
+    def next_lost(self, high_rxt: int, una: int, high: int, mss: int,
+                  dupthresh: int = 3) -> tuple[int, int] | None:
+        """RFC 6675 §4 NextSeg rule (1): the first un-SACKed range above HighRxt that IsLost,
+        as (start, length <= mss)."""
+        for a, b in self.holes(una, high):
+            start = max(a, high_rxt)
+            if start >= b:
+                continue
+            if self.is_lost(start, mss, dupthresh):
+                return start, min(mss, b - start)
+        return None
+
+    def next_unsacked_below_sack(self, high_rxt: int, una: int, high: int,
+                                 mss: int) -> tuple[int, int] | None:
+        """NextSeg rule (3): when nothing is lost and there is no new data, the first
+        un-SACKed range above HighRxt and below the highest SACKed byte."""
+        if not self.ends:
+            return None
+        top = self.ends[-1]
+        for a, b in self.holes(una, min(high, top)):
+            start = max(a, high_rxt)
+            if start < b:
+                return start, min(mss, b - start)
+        return None

@@ -3,11 +3,16 @@ SYN-ACK retransmission, the listen backlog (RFC 9293 §3.5, §3.7.1, §3.8.1; RF
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 import pytest
 
+from netsim.node import Node
 from netsim.sim.link import LinkConfig
 from netsim.sim.topology import two_hosts
 from netsim.sim.world import World
+from netsim.stack.events import StateRecord, TraceRecord
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import ConnectionTimedOut
 from netsim.stack.tcp.states import State
@@ -77,7 +82,7 @@ def test_passive_open_with_all_options() -> None:
 
 
 def test_simultaneous_open_script() -> None:
-    """RFC 9293 Figure 8: SYNs cross; both sides go through SYN-RECEIVED."""
+    """RFC 9293 Figure 7: SYNs cross; both sides go through SYN-RECEIVED."""
     h = TcpScript(PLAIN)
     conn = h.connect(port=6000, local_port=5000)
     h.expect(flags="S", seq=ANY)
@@ -95,21 +100,30 @@ def test_simultaneous_open_script() -> None:
 
 def test_simultaneous_open_between_two_stacks() -> None:
     w = World(1)
-    net = two_hosts(w, LinkConfig(delay=0.01), tcp=PLAIN)
+    transitions: list[tuple[str, str, str]] = []
+
+    class Tracer:
+        def record(self, rec: TraceRecord) -> None:
+            if isinstance(rec, StateRecord):
+                transitions.append((rec.host, rec.old, rec.new))
+
+    net = two_hosts(w, LinkConfig(delay=0.01), tcp=PLAIN, trace=Tracer())
     h1, h2 = net.hosts
     got: dict[str, bytes] = {}
 
-    def side(me: object, other_ip: str, lport: int, rport: int, name: str) -> object:
-        s = yield me.connect(other_ip, rport, local_port=lport)  # type: ignore[attr-defined]
-        yield s.sendall(f"from {name}".encode())
-        data = yield s.recv_exactly(len("from h1"))
-        got[name] = data
+    def side(me: Node, other_ip: str, lport: int, rport: int) -> Generator[Any, Any, None]:
+        s = yield me.connect(other_ip, rport, local_port=lport)
+        yield s.sendall(f"from {me.name}".encode())
+        got[me.name] = yield s.recv_exactly(len("from h1"))
         yield s.close()
 
-    w.env.process(side(h1, "10.0.0.2", 5000, 6000, "h1"))
-    w.env.process(side(h2, "10.0.0.1", 6000, 5000, "h2"))
+    w.env.process(side(h1, "10.0.0.2", 5000, 6000))
+    w.env.process(side(h2, "10.0.0.1", 6000, 5000))
     w.run(until=10)
     assert got == {"h1": b"from h2", "h2": b"from h1"}
+    for host in ("h1", "h2"):  # the SYNs crossed: both sides went through SYN-RECEIVED
+        assert (host, "SYN-SENT", "SYN-RECEIVED") in transitions
+        assert (host, "SYN-RECEIVED", "ESTABLISHED") in transitions
     assert h1.stack.counters["tcp"]["tx_rst"] == 0 and h2.stack.counters["tcp"]["tx_rst"] == 0
 
 
@@ -179,7 +193,8 @@ def test_syn_backoff_is_capped_by_max_rto() -> None:
     h = TcpScript(TcpConfig(syn_retries=8, max_rto=5.0, timestamps=False))
     conn = h.connect(80)
     h.advance(100)
-    times = [s.time for s in h.drain() and h.sent]
+    h.drain()
+    times = [s.time for s in h.sent]
     assert [round(b - a, 6) for a, b in zip(times, times[1:], strict=False)] == \
         [1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0, 5.0]
     assert isinstance(conn.error, ConnectionTimedOut)
@@ -278,5 +293,50 @@ def test_accept_queue_is_bounded() -> None:
     assert first is not None and first.remote_port == 41000
     # once the application has accepted, the retransmitted ACK gets through
     h.inject(flags="A", seq=11, ack=synack_ack(h, 41001), sport=41001)
-    assert second.state is State.ESTABLISHED
+    assert second.state is State.ESTABLISHED  # type: ignore[comparison-overlap]
     assert h.accept() is second
+
+
+def test_data_queued_in_syn_sent_follows_the_handshake() -> None:
+    h = TcpScript(PLAIN)
+    h.connect(80)
+    h.expect(flags="S")
+    assert h.app_send(b"early") == 5
+    h.expect_nothing()  # nothing before the handshake completes
+    h.inject(flags="SA", seq=0, ack=h.rel(1))
+    h.expect(flags="A", seq=h.rel(1), ack=1)
+    h.expect(flags="PA", seq=h.rel(1), ack=1, payload=b"early")
+
+
+# ---------------------------------------------------------------------------- the harness
+def test_a_failure_prints_the_whole_script() -> None:
+    h = TcpScript(PLAIN)
+    h.connect(80)
+    h.expect(flags="S")
+    h.inject(flags="SA", seq=5000, ack=h.rel(1))
+    with pytest.raises(AssertionError) as info:
+        h.expect(flags="SA")
+    text = str(info.value)
+    lines = text.splitlines()
+    assert lines[0] == "TCP script so far:"
+    assert "app: connect to 10.0.0.2:80" in lines[1]
+    assert "> IP 10.0.0.1.49152 > 10.0.0.2.80: Flags [S], seq " in lines[2]
+    assert "< IP 10.0.0.2.80 > 10.0.0.1.49152: Flags [S.], seq 5000, ack " in lines[4]
+    assert "Flags [.], ack 5001" in lines[5]
+    assert "flags: expected [SA], got [A]" in text
+
+
+def test_expect_nothing_failure_shows_the_segment() -> None:
+    h = TcpScript(PLAIN)
+    h.connect(80)
+    with pytest.raises(AssertionError, match=r"expected nothing, but the stack sent: IP 10\.0"):
+        h.expect_nothing()
+
+
+def test_advance_fires_timers_at_their_own_deadlines() -> None:
+    h = TcpScript(PLAIN)
+    h.connect(80)
+    h.advance(3.5)
+    assert [s.time for s in h.sent] == [0.0, 1.0, 3.0]
+    assert len(h.drain()) == 3
+    assert h.now == 3.5

@@ -247,3 +247,22 @@ def test_shuffled_overlapping_segments_delivered_once_through_a_connection(seed:
     assert bytes(got) == data
     assert conn.bytes_received == len(data)
     assert conn.reasm.pending_bytes == 0
+
+
+def test_sack_blocks_never_push_a_data_segment_past_the_mss() -> None:
+    # RFC 9293 §3.7.1: data and options together fit the MSS. While out-of-order data is
+    # held, our full-sized data segments still fit a 1500-byte MTU (timestamps on).
+    h = TcpScript()
+    conn = h.establish_passive(80, peer_iss=PEER_ISS, options={
+        "mss": 1460, "sackOK": True, "ts": (100, 0), "wscale": 7})
+    assert conn.sack_ok and conn.ts_ok
+    h.inject(flags="A", seq=p(3000), payload=b"h" * 500, options={"ts": (101, 0)})
+    ack = h.expect(flags="A", ack=p(0))
+    assert ack.option(5) is not None  # a pure ACK carries the SACK block
+    h.app_send(b"d" * 20000)
+    segs = h.drain()
+    assert sum(len(s.payload) for s in segs) > 0
+    for s in segs:
+        options_len = (s.data_offset - 5) * 4
+        assert 20 + 20 + options_len + len(s.payload) <= 1500
+    assert h.stack.counters["ipv4"]["drop.too_big_df"] == 0

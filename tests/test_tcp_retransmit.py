@@ -234,3 +234,35 @@ def test_application_sees_connection_timed_out_when_the_link_dies() -> None:
     waited = float(outcome["error_at"]) - float(outcome["cut_at"])  # type: ignore[arg-type]
     assert waited >= 0.2 * 63 - 1e-6
     assert h1.stack.counters["tcp"]["timeouts"] == 6
+
+
+def test_pure_ack_after_go_back_n_carries_snd_max() -> None:
+    # After a timeout SND.NXT is pulled back to the first unacknowledged segment; an ACK
+    # sent then must still carry a sequence number the peer finds acceptable, i.e. not
+    # below what it has already received (4.4BSD sends SND.MAX). Otherwise two sides that
+    # both time out can each drop the other's ACKs as out-of-window for good.
+    h, conn = established(TcpConfig(delayed_ack=0))
+    h.app_send(b"k" * 3000)
+    assert len(h.drain()) == 3
+    h.advance(conn.rto_est.rto)
+    h.expect(seq=h.rel(1), payload=b"k" * MSS)  # go-back-N from SND.UNA
+    # The peer (which got everything, but whose ACKs were lost) sends data of its own.
+    h.inject(flags="PA", seq=PEER_ISS + 1, ack=h.rel(1), payload=b"peer data")
+    ack = h.expect(flags="A", ack=PEER_ISS + 1 + 9)
+    assert ack.seq == h.rel(3001)
+    assert not ack.payload
+
+
+def test_retransmission_stays_inside_the_peer_window() -> None:
+    # The peer offers 600 bytes: the first segment holds 600 (half its window), and the
+    # retransmission of it after a timeout is 600 bytes too, not a full MSS.
+    h = TcpScript(start=0.0)
+    h.establish_passive(80, peer_iss=PEER_ISS, window=600, options={"mss": MSS})
+    assert h.conn is not None
+    h.app_send(b"w" * 3000)
+    first = h.expect(flags="A", seq=h.rel(1))
+    assert len(first.payload) == 600
+    h.expect_nothing()
+    h.advance(h.conn.rto_est.rto)
+    again = h.expect(seq=h.rel(1))
+    assert again.payload == first.payload

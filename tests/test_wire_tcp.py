@@ -7,6 +7,7 @@ left to transmit offload (see `completed_tcp_checksum`); IPv4 and ICMP checksums
 
 from __future__ import annotations
 
+import random
 import re
 import struct
 import subprocess
@@ -60,6 +61,7 @@ from netsim.wire.tcp import (
     decode_options,
     encode_options,
     flags_str,
+    format_options,
     parse_tcp,
 )
 
@@ -352,20 +354,59 @@ def pcap_bytes(frames: list[bytes]) -> bytes:
     return b"".join(out)
 
 
+def tcpdump_lines(tcpdump: str, path: Path, segments: list[bytes]) -> list[str]:
+    """tcpdump's one-line reading of each TCP segment (SRC -> DST inside Ethernet/IPv4)."""
+    mac = MacAddress.local(1)
+    path.write_bytes(pcap_bytes([build_ethernet(mac, mac, ETHERTYPE_IPV4,
+                                                build_ipv4(SRC, DST, PROTO_TCP, seg))
+                                 for seg in segments]))
+    out = subprocess.run([tcpdump, "-nn", "-S", "-r", str(path)], capture_output=True,
+                         text=True, check=True, timeout=60).stdout.splitlines()
+    assert len(out) == len(segments)
+    return out
+
+
 def test_flags_str_matches_tcpdump_for_every_flag_combination(
         tmp_path: Path, require_tool: Callable[[str], str]) -> None:
-    tcpdump = require_tool("tcpdump")
-    mac = MacAddress.local(1)
-    frames = [build_ethernet(mac, mac, ETHERTYPE_IPV4,
-                             build_ipv4(SRC, DST, PROTO_TCP,
-                                        build_tcp(SRC, DST, 1, 2, 3, 4, flags, 5)))
-              for flags in range(256)]
-    path = tmp_path / "flags.pcap"
-    path.write_bytes(pcap_bytes(frames))
-    out = subprocess.run([tcpdump, "-nn", "-r", str(path)], capture_output=True, text=True,
-                         check=True, timeout=60).stdout.splitlines()
-    printed = [re.search(r"Flags \[([^\]]*)\]", line).group(1) for line in out]  # type: ignore[union-attr]
+    segments = [build_tcp(SRC, DST, 1, 2, 3, 4, flags, 5) for flags in range(256)]
+    lines = tcpdump_lines(require_tool("tcpdump"), tmp_path / "flags.pcap", segments)
+    printed = [line.split("Flags [")[1].split("]")[0] for line in lines]
     assert printed == [flags_str(flags) for flags in range(256)]
+
+
+# kinds tcpdump 4.99 names itself (echo, cc, md5, scps, uto, tcp-ao, mptcp, tfo, exp)
+TCPDUMP_NAMED_KINDS = {6, 7, 11, 12, 13, 19, 20, 28, 29, 30, 34, 253, 254}
+
+
+def test_format_options_matches_tcpdump(tmp_path: Path,
+                                        require_tool: Callable[[str], str]) -> None:
+    rng = random.Random(7323)
+    option_lists: list[tuple[TCPOption, ...]] = []
+    for _ in range(300):
+        opts: list[TCPOption] = []
+        for _ in range(rng.randrange(0, 6)):
+            opt = rng.choice([
+                NOP, SACK_PERMITTED, MSSOption(rng.randrange(0x10000)),
+                WindowScaleOption(rng.randrange(15)),
+                TimestampOption(rng.getrandbits(32), rng.getrandbits(32)),
+                SackOption(tuple((rng.getrandbits(32), rng.getrandbits(32))
+                                 for _ in range(rng.randrange(1, 5)))),
+                UnknownOption(rng.choice([k for k in range(9, 256)
+                                          if k not in TCPDUMP_NAMED_KINDS]),
+                              rng.randbytes(rng.randrange(0, 6))),
+            ])
+            try:
+                encode_options((*opts, opt))
+            except TCPError:  # more than 40 bytes
+                continue
+            opts.append(opt)
+        option_lists.append(tuple(opts))
+    encoded = [encode_options(opts) for opts in option_lists]
+    segments = [build_tcp(SRC, DST, 1, 2, 3, 4, ACK, 5, b"", raw) for raw in encoded]
+    lines = tcpdump_lines(require_tool("tcpdump"), tmp_path / "options.pcap", segments)
+    for raw, line in zip(encoded, lines, strict=True):
+        printed = line.split("options [")[1].split("], length")[0] if raw else ""
+        assert format_options(decode_options(raw)) == printed, line
 
 
 # --- real frames: a Linux capture and tcpdump's reading of it --------------------------------
@@ -400,30 +441,6 @@ def read_pcap(path: Path) -> Iterator[tuple[float, bytes]]:
         assert caplen == origlen, "the reference capture is not truncated"
         yield sec + frac / (1e9 if nano else 1e6), data[offset:offset + caplen]
         offset += caplen
-
-
-def tcpdump_options(options: tuple[TCPOption, ...]) -> str:
-    """Options as `tcpdump -S` prints them."""
-    words = []
-    for opt in options:
-        if isinstance(opt, NopOption):
-            words.append("nop")
-        elif isinstance(opt, EolOption):
-            words.append("eol")
-        elif isinstance(opt, MSSOption):
-            words.append(f"mss {opt.mss}")
-        elif isinstance(opt, WindowScaleOption):
-            words.append(f"wscale {opt.shift}")
-        elif isinstance(opt, SackPermittedOption):
-            words.append("sackOK")
-        elif isinstance(opt, TimestampOption):
-            words.append(f"TS val {opt.tsval} ecr {opt.tsecr}")
-        elif isinstance(opt, SackOption):
-            words.append(f"sack {len(opt.blocks)} "
-                         + "".join(f"{{{left}:{right}}}" for left, right in opt.blocks))
-        else:
-            words.append(f"unknown-{opt.kind}")
-    return ",".join(words)
 
 
 def completed_tcp_checksum(src: IPv4Address, dst: IPv4Address, segment: bytes) -> bytes:
@@ -512,7 +529,7 @@ def test_every_frame_of_the_linux_capture_agrees_with_tcpdump() -> None:
         assert (seg.ack if seg.flags & ACK else None) == \
             (int(m["ack"]) if m["ack"] else None), line
         assert seg.window == int(m["win"]) and len(seg.payload) == int(m["len"]), line
-        assert tcpdump_options(seg.options) == (m["options"] or ""), line
+        assert format_options(seg.options) == (m["options"] or ""), line
         options_seen.update(type(o) for o in seg.options)
         # re-building the parsed segment gives back the identical bytes, checksum included
         assert seg.build(ip.src, ip.dst) == wire, line

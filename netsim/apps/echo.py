@@ -37,6 +37,7 @@ class EchoServerStats:
 
     connections: int = 0  # accepted
     active: int = 0  # being served now
+    peak_active: int = 0  # most connections served at the same time
     finished: int = 0  # echoed to the end of the stream and closed
     errors: int = 0  # ended by a TCP error (reset, timeout)
     bytes_echoed: int = 0
@@ -70,6 +71,7 @@ def echo_connection(stream: Stream, stats: EchoServerStats | None = None,
     """Serve one connection: echo until the client's FIN, then close. Returns bytes echoed."""
     stats = stats if stats is not None else EchoServerStats()
     stats.active += 1
+    stats.peak_active = max(stats.peak_active, stats.active)
     echoed = 0
     try:
         while True:

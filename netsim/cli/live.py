@@ -272,7 +272,7 @@ def _sink(host: LiveHost, args: argparse.Namespace) -> int:
 
     def server() -> Generator[Event, Any, None]:
         handlers = []
-        while args.count is None or len(results) < args.count:
+        while args.count is None or len(handlers) < args.count:
             stream: Stream = yield lst.accept()
             handlers.append(env.process(serve_one(stream)))
         lst.close()

@@ -265,7 +265,9 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     def finished(ev: Event) -> None:
         if not ev.ok:
             ev.defused = True
-            errors.append(ev.value)
+            exc = ev.value
+            assert isinstance(exc, BaseException)
+            errors.append(exc)
         left[0] -= 1
         if (left[0] == 0 or not ev.ok) and not done.triggered:
             done.succeed()

@@ -75,7 +75,7 @@ class ArpTable:
     """
 
     def __init__(self, timeout: float = 60.0, retries: int = 3, retry_interval: float = 1.0,
-                 max_pending: int = 16) -> None:
+                 max_pending: int = 256) -> None:
         self.timeout = timeout
         self.retries = retries
         self.retry_interval = retry_interval

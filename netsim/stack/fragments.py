@@ -54,30 +54,34 @@ class Reassembler:
     def add(self, pkt: IPv4Packet, now: float) -> tuple[IPv4Packet | None, str | None]:
         """Add a fragment. Returns (whole datagram or None, drop reason or None)."""
         key = (pkt.src, pkt.dst, pkt.protocol, pkt.identification)
-        part = self._partials.get(key)
-        if part is None:
-            part = self._partials[key] = _Partial(now + self.timeout)
         data = pkt.payload
         if pkt.mf and len(data) % 8:
-            return None, "fragment_not_multiple_of_8"
+            return None, "fragment_not_multiple_of_8"  # RFC 791: all but the last
         end = pkt.fragment_offset + len(data)
-        if end > 65535 - 20:
+        if end > 65535 - 20 - len(pkt.options):
             self._discard(key)
             return None, "fragment_too_long"
         if self._bytes + len(data) > self.max_bytes:
             self._discard(key)
             return None, "reassembly_memory"
-        if pkt.fragment_offset == 0:
+        part = self._partials.get(key)
+        if part is None:
+            # RFC 1122 §3.3.2: the timer starts with the first fragment to arrive
+            part = self._partials[key] = _Partial(now + self.timeout)
+        if pkt.fragment_offset == 0 and part.first is None:
             part.first = pkt
-        if not pkt.mf:
+        if not pkt.mf and part.total is None:
             part.total = end
-        if pkt.fragment_offset not in part.pieces:
+        old = part.pieces.get(pkt.fragment_offset)
+        if old is None or len(old) < len(data):  # a duplicate adds nothing; a longer one may
             part.pieces[pkt.fragment_offset] = data
-            part.size += len(data)
-            self._bytes += len(data)
+            grown = len(data) - (len(old) if old is not None else 0)
+            part.size += grown
+            self._bytes += grown
         if part.first is None or part.total is None:
             return None, None
-        # Complete when the pieces cover [0, total) without gaps; overlaps keep the first copy.
+        # Complete when the pieces cover [0, total) without gaps. Where pieces overlap, the
+        # bytes come from the piece that starts lower (RFC 791 leaves the choice open).
         buf = bytearray(part.total)
         covered = 0
         for off in sorted(part.pieces):
@@ -100,15 +104,15 @@ class Reassembler:
         if part is not None:
             self._bytes -= part.size
 
-    def expire(self, now: float) -> list[IPv4Packet]:
-        """Drop datagrams past their timeout; returns their first fragments (for ICMP time
-        exceeded, code 1, which RFC 792 sends only when fragment zero arrived)."""
-        out = []
+    def expire(self, now: float) -> list[tuple[FragKey, IPv4Packet | None]]:
+        """Drop datagrams past their timeout; returns each one's key and first fragment, or
+        None when fragment zero never came (RFC 792 sends ICMP time exceeded, code 1, only
+        when it did)."""
+        out: list[tuple[FragKey, IPv4Packet | None]] = []
         for key, part in list(self._partials.items()):
             if part.deadline <= now:
                 self._discard(key)
-                if part.first is not None:
-                    out.append(part.first)
+                out.append((key, part.first))
         return out
 
     def next_deadline(self) -> float | None:

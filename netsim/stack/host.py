@@ -25,7 +25,7 @@ from netsim.stack.timers import INF, TimerQueue
 from netsim.stack.udp import UdpLayer
 from netsim.wire import icmp as icmpw
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
-from netsim.wire.errors import WireError
+from netsim.wire.errors import IPv4ChecksumError, WireError
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
 from netsim.wire.mac import BROADCAST, MacAddress
@@ -85,7 +85,7 @@ class Stack:
         iface = Interface(name, MacAddress(mac), addr, mtu, arp if arp is not None else ArpTable(),
                           index=len(self.interfaces))
         self.interfaces[name] = iface
-        self._by_ip[addr.ip] = iface
+        self._by_ip[iface.ip] = iface
         self.routes.add(addr.network, name)
         return iface
 
@@ -153,12 +153,11 @@ class Stack:
                 for raw in packets:
                     self.drop("arp", "unresolved", f"{ip} did not answer ARP")
                     self._arp_failed(raw, now)
-        for first in self.reassembler.expire(now):
-            self.drop("ipv4", "reassembly_timeout", f"id {first.identification}")
-            raw = first.build()
-            # RFC 792: time exceeded, code 1, only when fragment zero has arrived
-            self.icmp_error(parse_ipv4(raw, False), icmpw.TIME_EXCEEDED,
-                            icmpw.REASSEMBLY_EXCEEDED, now)
+        for key, first in self.reassembler.expire(now):
+            self.drop("ipv4", "reassembly_timeout", f"{key[0]} id {key[3]}")
+            if first is not None:
+                # RFC 792: time exceeded, code 1, only when fragment zero has arrived
+                self.icmp_error(first, icmpw.TIME_EXCEEDED, icmpw.REASSEMBLY_EXCEEDED, now)
         self._arm_housekeeping()
 
     def _arm_housekeeping(self) -> None:
@@ -234,7 +233,8 @@ class Stack:
         try:
             pkt = parse_ipv4(data)
         except WireError as exc:
-            self.drop("ipv4", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
+            self.drop("ipv4", "checksum" if _header_damaged(data, exc) else "malformed",
+                      str(exc))
             return
         ipc["rx"] += 1
         dst = pkt.dst
@@ -322,7 +322,8 @@ class Stack:
             self.send_ip(pkt.src, PROTO_ICMP, reply.build(), now, src=pkt.dst)
         elif msg.is_error:
             try:
-                quoted = parse_ipv4(msg.payload, verify_checksum=False)
+                # the quote is cut short (header + 8 bytes): parse it as a quote
+                quoted = msg.quoted_ipv4()
             except WireError:
                 quoted = None
             if quoted is not None and quoted.src in self._by_ip:
@@ -415,6 +416,17 @@ class Stack:
         except WireError:
             return
         self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_HOST, now)
+
+
+def _header_damaged(data: bytes, exc: WireError) -> bool:
+    """Whether a header that failed to parse also fails its checksum: a bit flipped in the
+    version, IHL or total length is damage the checksum catches, not a malformed sender."""
+    if isinstance(exc, IPv4ChecksumError):
+        return True
+    if len(data) < 20:
+        return False  # truncated: nothing to check
+    hlen = max(20, min((data[0] & 0x0F) * 4, len(data)))
+    return int.from_bytes(data[:hlen], "big") % 0xFFFF != 0
 
 
 def _decrement_ttl(raw: bytes, total: int) -> bytes:

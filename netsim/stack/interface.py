@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from netsim.stack.arp import ArpCache, ArpTable
+from netsim.wire.ipv4 import intern_ip
 from netsim.wire.mac import MacAddress
 
 
@@ -18,18 +19,15 @@ class Interface:
     arp: ArpCache = field(default_factory=ArpTable)
     up: bool = True
     index: int = 0
+    # Derived once: IPv4Interface builds a new IPv4Address on every `.ip` access.
+    ip: IPv4Address = field(init=False)
+    network: IPv4Network = field(init=False)
+    broadcast: IPv4Address = field(init=False)
 
-    @property
-    def ip(self) -> IPv4Address:
-        return self.address.ip
-
-    @property
-    def network(self) -> IPv4Network:
-        return self.address.network
-
-    @property
-    def broadcast(self) -> IPv4Address:
-        return self.address.network.broadcast_address
+    def __post_init__(self) -> None:
+        self.ip = intern_ip(self.address.ip)
+        self.network = self.address.network
+        self.broadcast = intern_ip(self.address.network.broadcast_address)
 
     def __str__(self) -> str:
         return f"{self.name} {self.mac} {self.address} mtu {self.mtu}"

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from netsim.errors import NetsimError, UsageError
 from netsim.wire import icmp as icmpw
-from netsim.wire.errors import WireError
+from netsim.wire.checksum import internet_checksum, pseudo_header_sum
+from netsim.wire.errors import ChecksumError, WireError
 from netsim.wire.ipv4 import PROTO_UDP, IPv4Packet
 from netsim.wire.udp import build_udp, parse_udp
 
@@ -19,6 +20,18 @@ DatagramHandler = Callable[[bytes, IPv4Address, int, float], None]
 ErrorHandler = Callable[[int, int, IPv4Address, float], None]
 
 EPHEMERAL = range(49152, 65536)
+
+
+def _damaged(pkt: IPv4Packet, exc: WireError) -> bool:
+    """Whether a datagram that failed to parse also fails its checksum taken over all the IP
+    payload: a bit flipped in the length field is damage, not a malformed sender."""
+    if isinstance(exc, ChecksumError):
+        return True
+    data = pkt.payload
+    if len(data) < 8 or data[6:8] == b"\x00\x00":
+        return False
+    return internet_checksum(data, pseudo_header_sum(pkt.src, pkt.dst, PROTO_UDP,
+                                                     len(data))) != 0
 
 
 class PortInUse(NetsimError):
@@ -83,7 +96,7 @@ class UdpLayer:
         try:
             dgram = parse_udp(pkt.payload, pkt.src, pkt.dst)
         except WireError as exc:
-            stack.drop("udp", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
+            stack.drop("udp", "checksum" if _damaged(pkt, exc) else "malformed", str(exc))
             return
         stack.counters["udp"]["rx"] += 1
         ep = self._ports.get(dgram.dst_port)

@@ -35,6 +35,7 @@ from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.layer import TcpListener
+from netsim.stack.tcp.seq import seq_gt
 from netsim.stack.tcp.states import State
 from netsim.wire.errors import WireError
 from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet, parse_ethernet
@@ -282,7 +283,7 @@ class TcpScript:
                 self.iss = seg.seq
             if ours and not seg.flags & RST:
                 end = (seg.seq + seg.seg_len) & MASK
-                if self.our_nxt == 0 or 0 < ((end - self.our_nxt) & MASK) < 1 << 31:
+                if seg.flags & SYN or seq_gt(end, self.our_nxt):
                     self.our_nxt = end
         self._outbox.append(item)
         self._note("> " + self._describe(item))

@@ -45,7 +45,8 @@ def pseudo_header_sum(src: IPv4Address, dst: IPv4Address, protocol: int, length:
     A 32-bit address is congruent to the sum of its two 16-bit halves modulo 0xFFFF, so
     the integers can be added directly.
     """
-    return int(src) + int(dst) + protocol + length
+    # _ip is the address as an int, read without the call that int() costs
+    return src._ip + dst._ip + protocol + length  # type: ignore[attr-defined,no-any-return]
 
 
 def reference_checksum(data: bytes) -> int:

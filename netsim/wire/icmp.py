@@ -108,7 +108,7 @@ class ICMPMessage(NamedTuple):
         total = (body[2] << 8) | body[3]
         # The quote is cut short on purpose: parse it with the total length patched to what
         # was quoted, then put the original total length back.
-        head = bytes(body[:2]) + len(body).to_bytes(2, "big") + bytes(body[4:])
+        head = bytes(body[:2]) + min(len(body), 0xFFFF).to_bytes(2, "big") + bytes(body[4:])
         try:
             packet = parse_ipv4(head, verify_checksum=False)
         except IPv4Error as exc:

@@ -23,6 +23,26 @@ _HDR_NOADDR = struct.Struct("!BBHHHBBH")
 _HDR_INT = struct.Struct("!HHHHHHII")  # version/IHL+TOS, length, id, flags+offset, TTL+proto...
 _from_bytes = int.from_bytes
 
+class _HashedIPv4Address(IPv4Address):
+    """An IPv4Address that computes its hash once: the stack uses addresses as dictionary
+    keys on every packet, and the stdlib hashes through hex() each time."""
+
+    __slots__ = ("_hash",)
+
+    def __init__(self, address: bytes | int | str) -> None:
+        super().__init__(address)
+        self._hash = super().__hash__()
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[IPv4Address], tuple[int]]:
+        return IPv4Address, (int(self),)
+
+    def __repr__(self) -> str:
+        return f"IPv4Address('{self}')"
+
+
 _addr_cache: dict[bytes, IPv4Address] = {}
 
 
@@ -32,8 +52,15 @@ def ip_from_bytes(raw: bytes) -> IPv4Address:
     if addr is None:
         if len(_addr_cache) > 65536:
             _addr_cache.clear()
-        addr = _addr_cache[raw] = IPv4Address(raw)
+        addr = _addr_cache[raw] = _HashedIPv4Address(raw)
     return addr
+
+
+def intern_ip(addr: IPv4Address | str) -> IPv4Address:
+    """The cached, cheaply hashed instance equal to `addr` (for the stack's own tables)."""
+    if isinstance(addr, str):
+        addr = IPv4Address(addr)
+    return ip_from_bytes(addr.packed)
 
 
 class IPv4Packet(NamedTuple):

@@ -319,7 +319,8 @@ def format_options(options: Sequence[TCPOption]) -> str:
         elif isinstance(opt, TimestampOption):
             parts.append(f"TS val {opt.tsval} ecr {opt.tsecr}")
         elif isinstance(opt, SackOption):
-            blocks = " ".join(f"{{{left}:{right}}}" for left, right in opt.blocks)
+            # tcpdump prints the blocks back to back: "sack 2 {1:2}{3:4}"
+            blocks = "".join(f"{{{left}:{right}}}" for left, right in opt.blocks)
             parts.append(f"sack {len(opt.blocks)} {blocks}")
         else:
             parts.append(f"unknown-{opt.kind} 0x{opt.data.hex()}" if opt.data

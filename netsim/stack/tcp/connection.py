@@ -132,6 +132,7 @@ class TcpConnection:
         self.delack_at = INF
         self.timewait_at = INF
         self._persist_backoff = 0
+        self._sws_override = False  # the persist timer forces a small segment out
         self.rto_est = cfg.new_rto()
         self._rtt_seq: int | None = None  # Karn: the one segment being timed (no timestamps)
         self._rtt_time = 0.0
@@ -372,7 +373,7 @@ class TcpConnection:
         if self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
             rcvbuf = self.cfg.rcvbuf
             cur = max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
-            new = rcvbuf - len(self._rbuf)
+            new = min(rcvbuf - len(self._rbuf), 0xFFFF << self.rcv_wscale)
             if 2 * cur <= rcvbuf and new >= 2 * cur and \
                     new - cur >= min(rcvbuf // 2, self.snd_mss):
                 self._send_ack(now)
@@ -420,7 +421,7 @@ class TcpConnection:
         plen = len(seg.payload)
         if state is S.SYN_RECEIVED and flags & (SYN | ACK | RST) == SYN and seq == self.irs:
             # The peer's SYN again: it lost our SYN-ACK, so send that again rather than the
-            # bare ACK the acceptability test would give (as Linux does, RFC 9293 Figure 8)
+            # bare ACK the acceptability test would give (as Linux's tcp_check_req does)
             self._send_syn(now, ack=True)
             return
         # --- RFC 9293 §3.10.7.4 first: the acceptability test
@@ -546,6 +547,11 @@ class TcpConnection:
             self._transition(Event.RCV_RST, now)
             self._notify("closed")
             return
+        if state is S.SYN_RECEIVED:
+            # RFC 9293 §3.10.7.4 second, SYN-RECEIVED from an active OPEN: "connection refused"
+            self._fail(ConnectionRefused(f"connection to {self.remote_ip}:{self.remote_port} "
+                                         "refused"), Event.RCV_RST, now)
+            return
         self._fail(ConnectionReset(f"connection {self.name} reset by peer"), Event.RCV_RST, now)
 
     def _challenge_ack(self, now: float) -> None:
@@ -591,8 +597,10 @@ class TcpConnection:
         elif ack == una:
             # RFC 5681 §2: a duplicate ACK carries no data, no SYN/FIN, the same window,
             # and arrives while data is outstanding.
+            # Answers to zero-window probes (the persist timer runs) do not count, as in
+            # 4.4BSD, where only ACKs while the retransmission timer runs are duplicates.
             if not seg.payload and not seg.flags & (SYN | FIN) and wnd == self.snd_wnd and \
-                    self.snd_max != una:
+                    self.snd_max != una and self.persist_at == INF:
                 self._dup_ack(seg, now)
         # Window update (RFC 9293 §3.10.7.4): if SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ
         # and SND.WL2 =< SEG.ACK)
@@ -664,7 +672,10 @@ class TcpConnection:
             cc.on_ack(acked, rtt, flight, now)
             if self.trace is not None:
                 self._trace_cwnd(now, "ack")
-        self.dupacks = 0
+        if not self.in_recovery:
+            # (in NewReno recovery each further dup ACK still inflates cwnd, RFC 6582 §3.2
+            # step 4: the count goes on across partial ACKs)
+            self.dupacks = 0
         # RFC 6298 (5.2)/(5.3): stop the timer when all is acked, else restart it
         if ack == self.snd_max:
             self.rto_at = INF
@@ -676,11 +687,17 @@ class TcpConnection:
             state = self.state
             if state is S.FIN_WAIT_1 or state is S.CLOSING:
                 self._transition(Event.RCV_ACK_OF_FIN, now)
+                if state is S.CLOSING:
+                    # simultaneous close done (RFC 9293 Figure 13): tell the application
+                    self._notify("closed")
             elif state is S.LAST_ACK:
                 self._transition(Event.RCV_ACK_OF_FIN, now)
                 self._notify("closed")
                 return
-        if self.notify is not None and self.send_space > 0 and not self.fin_queued:
+        # Wake a writer only once a good part of the send buffer is free again (as
+        # Linux's sk_stream_write_space does), not on every ACK.
+        if self.notify is not None and not self.fin_queued and \
+                self.send_space * 2 >= self.cfg.sndbuf:
             self.notify("writable")
 
     def _dup_ack(self, seg: TCPSegment, now: float) -> None:
@@ -697,8 +714,14 @@ class TcpConnection:
                 self.sack_board.is_lost(self._una_off, self.snd_mss, self.cfg.dupack_threshold):
             # RFC 6582 §3.2 step 2: enter fast retransmit only if the ACK covers more than
             # `recover` (avoids multiple fast retransmits from one window); RFC 6675 §5:
-            # with SACK, also when IsLost(HighACK + 1)
-            if seq_gt(self.snd_una, self.recover):
+            # with SACK, also when IsLost(HighACK + 1). RFC 6582's `recover` is the highest
+            # sequence number sent; ours is one past it, so "covers more" is >= here.
+            if seq_ge(self.snd_una, self.recover):
+                # RFC 5681 §3.2 step 2: data sent by limited transmit (RFC 3042), what is
+                # out beyond cwnd, is left out of the FlightSize that sets ssthresh
+                cwnd = self.cc.cwnd
+                if flight > cwnd:
+                    flight = max(cwnd, flight - 2 * self.snd_mss)
                 self._enter_recovery(flight, now)
                 return
         self.cc.on_dup_ack(self.dupacks, flight, now)
@@ -779,19 +802,26 @@ class TcpConnection:
             self.rto_at = now + self.rto_est.rto
             self._arm()
 
-    def _retransmit_head(self, now: float) -> None:
-        """Resend the first unacknowledged segment (data or FIN)."""
+    def _retransmit_head(self, now: float) -> int:
+        """Resend the first unacknowledged segment (data or FIN); returns the sequence
+        space it covers."""
         una = self.snd_una
         data_end = self._data_end()
         n = min(self.snd_mss, seq_diff(data_end, una))
+        if 0 < self.snd_wnd < n:
+            n = self.snd_wnd  # RFC 9293 §3.8.6: not past the offered window (as Linux)
         self._rtt_seq = None  # Karn: never time a retransmitted segment
+        sent = 0
         if n > 0:
             self._send_segment(una, n, now)
+            sent = n
         elif self.fin_queued and una == data_end:
             self._emit(una, FIN | ACK, b"", now, True)
+            sent = 1
         if self.rto_at == INF:
             self.rto_at = now + self.rto_est.rto
             self._arm()
+        return sent
 
     def _rtt_from_ack(self, seg: TCPSegment, now: float, handshake: bool) -> float | None:
         """An RTT sample for an ACK of new data: RFC 7323 §4 (RTTM) with timestamps,
@@ -928,7 +958,11 @@ class TcpConnection:
                     # or the connection is closing), or it fills half the peer's max window.
                     if not ((n == avail and (self.cfg.nodelay or flight == 0 or
                                              self.fin_queued))
-                            or n >= self.max_snd_wnd // 2 > 0):
+                            or n >= self.max_snd_wnd // 2 > 0 or self._sws_override):
+                        if flight == 0 and self.persist_at == INF:
+                            # RFC 1122 §4.2.3.4: an override timeout, so that a small
+                            # window that never grows cannot stall the sender for good
+                            self._start_persist(now)
                         break
                 if flight == 0 and now - self._last_send > self.rto_est.rto and \
                         self.data_segs_out:
@@ -983,6 +1017,9 @@ class TcpConnection:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
         free = self.cfg.rcvbuf - len(self._rbuf)
+        limit = 0xFFFF << self.rcv_wscale
+        if free > limit:
+            free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more
         right = (self.rcv_nxt + free) & MASK
         grow = seq_diff(right, self.rcv_adv)
         if grow > 0 and (grow >= min(self.cfg.rcvbuf // 2, self.snd_mss)
@@ -1120,13 +1157,7 @@ class TcpConnection:
         # Go back N: send again from the first unacknowledged byte (RFC 6298 (5.4)).
         self.snd_nxt = self.snd_una
         self.rto_at = now + self.rto_est.rto
-        self._retransmit_head(now)
-        first_end = self.snd_una
-        data_end = self._data_end()
-        n = min(self.snd_mss, seq_diff(data_end, first_end))
-        self.snd_nxt = (first_end + max(n, 0)) & MASK
-        if n <= 0 and self.fin_queued and first_end == data_end:
-            self.snd_nxt = (first_end + 1) & MASK
+        self.snd_nxt = (self.snd_una + self._retransmit_head(now)) & MASK
         self._arm()
 
     def _start_persist(self, now: float) -> None:
@@ -1141,7 +1172,9 @@ class TcpConnection:
         if self.snd_wnd > 0 or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT,
                                                   S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
             self._persist_backoff = 0
+            self._sws_override = True  # send what the small window takes (§4.2.3.4)
             self._output(now)
+            self._sws_override = False
             return
         self.stack.counters["tcp"]["window_probes"] += 1
         una = self.snd_una

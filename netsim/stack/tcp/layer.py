@@ -14,7 +14,7 @@ from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.states import State
 from netsim.wire import icmp as icmpw
 from netsim.wire.errors import WireError
-from netsim.wire.ipv4 import PROTO_TCP, IPv4Packet
+from netsim.wire.ipv4 import PROTO_TCP, IPv4Packet, intern_ip
 from netsim.wire.tcp import ACK, RST, SYN, build_tcp, parse_tcp
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class TcpLayer:
 
     def connect(self, remote_ip: IPv4Address | str, remote_port: int, now: float,
                 local_port: int = 0, cfg: TcpConfig | None = None) -> TcpConnection:
-        rip = IPv4Address(remote_ip) if isinstance(remote_ip, str) else remote_ip
+        rip = intern_ip(remote_ip)
         if not 1 <= remote_port <= 0xFFFF:
             raise UsageError(f"port: {remote_port} is not in 1..65535")
         lip = self.stack.source_for(rip)

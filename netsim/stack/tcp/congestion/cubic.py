@@ -21,6 +21,7 @@ class Cubic(Reno):
         self.k = 0.0  # seconds
         self.epoch_start: float | None = None
         self.w_est = 0.0  # segments, the Reno-friendly estimate
+        self.cwnd_prior = 0.0  # segments, cwnd when ssthresh was last set
         self.cwnd_epoch = 0.0
         self.rtt = 0.1  # the latest RTT sample, seconds
 
@@ -50,7 +51,9 @@ class Cubic(Reno):
         # RFC 9438 §4.4: the target is clamped to [cwnd, 1.5 * cwnd]
         target = min(max(target, cwnd_seg), 1.5 * cwnd_seg)
         # RFC 9438 §4.3: the Reno-friendly estimate grows by alpha per window of ACKs
-        self.w_est += self.ALPHA * (acked / mss) / cwnd_seg
+        # (alpha_cubic SHOULD become 1 once W_est >= cwnd_prior, to grow as Reno does)
+        alpha = self.ALPHA if self.w_est < self.cwnd_prior else 1.0
+        self.w_est += alpha * (acked / mss) / cwnd_seg
         if self._w_cubic(t) < self.w_est:
             new = self.w_est  # Reno-friendly region
         else:
@@ -59,6 +62,7 @@ class Cubic(Reno):
 
     def _reduce(self) -> None:
         cwnd_seg = self.cwnd / self.mss
+        self.cwnd_prior = cwnd_seg
         # RFC 9438 §4.7 fast convergence
         if self.fast_convergence and cwnd_seg < self.w_max:
             self.w_max = cwnd_seg * (1 + self.BETA) / 2

@@ -1,0 +1,348 @@
+"""`netsim demo`: a guided first look. One TCP transfer over a lossy simulated link, and
+everything it left behind in one folder: plots, a ladder diagram, a pcap and the trace.
+
+    netsim demo                          # 2 MB over 10 Mbit/s, 20 ms, 2% loss -> ./netsim-demo
+    netsim demo --out /tmp/d --bytes 500kB --loss 0.05 --cc reno
+
+The transfer is the same as ``netsim sim`` runs (netsim.apps.bulk between h1 and h2 of
+`two_hosts`, same seeds), here with a trace `Recorder` attached and a progress bar, a SimPy
+process that shows how far the transfer is as simulated time advances (on stderr, when stderr
+is a terminal and the run takes more than a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import simpy
+from simpy.events import Event
+
+from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
+from netsim.cli.linkflags import add_link_arguments, link_config_from_args
+from netsim.errors import UsageError
+from netsim.sim.link import LinkConfig
+from netsim.sim.topology import capture, two_hosts
+from netsim.sim.world import World
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.congestion import CC_FACTORIES
+from netsim.stack.tcp.errors import TcpError
+from netsim.trace.recorder import Recorder
+from netsim.units import format_rate, format_size, format_time, parse_size
+
+DEFAULT_OUT = "netsim-demo"
+DEFAULT_BYTES = "2MB"
+DEFAULT_LADDER = 16
+#: The demo's link: slow and lossy enough to show slow start, losses and recovery.
+LINK_DEFAULTS = {"delay": "20ms", "rate": "10Mbit", "loss": "0.02", "queue": "100"}
+SINK_PORT = 5001
+
+FILES = {
+    "combined": "combined.png",
+    "ladder": "ladder.png",
+    "pcap": "demo.pcap",
+    "trace": "trace.jsonl",
+}
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="a guided tour: a simulated TCP transfer over a lossy link, its trace and plots",
+        description="Simulate one TCP transfer h1 (10.0.0.1) -> h2 (10.0.0.2) over a lossy "
+                    "link and write into one folder: combined.png (time-sequence graph, "
+                    "congestion window and RTT on one time axis), ladder.png (the first "
+                    "segments, host by host), demo.pcap (open it in Wireshark) and "
+                    "trace.jsonl (every trace record; netsim.trace.read_jsonl reads it).",
+    )
+    parser.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                        help=f"folder for the files, created if needed (default ./{DEFAULT_OUT})")
+    parser.add_argument("--bytes", default=DEFAULT_BYTES, metavar="SIZE",
+                        help=f"how much to send, e.g. 500kB, 2MB, 1MiB (default {DEFAULT_BYTES})")
+    parser.add_argument("--cc", default="newreno", metavar="NAME",
+                        help=f"congestion control: {'|'.join(sorted(CC_FACTORIES))} "
+                             "(default newreno)")
+    parser.add_argument("--ladder", default=DEFAULT_LADDER, type=int, metavar="N",
+                        help=f"segments in the ladder diagram (default {DEFAULT_LADDER})")
+    parser.add_argument("--progress", default="auto", choices=("auto", "on", "off"),
+                        help="progress bar on stderr: auto shows it on a terminal when the run "
+                             "takes over a second (default auto)")
+    add_link_arguments(parser)
+    _demo_link_defaults(parser)
+    parser.set_defaults(func=run)
+
+
+def _demo_link_defaults(parser: argparse.ArgumentParser) -> None:
+    """The shared link flags with the demo's defaults (and help saying so)."""
+    for action in parser._actions:
+        new = LINK_DEFAULTS.get(action.dest)
+        if new is None:
+            continue
+        action.default = new
+        if action.help:
+            action.help = re.sub(r"\(default [^)]*\)", f"(default {new})", action.help)
+        parser.set_defaults(**{action.dest: new})
+    for action in parser._actions:
+        if action.dest == "pcap" and action.help:
+            action.help = f"where to write the pcap (default DIR/{FILES['pcap']})"
+        if action.dest == "json" and action.help:
+            action.help = "print the summary and file names as JSON"
+
+
+# ---------------------------------------------------------------------- progress bar
+class Progress:
+    """A one-line text progress bar on `stream`, shown only once the run has taken more than
+    `after` seconds of wall time, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, stream: TextIO, *, after: float = 1.0, width: int = 30,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = max(total, 1)
+        self.stream = stream
+        self.after = after
+        self.width = width
+        self.clock = clock
+        self.start = clock()
+        self.shown = False
+        self._last = -1.0
+
+    def update(self, done: int, sim_time: float) -> None:
+        now = self.clock()
+        if now - self.start < self.after or now - self._last < 0.1:
+            return
+        self._last = now
+        frac = min(max(done / self.total, 0.0), 1.0)
+        filled = int(round(frac * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {frac * 100:5.1f}%  {format_size(done)} of "
+                          f"{format_size(self.total)}  simulated {sim_time:6.2f} s ")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self, done: int, sim_time: float) -> None:
+        """Draw the final state (if the bar was shown at all) and end the line."""
+        if self.shown:
+            self._last = -1.0
+            self.update(done, sim_time)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def progress_process(env: simpy.Environment, bar: Progress, done: Callable[[], int],
+                     finished: Callable[[], bool],
+                     step: float = 0.05) -> Generator[Event, Any, None]:
+    """A SimPy process: every `step` simulated seconds, redraw `bar`; stop when finished."""
+    while not finished():
+        bar.update(done(), float(env.now))
+        yield env.timeout(step)
+
+
+# ---------------------------------------------------------------------- the run
+@dataclass
+class DemoRun:
+    recorder: Recorder
+    sender: BulkSendResult
+    sink: SinkResult
+    error: str | None
+    sim_seconds: float
+    wall_seconds: float
+    link_drops: dict[str, int]
+    conn: str | None
+
+
+def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "newreno",
+                 pcap: Path | None = None, progress: Progress | None = None) -> DemoRun:
+    """One bulk transfer h1 -> h2 with every trace record kept (what the demo runs)."""
+    rec = Recorder()
+    wall0 = time.perf_counter()
+    world = World(seed)
+    env = world.env
+    net = two_hosts(world, link, trace=rec, tcp=TcpConfig(cc=cc))
+    h1, h2 = net.hosts
+    sres = BulkSendResult(seed=seed)
+    kres = SinkResult()
+    sink = env.process(bulk_sink(h2, SINK_PORT, into=kres))
+    sender = env.process(bulk_sender(h1, h2.ip, SINK_PORT, nbytes, seed=seed, into=sres))
+    errors: list[str] = []
+    bugs: list[BaseException] = []
+    done = env.event()
+    left = [2]
+
+    def finished(ev: Event) -> None:
+        if not ev.ok:
+            ev.defused = True
+            if isinstance(ev.value, TcpError):
+                errors.append(str(ev.value))  # refused, reset, timed out: an outcome
+            else:
+                bugs.append(ev.value)
+        left[0] -= 1
+        if (left[0] == 0 or not ev.ok) and not done.triggered:
+            done.succeed()
+
+    sender.callbacks.append(finished)
+    sink.callbacks.append(finished)
+    if progress is not None:
+        env.process(progress_process(env, progress, lambda: kres.bytes_received,
+                                     lambda: done.triggered))
+    until = done
+
+    def go() -> None:
+        try:
+            env.run(until=until)
+        except RuntimeError as exc:  # simpy: no events left before `until`
+            if "No scheduled events left" not in str(exc):
+                raise
+            errors.append("the simulation ran out of events before the transfer finished")
+
+    if pcap is not None:
+        with capture(net.links[0].a, pcap):
+            go()
+    else:
+        go()
+    if bugs:
+        raise bugs[0]
+    if progress is not None:
+        progress.finish(kres.bytes_received, float(env.now))
+    drops: dict[str, int] = {}
+    for endpoint in (net.links[0].a, net.links[0].b):
+        for reason, n in endpoint.stats.dropped.items():
+            drops[reason] = drops.get(reason, 0) + n
+    start = sres.connect_started or 0.0
+    end = kres.last_byte_at if kres.last_byte_at is not None else float(env.now)
+    conn = sres.stream.conn.name if sres.stream is not None else None
+    return DemoRun(rec, sres, kres, errors[0] if errors else None, end - start,
+                   time.perf_counter() - wall0, drops, conn)
+
+
+# ---------------------------------------------------------------------- command
+def _describe_link(args: argparse.Namespace) -> str:
+    loss = float(args.loss)
+    text = f"{args.rate} link, {args.delay} one-way delay"
+    if loss:
+        text += f", {loss * 100:g}% loss"
+    return text + f" (seed {args.seed})"
+
+
+def run(args: argparse.Namespace) -> int:
+    link = link_config_from_args(args)
+    nbytes = parse_size(args.bytes, "--bytes")
+    if nbytes < 1:
+        raise UsageError(f"--bytes: {args.bytes!r} is too small; send at least 1 byte")
+    if args.cc not in CC_FACTORIES:
+        raise UsageError(f"--cc: {args.cc!r} is not one of {'|'.join(sorted(CC_FACTORIES))}")
+    if args.ladder < 2:
+        raise UsageError(f"--ladder: {args.ladder} is too few; show at least 2 segments")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {str(out)!r}: {exc.strerror or exc}") from None
+    paths = {key: out / name for key, name in FILES.items()}
+    if args.pcap is not None:
+        paths["pcap"] = Path(args.pcap)
+    show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
+    bar = Progress(nbytes, sys.stderr) if show else None
+    try:
+        result = run_transfer(nbytes, link, seed=args.seed, cc=args.cc, pcap=paths["pcap"],
+                              progress=bar)
+    except OSError as exc:
+        raise UsageError(f"--pcap: cannot write {str(paths['pcap'])!r}: "
+                         f"{exc.strerror or exc}") from None
+    rec = result.recorder
+    written = _write_outputs(result, paths, args.ladder)
+    summary = _summary(result, nbytes, args)
+    if args.json:
+        json.dump({**summary, "files": {k: str(v) for k, v in written.items()}}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(_format(summary, written, out, _describe_link(args), args.ladder))
+    del rec
+    return 0 if summary["intact"] else 1
+
+
+def _write_outputs(result: DemoRun, paths: dict[str, Path], ladder: int) -> dict[str, Path]:
+    from netsim.trace.plots import plot_combined, plot_ladder
+
+    rec = result.recorder
+    written: dict[str, Path] = {}
+    rec.to_jsonl(paths["trace"])
+    written["trace"] = paths["trace"]
+    if paths["pcap"].exists():
+        written["pcap"] = paths["pcap"]
+    if result.conn is not None and rec.segments(result.conn):
+        fig = plot_combined(rec, result.conn, title=f"netsim demo: {result.conn}")
+        fig.savefig(paths["combined"], dpi=110)
+        written["combined"] = paths["combined"]
+        fig = plot_ladder(rec, result.conn, first=ladder)
+        fig.savefig(paths["ladder"], dpi=110)
+        written["ladder"] = paths["ladder"]
+    return dict(sorted(written.items(), key=lambda kv: list(FILES).index(kv[0])))
+
+
+def _summary(result: DemoRun, nbytes: int, args: argparse.Namespace) -> dict[str, Any]:
+    rec = result.recorder
+    conn = result.conn
+    tx = rec.segments(conn, "tx") if conn else []
+    data = [s for s in tx if s.length]
+    fast = len(rec.events(conn, "fast_retransmit")) if conn else 0
+    rtos = len(rec.events(conn, "rto")) if conn else 0
+    delivered = result.sink.bytes_received
+    intact = (result.error is None and delivered == nbytes
+              and result.sink.sha256 == result.sender.sha256 != "")
+    return {
+        "bytes": nbytes,
+        "bytes_delivered": delivered,
+        "intact": intact,
+        "error": result.error,
+        "sim_seconds": result.sim_seconds,
+        "wall_seconds": result.wall_seconds,
+        "goodput_bps": delivered * 8 / result.sim_seconds if result.sim_seconds > 0 else 0.0,
+        "data_segments": len(data),
+        "retransmissions": sum(1 for s in data if s.retransmit),
+        "fast_retransmits": fast,
+        "timeouts": rtos,
+        "frames_lost": sum(result.link_drops.values()),
+        "trace_records": len(rec),
+        "cc": args.cc,
+        "seed": args.seed,
+    }
+
+
+def _format(s: dict[str, Any], written: dict[str, Path], out: Path, link: str,
+            ladder: int) -> str:
+    what = {
+        "combined": "time-sequence graph, congestion window and RTT on one time axis",
+        "ladder": f"ladder diagram of the first {ladder} segments",
+        "pcap": "every frame h1 sent or received: wireshark or tcpdump -r",
+        "trace": f"{s['trace_records']:,} trace records, one JSON object per line",
+    }
+    ok = "verified by SHA-256" if s["intact"] else "NOT intact"
+    lines = [
+        f"netsim demo: {format_size(s['bytes'])} from h1 (10.0.0.1) to h2 (10.0.0.2) over a "
+        f"{link}",
+        f"  delivered   {s['bytes_delivered']:,} bytes in {format_time(s['sim_seconds'])} "
+        f"simulated ({format_rate(s['goodput_bps'])} goodput), {ok}",
+        f"  segments    {s['data_segments']:,} data segments sent, {s['retransmissions']} "
+        f"retransmitted ({s['fast_retransmits']} fast retransmits, {s['timeouts']} timeouts), "
+        f"cc {s['cc']}",
+        f"  link        {s['frames_lost']} frames lost on the wire (both directions)",
+        f"  wall time   {format_time(s['wall_seconds'])}",
+    ]
+    if s["error"]:
+        lines.append(f"  error       {s['error']}")
+    lines.append(f"files in {out}/:" if all(p.parent == out for p in written.values())
+                 else "files:")
+    width = max(len(p.name) for p in written.values())
+    for key, path in written.items():
+        shown = path.name if path.parent == out else str(path)
+        lines.append(f"  {shown:<{width}}  {what[key]}")
+    if "combined" in written:
+        lines.append(f"next: open {written['combined']}; in Python, "
+                     f"netsim.trace.read_jsonl({str(written['trace'])!r}) gives the trace back")
+    return "\n".join(lines)

@@ -1,0 +1,212 @@
+"""The pieces every grader is made of: checks, their results, and the student's file.
+
+A grader module (one per assignment, e.g. `netsim.grading.rto_estimator`) defines
+``ASSIGNMENT = Assignment(...)`` with a list of `Check` objects. A check is a function
+``fn(ctx: Context) -> None`` that passes by returning and fails by raising `CheckFailed`
+with the input given, what was expected and what happened. Checks in the style of the
+CS144 tests write each action to ``ctx.step(...)``; a failure prints every step so far.
+
+Checks run in a subprocess (`netsim.grading.runner`), never in the process of
+`netsim grade`: the student's code may loop forever, exhaust memory or call ``exit()``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from netsim.errors import NetsimError, UsageError
+
+
+class CheckFailed(Exception):  # noqa: N818 - a check's verdict, not an error of netsim
+    """A check's verdict: the student's component did the wrong thing."""
+
+    def __init__(self, message: str, *, input: str | None = None,  # noqa: A002
+                 expected: str | None = None, got: str | None = None,
+                 hint: str | None = None, script: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.input = input
+        self.expected = expected
+        self.got = got
+        self.hint = hint
+        self.script = script
+
+    def render(self, steps: list[str]) -> str:
+        lines = [self.message]
+        for label, value in (("input", self.input), ("expected", self.expected),
+                             ("got", self.got)):
+            if value is not None:
+                lines.append(f"{label + ':':10}{_indent_rest(value, 10)}")
+        if self.hint:
+            lines.append(f"hint:     {_indent_rest(self.hint, 10)}")
+        if self.script:
+            lines += ["", self.script]
+        elif steps:
+            lines += ["", "script so far:", *("  " + s for s in steps)]
+        return "\n".join(lines)
+
+
+def _indent_rest(text: str, n: int) -> str:
+    return text.replace("\n", "\n" + " " * n)
+
+
+class GradingError(NetsimError):
+    """The grader itself could not run (unknown assignment, missing file)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded check: all or nothing, worth `points`."""
+
+    name: str
+    points: int
+    fn: Callable[[Context], None]
+    description: str  # the rule checked, shown in the feedback (names the RFC clause)
+    kind: str = "unit"  # "unit", "scripted" (a segment script), "simulation"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str  # "02-rto-estimator", also the folder under lessons/assignments/
+    title: str
+    filename: str  # the starter file's name, looked for in batch mode
+    target: str  # the class students write, or "" when they write functions
+    checks: tuple[Check, ...]
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    def check(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise GradingError(f"{self.name} has no check {name!r}")
+
+
+@dataclass
+class Context:
+    """What a check gets: the student's module, the name of their class, a step log."""
+
+    module: ModuleType
+    target_name: str
+    path: Path
+    steps: list[str] = field(default_factory=list)
+
+    def step(self, text: str) -> None:
+        self.steps.append(text)
+
+    def target(self) -> Any:
+        """The student's class (the assignment's `target`)."""
+        return self.get(self.target_name, "class")
+
+    def get(self, name: str, what: str = "function") -> Any:
+        obj = getattr(self.module, name, None)
+        if obj is None:
+            raise CheckFailed(f"{self.path.name} defines no {what} {name!r}",
+                              hint=f"keep the {what} name from the starter file")
+        return obj
+
+
+@dataclass
+class CheckResult:
+    name: str
+    points: int  # awarded
+    max_points: int
+    status: str  # "pass", "fail", "error" (exception), "timeout"
+    description: str
+    output: str = ""  # feedback for the student
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "points": self.points, "max_points": self.max_points,
+                "status": self.status, "description": self.description, "output": self.output,
+                "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CheckResult:
+        return cls(str(d["name"]), int(d["points"]), int(d["max_points"]), str(d["status"]),
+                   str(d["description"]), str(d.get("output", "")), float(d.get("seconds", 0)))
+
+
+@dataclass
+class GradeReport:
+    assignment: str
+    submission: str
+    results: list[CheckResult]
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> int:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_score(self) -> int:
+        return sum(r.max_points for r in self.results)
+
+    @property
+    def full_marks(self) -> bool:
+        return self.score == self.max_score and all(r.passed for r in self.results)
+
+    def result(self, name: str) -> CheckResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+# ------------------------------------------------------------------------- the student's file
+def split_spec(spec: str) -> tuple[Path, str | None]:
+    """``file.py`` or ``file.py:ClassName``."""
+    path_text, sep, name = spec.rpartition(":")
+    if sep and path_text.endswith(".py") and name.isidentifier():
+        return Path(path_text), name
+    return Path(spec), None
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import the student's file by path under a private module name."""
+    name = f"netsim_submission_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"PATH: cannot import {str(path)!r} (not a Python file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
+    sys.path.insert(0, str(path.parent))  # a student's helper modules next to the file
+    spec.loader.exec_module(module)
+    return module
+
+
+def student_traceback(exc: BaseException, path: Path) -> str:
+    """The exception, with only the frames in the student's file (plus the last one)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if Path(f.filename).resolve() == path.resolve()]
+    keep = mine or frames[-1:]
+    lines = ["Traceback (your code):"]
+    for f in keep:
+        lines.append(f'  File "{Path(f.filename).name}", line {f.lineno}, in {f.name}')
+        if f.line:
+            lines.append(f"    {f.line}")
+    lines.append(f"{type(exc).__name__}: {exc}".rstrip())
+    return "\n".join(lines)
+
+
+def approx(a: float | None, b: float, tol: float = 1e-6) -> bool:
+    return a is not None and isinstance(a, int | float) and abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def fmt(x: object) -> str:
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return repr(x)

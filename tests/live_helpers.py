@@ -1,0 +1,393 @@
+"""Helpers for the live tests: a namespace with a TAP per test, netsim as a subprocess inside it,
+and small Linux-side tools (ping, socket clients, raw frames) run inside the namespace.
+
+Run as a script inside a namespace (``ip netns exec NS python tests/live_helpers.py ...``) it
+provides those Linux-side tools:
+
+    ping HOST COUNT                  ICMP echo over a raw socket; prints one RTT (ms) per reply
+    echo-clients HOST PORT N PAR     N echo connections, PAR at a time; prints "ok N"
+    raw-frames TAP DSTMAC            writes malformed frames to TAP with AF_PACKET; prints count
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETUP = REPO / "scripts" / "netns_setup.sh"
+CAPTURE = REPO / "scripts" / "capture.sh"
+HERE = Path(__file__).resolve()
+KERNEL_IP = "10.0.0.1"
+NETSIM_IP = "10.0.0.2"
+NETSIM_MAC = "02:00:0a:00:00:02"  # netsim's default: 02:00 + the IPv4 address
+
+_counter = itertools.count(1)
+
+
+# ---------------------------------------------------------------------- namespaces
+@dataclass
+class Netns:
+    name: str
+    tap: str = "tap0"
+    mtu: int = 1500
+
+    def run(self, *cmd: str, timeout: float = 30.0, check: bool = True,
+            input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run `cmd` inside the namespace (bounded by `timeout`)."""
+        proc = subprocess.run(["ip", "netns", "exec", self.name, *cmd], capture_output=True,
+                              timeout=timeout, check=False, input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}): "
+                                 f"{proc.stderr.decode(errors='replace')}")
+        return proc
+
+    def popen(self, *cmd: str, **kw: object) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["ip", "netns", "exec", self.name, *cmd], **kw)  # type: ignore
+
+    def helper(self, *args: str, timeout: float = 60.0) -> str:
+        """Run this file as a script inside the namespace; returns its stdout."""
+        return self.run(sys.executable, str(HERE), *args, timeout=timeout).stdout.decode()
+
+    def wait_listening(self, port: int, timeout: float = 10.0) -> None:
+        """Wait until a kernel socket listens on TCP `port` in the namespace."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.run("ss", "-Hltn", f"sport = :{port}", check=False).stdout
+            if out.strip():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nothing listens on port {port} after {timeout} s")
+
+
+@contextmanager
+def netns(mtu: int = 1500, tap: str = "tap0") -> Iterator[Netns]:
+    """A fresh namespace with a TAP (kernel side 10.0.0.1/24), removed afterwards."""
+    name = f"nstest-{os.getpid()}-{next(_counter)}"
+    ns = Netns(name, tap, mtu)
+    try:
+        subprocess.run([str(SETUP), "up", "--ns", name, "--tap", tap, "--mtu", str(mtu)],
+                       check=True, capture_output=True, timeout=30)
+        yield ns
+    finally:
+        subprocess.run([str(SETUP), "down", "--ns", name], capture_output=True, timeout=30,
+                       check=False)
+
+
+# ---------------------------------------------------------------------- netsim subprocess
+@dataclass
+class Netsim:
+    """`python -m netsim live ...` running inside a namespace, its output collected."""
+
+    proc: subprocess.Popen[bytes]
+    lines: list[str] = field(default_factory=list)
+    _queue: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    stderr: str = ""
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            self._queue.put(raw.decode(errors="replace").rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, pattern: str, timeout: float = 15.0) -> re.Match[str]:
+        """Wait for an output line matching `pattern`; fail with the output so far."""
+        rx = re.compile(pattern)
+        for line in self.lines:
+            m = rx.search(line)
+            if m:
+                return m
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self._queue.get(timeout=max(left, 0.001))
+            except queue.Empty:
+                line = ""
+                if left <= 0:
+                    self._fail(f"no line matching {pattern!r} within {timeout} s")
+            if line is None:
+                self.proc.wait(timeout=10)
+                self._fail(f"netsim exited ({self.proc.returncode}) before {pattern!r}")
+            elif line:
+                self.lines.append(line)
+                m = rx.search(line)
+                if m:
+                    return m
+
+    def _fail(self, why: str) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        raise AssertionError(f"{why}\n--- stdout\n" + "\n".join(self.lines) +
+                             f"\n--- stderr\n{err}")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 15.0) -> int:
+        """Signal netsim (Ctrl-C), wait for it; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise AssertionError(f"netsim did not exit within {timeout} s; output:\n" +
+                                 "\n".join(self.lines)) from None
+        while True:  # drain the rest of stdout
+            try:
+                line = self._queue.get(timeout=5)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+        if self.proc.stderr is not None:
+            self.stderr = self.proc.stderr.read().decode(errors="replace")
+        return int(self.proc.returncode)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+
+def start_netsim(ns: Netns, *args: str) -> Netsim:
+    """Start ``python -m netsim live ARGS --tap TAP`` inside `ns` (with ``ip netns exec``)."""
+    # ip netns exec forwards signals to its child: it execs the command in place.
+    proc = ns.popen(sys.executable, "-m", "netsim", "live", *args, "--tap", ns.tap,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO))
+    return Netsim(proc)
+
+
+@contextmanager
+def running_netsim(ns: Netns, *args: str, ready: str = r"listening|answering"
+                   ) -> Iterator[Netsim]:
+    """netsim started and ready; killed afterwards if the test did not stop it."""
+    sim = start_netsim(ns, *args)
+    try:
+        sim.wait_for(ready)
+        yield sim
+    finally:
+        if sim.proc.poll() is None:
+            sim.proc.kill()
+            sim.proc.wait(timeout=10)
+
+
+@contextmanager
+def capture(ns: Netns, path: Path) -> Iterator[None]:
+    """tcpdump (scripts/capture.sh) on the namespace's TAP while the block runs."""
+    proc = subprocess.Popen([str(CAPTURE), "--ns", ns.name, "--tap", ns.tap, "-w", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 10
+        seen = b""
+        while b"listening on" not in seen:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise AssertionError(f"tcpdump did not start: {seen.decode(errors='replace')}")
+            seen += proc.stderr.readline()
+        yield
+    finally:
+        time.sleep(0.2)  # the last frames
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------- tshark
+def tshark_fields(path: Path, display_filter: str, *fields: str) -> list[list[str]]:
+    """Rows of `fields` for the frames of `path` matching `display_filter` (checksums on)."""
+    cmd = ["tshark", "-n", "-r", str(path),
+           "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
+           "-o", "udp.check_checksum:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
+           "-Y", display_filter, "-T", "fields"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+BAD_FRAME_FILTER = ("_ws.malformed || _ws.expert.severity == error || ip.checksum.status == 2"
+                    " || tcp.checksum.status == 2 || icmp.checksum.status == 2"
+                    " || udp.checksum.status == 2")
+
+
+def tshark_problems(path: Path, extra: str = "") -> list[list[str]]:
+    """Frames tshark calls malformed or with a bad checksum (optionally restricted)."""
+    flt = f"({BAD_FRAME_FILTER})" + (f" && ({extra})" if extra else "")
+    return tshark_fields(path, flt, "frame.number", "_ws.col.Info")
+
+
+# ---------------------------------------------------------------------- Linux-side tools
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ping(host: str, count: int, timeout: float = 2.0, interval: float = 0.01) -> list[float]:
+    """ICMP echo with a raw socket (no `ping` binary needed); RTTs in ms of the replies."""
+    rtts = []
+    ident = os.getpid() & 0xFFFF
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
+        s.settimeout(timeout)
+        for seq in range(count):
+            payload = struct.pack("!d", time.monotonic()) + bytes(range(48))
+            head = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
+            packet = struct.pack("!BBHHH", 8, 0, _checksum(head + payload), ident, seq) + payload
+            sent = time.monotonic()
+            s.sendto(packet, (host, 0))
+            while True:
+                try:
+                    data, _ = s.recvfrom(2048)
+                except TimeoutError:
+                    break
+                ihl = (data[0] & 0x0F) * 4
+                icmp = data[ihl:]
+                typ, _code, _ck, rid, rseq = struct.unpack("!BBHHH", icmp[:8])
+                if typ == 0 and rid == ident and rseq == seq and icmp[8:] == payload:
+                    rtts.append((time.monotonic() - sent) * 1000)
+                    break
+            time.sleep(interval)
+    return rtts
+
+
+def echo_clients(host: str, port: int, total: int, parallel: int) -> int:
+    """`total` short echo connections, `parallel` at a time; returns how many echoed right."""
+    ok = 0
+    lock = threading.Lock()
+    ids = iter(range(total))
+
+    def one(i: int) -> bool:
+        msg = f"connection {i} ".encode() * (1 + i % 7)
+        with socket.create_connection((host, port), timeout=10) as s:
+            s.sendall(msg)
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        return got == msg
+
+    def worker() -> None:
+        nonlocal ok
+        while True:
+            with lock:
+                i = next(ids, None)
+            if i is None:
+                return
+            if one(i):
+                with lock:
+                    ok += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return ok
+
+
+def bad_frames(dst_mac: bytes, src_mac: bytes, src_ip: str, dst_ip: str) -> list[bytes]:
+    """Malformed frames addressed to netsim: each must be dropped (and counted)."""
+    import random
+
+    rng = random.Random(7)
+    src = socket.inet_aton(src_ip)
+    dst = socket.inet_aton(dst_ip)
+    eth = dst_mac + src_mac + b"\x08\x00"
+
+    def ipv4(proto: int, payload: bytes, csum_ok: bool = True, total: int | None = None) -> bytes:
+        length = 20 + len(payload) if total is None else total
+        head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 1, 0, 64, proto, 0, src, dst)
+        ck = _checksum(head) ^ (0 if csum_ok else 0x5555)
+        return head[:10] + struct.pack("!H", ck) + head[12:] + payload
+
+    def tcp_syn(csum_ok: bool) -> bytes:
+        seg = struct.pack("!HHIIBBHHH", 40000, 8080, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
+        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(seg))
+        ck = _checksum(pseudo + seg) ^ (0 if csum_ok else 0x1234)
+        return seg[:16] + struct.pack("!H", ck) + seg[18:]
+
+    def icmp_echo(csum_ok: bool) -> bytes:
+        body = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"x" * 16
+        ck = _checksum(body) ^ (0 if csum_ok else 0x00FF)
+        return body[:2] + struct.pack("!H", ck) + body[4:]
+
+    frames = [
+        eth + ipv4(6, tcp_syn(True))[:30],  # IPv4 header cut short (truncated frame)
+        eth + ipv4(6, tcp_syn(True), total=400),  # total length beyond the frame
+        eth + ipv4(6, tcp_syn(True), csum_ok=False),  # bad IPv4 header checksum
+        eth + ipv4(6, tcp_syn(False)),  # bad TCP checksum
+        eth + ipv4(1, icmp_echo(False)),  # bad ICMP checksum
+        eth + ipv4(6, tcp_syn(True)[:12]),  # TCP header cut short
+        eth + b"\x46" + bytes(19),  # IHL 6 but only 20 bytes, bad everything
+        eth[:12] + b"\x08\x06" + bytes(10),  # truncated ARP
+    ]
+    for n in (20, 60, 200, 1000):  # random bytes after a valid Ethernet header
+        frames.append(eth + rng.randbytes(n))
+        frames.append(eth[:12] + b"\x08\x06" + rng.randbytes(n))
+    for n in (14, 64, 500):  # completely random frames, but sent to netsim's MAC
+        frames.append(dst_mac + rng.randbytes(n))
+    return frames
+
+
+def send_raw(tap: str, frames: Sequence[bytes]) -> int:
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+        s.bind((tap, 0))
+        for frame in frames:
+            s.send(frame)
+            time.sleep(0.002)
+    return len(frames)
+
+
+def _main(argv: list[str]) -> int:
+    cmd = argv[0]
+    if cmd == "ping":
+        rtts = ping(argv[1], int(argv[2]))
+        print(" ".join(f"{r:.3f}" for r in rtts))
+        return 0
+    if cmd == "echo-clients":
+        print("ok", echo_clients(argv[1], int(argv[2]), int(argv[3]), int(argv[4])))
+        return 0
+    if cmd == "raw-frames":
+        tap, dst = argv[1], bytes.fromhex(argv[2].replace(":", ""))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            import fcntl
+            info = fcntl.ioctl(s, 0x8927, tap.encode().ljust(40, b"\0"))
+        src = bytes(info[18:24])
+        print(send_raw(tap, bad_frames(dst, src, KERNEL_IP, NETSIM_IP)))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,215 @@
+"""`netsim sim`: one bulk transfer, summarised for people or as one JSON object."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netsim.apps.bulk import expected_sha256
+from netsim.cli import main
+from netsim.wire.ethernet import ETHERTYPE_IPV4, parse_ethernet
+from netsim.wire.ipv4 import PROTO_TCP, parse_ipv4
+from netsim.wire.pcap import PcapReader
+from netsim.wire.tcp import ACK, SYN, parse_tcp
+
+KEYS = {
+    "bytes_sent", "bytes_delivered", "sha256_sent", "sha256_received", "intact", "sim_seconds",
+    "wall_seconds", "goodput_bps", "data_segments", "retransmissions", "timeouts",
+    "fast_retransmits", "sack_recoveries", "cc", "mss", "seed", "delay", "rate_bps", "loss",
+    "mtu", "queue_packets",
+}
+
+
+def sim_json(capsys: pytest.CaptureFixture[str], *args: str,
+             status: int = 0) -> dict[str, Any]:
+    assert main(["sim", "--json", *args]) == status
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # exactly one JSON object, on one line
+    doc = json.loads(out)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_json_over_clean_link_has_every_key_and_no_retransmission(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = sim_json(capsys, "--bytes", "300kB", "--delay", "5ms", "--rate", "20Mbit")
+    assert doc.keys() >= KEYS
+    assert doc["intact"] is True
+    assert doc["bytes_sent"] == doc["bytes_delivered"] == 300_000
+    assert doc["sha256_sent"] == doc["sha256_received"] == expected_sha256(300_000, 1)
+    assert doc["retransmissions"] == doc["timeouts"] == 0
+    assert doc["delay"] == 0.005 and doc["rate_bps"] == 20e6 and doc["loss"] == 0
+    assert doc["mss"] == 1448 and doc["cc"] == "newreno" and doc["seed"] == 1
+    assert doc["data_segments"] == math.ceil(300_000 / 1448)
+    # 300 kB cannot cross a 20 Mbit/s link faster than the rate allows.
+    assert doc["sim_seconds"] > 300_000 * 8 / 20e6
+    assert doc["goodput_bps"] == pytest.approx(300_000 * 8 / doc["sim_seconds"])
+    assert doc["goodput_bps"] < 20e6
+
+
+def test_json_over_lossy_link_shows_retransmissions_and_data_still_intact(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = sim_json(capsys, "--bytes", "300kB", "--delay", "5ms", "--loss", "0.03",
+                   "--seed", "4")
+    assert doc["intact"] is True
+    assert doc["bytes_delivered"] == 300_000
+    assert doc["sha256_received"] == doc["sha256_sent"] == expected_sha256(300_000, 4)
+    assert doc["retransmissions"] > 0
+    assert doc["loss"] == 0.03 and doc["seed"] == 4
+    assert doc["link_drops"]["loss"] > 0
+
+
+def test_same_seed_gives_the_same_run(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--bytes", "200kB", "--loss", "0.05", "--reorder", "0.02", "--seed", "11")
+    first = sim_json(capsys, *args)
+    second = sim_json(capsys, *args)
+    for doc in (first, second):
+        del doc["wall_seconds"]
+    assert first == second
+    third = sim_json(capsys, *args[:-1], "12")
+    assert third["sha256_sent"] != first["sha256_sent"]
+
+
+def test_summary_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sim", "--bytes", "100kB", "--loss", "0.05", "--seed", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split()[0] for line in lines]
+    for name in ("transferred", "intact", "time", "goodput", "segments", "retransmissions",
+                 "timeouts"):
+        assert name in names
+    intact = lines[names.index("intact")]
+    assert intact.split()[1] == "yes"
+    assert "100000 of 100000 bytes" in lines[names.index("transferred")]
+    # aligned: every value starts in the same column
+    columns = {len(line) - len(line[len(name):].lstrip())
+               for line, name in zip(lines, names, strict=True)}
+    assert len(columns) == 1
+
+
+def test_mss_sets_the_payload_of_full_segments(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = sim_json(capsys, "--bytes", "100000", "--mss", "1000")
+    assert doc["mss"] == 1000
+    assert doc["data_segments"] == 100
+
+
+def test_pcap_holds_the_handshake_and_the_data(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    path = tmp_path / "run.pcap"
+    doc = sim_json(capsys, "--bytes", "50kB", "--pcap", str(path))
+    segments = []
+    with PcapReader(path) as reader:
+        for rec in reader:
+            eth = parse_ethernet(rec.frame)
+            if eth.ethertype != ETHERTYPE_IPV4:
+                continue
+            ip = parse_ipv4(eth.payload)
+            if ip.protocol == PROTO_TCP:
+                segments.append(parse_tcp(ip.payload, ip.src, ip.dst))
+    flags = [s.flags & (SYN | ACK) for s in segments[:3]]
+    assert flags == [SYN, SYN | ACK, ACK]
+    syn, synack, ack = segments[:3]
+    assert synack.ack == (syn.seq + 1) % 2**32 and ack.ack == (synack.seq + 1) % 2**32
+    to_h2 = [s for s in segments if s.dst_port == 5001 and s.payload]
+    delivered = {s.seq: s.payload for s in to_h2}  # retransmissions overwrite equal bytes
+    assert sum(len(p) for p in delivered.values()) == 50_000
+    assert len(to_h2) == doc["data_segments"]
+
+
+def test_student_congestion_control_class_is_loaded_from_a_file(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    student = tmp_path / "my_cc.py"
+    student.write_text(
+        "from netsim.stack.tcp.congestion.reno import FixedWindow\n"
+        "class StopAndWait(FixedWindow):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(segments=1)\n"
+        "def not_a_class():\n"
+        "    pass\n"
+        "class Empty:\n"
+        "    pass\n"
+    )
+    common = ("--bytes", "50kB", "--delay", "10ms")
+    doc = sim_json(capsys, *common, "--cc", f"{student}:StopAndWait")
+    assert doc["intact"] is True and doc["cc"] == f"{student}:StopAndWait"
+    # One segment per round trip: the class really is the sender's controller.
+    segments = math.ceil(50_000 / 1448)
+    assert doc["sim_seconds"] > segments * 0.020
+    assert sim_json(capsys, *common)["sim_seconds"] < segments * 0.020 / 3
+    for name, why in (("not_a_class", "not a class"), ("Empty", "lacks"),
+                      ("Missing", "has no")):
+        assert main(["sim", "--cc", f"{student}:{name}"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--cc" in err and why in err
+    broken = tmp_path / "broken.py"
+    broken.write_text("class X(:\n")
+    assert main(["sim", "--cc", f"{broken}:X"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--cc" in err and "SyntaxError" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--bytes", "1x"], "--bytes"),
+        (["--bytes", "-5"], "--bytes"),
+        (["--mss", "10"], "--mss"),
+        (["--mss", "1460"], "--mss"),  # 1460 + 12 for timestamps does not fit in 1500
+        (["--mss", "big"], "--mss"),
+        (["--cc", "nope"], "--cc"),
+        (["--cc", "missing.py:X"], "--cc"),
+        (["--loss", "2"], "--loss"),
+        (["--delay", "10xs"], "--delay"),
+        (["--time-limit", "0"], "--time-limit"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line_naming_the_flag(
+        capsys: pytest.CaptureFixture[str], args: list[str], flag: str) -> None:
+    assert main(["sim", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("netsim: error: ") and flag in captured.err
+
+
+def test_unwritable_pcap_is_a_usage_error(capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    assert main(["sim", "--bytes", "1kB", "--pcap", str(tmp_path / "no" / "x.pcap")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--pcap" in err
+
+
+def test_transfer_over_a_dead_link_fails_with_status_1(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    doc = sim_json(capsys, "--bytes", "10kB", "--loss", "1", status=1)
+    assert doc["intact"] is False and doc["completed"] is False
+    assert doc["bytes_delivered"] == 0 and doc["error"]
+
+
+def test_run_bulk_feeds_the_tracer_and_uses_the_reverse_link() -> None:
+    from netsim.sim.link import LinkConfig
+    from netsim.sim.scenario import BulkScenario, run_bulk
+    from netsim.stack.events import StateRecord, TraceRecord
+
+    class Collect:
+        def __init__(self) -> None:
+            self.records: list[TraceRecord] = []
+
+        def record(self, rec: TraceRecord) -> None:
+            self.records.append(rec)
+
+    tracer = Collect()
+    slow_acks = LinkConfig(delay=0.05, rate_bps=1e6)
+    result = run_bulk(BulkScenario(bytes=20_000, link=LinkConfig(delay=0.001, rate_bps=1e8),
+                                   reverse=slow_acks, trace=tracer, seed=3))
+    assert result.intact and result.reverse_link is not None
+    assert result.reverse_link["delay"] == 0.05
+    # A round trip is at least the two one-way delays.
+    assert result.sim_seconds > 0.051
+    states = [(r.host, r.new) for r in tracer.records if isinstance(r, StateRecord)]
+    assert ("h1", "ESTABLISHED") in states and ("h2", "CLOSED") in states
+    assert ("h1", "TIME-WAIT") in states  # the world stopped during the sender's TIME-WAIT
+    assert ("h1", "CLOSED") not in states

@@ -7,6 +7,8 @@ provides those Linux-side tools:
     ping HOST COUNT                  ICMP echo over a raw socket; prints one RTT (ms) per reply
     echo-clients HOST PORT N PAR     N echo connections, PAR at a time; prints "ok N"
     raw-frames TAP DSTMAC            writes malformed frames to TAP with AF_PACKET; prints count
+    hold HOST PORT                   connects, sends 1000 bytes, prints "connected", then waits
+                                     for the server to end the connection: prints eof or reset
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ HERE = Path(__file__).resolve()
 KERNEL_IP = "10.0.0.1"
 NETSIM_IP = "10.0.0.2"
 NETSIM_MAC = "02:00:0a:00:00:02"  # netsim's default: 02:00 + the IPv4 address
+
+#: The TCP ports the tests use; tshark shows their payload as plain data.
+APP_PORTS = (7, 8080, 9000, 9001)
 
 _counter = itertools.count(1)
 
@@ -223,6 +228,8 @@ def tshark_fields(path: Path, display_filter: str, *fields: str) -> list[list[st
            "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
            "-o", "udp.check_checksum:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
            "-Y", display_filter, "-T", "fields"]
+    for port in APP_PORTS:  # random payloads are not HTTP or anything else: plain data
+        cmd += ["-d", f"tcp.port=={port},data"]
     for f in fields:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
@@ -376,6 +383,17 @@ def _main(argv: list[str]) -> int:
         return 0
     if cmd == "echo-clients":
         print("ok", echo_clients(argv[1], int(argv[2]), int(argv[3]), int(argv[4])))
+        return 0
+    if cmd == "hold":
+        with socket.create_connection((argv[1], int(argv[2])), timeout=30) as s:
+            s.sendall(b"x" * 1000)
+            print("connected", flush=True)
+            try:
+                while s.recv(65536):
+                    pass
+                print("eof", flush=True)
+            except ConnectionResetError:
+                print("reset", flush=True)
         return 0
     if cmd == "raw-frames":
         tap, dst = argv[1], bytes.fromhex(argv[2].replace(":", ""))

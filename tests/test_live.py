@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from live_helpers import (
     KERNEL_IP,
     NETSIM_IP,
@@ -182,12 +181,14 @@ def test_linux_syn_options_are_negotiated(ns: Netns, tools: None, tmp_path: Path
                           "tcp.options.timestamp.tsval", "tcp.len")
     assert later and all(row[0] for row in later)
     assert all(int(row[1]) <= 1460 - 12 for row in later)
-    # The trace saw the same negotiation.
+    # The trace shows the same negotiation from netsim's side.
     records = [json.loads(line) for line in trace.read_text().splitlines()]
-    syn_rx = [r for r in records if r.get("type") == "SegmentRecord" and r["direction"] == "rx"
-              and r["flags"] == "S"]
-    assert syn_rx and f"wscale {wscale}" in syn_rx[0]["options"]
-    assert "sackOK" in syn_rx[0]["options"] and "mss 1460" in syn_rx[0]["options"]
+    (synack_tx,) = [r for r in records if r.get("type") == "SegmentRecord"
+                    and r["direction"] == "tx" and r["flags"] == "S."]
+    assert f"ecr {tsval}" in synack_tx["options"] and f"wscale {a_wscale}" in \
+        synack_tx["options"] and "sackOK" in synack_tx["options"]
+    states = [(r["old"], r["new"]) for r in records if r.get("type") == "StateRecord"]
+    assert states[:2] == [("LISTEN", "SYN-RECEIVED"), ("SYN-RECEIVED", "ESTABLISHED")]
     assert tshark_problems(pcap) == []
 
 
@@ -199,6 +200,25 @@ def test_python_socket_clients_200_sequential_and_20_concurrent(ns: Netns, tools
             ["ok", "20"]
         assert sim.stop() == 0, sim.stderr
     assert "220 connections, 220 finished, 0 errors" in sim.output
+
+
+def test_ctrl_c_closes_open_connections_with_fin(ns: Netns, tools: None, tmp_path: Path) -> None:
+    pcap = tmp_path / "stop.pcap"
+    with running_netsim(ns, "sink", "--port", "9000", "--pcap", str(pcap)) as sim:
+        client = ns.popen(sys.executable, str(Path(__file__).parent / "live_helpers.py"),
+                          "hold", NETSIM_IP, "9000", stdout=subprocess.PIPE, text=True)
+        try:
+            assert client.stdout is not None
+            assert client.stdout.readline().strip() == "connected"
+            assert sim.stop(signal.SIGINT) == 0, sim.stderr
+            out, _ = client.communicate(timeout=15)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait(timeout=10)
+    assert out.strip() == "eof", "the client saw a FIN, not a reset"
+    assert re.search(r"sink: 10\.0\.0\.1:\d+ 1000 bytes", sim.output), sim.output
+    assert rst_frames(pcap) == []
 
 
 # ---------------------------------------------------------------------- loss
@@ -221,8 +241,9 @@ def test_10mb_both_directions_at_5pct_kernel_ingress_drop(ns: Netns, tools: None
                                                           require_tool: Callable[[str], str],
                                                           payload: Path, tmp_path: Path) -> None:
     require_tool("nft")
-    rules = (f'table netdev lossy {{ chain ingress {{ type filter hook ingress device "{ns.tap}" '
-             'priority 0; meta l4proto tcp numgen random mod 100 < 5 counter drop; } }')
+    rules = (f'table netdev lossy {{\n chain ingress {{\n'
+             f'  type filter hook ingress device "{ns.tap}" priority 0;\n'
+             '  meta l4proto tcp numgen random mod 100 < 5 counter drop\n }\n}\n')
     ns.run("nft", "-f", "-", input=rules.encode())
     out = tmp_path / "echoed.bin"
     with running_netsim(ns, "echo-server", "--port", "8080", "--count", "1",

@@ -120,8 +120,9 @@ class Progress:
         frac = min(max(done / self.total, 0.0), 1.0)
         filled = int(round(frac * self.width))
         bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {frac * 100:5.1f}%  {format_size(done)} of "
-                          f"{format_size(self.total)}  simulated {sim_time:6.2f} s ")
+        line = (f"[{bar}] {frac * 100:5.1f}%  {format_size(done)} of "
+                f"{format_size(self.total)}, simulated time {sim_time:.2f} s")
+        self.stream.write("\r" + line.ljust(78))
         self.stream.flush()
         self.shown = True
 
@@ -177,10 +178,12 @@ def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "new
     def finished(ev: Event) -> None:
         if not ev.ok:
             ev.defused = True
-            if isinstance(ev.value, TcpError):
-                errors.append(str(ev.value))  # refused, reset, timed out: an outcome
+            exc = ev.value
+            assert isinstance(exc, BaseException)
+            if isinstance(exc, TcpError):
+                errors.append(str(exc))  # refused, reset, timed out: an outcome
             else:
-                bugs.append(ev.value)
+                bugs.append(exc)
         left[0] -= 1
         if (left[0] == 0 or not ev.ok) and not done.triggered:
             done.succeed()
@@ -221,9 +224,9 @@ def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "new
 
 
 # ---------------------------------------------------------------------- command
-def _describe_link(args: argparse.Namespace) -> str:
+def _describe_link(link: LinkConfig, args: argparse.Namespace) -> str:
     loss = float(args.loss)
-    text = f"{args.rate} link, {args.delay} one-way delay"
+    text = f"{format_rate(link.rate_bps)} link, {format_time(link.delay)} one-way delay"
     if loss:
         text += f", {loss * 100:g}% loss"
     return text + f" (seed {args.seed})"
@@ -254,15 +257,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"--pcap: cannot write {str(paths['pcap'])!r}: "
                          f"{exc.strerror or exc}") from None
-    rec = result.recorder
     written = _write_outputs(result, paths, args.ladder)
     summary = _summary(result, nbytes, args)
     if args.json:
         json.dump({**summary, "files": {k: str(v) for k, v in written.items()}}, sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(_format(summary, written, out, _describe_link(args), args.ladder))
-    del rec
+        print(_format(summary, written, out, _describe_link(link, args), args.ladder))
     return 0 if summary["intact"] else 1
 
 

@@ -20,7 +20,7 @@ from collections.abc import Generator
 from ipaddress import IPv4Address
 from typing import Any, cast
 
-from simpy.events import Event
+from simpy.events import Event, Process
 
 from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
 from netsim.apps.echo import EchoServerStats, echo_client, echo_server
@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         _say(args, host.describe())
         if cmd == "up":
-            _say(args, "answering ARP and ping; Ctrl-C to stop")
+            _say(args, "answering ARP and ping; Ctrl-C to stop", result=True)
             host.run(None)
         elif cmd == "echo-server":
             status = _echo_server(host, args)
@@ -211,7 +211,7 @@ def _report(args: argparse.Namespace, summary: dict[str, Any]) -> None:
 def _echo_server(host: LiveHost, args: argparse.Namespace) -> int:
     stats = EchoServerStats()
     lst = host.node.listen(args.port)
-    _say(args, f"echo server listening on {host.iface.ip}:{args.port}")
+    _say(args, f"echo server listening on {host.iface.ip}:{args.port}", result=True)
     host.run(echo_server(host.node, args.port, max_connections=args.count, listener=lst,
                          stats=stats))
     _say(args, f"echo server: {stats.connections} connections, {stats.finished} finished, "
@@ -251,7 +251,7 @@ def _sink(host: LiveHost, args: argparse.Namespace) -> int:
     env = host.env
     node = host.node
     lst: Listener = node.listen(args.port)
-    _say(args, f"sink listening on {host.iface.ip}:{args.port}")
+    _say(args, f"sink listening on {host.iface.ip}:{args.port}", result=True)
     results: list[SinkResult] = []
 
     def report(res: SinkResult) -> None:
@@ -271,7 +271,7 @@ def _sink(host: LiveHost, args: argparse.Namespace) -> int:
             report(res)
 
     def server() -> Generator[Event, Any, None]:
-        handlers = []
+        handlers: list[Process] = []
         while args.count is None or len(handlers) < args.count:
             stream: Stream = yield lst.accept()
             handlers.append(env.process(serve_one(stream)))

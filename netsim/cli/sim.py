@@ -52,6 +52,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="give up after this much simulated time (default: wait until TCP succeeds or "
         "gives up)",
     )
+    parser.add_argument(
+        "--trace", default=None, metavar="FILE",
+        help="write every trace record to FILE, one JSON object per line "
+        "(netsim.trace.read_jsonl reads it back)",
+    )
+    parser.add_argument(
+        "--plot", default=None, metavar="FILE.png",
+        help="write the time-sequence graph, cwnd and RTT of the transfer on one time axis",
+    )
     add_link_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -98,11 +107,20 @@ def format_summary(result: BulkResult, link_text: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
+    rec = None
+    if args.trace is not None or args.plot is not None:
+        from netsim.trace.output import check_trace_outputs
+        from netsim.trace.recorder import Recorder
+        check_trace_outputs(args.trace, args.plot)
+        rec = scenario.trace = Recorder()
     try:
         result = run_bulk(scenario)
     except OSError as exc:  # only the pcap file is written
         raise UsageError(f"--pcap: cannot write {args.pcap!r}: "
                          f"{exc.strerror or exc}") from None
+    if rec is not None:
+        from netsim.trace.output import write_trace_outputs
+        write_trace_outputs(rec, args.trace, args.plot)
     if args.json:
         json.dump(result.to_dict(), sys.stdout)
         sys.stdout.write("\n")

@@ -85,6 +85,18 @@ class LiveEnvironment(RealtimeEnvironment):  # type: ignore[misc]
         """Seconds since the environment started (what ``env.now`` will be for new input)."""
         return time.monotonic() - self._origin
 
+    def touch(self) -> float:
+        """Move ``env.now`` forward to the current real time, but never past the next scheduled
+        event (so events still run in order). A descriptor callback that handles several
+        inputs calls it before each one, so each gets its own arrival time. Returns env.now."""
+        now = time.monotonic() - self._origin
+        queue = self._queue
+        if queue and queue[0][0] < now:
+            now = queue[0][0]
+        if now > self._now:
+            self._now = now
+        return self._now
+
     def wall(self, t: float | None = None) -> float:
         """The wall-clock time (``time.time()`` scale) of env time `t` (default: now)."""
         return self.wall_origin + (self._now if t is None else t)

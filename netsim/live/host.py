@@ -9,6 +9,7 @@ same as in simulation), the TAP port, optional impairment, pcap and trace, and a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import time
@@ -70,7 +71,7 @@ class JsonLinesTracer:
         self.count = 0
 
     def record(self, rec: TraceRecord) -> None:
-        data = {"type": type(rec).__name__}
+        data: dict[str, Any] = {"type": type(rec).__name__}
         data.update(dataclasses.asdict(rec))  # type: ignore[call-overload]
         data["wall"] = round(self._wall_origin + rec.time, 6)
         self._file.write(json.dumps(data, default=str) + "\n")
@@ -227,10 +228,8 @@ class LiveHost:
         """Close the pcap, the trace, the environment and the TAP (idempotent)."""
         while self._closables:
             item = self._closables.pop()
-            try:
+            with contextlib.suppress(OSError):
                 item.close()
-            except OSError:
-                pass
 
 
 def _parse_mac(text: str) -> MacAddress:

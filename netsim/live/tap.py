@@ -149,6 +149,7 @@ class TapPort:
         self._receiver: Receiver | None = None
         self._taps: list[Tap] = []
         self._closed = False
+        self._touch: Callable[[], float] | None = None
 
     def fileno(self) -> int:
         return self.fd
@@ -196,6 +197,7 @@ class TapPort:
         taps = self._taps
         read = os.read
         stats = self.stats
+        touch = self._touch
         n = 0
         nbytes = 0
         while n < self.batch:
@@ -208,6 +210,8 @@ class TapPort:
                 break
             if not frame:
                 break
+            if n and touch is not None:
+                touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
             n += 1
             nbytes += len(frame)
             if taps:
@@ -225,6 +229,7 @@ class TapPort:
     def register(self, env: object) -> None:
         """Have a `LiveEnvironment` call `poll()` whenever the device is readable."""
         env.add_reader(self.fd, self.poll)  # type: ignore[attr-defined]
+        self._touch = getattr(env, "touch", None)
 
     def close(self) -> None:
         if not self._closed:

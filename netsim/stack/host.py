@@ -249,8 +249,10 @@ class Stack:
                 ipc["reassembled"] += 1
                 pkt = whole
             ipc["delivered"] += 1
-            self._deliver(pkt, now, broadcast or dst == LIMITED_BROADCAST or
-                          dst == iface.broadcast)
+            if not broadcast and dst in self._by_ip:
+                self._deliver(pkt, now, False)
+            else:
+                self._deliver(pkt, now, True)
         elif self.forwarding and not broadcast:
             self._forward(iface, pkt, data, now)
         else:
@@ -382,12 +384,12 @@ class Stack:
         return True
 
     def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
-        if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
-            self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
-            return
         mac = iface.arp.lookup(next_hop, now)
         if mac is not None:
             self._send_frame(iface, mac, ETHERTYPE_IPV4, raw)
+            return
+        if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
+            self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
             return
         outcome = iface.arp.enqueue(next_hop, raw, now)
         if outcome is Enqueue.SEND_REQUEST:

@@ -590,7 +590,7 @@ class TcpConnection:
             self._challenge_ack(now)
             return False
         wnd = seg.window << self.snd_wscale
-        if self.sack_ok and len(seg.options) > 2:
+        if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):
             self._take_sack(seg, una)
         if seq_gt(ack, una):
             self._new_ack(seg, ack, wnd, now)
@@ -925,6 +925,9 @@ class TcpConnection:
         state = self.state
         if state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK):
             return
+        if not self.fin_queued and self.snd_nxt == \
+                (self._sseq + len(self._sbuf) - self._shead) & MASK and not self.sack_recovery:
+            return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
             self._sack_output(now)
             if seq_diff(self._data_end(), self.snd_max) > 0 or not self.fin_queued:

@@ -96,7 +96,15 @@ def draw_cwnd(ax: Axes, series: CwndSeries, legend: bool = True) -> None:
             ax.plot(xs, ys, linestyle="none", marker=marker, ms=8, color=COLORS[color],
                     mec="black", mew=0.6, label=label, zorder=5)
     ax.set_ylabel("bytes")
-    ax.set_ylim(bottom=0)
+    # Bytes in flight can jump far above cwnd after a timeout (everything sent is still
+    # outstanding): keep cwnd readable and let such spikes leave the top.
+    windows = series.cwnd + [s for s in series.ssthresh if not math.isnan(s)]
+    top = max(windows, default=0)
+    if top > 0:
+        peak = max(series.flight, default=0)
+        ax.set_ylim(0, (peak if peak <= 1.5 * top else top) * 1.12)
+    else:
+        ax.set_ylim(bottom=0)
     bytes_axis(ax)
     ax.grid(True, alpha=0.3)
     if legend:

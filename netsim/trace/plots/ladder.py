@@ -243,7 +243,8 @@ def plot_ladder(source: Any, conn: ConnLike = None, *, first: int | None = 20,
     for side, end in enumerate(ends):
         host = rec.host_of(end) or "?"
         ax.text(float(side), 1.0, f"{host}\n{end.split('>')[0]}",
-                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize="medium", fontweight="bold", gid="host")
+                transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize="medium", fontweight="bold", gid="host")
     ax.set_xticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)

@@ -68,6 +68,10 @@ def draw_rtt(ax: Axes, series: RttSeries, legend: bool = True, log: bool = True)
                 mec="black", mew=0.6, label="RTO backoff", zorder=5)
     if log:
         ax.set_yscale("log")
+        values = [v for v in series.rto + series.srtt + series.rttvar if v == v and v > 0]
+        values += [v for _, v in series.samples if v > 0]
+        if values:  # room above the RTO line for its backoff markers
+            ax.set_ylim(min(values) / 1.6, max(values) * 2.2)
     ax.set_ylabel("time (ms)")
     ax.grid(True, which="major", alpha=0.3)
     if legend:

@@ -162,10 +162,10 @@ def _draw(ax: Axes, ts: TimeSequence) -> None:
     ax.autoscale_view()
     # The receive window is often far above the data (a 1 MB buffer, 100 kB sent): keep the
     # data readable and let the window line leave the top unless it is close.
-    ys = [y for bar in ts.data + ts.retransmissions + ts.sack for _, y in bar]
-    ys += [y for _, y in ts.ack + ts.syn + ts.fin + ts.rst]
-    if ys and ts.window:
-        lo, hi = min(ys), max(ys)
+    heights = [y for bar in ts.data + ts.retransmissions + ts.sack for _, y in bar]
+    heights += [float(y) for _, y in ts.ack + ts.syn + ts.fin + ts.rst]
+    if heights and ts.window:
+        lo, hi = min(heights), max(heights)
         wmax = max(y for _, y in ts.window)
         span = max(hi - lo, 1)
         top = wmax if wmax <= hi + 0.5 * span else hi

@@ -86,7 +86,7 @@ def run_one(ccs: tuple[str, str], seed: int, duration: float, warmup: float,
     return {"goodputs": goodputs, "jain": jain(goodputs),
             "timeouts": [c.timeouts for c in conns],
             "recoveries": [c.fast_retransmits for c in conns],
-            "drops": net.links[0].stats.dropped_total}
+            "drops": net.links[0].a.stats.dropped_total}
 
 
 def _run(args: tuple[tuple[str, str], int, float, float, int]) -> tuple[Any, ...]:

@@ -201,3 +201,26 @@ def test_a_middle_fragment_not_a_multiple_of_eight_is_dropped_and_counted() -> N
     h.feed(bad, 1.0)
     assert h.stack.counters.drops() == {"ipv4.fragment_not_multiple_of_8": 1}
     assert len(h.stack.reassembler) == 0  # no state kept for it
+
+
+def test_a_lost_fragment_ends_in_reassembly_time_exceeded_for_ping() -> None:
+    from netsim.sim.loss import Scripted
+
+    # lose the non-first fragments (fragment offset != 0) of the first request only
+    state = {"left": 2}
+
+    def later_fragment(frame: bytes) -> bool:
+        if frame[12:14] != b"\x08\x00" or not (frame[20] & 0x1F or frame[21]):
+            return False
+        state["left"] -= 1
+        return state["left"] >= 0
+
+    world = World(1)
+    net = chain(world, 0, LinkConfig(delay=0.001, loss=Scripted(predicate=later_fragment)))
+    lines: list[str] = []
+    proc = world.env.process(ping(net.hosts[0], "10.0.0.2", count=2, interval=40.0, size=3000,
+                                  out=lines.append))
+    world.env.run(until=proc)
+    assert "From 10.0.0.2 icmp_seq=1 Frag reassembly time exceeded" in lines
+    assert any(line.startswith("3008 bytes from 10.0.0.2: icmp_seq=2 ") for line in lines)
+    assert net.hosts[1].stack.counters.drops() == {"ipv4.reassembly_timeout": 1}

@@ -204,3 +204,37 @@ def test_a_host_does_not_send_a_df_datagram_bigger_than_its_mtu() -> None:
     stack.transmit = lambda iface, frame: pytest.fail("nothing should be sent")
     assert stack.send_ip(A("10.0.0.2"), PROTO_ICMP, bytes(600), 0.0, df=True) is False
     assert stack.counters.drops() == {"ipv4.too_big_df": 1}
+
+
+def test_per_layer_counters_tell_what_each_node_did_during_a_ping() -> None:
+    world = World(1)
+    net = chain(world, 1, LinkConfig(delay=0.001, rate_bps=10e6))
+    h1, h2 = net.hosts
+    r1 = net.routers[0]
+
+    def later():  # type: ignore[no-untyped-def]
+        yield world.env.timeout(1.0)  # after the gratuitous ARPs
+        yield from ping(h1, "10.0.1.2", count=3, interval=0.1)
+
+    world.env.run(until=world.env.process(later()))
+    c1, c2, cr = h1.stack.counters, h2.stack.counters, r1.stack.counters
+    assert (c1["ipv4"]["tx"], c1["ipv4"]["rx"], c1["icmp"]["rx_type_0"]) == (3, 3, 3)
+    assert (c2["icmp"]["rx_type_8"], c2["icmp"]["tx_echo_reply"]) == (3, 3)
+    assert cr["ipv4"]["forwarded"] == 6 and cr["ipv4"]["delivered"] == 0
+    # one resolution per hop on the way out; the way back was learned from the askers
+    assert (c1["arp"]["tx_request"], cr["arp"]["tx_request"], c2["arp"]["tx_request"]) == (1, 1, 0)
+    # each way: 6 pings, 2 gratuitous ARPs, one ARP request and one reply
+    assert cr["eth"]["rx"] == cr["eth"]["tx"] == 6 + 2 + 2
+    assert all(not n.stack.counters.drops() for n in (h1, h2, r1))
+
+
+def test_every_sender_of_a_dumbbell_reaches_every_receiver() -> None:
+    from netsim.sim.topology import dumbbell
+
+    world = World(1)
+    net = dumbbell(world, 3, LinkConfig(delay=0.001), LinkConfig(delay=0.005, rate_bps=10e6))
+    senders, receivers = net.hosts[:3], net.hosts[3:]
+    procs = [world.env.process(ping(s, d.ip, count=1)) for s in senders for d in receivers]
+    world.env.run(until=world.env.all_of(procs))
+    assert [p.value.received for p in procs] == [1] * 9
+    assert {r.ttl for p in procs for r in p.value.replies} == {62}

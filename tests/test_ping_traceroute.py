@@ -277,3 +277,12 @@ def test_installed_command_runs(netsim_cli: Callable[..., Any]) -> None:
     proc = netsim_cli("ping", "-c", "1", "--hops", "0")
     assert proc.returncode == 0, proc.stderr
     assert "1 packets transmitted, 1 received, 0% packet loss" in proc.stdout
+
+
+def test_pinging_ourselves_loops_back_with_no_delay() -> None:
+    world = World(1)
+    net = two_hosts(world, LinkConfig(delay=0.01))
+    proc = world.env.process(ping(net.hosts[0], "10.0.0.1", count=2, interval=0.1))
+    world.env.run(until=proc)
+    assert proc.value.rtts == [0.0, 0.0]
+    assert net.links[0].a.stats.offered == 1  # only the gratuitous ARP went on the wire

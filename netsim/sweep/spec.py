@@ -1,0 +1,484 @@
+"""Sweep specifications: a small TOML file naming fixed knobs, knobs to vary and seeds.
+
+    seeds = {count = 20}                  # or seeds = [1, 2, 3]; default [1]
+
+    [scenario]                            # fixed for every run; the names of `netsim sim` flags
+    bytes = "1MB"
+    delay = "10ms"
+
+    [vary]                                # every combination of these, times every seed
+    loss = {start = 0.001, stop = 0.05, num = 6, log = true}
+    cc = ["reno", "cubic"]
+    mss = {start = 536, stop = 1448, step = 456}
+
+Knob values are parsed the way ``netsim sim`` parses its flags (``"10ms"``, ``"100Mbit"``,
+``"1MB"``; a bare number is seconds, bits/s or bytes) and kept in the table in those base units.
+A `SpecError` (a `UsageError`: exit status 2) names the key: an unknown key, a value of the wrong
+type, an empty list or range, a duplicated value. ``[scenario]`` is checked as a whole before
+anything runs (its values must make a valid ``netsim sim`` run); a ``[vary]`` value of the right
+type that a run refuses (``loss = 1.5``, ``mtu = 10``) is recorded in that run's ``error`` column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netsim.errors import UsageError
+from netsim.units import parse_rate, parse_size, parse_time
+
+__all__ = ["KNOBS", "Knob", "Run", "SpecError", "SweepSpec", "load_spec", "parse_spec",
+           "sim_defaults"]
+
+#: Bumped if the meaning of a run id changes (then old tables are not resumed into new ones).
+RUN_ID_VERSION = "netsim-sweep-1"
+#: Largest number of runs one spec may describe (a typo such as num = 1e6 fails fast).
+MAX_RUNS = 1_000_000
+
+Value = Any  # int | float | str | None after canonicalisation
+
+
+class SpecError(UsageError):
+    """A bad sweep specification; the message names the file and the key."""
+
+
+# --------------------------------------------------------------------------- knobs
+def _kind_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _conv_size(value: object, where: str) -> Value:
+    if not (_number(value) or isinstance(value, str)):
+        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a size such as "
+                        "200000 or \"1MB\"")
+    return parse_size(value, where)  # type: ignore[arg-type]
+
+
+def _conv_time(value: object, where: str) -> Value:
+    if not (_number(value) or isinstance(value, str)):
+        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a time such as "
+                        "0.01 (seconds) or \"10ms\"")
+    return parse_time(value, where)  # type: ignore[arg-type]
+
+
+def _conv_rate(value: object, where: str) -> Value:
+    if isinstance(value, str) and value.strip().lower() in ("none", "inf", "unlimited", "off"):
+        return None
+    if not (_number(value) or isinstance(value, str)):
+        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a rate such as "
+                        "1e8 (bits/s), \"100Mbit\" or \"none\"")
+    return parse_rate(value, where)  # type: ignore[arg-type]
+
+
+def _conv_queue(value: object, where: str) -> Value:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip()
+    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a number of frames "
+                    "(100), bytes with a unit (\"64kB\") or \"none\"")
+
+
+def _conv_int(value: object, where: str) -> Value:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a whole number")
+
+
+def _conv_float(value: object, where: str) -> Value:
+    if _number(value):
+        return float(value)  # type: ignore[arg-type]
+    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a number")
+
+
+def _conv_str(value: object, where: str) -> Value:
+    if isinstance(value, str):
+        return value
+    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a string")
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One setting of a run: its spec key (the ``netsim sim`` flag without ``--``), the
+    table column and argparse attribute it maps to, and its converter to base units."""
+
+    key: str
+    column: str
+    convert: Callable[[object, str], Value]
+    numeric: bool  # ranges allowed
+
+
+#: The knobs of ``netsim sim`` a sweep may set. (``seed`` is the top-level ``seeds``; ``pcap`` and
+#: ``json`` are outputs, not settings. The bulk scenario has one flow, so there is no flow count.)
+KNOBS: tuple[Knob, ...] = (
+    Knob("bytes", "bytes", _conv_size, True),
+    Knob("cc", "cc", _conv_str, False),
+    Knob("mss", "mss", _conv_size, True),
+    Knob("time-limit", "time_limit", _conv_time, True),
+    Knob("delay", "delay", _conv_time, True),
+    Knob("jitter", "jitter", _conv_time, True),
+    Knob("rate", "rate", _conv_rate, True),
+    Knob("queue", "queue", _conv_queue, True),
+    Knob("mtu", "mtu", _conv_int, True),
+    Knob("loss", "loss", _conv_float, True),
+    Knob("loss-model", "loss_model", _conv_str, False),
+    Knob("loss-burst", "loss_burst", _conv_float, True),
+    Knob("reorder", "reorder", _conv_float, True),
+    Knob("duplicate", "duplicate", _conv_float, True),
+    Knob("corrupt", "corrupt", _conv_float, True),
+)
+_BY_KEY: dict[str, Knob] = {}
+for _k in KNOBS:
+    _BY_KEY[_k.key] = _k
+    _BY_KEY[_k.column] = _k
+_KNOB_LIST = ", ".join(k.key for k in KNOBS)
+
+
+def sim_defaults() -> dict[str, Any]:
+    """The argparse defaults of ``netsim sim`` (what a knob left out of a spec is)."""
+    return dict(_sim_defaults())
+
+
+@functools.cache
+def _sim_defaults() -> dict[str, Any]:
+    from netsim.cli.sim import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    ns = parser.parse_args(["sim"])
+    return {k: v for k, v in vars(ns).items() if k != "func"}
+
+
+def sim_args(values: Mapping[str, Value], seed: int) -> argparse.Namespace:
+    """The ``netsim sim`` Namespace for knob values in base units (column -> value)."""
+    ns = argparse.Namespace(**sim_defaults())
+    for column, value in values.items():
+        if column == "rate" and value is None:
+            value = "none"
+        setattr(ns, column, value)
+    ns.seed = seed
+    ns.pcap = None
+    ns.json = False
+    return ns
+
+
+# --------------------------------------------------------------------------- runs
+@dataclass(frozen=True)
+class Run:
+    """One run of a sweep: its place in the spec's order, its id, its knobs and its seed."""
+
+    index: int
+    run_id: str
+    params: dict[str, Value]  # column -> value in base units, every knob the spec names
+    seed: int
+
+
+def run_id_for(params: Mapping[str, Value], seed: int) -> str:
+    """A deterministic id: a hash of every knob the spec sets and the seed (not of the order
+    or of the spec file), so a re-run with the same output file skips what is done."""
+    doc = json.dumps({"v": RUN_ID_VERSION, "params": dict(params), "seed": seed},
+                     sort_keys=True, allow_nan=True)
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+@dataclass
+class SweepSpec:
+    """A parsed spec: fixed knobs, varied knobs (each a list of values) and seeds."""
+
+    fixed: dict[str, Value] = field(default_factory=dict)  # column -> value
+    vary: dict[str, list[Value]] = field(default_factory=dict)  # column -> values, spec order
+    seeds: list[int] = field(default_factory=lambda: [1])
+    description: str = ""
+    source: str = "<spec>"
+
+    @property
+    def param_columns(self) -> list[str]:
+        """The knob columns of the table: varied knobs first (spec order), then fixed ones."""
+        return [*self.vary, *(c for c in self.fixed if c not in self.vary)]
+
+    def __len__(self) -> int:
+        return math.prod(len(v) for v in self.vary.values()) * len(self.seeds)
+
+    def runs(self) -> list[Run]:
+        """Every combination of the varied values, times every seed (seeds innermost)."""
+        columns = list(self.vary)
+        out: list[Run] = []
+        combos = itertools.product(*(self.vary[c] for c in columns)) if columns else [()]
+        for combo in combos:
+            params = {c: self.fixed[c] for c in self.param_columns if c in self.fixed}
+            params.update(zip(columns, combo, strict=True))
+            ordered = {c: params[c] for c in self.param_columns}
+            for seed in self.seeds:
+                out.append(Run(len(out), run_id_for(ordered, seed), ordered, seed))
+        return out
+
+
+# --------------------------------------------------------------------------- parsing
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and check a spec file (a `SpecError` names the file and the key)."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"SPEC: no such file {str(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"SPEC: cannot read {str(path)!r}: {exc}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{p.name}: not valid TOML: {exc}") from None
+    return parse_spec(doc, source=p.name, base=p.parent)
+
+
+def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
+               base: Path | None = None) -> SweepSpec:
+    """Check a spec given as a mapping (what `tomllib` returns). ``base`` is the folder a
+    ``cc = "file.py:Class"`` path is relative to (default: the current folder)."""
+    spec = SweepSpec(source=source)
+
+    def err(msg: str) -> SpecError:
+        return SpecError(f"{source}: {msg}")
+
+    for key, value in doc.items():
+        if key == "scenario":
+            if not isinstance(value, dict):
+                raise err(f"scenario: is {_kind_name(value)}; use a [scenario] table")
+            for k, v in value.items():
+                knob = _knob(k, "[scenario]", err)
+                if knob.column in spec.fixed:
+                    raise err(f"[scenario] {k}: set twice ({knob.key} and {knob.column})")
+                spec.fixed[knob.column] = _value(knob, v, f"[scenario] {k}", err, base)
+        elif key == "vary":
+            if not isinstance(value, dict):
+                raise err(f"vary: is {_kind_name(value)}; use a [vary] table")
+            for k, v in value.items():
+                knob = _knob(k, "[vary]", err)
+                if knob.column in spec.vary:
+                    raise err(f"[vary] {k}: set twice ({knob.key} and {knob.column})")
+                spec.vary[knob.column] = _values(knob, v, f"[vary] {k}", err, base)
+        elif key == "seeds":
+            spec.seeds = _seeds(value, err)
+        elif key == "description":
+            if not isinstance(value, str):
+                raise err(f"description: is {_kind_name(value)}; use a string")
+            spec.description = value
+        else:
+            hint = (" (the seeds are the top-level key seeds = [...])"
+                    if key == "seed" else "")
+            raise err(f"{key}: unknown key; use seeds, description, [scenario] or "
+                      f"[vary]{hint}")
+    for column in spec.vary:
+        if column in spec.fixed:
+            key = next(k.key for k in KNOBS if k.column == column)
+            raise err(f"[vary] {key}: also set in [scenario]; set it in one place")
+    if len(spec) > MAX_RUNS:
+        raise err(f"[vary]: {len(spec)} runs is more than {MAX_RUNS}; sweep less at a time")
+    _check_scenario(spec, err)
+    return spec
+
+
+def _knob(key: str, table: str, err: Callable[[str], SpecError]) -> Knob:
+    knob = _BY_KEY.get(key)
+    if knob is None:
+        hint = ""
+        if key in ("seed", "seeds"):
+            hint = "; the seeds are the top-level key seeds = [...]"
+        elif key in ("flows", "n_flows", "n-flows"):
+            hint = "; the bulk scenario has one flow"
+        elif key in ("pcap", "json"):
+            hint = f"; {key} is an output of netsim sim, not a setting"
+        raise err(f"{table} {key}: unknown knob; use one of {_KNOB_LIST}{hint}")
+    return knob
+
+
+def _value(knob: Knob, value: object, where: str, err: Callable[[str], SpecError],
+           base: Path | None) -> Value:
+    if isinstance(value, list | dict):
+        raise err(f"{where}: is {_kind_name(value)}; a [scenario] knob has one value "
+                  "(lists and ranges go in [vary])")
+    return _one(knob, value, where, err, base)
+
+
+def _one(knob: Knob, value: object, where: str, err: Callable[[str], SpecError],
+         base: Path | None) -> Value:
+    try:
+        out = knob.convert(value, where)
+    except SpecError as exc:
+        raise err(str(exc)) from None
+    except UsageError as exc:  # a unit parser: the message already names `where`
+        raise err(str(exc)) from None
+    if knob.key == "cc" and isinstance(out, str) and ":" in out:
+        path, _, cls = out.rpartition(":")
+        if path and not Path(path).is_absolute():
+            out = f"{((base or Path('.')) / path).resolve()}:{cls}"
+    return out
+
+
+def _values(knob: Knob, value: object, where: str, err: Callable[[str], SpecError],
+            base: Path | None) -> list[Value]:
+    if isinstance(value, list):
+        if not value:
+            raise err(f"{where}: empty list; give at least one value")
+        items = [_one(knob, v, f"{where}[{i}]", err, base) for i, v in enumerate(value)]
+    elif isinstance(value, dict):
+        if not knob.numeric:
+            raise err(f"{where}: a range needs a numeric knob; list the values instead")
+        items = [_one(knob, v, where, err, base) for v in _range(knob, value, where, err)]
+    else:
+        items = [_one(knob, value, where, err, base)]
+    seen: set[str] = set()
+    for item in items:
+        token = json.dumps(item)
+        if token in seen:
+            raise err(f"{where}: {item!r} appears twice")
+        seen.add(token)
+    return items
+
+
+def _range(knob: Knob, rng: Mapping[str, Any], where: str,
+           err: Callable[[str], SpecError]) -> list[float | int]:
+    keys = set(rng)
+    if "step" in keys:
+        allowed = {"start", "stop", "step"}
+    else:
+        allowed = {"start", "stop", "num", "log"}
+    extra = sorted(keys - allowed)
+    if extra:
+        raise err(f"{where}: unknown range key {extra[0]!r}; use {{start, stop, num, log}} "
+                  "or {start, stop, step}")
+    missing = [k for k in ("start", "stop") if k not in keys]
+    if "step" not in keys and "num" not in keys:
+        missing.append("num (or step)")
+    if missing:
+        raise err(f"{where}: range lacks {', '.join(missing)}")
+
+    def bound(name: str) -> float | int:
+        v = rng[name]
+        if isinstance(v, str):  # "10ms", "1MB": the knob's own units
+            try:
+                conv = knob.convert(v, f"{where}.{name}")
+            except UsageError as exc:
+                raise err(str(exc)) from None
+            if not _number(conv):
+                raise err(f"{where}.{name}: {v!r} is not a number")
+            return conv  # type: ignore[no-any-return]
+        if not _number(v) or not math.isfinite(v):
+            raise err(f"{where}.{name}: {v!r} is {_kind_name(v)}; use a finite number")
+        return v  # type: ignore[no-any-return]
+
+    start, stop = bound("start"), bound("stop")
+    if "step" in keys:
+        step = bound("step")
+        if step == 0:
+            raise err(f"{where}.step: 0 makes an endless range; use a non-zero step")
+        n = math.floor((stop - start) / step * (1 + 1e-12) + 1e-9) + 1
+        if n <= 0:
+            raise err(f"{where}: empty range (from {start} to {stop} by {step})")
+        if n > MAX_RUNS:
+            raise err(f"{where}: {n} values is too many")
+        ints = all(isinstance(x, int) for x in (start, stop, step))
+        return [start + i * step if ints else _tidy(start + i * step) for i in range(n)]
+    num = rng["num"]
+    if isinstance(num, bool) or not isinstance(num, int):
+        raise err(f"{where}.num: {num!r} is {_kind_name(num)}; use a whole number >= 1")
+    if num < 1:
+        raise err(f"{where}.num: {num} makes an empty range; use a whole number >= 1")
+    if num > MAX_RUNS:
+        raise err(f"{where}.num: {num} values is too many")
+    log = rng.get("log", False)
+    if not isinstance(log, bool):
+        raise err(f"{where}.log: {log!r} is {_kind_name(log)}; use true or false")
+    if log and not (start > 0 and stop > 0):
+        raise err(f"{where}: a log range needs start > 0 and stop > 0")
+    if num == 1:
+        points = [float(start)]
+    elif log:
+        a, b = math.log10(start), math.log10(stop)
+        points = [10 ** (a + (b - a) * i / (num - 1)) for i in range(num)]
+    else:
+        points = [start + (stop - start) * i / (num - 1) for i in range(num)]
+    values = [_tidy(p) for p in points]
+    if isinstance(start, int) and isinstance(stop, int) and all(v.is_integer() for v in values):
+        return [int(v) for v in values]
+    return values  # type: ignore[return-value]
+
+
+def _tidy(x: float) -> float:
+    """Round away float noise (0.0010000000000000002 -> 0.001) so values and ids are tidy."""
+    return float(f"{x:.12g}")
+
+
+def _seeds(value: object, err: Callable[[str], SpecError]) -> list[int]:
+    if isinstance(value, list):
+        if not value:
+            raise err("seeds: empty list; give at least one seed")
+        seeds: list[int] = []
+        for i, s in enumerate(value):
+            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                raise err(f"seeds[{i}]: {s!r} is not a seed; use a whole number >= 0")
+            if s in seeds:
+                raise err(f"seeds: {s} appears twice")
+            seeds.append(s)
+        return seeds
+    if isinstance(value, dict):
+        extra = sorted(set(value) - {"count", "start"})
+        if extra:
+            raise err(f"seeds: unknown key {extra[0]!r}; use {{count = N}} or "
+                      "{count = N, start = S}")
+        count = value.get("count")
+        start = value.get("start", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise err(f"seeds.count: {count!r} is not a count; use a whole number >= 1")
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise err(f"seeds.start: {start!r} is not a seed; use a whole number >= 0")
+        return list(range(start, start + count))
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return [value]
+    raise err(f"seeds: {value!r} is {_kind_name(value)}; use a list [1, 2, 3] or {{count = N}}")
+
+
+def _check_scenario(spec: SweepSpec, err: Callable[[str], SpecError]) -> None:
+    """Refuse, before anything runs, [scenario] values no run could accept."""
+    from netsim.cli.sim import scenario_from_args
+    from netsim.sim.scenario import tcp_config_for
+
+    if not spec.fixed:
+        return
+    try:
+        tcp_config_for(scenario_from_args(sim_args(spec.fixed, spec.seeds[0])))
+    except UsageError as exc:
+        msg = str(exc).removeprefix("--")
+        # A [scenario] value checked against a default of a knob that [vary] sets (e.g. mss
+        # against the default MTU while [vary] sets the MTU) is left to the runs.
+        name = msg.partition(":")[0].strip()
+        knob = _BY_KEY.get(name)
+        if knob is not None and knob.column in spec.fixed:
+            if not (knob.column == "mss" and "mtu" in spec.vary):
+                raise err(f"[scenario] {msg}") from None

@@ -5,7 +5,10 @@ Run: ``.venv/bin/python benchmarks/fairness.py [--seeds 3] [--duration 60] [--jo
 
 Setup: netsim.sim.topology.dumbbell with 2 pairs. The bottleneck is 20 Mbit/s, 20 ms one
 way, with a drop-tail queue of one bandwidth-delay product (the access links are 1 Gbit/s,
-1 ms, so the base RTT is 44 ms and the BDP ~76 full frames). Each sender pushes data as
+1 ms, so the base RTT is 44 ms and the BDP ~73 full frames); socket buffers are 512 KiB,
+2.4 times the ~146-frame window at which the queue overflows, so the windows are limited by
+loss, not by the buffers (``--buffer 4096`` shows what much larger buffers do to slow start).
+Each sender pushes data as
 fast as it can for the whole run; the second flow starts up to 1 s after the first (a
 random offset per seed). Goodput is what each receiving application read after a warm-up.
 
@@ -35,6 +38,7 @@ ONE_WAY = 0.02
 ACCESS = LinkConfig(delay=0.001, rate_bps=1e9, queue_packets=10_000)
 BASE_RTT = 2 * (ONE_WAY + 2 * ACCESS.delay)
 BDP_PACKETS = round(RATE * BASE_RTT / 8 / 1514)
+BUFFER = 512 << 10  # socket buffers: 2.4 times the window at which the queue overflows
 PAIRINGS = (("newreno", "newreno"), ("cubic", "cubic"), ("cubic", "newreno"))
 
 
@@ -43,10 +47,9 @@ def jain(xs: list[float]) -> float:
 
 
 def run_one(ccs: tuple[str, str], seed: int, duration: float, warmup: float,
-            queue: int) -> dict[str, Any]:
+            queue: int, buf: int = BUFFER) -> dict[str, Any]:
     world = World(seed)
     bottleneck = LinkConfig(delay=ONE_WAY, rate_bps=RATE, queue_packets=queue)
-    buf = 4 << 20
     net = dumbbell(world, 2, ACCESS, bottleneck, tcp=TcpConfig(rcvbuf=buf, sndbuf=buf))
     senders, receivers = net.hosts[:2], net.hosts[2:]
     received = [0, 0]
@@ -89,9 +92,9 @@ def run_one(ccs: tuple[str, str], seed: int, duration: float, warmup: float,
             "drops": net.links[0].a.stats.dropped_total}
 
 
-def _run(args: tuple[tuple[str, str], int, float, float, int]) -> tuple[Any, ...]:
-    ccs, seed, duration, warmup, queue = args
-    return ccs, seed, run_one(ccs, seed, duration, warmup, queue)
+def _run(args: tuple[tuple[str, str], int, float, float, int, int]) -> tuple[Any, ...]:
+    ccs, seed, duration, warmup, queue, buf = args
+    return ccs, seed, run_one(ccs, seed, duration, warmup, queue, buf)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,13 +103,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="simulated seconds per run")
     ap.add_argument("--warmup", type=float, default=10.0)
     ap.add_argument("--queue", type=int, default=BDP_PACKETS, help="bottleneck queue, frames")
+    ap.add_argument("--buffer", type=int, default=BUFFER >> 10,
+                    help="socket send/receive buffers, KiB")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--quick", action="store_true", help="1 seed, 30 s runs")
+    ap.add_argument("--quick", action="store_true", help="1 seed, 40 s runs")
     args = ap.parse_args(argv)
     if args.quick:
-        args.seeds, args.duration, args.warmup = 1, 30.0, 5.0
+        args.seeds, args.duration, args.warmup = 1, 40.0, 10.0
     t0 = time.perf_counter()
-    jobs = [(ccs, seed, args.duration, args.warmup, args.queue) for ccs in PAIRINGS
+    jobs = [(ccs, seed, args.duration, args.warmup, args.queue, args.buffer << 10)
+            for ccs in PAIRINGS
             for seed in range(1, args.seeds + 1)]
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -114,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             results.setdefault(ccs, []).append(res)
     print(f"dumbbell, 2 flows, bottleneck {RATE / 1e6:g} Mbit/s, {ONE_WAY * 1000:g} ms one "
           f"way, base RTT {BASE_RTT * 1000:.0f} ms, drop-tail queue {args.queue} frames "
-          f"(BDP {BDP_PACKETS}), {args.seeds} seed(s), goodput over "
+          f"(BDP {BDP_PACKETS}), buffers {args.buffer} KiB, {args.seeds} seed(s), goodput over "
           f"{args.warmup:g}..{args.duration:g} s")
     print()
     print(f"{'flow 1 vs flow 2':<20} {'Jain index':>16} {'flow 1 Mbit/s':>14} "

@@ -69,7 +69,16 @@ class Stream:
             waiters, self._closed_waiters = self._closed_waiters, []
             for ev in waiters:
                 if not ev.triggered:
-                    ev.succeed()
+                    self._finish_close(ev)
+
+    def _finish_close(self, ev: Event) -> None:
+        """A close that ended in an error (reset, timed out) fails, so the application
+        learns its data may not have arrived."""
+        err = self.conn.error
+        if err is not None and not isinstance(err, ConnectionClosed):
+            ev.fail(err)
+        else:
+            ev.succeed()
 
     def _finish_read(self, ev: Event, n: int) -> None:
         conn = self.conn
@@ -139,7 +148,7 @@ class Stream:
         conn = self.conn
         conn.close(self.env.now)
         if conn.state in (State.CLOSED, State.TIME_WAIT):
-            ev.succeed()
+            self._finish_close(ev)
         else:
             self._closed_waiters.append(ev)
         return ev
@@ -147,7 +156,7 @@ class Stream:
     def wait_closed(self) -> Event:
         ev = self.env.event()
         if self.conn.state in (State.CLOSED, State.TIME_WAIT):
-            ev.succeed()
+            self._finish_close(ev)
         else:
             self._closed_waiters.append(ev)
         return ev

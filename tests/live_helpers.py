@@ -6,7 +6,9 @@ provides those Linux-side tools:
 
     ping HOST COUNT                  ICMP echo over a raw socket; prints one RTT (ms) per reply
     echo-clients HOST PORT N PAR     N echo connections, PAR at a time; prints "ok N"
-    raw-frames TAP DSTMAC            writes malformed frames to TAP with AF_PACKET; prints count
+    raw-frames TAP DSTMAC [fuzz]     writes malformed frames (or, with fuzz, damaged TCP segments
+                                     with good checksums) to TAP with AF_PACKET; prints count
+    serve-echo PORT                  a Linux echo server for one connection; prints "ready" first
     hold HOST PORT                   connects, sends 1000 bytes, prints "connected", then waits
                                      for the server to end the connection: prints eof or reset
 """
@@ -366,6 +368,35 @@ def bad_frames(dst_mac: bytes, src_mac: bytes, src_ip: str, dst_ip: str) -> list
     return frames
 
 
+def fuzzed_segments(dst_mac: bytes, src_mac: bytes, src_ip: str, dst_ip: str, port: int,
+                    count: int) -> list[bytes]:
+    """TCP segments to `port` with random damage in the TCP header and options but correct
+    checksums, so that they reach the TCP parser and state machine."""
+    import random
+
+    rng = random.Random(11)
+    src = socket.inet_aton(src_ip)
+    dst = socket.inet_aton(dst_ip)
+    options = (b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + struct.pack("!II", 1, 0)
+               + b"\x01\x03\x03\x07")
+    frames = []
+    for i in range(count):
+        seg = bytearray(struct.pack("!HHIIBBHHH", 41000 + i, port, rng.getrandbits(32),
+                                    rng.getrandbits(32), (5 + len(options) // 4) << 4,
+                                    rng.choice((0x02, 0x10, 0x12, 0x18, 0x11, 0x04, 0xFF)),
+                                    rng.getrandbits(16), 0, 0) + options + rng.randbytes(
+                                        rng.randrange(0, 40)))
+        for _ in range(rng.randrange(1, 6)):  # damage a few bytes (not the ports)
+            seg[rng.randrange(4, len(seg))] = rng.getrandbits(8)
+        pseudo = src + dst + struct.pack("!BBH", 0, 6, len(seg))
+        seg[16:18] = b"\0\0"
+        seg[16:18] = struct.pack("!H", _checksum(pseudo + bytes(seg)))
+        head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), i, 0, 64, 6, 0, src, dst)
+        head = head[:10] + struct.pack("!H", _checksum(head)) + head[12:]
+        frames.append(dst_mac + src_mac + b"\x08\x00" + head + bytes(seg))
+    return frames
+
+
 def send_raw(tap: str, frames: Sequence[bytes]) -> int:
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
         s.bind((tap, 0))
@@ -384,6 +415,15 @@ def _main(argv: list[str]) -> int:
     if cmd == "echo-clients":
         print("ok", echo_clients(argv[1], int(argv[2]), int(argv[3]), int(argv[4])))
         return 0
+    if cmd == "serve-echo":
+        with socket.create_server(("0.0.0.0", int(argv[1]))) as srv:
+            srv.settimeout(60)
+            print("ready", flush=True)
+            conn, _ = srv.accept()
+            with conn:
+                while data := conn.recv(65536):
+                    conn.sendall(data)
+        return 0
     if cmd == "hold":
         with socket.create_connection((argv[1], int(argv[2])), timeout=30) as s:
             s.sendall(b"x" * 1000)
@@ -401,7 +441,11 @@ def _main(argv: list[str]) -> int:
             import fcntl
             info = fcntl.ioctl(s, 0x8927, tap.encode().ljust(40, b"\0"))
         src = bytes(info[18:24])
-        print(send_raw(tap, bad_frames(dst, src, KERNEL_IP, NETSIM_IP)))
+        if argv[3:] == ["fuzz"]:
+            frames = fuzzed_segments(dst, src, KERNEL_IP, NETSIM_IP, 8080, 300)
+        else:
+            frames = bad_frames(dst, src, KERNEL_IP, NETSIM_IP)
+        print(send_raw(tap, frames))
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -159,7 +159,8 @@ def test_partial_ack_deflates_by_the_amount_acked_plus_one_smss() -> None:
 
 
 def test_recovery_end_deflates_to_ssthresh() -> None:
-    # RFC 5681 §3.2 step 6 / RFC 6582 §3.2 step 3 (1): cwnd = min(ssthresh, FlightSize+SMSS)
+    # RFC 5681 §3.2 step 6 / RFC 6582 §3.2 step 3 (1):
+    # cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS)
     cc = reno(NewReno)
     cc.on_loss(20 * MSS, 1.0)
     for count in range(4, 14):
@@ -171,6 +172,10 @@ def test_recovery_end_deflates_to_ssthresh() -> None:
     cc.on_loss(20 * MSS, 2.0)
     cc.on_recovery_end(3 * MSS, 2.2)
     assert cc.cwnd == 4 * MSS
+    # nothing outstanding: max(FlightSize, SMSS) + SMSS = 2 segments
+    cc.on_loss(20 * MSS, 3.0)
+    cc.on_recovery_end(0, 3.2)
+    assert cc.cwnd == 2 * MSS
 
 
 def test_after_recovery_growth_is_linear() -> None:
@@ -219,8 +224,10 @@ def test_reno_and_newreno_differ_only_in_partial_ack_handling() -> None:
 def test_fixed_window_ignores_every_signal() -> None:
     cc = FixedWindow(8)
     cc.init(MSS, 0.0)
-    for call in (lambda: cc.on_ack(MSS, 0.1, 0, 1.0), lambda: cc.on_loss(8 * MSS, 1.0),
-                 lambda: cc.on_rto(8 * MSS, 2.0), lambda: cc.on_idle(10, 1, 3.0),
-                 lambda: cc.on_dup_ack(5, 8 * MSS, 3.0)):
-        call()
-        assert cc.cwnd == 8 * MSS
+    cc.on_ack(MSS, 0.1, 0, 1.0)
+    cc.on_loss(8 * MSS, 1.0)
+    cc.on_dup_ack(5, 8 * MSS, 1.0)
+    assert cc.cwnd == 8 * MSS
+    cc.on_rto(8 * MSS, 2.0)
+    cc.on_idle(10, 1, 3.0)
+    assert cc.cwnd == 8 * MSS

@@ -352,3 +352,64 @@ def test_even_spacing_gives_every_send_and_arrival_its_own_row(lossy: Recorder) 
     assert len(set(ys)) == len(ys)
     assert all(float(y).is_integer() for y in ys)
     assert np.all(np.diff(ax.get_ylim()) < 0)  # time runs down
+
+
+# ---------------------------------------------------------------------- flow control, pcaps
+def slow_reader_trace() -> Recorder:
+    """h2 reads nothing for 3 s with a 10-segment buffer: zero window, persist probes."""
+    from netsim.sim.link import LinkConfig
+    from netsim.sim.topology import two_hosts
+    from netsim.sim.world import World
+    from netsim.stack.tcp.config import TcpConfig
+
+    rec = Recorder()
+    world = World(1)
+    env = world.env
+    h1, h2 = two_hosts(world, LinkConfig(delay=0.01, rate_bps=10e6), trace=rec).hosts
+
+    def reader() -> Any:
+        stream = yield h2.listen(9000, cfg=TcpConfig(rcvbuf=10 * 1448)).accept()
+        yield env.timeout(3.0)
+        while (yield stream.recv(1 << 16)):
+            pass
+        yield stream.close()
+
+    def sender() -> Any:
+        stream = yield h1.connect("10.0.0.2", 9000)
+        yield stream.sendall(bytes(40_000))
+        yield stream.close()
+
+    env.process(reader())
+    env.process(sender())
+    world.run(until=30)
+    return rec
+
+
+def test_time_sequence_marks_zero_window_probes() -> None:
+    rec = slow_reader_trace()
+    ax = only_axes(plot_time_sequence(rec, CLIENT))
+    zero = [s for s in rec.segments(CLIENT, "rx") if s.window == 0 and "S" not in s.flags]
+    assert zero  # the receiver closed its window
+    persist = [t.time for t in rec.timers(CLIENT) if t.timer == "persist"]
+    probes = [s for s in rec.segments(CLIENT, "tx") if s.time in persist and s.length]
+    assert len(probes) >= 1
+    close(xy(line(ax, "window probe")), [(s.time, s.seq_rel) for s in probes])
+
+
+def test_ladder_and_time_sequence_of_a_linux_capture() -> None:
+    from netsim.trace.pcap import records_from_pcap
+
+    pcap = Path("/work/shared/captures/linux-nc-lossy.pcap")
+    if not pcap.exists():
+        pytest.skip(f"{pcap} (the shared Linux reference capture) is not here")
+    rec = records_from_pcap(pcap)
+    ax = only_axes(plot_ladder(rec, first=4))
+    assert labels(ax) == ["SYN seq=0", "SYN+ACK seq=0 ack=1", "ACK seq=1 ack=1",
+                          "ACK seq=1 ack=1 len=1448"]  # tcpdump: Flags [.], length 1448
+    for ann in messages(ax):  # sent and seen at the same instant: still drawn downwards
+        assert ann.xy[1] > ann.xyann[1]
+    conn = rec.sender()
+    ts = only_axes(plot_time_sequence(rec))
+    retx = [s for s in rec.segments(conn, "tx") if s.retransmit and s.length]
+    close(bars(coll(ts, "retransmission")),
+          [(s.time, s.seq_rel, s.time, s.seq_rel + s.length) for s in retx])

@@ -140,14 +140,44 @@ def test_half_close_by_peer_we_keep_sending() -> None:
     h.expect_state(State.CLOSED)
 
 
-def test_data_after_close_is_acknowledged_and_discarded() -> None:
+def test_data_after_close_is_answered_with_rst() -> None:
+    # RFC 1122 §4.2.2.13 (and Linux): nobody will read data that arrives after close(),
+    # so the connection is reset and the peer learns the data was not consumed.
     h = TcpScript(plain())
     conn = h.establish_active()
     h.app_close()
     h.expect(flags="FA")
     h.inject(flags="PA", ack=h.rel(2), payload=b"ignored")
-    h.expect(flags="A", ack=h.prel(8))
+    h.expect(flags="R", seq=h.rel(2))
+    h.expect_state(State.CLOSED)
     assert conn.readable == 0
+    assert h.stack.counters["tcp"]["data_after_close"] == 1
+
+
+def test_close_with_unread_data_sends_rst() -> None:
+    # RFC 2525 §2.17: closing with unread data in the receive buffer resets the connection.
+    h = TcpScript(plain())
+    conn = h.establish_active()
+    h.inject(flags="PA", payload=b"unread")
+    h.expect(flags="A")
+    h.app_close()
+    h.expect(flags="R")
+    h.expect_state(State.CLOSED)
+    assert conn.error is None and h.stack.tcp.state_count() == 0
+
+
+def test_orphaned_fin_wait_2_ends_after_fin_timeout() -> None:
+    h = TcpScript(plain(fin_wait2_timeout=60.0))
+    h.establish_active()
+    h.app_close()
+    h.expect(flags="FA")
+    h.inject(flags="A", ack=h.rel(2))
+    h.expect_state(State.FIN_WAIT_2)
+    h.advance(59.9)
+    h.expect_state(State.FIN_WAIT_2)
+    h.advance(0.2)
+    h.expect_state(State.CLOSED)
+    assert h.stack.tcp.state_count() == 0
 
 
 def test_close_in_syn_sent_sends_nothing() -> None:

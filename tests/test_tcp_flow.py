@@ -144,9 +144,11 @@ def test_small_window_override_then_zero_window_probes_with_backoff() -> None:
     # No data was lost or skipped: once the window opens, the rest goes out in order.
     h.inject(flags="A", seq=p(0), ack=h.rel(4401), window=65535)
     rest = h.drain()
-    assert rest[0].seq == h.rel(4402)  # right after the probe byte
+    # The refused probe byte is sent again from SND.UNA (as BSD does), not left as a hole
+    # for the retransmission timer to find.
+    assert rest[0].seq == h.rel(4401)
     sent = b"".join(s.payload for s in rest)
-    assert data[4401:4401 + len(sent)] == sent
+    assert data[4400:4400 + len(sent)] == sent
     # The probes carried the byte at SND.UNA, with backoff between them.
     gaps = [b - a for a, b in zip(probe_times, probe_times[1:], strict=False)]
     assert len(probe_times) >= 3 and all(y > x for x, y in zip(gaps, gaps[1:], strict=False))
@@ -174,7 +176,7 @@ def test_zero_window_probe_intervals_grow() -> None:
     # Open the window: the probing stops and data flows.
     h.inject(flags="A", seq=p(0), ack=h.rel(2001), window=10000)
     sent = h.drain()
-    assert sent and sent[0].seq == h.rel(2002)  # after the probe byte
+    assert sent and sent[0].seq == h.rel(2001)  # the refused probe byte goes again first
     for _ in range(10):
         h.inject(flags="A", seq=p(0), window=10000)  # acknowledge all that was sent
         if not h.drain():

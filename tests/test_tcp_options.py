@@ -10,6 +10,7 @@ from netsim.stack.events import RttRecord, TraceRecord
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.testing.script import TcpScript
+from netsim.wire.tcp import TCPOption, TimestampOption
 
 PEER_ISS = 5000
 RCVBUF = 1 << 20  # needs a shift of 5 for its size to fit the 16-bit field
@@ -19,6 +20,10 @@ OUR_SHIFT = 5
 def p(n: int) -> int:
     """The peer's sequence number of its stream byte n."""
     return PEER_ISS + 1 + n
+
+
+def tsval(options: tuple[TCPOption, ...]) -> int:
+    return next(o.tsval for o in options if isinstance(o, TimestampOption))
 
 
 class Records:
@@ -36,8 +41,8 @@ def active(peer_options: dict[str, object], window: int = 1000,
     syn = h.expect(flags="S")
     opts = dict(peer_options)
     if opts.get("ts") == "echo":
-        tsval = next(o.tsval for o in syn.options if o.kind == 8)  # type: ignore[attr-defined]
-        opts["ts"] = (100, tsval)
+        ts0 = tsval(syn.options)
+        opts["ts"] = (100, ts0)
     h.inject(flags="SA", seq=PEER_ISS, ack=h.rel(1), window=window, options=opts)
     return h, conn
 
@@ -150,8 +155,8 @@ def test_tsval_counts_milliseconds() -> None:
     h.advance(2.5)
     h.inject(flags="A", seq=p(0), payload=b"a" * 10, options={"ts": (300, 0)})
     later = h.expect(flags="A").options
-    ts0 = next(o.tsval for o in first if o.kind == 8)  # type: ignore[attr-defined]
-    ts1 = next(o.tsval for o in later if o.kind == 8)  # type: ignore[attr-defined]
+    ts0 = tsval(first)
+    ts1 = tsval(later)
     assert (ts1 - ts0) & 0xFFFFFFFF == 2500
 
 
@@ -173,8 +178,8 @@ def test_an_rtt_sample_from_every_ack_of_new_data() -> None:
     h = TcpScript(TcpConfig(delayed_ack=0), trace=trace)
     h.connect(80)
     syn = h.expect(flags="S")
-    tsval = next(o.tsval for o in syn.options if o.kind == 8)  # type: ignore[attr-defined]
-    h.inject(flags="SA", seq=PEER_ISS, ack=h.rel(1), options={"mss": 1000, "ts": (1, tsval)})
+    ts0 = tsval(syn.options)
+    h.inject(flags="SA", seq=PEER_ISS, ack=h.rel(1), options={"mss": 1000, "ts": (1, ts0)})
     h.expect(flags="A")
     conn = h.conn
     assert conn is not None
@@ -187,7 +192,7 @@ def test_an_rtt_sample_from_every_ack_of_new_data() -> None:
     for i, (rtt, k) in enumerate(zip(rtts, (1, 3, 6), strict=True)):
         h.advance_to(h.sent[-1].time + rtt if i == 0 else h.now + 0.015)
         # the peer acks up to segment k, echoing the TSval of the segment (k - 1)
-        echo = next(o.tsval for o in sent[k - 1].options if o.kind == 8)  # type: ignore
+        echo = tsval(sent[k - 1].options)
         h.inject(flags="A", seq=p(0), ack=h.rel(1 + 988 * k), options={"ts": (10 + i, echo)})
     samples = [r.sample for r in trace.items if isinstance(r, RttRecord) and
                r.sample is not None][before:]

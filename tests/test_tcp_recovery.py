@@ -203,7 +203,7 @@ def test_rto_ends_fast_recovery() -> None:
     assert new_segments(h) == [0]
 
 
-def test_restart_window_after_idle(tmp_path: object) -> None:
+def test_restart_window_after_idle() -> None:
     # RFC 5681 §4.1: after more than an RTO without sending, cwnd = min(IW, cwnd)
     h = TcpScript(TcpConfig(sack=False, delayed_ack=0))
     conn = h.establish_passive(80, options={"mss": MSS})

@@ -8,7 +8,7 @@ import pytest
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.testing.script import TcpScript
-from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp import SackOption, TCPSegment
 
 PEER_ISS = 5000
 MSS = 1000
@@ -21,8 +21,8 @@ def p(n: int) -> int:
 
 def sack_blocks(seg: TCPSegment) -> list[tuple[int, int]]:
     for opt in seg.options:
-        if opt.kind == 5:
-            return list(opt.blocks)  # type: ignore[attr-defined]
+        if isinstance(opt, SackOption):
+            return list(opt.blocks)
     return []
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -225,3 +226,56 @@ def test_dataframe_without_pandas_says_how_to_install_it(lossy: Recorder,
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
     with pytest.raises(NetsimError, match=r"pip install 'netsim\[pandas\]'"):
         lossy.to_dataframe()
+
+
+# ---------------------------------------------------------------------- from a pcap
+LINUX_PCAP = Path("/work/shared/captures/linux-nc-lossy.pcap")
+TCPDUMP = re.compile(r"^(\d+\.\d+) IP (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]+)\]"
+                     r"(?:, seq (\d+)(?::(\d+))?)?(?:, ack (\d+))?, win (\d+)")
+
+
+@pytest.fixture(scope="module")
+def linux() -> tuple[Recorder, list[tuple[str, ...]]]:
+    if not LINUX_PCAP.exists():
+        pytest.skip(f"{LINUX_PCAP} (the shared Linux reference capture) is not here")
+    from netsim.trace.pcap import records_from_pcap
+
+    lines = LINUX_PCAP.with_suffix(".tcpdump.txt").read_text().splitlines()
+    parsed = [m.groups() for m in map(TCPDUMP.match, lines) if m]
+    origin = lines[0].split()[0]  # times are relative to the first frame (here an ARP)
+    return records_from_pcap(LINUX_PCAP, hosts={"10.66.0.1": "sender"}), [(origin,)] + parsed
+
+
+def test_pcap_segments_agree_with_tcpdump(linux: tuple[Recorder, list[tuple[str, ...]]]) -> None:
+    rec, (origin, *dumped) = linux
+    tx = rec.segments(direction="tx")
+    assert len(tx) == len(dumped) > 100
+    first = float(origin[0])
+    for seg, (t, sip, sport, _dip, _dport, flags, seq, _end, ack, win) in zip(tx, dumped,
+                                                                               strict=True):
+        assert seg.conn.startswith(f"{sip}:{sport}>")
+        assert seg.flags == flags
+        assert seg.window == int(win)
+        assert seg.time == pytest.approx(float(t) - first, abs=2e-6)
+        if seq is not None:
+            assert seg.seq == int(seq)
+        if ack is not None:
+            assert seg.ack == int(ack)
+    assert {s.host for s in tx if s.conn.startswith("10.66.0.1")} == {"sender"}
+
+
+def test_pcap_records_have_both_ends_relative_numbers_and_retransmissions(
+        linux: tuple[Recorder, list[tuple[str, ...]]]) -> None:
+    rec, _ = linux
+    conn = "10.66.0.1:50522>10.66.0.2:7007"
+    assert rec.sender() == conn
+    tx = rec.segments(conn, "tx")
+    assert tx[0].flags == "S" and tx[0].seq_rel == 0
+    assert len(rec.segments(peer_of(conn), "rx")) == len(tx)  # each frame seen from both ends
+    data = [s for s in tx if s.length]
+    assert sum(s.length for s in data if not s.retransmit) == 300_000
+    # The capture point was before the loss: each lost frame shows up twice.
+    retx = [s for s in data if s.retransmit]
+    firsts = {(s.seq_rel, s.length) for s in data if not s.retransmit}
+    assert retx and all((s.seq_rel, s.length) in firsts for s in retx)
+    assert any(s.sack for s in rec.segments(conn, "rx"))

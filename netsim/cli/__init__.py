@@ -28,6 +28,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "live",
     "grade",
     "sweep",
+    "plot_sweep",
 )
 
 

@@ -110,7 +110,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "rate": "rate limit in each direction, tc units such as 100Mbit (default none)",
         "mtu": "netsim's interface MTU, 68..65535 (default auto: the TAP's MTU)",
         "pcap": "write every frame on the TAP to a pcap FILE (wall-clock timestamps)",
-        "json": "accepted for symmetry with the simulating commands (no effect)",
+        "json": "print each result as one JSON object per line instead of text",
     }
     for action in p._actions:
         if action.dest in live_help:
@@ -164,6 +164,14 @@ def _say(args: argparse.Namespace, text: str, *, result: bool = False) -> None:
         print(text, flush=True)
 
 
+def _result(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
+    """A result line: `text`, or with --json the JSON object `data`."""
+    if args.json:
+        print(json.dumps(data, sort_keys=True), flush=True)
+    else:
+        print(text, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     cmd: str = args.live_cmd
     target = parse_endpoint(args.connect) if cmd in ("echo-client", "send") else None
@@ -214,8 +222,11 @@ def _echo_server(host: LiveHost, args: argparse.Namespace) -> int:
     _say(args, f"echo server listening on {host.iface.ip}:{args.port}", result=True)
     host.run(echo_server(host.node, args.port, max_connections=args.count, listener=lst,
                          stats=stats))
-    _say(args, f"echo server: {stats.connections} connections, {stats.finished} finished, "
-               f"{stats.errors} errors, {stats.bytes_echoed} bytes echoed", result=True)
+    _result(args, f"echo server: {stats.connections} connections, {stats.finished} finished, "
+                  f"{stats.errors} errors, {stats.bytes_echoed} bytes echoed",
+            {"result": "echo-server", "connections": stats.connections,
+             "finished": stats.finished, "errors": stats.errors,
+             "bytes_echoed": stats.bytes_echoed})
     return 0 if stats.errors == 0 else 1
 
 
@@ -224,11 +235,13 @@ def _echo_client(host: LiveHost, args: argparse.Namespace, target: tuple[IPv4Add
     result = host.run(echo_client(host.node, target[0], target[1], message))
     if result is None:
         return 130
-    sys.stdout.buffer.write(result.reply)
-    sys.stdout.flush()
-    _say(args, f"\necho-client: sent {len(result.message)} bytes, got {len(result.reply)} back "
-               f"in {result.rtt * 1000:.3f} ms, {'match' if result.ok else 'MISMATCH'}",
-         result=True)
+    if not args.json:
+        sys.stdout.buffer.write(result.reply)
+        sys.stdout.flush()
+    _result(args, f"\necho-client: sent {len(result.message)} bytes, got {len(result.reply)} "
+                  f"back in {result.rtt * 1000:.3f} ms, {'match' if result.ok else 'MISMATCH'}",
+            {"result": "echo-client", "sent": len(result.message),
+             "received": len(result.reply), "rtt": result.rtt, "match": result.ok})
     return 0 if result.ok else 1
 
 
@@ -258,8 +271,11 @@ def _sink(host: LiveHost, args: argparse.Namespace) -> int:
         secs = (res.last_byte_at or 0.0) - (res.accepted_at or 0.0)
         rate = res.bytes_received / secs / 1e6 if secs > 0 else 0.0
         peer = f"{res.peer[0]}:{res.peer[1]}" if res.peer else "?"
-        _say(args, f"sink: {peer} {res.bytes_received} bytes in {secs:.3f} s "
-                   f"({rate:.1f} MB/s) sha256 {res.sha256 or '(unfinished)'}", result=True)
+        _result(args, f"sink: {peer} {res.bytes_received} bytes in {secs:.3f} s "
+                      f"({rate:.1f} MB/s) sha256 {res.sha256 or '(unfinished)'}",
+                {"result": "sink", "peer": peer, "bytes": res.bytes_received,
+                 "seconds": secs, "sha256": res.sha256 or None,
+                 "complete": res.eof_at is not None})
 
     def serve_one(stream: Stream) -> Generator[Event, Any, None]:
         res = SinkResult()
@@ -292,6 +308,8 @@ def _send(host: LiveHost, args: argparse.Namespace, target: tuple[IPv4Address, i
     end = res.closed_at or res.queued_at or host.env.now
     secs = end - start
     rate = res.bytes_sent / secs / 1e6 if secs > 0 else 0.0
-    _say(args, f"send: {res.bytes_sent} bytes to {target[0]}:{target[1]} in {secs:.3f} s "
-               f"({rate:.1f} MB/s) sha256 {res.sha256 or '(unfinished)'}", result=True)
+    _result(args, f"send: {res.bytes_sent} bytes to {target[0]}:{target[1]} in {secs:.3f} s "
+                  f"({rate:.1f} MB/s) sha256 {res.sha256 or '(unfinished)'}",
+            {"result": "send", "peer": f"{target[0]}:{target[1]}", "bytes": res.bytes_sent,
+             "seconds": secs, "sha256": res.sha256 or None, "complete": value is not None})
     return 0 if value is not None else 130

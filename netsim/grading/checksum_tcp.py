@@ -251,7 +251,7 @@ def check_tcp_checksum(ctx: Context) -> None:
         got = fn(str(SRC), str(DST), bytes(flipped))
         ctx.step(f"  the same with one bit flipped -> {got!r}")
         if got is not False:
-            raise CheckFailed("one flipped bit must fail the checksum", input=_hex(flipped),
+            raise CheckFailed("one flipped bit must fail the checksum", input=_hex(bytes(flipped)),
                               expected="False", got=repr(got))
         got = fn(str(SRC), "198.51.100.8", raw)
         ctx.step(f"  the same segment claimed for 198.51.100.8 -> {got!r}")
@@ -314,6 +314,7 @@ ASSIGNMENT = Assignment(
     title="The internet checksum and the TCP header",
     filename="tcp_parsing.py",
     target="",
+    reference="netsim.wire.checksum:internet_checksum,reference_checksum",
     checks=(
         Check("checksum_rfc1071_example", 1, check_rfc1071_example,
               "the worked example of RFC 1071 §3 gives 0x220d"),

@@ -24,7 +24,7 @@ from typing import Any
 from netsim.errors import NetsimError, UsageError
 
 
-class CheckFailed(Exception):  # noqa: N818 - a check's verdict, not an error of netsim
+class CheckFailed(NetsimError):  # noqa: N818 - a check's verdict
     """A check's verdict: the student's component did the wrong thing."""
 
     def __init__(self, message: str, *, input: str | None = None,  # noqa: A002
@@ -79,6 +79,9 @@ class Assignment:
     filename: str  # the starter file's name, looked for in batch mode
     target: str  # the class students write, or "" when they write functions
     checks: tuple[Check, ...]
+    # netsim's own implementation ("module:name", names separated by commas): a submission
+    # that merely re-exports or subclasses it gets a note for the teacher.
+    reference: str = ""
 
     @property
     def max_score(self) -> int:
@@ -146,6 +149,7 @@ class GradeReport:
     submission: str
     results: list[CheckResult]
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # for the teacher (e.g. reference reused)
 
     @property
     def score(self) -> int:
@@ -188,6 +192,30 @@ def load_module(path: Path) -> ModuleType:
     return module
 
 
+def reference_note(module: ModuleType, assignment: Assignment, target_name: str) -> str | None:
+    """A note when the submission's class (or functions) is netsim's reference or a subclass."""
+    if not assignment.reference:
+        return None
+    mod_name, _, names = assignment.reference.partition(":")
+    try:
+        ref_mod = importlib.import_module(mod_name)
+    except ImportError:
+        return None
+    reused = []
+    for name in names.split(","):
+        ref = getattr(ref_mod, name, None)
+        mine = getattr(module, target_name or name, None) if target_name else None
+        if not target_name:  # functions: any student function that is netsim's object
+            reused += [n for n, v in vars(module).items() if v is ref and ref is not None]
+            continue
+        if ref is not None and isinstance(mine, type) and isinstance(ref, type) \
+                and issubclass(mine, ref):
+            reused.append(f"{target_name} is (a subclass of) {mod_name}.{name}")
+    if not reused:
+        return None
+    return "uses netsim's reference implementation: " + ", ".join(sorted(set(reused)))
+
+
 def student_traceback(exc: BaseException, path: Path) -> str:
     """The exception, with only the frames in the student's file (plus the last one)."""
     frames = traceback.extract_tb(exc.__traceback__)
@@ -200,6 +228,19 @@ def student_traceback(exc: BaseException, path: Path) -> str:
             lines.append(f"    {f.line}")
     lines.append(f"{type(exc).__name__}: {exc}".rstrip())
     return "\n".join(lines)
+
+
+class SameBytes:
+    """Matches a payload equal to `data`; shown short in a segment script."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __call__(self, payload: bytes) -> bool:
+        return payload == self.data
+
+    def __repr__(self) -> str:
+        return f"<{len(self.data)} bytes {self.data[:4]!r}...>"
 
 
 def approx(a: float | None, b: float, tol: float = 1e-6) -> bool:

@@ -15,7 +15,7 @@ from netsim.stack.tcp.reassembly import SegmentReassembler
 BIG = 1 << 30  # a window end far away
 
 
-def _short(data: bytes) -> str:
+def _short(data: bytes | bytearray) -> str:
     return repr(data) if len(data) <= 40 else f"<{len(data)} bytes>"
 
 
@@ -268,6 +268,7 @@ ASSIGNMENT = Assignment(
     title="The receive side's reassembler",
     filename="reassembler.py",
     target="Reassembler",
+    reference="netsim.stack.tcp.reassembly:SegmentReassembler",
     checks=(
         Check("in_order", 1, check_in_order, "in-order data is returned at once"),
         Check("out_of_order", 2, check_out_of_order,

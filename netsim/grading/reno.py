@@ -338,6 +338,7 @@ ASSIGNMENT = Assignment(
     title="A Reno congestion controller in the real stack",
     filename="my_reno.py",
     target="MyReno",
+    reference="netsim.stack.tcp.congestion.reno:Reno",
     checks=(
         Check("initial_window", 1, check_initial_window,
               "IW = 4/3/2 SMSS by MSS size; ssthresh starts high (RFC 5681 §3.1)"),

@@ -28,6 +28,7 @@ def text_report(report: GradeReport, verbose: bool = True) -> str:
     pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
     lines += ["", f"Score: {report.score}/{report.max_score} ({pct:.0f}%)"
               + ("  -- full marks" if report.full_marks else "")]
+    lines += [f"note: {n}" for n in report.notes]
     return "\n".join(lines)
 
 
@@ -99,14 +100,17 @@ def batch_csv(rows: Sequence[tuple[str, GradeReport | None]], check_names: Seque
     """One row per submission: score, maximum, percent, each check's points, what failed."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["submission", "score", "max_score", "percent", *check_names, "not_passed"])
+    w.writerow(["submission", "score", "max_score", "percent", *check_names, "not_passed",
+                "notes"])
     for name, rep in rows:
         if rep is None:
-            w.writerow([name, 0, "", "", *([""] * len(check_names)), "no submission file found"])
+            w.writerow([name, 0, "", "", *([""] * len(check_names)), "no submission file found",
+                        ""])
             continue
         by = {r.name: r for r in rep.results}
         pct = 100.0 * rep.score / rep.max_score if rep.max_score else 0.0
         bad = [f"{r.name} ({r.status})" for r in rep.results if not r.passed]
         w.writerow([name, rep.score, rep.max_score, f"{pct:.1f}",
-                    *(by[c].points if c in by else "" for c in check_names), "; ".join(bad)])
+                    *(by[c].points if c in by else "" for c in check_names), "; ".join(bad),
+                    "; ".join(rep.notes)])
     return buf.getvalue()

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.framework import Assignment, Check, CheckFailed, Context, approx, fmt
+from netsim.grading.framework import (
+    Assignment,
+    Check,
+    CheckFailed,
+    Context,
+    SameBytes,
+    approx,
+    fmt,
+)
 from netsim.stack.tcp.rto import Rfc6298Estimator
 
 SAMPLES = (0.5, 1.0, 0.2, 0.4, 0.4, 0.9)
@@ -75,7 +83,6 @@ def check_first_sample(ctx: Context) -> None:
 
 def check_srtt(ctx: Context) -> None:
     est, ref = _new(ctx, min_rto=0.1)
-    prev_srtt: float | None = None
     for r in SAMPLES:
         old = ref.srtt
         _sample(ctx, est, ref, r)
@@ -93,8 +100,6 @@ def check_srtt(ctx: Context) -> None:
             return None
         _compare(ctx, est, ref, "srtt", "SRTT <- (1 - alpha) * SRTT + alpha * R' with "
                  "alpha = 1/8 (RFC 6298 (2.3))", diagnose)
-        prev_srtt = ref.srtt
-    del prev_srtt
 
 
 def check_rttvar(ctx: Context) -> None:
@@ -220,20 +225,23 @@ def check_stack_timer(ctx: Context) -> None:
     h.inject(flags="SA", seq=5000, ack=h.rel(1), options={"mss": 1000})
     h.expect(flags="A", ack=5001)
     h.app_send(b"x" * 500)
-    h.expect(flags="PA", seq=h.rel(1), payload=b"x" * 500)
+    h.expect(flags="PA", seq=h.rel(1), payload=SameBytes(b"x" * 500))
+    h._note("# handshake RTT 0.1 s: SRTT 0.1, RTTVAR 0.05, RTO 0.3 s -> retransmit at t=0.4")
     h.advance(0.28)
-    h.expect_nothing()  # RTO = 0.3 s: nothing before t = 0.4
+    h.expect_nothing()
     h.advance(0.04)
-    h.expect(flags="PA", seq=h.rel(1))  # first retransmission at t = 0.4
+    h.expect(flags="PA", seq=h.rel(1))
+    h._note("# timeout: RTO doubles to 0.6 s -> next retransmission at t=1.0")
     h.advance(0.56)
-    h.expect_nothing()  # backed off to 0.6 s: nothing before t = 1.0
+    h.expect_nothing()
     h.advance(0.04)
-    h.expect(flags="PA", seq=h.rel(1))  # second retransmission at t = 1.0
-    h.inject(flags="A", ack=h.rel(501))  # no sample from a retransmitted segment (Karn)
+    h.expect(flags="PA", seq=h.rel(1))
+    h.inject(flags="A", ack=h.rel(501))
+    h._note("# no RTT sample from a retransmitted segment (Karn): RTO stays 1.2 s")
     h.app_send(b"y" * 500)
     h.expect(flags="PA", seq=h.rel(501))
     h.advance(1.1)
-    h.expect_nothing()  # the backed-off RTO (1.2 s) is still in force
+    h.expect_nothing()
     h.advance(0.2)
     h.expect(flags="PA", seq=h.rel(501))
 
@@ -289,6 +297,7 @@ ASSIGNMENT = Assignment(
     title="An RFC 6298 retransmission-timeout estimator",
     filename="rto_estimator.py",
     target="RtoEstimator",
+    reference="netsim.stack.tcp.rto:Rfc6298Estimator",
     checks=(
         Check("initial_rto", 1, check_initial,
               "before any sample: SRTT/RTTVAR unset, RTO = initial RTO (RFC 6298 (2.1))"),

@@ -28,6 +28,7 @@ from netsim.grading.framework import (
     CheckResult,
     Context,
     load_module,
+    reference_note,
     student_traceback,
 )
 
@@ -78,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             msg = f"importing {path.name} failed\n{student_traceback(exc, path)}"
         _emit(out, {"event": "fatal", "output": msg})
         return 0
+    try:
+        note = reference_note(module, assignment, args.cls or assignment.target)
+    except Exception:  # noqa: BLE001 - a note is optional; odd modules must not stop grading
+        note = None
+    if note:
+        _emit(out, {"event": "note", "text": note})
 
     for check in checks:
         _emit(out, {"event": "start", "name": check.name})

@@ -8,6 +8,7 @@ the student's code therefore costs that check, never the grader.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -43,16 +44,14 @@ def _drain(stream: IO[str], keep: list[str]) -> None:
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # the runner is its own process group leader
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()
 
 
 def grade_submission(assignment: Assignment | str, spec: str | Path,
-                     timeout: float = DEFAULT_TIMEOUT,
-                     python: str | None = None) -> GradeReport:
+                     timeout: float = DEFAULT_TIMEOUT, python: str | None = None,
+                     import_timeout: float = IMPORT_TIMEOUT) -> GradeReport:
     """Grade one file (``path.py`` or ``path.py:ClassName``); never raises for the student's
     code, whatever it does."""
     a = get_assignment(assignment) if isinstance(assignment, str) else assignment
@@ -71,6 +70,7 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
             record(c.name, "error", f"no such file: {path}")
         return GradeReport(a.name, str(spec), [results[c.name] for c in a.checks], 0.0)
 
+    notes: list[str] = []
     remaining = [c.name for c in a.checks]
     while remaining:
         cmd = [python or sys.executable, "-m", "netsim.grading.runner", a.name, str(path),
@@ -90,7 +90,7 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
         t_err.start()
         current: str | None = None
         started = time.monotonic()
-        deadline = started + IMPORT_TIMEOUT + timeout
+        deadline = started + import_timeout + timeout
         while True:
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -99,7 +99,7 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
                 if current is None:
                     for name in remaining:
                         record(name, "timeout", f"importing {path.name} did not finish within "
-                               f"{IMPORT_TIMEOUT + timeout:g} s (is there an endless loop at "
+                               f"{import_timeout + timeout:g} s (is there an endless loop at "
                                "the top level of your file?)")
                     remaining = []
                 else:
@@ -138,6 +138,10 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
                     remaining.remove(res.name)
                 current = None
                 deadline = time.monotonic() + timeout
+            elif event == "note":
+                text = str(msg.get("text", ""))
+                if text and text not in notes:
+                    notes.append(text)
             elif event == "fatal":
                 for name in remaining:
                     record(name, "error", str(msg.get("output", "")))
@@ -147,7 +151,8 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
         for stream in (proc.stdout, proc.stderr):
             stream.close()
     report = [results[c.name] for c in a.checks]
-    return GradeReport(a.name, str(spec), report, round(time.perf_counter() - t_start, 3))
+    return GradeReport(a.name, str(spec), report, round(time.perf_counter() - t_start, 3),
+                       notes)
 
 
 def find_submission(entry: Path, a: Assignment) -> Path | None:
@@ -187,9 +192,11 @@ def grade_batch(assignment: Assignment | str, folder: Path, timeout: float = DEF
 
 
 def grade_many(items: Iterable[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT,
-               jobs: int | None = None) -> list[GradeReport]:
+               jobs: int | None = None,
+               import_timeout: float = IMPORT_TIMEOUT) -> list[GradeReport]:
     """Grade (assignment, file) pairs in parallel (used by the tests)."""
     pairs = list(items)
     workers = jobs or max(1, min(8, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: grade_submission(p[0], p[1], timeout), pairs))
+        return list(pool.map(lambda p: grade_submission(p[0], p[1], timeout,
+                                                        import_timeout=import_timeout), pairs))

@@ -73,6 +73,7 @@ class LiveEnvironment(RealtimeEnvironment):  # type: ignore[misc]
         self._signal_w: int | None = None
         self._old_handlers: dict[int, Any] = {}
         self._old_wakeup_fd = -1
+        self._signalled: int | None = None
         #: Succeeds (with the signal number) at the first SIGINT/SIGTERM once
         #: `install_signal_handlers` has run.
         self.stop_requested: Event = self.event()
@@ -101,8 +102,9 @@ class LiveEnvironment(RealtimeEnvironment):  # type: ignore[misc]
         """The wall-clock time (``time.time()`` scale) of env time `t` (default: now)."""
         return self.wall_origin + (self._now if t is None else t)
 
-    def sync(self) -> None:  # pragma: no cover - env time is tied to the monotonic clock
-        """Kept for API compatibility with RealtimeEnvironment; env time is always real time."""
+    def sync(self) -> None:
+        """Does nothing: env time is always the monotonic clock since the start (kept for
+        RealtimeEnvironment's interface)."""
 
     # ------------------------------------------------------------------ descriptors
     def add_reader(self, fd: int | Any, callback: ReadCallback) -> None:
@@ -212,7 +214,7 @@ class LiveEnvironment(RealtimeEnvironment):  # type: ignore[misc]
             data = os.read(self._signal_r, 512)
         except BlockingIOError:
             return
-        signum = getattr(self, "_signalled", None) or (data[-1] if data else signal.SIGINT)
+        signum = self._signalled or (data[-1] if data else int(signal.SIGINT))
         if not self.stop_requested.triggered:
             self.stop_requested.succeed(signum)
 

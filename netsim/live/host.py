@@ -30,6 +30,7 @@ from netsim.stack.events import TraceRecord
 from netsim.stack.host import Stack
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.states import State
+from netsim.trace.recorder import kind_of
 from netsim.wire.mac import MacAddress
 from netsim.wire.pcap import PcapWriter
 
@@ -62,19 +63,29 @@ def default_mac(ip: IPv4Address) -> MacAddress:
 
 
 class JsonLinesTracer:
-    """Writes each trace record as one JSON object per line (``type`` is the record's class,
-    ``time`` is seconds since the start, ``wall`` the wall-clock time)."""
+    """Streams trace records to a file as they happen, one JSON object per line, in the format
+    of `netsim.trace.export.to_jsonl` (so `netsim.trace.export.read_jsonl` reads a live trace
+    back into a `Recorder`). Times are seconds since the live run started."""
 
-    def __init__(self, path: str | Path, wall_origin: float) -> None:
-        self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - close()
-        self._wall_origin = wall_origin
+    def __init__(self, path: str | Path) -> None:
+        try:
+            self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - close()
+        except OSError as exc:
+            raise LiveSetupError(f"--trace: cannot write {str(path)!r}: {exc.strerror}") \
+                from None
+        self._fields: dict[type[TraceRecord], tuple[str, ...]] = {}
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self.count = 0
 
     def record(self, rec: TraceRecord) -> None:
-        data: dict[str, Any] = {"type": type(rec).__name__}
-        data.update(dataclasses.asdict(rec))  # type: ignore[call-overload]
-        data["wall"] = round(self._wall_origin + rec.time, 6)
-        self._file.write(json.dumps(data, default=str) + "\n")
+        cls = type(rec)
+        names = self._fields.get(cls)
+        if names is None:
+            names = self._fields[cls] = tuple(f.name for f in dataclasses.fields(rec))
+        row: dict[str, Any] = {"type": kind_of(rec)}
+        for name in names:
+            row[name] = getattr(rec, name)
+        self._file.write(self._dumps(row) + "\n")
         self.count += 1
 
     def close(self) -> None:
@@ -119,7 +130,7 @@ class LiveHost:
             self._closables.append(self.env)
             self.tracer: JsonLinesTracer | None = None
             if config.trace:
-                self.tracer = JsonLinesTracer(config.trace, self.env.wall_origin)
+                self.tracer = JsonLinesTracer(config.trace)
                 self._closables.append(self.tracer)
             tcp = config.tcp if config.tcp is not None else TcpConfig.linux_like()
             self.stack = Stack(config.name, trace=self.tracer, tcp=tcp)

@@ -9,16 +9,23 @@ file skips the runs already in it (matched by run id, a hash of the knobs and th
 interrupted sweep resumes where it stopped. A run that raises is recorded with its error. When
 the sweep ends (or is interrupted) the file is rewritten in the spec's order, so the table is the
 same whatever the number of workers, except for ``wall_seconds``.
+
+A run id covers the knobs and the seed, not the netsim code: after changing netsim (or a
+``cc = "file.py:Class"`` controller), start a new table rather than resuming an old one.
+Workers of a remote Dask cluster need netsim installed, and any controller file at the same path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,12 +72,12 @@ def default_workers() -> int:
 
 
 # --------------------------------------------------------------------------- backends
-def _in_process(runs: list[Run]) -> Iterator[tuple[Run, Outcome]]:
+def _in_process(runs: list[Run]) -> Generator[tuple[Run, Outcome], None, None]:
     for run in runs:
         yield run, run_one(run.params, run.seed)
 
 
-def _local_pool(runs: list[Run], workers: int) -> Iterator[tuple[Run, Outcome]]:
+def _local_pool(runs: list[Run], workers: int) -> Generator[tuple[Run, Outcome], None, None]:
     # spawn: the same start method on every platform, and safe with threads in the driver.
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=ignore_sigint)
@@ -98,9 +105,23 @@ def _local_pool(runs: list[Run], workers: int) -> Iterator[tuple[Run, Outcome]]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask(runs: list[Run], address: str, workers: int) -> Iterator[tuple[Run, Outcome]]:
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from distributed import Client, LocalCluster, as_completed
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _dask(runs: list[Run], address: str,
+          workers: int) -> Generator[tuple[Run, Outcome], None, None]:
+    try:
+        # Imported as a plain module object: an optional extra, typed or not.
+        distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise UsageError("--dask: needs dask.distributed, an optional extra: "
                          "pip install 'netsim[dask]' (or pip install 'dask[distributed]')"
@@ -112,12 +133,17 @@ def _dask(runs: list[Run], address: str, workers: int) -> Iterator[tuple[Run, Ou
     futures: dict[Any, tuple[Any, Run]] = {}
     try:
         if address == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
+            # Processes started while SIGINT is ignored keep ignoring it (and Python then
+            # installs no KeyboardInterrupt handler): Ctrl-C is the driver's, which closes
+            # the cluster, rather than a traceback from every worker.
+            with _sigint_ignored():
+                cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=logging.ERROR)
+            client = distributed.Client(cluster)
         else:
             try:
-                client = Client(address, timeout="10s")
+                client = distributed.Client(address, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise UsageError(f"--dask: cannot connect to {address!r}: "
                                  f"{' '.join(str(exc).split())}") from None
@@ -125,7 +151,7 @@ def _dask(runs: list[Run], address: str, workers: int) -> Iterator[tuple[Run, Ou
             fut = client.submit(run_one, run.params, run.seed, key=f"netsim-sweep-{run.run_id}",
                                 retries=0)
             futures[fut.key] = (fut, run)
-        for fut in as_completed([f for f, _ in futures.values()]):
+        for fut in distributed.as_completed([f for f, _ in futures.values()]):
             _, run = futures.pop(fut.key)
             try:
                 yield run, fut.result()
@@ -155,6 +181,9 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, workers: int | N
     ``dask="local"``, LocalCluster workers. ``dask``: ``"local"`` or a scheduler address.
     ``on_result(row)`` is called after each row is written. KeyboardInterrupt stops the
     workers, leaves a valid sorted table and is raised again.
+
+    Local workers are started with "spawn": a script that calls this must do so under
+    ``if __name__ == "__main__":`` (as with any multiprocessing pool).
     """
     if not isinstance(spec, SweepSpec):
         spec = load_spec(spec)
@@ -182,7 +211,10 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, workers: int | N
     todo = [r for r in runs if r.run_id not in table.rows]
     table.rewrite(order)  # header, and drop any torn or damaged row
 
-    if dask is not None:
+    if not todo:
+        backend = "nothing left to run"
+        results: Generator[tuple[Run, Outcome], None, None] = _in_process([])
+    elif dask is not None:
         backend = f"dask {dask}" + (f" ({nworkers} workers)" if dask == "local" else "")
         results = _dask(todo, dask, nworkers)
     elif nworkers == 1 or len(todo) <= 1:

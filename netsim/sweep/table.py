@@ -13,6 +13,7 @@ pandas.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import math
 import os
@@ -71,7 +72,8 @@ class SweepTable:
         """Read finished rows from an existing file (a torn last line is ignored); return how
         many. A file with other columns is refused: it belongs to another spec."""
         try:
-            text = self.path.read_text(encoding="utf-8", newline="")
+            with open(self.path, encoding="utf-8", newline="") as fh:
+                text = fh.read()
         except FileNotFoundError:
             return 0
         except (OSError, UnicodeDecodeError) as exc:
@@ -101,11 +103,18 @@ class SweepTable:
         big = len(order)
         keyed = sorted(self.rows.values(), key=lambda r: (order.get(r[0], big), r[0]))
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            mode = self.path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
                                    dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 _write_rows(fh, [self.columns, *keyed])
+            os.chmod(tmp, mode)  # mkstemp makes 0600; keep the file's (or the usual) mode
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -163,9 +172,9 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
 
 
 def parquet_available() -> bool:
+    """True when pyarrow (an optional package) can be imported."""
     try:
-        import pyarrow  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
+        importlib.import_module("pyarrow.parquet")
     except ImportError:
         return False
     return True
@@ -175,10 +184,15 @@ def write_parquet(csv_path: str | Path, parquet_path: str | Path) -> None:
     """Write the CSV table as Parquet (needs pyarrow)."""
     if not parquet_available():
         raise UsageError("--parquet: needs pyarrow (pip install pyarrow)")
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+    pacsv: Any = importlib.import_module("pyarrow.csv")
+    pq: Any = importlib.import_module("pyarrow.parquet")
 
-    table = pacsv.read_csv(str(csv_path))
+    pa: Any = importlib.import_module("pyarrow")
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    text_types = {c: pa.string() for c in header if c in TEXT_COLUMNS}
+    table = pacsv.read_csv(str(csv_path),
+                           convert_options=pacsv.ConvertOptions(column_types=text_types))
     try:
         pq.write_table(table, str(parquet_path))
     except OSError as exc:

@@ -12,9 +12,8 @@ What gets recorded:
 - per connection: ``TcpConfig(trace_connections=False)`` on a `connect`/`listen` leaves those
   connections out, or give the recorder ``connections={":9000"}`` (see `Recorder`);
 - per record type: ``kinds={"segment", "cwnd"}`` (names in `KINDS`);
-- on and off: ``rec.enabled = False`` ignores records until it is set back to True. A connection
-  opened while the recorder is off is not traced at all (the stack then builds no records for
-  it, so recording off costs nearly nothing).
+- on and off: ``rec.enabled = False`` ignores records until it is set back to True (`enabled`
+  is also what a stack may read to skip building records while recording is off).
 
 A connection is named by the host that holds it, local side first:
 ``"10.0.0.1:49152>10.0.0.2:9000"`` on h1 is ``"10.0.0.2:9000>10.0.0.1:49152"`` on h2

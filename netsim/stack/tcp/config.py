@@ -36,6 +36,7 @@ class TcpConfig:
     max_retries: int = 15  # retransmissions of one segment before giving up (Linux tcp_retries2)
     syn_retries: int = 6
     msl: float = 30.0
+    fin_wait2_timeout: float = 60.0  # an orphaned FIN-WAIT-2 ends after this (Linux: 60 s)
     backlog: int = 128
     max_half_open: int = 256
     cc: str = "newreno"

@@ -35,7 +35,7 @@ from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset
 from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
-from netsim.stack.tcp.states import CAN_SEND, Event, State, next_state
+from netsim.stack.tcp.states import CAN_SEND, SYNCHRONIZED, Event, State, next_state
 from netsim.stack.timers import INF
 from netsim.wire.ipv4 import PROTO_TCP
 from netsim.wire.tcp import (
@@ -88,6 +88,7 @@ class TcpConnection:
         self.name = f"{local_ip}:{local_port}>{remote_ip}:{remote_port}"
         self.listener = listener
         self.state = S.CLOSED
+        self._synced = False  # both SYNs acknowledged (the data phase was set up)
         self.trace = self.stack.trace if cfg.trace_connections else None
         # --- send sequence space (RFC 9293 §3.3.1)
         self.iss = 0
@@ -137,6 +138,9 @@ class TcpConnection:
         self._rtt_seq: int | None = None  # Karn: the one segment being timed (no timestamps)
         self._rtt_time = 0.0
         self.retries = 0
+        # TSval of the first timer retransmission of this loss episode: echoes older than it
+        # time the original transmission and would inflate the RTT (Linux's retrans_stamp)
+        self._retrans_ts: int | None = None
         self._syn_retransmitted = False
         self._unacked_rcv = 0  # bytes received since our last ACK (delayed ACK)
         self._last_send = 0.0
@@ -174,7 +178,9 @@ class TcpConnection:
         if self.trace is not None:
             self.trace.record(StateRecord(now, self.stack.name, self.name, str(old), str(new),
                                           str(event)))
-        if new is S.TIME_WAIT:
+        if new is S.FIN_WAIT_2 and self.app_closed:
+            self._start_fin_wait_2_timer(now)
+        elif new is S.TIME_WAIT:
             # RFC 9293 §3.10.7.4: TIME-WAIT lasts 2 MSL; nothing else is timed any more
             self.rto_at = self.persist_at = self.delack_at = INF
             self.timewait_at = now + 2 * self.cfg.msl
@@ -313,6 +319,7 @@ class TcpConnection:
         """Both SYNs are acknowledged: set up the data phase."""
         if self._syn_retransmitted:
             self.rto_est.on_syn_timeout_done()  # RFC 6298 (5.7)
+        self._synced = True
         self.retries = 0
         self.cc.init(self.snd_mss, now)
         self._trace_cwnd(now, "init")
@@ -395,8 +402,23 @@ class TcpConnection:
         """The application is done with the connection: shut down writing; data arriving
         afterwards is acknowledged and discarded."""
         self.app_closed = True
+        if self._rbuf and self.state in SYNCHRONIZED:
+            # RFC 1122 §4.2.2.13 / RFC 2525 §2.17: closing with unread data resets the
+            # connection, so the peer learns that the data was not consumed
+            self._rbuf = bytearray()
+            self.stack.counters["tcp"]["close_with_unread_data"] += 1
+            self.abort(now)
+            return
         self._rbuf = bytearray()
         self.shutdown(now)
+        if self.state is S.FIN_WAIT_2:
+            self._start_fin_wait_2_timer(now)
+
+    def _start_fin_wait_2_timer(self, now: float) -> None:
+        """An orphaned FIN-WAIT-2 (the application closed; the peer never sends its FIN)
+        ends after cfg.fin_wait2_timeout, as Linux's tcp_fin_timeout does."""
+        self.timewait_at = now + self.cfg.fin_wait2_timeout
+        self._arm()
 
     def abort(self, now: float) -> None:
         """Reset the connection (RFC 9293 §3.10.5 ABORT)."""
@@ -457,12 +479,14 @@ class TcpConnection:
             return
         if self.ts_ok:
             self._update_ts_recent(seg)
-        if state is S.SYN_RECEIVED:
+        if state is S.SYN_RECEIVED or not self._synced and state is S.FIN_WAIT_1:
+            # (FIN-WAIT-1 here: the application closed in SYN-RECEIVED, RFC 9293 §3.10.4)
             if seq_lt(self.snd_una, seg.ack) and seq_le(seg.ack, self.snd_nxt):
                 if self.listener is not None and not self.listener.may_establish(self):
                     self.stack.drop("tcp", "accept_queue_full", self.name)
                     return
-                self._transition(Event.RCV_ACK_OF_SYN, now)
+                if state is S.SYN_RECEIVED:
+                    self._transition(Event.RCV_ACK_OF_SYN, now)
                 self.snd_una = seg.ack
                 self.snd_wnd = seg.window << self.snd_wscale
                 self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
@@ -614,6 +638,9 @@ class TcpConnection:
             if wnd and self.persist_at != INF:
                 self.persist_at = INF  # the window opened: no more probes
                 self._persist_backoff = 0
+                # A probe byte the receiver refused is sent again from SND.UNA (as BSD
+                # does), not left as a hole for the retransmission timer to find.
+                self.snd_nxt = self.snd_una
                 if self.snd_nxt != self.snd_una and self.rto_at == INF:
                     self.rto_at = now + self.rto_est.rto
                     self._arm()
@@ -643,6 +670,8 @@ class TcpConnection:
             self.bytes_acked += n
         self.retries = 0
         rtt = self._rtt_from_ack(seg, now, False)
+        if self._retrans_ts is not None and seq_ge(ack, self.recover):
+            self._retrans_ts = None  # everything sent before the timeout is acknowledged
         flight = seq_diff(self.snd_max, ack)
         cc = self.cc
         if self.in_recovery:
@@ -724,7 +753,8 @@ class TcpConnection:
                     flight = max(cwnd, flight - 2 * self.snd_mss)
                 self._enter_recovery(flight, now)
                 return
-        self.cc.on_dup_ack(self.dupacks, flight, now)
+        # Outside recovery a duplicate ACK changes no window (RFC 5681 §3.2: inflation is
+        # part of fast recovery only); limited transmit is done in _output.
 
     def _enter_recovery(self, flight: int, now: float) -> None:
         self.recover = self.snd_max
@@ -808,6 +838,9 @@ class TcpConnection:
         una = self.snd_una
         data_end = self._data_end()
         n = min(self.snd_mss, seq_diff(data_end, una))
+        sent_before = seq_diff(self.snd_max, una)
+        if 0 < sent_before < n:
+            n = sent_before  # RFC 6298 (5.4): resend what was sent, not data queued behind it
         if 0 < self.snd_wnd < n:
             n = self.snd_wnd  # RFC 9293 §3.8.6: not past the offered window (as Linux)
         self._rtt_seq = None  # Karn: never time a retransmitted segment
@@ -830,7 +863,8 @@ class TcpConnection:
         if self.ts_ok:
             for opt in seg.options:
                 if isinstance(opt, TimestampOption):
-                    if opt.tsecr:
+                    if opt.tsecr and (self._retrans_ts is None or
+                                      seq_ge(opt.tsecr, self._retrans_ts)):
                         ms = (self._tsval(now) - opt.tsecr) & MASK
                         if ms < 0x7FFFFFFF:
                             sample = max(ms / 1000.0, 0.0)
@@ -876,9 +910,14 @@ class TcpConnection:
         data = self.reasm.insert(index, payload, fin, window_end)
         if data:
             self.bytes_received += len(data)
-            if not self.app_closed:
-                self._rbuf += data
             self.rcv_nxt = (base + self.reasm.next_index) & MASK
+            if self.app_closed:
+                # Nobody will read this: reset, as for a close with unread data
+                # (RFC 1122 §4.2.2.13; Linux does the same)
+                self.stack.counters["tcp"]["data_after_close"] += 1
+                self.abort(now)
+                return
+            self._rbuf += data
         if payload and not in_order and self.sack_ok:
             self._sack_recent.insert(0, index)
             del self._sack_recent[8:]
@@ -1104,6 +1143,11 @@ class TcpConnection:
 
     def on_timer(self, now: float) -> None:
         if self.timewait_at <= now:
+            if self.state is S.FIN_WAIT_2:
+                self._timer_record(now, "fin_wait_2")
+                self._transition(Event.GIVE_UP, now)
+                self._notify("closed")
+                return
             self._timer_record(now, "time_wait")
             self._transition(Event.TIMEOUT_2MSL, now)
             return
@@ -1149,8 +1193,13 @@ class TcpConnection:
             self._send_syn(now, ack=state is S.SYN_RECEIVED)
             self._arm()
             return
-        # RFC 5681 §3.1 (4): ssthresh and cwnd after a timeout; RFC 6582 §4: recover
-        self.cc.on_rto(self.flight, now)
+        # RFC 5681 §3.1 (4): ssthresh from FlightSize only when the segment has not already
+        # been resent by the timer; a further timeout only keeps cwnd at one segment.
+        if self.retries == 1:
+            self.cc.on_rto(seq_diff(self.snd_max, self.snd_una), now)
+            self._retrans_ts = self._tsval(now)
+        else:
+            self.cc.cwnd = min(self.cc.cwnd, self.snd_mss)
         self.in_recovery = self.sack_recovery = False
         self.sack_board.clear()  # RFC 6675 §5.1: after a timeout, resend from SND.UNA
         self.dupacks = 0
@@ -1161,6 +1210,8 @@ class TcpConnection:
         self.snd_nxt = self.snd_una
         self.rto_at = now + self.rto_est.rto
         self.snd_nxt = (self.snd_una + self._retransmit_head(now)) & MASK
+        if seq_gt(self.snd_nxt, self.snd_max):
+            self.snd_max = self.snd_nxt
         self._arm()
 
     def _start_persist(self, now: float) -> None:
@@ -1194,9 +1245,24 @@ class TcpConnection:
             self._persist_backoff += 1
         self._start_persist(now)
 
-    def icmp_error(self, kind: str, now: float) -> None:
+    def icmp_error(self, kind: str, now: float, mtu: int = 0) -> None:
         """An ICMP error about this connection (RFC 1122 §4.2.3.9): hard errors abort a
-        connection that is still opening; everything else is a soft error."""
+        connection that is still opening; everything else is a soft error. Fragmentation
+        needed lowers the MSS to the path MTU (RFC 1191 §6) and resends at once."""
+        if kind == "fragmentation needed" and mtu >= 68:
+            new_mss = max(mtu - 40 - (12 if self.ts_ok else 0), 64)
+            if new_mss < self.snd_mss:
+                self.snd_mss = new_mss
+                if hasattr(self.cc, "mss"):
+                    self.cc.mss = new_mss
+                self.stack.counters["tcp"]["pmtu_reductions"] += 1
+                self._event(now, "pmtu", f"mtu {mtu}, mss {new_mss}")
+                if self.state in SYNCHRONIZED and self.snd_una != self.snd_max:
+                    self.snd_nxt = self.snd_una
+                    self.snd_nxt = (self.snd_una + self._retransmit_head(now)) & MASK
+                    if seq_gt(self.snd_nxt, self.snd_max):
+                        self.snd_max = self.snd_nxt
+            return
         err = HostUnreachable(f"{self.remote_ip}: {kind}")
         if self.state is S.SYN_SENT and kind in ("protocol unreachable", "port unreachable"):
             self._fail(err, Event.ABORT, now)

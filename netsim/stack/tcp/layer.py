@@ -200,7 +200,8 @@ class TcpLayer:
                     icmpw.UNREACH_PROTOCOL: "protocol unreachable",
                     icmpw.UNREACH_PORT: "port unreachable",
                     icmpw.UNREACH_FRAG_NEEDED: "fragmentation needed"}.get(msg.code, kind)
-        conn.icmp_error(kind, now)
+        conn.icmp_error(kind, now, msg.next_hop_mtu if msg.type == icmpw.DEST_UNREACHABLE
+                        and msg.code == icmpw.UNREACH_FRAG_NEEDED else 0)
 
     def state_count(self) -> int:
         """Connections and listeners this layer holds (for the leak test)."""

@@ -30,6 +30,7 @@ COLORS = {
     "syn": "#17becf",
     "fin": "#8c564b",
     "rst": "#e377c2",
+    "probes": "#ff7f0e",
     "cwnd": "#1f77b4",
     "ssthresh": "#ff7f0e",
     "flight": "#7f7f7f",

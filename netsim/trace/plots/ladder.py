@@ -156,9 +156,18 @@ def _rows(msgs: list[LadderMessage]) -> dict[tuple[int, int], float]:
     for i, m in enumerate(msgs):
         events.append((m.t_tx, 1, i, 0))
         if m.t_rx is not None:
-            events.append((m.t_rx, 0, i, 1))
+            # A capture sees a segment leave and arrive at the same instant: then the
+            # arrival goes after the send.
+            events.append((m.t_rx, 0 if m.t_rx > m.t_tx else 2, i, 1))
     events.sort()
     return {(i, which): float(row) for row, (_t, _o, i, which) in enumerate(events)}
+
+
+def _clock(t: float, span: float) -> str:
+    """A time beside a host line: in ms, or in µs when everything shown is that fast."""
+    if span < 0.005:
+        return f"{t * 1e6:.0f} µs"
+    return f"{t * 1000:.1f} ms"
 
 
 def _would_arrive(msgs: list[LadderMessage], rows: dict[tuple[int, int], float],
@@ -201,6 +210,7 @@ def plot_ladder(source: Any, conn: ConnLike = None, *, first: int | None = 20,
     if not msgs:
         raise UsageError("trace: no segments to draw")
     t0 = min(m.t_tx for m in msgs)
+    span = max(max(m.t_tx, m.t_rx or 0.0) for m in msgs) - t0
     rows = _rows(msgs) if spacing == "even" else {}
 
     def y_of(i: int, which: int, t: float) -> float:
@@ -292,7 +302,7 @@ def plot_ladder(source: Any, conn: ConnLike = None, *, first: int | None = 20,
                 if t is None:
                     continue
                 side_x = x - 0.03 if x == 0.0 else x + 0.03
-                ax.text(side_x, y, f"{(t - t0) * 1000:.1f} ms",
+                ax.text(side_x, y, _clock(t - t0, span),
                         ha="right" if x == 0.0 else "left", va="center", fontsize=7,
                         color="#666666", gid="time")
     ax.set_title(title if title is not None else

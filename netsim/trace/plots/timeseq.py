@@ -12,6 +12,7 @@ for the receiver, the data as it arrived and the ACKs it sent.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,7 @@ class TimeSequence:
     syn: list[tuple[float, int]] = field(default_factory=list)
     fin: list[tuple[float, int]] = field(default_factory=list)
     rst: list[tuple[float, int]] = field(default_factory=list)
+    probes: list[tuple[float, int]] = field(default_factory=list)  # sent beyond the window
 
 
 def time_sequence_data(source: Any, conn: ConnLike = None,
@@ -70,7 +72,26 @@ def time_sequence_data(source: Any, conn: ConnLike = None,
     base = isn_of(data_segs)
     if base is None:
         base = isn_of(rec.segments(peer_of(name), "tx" if data_dir == "rx" else "rx"))
+    last_ack = 0
+    edges: list[tuple[float, int]] = []  # (time, right edge of the window), all times
+    for s in ack_segs:
+        if "." in s.flags:
+            last_ack = s.ack_rel
+            win = s.window if "S" in s.flags else s.window << shift
+            edges.append((s.time, s.ack_rel + win))
+        if not in_range(s.time, time_range):
+            continue
+        if "R" in s.flags:
+            out.rst.append((s.time, last_ack))
+        if "." not in s.flags:
+            continue
+        out.ack.append((s.time, s.ack_rel))
+        out.window.append(edges[-1])  # RFC 7323 §2.2: a SYN's window is never scaled
+        if s.sack and base is not None:
+            for left, right in s.sack:
+                out.sack.append(((s.time, (left - base) & MASK), (s.time, (right - base) & MASK)))
     highest = -1
+    edge_times = [t for t, _ in edges]
     for s in data_segs:
         flags = s.flags
         end = s.seq_rel + s.length
@@ -79,6 +100,11 @@ def time_sequence_data(source: Any, conn: ConnLike = None,
                 retx = s.retransmit if data_dir == "tx" else end <= highest
                 bar: Bar = ((s.time, s.seq_rel), (s.time, end))
                 (out.retransmissions if retx else out.data).append(bar)
+                # At or beyond the right edge of the window last advertised: a zero-window
+                # probe (RFC 9293 §3.8.6.1), which the receiver may not accept.
+                k = bisect_right(edge_times, s.time) - 1
+                if data_dir == "tx" and k >= 0 and s.seq_rel >= edges[k][1]:
+                    out.probes.append((s.time, s.seq_rel))
             if "S" in flags:
                 out.syn.append((s.time, s.seq_rel))
             if "F" in flags:
@@ -86,23 +112,6 @@ def time_sequence_data(source: Any, conn: ConnLike = None,
             if "R" in flags:
                 out.rst.append((s.time, s.seq_rel))
         highest = max(highest, end)
-    last_ack = 0
-    for s in ack_segs:
-        if "." in s.flags:
-            last_ack = s.ack_rel
-        if not in_range(s.time, time_range):
-            continue
-        if "R" in s.flags:
-            out.rst.append((s.time, last_ack))
-        if "." not in s.flags:
-            continue
-        out.ack.append((s.time, s.ack_rel))
-        # RFC 7323 §2.2: the window field of a SYN is never scaled
-        win = s.window if "S" in s.flags else s.window << shift
-        out.window.append((s.time, s.ack_rel + win))
-        if s.sack and base is not None:
-            for left, right in s.sack:
-                out.sack.append(((s.time, (left - base) & MASK), (s.time, (right - base) & MASK)))
     return out
 
 
@@ -120,7 +129,7 @@ def plot_time_sequence(source: Any, conn: ConnLike = None, *, ax: Axes | None = 
     source: a Recorder, a DataFrame from `to_dataframe`, or records. conn: a connection name
     (either end), a TcpConnection or Stream. time_range: (t0, t1) in seconds, to zoom in.
     Returns the Figure; its axes hold, by label: LineCollections "data", "retransmission",
-    "SACK"; step lines "ACK" and "window"; markers "SYN", "FIN", "RST".
+    "SACK"; step lines "ACK" and "window"; markers "SYN", "FIN", "RST", "window probe".
     """
     rec = as_recorder(source)
     ts = time_sequence_data(rec, conn, time_range)
@@ -150,10 +159,15 @@ def _draw(ax: Axes, ts: TimeSequence) -> None:
         ax.add_collection(LineCollection(ts.retransmissions, colors=COLORS["retransmit"],
                                          linewidths=2.2, label="retransmission",
                                          zorder=3), autolim=True)
+        # A bar one segment tall is hard to see on a graph of megabytes: tick its top too.
+        ax.plot([b[1][0] for b in ts.retransmissions], [b[1][1] for b in ts.retransmissions],
+                linestyle="none", marker="<", ms=5, color=COLORS["retransmit"],
+                label="_nolegend_", gid="retransmission-tick", zorder=3)
     if ts.sack:
         ax.add_collection(LineCollection(ts.sack, colors=COLORS["sack"], linewidths=2.5,
                                          alpha=0.55, label="SACK", zorder=1.5), autolim=True)
-    for key, marker, label in (("syn", "o", "SYN"), ("fin", "s", "FIN"), ("rst", "X", "RST")):
+    for key, marker, label in (("syn", "o", "SYN"), ("fin", "s", "FIN"), ("rst", "X", "RST"),
+                               ("probes", "D", "window probe")):
         pts: list[tuple[float, int]] = getattr(ts, key)
         if pts:
             xs, ys = zip(*pts, strict=True)

@@ -28,8 +28,8 @@ class CongestionControl(Protocol):
         ...
 
     def on_dup_ack(self, count: int, flight: int, now: float) -> None:
-        """A duplicate ACK (`count` in a row) that does not start recovery, or one that
-        arrives during fast recovery."""
+        """A duplicate ACK (`count` in a row) that arrives during fast recovery (without
+        SACK): Reno inflates cwnd by one segment for each (RFC 5681 §3.2 step 4)."""
         ...
 
     def on_loss(self, flight: int, now: float) -> None:

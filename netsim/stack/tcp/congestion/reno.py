@@ -62,9 +62,10 @@ class Reno:
             self.cwnd += self.mss
 
     def on_recovery_end(self, flight: int, now: float) -> None:
-        # RFC 5681 §3.2 step 6 / RFC 6582 §3.2 step 5 full ACK: cwnd = min(ssthresh,
-        # FlightSize + SMSS), which avoids a burst when little is outstanding
-        self.cwnd = min(self.ssthresh, max(flight, 0) + self.mss)
+        # RFC 5681 §3.2 step 6 / RFC 6582 §3.2 step 3 full ACK, option (1): cwnd =
+        # min(ssthresh, max(FlightSize, SMSS) + SMSS), which avoids a burst when little is
+        # outstanding
+        self.cwnd = min(self.ssthresh, max(flight, self.mss) + self.mss)
 
     def on_rto(self, flight: int, now: float) -> None:
         # RFC 5681 §3.1 (4) and §3.1: ssthresh = max(FlightSize/2, 2*SMSS); cwnd = LW = 1 SMSS

@@ -1,0 +1,84 @@
+"""The benchmark scripts run with tiny parameters and print their tables (no timing asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_script(name: str, *args: str, timeout: float = 120) -> str:
+    proc = subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, f"{name} {args} exit {proc.returncode}:\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def test_bench_bulk_prints_a_row_per_variant_with_the_data_intact() -> None:
+    out = run_script("bench_bulk.py", "--bytes", "150kB")
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if "segs/wall-s" in line)
+    rows = [line.split() for line in lines[header + 1:] if line.startswith(" ") or
+            line.startswith("netsim")]
+    assert [r[1] for r in rows] == ["lossy", "clean", "chain3"]
+    assert all(r[0] == "netsim" and r[-1] == "yes" for r in rows)
+    # 150 kB at 1448 bytes per segment: at least 104 data segments in every variant.
+    assert all(int(r[4]) >= 104 for r in rows)
+
+
+def test_bench_bulk_profile_lists_the_stack_functions() -> None:
+    out = run_script("bench_bulk.py", "--bytes", "100kB", "--profile", "--top", "15")
+    assert "function calls" in out
+    assert "tottime" in out
+
+
+def test_bench_memory_prints_the_curve_and_the_cost_per_connection() -> None:
+    out = run_script("bench_memory.py", "--bytes", "3MB", "--every", "1MB",
+                     "--connections", "40", "--tracemalloc")
+    assert "RSS growth from the first" in out
+    curve = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))
+             and "Mi" in line]
+    assert len(curve) >= 4  # the start, then every 1 MB of the 3 MB
+    assert "40 idle established connections" in out
+    assert "client side ESTABLISHED: 40, server side: 40" in out
+    assert "bytes per connection" in out and "tracemalloc" in out
+
+
+def test_bench_scaling_prints_both_tables() -> None:
+    out = run_script("bench_scaling.py", "--mb", "0.2,0.4", "--conns", "2,3",
+                     "--per-conn", "30kB")
+    lines = out.splitlines()
+    byte_rows = [line.split() for line in lines if line.split()[:1] in (["0.2"], ["0.4"])]
+    conn_rows = [line.split() for line in lines if line.split()[:1] in (["2"], ["3"])]
+    assert len(byte_rows) == 2 and len(conn_rows) == 2
+    assert all(r[-1] == "yes" for r in byte_rows + conn_rows)
+    # More bytes, more segments; more connections (30 kB each), more segments.
+    assert int(byte_rows[0][3]) < int(byte_rows[1][3])
+    assert int(conn_rows[0][3]) < int(conn_rows[1][3])
+
+
+def test_ns3_bulk_without_the_package_says_how_to_install_it(tmp_path: Path) -> None:
+    # A fake, empty site: `ns` cannot be found, whether or not the real package is installed.
+    code = ("import sys, runpy; sys.path = [p for p in sys.path if 'site-packages' not in p]; "
+            f"sys.path.insert(0, {str(BENCH)!r}); sys.argv = ['ns3_bulk.py', '--bytes', '1MB']; "
+            "runpy.run_path(sys.path[0] + '/ns3_bulk.py', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "pip install" in proc.stderr and "ns3" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ns") is None, reason="the ns3 package (optional "
+                    "extra .[ns3]) is not installed")
+def test_ns3_bulk_runs_the_scenario_and_reports_segments() -> None:
+    out = run_script("ns3_bulk.py", "--bytes", "300kB", timeout=240)
+    values = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    assert values["completed"].strip() == "True"
+    assert int(values["bytes_delivered"]) == 300_000
+    assert int(values["data_segments"]) >= 300_000 // 1448

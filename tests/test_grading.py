@@ -1,0 +1,420 @@
+"""The autograders of lessons/assignments: references score full marks, starters zero, and
+plausible wrong implementations lose points with feedback that names their mistake.
+
+Every submission is graded once, all in parallel, by a module-scoped fixture; the tests then
+read the reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from netsim.cli import main
+from netsim.grading import ASSIGNMENTS, get_assignment, resolve_name
+from netsim.grading.framework import GradeReport
+from netsim.grading.report import gradescope_json, junit_xml, text_report
+from netsim.grading.supervisor import grade_many, grade_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+SOLUTION_01 = (LESSONS / "teachers" / "solutions" / "tcp_parsing.py").read_text()
+
+REFERENCES = {
+    "01-checksum-tcp-parsing": SOLUTION_01,
+    "02-rto-estimator": "from netsim.stack.tcp.rto import Rfc6298Estimator as RtoEstimator\n",
+    "03-reassembler": "from netsim.stack.tcp.reassembly import SegmentReassembler as "
+                      "Reassembler\n",
+    "04-reno": "from netsim.stack.tcp.congestion.reno import Reno as MyReno\n",
+    "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
+}
+
+RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"
+RENO_BASE = "from netsim.stack.tcp.congestion.reno import Reno\n"
+ARP_BASE = "from netsim.stack.arp import ArpTable\n"
+REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
+
+# A simple dictionary-based reassembler: correct unless a flag turns a bug on.
+NAIVE_REASM = '''
+class Reassembler:
+    TRIM = True
+    def __init__(self):
+        self.next_index = 0
+        self.held = {}
+        self.last = None
+    def insert(self, index, data, is_last, window_end):
+        if is_last and index + len(data) <= window_end:
+            self.last = index + len(data)
+        data = data[:max(0, window_end - index)]
+        if self.TRIM and index < self.next_index:
+            data = data[self.next_index - index:]
+            index = self.next_index
+        if data and len(data) > len(self.held.get(index, b"")):
+            self.held[index] = data
+        out = bytearray()
+        again = True
+        while again:
+            again = False
+            for i in sorted(self.held):
+                d = self.held[i]
+                if i <= self.next_index < i + len(d) or (not self.TRIM and i < self.next_index):
+                    del self.held[i]
+                    out += d[self.next_index - i:] if self.TRIM else d
+                    self.next_index = max(self.next_index, i + len(d))
+                    again = True
+                    break
+                if i + len(d) <= self.next_index:
+                    del self.held[i]
+                    again = True
+                    break
+        return bytes(out)
+    @property
+    def pending_bytes(self):
+        return sum(len(d) for d in self.held.values())
+    @property
+    def finished(self):
+        return self.last is not None and self.next_index >= self.last
+    def blocks(self):
+        spans = []
+        for i in sorted(self.held):
+            s, e = i, i + len(self.held[i])
+            if spans and s <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], e))
+            else:
+                spans.append((s, e))
+        return spans
+'''
+
+# (assignment, name, source, check that must fail, words its feedback must contain)
+WRONG: list[tuple[str, str, str, str, str]] = [
+    # 01: checksum and TCP parsing
+    ("01-checksum-tcp-parsing", "no_end_around_carry", SOLUTION_01 + '''
+def internet_checksum(data):
+    if len(data) % 2:
+        data += b"\\x00"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    return ~total & 0xFFFF
+''', "checksum_end_around_carry", "carries"),
+    ("01-checksum-tcp-parsing", "odd_byte_padded_left", SOLUTION_01 + '''
+_good = internet_checksum
+def internet_checksum(data):
+    if len(data) % 2:
+        data = data[:-1] + b"\\x00" + data[-1:]
+    return _good(data)
+''', "checksum_odd_length", "LOW byte"),
+    ("01-checksum-tcp-parsing", "data_offset_ignored", SOLUTION_01 + '''
+_good_parse = parse_tcp_header
+def parse_tcp_header(segment):
+    h = _good_parse(segment)
+    return TcpHeader(h.src_port, h.dst_port, h.seq, h.ack, h.data_offset, h.flags, h.window,
+                     h.checksum, h.urgent, b"", bytes(segment[20:]))
+''', "tcp_data_offset", "data_offset * 4"),
+    ("01-checksum-tcp-parsing", "no_pseudo_header", SOLUTION_01 + '''
+def tcp_checksum_ok(src_ip, dst_ip, segment):
+    return internet_checksum(segment) == 0
+''', "tcp_checksum", "pseudo-header"),
+    # 02: RTO estimator
+    ("02-rto-estimator", "alpha_quarter", RTO_BASE + '''
+class RtoEstimator(Rfc6298Estimator):
+    ALPHA = 1 / 4
+''', "srtt_update", "alpha = 0.25"),
+    ("02-rto-estimator", "rttvar_after_srtt", RTO_BASE + '''
+class RtoEstimator(Rfc6298Estimator):
+    def on_sample(self, rtt):
+        if self.srtt is None:
+            return super().on_sample(rtt)
+        self.srtt = 7 / 8 * self.srtt + rtt / 8
+        self.rttvar = 3 / 4 * self.rttvar + abs(self.srtt - rtt) / 4
+        self._base = min(max(self.srtt + max(self.granularity, 4 * self.rttvar),
+                             self.min_rto), self.max_rto)
+        self.backoffs = 0
+''', "rttvar_update", "NEW SRTT"),
+    ("02-rto-estimator", "backoff_not_doubling", RTO_BASE + '''
+class RtoEstimator(Rfc6298Estimator):
+    def on_timeout(self):
+        pass
+''', "backoff_doubles", "did not change on a timeout"),
+    ("02-rto-estimator", "backoff_never_reset", RTO_BASE + '''
+class RtoEstimator(Rfc6298Estimator):
+    def on_sample(self, rtt):
+        b = self.backoffs
+        super().on_sample(rtt)
+        self.backoffs = b
+''', "backoff_until_sample", "reset the backoff"),
+    ("02-rto-estimator", "no_min_rto", RTO_BASE + '''
+class RtoEstimator(Rfc6298Estimator):
+    def __init__(self, min_rto=1.0, max_rto=60.0, initial_rto=1.0, granularity=0.001):
+        super().__init__(0.0001, max_rto, initial_rto, granularity)
+''', "min_rto", "min_rto"),
+    # 03: reassembler
+    ("03-reassembler", "overlap_delivered_twice", NAIVE_REASM + '''
+Reassembler.TRIM = False
+''', "overlap_assembled", "returned again"),
+    ("03-reassembler", "window_off_by_one", REASM_BASE + '''
+class Reassembler(SegmentReassembler):
+    def insert(self, index, data, is_last, window_end):
+        return super().insert(index, data, is_last, window_end + 1)
+''', "window", "window_end is exclusive"),
+    ("03-reassembler", "overlap_counted_twice", NAIVE_REASM, "overlap_held", "counted"),
+    ("03-reassembler", "window_ignored", REASM_BASE + '''
+class Reassembler(SegmentReassembler):
+    def insert(self, index, data, is_last, window_end):
+        return super().insert(index, data, is_last, 1 << 40)
+''', "window", "window"),
+    # 04: Reno
+    ("04-reno", "abc_missing", RENO_BASE + '''
+class MyReno(Reno):
+    def on_ack(self, acked, rtt, flight, now):
+        if self.cwnd < self.ssthresh:
+            self.cwnd += acked
+        else:
+            super().on_ack(acked, rtt, flight, now)
+''', "abc", "at most L*SMSS"),
+    ("04-reno", "ssthresh_not_halved", RENO_BASE + '''
+class MyReno(Reno):
+    def on_loss(self, flight, now):
+        self.ssthresh = max(flight, 2 * self.mss)
+        self.cwnd = self.ssthresh + 3 * self.mss
+''', "fast_retransmit", "not halved"),
+    ("04-reno", "cwnd_not_reset_after_rto", RENO_BASE + '''
+class MyReno(Reno):
+    def on_rto(self, flight, now):
+        self.ssthresh = max(flight // 2, 2 * self.mss)
+''', "rto", "not reset to 1 SMSS"),
+    ("04-reno", "ssthresh_from_cwnd", RENO_BASE + '''
+class MyReno(Reno):
+    def on_loss(self, flight, now):
+        self.ssthresh = max(self.cwnd // 2, 2 * self.mss)
+        self.cwnd = self.ssthresh + 3 * self.mss
+''', "fast_retransmit", "FlightSize"),
+    ("04-reno", "no_congestion_avoidance", RENO_BASE + '''
+class MyReno(Reno):
+    def on_ack(self, acked, rtt, flight, now):
+        self.cwnd += min(acked, 2 * self.mss)
+''', "congestion_avoidance", "still growing"),
+    # 05: ARP
+    ("05-arp-cache", "entries_never_expire", ARP_BASE + '''
+class ArpCache(ArpTable):
+    def __init__(self, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(float("inf"), retries, retry_interval, max_pending)
+''', "expiry", "never expire"),
+    ("05-arp-cache", "pending_unbounded", ARP_BASE + '''
+class ArpCache(ArpTable):
+    def __init__(self, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(timeout, retries, retry_interval, 10 ** 9)
+''', "pending_bounded", "unbounded"),
+    ("05-arp-cache", "one_retry_too_many", ARP_BASE + '''
+class ArpCache(ArpTable):
+    def __init__(self, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(timeout, retries + 1, retry_interval, max_pending)
+''', "retries", "give up after"),
+    ("05-arp-cache", "merge_flag_ignored", ARP_BASE + '''
+class ArpCache(ArpTable):
+    def update(self, ip, mac, now, create=True):
+        return super().update(ip, mac, now, True)
+''', "merge_flag", "must not add"),
+]
+
+# Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.
+HOSTILE = {
+    "loop_in_method": ("02-rto-estimator", RTO_BASE + '''
+class RtoEstimator(Rfc6298Estimator):
+    def on_syn_timeout_done(self):
+        while True:
+            pass
+'''),
+    "exception": ("04-reno", RENO_BASE + '''
+class MyReno(Reno):
+    def on_dup_ack(self, count, flight, now):
+        return 1 // 0
+'''),
+    "process_exit": ("05-arp-cache", ARP_BASE + '''
+import os
+class ArpCache(ArpTable):
+    def entries(self, now):
+        os._exit(3)
+'''),
+    "loop_at_import": ("02-rto-estimator", "while True:\n    pass\n"),
+    "syntax_error": ("03-reassembler", "class Reassembler:\n    def insert(self\n"),
+}
+HOSTILE_TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
+    """Every submission graded once, in parallel: keys 'ref:A', 'starter:A', 'wrong:NAME'."""
+    tmp = tmp_path_factory.mktemp("submissions")
+    jobs: list[tuple[str, str, str]] = []
+    for a, src in REFERENCES.items():
+        p = tmp / f"ref_{a[:2]}.py"
+        p.write_text(src)
+        jobs.append((f"ref:{a}", a, str(p)))
+    for a in ASSIGNMENTS:
+        starter = LESSONS / "assignments" / a / get_assignment(a).filename
+        jobs.append((f"starter:{a}", a, str(starter)))
+    for a, name, src, _, _ in WRONG:
+        p = tmp / f"wrong_{name}.py"
+        p.write_text(src)
+        jobs.append((f"wrong:{name}", a, str(p)))
+    reports = grade_many([(a, p) for _, a, p in jobs], timeout=20.0)
+    out = {key: rep for (key, _, _), rep in zip(jobs, reports, strict=True)}
+    hostile = []
+    for name, (a, src) in HOSTILE.items():
+        p = tmp / f"hostile_{name}.py"
+        p.write_text(src)
+        hostile.append((name, a, str(p)))
+    reps = grade_many([(a, p) for _, a, p in hostile], timeout=HOSTILE_TIMEOUT,
+                      import_timeout=5.0)
+    out.update({f"hostile:{n}": r for (n, _, _), r in zip(hostile, reps, strict=True)})
+    return out
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_reference_implementation_scores_full_marks(graded: dict[str, GradeReport],
+                                                    assignment: str) -> None:
+    rep = graded[f"ref:{assignment}"]
+    assert rep.full_marks, text_report(rep)
+    kinds = {c.kind for c in get_assignment(assignment).checks}
+    assert {"unit", "simulation"} <= kinds  # unit checks and a check inside a full simulation
+    assert len(rep.results) >= 10
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_starter_file_imports_and_scores_zero(graded: dict[str, GradeReport],
+                                              assignment: str) -> None:
+    rep = graded[f"starter:{assignment}"]
+    assert rep.score == 0, text_report(rep)
+    # The file imported: the checks ran and met the TODOs, nothing died or timed out.
+    assert all(r.status in ("error", "fail") for r in rep.results)
+    assert any("NotImplementedError" in r.output and "TODO" in r.output for r in rep.results)
+
+
+@pytest.mark.parametrize(("assignment", "name", "check", "words"),
+                         [(a, n, c, w) for a, n, _, c, w in WRONG],
+                         ids=[n for _, n, _, _, _ in WRONG])
+def test_wrong_implementation_loses_points_with_feedback(graded: dict[str, GradeReport],
+                                                         assignment: str, name: str,
+                                                         check: str, words: str) -> None:
+    rep = graded[f"wrong:{name}"]
+    assert rep.score < rep.max_score
+    result = rep.result(check)
+    assert result.status == "fail", text_report(rep)
+    assert words in result.output, result.output
+    # feedback shows what was expected and what happened
+    assert "expected" in result.output and "got" in result.output
+
+
+def test_each_assignment_has_three_wrong_implementations_caught() -> None:
+    for a in ASSIGNMENTS:
+        assert sum(1 for w in WRONG if w[0] == a) >= 3
+
+
+def test_feedback_shows_the_script_up_to_the_failure(graded: dict[str, GradeReport]) -> None:
+    out = graded["wrong:backoff_not_doubling"].result("stack_retransmit_timer").output
+    assert "TCP script so far:" in out
+    assert "Flags [S]" in out and "expect nothing" in out  # every step, from the SYN on
+    unit = graded["wrong:rttvar_after_srtt"].result("rttvar_update").output
+    assert "script so far:" in unit and "est.on_sample(0.5)" in unit
+
+
+def test_endless_loop_is_reported_as_timeout(graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:loop_in_method"]
+    r = rep.result("syn_timeout_3s")
+    assert r.status == "timeout" and "time limit" in r.output
+    # the grader went on with the other checks in a fresh process
+    assert rep.result("first_sample").passed and rep.result("backoff_doubles").passed
+    assert rep.seconds < 25
+
+
+def test_exception_in_student_code_is_reported(graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:exception"]
+    r = rep.result("fast_recovery")
+    assert r.status == "error"
+    assert "ZeroDivisionError" in r.output and "hostile_exception.py" in r.output
+    assert rep.result("slow_start").passed
+
+
+def test_dying_process_and_import_problems_are_reported(graded: dict[str, GradeReport]) -> None:
+    died = graded["hostile:process_exit"]
+    assert died.result("expiry").status == "error"
+    assert "died" in died.result("expiry").output
+    assert died.result("pending_queue").passed  # the next runner carried on
+    loop = graded["hostile:loop_at_import"]
+    assert loop.score == 0 and all(r.status == "timeout" for r in loop.results)
+    syntax = graded["hostile:syntax_error"]
+    assert syntax.score == 0 and "SyntaxError" in syntax.results[0].output
+
+
+def test_gradescope_json_is_well_formed(graded: dict[str, GradeReport]) -> None:
+    rep = graded["wrong:abc_missing"]
+    doc = json.loads(gradescope_json(rep))
+    assert doc["score"] == rep.score
+    assert len(doc["tests"]) == len(rep.results)
+    for t in doc["tests"]:
+        assert {"name", "score", "max_score", "output"} <= set(t)
+        assert 0 <= t["score"] <= t["max_score"]
+    assert sum(t["max_score"] for t in doc["tests"]) == rep.max_score
+    failing = next(t for t in doc["tests"] if t["name"] == "abc")
+    assert failing["score"] == 0 and "L*SMSS" in failing["output"]
+
+
+def test_junit_xml_is_well_formed(graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:loop_in_method"]
+    root = ET.fromstring(junit_xml(rep))
+    suite = root.find("testsuite")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert len(cases) == len(rep.results)
+    assert int(suite.get("errors", "0")) >= 1  # the timeout
+    names_with_error = {c.get("name") for c in cases if c.find("error") is not None}
+    assert "syn_timeout_3s" in names_with_error
+
+
+def test_cli_exit_status_and_formats(tmp_path: Path) -> None:
+    ref = tmp_path / "rto.py"
+    ref.write_text(REFERENCES["02-rto-estimator"])
+    out = tmp_path / "results.json"
+    assert main(["grade", "02", str(ref), "--format", "gradescope", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["score"] == get_assignment("02").max_score
+    starter = LESSONS / "assignments" / "02-rto-estimator" / "rto_estimator.py"
+    xml_out = tmp_path / "junit.xml"
+    assert main(["grade", "02-rto-estimator", str(starter), "--format", "junit",
+                 "-o", str(xml_out), "--timeout", "5"]) == 1
+    ET.parse(xml_out)
+    assert main(["grade", "99", str(ref)]) == 2  # unknown assignment: a usage error
+    assert main(["grade", "02", str(tmp_path / "missing.py")]) == 2
+
+
+def test_batch_mode_writes_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.py").write_text(REFERENCES["03-reassembler"])
+    (subs / "bob").mkdir()
+    (subs / "bob" / "reassembler.py").write_text(
+        (LESSONS / "assignments" / "03-reassembler" / "reassembler.py").read_text())
+    (subs / "carol").mkdir()  # handed in nothing
+    table = tmp_path / "grades.csv"
+    assert main(["grade", "03", "--batch", str(subs), "--csv", str(table)]) == 1
+    rows = list(csv.DictReader(table.open()))
+    by = {r["submission"]: r for r in rows}
+    full = str(get_assignment("03").max_score)
+    assert by["alice.py"]["score"] == full and by["alice.py"]["max_score"] == full
+    assert by["bob"]["score"] == "0" and "in_order" in by["bob"]["not_passed"]
+    assert "no submission" in by["carol"]["not_passed"]
+    assert "window" in rows[0]  # one column per check
+    assert "alice.py" in capsys.readouterr().out
+
+
+def test_assignment_names_resolve() -> None:
+    assert resolve_name("4") == "04-reno"
+    assert resolve_name("reno") == "04-reno"
+    assert resolve_name("05-arp-cache") == "05-arp-cache"
+
+
+def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
+    rep = grade_submission("01", tmp_path / "nothing.py")
+    assert rep.score == 0 and "no such file" in rep.results[0].output

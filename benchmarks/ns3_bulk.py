@@ -99,7 +99,8 @@ def _size(text: str) -> int:
 
 def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss: float = 0.01,
             mss: int = 1448, seed: int = 1, queue_packets: int = 1000,
-            recovery: str = "classic", initial_cwnd: int | None = None) -> dict[str, Any]:
+            recovery: str = "classic", initial_cwnd: int | None = None,
+            delack_count: int = 2) -> dict[str, Any]:
     """Build and run the scenario; return wall/CPU time of the run and what happened."""
     t0 = time.perf_counter()
     import cppyy
@@ -125,7 +126,7 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
     cd("ns3::TcpSocket::InitialCwnd", ns.UintegerValue(initial_cwnd))
     cd("ns3::TcpSocket::SndBufSize", ns.UintegerValue(1 << 20))
     cd("ns3::TcpSocket::RcvBufSize", ns.UintegerValue(1 << 20))
-    cd("ns3::TcpSocket::DelAckCount", ns.UintegerValue(2))
+    cd("ns3::TcpSocket::DelAckCount", ns.UintegerValue(delack_count))
     cd("ns3::TcpSocket::DelAckTimeout", ns.TimeValue(ns.Seconds(0.2)))
     cd("ns3::TcpSocket::TcpNoDelay", ns.BooleanValue(False))
     cd("ns3::TcpSocket::DataRetries", ns.UintegerValue(15))
@@ -211,6 +212,7 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
         "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "recovery": recovery,
         "initial_cwnd": initial_cwnd,
+        "delack_count": delack_count,
         "mss": mss,
         "loss": loss,
     }
@@ -237,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recovery", choices=("classic", "prr"), default="classic")
     parser.add_argument("--initial-cwnd", type=int, default=None,
                         help="segments (default: netsim's RFC 5681 IW, 3 for MSS 1448)")
+    parser.add_argument("--delack-count", type=int, default=2,
+                        help="segments per delayed ACK (default 2; 1 acks every segment)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("ns") is None:
@@ -245,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     result = run_ns3(_size(args.bytes), rate_bps=args.rate, delay=args.delay, loss=args.loss,
                      mss=args.mss, seed=args.seed, recovery=args.recovery,
-                     initial_cwnd=args.initial_cwnd)
+                     initial_cwnd=args.initial_cwnd, delack_count=args.delack_count)
     if args.json:
         print(json.dumps(result))
     else:

@@ -180,3 +180,25 @@ def test_progress_process_draws_growing_percentages_as_simulated_time_advances()
     assert len(percents) >= 5
     assert buf.getvalue().endswith("\n")
     assert "simulated time" in frames[0]
+
+
+# ---------------------------------------------------------------------- netsim sim --trace/--plot
+def test_sim_writes_the_trace_and_the_combined_figure(netsim_cli: RunCli, tmp_path: Path) -> None:
+    res = netsim_cli("sim", "--bytes", "200kB", "--loss", "0.02", "--json",
+                     "--trace", "run.jsonl", "--plot", "run.png")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    rec = read_jsonl(tmp_path / "run.jsonl")
+    conn = rec.sender()
+    data = [s for s in rec.segments(conn, "tx") if s.length]
+    assert len(data) == summary["data_segments"]
+    assert sum(s.retransmit for s in data) == summary["retransmissions"]
+    w, h = png_size(tmp_path / "run.png")
+    assert w >= 800 and h >= 800
+
+
+def test_sim_refuses_unwritable_trace_and_plot_paths_before_running(netsim_cli: RunCli) -> None:
+    res = netsim_cli("sim", "--bytes", "10MB", "--plot", "out.xyz")
+    assert res.returncode == 2 and "--plot" in res.stderr and res.stdout == ""
+    res = netsim_cli("sim", "--bytes", "10MB", "--trace", "no/such/dir/t.jsonl")
+    assert res.returncode == 2 and "--trace" in res.stderr and res.stdout == ""

@@ -407,6 +407,15 @@ def test_batch_mode_writes_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "no submission" in by["carol"]["not_passed"]
     assert "window" in rows[0]  # one column per check
     assert "alice.py" in capsys.readouterr().out
+    # alice only re-exported netsim's reference: the teacher is told
+    assert "reference implementation" in by["alice.py"]["notes"] and not by["bob"]["notes"]
+
+
+def test_reference_reuse_is_noted_for_the_teacher(graded: dict[str, GradeReport]) -> None:
+    assert any("Rfc6298Estimator" in n for n in graded["ref:02-rto-estimator"].notes)
+    assert any("Reno" in n for n in graded["wrong:abc_missing"].notes)  # a subclass
+    assert not graded["ref:01-checksum-tcp-parsing"].notes  # a standalone solution
+    assert "note: uses netsim's reference" in text_report(graded["ref:05-arp-cache"])
 
 
 def test_assignment_names_resolve() -> None:

@@ -343,6 +343,8 @@ def _format(s: dict[str, Any], written: dict[str, Path], out: Path, link: str,
     for key, path in written.items():
         shown = path.name if path.parent == out else str(path)
         lines.append(f"  {shown:<{width}}  {what[key]}")
+    if "combined" not in written:
+        lines.append("no plots: the connection never got to exchange data")
     if "combined" in written:
         lines.append(f"next: open {written['combined']}; in Python, "
                      f"netsim.trace.read_jsonl({str(written['trace'])!r}) gives the trace back")

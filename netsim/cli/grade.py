@@ -108,6 +108,7 @@ def _run_batch(args: argparse.Namespace, assignment: Any) -> int:
         else:
             bad = [r.name for r in rep.results if not r.passed]
             print(f"{name:{width}}  {rep.score:>3}/{rep.max_score}"
-                  + (f"  not passed: {', '.join(bad)}" if bad else "  full marks"))
+                  + (f"  not passed: {', '.join(bad)}" if bad else "  full marks")
+                  + "".join(f"  [note: {n}]" for n in rep.notes))
     print(f"{len(rows)} submission(s) graded" + (f"; wrote {args.csv}" if args.csv else ""))
     return 0 if all(rep is not None for _, rep in rows) else 1

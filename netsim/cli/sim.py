@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args
-from netsim.errors import UsageError
+from netsim.errors import NetsimError, UsageError
 from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk
 from netsim.stack.tcp.congestion import CC_FACTORIES
 from netsim.units import format_rate, format_size, format_time, parse_size, parse_time
@@ -118,6 +118,13 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # only the pcap file is written
         raise UsageError(f"--pcap: cannot write {args.pcap!r}: "
                          f"{exc.strerror or exc}") from None
+    except NetsimError:
+        raise
+    except Exception as exc:
+        if ":" in str(args.cc):  # a student's controller (path.py:Class) raised
+            raise NetsimError(f"--cc {args.cc}: the controller raised "
+                              f"{type(exc).__name__}: {exc}") from None
+        raise
     if rec is not None:
         from netsim.trace.output import write_trace_outputs
         write_trace_outputs(rec, args.trace, args.plot)

@@ -219,37 +219,37 @@ def check_stack(ctx: Context) -> None:
     full = _Length(1000)
 
     h.app_send(b"d" * 30_000)
-    h._note("# IW = 4 segments of 1000 bytes (RFC 5681 §3.1)")
+    h.note("# IW = 4 segments of 1000 bytes (RFC 5681 §3.1)")
     for i in range(4):
         h.expect(None, seq=h.rel(1 + 1000 * i), payload=full)
     h.expect_nothing()
     h.inject(flags="A", ack=h.rel(2001))
-    h._note("# ACK of 2 segments: cwnd 4000 + min(2000, 2*SMSS) = 6000, 2000 in flight")
+    h.note("# ACK of 2 segments: cwnd 4000 + min(2000, 2*SMSS) = 6000, 2000 in flight")
     for i in range(4, 8):
         h.expect(None, seq=h.rel(1 + 1000 * i), payload=full)
     h.expect_nothing()
     h.inject(flags="A", ack=h.rel(8001))
-    h._note("# ACK of 6 segments: cwnd 6000 + 2000 (ABC, L = 2) = 8000, nothing in flight")
+    h.note("# ACK of 6 segments: cwnd 6000 + 2000 (ABC, L = 2) = 8000, nothing in flight")
     for i in range(8, 16):
         h.expect(None, seq=h.rel(1 + 1000 * i), payload=full)
     h.expect_nothing()
-    h._note("# segment 8001 is lost: three duplicate ACKs")
+    h.note("# segment 8001 is lost: three duplicate ACKs")
     for i in range(2):
         h.inject(flags="A", ack=h.rel(8001))
-        h._note("# limited transmit (RFC 3042): one new segment per early dup ACK")
+        h.note("# limited transmit (RFC 3042): one new segment per early dup ACK")
         h.expect(None, seq=h.rel(16001 + 1000 * i), payload=full)
         h.expect_nothing()
     h.inject(flags="A", ack=h.rel(8001))
-    h._note("# fast retransmit: FlightSize 8000 (the 2 limited-transmit segments do not "
+    h.note("# fast retransmit: FlightSize 8000 (the 2 limited-transmit segments do not "
             "count, RFC 3042 §2), ssthresh = 4000, cwnd = 4000 + 3*1000 = 7000")
     h.expect(None, seq=h.rel(8001), payload=full)
     h.expect_nothing()
     for n, cwnd in ((4, 8000), (5, 9000), (6, 10000)):
         h.inject(flags="A", ack=h.rel(8001))
-        h._note(f"# dup ACK {n}: cwnd {cwnd} (+1 SMSS each), 10000 in flight: nothing new")
+        h.note(f"# dup ACK {n}: cwnd {cwnd} (+1 SMSS each), 10000 in flight: nothing new")
         h.expect_nothing()
     h.inject(flags="A", ack=h.rel(8001))
-    h._note("# dup ACK 7: cwnd 11000 > 10000 in flight: one new segment")
+    h.note("# dup ACK 7: cwnd 11000 > 10000 in flight: one new segment")
     h.expect(None, seq=h.rel(18001), payload=full)
     h.expect_nothing()
 

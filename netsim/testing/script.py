@@ -236,6 +236,10 @@ class TcpScript:
         return self.conn.state
 
     # ------------------------------------------------------------------ log and failures
+    def note(self, text: str) -> None:
+        """Add a comment line to the script that a failure prints (e.g. for graders)."""
+        self._note(text)
+
     def _note(self, text: str) -> None:
         self._log.append(f"{self.now:10.6f}  {text}")
 

@@ -89,7 +89,11 @@ class TcpConnection:
         self.listener = listener
         self.state = S.CLOSED
         self._synced = False  # both SYNs acknowledged (the data phase was set up)
-        self.trace = self.stack.trace if cfg.trace_connections else None
+        # A tracer switched off (Recorder.enabled False) costs nothing per segment: the
+        # connection keeps no reference to it, so no record is even built.
+        tracer = self.stack.trace
+        self.trace = tracer if cfg.trace_connections and getattr(tracer, "enabled", True) \
+            else None
         # --- send sequence space (RFC 9293 §3.3.1)
         self.iss = 0
         self.snd_una = 0
@@ -220,6 +224,10 @@ class TcpConnection:
     def open_passive(self, syn: TCPSegment, now: float) -> None:
         """A SYN reached a listener: this new connection answers it (RFC 9293 §3.10.7.2)."""
         self.state = S.LISTEN
+        if self.trace is not None:  # the SYN the listener received, for ladders and graphs
+            self.irs = syn.seq
+            self._trace_segment("rx", syn.seq, syn.ack, len(syn.payload), syn.flags,
+                                syn.window, syn.options, now, False)
         self._transition(Event.RCV_SYN, now)
         self._take_syn(syn, now)
         self._choose_isn(now)

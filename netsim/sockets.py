@@ -38,7 +38,7 @@ class Stream:
         self.node = node
         self.env = node.env
         self.conn = conn
-        self._readers: deque[tuple[Event, int]] = deque()
+        self._readers: deque[tuple[Event, int, int]] = deque()  # (event, max, low-water)
         self._writers: list[Event] = []
         self._closed_waiters: list[Event] = []
         self._connect_event: Event | None = None
@@ -52,9 +52,8 @@ class Stream:
                 self._connect_event.succeed(self)
             return
         if event in ("readable", "eof", "error", "closed"):
-            while self._readers and (conn.readable or conn.at_eof or conn.error is not None
-                                     or conn.state is State.CLOSED):
-                ev, n = self._readers.popleft()
+            while self._readers and self._can_read(self._readers[0][2]):
+                ev, n, _ = self._readers.popleft()
                 self._finish_read(ev, n)
         if event in ("writable", "error", "closed"):
             writers, self._writers = self._writers, []
@@ -91,15 +90,23 @@ class Stream:
             ev.succeed(b"")
 
     # ------------------------------------------------------------------ reading
-    def recv(self, max_bytes: int = 65536) -> Event:
-        """An event with up to `max_bytes` bytes; b"" at the end of the stream."""
-        ev = self.env.event()
+    def _can_read(self, lowat: int) -> bool:
         conn = self.conn
-        if not self._readers and (conn.readable or conn.at_eof or conn.error is not None or
-                                  conn.state is State.CLOSED):
+        return (conn.readable >= lowat or conn.fin_received or conn.error is not None
+                or conn.state is State.CLOSED)
+
+    def recv(self, max_bytes: int = 65536, min_bytes: int = 1) -> Event:
+        """An event with up to `max_bytes` bytes; b"" at the end of the stream.
+
+        `min_bytes` is a low-water mark like SO_RCVLOWAT: the event waits until that many
+        bytes are ready (or the stream ends), so a bulk reader wakes once per chunk rather
+        than once per segment. It is capped at half the receive buffer."""
+        ev = self.env.event()
+        lowat = max(1, min(min_bytes, max_bytes, self.conn.cfg.rcvbuf // 2))
+        if not self._readers and self._can_read(lowat):
             self._finish_read(ev, max_bytes)
         else:
-            self._readers.append((ev, max_bytes))
+            self._readers.append((ev, max_bytes, lowat))
         return ev
 
     def recv_exactly(self, n: int) -> Process:

@@ -23,7 +23,8 @@ BOOTSTRAP = "./scripts/bootstrap.sh"
 
 def built_subcommands() -> list[str]:
     """The subcommands listed in netsim.cli.SUBCOMMANDS whose module exists."""
-    return [n for n in SUBCOMMANDS if importlib.util.find_spec(f"netsim.cli.{n}") is not None]
+    return [n.replace("_", "-") for n in SUBCOMMANDS
+            if importlib.util.find_spec(f"netsim.cli.{n}") is not None]
 
 
 def quickstart_commands(readme: str) -> list[str]:

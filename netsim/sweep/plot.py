@@ -16,14 +16,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import EngFormatter
+from typing import TYPE_CHECKING, Any
 
 from netsim.errors import UsageError
 from netsim.sweep.table import read_table
+
+if TYPE_CHECKING:  # matplotlib is imported where a plot is made: `netsim --help` stays quick
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import EngFormatter
 
 __all__ = ["ERROR_BARS", "Point", "aggregate", "plot_sweep", "t_quantile"]
 
@@ -117,6 +118,8 @@ _UNITS = {"_bps": "bit/s", "_seconds": "s", "bytes": "B"}
 
 
 def _formatter(column: str) -> EngFormatter | None:
+    from matplotlib.ticker import EngFormatter
+
     for suffix, unit in _UNITS.items():
         if column.endswith(suffix):
             return EngFormatter(unit=unit)
@@ -128,6 +131,8 @@ def plot_sweep(table: str | Path | Sequence[dict[str, Any]], x: str, y: str,
                logy: bool = False, ax: Axes | None = None) -> Figure:
     """Mean of ``y`` per ``x`` (one line per ``hue`` value) with error bars; returns the
     figure (a new one unless ``ax`` is given). ``table`` is a CSV path or rows."""
+    from matplotlib.figure import Figure
+
     rows = read_table(table) if isinstance(table, str | Path) else list(table)
     if not rows:
         raise UsageError("TABLE: the table has no rows")

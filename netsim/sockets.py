@@ -100,9 +100,10 @@ class Stream:
 
         `min_bytes` is a low-water mark like SO_RCVLOWAT: the event waits until that many
         bytes are ready (or the stream ends), so a bulk reader wakes once per chunk rather
-        than once per segment. It is capped at half the receive buffer."""
+        than once per segment. It is capped at 1/64 of the receive buffer, so waiting for it
+        never closes a noticeable part of the window (with a small buffer it does nothing)."""
         ev = self.env.event()
-        lowat = max(1, min(min_bytes, max_bytes, self.conn.cfg.rcvbuf // 2))
+        lowat = max(1, min(min_bytes, max_bytes, self.conn.cfg.rcvbuf // 64))
         if not self._readers and self._can_read(lowat):
             self._finish_read(ev, max_bytes)
         else:

@@ -144,10 +144,13 @@ def bulk_sender(node: Node, ip: str | IPv4Address, port: int, nbytes: int, *, se
 
 
 def bulk_sink(node: Node, port: int = 0, *, listener: Listener | None = None,
-              recv_size: int = 1 << 16,
+              recv_size: int = 1 << 16, min_read: int = 1,
               into: SinkResult | None = None) -> Generator[Event, Any, SinkResult]:
     """Accept one connection (on ``listener``, or on a new listener on ``port`` that is closed
-    after the accept), read it to the end counting and hashing, then close."""
+    after the accept), read it to the end counting and hashing, then close.
+
+    ``min_read`` is a low-water mark for each read (see `Stream.recv`): a simulation reads in
+    chunks to save wake-ups; a live sink, which may be stopped at any moment, reads at once."""
     env = node.env
     res = into if into is not None else SinkResult()
     own = listener is None
@@ -160,8 +163,7 @@ def bulk_sink(node: Node, port: int = 0, *, listener: Listener | None = None,
     res.accepted_at = float(env.now)
     digest = hashlib.sha256()
     while True:
-        # A low-water mark (like SO_RCVLOWAT): wake once per 16 kB, not once per segment
-        data: bytes = yield stream.recv(recv_size, min_bytes=min(recv_size, 16384))
+        data: bytes = yield stream.recv(recv_size, min_bytes=min_read)
         if not data:
             break
         now = float(env.now)

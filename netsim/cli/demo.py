@@ -168,7 +168,7 @@ def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "new
     h1, h2 = net.hosts
     sres = BulkSendResult(seed=seed)
     kres = SinkResult()
-    sink = env.process(bulk_sink(h2, SINK_PORT, into=kres))
+    sink = env.process(bulk_sink(h2, SINK_PORT, min_read=16384, into=kres))
     sender = env.process(bulk_sender(h1, h2.ip, SINK_PORT, nbytes, seed=seed, into=sres))
     errors: list[str] = []
     bugs: list[BaseException] = []

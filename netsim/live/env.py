@@ -55,7 +55,7 @@ class _Deferred(Event):
         self._ok = True
 
 
-class LiveEnvironment(RealtimeEnvironment):  # type: ignore[misc]
+class LiveEnvironment(RealtimeEnvironment):
     """Real-time SimPy environment whose idle wait is ``epoll`` on registered descriptors."""
 
     def __init__(self, poll_interval: int = 16) -> None:

@@ -255,7 +255,7 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
 
     sres = BulkSendResult(seed=scenario.seed)
     kres = SinkResult()
-    sink = env.process(bulk_sink(h2, SINK_PORT, into=kres))
+    sink = env.process(bulk_sink(h2, SINK_PORT, min_read=16384, into=kres))
     sender = env.process(bulk_sender(h1, h2.ip, SINK_PORT, nbytes, seed=scenario.seed,
                                      chunk=scenario.chunk, into=sres))
     errors: list[BaseException] = []

@@ -427,7 +427,7 @@ def _range(knob: Knob, rng: Mapping[str, Any], where: str,
     values = [_tidy(p) for p in points]
     if isinstance(start, int) and isinstance(stop, int) and all(v.is_integer() for v in values):
         return [int(v) for v in values]
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _tidy(x: float) -> float:

@@ -4,8 +4,8 @@ everything it left behind in one folder: plots, a ladder diagram, a pcap and the
     netsim demo                          # 2 MB over 10 Mbit/s, 20 ms, 2% loss -> ./netsim-demo
     netsim demo --out /tmp/d --bytes 500kB --loss 0.05 --cc reno
 
-The transfer is the same as ``netsim sim`` runs (netsim.apps.bulk between h1 and h2 of
-`two_hosts`, same seeds), here with a trace `Recorder` attached and a progress bar, a SimPy
+The transfer is the one ``netsim sim`` runs (`netsim.sim.scenario.run_bulk`, same seeds),
+here with a trace `Recorder` attached and a progress bar, a SimPy
 process that shows how far the transfer is as simulated time advances (on stderr, when stderr
 is a terminal and the run takes more than a second).
 """
@@ -25,15 +25,12 @@ from typing import Any, TextIO
 import simpy
 from simpy.events import Event
 
-from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
+from netsim.apps.bulk import BulkSendResult, SinkResult
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
-from netsim.sim.topology import capture, two_hosts
-from netsim.sim.world import World
-from netsim.stack.tcp.config import TcpConfig
+from netsim.sim.scenario import BulkScenario, run_bulk
 from netsim.stack.tcp.congestion import CC_FACTORIES
-from netsim.stack.tcp.errors import TcpError
 from netsim.trace.recorder import Recorder
 from netsim.units import format_rate, format_size, format_time, parse_size
 
@@ -42,7 +39,6 @@ DEFAULT_BYTES = "2MB"
 DEFAULT_LADDER = 16
 #: The demo's link: slow and lossy enough to show slow start, losses and recovery.
 LINK_DEFAULTS = {"delay": "20ms", "rate": "10Mbit", "loss": "0.02", "queue": "100"}
-SINK_PORT = 5001
 
 FILES = {
     "combined": "combined.png",
@@ -159,68 +155,24 @@ class DemoRun:
 
 def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "newreno",
                  pcap: Path | None = None, progress: Progress | None = None) -> DemoRun:
-    """One bulk transfer h1 -> h2 with every trace record kept (what the demo runs)."""
+    """One bulk transfer h1 -> h2 with every trace record kept: `run_bulk`, the same run as
+    `netsim sim` with these settings, plus a progress bar."""
     rec = Recorder()
-    wall0 = time.perf_counter()
-    world = World(seed)
-    env = world.env
-    net = two_hosts(world, link, trace=rec, tcp=TcpConfig(cc=cc))
-    h1, h2 = net.hosts
-    sres = BulkSendResult(seed=seed)
-    kres = SinkResult()
-    sink = env.process(bulk_sink(h2, SINK_PORT, min_read=16384, into=kres))
-    sender = env.process(bulk_sender(h1, h2.ip, SINK_PORT, nbytes, seed=seed, into=sres))
-    errors: list[str] = []
-    bugs: list[BaseException] = []
-    done = env.event()
-    left = [2]
 
-    def finished(ev: Event) -> None:
-        if not ev.ok:
-            ev.defused = True
-            exc = ev.value
-            assert isinstance(exc, BaseException)
-            if isinstance(exc, TcpError):
-                errors.append(str(exc))  # refused, reset, timed out: an outcome
-            else:
-                bugs.append(exc)
-        left[0] -= 1
-        if (left[0] == 0 or not ev.ok) and not done.triggered:
-            done.succeed()
+    def start_progress(env: simpy.Environment, sink: SinkResult, done: Event) -> None:
+        if progress is not None:
+            env.process(progress_process(env, progress, lambda: sink.bytes_received,
+                                         lambda: done.triggered))
 
-    sender.callbacks.append(finished)
-    sink.callbacks.append(finished)
+    result = run_bulk(BulkScenario(bytes=nbytes, link=link, seed=seed, cc=cc, pcap=pcap,
+                                   trace=rec, on_start=start_progress))
+    sres, kres = result.sender, result.sink
+    assert sres is not None and kres is not None
     if progress is not None:
-        env.process(progress_process(env, progress, lambda: kres.bytes_received,
-                                     lambda: done.triggered))
-    until = done
-
-    def go() -> None:
-        try:
-            env.run(until=until)
-        except RuntimeError as exc:  # simpy: no events left before `until`
-            if "No scheduled events left" not in str(exc):
-                raise
-            errors.append("the simulation ran out of events before the transfer finished")
-
-    if pcap is not None:
-        with capture(net.links[0].a, pcap):
-            go()
-    else:
-        go()
-    if bugs:
-        raise bugs[0]
-    if progress is not None:
-        progress.finish(kres.bytes_received, float(env.now))
-    drops: dict[str, int] = {}
-    for endpoint in (net.links[0].a, net.links[0].b):
-        for reason, n in endpoint.stats.dropped.items():
-            drops[reason] = drops.get(reason, 0) + n
-    start = sres.connect_started or 0.0
-    end = kres.last_byte_at if kres.last_byte_at is not None else float(env.now)
+        progress.finish(kres.bytes_received, result.close_seconds)
     conn = sres.stream.conn.name if sres.stream is not None else None
-    return DemoRun(rec, sres, kres, errors[0] if errors else None, end - start,
-                   time.perf_counter() - wall0, drops, conn)
+    return DemoRun(rec, sres, kres, result.error, result.sim_seconds, result.wall_seconds,
+                   dict(result.link_drops), conn)
 
 
 # ---------------------------------------------------------------------- command

@@ -72,6 +72,9 @@ class BulkScenario:
     trace: Tracer | None = None
     chunk: int = 1 << 16
     time_limit: float | None = None
+    # Called with (env, the sink's result as it fills, the event that fires when both apps
+    # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
+    on_start: Callable[[Any, SinkResult, Event], None] | None = None
 
 
 @dataclass
@@ -274,6 +277,8 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
 
     sender.callbacks.append(finished)
     sink.callbacks.append(finished)
+    if scenario.on_start is not None:
+        scenario.on_start(env, kres, done)
     until: Event = done
     if scenario.time_limit is not None:
         until = env.any_of([done, env.timeout(scenario.time_limit)])

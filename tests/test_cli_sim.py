@@ -213,3 +213,27 @@ def test_run_bulk_feeds_the_tracer_and_uses_the_reverse_link() -> None:
     assert ("h1", "ESTABLISHED") in states and ("h2", "CLOSED") in states
     assert ("h1", "TIME-WAIT") in states  # the world stopped during the sender's TIME-WAIT
     assert ("h1", "CLOSED") not in states
+
+
+def test_flows_share_the_link_and_report_fairness(capsys: pytest.CaptureFixture[str]) -> None:
+    # Three connections over one 10 Mbit/s link: each arrives intact, together they fill
+    # the link, and Jain's index of their goodputs is reported.
+    doc = sim_json(capsys, "--bytes", "1MB", "--flows", "3", "--rate", "10Mbit",
+                   "--queue", "50")
+    assert doc["flows"] == 3 and doc["intact"] is True
+    assert doc["bytes_requested"] == doc["bytes_delivered"] == 3_000_000
+    assert len(doc["flow_goodputs_bps"]) == 3
+    squares = sum(g * g for g in doc["flow_goodputs_bps"])
+    assert doc["jain_fairness"] == pytest.approx(sum(doc["flow_goodputs_bps"]) ** 2
+                                                 / (3 * squares))
+    assert 1 / 3 < doc["jain_fairness"] <= 1.0
+    assert 7e6 < doc["goodput_bps"] <= 10e6
+    one = sim_json(capsys, "--bytes", "1MB", "--rate", "10Mbit", "--queue", "50")
+    assert one["flows"] == 1 and one["jain_fairness"] == 1.0
+
+
+def test_flows_must_be_a_sensible_count(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("0", "x", "5000"):
+        assert main(["sim", "--flows", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--flows" in err

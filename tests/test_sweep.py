@@ -277,7 +277,7 @@ mtu = [10, 1500]
 
 BAD_SPECS = [
     ("[vary]\nlose = [0.1]\n", "[vary] lose: unknown knob"),
-    ("[scenario]\nflows = 4\n", "[scenario] flows: unknown knob"),
+    ("[scenario]\nn_flows = 4\n", "[scenario] n_flows: unknown knob"),
     ("colour = 1\n", "colour: unknown key"),
     ("[vary]\nloss = []\n", "[vary] loss: empty list"),
     ("[vary]\nloss = {start = 0.1, stop = 0.01, step = 0.01}\n", "[vary] loss: empty range"),
@@ -390,3 +390,21 @@ def test_example_specs_are_valid() -> None:
     assert specs
     for path in specs:
         assert len(load_spec(path)) > 0, path
+
+
+def test_flows_is_a_knob(tmp_path: Path) -> None:
+    spec = write_spec(tmp_path, """
+seeds = [1]
+[scenario]
+bytes = "200kB"
+rate = "10Mbit"
+[vary]
+flows = [1, 2]
+""")
+    out = tmp_path / "flows.csv"
+    assert main(["sweep", str(spec), "--out", str(out), "--workers", "1"]) == 0
+    rows = table_rows(out)
+    assert [r["flows"] for r in rows] == ["1", "2"]
+    assert [int(r["bytes_delivered"]) for r in rows] == [200_000, 400_000]
+    assert all(r["intact"] == "True" for r in rows)
+    assert float(rows[0]["jain_fairness"]) == 1.0 and 0.5 < float(rows[1]["jain_fairness"]) <= 1

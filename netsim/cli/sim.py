@@ -48,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "i.e. 1448 at MTU 1500)",
     )
     parser.add_argument(
+        "--flows", default="1", metavar="N",
+        help="parallel connections h1 -> h2 sharing the link, SIZE each; the summary adds "
+        "Jain's fairness index of their goodputs (default 1)",
+    )
+    parser.add_argument(
         "--time-limit", default=None, metavar="TIME",
         help="give up after this much simulated time (default: wait until TCP succeeds or "
         "gives up)",
@@ -76,8 +81,15 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
         if limit <= 0:
             raise UsageError(f"--time-limit: {args.time_limit!r} is not a positive time; "
                              "use e.g. 30s")
+    try:
+        flows = int(str(getattr(args, "flows", 1)))
+    except ValueError:
+        raise UsageError(f"--flows: {args.flows!r} is not a whole number of connections"
+                         ) from None
+    if not 1 <= flows <= 1000:
+        raise UsageError(f"--flows: {flows} is not from 1 to 1000")
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
-                        pcap=args.pcap, time_limit=limit)
+                        pcap=args.pcap, time_limit=limit, flows=flows)
 
 
 def format_summary(result: BulkResult, link_text: str) -> str:
@@ -98,6 +110,9 @@ def format_summary(result: BulkResult, link_text: str) -> str:
         ("retransmissions", f"{result.retransmissions} ({result.fast_retransmits} fast "
                             f"retransmits, {result.sack_recoveries} SACK recoveries)"),
         ("timeouts", str(result.timeouts)),
+        *([("flows", f"{result.flows}, Jain's fairness index {result.jain_fairness:.3f} ("
+                     + ", ".join(format_rate(g) for g in result.flow_goodputs_bps) + ")")]
+          if result.flows > 1 else []),
     ]
     if result.error is not None:
         rows.append(("error", result.error))

@@ -15,6 +15,7 @@ name (`netsim.stack.tcp.congestion.CC_FACTORIES`) or ``path/to/file.py:ClassName
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import inspect
 import sys
@@ -72,6 +73,7 @@ class BulkScenario:
     trace: Tracer | None = None
     chunk: int = 1 << 16
     time_limit: float | None = None
+    flows: int = 1  # parallel connections h1 -> h2 over the same link, `bytes` each
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
@@ -104,7 +106,11 @@ class BulkResult:
     link: dict[str, Any]
     reverse_link: dict[str, Any] | None
     link_drops: dict[str, int]  # frames the link dropped, both directions, by reason
-    sender: BulkSendResult | None = field(default=None, repr=False)
+    flows: int = 1
+    # Jain's fairness index of the flows' goodputs, (sum x)^2 / (n sum x^2): 1 when equal
+    jain_fairness: float = 1.0
+    flow_goodputs_bps: list[float] = field(default_factory=list)
+    sender: BulkSendResult | None = field(default=None, repr=False)  # the first flow's
     sink: SinkResult | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -248,6 +254,9 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
         raise UsageError(f"--bytes: {nbytes!r} is not a size; use a whole number >= 0")
     if scenario.time_limit is not None and not scenario.time_limit > 0:
         raise UsageError(f"time_limit: {scenario.time_limit!r} is not a positive time")
+    flows = scenario.flows
+    if isinstance(flows, bool) or not isinstance(flows, int) or not 1 <= flows <= 1000:
+        raise UsageError(f"--flows: {flows!r} is not a number of connections from 1 to 1000")
     wall_start = time.perf_counter()
     cfg = tcp_config_for(scenario)
     world = World(scenario.seed)
@@ -256,14 +265,18 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     h1, h2 = net.hosts
     link = net.links[0]
 
-    sres = BulkSendResult(seed=scenario.seed)
-    kres = SinkResult()
-    sink = env.process(bulk_sink(h2, SINK_PORT, min_read=16384, into=kres))
-    sender = env.process(bulk_sender(h1, h2.ip, SINK_PORT, nbytes, seed=scenario.seed,
-                                     chunk=scenario.chunk, into=sres))
+    senders = [BulkSendResult(seed=scenario.seed + i) for i in range(flows)]
+    sinks = [SinkResult() for _ in range(flows)]
+    procs = []
+    for i, (sres, kres) in enumerate(zip(senders, sinks, strict=True)):
+        # Flow i: port SINK_PORT + i, its own data (seed + i)
+        procs.append(env.process(bulk_sink(h2, SINK_PORT + i, min_read=16384, into=kres)))
+        procs.append(env.process(bulk_sender(h1, h2.ip, SINK_PORT + i, nbytes,
+                                             seed=scenario.seed + i, chunk=scenario.chunk,
+                                             into=sres)))
     errors: list[BaseException] = []
     done = env.event()
-    left = [2]
+    left = [len(procs)]
 
     def finished(ev: Event) -> None:
         if not ev.ok:
@@ -275,10 +288,10 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
         if (left[0] == 0 or not ev.ok) and not done.triggered:
             done.succeed()
 
-    sender.callbacks.append(finished)
-    sink.callbacks.append(finished)
+    for proc in procs:
+        proc.callbacks.append(finished)
     if scenario.on_start is not None:
-        scenario.on_start(env, kres, done)
+        scenario.on_start(env, sinks[0], done)
     until: Event = done
     if scenario.time_limit is not None:
         until = env.any_of([done, env.timeout(scenario.time_limit)])
@@ -300,7 +313,45 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     elif not done.triggered:
         error = f"time limit of {scenario.time_limit:g} s reached"
     wall = time.perf_counter() - wall_start
-    return _summarise(scenario, cfg, float(env.now), wall, sres, kres, link, error)
+    results = [_summarise(scenario, cfg, float(env.now), wall, sres, kres, link, error)
+               for sres, kres in zip(senders, sinks, strict=True)]
+    return results[0] if flows == 1 else _combine(results, scenario)
+
+
+def _combine(results: list[BulkResult], scenario: BulkScenario) -> BulkResult:
+    """One summary of several flows: totals, the slowest flow's time, Jain's index."""
+    first = results[0]
+    goodputs = [r.goodput_bps for r in results]
+    squares = sum(g * g for g in goodputs)
+    jain = sum(goodputs) ** 2 / (len(goodputs) * squares) if squares > 0 else 1.0
+    sim_seconds = max(r.sim_seconds for r in results)
+    delivered = sum(r.bytes_delivered for r in results)
+
+    def joined(hashes: list[str]) -> str:
+        # The digest of the flows' digests in flow order: equal iff every flow is equal
+        return hashlib.sha256("".join(hashes).encode()).hexdigest()
+
+    return dataclasses.replace(
+        first,
+        bytes_requested=sum(r.bytes_requested for r in results),
+        bytes_sent=sum(r.bytes_sent for r in results),
+        bytes_delivered=delivered,
+        sha256_sent=joined([r.sha256_sent for r in results]),
+        sha256_received=joined([r.sha256_received for r in results]),
+        intact=all(r.intact for r in results),
+        completed=all(r.completed for r in results),
+        sim_seconds=sim_seconds,
+        close_seconds=max(r.close_seconds for r in results),
+        goodput_bps=delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0,
+        data_segments=sum(r.data_segments for r in results),
+        retransmissions=sum(r.retransmissions for r in results),
+        timeouts=sum(r.timeouts for r in results),
+        fast_retransmits=sum(r.fast_retransmits for r in results),
+        sack_recoveries=sum(r.sack_recoveries for r in results),
+        flows=len(results),
+        jain_fairness=jain,
+        flow_goodputs_bps=goodputs,
+    )
 
 
 def _run(env: Any, until: Event) -> bool:
@@ -364,6 +415,7 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
         link=link_summary(scenario.link),
         reverse_link=link_summary(scenario.reverse) if scenario.reverse is not None else None,
         link_drops=drops,
+        flow_goodputs_bps=[delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0],
         sender=sres,
         sink=kres,
     )

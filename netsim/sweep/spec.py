@@ -153,6 +153,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("reorder", "reorder", _conv_float, True),
     Knob("duplicate", "duplicate", _conv_float, True),
     Knob("corrupt", "corrupt", _conv_float, True),
+    Knob("flows", "flows", _conv_int, True),
 )
 _BY_KEY: dict[str, Knob] = {}
 for _k in KNOBS:
@@ -310,8 +311,8 @@ def _knob(key: str, table: str, err: Callable[[str], SpecError]) -> Knob:
         hint = ""
         if key in ("seed", "seeds"):
             hint = "; the seeds are the top-level key seeds = [...]"
-        elif key in ("flows", "n_flows", "n-flows"):
-            hint = "; the bulk scenario has one flow"
+        elif key in ("n_flows", "n-flows"):
+            hint = "; the number of connections is the knob flows"
         elif key in ("pcap", "json"):
             hint = f"; {key} is an output of netsim sim, not a setting"
         raise err(f"{table} {key}: unknown knob; use one of {_KNOB_LIST}{hint}")

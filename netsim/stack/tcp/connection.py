@@ -381,15 +381,16 @@ class TcpConnection:
             return b""
         out = bytes(self._rbuf[:max_bytes])
         del self._rbuf[:max_bytes]
-        # A window update when reading opened a window that had become small: the
-        # advertised window is at most half the buffer and would at least double, and
-        # by no less than min(RCV.BUFF/2, MSS) (RFC 1122 §4.2.3.3; Linux's rule too).
-        # Otherwise the next ACK carries the larger window.
+        # A window update when reading opened a window that had become small — at most
+        # half the buffer and under 16 segments, so it could throttle the sender — and the
+        # window would at least double, by no less than min(RCV.BUFF/2, MSS) (RFC 1122
+        # §4.2.3.3; Linux's rule is alike). Otherwise the next ACK carries the larger
+        # window (so the 64 kB window of the handshake needs no update of its own).
         if self.state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
             rcvbuf = self.cfg.rcvbuf
             cur = max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
             new = min(rcvbuf - len(self._rbuf), 0xFFFF << self.rcv_wscale)
-            if 2 * cur <= rcvbuf and new >= 2 * cur and \
+            if cur <= min(rcvbuf // 2, 16 * self.snd_mss) and new >= 2 * cur and \
                     new - cur >= min(rcvbuf // 2, self.snd_mss):
                 self._send_ack(now)
         return out

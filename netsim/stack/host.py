@@ -238,7 +238,8 @@ class Stack:
             return
         ipc["rx"] += 1
         dst = pkt.dst
-        if dst in self._by_ip or dst == LIMITED_BROADCAST or dst == iface.broadcast:
+        local = dst in self._by_ip
+        if local or dst == LIMITED_BROADCAST or dst == iface.broadcast:
             if pkt.mf or pkt.fragment_offset:
                 whole, reason = self.reassembler.add(pkt, now)
                 if reason is not None:
@@ -249,10 +250,7 @@ class Stack:
                 ipc["reassembled"] += 1
                 pkt = whole
             ipc["delivered"] += 1
-            if not broadcast and dst in self._by_ip:
-                self._deliver(pkt, now, False)
-            else:
-                self._deliver(pkt, now, True)
+            self._deliver(pkt, now, broadcast or not local)
         elif self.forwarding and not broadcast:
             self._forward(iface, pkt, data, now)
         else:

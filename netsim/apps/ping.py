@@ -20,7 +20,6 @@ prints::
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
@@ -33,7 +32,6 @@ from netsim.wire.ipv4 import PROTO_ICMP, IPv4Packet
 
 if TYPE_CHECKING:
     from netsim.node import Node
-    from netsim.stack.host import Stack
 
 __all__ = ["PingReply", "PingError", "PingStats", "ping", "format_rtt", "error_text"]
 
@@ -41,11 +39,6 @@ MAX_SIZE = 65535 - 20 - 8  # the largest echo payload an IPv4 datagram can carry
 DEFAULT_LINGER = 10.0  # iputils' MAXWAIT: how long to wait for a reply when none came yet
 
 Output = Callable[[str], None]
-
-# Identifiers handed out per stack, so two pings on one host do not take each other's replies
-# and a run is the same for the same seed (no process id, no global counter).
-_next_ident: weakref.WeakKeyDictionary[Stack, int] = weakref.WeakKeyDictionary()
-
 
 @dataclass(frozen=True, slots=True)
 class PingReply:
@@ -219,8 +212,9 @@ def _run(node: Node, dst: IPv4Address, count: int, interval: float, size: int,
     env = node.env
     stack = node.stack
     if identifier is None:
-        identifier = _next_ident.get(stack, 0x4E53)  # "NS"
-        _next_ident[stack] = (identifier + 1) & 0xFFFF
+        # per stack, not a process id or a global counter: the same seed gives the same run
+        identifier = stack.next_echo_ident
+        stack.next_echo_ident = (identifier + 1) & 0xFFFF
     ident = identifier & 0xFFFF
     emit = out or (lambda line: None)
     stats = PingStats(dst, size)

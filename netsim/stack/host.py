@@ -65,6 +65,9 @@ class Stack:
         self.reassembler = Reassembler()
         self.icmp_limiter = TokenBucket(icmp_rate, icmp_burst)
         self.icmp_handlers: list[IcmpHandler] = []
+        # ICMP echo identifiers handed out to ping runs on this stack, so that two pings on
+        # one host do not take each other's replies, and a seed gives the same run ("NS")
+        self.next_echo_ident = 0x4E53
         self.udp = UdpLayer(self)
         self._ip_id = 0
         self.now = 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from netsim.wire.checksum import BytesLike
 from netsim.wire.errors import EthernetError
 from netsim.wire.mac import MacAddress, mac_from_bytes
 
@@ -41,16 +42,18 @@ class EthernetFrame(NamedTuple):
         return _ETHERTYPE_NAMES.get(self.ethertype, f"0x{self.ethertype:04x}")
 
 
-def build_ethernet(dst: bytes, src: bytes, ethertype: int, payload: bytes,
+def build_ethernet(dst: BytesLike | str, src: BytesLike | str, ethertype: int, payload: bytes,
                    mtu: int = DEFAULT_MTU, pad: bool = False) -> bytes:
+    """An Ethernet II frame. `dst` and `src` are 6-byte addresses (`MacAddress` is one); a
+    string such as "02:00:00:00:00:01" is refused with an `EthernetError`, not converted."""
     if len(payload) > mtu:
         raise EthernetError(f"Ethernet: payload of {len(payload)} bytes exceeds the MTU of {mtu}")
     # IEEE 802.3 §3.2.6: values below 0x0600 are a length (802.3 frame), not an EtherType, and
     # parse_ethernet refuses them.
     if not ETHERTYPE_MIN <= ethertype <= 0xFFFF:
         raise EthernetError(f"Ethernet: EtherType {ethertype} is not in 0x0600..0xffff")
-    if len(dst) != 6 or len(src) != 6 or not isinstance(dst, _BYTES_LIKE) \
-            or not isinstance(src, _BYTES_LIKE):
+    if not isinstance(dst, _BYTES_LIKE) or not isinstance(src, _BYTES_LIKE) \
+            or len(dst) != 6 or len(src) != 6:
         raise EthernetError(f"Ethernet: addresses must be 6 bytes, got {dst!r} and {src!r}")
     frame = b"".join((dst, src, _ETHERTYPE.pack(ethertype), payload))
     if pad and len(frame) < MIN_FRAME_LEN:
@@ -58,13 +61,13 @@ def build_ethernet(dst: bytes, src: bytes, ethertype: int, payload: bytes,
     return frame
 
 
-def parse_ethernet(data: bytes) -> EthernetFrame:
+def parse_ethernet(data: BytesLike) -> EthernetFrame:
     """Parse an Ethernet II frame (without FCS). The payload may include link padding."""
     if len(data) < HEADER_LEN:
         raise EthernetError(f"Ethernet: truncated header: {len(data)} of {HEADER_LEN} bytes")
-    data = bytes(data)
-    ethertype = (data[12] << 8) | data[13]
+    buf = bytes(data)
+    ethertype = (buf[12] << 8) | buf[13]
     if ethertype < ETHERTYPE_MIN:
         raise EthernetError(f"Ethernet: 0x{ethertype:04x} is an 802.3 length, not an EtherType")
-    return EthernetFrame(mac_from_bytes(data[0:6]), mac_from_bytes(data[6:12]), ethertype,
-                         data[14:])
+    return EthernetFrame(mac_from_bytes(buf[0:6]), mac_from_bytes(buf[6:12]), ethertype,
+                         buf[14:])

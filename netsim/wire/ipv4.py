@@ -6,6 +6,8 @@ import struct
 from ipaddress import IPv4Address
 from typing import NamedTuple
 
+from netsim.wire.address import HashedIPv4Address
+from netsim.wire.checksum import BytesLike
 from netsim.wire.errors import IPv4ChecksumError, IPv4Error
 
 PROTO_ICMP = 1
@@ -23,26 +25,6 @@ _HDR_NOADDR = struct.Struct("!BBHHHBBH")
 _HDR_INT = struct.Struct("!HHHHHHII")  # version/IHL+TOS, length, id, flags+offset, TTL+proto...
 _from_bytes = int.from_bytes
 
-class _HashedIPv4Address(IPv4Address):
-    """An IPv4Address that computes its hash once: the stack uses addresses as dictionary
-    keys on every packet, and the stdlib hashes through hex() each time."""
-
-    __slots__ = ("_hash",)
-
-    def __init__(self, address: bytes | int | str) -> None:
-        super().__init__(address)
-        self._hash = super().__hash__()
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __reduce__(self) -> tuple[type[IPv4Address], tuple[int]]:
-        return IPv4Address, (int(self),)
-
-    def __repr__(self) -> str:
-        return f"IPv4Address('{self}')"
-
-
 _addr_cache: dict[bytes, IPv4Address] = {}
 
 
@@ -52,7 +34,7 @@ def ip_from_bytes(raw: bytes) -> IPv4Address:
     if addr is None:
         if len(_addr_cache) > 65536:
             _addr_cache.clear()
-        addr = _addr_cache[raw] = _HashedIPv4Address(raw)
+        addr = _addr_cache[raw] = HashedIPv4Address(raw)
     return addr
 
 
@@ -137,13 +119,13 @@ def build_ipv4(src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes
                                    isrc, idst), options, payload))
 
 
-def parse_ipv4(data: bytes, verify_checksum: bool = True) -> IPv4Packet:
+def parse_ipv4(data: BytesLike, verify_checksum: bool = True) -> IPv4Packet:
     """Parse an IPv4 packet. Bytes beyond the total length (link padding) are dropped."""
     n = len(data)
     if n < HEADER_LEN:
         raise IPv4Error(f"IPv4: truncated header: {n} of {HEADER_LEN} bytes")
-    data = bytes(data)
-    vihl, tos, total, ident, flags_frag, ttl, proto, csum = _HDR_NOADDR.unpack_from(data, 0)
+    buf = bytes(data)
+    vihl, tos, total, ident, flags_frag, ttl, proto, csum = _HDR_NOADDR.unpack_from(buf, 0)
     version = vihl >> 4
     if version != 4:
         raise IPv4Error(f"IPv4: version field is {version}, not 4")
@@ -161,10 +143,10 @@ def parse_ipv4(data: bytes, verify_checksum: bool = True) -> IPv4Packet:
         raise IPv4Error("IPv4: reserved flag bit is set")
     # RFC 1071: a header carrying a correct checksum sums to 0xFFFF (never 0: version is 4),
     # i.e. its big-endian integer value is a multiple of 0xFFFF.
-    if verify_checksum and _from_bytes(data[:hlen], "big") % 0xFFFF:
+    if verify_checksum and _from_bytes(buf[:hlen], "big") % 0xFFFF:
         raise IPv4ChecksumError(f"IPv4: bad header checksum 0x{csum:04x}")
     return IPv4Packet(
-        ip_from_bytes(data[12:16]), ip_from_bytes(data[16:20]), proto, data[hlen:total],
+        ip_from_bytes(buf[12:16]), ip_from_bytes(buf[16:20]), proto, buf[hlen:total],
         ttl, ident, bool(flags_frag & FLAG_DF), bool(flags_frag & FLAG_MF),
-        (flags_frag & 0x1FFF) << 3, tos >> 2, tos & 3, data[20:hlen], version, ihl, total, csum,
+        (flags_frag & 0x1FFF) << 3, tos >> 2, tos & 3, buf[20:hlen], version, ihl, total, csum,
     )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 from typing import NamedTuple
 
-from netsim.wire.checksum import pseudo_header_sum
+from netsim.wire.checksum import BytesLike, pseudo_header_sum
 from netsim.wire.errors import TCPChecksumError, TCPError
 from netsim.wire.ipv4 import PROTO_TCP
 
@@ -124,8 +124,10 @@ def encode_options(options: Sequence[TCPOption]) -> bytes:
             if not 1 <= len(opt.blocks) <= 4:
                 raise TCPError(f"TCP: a SACK option holds 1 to 4 blocks, not {len(opt.blocks)}")
             out += bytes((OPT_SACK, 2 + 8 * len(opt.blocks)))
-            for block in opt.blocks:
-                if len(block) != 2:
+            # checked as plain objects: a caller's bad block must become a TCPError
+            blocks: tuple[object, ...] = opt.blocks
+            for block in blocks:
+                if not isinstance(block, tuple) or len(block) != 2:
                     raise TCPError(f"TCP: SACK block {block!r} is not a (left, right) pair")
                 out += _TS.pack(block[0] & 0xFFFFFFFF, block[1] & 0xFFFFFFFF)
         elif isinstance(opt, UnknownOption):
@@ -268,15 +270,15 @@ def build_tcp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port:
     return b"".join((head, options, payload))
 
 
-def parse_tcp(data: bytes, src_ip: IPv4Address | None = None,
+def parse_tcp(data: BytesLike, src_ip: IPv4Address | None = None,
               dst_ip: IPv4Address | None = None) -> TCPSegment:
     """Parse a TCP segment (the whole IP payload). The checksum is verified when both
     addresses are given."""
     n = len(data)
     if n < HEADER_LEN:
         raise TCPError(f"TCP: truncated header: {n} of {HEADER_LEN} bytes")
-    data = bytes(data)
-    sport, dport, seq, ack, off_flags, window, csum, urgent = _HDR.unpack_from(data, 0)
+    buf = bytes(data)
+    sport, dport, seq, ack, off_flags, window, csum, urgent = _HDR.unpack_from(buf, 0)
     offset = off_flags >> 12
     hlen = offset * 4
     if offset < 5:
@@ -287,13 +289,13 @@ def parse_tcp(data: bytes, src_ip: IPv4Address | None = None,
     if src_ip is not None and dst_ip is not None:
         # RFC 1071: pseudo-header, header and data sum to 0xFFFF (never 0: the data offset is
         # at least 5), i.e. to a multiple of 0xFFFF.
-        total = _from_bytes(data, "big")
+        total = _from_bytes(buf, "big")
         if n & 1:
             total <<= 8
         if (total + pseudo_header_sum(src_ip, dst_ip, PROTO_TCP, n)) % 0xFFFF:
             raise TCPChecksumError(f"TCP: bad checksum 0x{csum:04x}")
-    options = decode_options(data[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
-    return TCPSegment(sport, dport, seq, ack, off_flags & 0xFFF, window, data[hlen:], options,
+    options = decode_options(buf[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
+    return TCPSegment(sport, dport, seq, ack, off_flags & 0xFFF, window, buf[hlen:], options,
                       urgent, offset, csum)
 
 

@@ -134,8 +134,10 @@ def run_variant(variant: str, nbytes: int, seed: int = SEED) -> dict[str, Any]:
     out = _run_chain(nbytes, seed) if variant == "chain3" else _run_single(variant, nbytes, seed)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
+    from netsim._build import describe, loaded_compiled
     out.update(
-        simulator="netsim", variant=variant, bytes=nbytes, wall_seconds=wall, cpu_seconds=cpu,
+        simulator="netsim+mypyc" if loaded_compiled() else "netsim", build=describe(),
+        variant=variant, bytes=nbytes, wall_seconds=wall, cpu_seconds=cpu,
         segments_per_wall_second=out["data_segments"] / wall if wall > 0 else 0.0,
         base_rss_kib=base, max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )
@@ -227,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bulk transfer of {format_size(nbytes)}, {format_rate(RATE)}, "
           f"{DELAY * 1e3:g} ms one way, mss {MSS}, newreno, seed {args.seed}; "
           f"lossy = {LOSS:.0%} loss on the data direction only", flush=True)
+    from netsim._build import describe
+    print(f"netsim build: {describe()} (scripts/compile.py builds or removes the compiled one)",
+          flush=True)
     rows: list[dict[str, Any]] = []
     for v in variants:
         runs = [run_isolated(v, nbytes, args.seed) for _ in range(args.repeat)]

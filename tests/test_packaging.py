@@ -75,7 +75,10 @@ def test_version_prints_the_package_version(netsim_cli: RunCli, entry: str) -> N
             capture_output=True, text=True, timeout=60, check=False,
         )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"netsim {netsim.__version__}"
+    # the version, then which build runs: "pure Python" or "compiled with mypyc: ..."
+    assert re.fullmatch(rf"netsim {re.escape(netsim.__version__)} "
+                        r"\((pure Python|compiled with mypyc: \d+ of \d+ hot modules)\)",
+                        result.stdout.strip()), result.stdout
 
 
 def test_installed_metadata_version_is_the_package_version() -> None:

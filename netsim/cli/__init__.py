@@ -32,6 +32,22 @@ SUBCOMMANDS: tuple[str, ...] = (
 )
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the version and the build (pure Python or compiled), found only when
+    asked, so that other commands do not pay for importing the stack."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=default,
+                         help=help or "print the version and build, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from netsim._build import describe
+        print(f"netsim {__version__} ({describe()})")
+        parser.exit(0)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -42,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="netsim",
         description="A TCP/IP stack for teaching and simulation, simulated or live on a TAP.",
     )
-    parser.add_argument("--version", action="version", version=f"netsim {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for name in SUBCOMMANDS:
         try:

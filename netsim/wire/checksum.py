@@ -18,15 +18,31 @@ BytesLike = bytes | bytearray | memoryview
 _from_bytes = int.from_bytes
 
 
+def word_sum(data: bytes) -> int:
+    """A non-negative integer congruent, modulo 0xFFFF, to the sum of the 16-bit big-endian
+    words of `data` (padded with a zero byte if odd): reduce it with ``% 0xFFFF``.
+
+    Long data are read as four integers cut at even offsets, each congruent to the sum of its
+    own words: reducing four short integers is cheaper than one long one (CPython divides
+    digit by digit), about 20% for a full segment.
+    """
+    n = len(data)
+    if n < 512:
+        return _from_bytes(data, "big") << 8 if n & 1 else _from_bytes(data, "big")
+    q = (n >> 3) << 1  # a quarter of the length, rounded down to an even number
+    last = _from_bytes(data[3 * q:], "big")
+    if n & 1:
+        last <<= 8
+    return (_from_bytes(data[:q], "big") + _from_bytes(data[q:2 * q], "big")
+            + _from_bytes(data[2 * q:3 * q], "big") + last)
+
+
 def ones_complement_sum(data: BytesLike, initial: int = 0) -> int:
     """The 16-bit one's-complement sum of `data` (padded with a zero byte if odd) plus `initial`.
 
     Returns a value in 0..0xFFFF; 0 only when every word (and `initial`) is zero.
     """
-    if len(data) & 1:
-        value = (_from_bytes(data, "big") << 8) + initial
-    else:
-        value = _from_bytes(data, "big") + initial
+    value = word_sum(bytes(data)) + initial
     folded = value % 0xFFFF
     if folded == 0 and value != 0:
         # RFC 1071: end-around carry never turns a non-zero sum into +0; it is -0 (0xFFFF).

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address
 from typing import NamedTuple
 
-from netsim.wire.checksum import BytesLike, pseudo_header_sum
+from netsim.wire.checksum import BytesLike, pseudo_header_sum, word_sum
 from netsim.wire.errors import TCPChecksumError, TCPError
 from netsim.wire.ipv4 import PROTO_TCP
 
@@ -257,8 +257,7 @@ def build_tcp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port:
     if olen:
         total += _from_bytes(options, "big")
     if payload:
-        total += _from_bytes(payload, "big") << 8 if len(payload) & 1 else \
-            _from_bytes(payload, "big")
+        total += word_sum(payload)
     folded = total % 0xFFFF
     try:
         head = _HDR.pack(src_port, dst_port, seq, ack, off_flags, window,
@@ -289,10 +288,7 @@ def parse_tcp(data: BytesLike, src_ip: IPv4Address | None = None,
     if src_ip is not None and dst_ip is not None:
         # RFC 1071: pseudo-header, header and data sum to 0xFFFF (never 0: the data offset is
         # at least 5), i.e. to a multiple of 0xFFFF.
-        total = _from_bytes(buf, "big")
-        if n & 1:
-            total <<= 8
-        if (total + pseudo_header_sum(src_ip, dst_ip, PROTO_TCP, n)) % 0xFFFF:
+        if (word_sum(buf) + pseudo_header_sum(src_ip, dst_ip, PROTO_TCP, n)) % 0xFFFF:
             raise TCPChecksumError(f"TCP: bad checksum 0x{csum:04x}")
     options = decode_options(buf[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
     return TCPSegment(sport, dport, seq, ack, off_flags & 0xFFF, window, buf[hlen:], options,

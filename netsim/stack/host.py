@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from typing import Any, Final
 
 from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable, Enqueue
@@ -29,6 +29,7 @@ from netsim.wire.errors import IPv4ChecksumError, WireError
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
 from netsim.wire.mac import BROADCAST, MacAddress
+from netsim.wire.tcp import TCPSegment
 
 IcmpHandler = Callable[[IPv4Packet, icmpw.ICMPMessage, float], None]
 Transmit = Callable[[Interface, bytes], None]
@@ -36,6 +37,30 @@ Transmit = Callable[[Interface, bytes], None]
 LIMITED_BROADCAST = IPv4Address("255.255.255.255")
 _ETH_IPV4 = b"\x08\x00"
 _ETH_ARP = b"\x08\x06"
+
+
+# Frames that a stack in this process built, with what parsing them gives: a frame that
+# reaches a receiver as the very same (immutable) bytes object needs neither parsing nor a
+# checksum check, both having been done right by construction. A frame the link corrupted
+# is a new bytes object, so it is parsed and checked as usual; so is every frame from a TAP
+# device or a test. Entries are removed on arrival, or by the link when it drops the frame
+# (`forget_parsed`); any others are forgotten in bulk when the table is full. Only an
+# optimisation: the receiver does exactly what it would do after parsing
+# (tests/test_parsed_frames.py checks that each entry equals the parse of its bytes).
+Parsed = tuple[IPv4Packet, TCPSegment]
+_PARSED: Final[dict[int, tuple[bytes, IPv4Packet, TCPSegment]]] = {}
+_PARSED_MAX: Final = 4096
+
+
+def parsed_frame(frame: bytes) -> Parsed | None:
+    """What a receiver of `frame` will use instead of parsing it, if anything."""
+    hit = _PARSED.get(id(frame))
+    return (hit[1], hit[2]) if hit is not None and hit[0] is frame else None
+
+
+def forget_parsed(frame: bytes) -> None:
+    """`frame` will never arrive (a link dropped it): let its entry go."""
+    _PARSED.pop(id(frame), None)
 
 
 def _no_transmit(iface: Interface, frame: bytes) -> None:
@@ -197,7 +222,12 @@ class Stack:
             return
         ethertype = frame[12:14]
         if ethertype == _ETH_IPV4:
-            self._ip_input(iface, frame[14:], now, broadcast)
+            hit = _PARSED.pop(id(frame), None) if _PARSED else None
+            if hit is not None and hit[0] is frame:
+                self.counters["ipv4"]["rx"] += 1
+                self._ip_dispatch(iface, hit[1], None, frame, now, broadcast, hit[2])
+            else:
+                self._ip_input(iface, frame[14:], now, broadcast)
         elif ethertype == _ETH_ARP:
             self._arp_input(iface, frame[14:], now)
         else:
@@ -240,6 +270,13 @@ class Stack:
                       str(exc))
             return
         ipc["rx"] += 1
+        self._ip_dispatch(iface, pkt, data, b"", now, broadcast, None)
+
+    def _ip_dispatch(self, iface: Interface, pkt: IPv4Packet, data: bytes | None, frame: bytes,
+                     now: float, broadcast: bool, seg: TCPSegment | None) -> None:
+        """Deliver, forward or drop a received packet. `data` is its bytes, or None when it
+        came parsed (see `_PARSED`) as the Ethernet `frame` and the TCP segment `seg`."""
+        ipc = self.counters["ipv4"]
         dst = pkt.dst
         local = dst in self._by_ip
         if local or dst == LIMITED_BROADCAST or dst == iface.broadcast:
@@ -253,19 +290,20 @@ class Stack:
                 ipc["reassembled"] += 1
                 pkt = whole
             ipc["delivered"] += 1
-            self._deliver(pkt, now, broadcast or not local)
+            self._deliver(pkt, now, broadcast or not local, seg)
         elif self.forwarding and not broadcast:
-            self._forward(iface, pkt, data, now)
+            self._forward(iface, pkt, frame[14:] if data is None else data, now, seg)
         else:
             self.drop("ipv4", "not_for_us", str(dst))
 
-    def _deliver(self, pkt: IPv4Packet, now: float, broadcast: bool = False) -> None:
+    def _deliver(self, pkt: IPv4Packet, now: float, broadcast: bool = False,
+                 seg: TCPSegment | None = None) -> None:
         proto = pkt.protocol
         if proto == PROTO_TCP:
             if broadcast:
                 self.drop("tcp", "broadcast")
                 return
-            self.tcp.input(pkt, now)
+            self.tcp.input(pkt, now, seg)
         elif proto == PROTO_UDP:
             self.udp.input(pkt, now, broadcast)
         elif proto == PROTO_ICMP:
@@ -275,7 +313,8 @@ class Stack:
             self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_PROTOCOL, now,
                             arrived_as_broadcast=broadcast)
 
-    def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
+    def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float,
+                 seg: TCPSegment | None = None) -> None:
         ipc = self.counters["ipv4"]
         # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
         if pkt.ttl <= 1:
@@ -303,7 +342,10 @@ class Stack:
             ipc["forwarded"] += 1
             return
         ipc["forwarded"] += 1
-        self._ip_out(out, route.gateway or pkt.dst, _decrement_ttl(raw, total), now)
+        raw = _decrement_ttl(raw, total)
+        self._ip_out(out, route.gateway or pkt.dst, raw, now,
+                     None if seg is None else
+                     (pkt._replace(ttl=pkt.ttl - 1, checksum=(raw[10] << 8) | raw[11]), seg))
 
     # ------------------------------------------------------------------ ICMP
     def _icmp_input(self, pkt: IPv4Packet, now: float, broadcast: bool) -> None:
@@ -355,8 +397,11 @@ class Stack:
     # ------------------------------------------------------------------ output
     def send_ip(self, dst: IPv4Address, protocol: int, payload: bytes, now: float, *,
                 src: IPv4Address | None = None, ttl: int | None = None, df: bool = False,
-                dscp: int = 0, ecn: int = 0) -> bool:
-        """Route and send one datagram from this host. False when there is no route."""
+                dscp: int = 0, ecn: int = 0, segment: TCPSegment | None = None) -> bool:
+        """Route and send one datagram from this host. False when there is no route.
+
+        `segment`: `payload` parsed, when it is a TCP segment this process built; the
+        receiver then takes it as it is instead of parsing (see `_PARSED`)."""
         self.now = now
         ipc = self.counters["ipv4"]
         if dst in self._by_ip:  # to ourselves: loop back
@@ -370,8 +415,10 @@ class Stack:
             return False
         out = self.interfaces[route.interface]
         self._ip_id = (self._ip_id + 1) & 0xFFFF
-        raw = build_ipv4(src or out.ip, dst, protocol, payload, ttl=ttl or self.default_ttl,
-                         identification=self._ip_id, df=df, dscp=dscp, ecn=ecn)
+        src = src or out.ip
+        ttl = ttl or self.default_ttl
+        raw = build_ipv4(src, dst, protocol, payload, ttl=ttl, identification=self._ip_id,
+                         df=df, dscp=dscp, ecn=ecn)
         ipc["tx"] += 1
         if len(raw) > out.mtu:
             if df:
@@ -381,13 +428,20 @@ class Stack:
                 ipc["tx_fragments"] += 1
                 self._ip_out(out, route.gateway or dst, frag.build(), now)
             return True
-        self._ip_out(out, route.gateway or dst, raw, now)
+        parsed = None
+        if segment is not None:
+            # exactly what parse_ipv4(raw) returns
+            parsed = (IPv4Packet(src, dst, protocol, payload, ttl, self._ip_id, df, False, 0,
+                                 dscp, ecn, b"", 4, 5, len(raw), (raw[10] << 8) | raw[11]),
+                      segment)
+        self._ip_out(out, route.gateway or dst, raw, now, parsed)
         return True
 
-    def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
+    def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float,
+                parsed: Parsed | None = None) -> None:
         mac = iface.arp.lookup(next_hop, now)
         if mac is not None:
-            self._send_frame(iface, mac, ETHERTYPE_IPV4, raw)
+            self._send_frame(iface, mac, ETHERTYPE_IPV4, raw, parsed)
             return
         if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
             self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
@@ -399,9 +453,15 @@ class Stack:
         elif outcome is Enqueue.DROPPED:
             self.drop("arp", "pending_overflow", str(next_hop))
 
-    def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
+    def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes,
+                    parsed: Parsed | None = None) -> None:
         self.counters["eth"]["tx"] += 1
-        self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
+        frame = build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535)
+        if parsed is not None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[id(frame)] = (frame, parsed[0], parsed[1])
+        self.transmit(iface, frame)
 
     def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:
         self.counters["arp"]["tx_request"] += 1

@@ -1100,6 +1100,11 @@ class TcpConnection:
         ack = self.rcv_nxt if flags & ACK else 0
         raw = build_tcp(self.local_ip, self.remote_ip, self.local_port, self.remote_port, seq,
                         ack, flags, window, payload, opts)
+        options = decode_options(opts)
+        # what parse_tcp(raw) gives: the receiver's stack may take it as it is (host._PARSED)
+        segment = TCPSegment(self.local_port, self.remote_port, seq, ack, flags, window,
+                             payload, options, 0, 5 + (len(opts) >> 2),
+                             (raw[16] << 8) | raw[17])
         if flags & ACK:
             self.last_ack_sent = ack
             self._unacked_rcv = 0
@@ -1110,9 +1115,10 @@ class TcpConnection:
             self.stack.counters["tcp"]["retransmissions"] += 1
         self.stack.counters["tcp"]["tx"] += 1
         if self.trace is not None:
-            self._trace_segment("tx", seq, ack, len(payload), flags, window,
-                                decode_options(opts), now, retransmit)
-        self.stack.send_ip(self.remote_ip, PROTO_TCP, raw, now, src=self.local_ip, df=True)
+            self._trace_segment("tx", seq, ack, len(payload), flags, window, options, now,
+                                retransmit)
+        self.stack.send_ip(self.remote_ip, PROTO_TCP, raw, now, src=self.local_ip, df=True,
+                           segment=segment)
 
     def _sack_option(self, used: int, space: int = 40) -> bytes:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received

@@ -15,7 +15,7 @@ from netsim.stack.tcp.states import State
 from netsim.wire import icmp as icmpw
 from netsim.wire.errors import WireError
 from netsim.wire.ipv4 import PROTO_TCP, IPv4Packet, intern_ip
-from netsim.wire.tcp import ACK, RST, SYN, build_tcp, parse_tcp
+from netsim.wire.tcp import ACK, RST, SYN, TCPSegment, build_tcp, parse_tcp
 
 if TYPE_CHECKING:
     from netsim.stack.host import Stack
@@ -132,13 +132,17 @@ class TcpLayer:
             conn.listener.forget(conn)
 
     # ------------------------------------------------------------------ input
-    def input(self, pkt: IPv4Packet, now: float) -> None:
+    def input(self, pkt: IPv4Packet, now: float, seg: TCPSegment | None = None) -> None:
+        """A TCP segment arrived. `seg` is its payload already parsed and checked, when the
+        stack knows it (a frame another stack built, unchanged: `host._PARSED`)."""
         stack = self.stack
-        try:
-            seg = parse_tcp(pkt.payload, pkt.src, pkt.dst)
-        except WireError as exc:
-            stack.drop("tcp", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
-            return
+        if seg is None:
+            try:
+                seg = parse_tcp(pkt.payload, pkt.src, pkt.dst)
+            except WireError as exc:
+                stack.drop("tcp", "checksum" if "checksum" in str(exc) else "malformed",
+                           str(exc))
+                return
         stack.counters["tcp"]["rx"] += 1
         conn = self.conns.get((pkt.dst, seg.dst_port, pkt.src, seg.src_port))
         if conn is not None:

@@ -10,9 +10,11 @@ import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
-# The per-packet path: wire formats, the stack's input/output, TCP. Not the replaceable
-# parts (rto, congestion, reassembler, ARP table: DESIGN.md §6), and not modules
-# that subclass SimPy's classes.
+# The per-packet path: wire formats, the stack's input and output, TCP, the simulated link,
+# the SimPy driver and sockets. Not the replaceable parts students re-implement (rto,
+# congestion, reassembler, ARP table: DESIGN.md §6), and not classes users construct with
+# values to validate (LinkConfig, TcpConfig): compiled code would answer a bad value with a
+# generic TypeError instead of the UsageError that names the field.
 COMPILED_MODULES = (
     "netsim.wire.checksum",
     "netsim.wire.ethernet",
@@ -25,6 +27,9 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.layer",
     "netsim.stack.tcp.seq",
     "netsim.stack.tcp.sack",
+    "netsim.sim.link",
+    "netsim.node",
+    "netsim.sockets",
 )
 GROUP = "netsim._compiled"  # mypyc's shared library: netsim/_compiled__mypyc.*.so
 

@@ -41,7 +41,7 @@ class SegmentReassembler:
     def __init__(self) -> None:
         self.next_index = 0
         self._starts: list[int] = []
-        self._chunks: dict[int, bytes] = {}
+        self._chunks: dict[int, bytearray] = {}  # grown in place when data extend them
         self._pending = 0
         self._last_index: int | None = None
 
@@ -79,7 +79,7 @@ class SegmentReassembler:
             out = self._chunks.pop(start)
             self._pending -= len(out)
             self.next_index = nxt + len(out)
-            return out
+            return bytes(out)
         return b""
 
     def _store(self, index: int, data: bytes) -> None:
@@ -90,11 +90,18 @@ class SegmentReassembler:
         if i > 0:
             prev = starts[i - 1]
             prev_end = prev + len(chunks[prev])
+            if prev_end == index and (i == len(starts) or starts[i] > end):
+                # The usual case behind a hole: the next segment in order extends the range
+                # held last. Growing it in place keeps each insert proportional to its own
+                # size rather than to everything held.
+                chunks[prev] += data
+                self._pending += len(data)
+                return
             if prev_end >= index:  # overlaps or touches the previous range
                 i -= 1
         j = i
         new_start, new_end = index, end
-        pieces: list[tuple[int, bytes]] = []
+        pieces: list[tuple[int, bytearray]] = []
         while j < len(starts) and starts[j] <= new_end:
             s = starts[j]
             c = chunks.pop(s)
@@ -108,7 +115,6 @@ class SegmentReassembler:
         buf[index - new_start:end - new_start] = data
         for s, c in pieces:  # data already held keeps its bytes (first copy wins)
             buf[s - new_start:s - new_start + len(c)] = c
-        merged = bytes(buf)
         starts.insert(i, new_start)
-        chunks[new_start] = merged
-        self._pending += len(merged)
+        chunks[new_start] = buf
+        self._pending += len(buf)

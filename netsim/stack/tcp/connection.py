@@ -41,6 +41,7 @@ from netsim.wire.ipv4 import PROTO_TCP
 from netsim.wire.tcp import (
     ACK,
     FIN,
+    NOP,
     OPT_MSS,
     OPT_SACK,
     OPT_SACK_PERMITTED,
@@ -1086,21 +1087,28 @@ class TcpConnection:
         """Send one segment of the data phase (with ACK, timestamps and SACK blocks)."""
         window = self._window_field()
         opts = b""
+        options: tuple[TCPOption, ...] | None = ()
         if self.ts_ok:
-            opts = _TS_HEAD + _II.pack(self._tsval(now), self.ts_recent)
+            tsval = self._tsval(now)
+            opts = _TS_HEAD + _II.pack(tsval, self.ts_recent)
+            options = (NOP, NOP, TimestampOption(tsval, self.ts_recent))  # decoded, as parsed
         if self.sack_ok and self.reasm.pending_bytes:
+            options = None  # decoded from the bytes below
             # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
             # only into the option space a data segment leaves free
             space = self.snd_mss + len(opts) - len(payload) if payload else 40
             opts += self._sack_option(len(opts), space)
-        self._emit_raw(seq, flags, payload, opts, window, now, retransmit)
+        self._emit_raw(seq, flags, payload, opts, window, now, retransmit, options)
 
     def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
-                  now: float, retransmit: bool = False) -> None:
+                  now: float, retransmit: bool = False,
+                  options: tuple[TCPOption, ...] | None = None) -> None:
+        """Build and send a segment; `options` is `opts` decoded, when the caller knows it."""
         ack = self.rcv_nxt if flags & ACK else 0
         raw = build_tcp(self.local_ip, self.remote_ip, self.local_port, self.remote_port, seq,
                         ack, flags, window, payload, opts)
-        options = decode_options(opts)
+        if options is None:
+            options = decode_options(opts)
         # what parse_tcp(raw) gives: the receiver's stack may take it as it is (host._PARSED)
         segment = TCPSegment(self.local_port, self.remote_port, seq, ack, flags, window,
                              payload, options, 0, 5 + (len(opts) >> 2),

@@ -77,6 +77,8 @@ class Node:
         self.ports[iface.name] = port
         self._port_of[iface] = port
         stack = self.stack
+        if not getattr(port, "same_frame_delivery", False):
+            stack.keep_parsed = False  # e.g. a TAP: frames leave the process
         env = self.env
 
         def receive(frame: bytes, iface: Interface = iface) -> None:

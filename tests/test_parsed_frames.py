@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Generator
 from typing import Any
 
+from netsim.node import Node
 from netsim.sim.link import LinkConfig
 from netsim.sim.loss import Bernoulli
 from netsim.sim.topology import chain
@@ -15,6 +16,7 @@ from netsim.sim.world import World
 from netsim.stack import host
 from netsim.stack.host import parsed_frame
 from netsim.wire.ipv4 import PROTO_TCP, parse_ipv4
+from netsim.wire.mac import MacAddress
 from netsim.wire.tcp import parse_tcp
 
 DATA = hashlib.sha256(b"x").digest() * 20_000  # 640 kB
@@ -85,3 +87,24 @@ def test_a_corrupted_frame_is_parsed_and_its_checksum_checked() -> None:
                 for key in ("tcp.checksum", "ipv4.checksum"))
     assert drops > 10  # about 5% of ~700 frames each way, twice (two links)
     assert len(host._PARSED) == 0
+
+
+def test_a_stack_on_a_port_that_copies_frames_keeps_no_parsed_forms() -> None:
+    # a live TAP (or any port without same_frame_delivery) never hands the same object back
+    class CopyingPort:
+        def __init__(self) -> None:
+            self.sent: list[bytes] = []
+
+        def send(self, frame: bytes) -> None:
+            self.sent.append(frame)
+
+        def attach(self, receiver: Any) -> None:
+            pass
+
+    world = World(1)
+    linked = chain(world, routers=0)
+    assert all(n.stack.keep_parsed for n in linked.hosts)
+    node = Node(world.env, host.Stack("tap-host"))
+    node.stack.add_interface("tap0", MacAddress.local(9), "10.9.0.1/24")
+    node.attach("tap0", CopyingPort(), announce=False)
+    assert not node.stack.keep_parsed

@@ -123,6 +123,9 @@ class Endpoint:
         self.link = link
         self.name = name
         self.config = config
+        # A frame sent here arrives at the peer as the same bytes object unless corrupted,
+        # so the sender may hand its parsed form over (netsim.node, netsim.stack.host).
+        self.same_frame_delivery = True
         self.stats = LinkStats()
         self.peer: Endpoint = self  # set by Link
         self._env: simpy.Environment = link.world.env

@@ -93,6 +93,9 @@ class Stack:
         # ICMP echo identifiers handed out to ping runs on this stack, so that two pings on
         # one host do not take each other's replies, and a seed gives the same run ("NS")
         self.next_echo_ident = 0x4E53
+        # Record the parsed form of the TCP frames we send (see `_PARSED`)? The driver turns
+        # it off when a port would never hand the same frame object to a receiver (a TAP).
+        self.keep_parsed = True
         self.udp = UdpLayer(self)
         self._ip_id = 0
         self.now = 0.0
@@ -457,7 +460,7 @@ class Stack:
                     parsed: Parsed | None = None) -> None:
         self.counters["eth"]["tx"] += 1
         frame = build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535)
-        if parsed is not None:
+        if parsed is not None and self.keep_parsed:
             if len(_PARSED) >= _PARSED_MAX:
                 _PARSED.clear()
             _PARSED[id(frame)] = (frame, parsed[0], parsed[1])

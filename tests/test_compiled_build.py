@@ -33,8 +33,8 @@ def _why_not_buildable() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_why_not_buildable() is not None,
-                                reason=f"cannot compile here: {_why_not_buildable()}")
+_WHY_NOT = _why_not_buildable()
+pytestmark = pytest.mark.skipif(_WHY_NOT is not None, reason=f"cannot compile here: {_WHY_NOT}")
 
 
 def _copy(dest: Path) -> Path:

@@ -227,10 +227,9 @@ class Stack:
         if ethertype == _ETH_IPV4:
             hit = _PARSED.pop(id(frame), None) if _PARSED else None
             if hit is not None and hit[0] is frame:
-                self.counters["ipv4"]["rx"] += 1
-                self._ip_dispatch(iface, hit[1], None, frame, now, broadcast, hit[2])
+                self._ip_dispatch(iface, hit[1], hit[2], frame, now, broadcast)
             else:
-                self._ip_input(iface, frame[14:], now, broadcast)
+                self._ip_input(iface, frame, now, broadcast)
         elif ethertype == _ETH_ARP:
             self._arp_input(iface, frame[14:], now)
         else:
@@ -264,22 +263,22 @@ class Stack:
             arpc["rx_reply"] += 1
         self._arm_housekeeping()
 
-    def _ip_input(self, iface: Interface, data: bytes, now: float, broadcast: bool) -> None:
-        ipc = self.counters["ipv4"]
+    def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None:
+        data = frame[14:]
         try:
             pkt = parse_ipv4(data)
         except WireError as exc:
             self.drop("ipv4", "checksum" if _header_damaged(data, exc) else "malformed",
                       str(exc))
             return
-        ipc["rx"] += 1
-        self._ip_dispatch(iface, pkt, data, b"", now, broadcast, None)
+        self._ip_dispatch(iface, pkt, None, frame, now, broadcast)
 
-    def _ip_dispatch(self, iface: Interface, pkt: IPv4Packet, data: bytes | None, frame: bytes,
-                     now: float, broadcast: bool, seg: TCPSegment | None) -> None:
-        """Deliver, forward or drop a received packet. `data` is its bytes, or None when it
-        came parsed (see `_PARSED`) as the Ethernet `frame` and the TCP segment `seg`."""
+    def _ip_dispatch(self, iface: Interface, pkt: IPv4Packet, seg: TCPSegment | None,
+                     frame: bytes, now: float, broadcast: bool) -> None:
+        """Deliver, forward or drop the packet `pkt` that arrived in the Ethernet `frame`;
+        `seg` is its TCP segment when it came already parsed (see `_PARSED`)."""
         ipc = self.counters["ipv4"]
+        ipc["rx"] += 1
         dst = pkt.dst
         local = dst in self._by_ip
         if local or dst == LIMITED_BROADCAST or dst == iface.broadcast:
@@ -295,7 +294,7 @@ class Stack:
             ipc["delivered"] += 1
             self._deliver(pkt, now, broadcast or not local, seg)
         elif self.forwarding and not broadcast:
-            self._forward(iface, pkt, frame[14:] if data is None else data, now, seg)
+            self._forward(iface, pkt, frame[14:], now, seg)
         else:
             self.drop("ipv4", "not_for_us", str(dst))
 

@@ -20,6 +20,7 @@ COMPILED_MODULES = (
     "netsim.wire.ethernet",
     "netsim.wire.ipv4",
     "netsim.wire.tcp",
+    "netsim.wire.lazyframe",
     "netsim.stack.host",
     "netsim.stack.routing",
     "netsim.stack.timers",

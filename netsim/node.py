@@ -1,9 +1,10 @@
 """The SimPy driver that runs one sans-I/O stack on its ports — the same in both worlds.
 
 A port is anything with ``send(frame)`` and ``attach(receiver)``: a simulated link's
-endpoint, or a live TAP device. Frames that arrive are fed to the stack at
-``env.now``; frames the stack sends go straight to the port; the stack's next
-deadline becomes one scheduled SimPy event (DESIGN.md §1).
+endpoint, or a live TAP device. A port that also has ``attach_lazy(receiver)`` (a simulated
+link) carries TCP frames as `LazyFrame` objects both ways (netsim.wire.lazyframe). Frames
+that arrive are fed to the stack at ``env.now``; frames the stack sends go straight to the
+port; the stack's next deadline becomes one scheduled SimPy event (DESIGN.md §1).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from netsim.stack.host import Stack
 from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.timers import INF
+from netsim.wire.lazyframe import LazyFrame
 
 NORMAL = 1  # simpy.core.NORMAL: the priority of ordinary events
 
@@ -57,7 +59,9 @@ class Node:
         self.env = env
         self.stack = stack
         self.ports: dict[str, Port] = {}
-        self._port_of: dict[Interface, Port] = {}
+        # each interface's port's `send`: it takes bytes, or also a LazyFrame when the
+        # interface has `lazy_frames` set (see `attach`)
+        self._send_of: dict[Interface, Callable[[Any], None]] = {}
         self._wake = INF
         stack.transmit = self._transmit
         stack.timers.on_earlier = self._wake_at
@@ -75,24 +79,27 @@ class Node:
         if isinstance(iface, str):
             iface = self.stack.interfaces[iface]
         self.ports[iface.name] = port
-        self._port_of[iface] = port
+        self._send_of[iface] = port.send
         stack = self.stack
-        if not getattr(port, "same_frame_delivery", False):
-            stack.keep_parsed = False  # e.g. a TAP: frames leave the process
         env = self.env
 
-        def receive(frame: bytes, iface: Interface = iface) -> None:
+        def receive(frame: bytes | LazyFrame, iface: Interface = iface) -> None:
             stack.receive(iface, frame, env.now)
 
-        port.attach(receive)
+        attach_lazy = getattr(port, "attach_lazy", None)
+        iface.lazy_frames = attach_lazy is not None
+        if attach_lazy is not None:
+            attach_lazy(receive)
+        else:
+            port.attach(receive)  # e.g. a TAP: frames leave the process as bytes
         if announce:
             def up(_ev: Event, iface: Interface = iface) -> None:
                 stack.bring_up(iface, env.now)
 
             call_at(env, env.now, up)
 
-    def _transmit(self, iface: Interface, frame: bytes) -> None:
-        self._port_of[iface].send(frame)
+    def _transmit(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        self._send_of[iface](frame)
 
     def _wake_at(self, when: float) -> None:
         if when < self._wake:

@@ -13,6 +13,7 @@ from typing import Any
 
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.stack.arp import ArpPoll, Enqueue
+from netsim.wire.lazyframe import as_bytes
 from netsim.wire.mac import MacAddress
 
 IP1 = IPv4Address("10.0.0.2")
@@ -224,8 +225,8 @@ class _Wire:
         self.b = Stack("b")
         self.ib = self.b.add_interface("eth0", "02:00:00:00:00:02", "10.0.0.2/24")
         self.queue: list[tuple[str, bytes]] = []
-        self.a.transmit = lambda iface, frame: self.queue.append(("a", frame))
-        self.b.transmit = lambda iface, frame: self.queue.append(("b", frame))
+        self.a.transmit = lambda iface, frame: self.queue.append(("a", as_bytes(frame)))
+        self.b.transmit = lambda iface, frame: self.queue.append(("b", as_bytes(frame)))
         self.got: list[bytes] = []
         self.b.udp.bind(7, lambda payload, addr, *rest: self.got.append(payload))
         self.ep = self.a.udp.bind(5000)

@@ -1,8 +1,13 @@
-"""A point-to-point link carrying Ethernet frames (opaque ``bytes``) between two ports.
+"""A point-to-point link carrying Ethernet frames between two ports.
 
 Each direction is a drop-tail queue in front of a transmitter of ``rate_bps`` followed by a wire of
 ``delay`` seconds that may lose, corrupt, jitter, reorder and duplicate frames. The link never
 parses a frame; ``len(frame)`` is its size on the wire (no preamble, FCS or inter-frame gap).
+
+Frames are ``bytes``, or `LazyFrame` objects from a stack (a TCP frame whose bytes nobody has
+built yet, netsim.wire.lazyframe). A receiver attached with ``attach_lazy`` gets those as they
+are; everything else — a receiver attached with ``attach``, taps, drop hooks, a loss model
+that reads frames, corruption — sees the frame's bytes, built at that moment.
 
 What happens to a frame given to ``Endpoint.send`` (in this order):
 
@@ -39,7 +44,7 @@ from simpy.events import NORMAL, Event
 from netsim.errors import UsageError
 from netsim.sim.linkconfig import LinkConfig
 from netsim.sim.loss import LossModel, NoLoss
-from netsim.stack.host import forget_parsed
+from netsim.wire.lazyframe import LazyFrame, as_bytes
 
 if TYPE_CHECKING:
     from netsim.sim.world import World
@@ -50,8 +55,11 @@ __all__ = ["DROP_REASONS", "Endpoint", "Link", "LinkConfig", "LinkStats"]
 ETH_HEADER = 14
 #: Reasons a direction drops a frame. "unattached": it arrived where no receiver was attached.
 DROP_REASONS: tuple[str, ...] = ("loss", "queue", "mtu", "unattached")
+#: What a loss model with ``reads_frames = False`` is given in place of a frame never built.
+_UNREAD = b""
 
 Receiver = Callable[[bytes], None]
+LazyReceiver = Callable[[bytes | LazyFrame], None]
 Tap = Callable[[float, str, bytes], None]
 DropHook = Callable[[float, str, str, bytes], None]
 
@@ -96,7 +104,8 @@ class LinkStats:
 class _Arrival(Event):
     """A frame arriving at a port: an already-triggered SimPy event, processed at its time."""
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None], frame: bytes):
+    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None],
+                 frame: bytes | LazyFrame):
         # Inlined Event.__init__ + succeed(), as simpy.events.Timeout does, for speed.
         self.env = env
         self.callbacks = [callback]
@@ -123,13 +132,11 @@ class Endpoint:
         self.link = link
         self.name = name
         self.config = config
-        # A frame sent here arrives at the peer as the same bytes object unless corrupted,
-        # so the sender may hand its parsed form over (netsim.node, netsim.stack.host).
-        self.same_frame_delivery = True
         self.stats = LinkStats()
         self.peer: Endpoint = self  # set by Link
         self._env: simpy.Environment = link.world.env
-        self._receiver: Receiver | None = None
+        self._receiver: LazyReceiver | None = None
+        self._receiver_takes_lazy = False
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks
         self._deliver_cb = self._deliver
@@ -151,6 +158,8 @@ class Endpoint:
         self.loss: LossModel | None = (
             None if loss is None or isinstance(loss, NoLoss) else copy.deepcopy(loss)
         )
+        # a model may say it never looks at the frame (netsim.sim.loss): it is then not built
+        self._loss_reads_frames = bool(getattr(self.loss, "reads_frames", True))
         self._jitter = float(config.jitter)
         self._reorder = float(config.reorder)
         self._reorder_delay = config.effective_reorder_delay
@@ -176,8 +185,15 @@ class Endpoint:
     # -- the port's interface -------------------------------------------------------------------
 
     def attach(self, receiver: Receiver) -> None:
-        """Deliver every frame arriving at this side to ``receiver(frame)`` (replaces any other)."""
+        """Deliver every frame arriving at this side to ``receiver(frame)`` as bytes (replaces
+        any other receiver)."""
+        self._receiver = receiver  # type: ignore[assignment]  # given bytes only: _deliver
+        self._receiver_takes_lazy = False
+
+    def attach_lazy(self, receiver: LazyReceiver) -> None:
+        """As `attach`, for a receiver that takes `LazyFrame` objects as they are (a stack)."""
         self._receiver = receiver
+        self._receiver_takes_lazy = True
 
     def add_tap(self, tap: Tap) -> None:
         """Call ``tap(time, "tx", frame)`` on each send here, ``tap(time, "rx", frame)`` on each
@@ -196,13 +212,14 @@ class Endpoint:
         """When the transmitter of this direction will have sent everything it has accepted."""
         return self._busy_until
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes | LazyFrame) -> None:
         """Transmit ``frame`` towards the other side. Never blocks; may drop (see module doc)."""
         env = self._env
         now: float = env._now
         if self._taps:
+            data = as_bytes(frame)
             for tap in self._taps:
-                tap(now, "tx", frame)
+                tap(now, "tx", data)
         stats = self.stats
         index = stats.offered
         stats.offered = index + 1
@@ -254,15 +271,21 @@ class Endpoint:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _impaired_send(self, frame: bytes, index: int, now: float, arrival: float) -> None:
+    def _impaired_send(self, frame: bytes | LazyFrame, index: int, now: float,
+                       arrival: float) -> None:
         stats = self.stats
         loss = self.loss
-        if loss is not None and loss.drop(frame, index, self._rng_loss):
-            self._drop(now, "loss", frame)
-            return
-        if self._corrupt and frame and self._rng_corrupt.random() < self._corrupt:
-            forget_parsed(frame)  # what arrives is another frame, parsed and checked as such
-            frame = _flip_one_bit(frame, self._rng_corrupt)
+        if loss is not None:
+            if isinstance(frame, LazyFrame):
+                seen = frame.raw() if self._loss_reads_frames else _UNREAD
+            else:
+                seen = frame
+            if loss.drop(seen, index, self._rng_loss):
+                self._drop(now, "loss", frame)
+                return
+        if self._corrupt and len(frame) and self._rng_corrupt.random() < self._corrupt:
+            # what arrives is bytes: parsed, and its checksums checked, by the receiver
+            frame = _flip_one_bit(as_bytes(frame), self._rng_corrupt)
             stats.corrupted += 1
         if self._jitter:
             arrival += self._rng_jitter.random() * self._jitter
@@ -282,12 +305,13 @@ class Endpoint:
             heappush(env._queue, (arrival, NORMAL, next(env._eid), _Arrival(env, cb, frame)))
 
     def _deliver(self, event: Event) -> None:
-        frame: bytes = event._value
+        frame: bytes | LazyFrame = event._value
         peer = self.peer
         if peer._taps:
             now = self._env._now
+            data = as_bytes(frame)
             for tap in peer._taps:
-                tap(now, "rx", frame)
+                tap(now, "rx", data)
         receiver = peer._receiver
         if receiver is None:
             self._drop(self._env._now, "unattached", frame)
@@ -295,13 +319,16 @@ class Endpoint:
         stats = self.stats
         stats.delivered += 1
         stats.bytes += len(frame)
+        if not peer._receiver_takes_lazy and isinstance(frame, LazyFrame):
+            frame = frame.raw()
         receiver(frame)
 
-    def _drop(self, now: float, reason: str, frame: bytes) -> None:
-        forget_parsed(frame)
+    def _drop(self, now: float, reason: str, frame: bytes | LazyFrame) -> None:
         self.stats.dropped[reason] += 1
-        for hook in self._drop_hooks:
-            hook(now, self.name, reason, frame)
+        if self._drop_hooks:
+            data = as_bytes(frame)
+            for hook in self._drop_hooks:
+                hook(now, self.name, reason, data)
 
 
 _DEFAULT_CONFIG = LinkConfig()

@@ -8,6 +8,10 @@ direction's own loss stream, so a run is reproducible from the world's seed.
 
 A link gives each direction its own copy of the model (``copy.deepcopy``), so a stateful model such
 as Gilbert-Elliott keeps separate state per direction even when one `LinkConfig` is reused.
+
+A model that never looks at ``frame`` may say so with an attribute ``reads_frames = False``: the
+link then need not build the bytes of a frame that is still a `LazyFrame` (netsim.wire.lazyframe)
+and passes an empty ``bytes`` instead. Without the attribute a model is given every frame's bytes.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ def _probability(value: float, name: str) -> float:
 class NoLoss:
     """Never loses a frame."""
 
+    reads_frames = False
+
     def drop(self, frame: bytes, index: int, rng: random.Random) -> bool:
         return False
 
@@ -61,6 +67,8 @@ class NoLoss:
 
 class Bernoulli:
     """Loses each frame independently with probability ``p``."""
+
+    reads_frames = False
 
     def __init__(self, p: float) -> None:
         self.p = _probability(p, "Bernoulli p")
@@ -82,6 +90,8 @@ class GilbertElliott:
     ``loss_good * (1 - that) + loss_bad * that``; with the default ``loss_bad=1`` and
     ``loss_good=0`` a loss burst lasts ``1 / p_bad_to_good`` frames on average.
     """
+
+    reads_frames = False
 
     def __init__(
         self,
@@ -154,6 +164,8 @@ class GilbertElliott:
 class Periodic:
     """Loses every Nth frame: indices ``n-1, 2n-1, ...`` (``every_n=1`` loses everything)."""
 
+    reads_frames = False
+
     def __init__(self, every_n: int) -> None:
         if isinstance(every_n, bool) or not isinstance(every_n, int) or every_n < 1:
             raise UsageError(f"Periodic every_n: {every_n!r} is not a period; use an integer >= 1")
@@ -188,6 +200,7 @@ class Scripted:
         if predicate is not None and not callable(predicate):
             raise UsageError(f"Scripted predicate: {predicate!r} is not callable")
         self.predicate = predicate
+        self.reads_frames = predicate is not None
 
     def drop(self, frame: bytes, index: int, rng: random.Random) -> bool:
         if index in self.indices:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any, Final
+from typing import Any
 
 from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable, Enqueue
@@ -28,42 +28,20 @@ from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
 from netsim.wire.errors import IPv4ChecksumError, WireError
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
+from netsim.wire.lazyframe import HEADERS, LazyFrame
 from netsim.wire.mac import BROADCAST, MacAddress
-from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp import TCPSegment, build_tcp
 
 IcmpHandler = Callable[[IPv4Packet, icmpw.ICMPMessage, float], None]
-Transmit = Callable[[Interface, bytes], None]
+# `frame` is a LazyFrame only on an interface whose port takes them (`Interface.lazy_frames`)
+Transmit = Callable[[Interface, "bytes | LazyFrame"], None]
 
 LIMITED_BROADCAST = IPv4Address("255.255.255.255")
 _ETH_IPV4 = b"\x08\x00"
 _ETH_ARP = b"\x08\x06"
 
 
-# Frames that a stack in this process built, with what parsing them gives: a frame that
-# reaches a receiver as the very same (immutable) bytes object needs neither parsing nor a
-# checksum check, both having been done right by construction. A frame the link corrupted
-# is a new bytes object, so it is parsed and checked as usual; so is every frame from a TAP
-# device or a test. Entries are removed on arrival, or by the link when it drops the frame
-# (`forget_parsed`); any others are forgotten in bulk when the table is full. Only an
-# optimisation: the receiver does exactly what it would do after parsing
-# (tests/test_parsed_frames.py checks that each entry equals the parse of its bytes).
-Parsed = tuple[IPv4Packet, TCPSegment]
-_PARSED: Final[dict[int, tuple[bytes, IPv4Packet, TCPSegment]]] = {}
-_PARSED_MAX: Final = 4096
-
-
-def parsed_frame(frame: bytes) -> Parsed | None:
-    """What a receiver of `frame` will use instead of parsing it, if anything."""
-    hit = _PARSED.get(id(frame))
-    return (hit[1], hit[2]) if hit is not None and hit[0] is frame else None
-
-
-def forget_parsed(frame: bytes) -> None:
-    """`frame` will never arrive (a link dropped it): let its entry go."""
-    _PARSED.pop(id(frame), None)
-
-
-def _no_transmit(iface: Interface, frame: bytes) -> None:
+def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:
     raise RuntimeError("stack has no driver: set stack.transmit before sending")
 
 
@@ -93,9 +71,6 @@ class Stack:
         # ICMP echo identifiers handed out to ping runs on this stack, so that two pings on
         # one host do not take each other's replies, and a seed gives the same run ("NS")
         self.next_echo_ident = 0x4E53
-        # Record the parsed form of the TCP frames we send (see `_PARSED`)? The driver turns
-        # it off when a port would never hand the same frame object to a receiver (a TAP).
-        self.keep_parsed = True
         self.udp = UdpLayer(self)
         self._ip_id = 0
         self.now = 0.0
@@ -205,13 +180,21 @@ class Stack:
             self.trace.record(DropRecord(self.now, self.name, layer, reason, detail))
 
     # ------------------------------------------------------------------ input
-    def receive(self, iface: Interface | str, frame: bytes, now: float) -> None:
+    def receive(self, iface: Interface | str, frame: bytes | LazyFrame, now: float) -> None:
         """A frame arrived on `iface`."""
         if isinstance(iface, str):
             iface = self.interfaces[iface]
         self.now = now
         eth = self.counters["eth"]
         eth["rx"] += 1
+        if isinstance(frame, LazyFrame):
+            if not iface.up:
+                self.drop("eth", "interface_down")
+            elif frame.dst_mac != iface.mac:
+                self.drop("eth", "not_our_mac", str(MacAddress(frame.dst_mac)))
+            else:
+                self._lazy_input(iface, frame, now)
+            return
         if len(frame) < 14:
             self.drop("eth", "malformed", f"{len(frame)}-byte frame")
             return
@@ -225,11 +208,7 @@ class Stack:
             return
         ethertype = frame[12:14]
         if ethertype == _ETH_IPV4:
-            hit = _PARSED.pop(id(frame), None) if _PARSED else None
-            if hit is not None and hit[0] is frame:
-                self._ip_dispatch(iface, hit[1], hit[2], frame, now, broadcast)
-            else:
-                self._ip_input(iface, frame, now, broadcast)
+            self._ip_input(iface, frame, now, broadcast)
         elif ethertype == _ETH_ARP:
             self._arp_input(iface, frame[14:], now)
         else:
@@ -263,6 +242,34 @@ class Stack:
             arpc["rx_reply"] += 1
         self._arm_housekeeping()
 
+    def _lazy_input(self, iface: Interface, frame: LazyFrame, now: float) -> None:
+        """A TCP frame another stack in this process sent (netsim.wire.lazyframe): to us, it
+        goes to TCP as it is; a router sends it on as one, when nothing needs its bytes.
+        Anything else takes the path of the frame's bytes."""
+        dst = frame.ip_dst
+        if dst in self._by_ip:
+            ipc = self.counters["ipv4"]
+            ipc["rx"] += 1
+            ipc["delivered"] += 1
+            self.tcp.segment_input(frame.ip_src, dst, frame.seg, now)
+            return
+        if self.forwarding and frame.ttl > 1 and dst != LIMITED_BROADCAST and \
+                dst != iface.broadcast:
+            route = self.routes.lookup(dst)
+            if route is not None:
+                out = self.interfaces[route.interface]
+                # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
+                if out.lazy_frames and frame.length - 14 <= out.mtu:
+                    mac = out.arp.lookup(route.gateway or dst, now)
+                    if mac is not None:
+                        ipc = self.counters["ipv4"]
+                        ipc["rx"] += 1
+                        ipc["forwarded"] += 1
+                        self.counters["eth"]["tx"] += 1
+                        self.transmit(out, frame.forwarded(mac, out.mac))
+                        return
+        self._ip_input(iface, frame.raw(), now, False)
+
     def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None:
         data = frame[14:]
         try:
@@ -271,12 +278,6 @@ class Stack:
             self.drop("ipv4", "checksum" if _header_damaged(data, exc) else "malformed",
                       str(exc))
             return
-        self._ip_dispatch(iface, pkt, None, frame, now, broadcast)
-
-    def _ip_dispatch(self, iface: Interface, pkt: IPv4Packet, seg: TCPSegment | None,
-                     frame: bytes, now: float, broadcast: bool) -> None:
-        """Deliver, forward or drop the packet `pkt` that arrived in the Ethernet `frame`;
-        `seg` is its TCP segment when it came already parsed (see `_PARSED`)."""
         ipc = self.counters["ipv4"]
         ipc["rx"] += 1
         dst = pkt.dst
@@ -292,20 +293,19 @@ class Stack:
                 ipc["reassembled"] += 1
                 pkt = whole
             ipc["delivered"] += 1
-            self._deliver(pkt, now, broadcast or not local, seg)
+            self._deliver(pkt, now, broadcast or not local)
         elif self.forwarding and not broadcast:
-            self._forward(iface, pkt, frame[14:], now, seg)
+            self._forward(iface, pkt, frame[14:], now)
         else:
             self.drop("ipv4", "not_for_us", str(dst))
 
-    def _deliver(self, pkt: IPv4Packet, now: float, broadcast: bool = False,
-                 seg: TCPSegment | None = None) -> None:
+    def _deliver(self, pkt: IPv4Packet, now: float, broadcast: bool = False) -> None:
         proto = pkt.protocol
         if proto == PROTO_TCP:
             if broadcast:
                 self.drop("tcp", "broadcast")
                 return
-            self.tcp.input(pkt, now, seg)
+            self.tcp.input(pkt, now)
         elif proto == PROTO_UDP:
             self.udp.input(pkt, now, broadcast)
         elif proto == PROTO_ICMP:
@@ -315,8 +315,7 @@ class Stack:
             self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_PROTOCOL, now,
                             arrived_as_broadcast=broadcast)
 
-    def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float,
-                 seg: TCPSegment | None = None) -> None:
+    def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
         ipc = self.counters["ipv4"]
         # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
         if pkt.ttl <= 1:
@@ -345,9 +344,7 @@ class Stack:
             return
         ipc["forwarded"] += 1
         raw = _decrement_ttl(raw, total)
-        self._ip_out(out, route.gateway or pkt.dst, raw, now,
-                     None if seg is None else
-                     (pkt._replace(ttl=pkt.ttl - 1, checksum=(raw[10] << 8) | raw[11]), seg))
+        self._ip_out(out, route.gateway or pkt.dst, raw, now)
 
     # ------------------------------------------------------------------ ICMP
     def _icmp_input(self, pkt: IPv4Packet, now: float, broadcast: bool) -> None:
@@ -399,11 +396,8 @@ class Stack:
     # ------------------------------------------------------------------ output
     def send_ip(self, dst: IPv4Address, protocol: int, payload: bytes, now: float, *,
                 src: IPv4Address | None = None, ttl: int | None = None, df: bool = False,
-                dscp: int = 0, ecn: int = 0, segment: TCPSegment | None = None) -> bool:
-        """Route and send one datagram from this host. False when there is no route.
-
-        `segment`: `payload` parsed, when it is a TCP segment this process built; the
-        receiver then takes it as it is instead of parsing (see `_PARSED`)."""
+                dscp: int = 0, ecn: int = 0) -> bool:
+        """Route and send one datagram from this host. False when there is no route."""
         self.now = now
         ipc = self.counters["ipv4"]
         if dst in self._by_ip:  # to ourselves: loop back
@@ -430,20 +424,37 @@ class Stack:
                 ipc["tx_fragments"] += 1
                 self._ip_out(out, route.gateway or dst, frag.build(), now)
             return True
-        parsed = None
-        if segment is not None:
-            # exactly what parse_ipv4(raw) returns
-            parsed = (IPv4Packet(src, dst, protocol, payload, ttl, self._ip_id, df, False, 0,
-                                 dscp, ecn, b"", 4, 5, len(raw), (raw[10] << 8) | raw[11]),
-                      segment)
-        self._ip_out(out, route.gateway or dst, raw, now, parsed)
+        self._ip_out(out, route.gateway or dst, raw, now)
         return True
 
-    def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float,
-                parsed: Parsed | None = None) -> None:
+    def send_tcp(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment, opts: bytes,
+                 now: float) -> bool:
+        """Send a segment of one of this host's connections: `seg` with its options encoded
+        as `opts`, in a datagram with DF set (as TCP always sends: RFC 1191 path MTU
+        discovery). Through a port that takes them it goes as a `LazyFrame`, its bytes never
+        built unless something needs them; otherwise (or while ARP resolves) as `send_ip`."""
+        if dst not in self._by_ip:
+            route = self.routes.lookup(dst)
+            if route is not None:
+                out = self.interfaces[route.interface]
+                if out.lazy_frames and HEADERS - 14 + len(opts) + len(seg.payload) <= out.mtu:
+                    mac = out.arp.lookup(route.gateway or dst, now)
+                    if mac is not None:
+                        self.now = now
+                        ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
+                        self.counters["ipv4"]["tx"] += 1
+                        self.counters["eth"]["tx"] += 1
+                        self.transmit(out, LazyFrame(mac, out.mac, src, dst, self.default_ttl,
+                                                     ident, seg, opts))
+                        return True
+        raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
+                        seg.window, seg.payload, opts, seg.urgent)
+        return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
+
+    def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
         mac = iface.arp.lookup(next_hop, now)
         if mac is not None:
-            self._send_frame(iface, mac, ETHERTYPE_IPV4, raw, parsed)
+            self._send_frame(iface, mac, ETHERTYPE_IPV4, raw)
             return
         if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
             self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
@@ -455,15 +466,9 @@ class Stack:
         elif outcome is Enqueue.DROPPED:
             self.drop("arp", "pending_overflow", str(next_hop))
 
-    def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes,
-                    parsed: Parsed | None = None) -> None:
+    def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
         self.counters["eth"]["tx"] += 1
-        frame = build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535)
-        if parsed is not None and self.keep_parsed:
-            if len(_PARSED) >= _PARSED_MAX:
-                _PARSED.clear()
-            _PARSED[id(frame)] = (frame, parsed[0], parsed[1])
-        self.transmit(iface, frame)
+        self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
 
     def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:
         self.counters["arp"]["tx_request"] += 1

@@ -19,6 +19,9 @@ class Interface:
     arp: ArpCache = field(default_factory=ArpTable)
     up: bool = True
     index: int = 0
+    # Set by the driver (netsim.node) when the port carries `LazyFrame` objects (a simulated
+    # link), so that TCP frames sent here need no bytes built (netsim.wire.lazyframe).
+    lazy_frames: bool = False
     # Derived once: IPv4Interface builds a new IPv4Address on every `.ip` access.
     ip: IPv4Address = field(init=False)
     network: IPv4Network = field(init=False)

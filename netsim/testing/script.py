@@ -40,6 +40,7 @@ from netsim.stack.tcp.states import State
 from netsim.wire.errors import WireError
 from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet, parse_ethernet
 from netsim.wire.ipv4 import PROTO_TCP, build_ipv4, parse_ipv4
+from netsim.wire.lazyframe import LazyFrame, as_bytes
 from netsim.wire.mac import MacAddress
 from netsim.wire.summary import summarize
 from netsim.wire.tcp import (
@@ -266,7 +267,8 @@ class TcpScript:
         return line + (f"  ({', '.join(rel)})" if rel else "")
 
     # ------------------------------------------------------------------ the wire
-    def _collect(self, iface: Interface, frame: bytes) -> None:
+    def _collect(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        frame = as_bytes(frame)  # (bytes always: this interface has no lazy_frames port)
         item: Sent | bytes = frame
         try:
             eth = parse_ethernet(frame)

@@ -3,7 +3,7 @@ recovery, RFC 7323 options, RFC 2018 SACK generation, flow control (RFC 1122 §4
 
 Sans-I/O: segments come in through `segment_arrives(seg, now)`, time through
 `on_timer(now)`, the application calls `send`/`recv`/`shutdown`/`close`/`abort`
-with the current time; segments leave through the stack's `send_ip`. Applications
+with the current time; segments leave through the stack's `send_tcp`. Applications
 are told about changes through `notify(event)` (see `netsim.sockets`).
 """
 
@@ -37,7 +37,6 @@ from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import CAN_SEND, SYNCHRONIZED, Event, State, next_state
 from netsim.stack.timers import INF
-from netsim.wire.ipv4 import PROTO_TCP
 from netsim.wire.tcp import (
     ACK,
     FIN,
@@ -57,7 +56,6 @@ from netsim.wire.tcp import (
     TCPSegment,
     TimestampOption,
     WindowScaleOption,
-    build_tcp,
     decode_options,
     encode_options,
     flags_str,
@@ -1103,16 +1101,14 @@ class TcpConnection:
     def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
                   now: float, retransmit: bool = False,
                   options: tuple[TCPOption, ...] | None = None) -> None:
-        """Build and send a segment; `options` is `opts` decoded, when the caller knows it."""
+        """Send a segment; `options` is `opts` decoded, when the caller knows it."""
         ack = self.rcv_nxt if flags & ACK else 0
-        raw = build_tcp(self.local_ip, self.remote_ip, self.local_port, self.remote_port, seq,
-                        ack, flags, window, payload, opts)
         if options is None:
             options = decode_options(opts)
-        # what parse_tcp(raw) gives: the receiver's stack may take it as it is (host._PARSED)
+        # what parsing its bytes gives, but for the checksum, computed only if the bytes are
+        # built (netsim.wire.lazyframe)
         segment = TCPSegment(self.local_port, self.remote_port, seq, ack, flags, window,
-                             payload, options, 0, 5 + (len(opts) >> 2),
-                             (raw[16] << 8) | raw[17])
+                             payload, options, 0, 5 + (len(opts) >> 2), 0)
         if flags & ACK:
             self.last_ack_sent = ack
             self._unacked_rcv = 0
@@ -1125,8 +1121,7 @@ class TcpConnection:
         if self.trace is not None:
             self._trace_segment("tx", seq, ack, len(payload), flags, window, options, now,
                                 retransmit)
-        self.stack.send_ip(self.remote_ip, PROTO_TCP, raw, now, src=self.local_ip, df=True,
-                           segment=segment)
+        self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now)
 
     def _sack_option(self, used: int, space: int = 40) -> bytes:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received

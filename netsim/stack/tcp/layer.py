@@ -132,19 +132,23 @@ class TcpLayer:
             conn.listener.forget(conn)
 
     # ------------------------------------------------------------------ input
-    def input(self, pkt: IPv4Packet, now: float, seg: TCPSegment | None = None) -> None:
-        """A TCP segment arrived. `seg` is its payload already parsed and checked, when the
-        stack knows it (a frame another stack built, unchanged: `host._PARSED`)."""
+    def input(self, pkt: IPv4Packet, now: float) -> None:
+        """A TCP segment arrived in `pkt`."""
+        try:
+            seg = parse_tcp(pkt.payload, pkt.src, pkt.dst)
+        except WireError as exc:
+            self.stack.drop("tcp", "checksum" if "checksum" in str(exc) else "malformed",
+                            str(exc))
+            return
+        self.segment_input(pkt.src, pkt.dst, seg, now)
+
+    def segment_input(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment,
+                      now: float) -> None:
+        """The segment `seg` (parsed and checked, or handed over whole in a `LazyFrame`) came
+        from `src` to our address `dst`."""
         stack = self.stack
-        if seg is None:
-            try:
-                seg = parse_tcp(pkt.payload, pkt.src, pkt.dst)
-            except WireError as exc:
-                stack.drop("tcp", "checksum" if "checksum" in str(exc) else "malformed",
-                           str(exc))
-                return
         stack.counters["tcp"]["rx"] += 1
-        conn = self.conns.get((pkt.dst, seg.dst_port, pkt.src, seg.src_port))
+        conn = self.conns.get((dst, seg.dst_port, src, seg.src_port))
         if conn is not None:
             conn.segment_arrives(seg, now)
             return
@@ -155,7 +159,7 @@ class TcpLayer:
             if flags & RST:
                 return
             if flags & ACK:
-                self.send_rst(pkt.dst, pkt.src, seg.dst_port, seg.src_port, seg.ack, 0, RST,
+                self.send_rst(dst, src, seg.dst_port, seg.src_port, seg.ack, 0, RST,
                               now)
                 return
             if not flags & SYN:
@@ -165,7 +169,7 @@ class TcpLayer:
                     len(lst.half_open) >= lst.cfg.max_half_open:
                 stack.drop("tcp", "syn_backlog_full", f"port {lst.port}")
                 return
-            child = TcpConnection(self, pkt.dst, seg.dst_port, pkt.src, seg.src_port, lst.cfg,
+            child = TcpConnection(self, dst, seg.dst_port, src, seg.src_port, lst.cfg,
                                   listener=lst)
             self.conns[child.key] = child
             lst.half_open.add(child)
@@ -178,9 +182,9 @@ class TcpLayer:
             return
         stack.drop("tcp", "closed_port", f"port {seg.dst_port}")
         if flags & ACK:
-            self.send_rst(pkt.dst, pkt.src, seg.dst_port, seg.src_port, seg.ack, 0, RST, now)
+            self.send_rst(dst, src, seg.dst_port, seg.src_port, seg.ack, 0, RST, now)
         else:
-            self.send_rst(pkt.dst, pkt.src, seg.dst_port, seg.src_port, 0,
+            self.send_rst(dst, src, seg.dst_port, seg.src_port, 0,
                           (seg.seq + seg.seg_len) & 0xFFFFFFFF, RST | ACK, now)
 
     def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,

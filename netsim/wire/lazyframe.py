@@ -1,0 +1,80 @@
+"""A TCP/IPv4 Ethernet frame held as the fields its sender chose; bytes built only when asked.
+
+In the simulator a stack hands the TCP frames it sends to the link as `LazyFrame` objects. The
+link needs only their length, and the receiving stack takes the segment as it is: no header
+building and no checksum on the way out, no parsing and no checksum check on the way in — both
+right by construction. Whatever needs the bytes (a pcap tap, a drop hook, a loss model that reads
+frames, corruption, a port to the outside world) calls `raw()`, which builds exactly the bytes
+the stack would otherwise have sent (once; they are kept).
+
+`seg` is what `parse_tcp(raw()[34:])` gives, except its ``checksum`` field, which is 0: nobody
+computed it, and bytes never built cannot have been damaged on the way. A frame a link corrupts
+becomes ordinary bytes and is parsed and checked as usual (tests/test_lazy_frames.py).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet
+from netsim.wire.ipv4 import PROTO_TCP, build_ipv4
+from netsim.wire.tcp import TCPSegment, build_tcp
+
+__all__ = ["HEADERS", "LazyFrame", "as_bytes"]
+
+#: Ethernet (14), IPv4 (20) and TCP (20) headers without options.
+HEADERS = 54
+
+
+class LazyFrame:
+    """One Ethernet II frame carrying an option-less IPv4 header (DF set, DSCP/ECN 0) and a
+    TCP segment whose encoded options are `opts`. Immutable once made."""
+
+    __slots__ = ("_raw", "dst_mac", "ident", "ip_dst", "ip_src", "length", "opts", "seg",
+                 "src_mac", "ttl")
+
+    def __init__(self, dst_mac: bytes, src_mac: bytes, ip_src: IPv4Address, ip_dst: IPv4Address,
+                 ttl: int, ident: int, seg: TCPSegment, opts: bytes) -> None:
+        self.dst_mac = dst_mac
+        self.src_mac = src_mac
+        self.ip_src = ip_src
+        self.ip_dst = ip_dst
+        self.ttl = ttl
+        self.ident = ident
+        self.seg = seg
+        self.opts = opts
+        self.length = HEADERS + len(opts) + len(seg.payload)
+        self._raw: bytes | None = None
+
+    def __len__(self) -> int:
+        return self.length
+
+    def raw(self) -> bytes:
+        """The frame's bytes (built on the first call)."""
+        raw = self._raw
+        if raw is None:
+            seg = self.seg
+            tcp = build_tcp(self.ip_src, self.ip_dst, seg.src_port, seg.dst_port, seg.seq,
+                            seg.ack, seg.flags, seg.window, seg.payload, self.opts, seg.urgent)
+            ip = build_ipv4(self.ip_src, self.ip_dst, PROTO_TCP, tcp, ttl=self.ttl,
+                            identification=self.ident, df=True)
+            raw = build_ethernet(self.dst_mac, self.src_mac, ETHERTYPE_IPV4, ip, mtu=65535)
+            self._raw = raw
+        return raw
+
+    def forwarded(self, dst_mac: bytes, src_mac: bytes) -> LazyFrame:
+        """The frame a router sends on: TTL one less, new Ethernet addresses (RFC 1812 §5.3.1).
+        Its header checksum, computed afresh, equals the incremental update (RFC 1624) a router
+        makes to the bytes."""
+        return LazyFrame(dst_mac, src_mac, self.ip_src, self.ip_dst, self.ttl - 1, self.ident,
+                         self.seg, self.opts)
+
+    def __repr__(self) -> str:
+        seg = self.seg
+        return (f"<LazyFrame {self.ip_src}:{seg.src_port} > {self.ip_dst}:{seg.dst_port} "
+                f"seq {seg.seq} ack {seg.ack} len {len(seg.payload)}>")
+
+
+def as_bytes(frame: bytes | LazyFrame) -> bytes:
+    """`frame`'s bytes, whichever form it is in."""
+    return frame.raw() if isinstance(frame, LazyFrame) else frame

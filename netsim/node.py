@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from heapq import heappush
 from ipaddress import IPv4Address
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import simpy
 from simpy.events import Event
@@ -23,7 +23,7 @@ from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.timers import INF
 from netsim.wire.lazyframe import LazyFrame
 
-NORMAL = 1  # simpy.core.NORMAL: the priority of ordinary events
+NORMAL: Final = 1  # simpy.core.NORMAL: the priority of ordinary events
 
 Receiver = Callable[[bytes], None]
 

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import simpy
 from simpy.events import NORMAL, Event
@@ -52,11 +52,11 @@ if TYPE_CHECKING:
 __all__ = ["DROP_REASONS", "Endpoint", "Link", "LinkConfig", "LinkStats"]
 
 #: Ethernet II header length (RFC 894): a frame may be ``mtu + ETH_HEADER`` bytes long.
-ETH_HEADER = 14
+ETH_HEADER: Final = 14
 #: Reasons a direction drops a frame. "unattached": it arrived where no receiver was attached.
 DROP_REASONS: tuple[str, ...] = ("loss", "queue", "mtu", "unattached")
 #: What a loss model with ``reads_frames = False`` is given in place of a frame never built.
-_UNREAD = b""
+_UNREAD: Final = b""
 
 Receiver = Callable[[bytes], None]
 LazyReceiver = Callable[[bytes | LazyFrame], None]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from typing import Any, Final
 
 from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable, Enqueue
@@ -36,9 +36,9 @@ IcmpHandler = Callable[[IPv4Packet, icmpw.ICMPMessage, float], None]
 # `frame` is a LazyFrame only on an interface whose port takes them (`Interface.lazy_frames`)
 Transmit = Callable[[Interface, "bytes | LazyFrame"], None]
 
-LIMITED_BROADCAST = IPv4Address("255.255.255.255")
-_ETH_IPV4 = b"\x08\x00"
-_ETH_ARP = b"\x08\x06"
+LIMITED_BROADCAST: Final = IPv4Address("255.255.255.255")
+_ETH_IPV4: Final = b"\x08\x00"
+_ETH_ARP: Final = b"\x08\x06"
 
 
 def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
-INF = math.inf
+INF: Final = math.inf
 
 
 class TimerOwner(Protocol):

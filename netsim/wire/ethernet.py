@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from netsim.wire.checksum import BytesLike
 from netsim.wire.errors import EthernetError
 from netsim.wire.mac import MacAddress, mac_from_bytes
 
-ETHERTYPE_IPV4 = 0x0800
-ETHERTYPE_ARP = 0x0806
-ETHERTYPE_IPV6 = 0x86DD
-ETHERTYPE_VLAN = 0x8100
+ETHERTYPE_IPV4: Final = 0x0800
+ETHERTYPE_ARP: Final = 0x0806
+ETHERTYPE_IPV6: Final = 0x86DD
+ETHERTYPE_VLAN: Final = 0x8100
 
-ETHERTYPE_MIN = 0x0600  # smaller values are 802.3 lengths
+ETHERTYPE_MIN: Final = 0x0600  # smaller values are 802.3 lengths
 
-HEADER_LEN = 14
-MIN_FRAME_LEN = 60  # without the FCS; shorter frames are padded on a real wire
-DEFAULT_MTU = 1500
+HEADER_LEN: Final = 14
+MIN_FRAME_LEN: Final = 60  # without the FCS; shorter frames are padded on a real wire
+DEFAULT_MTU: Final = 1500
 
-_ETHERTYPE = struct.Struct("!H")
-_BYTES_LIKE = (bytes, bytearray, memoryview)
+_ETHERTYPE: Final = struct.Struct("!H")
+_BYTES_LIKE: Final = (bytes, bytearray, memoryview)
 
 _ETHERTYPE_NAMES = {ETHERTYPE_IPV4: "IPv4", ETHERTYPE_ARP: "ARP", ETHERTYPE_IPV6: "IPv6",
                     ETHERTYPE_VLAN: "802.1Q"}

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import struct
 from ipaddress import IPv4Address
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from netsim.wire.address import HashedIPv4Address
 from netsim.wire.checksum import BytesLike
 from netsim.wire.errors import IPv4ChecksumError, IPv4Error
 
-PROTO_ICMP = 1
-PROTO_TCP = 6
-PROTO_UDP = 17
+PROTO_ICMP: Final = 1
+PROTO_TCP: Final = 6
+PROTO_UDP: Final = 17
 PROTO_NAMES = {PROTO_ICMP: "ICMP", PROTO_TCP: "TCP", PROTO_UDP: "UDP"}
 
-HEADER_LEN = 20
-MAX_OPTIONS_LEN = 40
-FLAG_DF = 0x4000
-FLAG_MF = 0x2000
+HEADER_LEN: Final = 20
+MAX_OPTIONS_LEN: Final = 40
+FLAG_DF: Final = 0x4000
+FLAG_MF: Final = 0x2000
 
-_HDR = struct.Struct("!BBHHHBBH4s4s")
-_HDR_NOADDR = struct.Struct("!BBHHHBBH")
-_HDR_INT = struct.Struct("!HHHHHHII")  # version/IHL+TOS, length, id, flags+offset, TTL+proto...
-_from_bytes = int.from_bytes
+_HDR: Final = struct.Struct("!BBHHHBBH4s4s")
+_HDR_NOADDR: Final = struct.Struct("!BBHHHBBH")
+# version/IHL+TOS, length, id, flags+offset, TTL+proto...
+_HDR_INT: Final = struct.Struct("!HHHHHHII")
+_from_bytes: Final = int.from_bytes
 
 _addr_cache: dict[bytes, IPv4Address] = {}
 

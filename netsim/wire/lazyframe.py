@@ -15,6 +15,7 @@ becomes ordinary bytes and is parsed and checked as usual (tests/test_lazy_frame
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Final
 
 from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_TCP, build_ipv4
@@ -23,7 +24,7 @@ from netsim.wire.tcp import TCPSegment, build_tcp
 __all__ = ["HEADERS", "LazyFrame", "as_bytes"]
 
 #: Ethernet (14), IPv4 (20) and TCP (20) headers without options.
-HEADERS = 54
+HEADERS: Final = 54
 
 
 class LazyFrame:

@@ -5,44 +5,44 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from ipaddress import IPv4Address
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from netsim.wire.checksum import BytesLike, pseudo_header_sum, word_sum
 from netsim.wire.errors import TCPChecksumError, TCPError
 from netsim.wire.ipv4 import PROTO_TCP
 
-FIN = 0x01
-SYN = 0x02
-RST = 0x04
-PSH = 0x08
-ACK = 0x10
-URG = 0x20
-ECE = 0x40
-CWR = 0x80
-AE = 0x100  # the former NS bit (RFC 3540, historic); the remaining reserved bits are 0xE00
+FIN: Final = 0x01
+SYN: Final = 0x02
+RST: Final = 0x04
+PSH: Final = 0x08
+ACK: Final = 0x10
+URG: Final = 0x20
+ECE: Final = 0x40
+CWR: Final = 0x80
+AE: Final = 0x100  # the former NS bit (RFC 3540, historic); the remaining reserved bits are 0xE00
 
 # tcpdump's letters in tcpdump's order ("." is ACK); tcpdump 4.99 does not print AE at all.
 FLAG_LETTERS = ((FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"), (ACK, "."), (URG, "U"),
                 (ECE, "E"), (CWR, "W"))
 
-HEADER_LEN = 20
-MAX_OPTIONS_LEN = 40
+HEADER_LEN: Final = 20
+MAX_OPTIONS_LEN: Final = 40
 
-OPT_EOL = 0
-OPT_NOP = 1
-OPT_MSS = 2
-OPT_WSCALE = 3
-OPT_SACK_PERMITTED = 4
-OPT_SACK = 5
-OPT_TIMESTAMPS = 8
+OPT_EOL: Final = 0
+OPT_NOP: Final = 1
+OPT_MSS: Final = 2
+OPT_WSCALE: Final = 3
+OPT_SACK_PERMITTED: Final = 4
+OPT_SACK: Final = 5
+OPT_TIMESTAMPS: Final = 8
 
-_HDR = struct.Struct("!HHIIHHHH")
+_HDR: Final = struct.Struct("!HHIIHHHH")
 _from_bytes = int.from_bytes
-_TS = struct.Struct("!II")
-_MSS = struct.Struct("!BBH")
+_TS: Final = struct.Struct("!II")
+_MSS: Final = struct.Struct("!BBH")
 _KNOWN_KINDS = frozenset({OPT_EOL, OPT_NOP, OPT_MSS, OPT_WSCALE, OPT_SACK_PERMITTED, OPT_SACK,
                           OPT_TIMESTAMPS})
-_NOP_NOP_TS = b"\x01\x01\x08\x0a"
+_NOP_NOP_TS: Final = b"\x01\x01\x08\x0a"
 
 
 class EolOption(NamedTuple):
@@ -86,9 +86,9 @@ class UnknownOption(NamedTuple):
 TCPOption = (EolOption | NopOption | MSSOption | WindowScaleOption | SackPermittedOption
              | SackOption | TimestampOption | UnknownOption)
 
-NOP = NopOption()
-EOL = EolOption()
-SACK_PERMITTED = SackPermittedOption()
+NOP: Final = NopOption()
+EOL: Final = EolOption()
+SACK_PERMITTED: Final = SackPermittedOption()
 
 
 def encode_options(options: Sequence[TCPOption]) -> bytes:

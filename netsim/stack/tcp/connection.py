@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from netsim.stack.events import (
     CwndRecord,
@@ -52,6 +52,7 @@ from netsim.wire.tcp import (
     SYN,
     MSSOption,
     NopOption,
+    SackOption,
     TCPOption,
     TCPSegment,
     TimestampOption,
@@ -65,11 +66,15 @@ from netsim.wire.tcp import (
 if TYPE_CHECKING:
     from netsim.stack.tcp.layer import TcpLayer, TcpListener
 
-_TS_HEAD = b"\x01\x01\x08\x0a"
-_II = struct.Struct("!II")
-_NOP = NopOption()
+_TS_HEAD: Final = b"\x01\x01\x08\x0a"
+# NOP, NOP and a SACK option's kind and length, by number of blocks (RFC 2018 §3)
+_NOP_NOP_SACK: Final = [b"\x01\x01" + bytes((OPT_SACK, 2 + 8 * n)) for n in range(5)]
+# tuple.__new__: a NamedTuple made from all its fields without its Python-level __new__
+_new: Final = tuple.__new__
+_II: Final = struct.Struct("!II")
+_NOP: Final = NopOption()
 
-S = State
+S: Final = State
 
 
 class TcpConnection:
@@ -1085,17 +1090,22 @@ class TcpConnection:
         """Send one segment of the data phase (with ACK, timestamps and SACK blocks)."""
         window = self._window_field()
         opts = b""
-        options: tuple[TCPOption, ...] | None = ()
+        # `options`: `opts` decoded, as the receiver would parse them
+        options: tuple[TCPOption, ...] = ()
         if self.ts_ok:
             tsval = self._tsval(now)
             opts = _TS_HEAD + _II.pack(tsval, self.ts_recent)
-            options = (NOP, NOP, TimestampOption(tsval, self.ts_recent))  # decoded, as parsed
+            options = (NOP, NOP, _new(TimestampOption, (tsval, self.ts_recent, OPT_TIMESTAMPS)))
         if self.sack_ok and self.reasm.pending_bytes:
-            options = None  # decoded from the bytes below
             # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
             # only into the option space a data segment leaves free
             space = self.snd_mss + len(opts) - len(payload) if payload else 40
-            opts += self._sack_option(len(opts), space)
+            blocks = self._sack_blocks(len(opts), space)
+            if blocks:
+                opts += _NOP_NOP_SACK[len(blocks)]
+                for left, right in blocks:
+                    opts += _II.pack(left, right)
+                options += (NOP, NOP, SackOption(blocks))
         self._emit_raw(seq, flags, payload, opts, window, now, retransmit, options)
 
     def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
@@ -1107,8 +1117,9 @@ class TcpConnection:
             options = decode_options(opts)
         # what parsing its bytes gives, but for the checksum, computed only if the bytes are
         # built (netsim.wire.lazyframe)
-        segment = TCPSegment(self.local_port, self.remote_port, seq, ack, flags, window,
-                             payload, options, 0, 5 + (len(opts) >> 2), 0)
+        segment: TCPSegment = _new(TCPSegment, (self.local_port, self.remote_port, seq, ack,
+                                                flags, window, payload, options, 0,
+                                                5 + (len(opts) >> 2), 0))
         if flags & ACK:
             self.last_ack_sent = ack
             self._unacked_rcv = 0
@@ -1123,14 +1134,16 @@ class TcpConnection:
                                 retransmit)
         self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now)
 
-    def _sack_option(self, used: int, space: int = 40) -> bytes:
+    def _sack_blocks(self, used: int, space: int = 40) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received
-        first; each block a contiguous range of held out-of-order data."""
+        first; each block a contiguous range of held out-of-order data, as the (left, right)
+        sequence numbers of a SACK option that fits in `space` bytes of options of which
+        `used` are taken."""
         base = self._index_base
         held = self.reasm.blocks()
         room = min(4, (min(space, 40) - used - 4) // 8)
         if room <= 0:
-            return b""
+            return ()
         chosen: list[tuple[int, int]] = []
         for idx in self._sack_recent:
             for blk in held:
@@ -1146,12 +1159,7 @@ class TcpConnection:
                 chosen.append(blk)
         self._sack_recent = [i for i in self._sack_recent if any(b[0] <= i < b[1]
                                                                  for b in held)]
-        if not chosen:
-            return b""
-        out = b"\x01\x01" + bytes((OPT_SACK, 2 + 8 * len(chosen)))
-        for left, right in chosen:
-            out += _II.pack((base + left) & MASK, (base + right) & MASK)
-        return out
+        return tuple([((base + left) & MASK, (base + right) & MASK) for left, right in chosen])
 
     # ================================================================== timers
     def _arm(self) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Generator
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from simpy.events import Event, Process
 
@@ -27,6 +27,11 @@ from netsim.stack.tcp.states import State
 
 if TYPE_CHECKING:
     from netsim.node import Node
+
+# Final constants: read directly by the compiled build (see netsim.stack.tcp.connection)
+CLOSED: Final = State.CLOSED
+ESTABLISHED: Final = State.ESTABLISHED
+TIME_WAIT: Final = State.TIME_WAIT
 
 __all__ = ["Stream", "Listener", "DatagramSocket", "open_connection"]
 
@@ -64,7 +69,7 @@ class Stream:
                 not self._connect_event.triggered:
             assert conn.error is not None
             self._connect_event.fail(conn.error)
-        if conn.state is State.CLOSED or conn.state is State.TIME_WAIT:
+        if conn.state is CLOSED or conn.state is TIME_WAIT:
             waiters, self._closed_waiters = self._closed_waiters, []
             for ev in waiters:
                 if not ev.triggered:
@@ -93,7 +98,7 @@ class Stream:
     def _can_read(self, lowat: int) -> bool:
         conn = self.conn
         return (conn.readable >= lowat or conn.fin_received or conn.error is not None
-                or conn.state is State.CLOSED)
+                or conn.state is CLOSED)
 
     def recv(self, max_bytes: int = 65536, min_bytes: int = 1) -> Event:
         """An event with up to `max_bytes` bytes; b"" at the end of the stream.
@@ -155,7 +160,7 @@ class Stream:
         ev = self.env.event()
         conn = self.conn
         conn.close(self.env.now)
-        if conn.state in (State.CLOSED, State.TIME_WAIT):
+        if conn.state in (CLOSED, TIME_WAIT):
             self._finish_close(ev)
         else:
             self._closed_waiters.append(ev)
@@ -163,7 +168,7 @@ class Stream:
 
     def wait_closed(self) -> Event:
         ev = self.env.event()
-        if self.conn.state in (State.CLOSED, State.TIME_WAIT):
+        if self.conn.state in (CLOSED, TIME_WAIT):
             self._finish_close(ev)
         else:
             self._closed_waiters.append(ev)
@@ -186,7 +191,7 @@ def open_connection(node: Node, ip: str | IPv4Address, port: int, cfg: TcpConfig
     stream = Stream(node, conn)
     ev = node.env.event()
     stream._connect_event = ev
-    if conn.state is State.ESTABLISHED:
+    if conn.state is ESTABLISHED:
         ev.succeed(stream)
     elif conn.error is not None:
         ev.fail(conn.error)

@@ -22,6 +22,7 @@ COMPILED_MODULES = (
     "netsim.wire.tcp",
     "netsim.wire.lazyframe",
     "netsim.stack.host",
+    "netsim.stack.interface",
     "netsim.stack.routing",
     "netsim.stack.timers",
     "netsim.stack.tcp.connection",

@@ -84,7 +84,7 @@ class Node:
         env = self.env
 
         def receive(frame: bytes | LazyFrame, iface: Interface = iface) -> None:
-            stack.receive(iface, frame, env.now)
+            stack.receive(iface, frame, env._now)  # (env.now is a property: a call per frame)
 
         attach_lazy = getattr(port, "attach_lazy", None)
         iface.lazy_frames = attach_lazy is not None

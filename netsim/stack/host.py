@@ -64,6 +64,10 @@ class Stack:
         self.timers = TimerQueue()
         self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
         self.counters = Counters()
+        # the counters of the layers every packet updates, held directly (the same objects)
+        self.eth_counts = self.counters["eth"]
+        self.ipv4_counts = self.counters["ipv4"]
+        self.tcp_counts = self.counters["tcp"]
         self.transmit: Transmit = _no_transmit
         self.reassembler = Reassembler()
         self.icmp_limiter = TokenBucket(icmp_rate, icmp_burst)
@@ -185,7 +189,7 @@ class Stack:
         if isinstance(iface, str):
             iface = self.interfaces[iface]
         self.now = now
-        eth = self.counters["eth"]
+        eth = self.eth_counts
         eth["rx"] += 1
         if isinstance(frame, LazyFrame):
             if not iface.up:
@@ -248,7 +252,7 @@ class Stack:
         Anything else takes the path of the frame's bytes."""
         dst = frame.ip_dst
         if dst in self._by_ip:
-            ipc = self.counters["ipv4"]
+            ipc = self.ipv4_counts
             ipc["rx"] += 1
             ipc["delivered"] += 1
             self.tcp.segment_input(frame.ip_src, dst, frame.seg, now)
@@ -262,10 +266,10 @@ class Stack:
                 if out.lazy_frames and frame.length - 14 <= out.mtu:
                     mac = out.arp.lookup(route.gateway or dst, now)
                     if mac is not None:
-                        ipc = self.counters["ipv4"]
+                        ipc = self.ipv4_counts
                         ipc["rx"] += 1
                         ipc["forwarded"] += 1
-                        self.counters["eth"]["tx"] += 1
+                        self.eth_counts["tx"] += 1
                         self.transmit(out, frame.forwarded(mac, out.mac))
                         return
         self._ip_input(iface, frame.raw(), now, False)
@@ -278,7 +282,7 @@ class Stack:
             self.drop("ipv4", "checksum" if _header_damaged(data, exc) else "malformed",
                       str(exc))
             return
-        ipc = self.counters["ipv4"]
+        ipc = self.ipv4_counts
         ipc["rx"] += 1
         dst = pkt.dst
         local = dst in self._by_ip
@@ -316,7 +320,7 @@ class Stack:
                             arrived_as_broadcast=broadcast)
 
     def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
-        ipc = self.counters["ipv4"]
+        ipc = self.ipv4_counts
         # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
         if pkt.ttl <= 1:
             self.drop("ipv4", "ttl_exceeded", str(pkt.dst))
@@ -399,7 +403,7 @@ class Stack:
                 dscp: int = 0, ecn: int = 0) -> bool:
         """Route and send one datagram from this host. False when there is no route."""
         self.now = now
-        ipc = self.counters["ipv4"]
+        ipc = self.ipv4_counts
         if dst in self._by_ip:  # to ourselves: loop back
             raw = build_ipv4(src or dst, dst, protocol, payload, ttl=ttl or self.default_ttl)
             ipc["loopback"] += 1
@@ -442,8 +446,8 @@ class Stack:
                     if mac is not None:
                         self.now = now
                         ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
-                        self.counters["ipv4"]["tx"] += 1
-                        self.counters["eth"]["tx"] += 1
+                        self.ipv4_counts["tx"] += 1
+                        self.eth_counts["tx"] += 1
                         self.transmit(out, LazyFrame(mac, out.mac, src, dst, self.default_ttl,
                                                      ident, seg, opts))
                         return True
@@ -467,7 +471,7 @@ class Stack:
             self.drop("arp", "pending_overflow", str(next_hop))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
-        self.counters["eth"]["tx"] += 1
+        self.eth_counts["tx"] += 1
         self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
 
     def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:

@@ -431,7 +431,7 @@ class TcpConnection:
             # RFC 1122 §4.2.2.13 / RFC 2525 §2.17: closing with unread data resets the
             # connection, so the peer learns that the data was not consumed
             self._rbuf = bytearray()
-            self.stack.counters["tcp"]["close_with_unread_data"] += 1
+            self.stack.tcp_counts["close_with_unread_data"] += 1
             self.abort(now)
             return
         self._rbuf = bytearray()
@@ -588,7 +588,7 @@ class TcpConnection:
     def _reset(self, now: float) -> None:
         state = self.state
         if state is SYN_RECEIVED and self.listener is not None:
-            self.stack.counters["tcp"]["embryonic_rst"] += 1
+            self.stack.tcp_counts["embryonic_rst"] += 1
             self.listener.forget(self)
             self._transition(Event.RCV_RST, now)
             return
@@ -606,7 +606,7 @@ class TcpConnection:
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
         self.challenge_acks += 1
-        self.stack.counters["tcp"]["challenge_ack"] += 1
+        self.stack.tcp_counts["challenge_ack"] += 1
         self._send_ack(now)
 
     def _seg_tsval(self, seg: TCPSegment) -> int:
@@ -756,7 +756,7 @@ class TcpConnection:
 
     def _dup_ack(self, seg: TCPSegment, now: float) -> None:
         self.dupacks += 1
-        self.stack.counters["tcp"]["dupacks"] += 1
+        self.stack.tcp_counts["dupacks"] += 1
         flight = self.flight
         if self.in_recovery:
             if not self.sack_recovery:  # with SACK, the pipe estimate replaces inflation
@@ -786,14 +786,14 @@ class TcpConnection:
         self.in_recovery = True
         self.cc.on_loss(flight, now)
         self.fast_retransmits += 1
-        self.stack.counters["tcp"]["fast_retransmits"] += 1
+        self.stack.tcp_counts["fast_retransmits"] += 1
         self._event(now, "fast_retransmit", f"seq {self.snd_una}")
         if self.sack_ok and self.sack_board.starts:
             # RFC 6675 §5 step (4): RecoveryPoint = HighData; cwnd = ssthresh (the pipe
             # estimate replaces Reno's window inflation); retransmit HighACK + 1
             self.sack_recovery = True
             self.sack_recoveries += 1
-            self.stack.counters["tcp"]["sack_recoveries"] += 1
+            self.stack.tcp_counts["sack_recoveries"] += 1
             self.cc.cwnd = self.cc.ssthresh
             self._high_rxt = self._una_off
             n = min(self.snd_mss, seq_diff(self._data_end(), self.snd_una))
@@ -939,7 +939,7 @@ class TcpConnection:
             if self.app_closed:
                 # Nobody will read this: reset, as for a close with unread data
                 # (RFC 1122 §4.2.2.13; Linux does the same)
-                self.stack.counters["tcp"]["data_after_close"] += 1
+                self.stack.tcp_counts["data_after_close"] += 1
                 self.abort(now)
                 return
             self._rbuf += data
@@ -1139,8 +1139,8 @@ class TcpConnection:
         self.segs_out += 1
         if retransmit:
             self.retransmissions += 1
-            self.stack.counters["tcp"]["retransmissions"] += 1
-        self.stack.counters["tcp"]["tx"] += 1
+            self.stack.tcp_counts["retransmissions"] += 1
+        self.stack.tcp_counts["tx"] += 1
         if self.trace is not None:
             self._trace_segment("tx", seq, ack, len(payload), flags, window, options, now,
                                 retransmit)
@@ -1207,7 +1207,7 @@ class TcpConnection:
         state = self.state
         self.timeouts += 1
         self.retries += 1
-        self.stack.counters["tcp"]["timeouts"] += 1
+        self.stack.tcp_counts["timeouts"] += 1
         syn_phase = state in (SYN_SENT, SYN_RECEIVED)
         self._timer_record(now, "syn" if syn_phase else "rto")
         limit = self.cfg.syn_retries if syn_phase else self.cfg.max_retries
@@ -1268,7 +1268,7 @@ class TcpConnection:
             self._output(now)
             self._sws_override = False
             return
-        self.stack.counters["tcp"]["window_probes"] += 1
+        self.stack.tcp_counts["window_probes"] += 1
         una = self.snd_una
         if seq_diff(self._data_end(), una) > 0:
             # A window probe: one byte at SND.UNA, past the closed window
@@ -1293,7 +1293,7 @@ class TcpConnection:
                 self.snd_mss = new_mss
                 if hasattr(self.cc, "mss"):
                     self.cc.mss = new_mss
-                self.stack.counters["tcp"]["pmtu_reductions"] += 1
+                self.stack.tcp_counts["pmtu_reductions"] += 1
                 self._event(now, "pmtu", f"mtu {mtu}, mss {new_mss}")
                 if self.state in SYNCHRONIZED and self.snd_una != self.snd_max:
                     self.snd_nxt = self.snd_una

@@ -147,7 +147,7 @@ class TcpLayer:
         """The segment `seg` (parsed and checked, or handed over whole in a `LazyFrame`) came
         from `src` to our address `dst`."""
         stack = self.stack
-        stack.counters["tcp"]["rx"] += 1
+        stack.tcp_counts["rx"] += 1
         conn = self.conns.get((dst, seg.dst_port, src, seg.src_port))
         if conn is not None:
             conn.segment_arrives(seg, now)
@@ -189,7 +189,7 @@ class TcpLayer:
 
     def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
                  ack: int, flags: int, now: float) -> None:
-        self.stack.counters["tcp"]["tx_rst"] += 1
+        self.stack.tcp_counts["tx_rst"] += 1
         raw = build_tcp(src, dst, sport, dport, seq, ack, flags, 0)
         self.stack.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
 

@@ -27,6 +27,7 @@ from netsim.wire import icmp as icmpw
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
 from netsim.wire.errors import IPv4ChecksumError, WireError
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
+from netsim.wire.ethernet import HEADER_LEN as ETH_HEADER_LEN
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
 from netsim.wire.lazyframe import HEADERS, LazyFrame
 from netsim.wire.mac import BROADCAST, MacAddress
@@ -259,20 +260,31 @@ class Stack:
             return
         if self.forwarding and frame.ttl > 1 and dst != LIMITED_BROADCAST and \
                 dst != iface.broadcast:
-            route = self.routes.lookup(dst)
-            if route is not None:
-                out = self.interfaces[route.interface]
-                # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
-                if out.lazy_frames and frame.length - 14 <= out.mtu:
-                    mac = out.arp.lookup(route.gateway or dst, now)
-                    if mac is not None:
-                        ipc = self.ipv4_counts
-                        ipc["rx"] += 1
-                        ipc["forwarded"] += 1
-                        self.eth_counts["tx"] += 1
-                        self.transmit(out, frame.forwarded(mac, out.mac))
-                        return
+            # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
+            hop = self._lazy_hop(dst, frame.length - ETH_HEADER_LEN, now)
+            if hop is not None:
+                out, mac = hop
+                ipc = self.ipv4_counts
+                ipc["rx"] += 1
+                ipc["forwarded"] += 1
+                self.eth_counts["tx"] += 1
+                self.transmit(out, frame.forwarded(mac, out.mac))
+                return
         self._ip_input(iface, frame.raw(), now, False)
+
+    def _lazy_hop(self, dst: IPv4Address, ip_length: int, now: float
+                  ) -> tuple[Interface, MacAddress] | None:
+        """Where a LazyFrame of `ip_length` bytes to `dst` goes: the interface and the next
+        hop's MAC, when that port takes LazyFrame objects, the packet needs no fragmenting and
+        ARP knows the next hop. None: the bytes path (no route, ARP to do, ...) decides."""
+        route = self.routes.lookup(dst)
+        if route is None:
+            return None
+        out = self.interfaces[route.interface]
+        if not out.lazy_frames or ip_length > out.mtu:
+            return None
+        mac = out.arp.lookup(route.gateway or dst, now)
+        return None if mac is None else (out, mac)
 
     def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None:
         data = frame[14:]
@@ -437,20 +449,17 @@ class Stack:
         as `opts`, in a datagram with DF set (as TCP always sends: RFC 1191 path MTU
         discovery). Through a port that takes them it goes as a `LazyFrame`, its bytes never
         built unless something needs them; otherwise (or while ARP resolves) as `send_ip`."""
-        if dst not in self._by_ip:
-            route = self.routes.lookup(dst)
-            if route is not None:
-                out = self.interfaces[route.interface]
-                if out.lazy_frames and HEADERS - 14 + len(opts) + len(seg.payload) <= out.mtu:
-                    mac = out.arp.lookup(route.gateway or dst, now)
-                    if mac is not None:
-                        self.now = now
-                        ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
-                        self.ipv4_counts["tx"] += 1
-                        self.eth_counts["tx"] += 1
-                        self.transmit(out, LazyFrame(mac, out.mac, src, dst, self.default_ttl,
-                                                     ident, seg, opts))
-                        return True
+        hop = None if dst in self._by_ip else self._lazy_hop(
+            dst, HEADERS - ETH_HEADER_LEN + len(opts) + len(seg.payload), now)
+        if hop is not None:
+            out, mac = hop
+            self.now = now
+            ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
+            self.ipv4_counts["tx"] += 1
+            self.eth_counts["tx"] += 1
+            self.transmit(out, LazyFrame(mac, out.mac, src, dst, self.default_ttl, ident, seg,
+                                         opts))
+            return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)
         return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)

@@ -28,6 +28,7 @@ from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.errors import UsageError
 from netsim.live.host import LiveConfig, LiveHost
 from netsim.sockets import Listener, Stream
+from netsim.stack.tcp import syncookies
 from netsim.stack.tcp.config import TcpConfig
 from netsim.units import parse_size, parse_time
 
@@ -101,6 +102,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-rto", default="200ms", metavar="TIME",
                    help="TCP minimum retransmission timeout (default 200ms, as Linux; "
                         "RFC 6298 says 1s)")
+    g.add_argument("--syncookies", default="1", metavar="MODE",
+                   help="SYN cookies, as Linux's net.ipv4.tcp_syncookies: 0|off, "
+                        "1|on-overflow (when the half-open queue is full; default), 2|always")
     g.add_argument("--quiet", "-q", action="store_true", help="print only results")
     add_link_arguments(p)
     # Live defaults: no impairment unless asked for; the MTU is the TAP's.
@@ -154,9 +158,13 @@ def _config(args: argparse.Namespace) -> LiveConfig:
     min_rto = parse_time(args.min_rto, "--min-rto")
     if not 0 < min_rto <= 60:
         raise UsageError(f"--min-rto: {args.min_rto!r} is not in (0, 60] seconds")
+    cookies = syncookies.MODES.get(str(args.syncookies).strip().lower())
+    if cookies is None:
+        raise UsageError(f"--syncookies: {args.syncookies!r} is not a mode; use 0|off, "
+                         "1|on-overflow or 2|always")
     return LiveConfig(tap=args.tap, ip=args.ip, mac=args.mac, mtu=mtu, gateway=args.gateway,
                       impair=impair, seed=args.seed, pcap=args.pcap, trace=args.trace,
-                      tcp=TcpConfig.linux_like(min_rto=min_rto))
+                      tcp=TcpConfig.linux_like(min_rto=min_rto, syncookies=cookies))
 
 
 def _say(args: argparse.Namespace, text: str, *, result: bool = False) -> None:

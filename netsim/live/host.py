@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -134,6 +135,8 @@ class LiveHost:
                 self._closables.append(self.tracer)
             tcp = config.tcp if config.tcp is not None else TcpConfig.linux_like()
             self.stack = Stack(config.name, trace=self.tracer, tcp=tcp)
+            # Live, the SYN cookie key must not be guessable from the (public) default ISN key
+            self.stack.tcp.cookie_secret = os.urandom(32)
             self.iface = self.stack.add_interface(config.tap, mac, address, mtu=mtu)
             if gateway is not None:
                 self.stack.set_default_route(str(gateway))

@@ -35,10 +35,14 @@ class TcpConfig:
     clock_granularity: float = 0.001
     max_retries: int = 15  # retransmissions of one segment before giving up (Linux tcp_retries2)
     syn_retries: int = 6
+    synack_retries: int = 5  # SYN-ACK retransmissions of a half-open connection (Linux's)
     msl: float = 30.0
     fin_wait2_timeout: float = 60.0  # an orphaned FIN-WAIT-2 ends after this (Linux: 60 s)
     backlog: int = 128
     max_half_open: int = 256
+    # SYN cookies (RFC 4987 §3.6, netsim.stack.tcp.syncookies), as Linux's
+    # net.ipv4.tcp_syncookies: 0 never, 1 when the half-open queue is full, 2 always
+    syncookies: int = 1
     cc: str = "newreno"
     initial_window: str = "rfc5681"  # or "iw10"
     cc_factory: Callable[[], CongestionControl] | None = None
@@ -57,6 +61,11 @@ class TcpConfig:
             raise UsageError(f"mss: {self.mss} is not in 64..65495")
         if self.min_rto <= 0 or self.max_rto < self.min_rto:
             raise UsageError("min_rto/max_rto: need 0 < min_rto <= max_rto")
+        if self.syncookies not in (0, 1, 2):
+            raise UsageError(f"syncookies: {self.syncookies!r} is not 0 (off), 1 (when the "
+                             "half-open queue is full) or 2 (always)")
+        if self.synack_retries < 0 or self.syn_retries < 0:
+            raise UsageError("syn_retries/synack_retries: must be >= 0")
 
     def new_cc(self) -> CongestionControl:
         if self.cc_factory is not None:

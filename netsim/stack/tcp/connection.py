@@ -162,6 +162,7 @@ class TcpConnection:
         # time the original transmission and would inflate the RTT (Linux's retrans_stamp)
         self._retrans_ts: int | None = None
         self._syn_retransmitted = False
+        self.from_cookie = False  # opened by a returning SYN cookie (no handshake RTT sample)
         self._unacked_rcv = 0  # bytes received since our last ACK (delayed ACK)
         self._last_send = 0.0
         # --- congestion control and loss recovery
@@ -249,10 +250,20 @@ class TcpConnection:
         self._choose_isn(now)
         self._send_syn(now, ack=True)
 
-    def _choose_isn(self, now: float) -> None:
+    def open_from_cookie(self, syn: TCPSegment, iss: int, now: float) -> None:
+        """A valid SYN cookie came back (netsim.stack.tcp.syncookies): enter SYN-RECEIVED as
+        if `syn` had been answered with ISN `iss`; the caller then hands over the ACK."""
+        self.state = LISTEN
+        self.from_cookie = True
+        self._transition(Event.RCV_SYN, now)
+        self._take_syn(syn, now)
+        self._choose_isn(now, iss)
+        self.rcv_adv = (self.rcv_nxt + min(self.cfg.rcvbuf, 0xFFFF)) & MASK
+
+    def _choose_isn(self, now: float, iss: int | None = None) -> None:
         key = self.cfg.isn_key
         self.iss = make_isn(key, now, self.local_ip, self.local_port, self.remote_ip,
-                            self.remote_port)
+                            self.remote_port) if iss is None else iss
         self.snd_una = self.iss
         self.recover = self.iss
         self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
@@ -885,7 +896,9 @@ class TcpConnection:
         """An RTT sample for an ACK of new data: RFC 7323 §4 (RTTM) with timestamps,
         else the one timed segment, never a retransmitted one (Karn's algorithm)."""
         sample: float | None = None
-        if self.ts_ok:
+        if handshake and self.from_cookie:
+            pass  # when the cookie SYN-ACK left is not known
+        elif self.ts_ok:
             for opt in seg.options:
                 if isinstance(opt, TimestampOption):
                     if opt.tsecr and (self._retrans_ts is None or
@@ -1210,7 +1223,8 @@ class TcpConnection:
         self.stack.tcp_counts["timeouts"] += 1
         syn_phase = state in (SYN_SENT, SYN_RECEIVED)
         self._timer_record(now, "syn" if syn_phase else "rto")
-        limit = self.cfg.syn_retries if syn_phase else self.cfg.max_retries
+        limit = self.cfg.max_retries if not syn_phase else self.cfg.synack_retries \
+            if self.listener is not None else self.cfg.syn_retries
         if self.retries > limit:
             if state is SYN_RECEIVED and self.listener is not None:
                 self.listener.forget(self)

@@ -1,4 +1,12 @@
-"""The TCP layer of a stack: demultiplexing, listeners with a backlog, RST for closed ports.
+"""The TCP layer of a stack: demultiplexing, listeners with a backlog, RST for closed ports,
+and SYN cookies (netsim.stack.tcp.syncookies) for a listener whose half-open queue is full.
+
+A full half-open queue, as in Linux: with cookies on (``syncookies`` 1, the default) a new SYN
+is answered with a cookie and nothing is kept; with cookies off it is dropped (counted as
+``tcp.drop.syn_backlog_full``), and the client's SYN retransmission tries again. Entries
+already in the queue are never evicted for newcomers: a half-open connection leaves the queue
+when its handshake completes, a RST arrives, or its SYN-ACK retransmissions (``synack_retries``,
+5 as Linux's, the RTO doubling from 1 s) run out.
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from netsim.errors import NetsimError, UsageError
+from netsim.stack.tcp import syncookies
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.states import State
@@ -41,6 +50,7 @@ class TcpListener:
         self.accept_queue: deque[TcpConnection] = deque()
         self.notify: Callable[[str], None] | None = None
         self.closed = False
+        self.last_overflow = -syncookies.VALIDITY  # when the half-open queue was last full
 
     def may_establish(self, conn: TcpConnection) -> bool:
         return len(self.accept_queue) < self.backlog
@@ -78,6 +88,9 @@ class TcpLayer:
         self.conns: dict[ConnKey, TcpConnection] = {}
         self.listeners: dict[int, TcpListener] = {}
         self._next_port = EPHEMERAL.start
+        #: The key of SYN cookies: derived from the ISN key in simulation (reproducible);
+        #: a live host sets random bytes.
+        self.cookie_secret = syncookies.secret_for(self.cfg.isn_key, stack.name)
 
     # ------------------------------------------------------------------ application side
     def listen(self, port: int, backlog: int | None = None,
@@ -159,14 +172,24 @@ class TcpLayer:
             if flags & RST:
                 return
             if flags & ACK:
+                if not flags & SYN and syncookies.cookies_apply(lst, now) and \
+                        self._cookie_ack(lst, src, dst, seg, now):
+                    return
                 self.send_rst(dst, src, seg.dst_port, seg.src_port, seg.ack, 0, RST,
                               now)
                 return
             if not flags & SYN:
                 stack.drop("tcp", "no_syn_in_listen")
                 return
-            if len(lst.half_open) >= self.cfg.max_half_open or \
-                    len(lst.half_open) >= lst.cfg.max_half_open:
+            full = len(lst.half_open) >= self.cfg.max_half_open or \
+                len(lst.half_open) >= lst.cfg.max_half_open
+            mode = lst.cfg.syncookies
+            if full:
+                lst.last_overflow = now
+            if mode == syncookies.ALWAYS or full and mode == syncookies.ON_OVERFLOW:
+                syncookies.send_cookie(self, lst, dst, src, seg, now)
+                return
+            if full:
                 stack.drop("tcp", "syn_backlog_full", f"port {lst.port}")
                 return
             child = TcpConnection(self, dst, seg.dst_port, src, seg.src_port, lst.cfg,
@@ -186,6 +209,30 @@ class TcpLayer:
         else:
             self.send_rst(dst, src, seg.dst_port, seg.src_port, 0,
                           (seg.seq + seg.seg_len) & 0xFFFFFFFF, RST | ACK, now)
+
+    def _cookie_ack(self, lst: TcpListener, src: IPv4Address, dst: IPv4Address,
+                    seg: TCPSegment, now: float) -> bool:
+        """An ACK to a listener that may return a SYN cookie: if it does, the connection is
+        built from it and the ACK handed over (True); False means answer it with a RST."""
+        counts = self.stack.tcp_counts
+        found = syncookies.syn_from_cookie(self, dst, src, seg, now)
+        if found is None:
+            counts["syncookies_failed"] += 1
+            return False
+        if len(lst.accept_queue) >= lst.backlog:
+            # Linux drops it too (ListenOverflows): the client's retransmission comes back
+            self.stack.drop("tcp", "accept_queue_full", f"port {lst.port}")
+            return True
+        counts["syncookies_valid"] += 1
+        syn, iss = found
+        child = TcpConnection(self, dst, seg.dst_port, src, seg.src_port, lst.cfg,
+                              listener=lst)
+        self.conns[child.key] = child
+        child.open_from_cookie(syn, iss, now)
+        child.segment_arrives(seg, now)
+        if child.state is State.SYN_RECEIVED:  # the ACK did not complete it: keep nothing
+            child.abort(now)
+        return True
 
     def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
                  ack: int, flags: int, now: float) -> None:

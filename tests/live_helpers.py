@@ -11,10 +11,17 @@ provides those Linux-side tools:
     serve-echo PORT                  a Linux echo server for one connection; prints "ready" first
     hold HOST PORT                   connects, sends 1000 bytes, prints "connected", then waits
                                      for the server to end the connection: prints eof or reset
+    flood TAP DSTIP KIND N SECONDS [PORT]
+                                     writes N attack frames of KIND (syn, ack, rst, arp, icmp,
+                                     data) from spoofed 10.0.0.x sources to DSTIP through TAP
+                                     in about SECONDS; prints "sent N"
+    probe HOST PORT COUNT INTERVAL   COUNT echo connections INTERVAL apart, each one try with a
+                                     5 s limit; prints one JSON list of {"t", "ok", "connect"}
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import queue
@@ -397,6 +404,103 @@ def fuzzed_segments(dst_mac: bytes, src_mac: bytes, src_ip: str, dst_ip: str, po
     return frames
 
 
+def _ipv4(src: bytes, dst: bytes, proto: int, payload: bytes, ident: int) -> bytes:
+    head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident & 0xFFFF, 0x4000,
+                       64, proto, 0, src, dst)
+    return head[:10] + struct.pack("!H", _checksum(head)) + head[12:] + payload
+
+
+def _tcp(src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
+         opts: bytes = b"", payload: bytes = b"") -> bytes:
+    seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, (5 + len(opts) // 4) << 4, flags,
+                      65535, 0, 0) + opts + payload
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, len(seg))
+    return seg[:16] + struct.pack("!H", _checksum(pseudo + seg)) + seg[18:]
+
+
+#: Linux's SYN options: mss 1460, sackOK, TS, nop, wscale 7
+_SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + bytes(8) + b"\x01\x03\x03\x07"
+
+
+def flood_frames(kind: str, dst_mac: bytes, src_mac: bytes, dst_ip: str, count: int,
+                 port: int = 8080, seed: int = 23) -> list[bytes]:
+    """`count` attack frames to `dst_ip` from spoofed sources 10.0.0.3-254 (never the kernel's
+    10.0.0.1): SYNs, ACKs or RSTs with random sequence numbers, ARP requests, ICMP echo
+    requests, or data segments (1000 bytes) with random sequence numbers."""
+    import random
+
+    rng = random.Random(seed)
+    dst = socket.inet_aton(dst_ip)
+    eth_ip = dst_mac + src_mac + b"\x08\x00"
+    frames = []
+    for i in range(count):
+        src = bytes((10, 0, 0, 3 + rng.randrange(252)))
+        sport = 1024 + rng.randrange(64000)
+        seq, ack = rng.getrandbits(32), rng.getrandbits(32)
+        if kind == "syn":
+            frames.append(eth_ip + _ipv4(src, dst, 6, _tcp(src, dst, sport, port, seq, 0, 0x02,
+                                                           _SYN_OPTS), i))
+        elif kind in ("ack", "rst", "data"):
+            flags = {"ack": 0x10, "rst": 0x04, "data": 0x18}[kind]
+            payload = bytes(1000) if kind == "data" else b""
+            frames.append(eth_ip + _ipv4(src, dst, 6, _tcp(src, dst, sport, port, seq, ack,
+                                                           flags, b"", payload), i))
+        elif kind == "icmp":
+            body = struct.pack("!BBHHH", 8, 0, 0, i & 0xFFFF, i & 0xFFFF) + bytes(56)
+            body = body[:2] + struct.pack("!H", _checksum(body)) + body[4:]
+            frames.append(eth_ip + _ipv4(src, dst, 1, body, i))
+        elif kind == "arp":  # who-has dst_ip from many (spoofed) senders and MACs
+            mac = b"\x02\x11" + rng.randbytes(4)
+            arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, src, bytes(6), dst)
+            frames.append(b"\xff" * 6 + mac + b"\x08\x06" + arp)
+        else:
+            raise ValueError(f"flood: unknown kind {kind!r}")
+    return frames
+
+
+def send_fast(tap: str, frames: Sequence[bytes], seconds: float) -> int:
+    """Write `frames` to `tap` spread evenly over about `seconds` (in bursts of 100)."""
+    start = time.monotonic()
+    n = len(frames)
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+        s.bind((tap, 0))
+        for i, frame in enumerate(frames):
+            # ENOBUFS: the kernel's queue is full; the frame is lost
+            with contextlib.suppress(OSError):
+                s.send(frame)
+            if i % 100 == 99:
+                ahead = start + seconds * (i + 1) / n - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+    return n
+
+
+def probe(host: str, port: int, count: int, interval: float) -> list[dict[str, float | bool]]:
+    """`count` echo connections `interval` apart, each with one SYN's chance of about 1 s
+    (a 5 s limit): when it started, whether it worked, how long connect() took."""
+    out: list[dict[str, float | bool]] = []
+    t0 = time.monotonic()
+    for i in range(count):
+        wait = t0 + i * interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        start = time.monotonic()
+        row: dict[str, float | bool] = {"t": round(start - t0, 3), "ok": False, "connect": -1.0}
+        try:
+            with socket.create_connection((host, port), timeout=5) as s:
+                row["connect"] = round(time.monotonic() - start, 4)
+                s.sendall(b"ping %d" % i)
+                s.shutdown(socket.SHUT_WR)
+                got = b""
+                while chunk := s.recv(100):
+                    got += chunk
+                row["ok"] = got == b"ping %d" % i
+        except OSError:
+            pass
+        out.append(row)
+    return out
+
+
 def send_raw(tap: str, frames: Sequence[bytes]) -> int:
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
         s.bind((tap, 0))
@@ -434,6 +538,21 @@ def _main(argv: list[str]) -> int:
                 print("eof", flush=True)
             except ConnectionResetError:
                 print("reset", flush=True)
+        return 0
+    if cmd == "flood":
+        tap, dst_ip, kind, n, secs = argv[1], argv[2], argv[3], int(argv[4]), float(argv[5])
+        port = int(argv[6]) if len(argv) > 6 else 8080
+        dst_mac = bytes.fromhex(NETSIM_MAC.replace(":", ""))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            import fcntl
+            info = fcntl.ioctl(s, 0x8927, tap.encode().ljust(40, b"\0"))
+        frames = flood_frames(kind, dst_mac, bytes(info[18:24]), dst_ip, n, port)
+        print("built", flush=True)
+        print("sent", send_fast(tap, frames, secs), flush=True)
+        return 0
+    if cmd == "probe":
+        import json
+        print(json.dumps(probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]))))
         return 0
     if cmd == "raw-frames":
         tap, dst = argv[1], bytes.fromhex(argv[2].replace(":", ""))

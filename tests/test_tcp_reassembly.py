@@ -163,6 +163,7 @@ def test_zero_length_segment_acceptable_only_inside_a_nonzero_window() -> None:
         h.inject(flags="A", seq=bad, ack=h.rel(1))
         # not acceptable: an ACK <SEQ=SND.NXT><ACK=RCV.NXT> is the answer
         h.expect(flags="A", seq=h.rel(1), ack=p(0), payload=b"")
+        h.advance(0.5)  # (one answer per 0.5 s: RFC 5961 §7, tests/test_tcp_syncookies.py)
     assert drops(h) == 3
 
 

@@ -225,3 +225,29 @@ def test_ts_option_bits_round_trip_and_never_run_ahead_of_the_clock() -> None:
                 ts = sc.ts_with_options(clock, ws, sack)
                 assert (ts - clock) & MASK >= 1 << 31 or ts == clock or ts <= clock
                 assert sc.options_from_ts(ts)[:2] == (ws, sack)
+
+
+# ---------------------------------------------------------------------- RFC 5961 §7
+def test_answers_to_out_of_window_acks_and_challenge_acks_are_throttled_per_connection(
+) -> None:
+    h = TcpScript(TcpConfig(timestamps=False))
+    conn = h.establish_passive(80)
+    una = h.rel(1)
+    for i in range(50):  # an ACK flood with sequence numbers outside the window
+        h.inject(flags="A", seq=(5001 + 100000 + 7919 * i) & MASK, ack=una)
+    assert len(h.drain()) == 1  # one answer in 0.5 s, not 50
+    for i in range(50):  # RSTs inside the window but not at RCV.NXT: challenge ACKs
+        h.inject(flags="R", seq=5002 + i)
+    assert h.drain() == []  # the same budget: the out-of-window answer used it
+    h.advance(0.5)
+    h.inject(flags="R", seq=5100)
+    h.expect(flags="A", seq=una, ack=5001)  # the challenge ACK
+    assert conn.state is State.ESTABLISHED and conn.challenge_acks == 1
+    assert h.stack.counters["tcp"]["oow_ack_limited"] == 99
+    # data out of window is always answered (it is not part of an ACK loop; as Linux)
+    for i in range(3):
+        h.inject(flags="PA", seq=(5001 + 200000 + 1000 * i) & MASK, ack=una, payload=b"d" * 10)
+    assert len(h.drain()) == 3
+    # and the connection still works
+    h.inject(flags="PA", seq=5001, ack=una, payload=b"hello")
+    assert h.app_recv() == b"hello"

@@ -190,6 +190,7 @@ class TcpConnection:
         self.fast_retransmits = 0
         self.sack_recoveries = 0
         self.challenge_acks = 0
+        self._last_oow_ack = -INF
 
     # ================================================================== state machine
     def _transition(self, event: Event, now: float) -> None:
@@ -488,7 +489,10 @@ class TcpConnection:
                 if state is TIME_WAIT and flags & FIN:
                     self.timewait_at = now + 2 * self.cfg.msl  # a retransmitted FIN
                     self._arm()
-                self._send_ack(now)
+                # a segment without data or SYN is answered at most once per
+                # invalid_ratelimit (Linux's tcp_oow_rate_limited): no ACK storms
+                if plen or flags & (SYN | FIN) or not self._oow_limited(now):
+                    self._send_ack(now)
             self.stack.drop("tcp", "out_of_window", self.name)
             return
         # --- second: RST (RFC 5961 §3.2: only exactly at RCV.NXT, else a challenge ACK)
@@ -614,8 +618,19 @@ class TcpConnection:
             return
         self._fail(ConnectionReset(f"connection {self.name} reset by peer"), Event.RCV_RST, now)
 
+    def _oow_limited(self, now: float) -> bool:
+        """RFC 5961 §7 (ACK throttling), per connection as Linux: True if an answer to an
+        out-of-window segment or a challenge ACK went out less than `invalid_ratelimit` ago."""
+        if now - self._last_oow_ack < self.cfg.invalid_ratelimit:
+            self.stack.tcp_counts["oow_ack_limited"] += 1
+            return True
+        self._last_oow_ack = now
+        return False
+
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
+        if self._oow_limited(now):
+            return
         self.challenge_acks += 1
         self.stack.tcp_counts["challenge_ack"] += 1
         self._send_ack(now)

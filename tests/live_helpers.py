@@ -449,8 +449,9 @@ def flood_frames(kind: str, dst_mac: bytes, src_mac: bytes, dst_ip: str, count: 
             body = struct.pack("!BBHHH", 8, 0, 0, i & 0xFFFF, i & 0xFFFF) + bytes(56)
             body = body[:2] + struct.pack("!H", _checksum(body)) + body[4:]
             frames.append(eth_ip + _ipv4(src, dst, 1, body, i))
-        elif kind == "arp":  # who-has dst_ip from many (spoofed) senders and MACs
+        elif kind == "arp":  # who-has dst_ip from many (spoofed) senders across 10/8
             mac = b"\x02\x11" + rng.randbytes(4)
+            src = bytes((10, 1 + rng.randrange(254))) + rng.randbytes(2)
             arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, mac, src, bytes(6), dst)
             frames.append(b"\xff" * 6 + mac + b"\x08\x06" + arp)
         else:

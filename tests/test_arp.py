@@ -229,3 +229,22 @@ def test_someone_else_claiming_our_address_is_counted_as_a_conflict() -> None:
     h.feed_arp(ArpPacket.request(PEER_MAC, ME, ME), 0.0)
     assert h.take() == []
     assert h.stack.counters.drops() == {"arp.address_conflict": 1}
+
+
+def test_an_arp_flood_from_many_senders_cannot_grow_the_cache_past_its_bound() -> None:
+    h = Harness(ArpTable(max_entries=100))
+    for i in range(1000):
+        sender = IPv4Address(f"10.{i // 250}.{i % 250}.7")
+        h.feed_arp(ArpPacket.request(MacAddress.local(1000 + i), sender, ME), i * 0.001)
+    assert len(h.arp_frames()) == 1000  # every request answered
+    entries = h.iface.arp.entries(1.0)
+    assert len(entries) == 100 and h.iface.arp.evicted == 900  # type: ignore[attr-defined]
+    assert IPv4Address("10.3.249.7") in entries  # the newest stay, the oldest went
+
+
+def test_resolutions_under_way_are_bounded() -> None:
+    h = Harness(ArpTable(max_unresolved=8))
+    for i in range(20):
+        h.send_udp(b"x", 0.0, dst=IPv4Address(f"10.0.0.{10 + i}"))
+    assert len(h.arp_frames()) == 8
+    assert h.stack.counters.drops()["arp.pending_overflow"] == 12

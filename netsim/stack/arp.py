@@ -72,14 +72,21 @@ class ArpTable:
     timeout: how long a learned entry lives (default 60 s).
     retries: how many requests are sent in all before giving up (default 3, 1 s apart).
     max_pending: packets held per unresolved address (overflow dropped and counted).
+    max_entries: addresses the cache holds; a new one beyond it replaces the oldest learned
+    (so an ARP flood from many senders cannot grow it: Linux's gc_thresh3 is 1024 too).
+    max_unresolved: addresses being resolved at once; a packet for one more is dropped.
     """
 
     def __init__(self, timeout: float = 60.0, retries: int = 3, retry_interval: float = 1.0,
-                 max_pending: int = 256) -> None:
+                 max_pending: int = 256, max_entries: int = 1024,
+                 max_unresolved: int = 1024) -> None:
         self.timeout = timeout
         self.retries = retries
         self.retry_interval = retry_interval
         self.max_pending = max_pending
+        self.max_entries = max_entries
+        self.max_unresolved = max_unresolved
+        self.evicted = 0  # entries replaced because the cache was full
         self._cache: dict[IPv4Address, tuple[MacAddress, float]] = {}
         self._pending: dict[IPv4Address, _Pending] = {}
 
@@ -95,13 +102,19 @@ class ArpTable:
     def update(self, ip: IPv4Address, mac: MacAddress, now: float,
                create: bool = True) -> list[bytes]:
         pending = self._pending.pop(ip, None)
-        if create or ip in self._cache or pending is not None:
-            self._cache[ip] = (mac, now + self.timeout)
+        cache = self._cache
+        if create or ip in cache or pending is not None:
+            if ip not in cache and len(cache) >= self.max_entries:
+                del cache[next(iter(cache))]  # the oldest learned
+                self.evicted += 1
+            cache[ip] = (mac, now + self.timeout)
         return list(pending.packets) if pending else []
 
     def enqueue(self, ip: IPv4Address, packet: bytes, now: float) -> Enqueue:
         pending = self._pending.get(ip)
         if pending is None:
+            if len(self._pending) >= self.max_unresolved:
+                return Enqueue.DROPPED
             self._pending[ip] = _Pending(deque([packet]), 1, now + self.retry_interval)
             return Enqueue.SEND_REQUEST
         if len(pending.packets) >= self.max_pending:

@@ -11,12 +11,15 @@ provides those Linux-side tools:
     serve-echo PORT                  a Linux echo server for one connection; prints "ready" first
     hold HOST PORT                   connects, sends 1000 bytes, prints "connected", then waits
                                      for the server to end the connection: prints eof or reset
-    flood TAP DSTIP KIND N SECONDS [PORT]
+    flood TAP DSTIP KIND N SECONDS START PORT [SRC:SPORT]
                                      writes N attack frames of KIND (syn, ack, rst, arp, icmp,
-                                     data) from spoofed 10.0.0.x sources to DSTIP through TAP
-                                     in about SECONDS; prints "sent N"
-    probe HOST PORT COUNT INTERVAL   COUNT echo connections INTERVAL apart, each one try with a
-                                     5 s limit; prints one JSON list of {"t", "ok", "connect"}
+                                     data) from spoofed 10.0.0.x sources (or all from SRC:SPORT)
+                                     to DSTIP:PORT through TAP in about SECONDS from monotonic
+                                     time START; prints "built", then "sent N from T1 to T2"
+    probe HOST PORT N INTERVAL START N echo connections INTERVAL apart from monotonic time
+                                     START; prints a JSON list of {"t", "ok", "connect", "total"}
+    hold-echo HOST PORT              connects, prints "port P", waits for a line on stdin, then
+                                     sends a message and prints "echo MESSAGE" (or "error ...")
 """
 
 from __future__ import annotations
@@ -423,9 +426,11 @@ _SYN_OPTS = b"\x02\x04\x05\xb4\x04\x02\x08\x0a" + bytes(8) + b"\x01\x03\x03\x07"
 
 
 def flood_frames(kind: str, dst_mac: bytes, src_mac: bytes, dst_ip: str, count: int,
-                 port: int = 8080, seed: int = 23) -> list[bytes]:
+                 port: int = 8080, seed: int = 23,
+                 source: tuple[str, int] | None = None) -> list[bytes]:
     """`count` attack frames to `dst_ip` from spoofed sources 10.0.0.3-254 (never the kernel's
-    10.0.0.1): SYNs, ACKs or RSTs with random sequence numbers, ARP requests, ICMP echo
+    10.0.0.1), or all from `source` (address, port: blind attacks on one connection): SYNs,
+    ACKs or RSTs with random sequence numbers, ARP requests (senders across 10/8), ICMP echo
     requests, or data segments (1000 bytes) with random sequence numbers."""
     import random
 
@@ -436,6 +441,8 @@ def flood_frames(kind: str, dst_mac: bytes, src_mac: bytes, dst_ip: str, count: 
     for i in range(count):
         src = bytes((10, 0, 0, 3 + rng.randrange(252)))
         sport = 1024 + rng.randrange(64000)
+        if source is not None:
+            src, sport = socket.inet_aton(source[0]), source[1]
         seq, ack = rng.getrandbits(32), rng.getrandbits(32)
         if kind == "syn":
             frames.append(eth_ip + _ipv4(src, dst, 6, _tcp(src, dst, sport, port, seq, 0, 0x02,
@@ -459,12 +466,16 @@ def flood_frames(kind: str, dst_mac: bytes, src_mac: bytes, dst_ip: str, count: 
     return frames
 
 
-def send_fast(tap: str, frames: Sequence[bytes], seconds: float) -> int:
-    """Write `frames` to `tap` spread evenly over about `seconds` (in bursts of 100)."""
-    start = time.monotonic()
+def send_fast(tap: str, frames: Sequence[bytes], seconds: float,
+              start: float) -> tuple[float, float]:
+    """Write `frames` to `tap` from monotonic time `start`, spread evenly over about
+    `seconds` (in bursts of 100); returns the monotonic times the first and last went."""
     n = len(frames)
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
         s.bind((tap, 0))
+        if start > time.monotonic():
+            time.sleep(start - time.monotonic())
+        start = time.monotonic()
         for i, frame in enumerate(frames):
             # ENOBUFS: the kernel's queue is full; the frame is lost
             with contextlib.suppress(OSError):
@@ -473,32 +484,48 @@ def send_fast(tap: str, frames: Sequence[bytes], seconds: float) -> int:
                 ahead = start + seconds * (i + 1) / n - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)
-    return n
+    return start, time.monotonic()
 
 
-def probe(host: str, port: int, count: int, interval: float) -> list[dict[str, float | bool]]:
-    """`count` echo connections `interval` apart, each with one SYN's chance of about 1 s
-    (a 5 s limit): when it started, whether it worked, how long connect() took."""
-    out: list[dict[str, float | bool]] = []
-    t0 = time.monotonic()
-    for i in range(count):
-        wait = t0 + i * interval - time.monotonic()
+def probe(host: str, port: int, count: int, interval: float, start: float,
+          limit: float = 3.0) -> list[dict[str, float | bool]]:
+    """`count` echo connections, one starting every `interval` seconds from monotonic time
+    `start` (each in its own thread, so a slow one does not delay the next); each may take
+    `limit` seconds. Per connection: when it started (from `start`), whether it echoed
+    right, and how long connect() and the whole exchange took."""
+    out: list[dict[str, float | bool]] = [{} for _ in range(count)]
+    # One exchange first, so both sides know each other's MAC (a client that talked to the
+    # server before): an ARP reply would otherwise queue behind the flood.
+    with socket.create_connection((host, port), timeout=limit) as s:
+        s.sendall(b"warm-up")
+
+    def one(i: int) -> None:
+        wait = start + i * interval - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-        start = time.monotonic()
-        row: dict[str, float | bool] = {"t": round(start - t0, 3), "ok": False, "connect": -1.0}
+        t0 = time.monotonic()
+        row: dict[str, float | bool] = {"t": round(t0 - start, 3), "ok": False,
+                                        "connect": -1.0, "total": -1.0}
+        msg = b"probe %d" % i
         try:
-            with socket.create_connection((host, port), timeout=5) as s:
-                row["connect"] = round(time.monotonic() - start, 4)
-                s.sendall(b"ping %d" % i)
+            with socket.create_connection((host, port), timeout=limit) as s:
+                row["connect"] = round(time.monotonic() - t0, 4)
+                s.sendall(msg)
                 s.shutdown(socket.SHUT_WR)
                 got = b""
                 while chunk := s.recv(100):
                     got += chunk
-                row["ok"] = got == b"ping %d" % i
+                row["ok"] = got == msg
+                row["total"] = round(time.monotonic() - t0, 4)
         except OSError:
             pass
-        out.append(row)
+        out[i] = row
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=start + count * interval + limit + 5 - time.monotonic())
     return out
 
 
@@ -542,18 +569,36 @@ def _main(argv: list[str]) -> int:
         return 0
     if cmd == "flood":
         tap, dst_ip, kind, n, secs = argv[1], argv[2], argv[3], int(argv[4]), float(argv[5])
-        port = int(argv[6]) if len(argv) > 6 else 8080
+        start, port = float(argv[6]), int(argv[7])
+        source = None
+        if len(argv) > 8:
+            host, _, sport = argv[8].partition(":")
+            source = (host, int(sport))
         dst_mac = bytes.fromhex(NETSIM_MAC.replace(":", ""))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             import fcntl
             info = fcntl.ioctl(s, 0x8927, tap.encode().ljust(40, b"\0"))
-        frames = flood_frames(kind, dst_mac, bytes(info[18:24]), dst_ip, n, port)
+        frames = flood_frames(kind, dst_mac, bytes(info[18:24]), dst_ip, n, port,
+                              source=source)
         print("built", flush=True)
-        print("sent", send_fast(tap, frames, secs), flush=True)
+        first, last = send_fast(tap, frames, secs, start)
+        print(f"sent {n} from {first:.6f} to {last:.6f}", flush=True)
         return 0
     if cmd == "probe":
         import json
-        print(json.dumps(probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]))))
+        print(json.dumps(probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]),
+                               float(argv[5]))))
+        return 0
+    if cmd == "hold-echo":
+        with socket.create_connection((argv[1], int(argv[2])), timeout=30) as s:
+            print("port", s.getsockname()[1], flush=True)
+            sys.stdin.readline()  # the attack happens now
+            s.sendall(b"still here")
+            s.settimeout(3)
+            try:
+                print("echo", s.recv(100).decode(errors="replace"), flush=True)
+            except OSError as exc:
+                print("error", type(exc).__name__, flush=True)
         return 0
     if cmd == "raw-frames":
         tap, dst = argv[1], bytes.fromhex(argv[2].replace(":", ""))

@@ -22,6 +22,7 @@ always 0). Without timestamps they are lost: the cookie SYN-ACK offers only MSS,
 from __future__ import annotations
 
 import hashlib
+import struct
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Final
 
@@ -65,6 +66,8 @@ _WS_NONE: Final = 0xF
 _SACK_BIT: Final = 1 << 4
 _ECN_BIT: Final = 1 << 5
 
+_HHI: Final = struct.Struct("!HHI")
+
 OFF: Final = 0
 ON_OVERFLOW: Final = 1
 ALWAYS: Final = 2
@@ -86,8 +89,7 @@ def count_at(now: float) -> int:
 
 def _hash(secret: bytes, which: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: int,
           dport: int, count: int) -> int:
-    data = saddr.packed + daddr.packed + sport.to_bytes(2, "big") + dport.to_bytes(2, "big") \
-        + count.to_bytes(4, "big")
+    data = saddr.packed + daddr.packed + _HHI.pack(sport, dport, count & MASK)
     return int.from_bytes(hashlib.blake2s(data, key=secret, digest_size=4,
                                           person=which).digest(), "big")
 

@@ -188,3 +188,47 @@ def test_arp_flood_from_many_senders_keeps_the_cache_bounded(ns: Netns, tmp_path
     out = under_flood(ns, tmp_path, "arp", 20000, probes=6, interval=0.1)
     check_service(out, during_ok=len(out.during) - 1)
     assert out.counter("arp.rx_request") >= 1000, out.describe()
+
+
+# ---------------------------------------------------------------------- options via a cookie
+def test_a_connection_from_a_cookie_uses_linux_s_window_scaling_sack_and_timestamps(
+        ns: Netns, tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    """With cookies always on, Linux's SYN (mss, sackOK, TS, wscale 7) gets a cookie SYN-ACK
+    whose TSval carries wscale and SACK; the connection built from the returning ACK scales
+    windows and uses SACK both ways (2% loss in each direction makes it need SACK)."""
+    for tool in ("nc", "tshark", "tcpdump"):
+        require_tool(tool)
+    from live_helpers import tshark_fields
+
+    data = bytes(range(256)) * 8192  # 2 MiB
+    src, out = tmp_path / "data.bin", tmp_path / "echoed.bin"
+    src.write_bytes(data)
+    pcap, stats = tmp_path / "cookie.pcap", tmp_path / "stats.json"
+    with running_netsim(ns, "echo-server", "--port", str(PORT), "--count", "1",
+                        "--syncookies", "always", "--loss", "0.02", "--seed", "5",
+                        "--min-rto", "20ms", "--pcap", str(pcap), "--stats", str(stats)) as sim:
+        with src.open("rb") as fin, out.open("wb") as fout:
+            proc = subprocess.run(["ip", "netns", "exec", ns.name, "nc", "-N", NETSIM_IP,
+                                   str(PORT)], stdin=fin, stdout=fout, stderr=subprocess.PIPE,
+                                  timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert sim.wait(timeout=60) == 0, sim.stderr
+    assert out.read_bytes() == data
+    counters = json.loads(stats.read_text())["counters"]
+    assert counters["tcp.syncookies_sent"] == 1 and counters["tcp.syncookies_valid"] == 1
+    fields = ("tcp.options.sack_perm", "tcp.options.timestamp.tsval",
+              "tcp.options.wscale.shift")
+    (syn,) = tshark_fields(pcap, "tcp.flags.syn == 1 && tcp.flags.ack == 0", *fields)
+    (synack,) = tshark_fields(pcap, "tcp.flags.syn == 1 && tcp.flags.ack == 1", *fields)
+    assert syn[0] and syn[1] and syn[2], f"Linux's SYN offers SACK, TS, wscale: {syn}"
+    assert synack[0] and synack[2], f"the cookie SYN-ACK answers SACK and wscale: {synack}"
+    assert int(synack[1]) & 0x3F == int(syn[2]) | 0x10  # the options, kept in the TSval
+    # Window scaling: Linux had more than 64 KiB in flight towards netsim
+    rows = tshark_fields(pcap, f"ip.src == {NETSIM_IP} && tcp.flags.syn == 0",
+                         "tcp.window_size_value", "tcp.options.sack_le")
+    assert any(int(r[0]) > 0 for r in rows)
+    from test_live import bytes_in_flight_max
+
+    assert bytes_in_flight_max(pcap, "10.0.0.1") > 65535
+    assert any(r[1] for r in rows), "netsim's ACKs carry SACK blocks"
+    assert counters.get("tcp.sack_recoveries", 0) >= 1, counters  # Linux's SACKs were used

@@ -91,6 +91,7 @@ class TcpLayer:
         #: The key of SYN cookies: derived from the ISN key in simulation (reproducible);
         #: a live host sets random bytes.
         self.cookie_secret = syncookies.secret_for(self.cfg.isn_key, stack.name)
+        self.ts_offsets: dict[IPv4Address, int] = {}  # per peer, for cookie SYN-ACKs
 
     # ------------------------------------------------------------------ application side
     def listen(self, port: int, backlog: int | None = None,

@@ -38,13 +38,11 @@ from netsim.wire.tcp import (
     SACK_PERMITTED,
     SYN,
     MSSOption,
-    NopOption,
     TCPOption,
     TCPSegment,
     TimestampOption,
     WindowScaleOption,
     build_tcp,
-    encode_options,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +65,8 @@ _SACK_BIT: Final = 1 << 4
 _ECN_BIT: Final = 1 << 5
 
 _HHI: Final = struct.Struct("!HHI")
+_II: Final = struct.Struct("!II")
+_MSS_OPT: Final = struct.Struct("!BBH")
 
 OFF: Final = 0
 ON_OVERFLOW: Final = 1
@@ -87,11 +87,20 @@ def count_at(now: float) -> int:
     return int(now) >> PERIOD_SHIFT
 
 
+_keyed: dict[tuple[bytes, bytes], hashlib.blake2s] = {}
+
+
 def _hash(secret: bytes, which: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: int,
           dport: int, count: int) -> int:
-    data = saddr.packed + daddr.packed + _HHI.pack(sport, dport, count & MASK)
-    return int.from_bytes(hashlib.blake2s(data, key=secret, digest_size=4,
-                                          person=which).digest(), "big")
+    base = _keyed.get((secret, which))
+    if base is None:  # a keyed BLAKE2s state, copied per use (cheaper than keying anew)
+        if len(_keyed) > 64:
+            _keyed.clear()
+        base = _keyed[(secret, which)] = hashlib.blake2s(key=secret, digest_size=4,
+                                                         person=which)
+    h = base.copy()
+    h.update(saddr.packed + daddr.packed + _HHI.pack(sport, dport, count & MASK))
+    return int.from_bytes(h.digest(), "big")
 
 
 def mss_index(mss: int) -> int:
@@ -165,23 +174,34 @@ def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: I
     iss = make_cookie(layer.cookie_secret, remote, local, syn.src_port, syn.dst_port, syn.seq,
                       count_at(now), idx)
     mss_local = cfg.mss or layer.mss_for(remote)
-    opts: list[TCPOption] = [MSSOption(mss_local)]
+    # The options as bytes, in Linux's order (mss, sackOK, TS, nop, wscale), as
+    # TcpConnection._syn_options lays them out; built directly: this runs once per SYN of a
+    # flood.
+    opts = _MSS_OPT.pack(2, 4, mss_local)
     if tsval is not None and cfg.timestamps:
         # Options are on only when both sides offered them (and only timestamps carry them)
         sack = sack and cfg.sack
         ws_on = wscale is not None and cfg.window_scaling
         if sack:
-            opts.append(SACK_PERMITTED)
-        clock = (int(now * 1000) + ts_offset(cfg.isn_key, local, remote)) & MASK
-        opts.append(TimestampOption(ts_with_options(clock, wscale if ws_on else None, sack),
-                                    tsval))
+            opts += b"\x04\x02"
+        off = layer.ts_offsets.get(remote)
+        if off is None:
+            if len(layer.ts_offsets) >= 4096:
+                layer.ts_offsets.clear()
+            off = layer.ts_offsets[remote] = ts_offset(cfg.isn_key, local, remote)
+        clock = (int(now * 1000) + off) & MASK
+        opts += b"\x08\x0a" + _II.pack(ts_with_options(clock, wscale if ws_on else None,
+                                                        sack), tsval)
         if ws_on:
-            opts += [NopOption(), WindowScaleOption(_our_shift(cfg.rcvbuf))]
+            opts += bytes((1, 3, 3, _our_shift(cfg.rcvbuf)))
+        if len(opts) % 4:
+            opts += bytes(4 - len(opts) % 4)
     window = min(cfg.rcvbuf, 0xFFFF)  # not scaled in a SYN-ACK (RFC 7323 §2.2)
-    layer.stack.tcp_counts["syncookies_sent"] += 1
-    layer.stack.tcp_counts["tx"] += 1
+    counts = layer.stack.tcp_counts
+    counts["syncookies_sent"] += 1
+    counts["tx"] += 1
     raw = build_tcp(local, remote, syn.dst_port, syn.src_port, iss, (syn.seq + 1) & MASK,
-                    SYN | ACK, window, b"", encode_options(opts))
+                    SYN | ACK, window, b"", opts)
     layer.stack.send_ip(remote, PROTO_TCP, raw, now, src=local, df=True)
 
 

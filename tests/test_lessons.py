@@ -119,7 +119,8 @@ def test_quoted_command_output_is_real(path: Path, tmp_path: Path,
         for line in _comparable(quoted):
             assert line in actual, f"{path.name}: `{command}` did not print:\n{line}"
         ran += 1
-    if path.name not in ("05-flow-control.md", "07-live-mode.md"):
+    # (lesson 9 shows its simulated numbers in a Python snippet, checked below)
+    if path.name not in ("05-flow-control.md", "07-live-mode.md", "09-syn-flood-cookies.md"):
         assert ran >= 1
 
 

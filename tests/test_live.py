@@ -506,6 +506,8 @@ def test_setup_errors_are_one_line_with_status_2(ns: Netns) -> None:
     (["--gateway", "192.168.1.1"], "--gateway"),
     (["--loss", "2"], "--loss"),
     (["--mtu", "12"], "--mtu"),
+    (["--syncookies", "3"], "--syncookies"),
+    (["--syncookies", "sometimes"], "--syncookies"),
 ])
 def test_bad_arguments_are_one_line_errors_before_touching_a_tap(
         args: list[str], flag: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,8 +16,10 @@ provides those Linux-side tools:
                                      data) from spoofed 10.0.0.x sources (or all from SRC:SPORT)
                                      to DSTIP:PORT through TAP in about SECONDS from monotonic
                                      time START; prints "built", then "sent N from T1 to T2"
-    probe HOST PORT N INTERVAL START N echo connections INTERVAL apart from monotonic time
-                                     START; prints a JSON list of {"t", "ok", "connect", "total"}
+    probe HOST PORT N INTERVAL START [cold]
+                                     N echo connections INTERVAL apart from monotonic time
+                                     START (after one warm-up exchange, unless cold); prints a
+                                     JSON list of {"t", "ok", "connect", "total"}
     hold-echo HOST PORT              connects, prints "port P", waits for a line on stdin, then
                                      sends a message and prints "echo MESSAGE" (or "error ...")
 """
@@ -488,7 +490,7 @@ def send_fast(tap: str, frames: Sequence[bytes], seconds: float,
 
 
 def probe(host: str, port: int, count: int, interval: float, start: float,
-          limit: float = 3.0) -> list[dict[str, float | bool]]:
+          limit: float = 3.0, warm: bool = True) -> list[dict[str, float | bool]]:
     """`count` echo connections, one starting every `interval` seconds from monotonic time
     `start` (each in its own thread, so a slow one does not delay the next); each may take
     `limit` seconds. Per connection: when it started (from `start`), whether it echoed
@@ -496,8 +498,9 @@ def probe(host: str, port: int, count: int, interval: float, start: float,
     out: list[dict[str, float | bool]] = [{} for _ in range(count)]
     # One exchange first, so both sides know each other's MAC (a client that talked to the
     # server before): an ARP reply would otherwise queue behind the flood.
-    with socket.create_connection((host, port), timeout=limit) as s:
-        s.sendall(b"warm-up")
+    if warm:
+        with socket.create_connection((host, port), timeout=limit) as s:
+            s.sendall(b"warm-up")
 
     def one(i: int) -> None:
         wait = start + i * interval - time.monotonic()
@@ -587,7 +590,7 @@ def _main(argv: list[str]) -> int:
     if cmd == "probe":
         import json
         print(json.dumps(probe(argv[1], int(argv[2]), int(argv[3]), float(argv[4]),
-                               float(argv[5]))))
+                               float(argv[5]), warm=argv[6:] != ["cold"])))
         return 0
     if cmd == "hold-echo":
         with socket.create_connection((argv[1], int(argv[2])), timeout=30) as s:

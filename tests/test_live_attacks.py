@@ -110,6 +110,10 @@ def under_flood(ns: Netns, tmp_path: Path, kind: str, count: int, *netsim_args: 
             probe_out, probe_err = prober.communicate(timeout=60)
             assert flood.returncode == 0, flood_err
             assert prober.returncode == 0, probe_err
+            # and three more from right after the flood's end (a slow machine may send it
+            # for longer than planned, past the probes above)
+            late = ns.helper("probe", NETSIM_IP, str(PORT), "3", "0.1",
+                             f"{time.monotonic() + 0.2:.6f}", "cold")
             extra = ""
             if holder is not None:
                 extra, err = holder.communicate("go\n", timeout=15)
@@ -125,7 +129,8 @@ def under_flood(ns: Netns, tmp_path: Path, kind: str, count: int, *netsim_args: 
                     proc.kill()
                     proc.wait(timeout=10)
     rows = json.loads(probe_out)
-    return Outcome([r for r in rows if begin <= r["t"] < end], [r for r in rows if r["t"] >= end],
+    after = [r for r in rows if r["t"] >= end] + json.loads(late)
+    return Outcome([r for r in rows if begin <= r["t"] < end], after,
                    before, peak, json.loads(stats.read_text()), extra.strip())
 
 

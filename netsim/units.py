@@ -94,7 +94,8 @@ def _split(text: str | float, name: str, what: str, hint: str) -> tuple[float, s
     if not math.isfinite(number):
         raise UsageError(f"{name}: {text!r} is not a finite number; {hint}")
     if number < 0:
-        raise UsageError(f"{name}: {text!r} is negative; {hint}")
+        least = "more than 0" if what == "a rate" else "0 or more"
+        raise UsageError(f"{name}: {text!r} is negative; {what} must be {least}: {hint}")
     return number, unit
 
 

@@ -21,9 +21,9 @@ from netsim.sim.link import LinkConfig
 from netsim.sim.scenario import HEADERS, TIMESTAMP_OVERHEAD, link_summary
 from netsim.units import format_size, format_time
 
-__all__ = ["MAX_FIGURE_PIXELS", "MAX_PCAP_BYTES", "MAX_SWEEP_RUNS", "MAX_TRACE_RECORDS",
-           "MAX_WALL_SECONDS", "TransferEstimate", "add_allow_large", "check_transfer",
-           "count_text", "estimate_transfer", "refuse_large"]
+__all__ = ["MAX_FIGURE_PIXELS", "MAX_PCAP_BYTES", "MAX_SWEEP_RUNS", "MAX_SWEEP_WALL_SECONDS",
+           "MAX_TRACE_RECORDS", "MAX_WALL_SECONDS", "TransferEstimate", "add_allow_large",
+           "check_transfer", "count_text", "estimate_transfer", "refuse_large"]
 
 #: Estimated wall time of one command (or sweep, over its workers).
 MAX_WALL_SECONDS = 600.0
@@ -33,8 +33,9 @@ MAX_PCAP_BYTES = 1_000_000_000
 MAX_TRACE_RECORDS = 2_000_000
 #: Pixels of one figure.
 MAX_FIGURE_PIXELS = 25_000_000
-#: Runs of one sweep.
+#: Runs of one sweep, and its estimated wall time over its workers.
 MAX_SWEEP_RUNS = 100_000
+MAX_SWEEP_WALL_SECONDS = 3600.0
 
 #: Data segments simulated per wall second: measured 4,000-7,000 for the pure-Python build
 #: on a busy 2-core machine (``netsim sim --bytes 10MB``); the compiled build is faster, so
@@ -105,7 +106,8 @@ def add_allow_large(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "--allow-large", action="store_true",
         help=f"run even when the estimated {what} is above netsim's limits (which are "
-        f"{format_time(MAX_WALL_SECONDS)} of wall time, a {format_size(MAX_PCAP_BYTES)} pcap, "
+        f"{format_time(MAX_WALL_SECONDS)} of wall time ({format_time(MAX_SWEEP_WALL_SECONDS)} "
+        f"for a sweep), a {format_size(MAX_PCAP_BYTES)} pcap, "
         f"{MAX_TRACE_RECORDS:,} trace records, {MAX_FIGURE_PIXELS // 1_000_000} Mpx figures, "
         f"{MAX_SWEEP_RUNS:,} sweep runs); without it such a run is refused up front, with "
         "the estimate",

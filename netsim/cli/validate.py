@@ -36,8 +36,8 @@ def probability(text: object, flag: str) -> float:
         except (TypeError, ValueError):
             value = math.nan
     if not 0.0 <= value <= 1.0:  # also refuses NaN
-        shown = text if isinstance(text, str) else f"{text!r}"
-        raise UsageError(f"{flag}: {shown!r} is not a probability; use a number from 0 to 1 "
+        shown = repr(text) if isinstance(text, str) else str(text)
+        raise UsageError(f"{flag}: {shown} is not a probability; use a number from 0 to 1 "
                          "(0.01 is 1%)")
     return value
 

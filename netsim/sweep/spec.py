@@ -11,12 +11,18 @@
     cc = ["reno", "cubic"]
     mss = {start = 536, stop = 1448, step = 456}
 
-Knob values are parsed the way ``netsim sim`` parses its flags (``"10ms"``, ``"100Mbit"``,
-``"1MB"``; a bare number is seconds, bits/s or bytes) and kept in the table in those base units.
+Knob values are parsed the way ``netsim sim`` parses its flags, with the same rule for units: a
+time or a rate is a string with its unit (``"10ms"``, ``"100Mbit"``; a bare number such as
+``delay = 0.01`` is refused, only 0 may go without), a size may be a number of bytes. Values are
+kept in the table in base units (seconds, bits/s, bytes).
+
 A `SpecError` (a `UsageError`: exit status 2) names the key: an unknown key, a value of the wrong
-type, an empty list or range, a duplicated value. ``[scenario]`` is checked as a whole before
-anything runs (its values must make a valid ``netsim sim`` run); a ``[vary]`` value of the right
-type that a run refuses (``loss = 1.5``, ``mtu = 10``) is recorded in that run's ``error`` column.
+type, an empty spec, list, range or ``[vary]``, a duplicated value. Everything is checked before
+anything runs, by the code that checks ``netsim sim``'s flags: ``[scenario]`` as a whole, and
+each ``[vary]`` value with ``[scenario]`` (``loss = [1.5]`` and ``mtu = [100]`` are refused up
+front, naming the key and the allowed range). Only combinations of two varied knobs that do
+not fit each other (an ``mss`` too large for one of the varied ``mtu`` values) are left to the
+runs, which record the reason in their ``error`` column.
 """
 
 from __future__ import annotations
@@ -80,19 +86,25 @@ def _conv_size(value: object, where: str) -> Value:
 
 
 def _conv_time(value: object, where: str) -> Value:
+    if _number(value) and value != 0:
+        raise SpecError(f"{where}: {value!r} has no unit; write the time as a string with "
+                        f"its unit, e.g. \"{value}ms\" or \"{value}s\"")
     if not (_number(value) or isinstance(value, str)):
         raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a time such as "
-                        "0.01 (seconds) or \"10ms\"")
+                        "\"10ms\"")
     return parse_time(value, where)  # type: ignore[arg-type]
 
 
 def _conv_rate(value: object, where: str) -> Value:
     if isinstance(value, str) and value.strip().lower() in ("none", "inf", "unlimited", "off"):
         return None
-    if not (_number(value) or isinstance(value, str)):
+    if _number(value):
+        raise SpecError(f"{where}: {value!r} has no unit; write the rate as a string with "
+                        "its unit, e.g. \"100Mbit\"")
+    if not isinstance(value, str):
         raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a rate such as "
-                        "1e8 (bits/s), \"100Mbit\" or \"none\"")
-    return parse_rate(value, where)  # type: ignore[arg-type]
+                        "\"100Mbit\" or \"none\"")
+    return parse_rate(value, where)
 
 
 def _conv_queue(value: object, where: str) -> Value:
@@ -227,6 +239,20 @@ class SweepSpec:
     def __len__(self) -> int:
         return math.prod(len(v) for v in self.vary.values()) * len(self.seeds)
 
+    def combination(self, index: int) -> dict[str, Value]:
+        """The knob values (column -> value) of the ``index``-th combination of the varied
+        values, in the order `runs` goes through them, without listing the others."""
+        params = dict(self.fixed)
+        for column in reversed(list(self.vary)):
+            values = self.vary[column]
+            index, i = divmod(index, len(values))
+            params[column] = values[i]
+        return params
+
+    @property
+    def combinations(self) -> int:
+        return math.prod(len(v) for v in self.vary.values())
+
     def runs(self) -> list[Run]:
         """Every combination of the varied values, times every seed (seeds innermost)."""
         columns = list(self.vary)
@@ -267,6 +293,13 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
     def err(msg: str) -> SpecError:
         return SpecError(f"{source}: {msg}")
 
+    if not set(doc) - {"description"}:
+        raise err("empty spec: nothing to sweep; give [scenario] knobs and a [vary] table "
+                  "(netsim sweep --help shows the format)")
+    if "vary" in doc and isinstance(doc["vary"], dict) and not doc["vary"]:
+        raise err("[vary]: empty table; name at least one knob to vary, e.g. "
+                  "loss = [0.01, 0.02] (or leave out [vary] to repeat [scenario] over seeds)")
+
     for key, value in doc.items():
         if key == "scenario":
             if not isinstance(value, dict):
@@ -300,8 +333,9 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
             key = next(k.key for k in KNOBS if k.column == column)
             raise err(f"[vary] {key}: also set in [scenario]; set it in one place")
     if len(spec) > MAX_RUNS:
-        raise err(f"[vary]: {len(spec)} runs is more than {MAX_RUNS}; sweep less at a time")
+        raise err(f"[vary]: {len(spec):,} runs is more than {MAX_RUNS:,}; sweep less at a time")
     _check_scenario(spec, err)
+    _check_vary(spec, err)
     return spec
 
 
@@ -351,7 +385,10 @@ def _values(knob: Knob, value: object, where: str, err: Callable[[str], SpecErro
     elif isinstance(value, dict):
         if not knob.numeric:
             raise err(f"{where}: a range needs a numeric knob; list the values instead")
-        items = [_one(knob, v, where, err, base) for v in _range(knob, value, where, err)]
+        # Range points are in base units already: a time or a rate is not converted again
+        # (it would be a bare number); a size is (it must be a whole number of bytes).
+        items = [v if knob.convert in (_conv_time, _conv_rate) else _one(knob, v, where, err, base)
+                 for v in _range(knob, value, where, err)]
     else:
         items = [_one(knob, value, where, err, base)]
     seen: set[str] = set()
@@ -382,17 +419,16 @@ def _range(knob: Knob, rng: Mapping[str, Any], where: str,
 
     def bound(name: str) -> float | int:
         v = rng[name]
-        if isinstance(v, str):  # "10ms", "1MB": the knob's own units
-            try:
-                conv = knob.convert(v, f"{where}.{name}")
-            except UsageError as exc:
-                raise err(str(exc)) from None
-            if not _number(conv):
-                raise err(f"{where}.{name}: {v!r} is not a number")
-            return conv  # type: ignore[no-any-return]
-        if not _number(v) or not math.isfinite(v):
+        if not isinstance(v, str) and (not _number(v) or not math.isfinite(v)):
             raise err(f"{where}.{name}: {v!r} is {_kind_name(v)}; use a finite number")
-        return v  # type: ignore[no-any-return]
+        # "10ms", "1MB": the knob's own units (and its rule for bare numbers)
+        try:
+            conv = knob.convert(v, f"{where}.{name}")
+        except UsageError as exc:
+            raise err(str(exc)) from None
+        if not _number(conv):
+            raise err(f"{where}.{name}: {v!r} is not a number")
+        return conv  # type: ignore[no-any-return]
 
     start, stop = bound("start"), bound("stop")
     if "step" in keys:
@@ -483,3 +519,41 @@ def _check_scenario(spec: SweepSpec, err: Callable[[str], SpecError]) -> None:
         if knob is not None and knob.column in spec.fixed:
             if not (knob.column == "mss" and "mtu" in spec.vary):
                 raise err(f"[scenario] {msg}") from None
+
+
+#: Knobs whose values are checked against each other (the MSS must fit the MTU): when both
+#: are varied, a combination that does not fit is left to its run (its error column).
+_COUPLED = frozenset({"mss", "mtu"})
+
+
+def _check_vary(spec: SweepSpec, err: Callable[[str], SpecError]) -> None:
+    """Refuse, before anything runs, a [vary] value no run could accept: each value is
+    checked with the [scenario] knobs by the code that checks ``netsim sim``'s flags."""
+    from netsim.cli.sim import scenario_from_args
+    from netsim.sim.scenario import tcp_config_for
+
+    for column, values in spec.vary.items():
+        key = next(k.key for k in KNOBS if k.column == column)
+        seen: set[str] = set()
+        for i, value in enumerate(values):
+            token = json.dumps(value)
+            if token in seen:
+                continue
+            seen.add(token)
+            try:
+                scenario = scenario_from_args(sim_args({**spec.fixed, column: value},
+                                                       spec.seeds[0]))
+                tcp_config_for(scenario)
+            except UsageError as exc:
+                msg = str(exc).removeprefix("--")
+                name, _, rest = msg.partition(":")
+                name = name.strip()
+                named = _BY_KEY.get(name)
+                other = named.column if named is not None else name
+                pair = {column, other} if other != column else {column}
+                partner = (_COUPLED - {column}) if column in _COUPLED else set()
+                if pair <= _COUPLED and partner and next(iter(partner)) in spec.vary:
+                    continue  # checked per run against the other varied value
+                if other == column:
+                    raise err(f"[vary] {key}[{i}]:{rest}") from None
+                raise err(f"[vary] {key}[{i}] = {value!r}: {msg}") from None

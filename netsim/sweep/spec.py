@@ -275,6 +275,8 @@ def load_spec(path: str | Path) -> SweepSpec:
         text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"SPEC: no such file {str(path)!r}") from None
+    except IsADirectoryError:
+        raise SpecError(f"SPEC: {str(path)!r} is a folder; give a TOML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"SPEC: cannot read {str(path)!r}: {exc}") from None
     try:

@@ -289,7 +289,7 @@ SPEC_ROWS: list[tuple[str, str]] = [
     ("[scenario]\nloss = 1.5\n", "[scenario] loss: 1.5 is not a probability"),
     ("[scenario]\nmtu = 100\n", "[scenario] mtu: 100 cannot carry one TCP segment"),
     ("[scenario]\nmss = 9000\n", "[scenario] mss: 9000 does not fit"),
-    ('[scenario]\nbytes = "1TB"\n', "SPEC: 1 runs take roughly"),
+    ('[scenario]\nbytes = "1TB"\n', "SPEC: 1 run takes roughly"),
     ('[scenario]\nbytes = "1MB"\n[vary]\nloss = {start = 0.001, stop = 0.1, num = 1000}\n'
      "mss = {start = 536, stop = 1448, num = 1000, log = false}\n", "[vary] mss"),
     ('[scenario]\nbytes = "1MB"\n[vary]\nloss = {start = 0.001, stop = 0.1, num = 1000}\n'

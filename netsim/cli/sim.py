@@ -20,6 +20,7 @@ from netsim.cli.linkflags import add_link_arguments, link_config_from_args, tran
 from netsim.cli.progressbar import Progress, add_progress_argument, progress_process, wanted
 from netsim.cli.validate import count, positive_time
 from netsim.errors import NetsimError, UsageError
+from netsim.sim.loss import NoLoss
 from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk, tcp_config_for
 from netsim.stack.tcp.congestion import CC_FACTORIES
 from netsim.units import format_rate, format_size, format_time, parse_size
@@ -131,9 +132,10 @@ def check_size(scenario: BulkScenario, args: argparse.Namespace) -> None:
                    pcap=scenario.pcap is not None,
                    trace=args.trace is not None or args.plot is not None)
     if est.sim_seconds > LONG_SIM_SECONDS and scenario.time_limit is None:
+        why = ("retransmission timeouts at this loss rate" if scenario.link.loss is not None
+               and not isinstance(scenario.link.loss, NoLoss) else "the link rate")
         print(f"netsim: note: expect at least {format_time(est.sim_seconds)} of simulated "
-              "time (retransmission timeouts at this loss rate); --time-limit caps it",
-              file=sys.stderr)
+              f"time ({why}); --time-limit caps it", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -116,8 +116,9 @@ def check_sweep_size(spec: SweepSpec, workers: int, allowed: bool) -> None:
         refuse_large(allowed, "SPEC", f"{len(spec):,} runs would take about {format_time(wall)} on "
                      f"{workers} workers", f"{MAX_SWEEP_RUNS:,} runs")
     if wall > MAX_SWEEP_WALL_SECONDS:
-        refuse_large(allowed, "SPEC", f"{len(spec):,} runs take roughly {format_time(wall)} "
-                     f"on {workers} workers", format_time(MAX_SWEEP_WALL_SECONDS))
+        runs = "1 run takes" if len(spec) == 1 else f"{len(spec):,} runs take"
+        refuse_large(allowed, "SPEC", f"{runs} roughly {format_time(wall)} on {workers} "
+                     "workers", format_time(MAX_SWEEP_WALL_SECONDS))
 
 
 def run(args: argparse.Namespace) -> int:

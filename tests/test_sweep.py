@@ -395,6 +395,28 @@ def test_plot_sweep_draws_means_with_confidence_intervals(
     assert err.count("\n") == 1 and "--x: no column 'lossy'" in err
 
 
+def test_plot_sweep_legend_has_units_and_bars_of_a_non_negative_quantity_stop_at_0() -> None:
+    from netsim.sweep.plot import plot_sweep
+
+    # Two seeds far apart: the 95% CI (t = 12.7) would reach far below 0 bit/s.
+    rows = [{"loss": loss, "delay": delay, "seed": seed, "goodput_bps": g, "error": ""}
+            for loss, delay, seed, g in [(0.0, 0.005, 1, 9e6), (0.0, 0.005, 2, 9.1e6),
+                                         (0.02, 0.005, 1, 4e6), (0.02, 0.005, 2, 1e6),
+                                         (0.0, 0.02, 1, 3e6), (0.0, 0.02, 2, 3.2e6),
+                                         (0.02, 0.02, 1, 2e6), (0.02, 0.02, 2, 0.5e6)]]
+    fig = plot_sweep(rows, "loss", "goodput_bps", hue="delay")
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["delay 5 ms", "delay 20 ms"]
+    assert "clipped at 0" in ax.get_ylabel()
+    # Every error-bar segment starts at or above 0.
+    lows = [seg[:, 1].min() for coll in ax.collections for seg in coll.get_segments()]
+    assert lows and min(lows) >= 0.0
+    # Unclipped, the same data would have gone negative (so the test can fail).
+    p = aggregate(rows, "loss", "goodput_bps", hue="delay")
+    assert min(pt.mean - pt.err for pt in p) < 0
+
+
 def test_t_quantile_matches_the_normal_limit() -> None:
     assert t_quantile(1) == pytest.approx(12.706)
     assert t_quantile(30) > t_quantile(31) > t_quantile(1000) > 1.96

@@ -69,13 +69,18 @@ def _loss_rate(link: LinkConfig) -> float:
 
 
 def estimate_transfer(nbytes: int, link: LinkConfig, mss: int | None = None,
-                      flows: int = 1, timestamps: bool = True) -> TransferEstimate:
-    """The estimate for ``flows`` transfers of ``nbytes`` each over ``link``."""
+                      flows: int = 1, timestamps: bool = True,
+                      time_limit: float | None = None) -> TransferEstimate:
+    """The estimate for ``flows`` transfers of ``nbytes`` each over ``link`` (stopped after
+    ``time_limit`` simulated seconds, if given: then no more than the link carries in that
+    time is counted)."""
     payload = mss if mss is not None else link.mtu - HEADERS - (
         TIMESTAMP_OVERHEAD if timestamps else 0)
     payload = max(payload, 1)
     p = _loss_rate(link)
     first = math.ceil(nbytes / payload) * flows
+    if time_limit is not None and link.rate_bps:
+        first = min(first, math.ceil(time_limit * link.rate_bps / 8 / payload))
     # Each loss costs a retransmission (and a lost retransmission another one).
     segments = first / (1.0 - p)
     wall = RUN_OVERHEAD_SECONDS + segments / SEGMENTS_PER_WALL_SECOND

@@ -126,7 +126,8 @@ def check_size(scenario: BulkScenario, args: argparse.Namespace) -> None:
     when it will take hours of simulated time."""
     cfg = tcp_config_for(scenario)  # also refuses an MTU / MSS / cc that cannot work
     mss = None if cfg.mss is None else cfg.mss - (12 if cfg.timestamps else 0)
-    est = estimate_transfer(scenario.bytes, scenario.link, mss, scenario.flows, cfg.timestamps)
+    est = estimate_transfer(scenario.bytes, scenario.link, mss, scenario.flows, cfg.timestamps,
+                            scenario.time_limit)
     check_transfer(est, args.allow_large, flag="--bytes",
                    size_text=format_size(scenario.bytes * scenario.flows),
                    pcap=scenario.pcap is not None,

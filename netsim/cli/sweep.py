@@ -105,7 +105,8 @@ def estimate_wall(spec: SweepSpec) -> float:
     total = 0.0
     for index in picks:
         sc = scenario_from_args(sim_args(spec.combination(index), spec.seeds[0]))
-        total += estimate_transfer(sc.bytes, sc.link, sc.mss, sc.flows).wall_seconds
+        total += estimate_transfer(sc.bytes, sc.link, sc.mss, sc.flows,
+                                   time_limit=sc.time_limit).wall_seconds
     return total / len(picks) * len(spec)
 
 

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="netsim",
         description="A TCP/IP stack for teaching and simulation, simulated or live on a TAP.",
+        epilog="Values: a time or a rate needs its unit (--delay 10ms, --rate 100Mbit; a bare "
+               "number such as --delay 10 is refused, only 0 may go without); a size may be a "
+               "number of bytes (--bytes 1500) or have a unit (10MB, 64KiB). A bad value is one "
+               "line naming the flag and what is allowed, exit status 2. A run estimated above "
+               "netsim's limits (wall time, pcap size, trace records, figure pixels, sweep "
+               "runs) is refused with the estimate unless --allow-large is given.",
     )
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)

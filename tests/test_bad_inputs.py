@@ -395,3 +395,12 @@ def test_end_to_end_in_a_subprocess(line: str, tmp_path: Path) -> None:
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and res.stderr.startswith("netsim: error: ")
     assert res.stdout == ""
+
+
+def test_a_message_that_is_not_utf8_is_sent_as_given(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A byte that is not UTF-8 on the command line arrives as a lone surrogate (PEP 383): it is
+    # sent as that byte, not a UnicodeEncodeError traceback.
+    assert main(["echo", "--message", "ok\udcff"]) == 0
+    out = capsys.readouterr().out
+    assert "got b'ok\\xff' back (ok)" in out

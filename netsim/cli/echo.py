@@ -80,7 +80,7 @@ def run_echo(args: argparse.Namespace) -> EchoRun:
     link = link_config_from_args(args)
     check_tcp_mtu(link.mtu)
     msl = positive_time(args.msl, "--msl", "1s")
-    message = args.message.encode()
+    message = args.message.encode("utf-8", "surrogateescape")
     log = StateLog("h1")
     world = World(args.seed)
     env = world.env

@@ -181,7 +181,9 @@ def run(args: argparse.Namespace) -> int:
     nbytes = transfer_bytes(args.bytes) if cmd == "send" else 0
     message = b""
     if cmd == "echo-client":
-        message = args.message.encode() if args.message is not None else sys.stdin.buffer.read()
+        # surrogateescape: bytes that are not UTF-8 in the command line are sent as given
+        message = (args.message.encode("utf-8", "surrogateescape") if args.message is not None
+                   else sys.stdin.buffer.read())
     config = _config(args)
     host = LiveHost(config)
     status = 0

@@ -27,8 +27,6 @@ runs, which record the reason in their ``error`` column.
 
 from __future__ import annotations
 
-import argparse
-import functools
 import hashlib
 import itertools
 import json
@@ -40,167 +38,29 @@ from pathlib import Path
 from typing import Any
 
 from netsim.errors import UsageError
-from netsim.units import parse_rate, parse_size, parse_time
+from netsim.sweep.check import check_scenario, check_vary
+from netsim.sweep.knobs import (
+    _BY_KEY,
+    _KNOB_LIST,
+    KNOBS,
+    Knob,
+    SpecError,
+    Value,
+    _conv_rate,
+    _conv_time,
+    _kind_name,
+    _number,
+    sim_args,
+    sim_defaults,
+)
 
 __all__ = ["KNOBS", "Knob", "Run", "SpecError", "SweepSpec", "load_spec", "parse_spec",
-           "sim_defaults"]
+           "sim_args", "sim_defaults"]
 
 #: Bumped if the meaning of a run id changes (then old tables are not resumed into new ones).
 RUN_ID_VERSION = "netsim-sweep-1"
 #: Largest number of runs one spec may describe (a typo such as num = 1e6 fails fast).
 MAX_RUNS = 1_000_000
-
-Value = Any  # int | float | str | None after canonicalisation
-
-
-class SpecError(UsageError):
-    """A bad sweep specification; the message names the file and the key."""
-
-
-# --------------------------------------------------------------------------- knobs
-def _kind_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _conv_size(value: object, where: str) -> Value:
-    if not (_number(value) or isinstance(value, str)):
-        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a size such as "
-                        "200000 or \"1MB\"")
-    return parse_size(value, where)  # type: ignore[arg-type]
-
-
-def _conv_time(value: object, where: str) -> Value:
-    if _number(value) and value != 0:
-        raise SpecError(f"{where}: {value!r} has no unit; write the time as a string with "
-                        f"its unit, e.g. \"{value}ms\" or \"{value}s\"")
-    if not (_number(value) or isinstance(value, str)):
-        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a time such as "
-                        "\"10ms\"")
-    return parse_time(value, where)  # type: ignore[arg-type]
-
-
-def _conv_rate(value: object, where: str) -> Value:
-    if isinstance(value, str) and value.strip().lower() in ("none", "inf", "unlimited", "off"):
-        return None
-    if _number(value):
-        raise SpecError(f"{where}: {value!r} has no unit; write the rate as a string with "
-                        "its unit, e.g. \"100Mbit\"")
-    if not isinstance(value, str):
-        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a rate such as "
-                        "\"100Mbit\" or \"none\"")
-    return parse_rate(value, where)
-
-
-def _conv_queue(value: object, where: str) -> Value:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip()
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a number of frames "
-                    "(100), bytes with a unit (\"64kB\") or \"none\"")
-
-
-def _conv_int(value: object, where: str) -> Value:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a whole number")
-
-
-def _conv_float(value: object, where: str) -> Value:
-    if _number(value):
-        return float(value)  # type: ignore[arg-type]
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a number")
-
-
-def _conv_str(value: object, where: str) -> Value:
-    if isinstance(value, str):
-        return value
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a string")
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One setting of a run: its spec key (the ``netsim sim`` flag without ``--``), the
-    table column and argparse attribute it maps to, and its converter to base units."""
-
-    key: str
-    column: str
-    convert: Callable[[object, str], Value]
-    numeric: bool  # ranges allowed
-
-
-#: The knobs of ``netsim sim`` a sweep may set. (``seed`` is the top-level ``seeds``; ``pcap`` and
-#: ``json`` are outputs, not settings. The bulk scenario has one flow, so there is no flow count.)
-KNOBS: tuple[Knob, ...] = (
-    Knob("bytes", "bytes", _conv_size, True),
-    Knob("cc", "cc", _conv_str, False),
-    Knob("mss", "mss", _conv_size, True),
-    Knob("time-limit", "time_limit", _conv_time, True),
-    Knob("delay", "delay", _conv_time, True),
-    Knob("jitter", "jitter", _conv_time, True),
-    Knob("rate", "rate", _conv_rate, True),
-    Knob("queue", "queue", _conv_queue, True),
-    Knob("mtu", "mtu", _conv_int, True),
-    Knob("loss", "loss", _conv_float, True),
-    Knob("loss-model", "loss_model", _conv_str, False),
-    Knob("loss-burst", "loss_burst", _conv_float, True),
-    Knob("reorder", "reorder", _conv_float, True),
-    Knob("duplicate", "duplicate", _conv_float, True),
-    Knob("corrupt", "corrupt", _conv_float, True),
-    Knob("flows", "flows", _conv_int, True),
-)
-_BY_KEY: dict[str, Knob] = {}
-for _k in KNOBS:
-    _BY_KEY[_k.key] = _k
-    _BY_KEY[_k.column] = _k
-_KNOB_LIST = ", ".join(k.key for k in KNOBS)
-
-
-def sim_defaults() -> dict[str, Any]:
-    """The argparse defaults of ``netsim sim`` (what a knob left out of a spec is)."""
-    return dict(_sim_defaults())
-
-
-@functools.cache
-def _sim_defaults() -> dict[str, Any]:
-    from netsim.cli.sim import register
-
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    ns = parser.parse_args(["sim"])
-    return {k: v for k, v in vars(ns).items() if k != "func"}
-
-
-def sim_args(values: Mapping[str, Value], seed: int) -> argparse.Namespace:
-    """The ``netsim sim`` Namespace for knob values in base units (column -> value)."""
-    ns = argparse.Namespace(**sim_defaults())
-    for column, value in values.items():
-        if column == "rate" and value is None:
-            value = "none"
-        setattr(ns, column, value)
-    ns.seed = seed
-    ns.pcap = None
-    ns.json = False
-    return ns
-
 
 # --------------------------------------------------------------------------- runs
 @dataclass(frozen=True)
@@ -336,8 +196,8 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
             raise err(f"[vary] {key}: also set in [scenario]; set it in one place")
     if len(spec) > MAX_RUNS:
         raise err(f"[vary]: {len(spec):,} runs is more than {MAX_RUNS:,}; sweep less at a time")
-    _check_scenario(spec, err)
-    _check_vary(spec, err)
+    check_scenario(spec, err)
+    check_vary(spec, err)
     return spec
 
 
@@ -501,61 +361,3 @@ def _seeds(value: object, err: Callable[[str], SpecError]) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return [value]
     raise err(f"seeds: {value!r} is {_kind_name(value)}; use a list [1, 2, 3] or {{count = N}}")
-
-
-def _check_scenario(spec: SweepSpec, err: Callable[[str], SpecError]) -> None:
-    """Refuse, before anything runs, [scenario] values no run could accept."""
-    from netsim.cli.sim import scenario_from_args
-    from netsim.sim.scenario import tcp_config_for
-
-    if not spec.fixed:
-        return
-    try:
-        tcp_config_for(scenario_from_args(sim_args(spec.fixed, spec.seeds[0])))
-    except UsageError as exc:
-        msg = str(exc).removeprefix("--")
-        # A [scenario] value checked against a default of a knob that [vary] sets (e.g. mss
-        # against the default MTU while [vary] sets the MTU) is left to the runs.
-        name = msg.partition(":")[0].strip()
-        knob = _BY_KEY.get(name)
-        if knob is not None and knob.column in spec.fixed:
-            if not (knob.column == "mss" and "mtu" in spec.vary):
-                raise err(f"[scenario] {msg}") from None
-
-
-#: Knobs whose values are checked against each other (the MSS must fit the MTU): when both
-#: are varied, a combination that does not fit is left to its run (its error column).
-_COUPLED = frozenset({"mss", "mtu"})
-
-
-def _check_vary(spec: SweepSpec, err: Callable[[str], SpecError]) -> None:
-    """Refuse, before anything runs, a [vary] value no run could accept: each value is
-    checked with the [scenario] knobs by the code that checks ``netsim sim``'s flags."""
-    from netsim.cli.sim import scenario_from_args
-    from netsim.sim.scenario import tcp_config_for
-
-    for column, values in spec.vary.items():
-        key = next(k.key for k in KNOBS if k.column == column)
-        seen: set[str] = set()
-        for i, value in enumerate(values):
-            token = json.dumps(value)
-            if token in seen:
-                continue
-            seen.add(token)
-            try:
-                scenario = scenario_from_args(sim_args({**spec.fixed, column: value},
-                                                       spec.seeds[0]))
-                tcp_config_for(scenario)
-            except UsageError as exc:
-                msg = str(exc).removeprefix("--")
-                name, _, rest = msg.partition(":")
-                name = name.strip()
-                named = _BY_KEY.get(name)
-                other = named.column if named is not None else name
-                pair = {column, other} if other != column else {column}
-                partner = (_COUPLED - {column}) if column in _COUPLED else set()
-                if pair <= _COUPLED and partner and next(iter(partner)) in spec.vary:
-                    continue  # checked per run against the other varied value
-                if other == column:
-                    raise err(f"[vary] {key}[{i}]:{rest}") from None
-                raise err(f"[vary] {key}[{i}] = {value!r}: {msg}") from None

@@ -335,6 +335,11 @@ def _setup(tmp_path: Path, spec: str = "") -> dict[str, str]:
             "empty": str(tmp_path / "empty.csv")}
 
 
+@pytest.fixture(autouse=True)
+def _default_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NETSIM_LIMITS", raising=False)
+
+
 def _run_in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str,
                                                                                   float]:
     start = time.monotonic()
@@ -380,7 +385,7 @@ def test_a_bad_sweep_spec_is_refused_before_any_run(
 
 
 def test_the_table_is_large_enough() -> None:
-    assert len(CLI_ROWS) + len(SPEC_ROWS) >= 150
+    assert len(CLI_ROWS) + len(SPEC_ROWS) + len(ENV_ROWS) >= 150
     commands = {shlex.split(line)[0] for line, _ in CLI_ROWS}
     assert {"sim", "demo", "echo", "ping", "traceroute", "pcap", "live", "grade", "sweep",
             "plot-sweep"} <= commands
@@ -404,3 +409,35 @@ def test_a_message_that_is_not_utf8_is_sent_as_given(
     assert main(["echo", "--message", "ok\udcff"]) == 0
     out = capsys.readouterr().out
     assert "got b'ok\\xff' back (ok)" in out
+
+
+ENV_ROWS: list[tuple[str, str, str]] = [
+    # The limits are configurable (NETSIM_LIMITS); a bad setting is itself a one-line error.
+    ("wall=5s", "sim --bytes 100MB", "roughly 13.9 s of wall time (the limit is 5 s)"),
+    ("pcap=1MB", "sim --bytes 2MB --pcap {tmp}/x.pcap", "pcap of about 2.17 MB (the limit is "
+     "1 MB)"),
+    ("trace=1000", "sim --bytes 1MB --trace {tmp}/t.jsonl", "(the limit is 1,000)"),
+    ("pixels=1000000", "demo --out {tmp}/d", "(the limit is 1 million)"),
+    ("runs=4", "sweep examples/sweeps/quick.toml --out {tmp}/o.csv", "SPEC: 8 runs would take "
+     "about"),
+    ("sweep-wall=1s", "sweep examples/sweeps/mathis.toml --out {tmp}/o.csv", "SPEC: 200 runs "
+     "take roughly"),
+    ("wall=5", "sim", "NETSIM_LIMITS wall: '5' has no unit"),
+    ("wall=-1s", "sim", "NETSIM_LIMITS wall: '-1s' is negative"),
+    ("pcap=big", "sim", "NETSIM_LIMITS pcap: 'big' is not a size"),
+    ("pixels=x", "demo --out {tmp}/d", "NETSIM_LIMITS pixels: 'x' is not a count"),
+    ("colour=1", "sim", "NETSIM_LIMITS: 'colour=1' is not NAME=VALUE"),
+    ("wall", "sim", "NETSIM_LIMITS: 'wall' is not NAME=VALUE"),
+]
+
+
+@pytest.mark.parametrize(("env", "line", "expected"), ENV_ROWS, ids=[r[0] for r in ENV_ROWS])
+def test_limits_come_from_netsim_limits(
+        env: str, line: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("NETSIM_LIMITS", env)
+    places = _setup(tmp_path)
+    argv = [arg.format(**places) for arg in shlex.split(line)]
+    status, out, err, took = _run_in_process(argv, capsys)
+    _check(status, out, err, took, expected)

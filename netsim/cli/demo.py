@@ -25,9 +25,9 @@ from simpy.events import Event
 
 from netsim.apps.bulk import BulkSendResult, SinkResult
 from netsim.cli.limits import (
-    MAX_FIGURE_PIXELS,
     add_allow_large,
     check_transfer,
+    current_limits,
     estimate_transfer,
     refuse_large,
 )
@@ -167,10 +167,11 @@ def run(args: argparse.Namespace) -> int:
     check_transfer(est, args.allow_large, flag="--bytes", size_text=format_size(nbytes),
                    pcap=True, trace=True)
     pixels = _ladder_pixels(ladder, est.segments)
-    if pixels > MAX_FIGURE_PIXELS:
+    most = current_limits().pixels
+    if pixels > most:
         refuse_large(args.allow_large, "--ladder",
                      f"{ladder} segments make a ladder figure of about "
-                     f"{pixels / 1e6:.3g} million pixels", f"{MAX_FIGURE_PIXELS / 1e6:g} million")
+                     f"{pixels / 1e6:.3g} million pixels", f"{most / 1e6:g} million")
     args.ladder = ladder
     out = Path(args.out)
     try:

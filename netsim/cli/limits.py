@@ -7,23 +7,29 @@ this project's machines) and are printed with the refusal, so a user can judge t
     netsim: error: --bytes: 1 TB is about 691 million segments, roughly 38.4 h of wall time
     (the limit is 10 min); pass --allow-large to run it anyway
 
-The limits are the constants below; each command documents its flag in ``--help``.
+The limits are the constants below. The environment variable ``NETSIM_LIMITS`` changes them,
+e.g. ``NETSIM_LIMITS="wall=30min,pcap=5GB,trace=5000000,pixels=50000000,runs=1000000,
+sweep-wall=8h"`` (any subset, in the units of the flags); a bad value there is a one-line error
+like any other.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
+import os
 from dataclasses import dataclass
 
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
 from netsim.sim.scenario import HEADERS, TIMESTAMP_OVERHEAD, link_summary
-from netsim.units import format_size, format_time
+from netsim.units import format_size, format_time, parse_size, parse_time
 
 __all__ = ["MAX_FIGURE_PIXELS", "MAX_PCAP_BYTES", "MAX_SWEEP_RUNS", "MAX_SWEEP_WALL_SECONDS",
            "MAX_TRACE_RECORDS", "MAX_WALL_SECONDS", "TransferEstimate", "add_allow_large",
-           "check_transfer", "count_text", "estimate_transfer", "refuse_large"]
+           "Limits", "check_transfer", "count_text", "current_limits", "estimate_transfer",
+           "refuse_large"]
 
 #: Estimated wall time of one command (or sweep, over its workers).
 MAX_WALL_SECONDS = 600.0
@@ -36,6 +42,49 @@ MAX_FIGURE_PIXELS = 25_000_000
 #: Runs of one sweep, and its estimated wall time over its workers.
 MAX_SWEEP_RUNS = 100_000
 MAX_SWEEP_WALL_SECONDS = 3600.0
+
+ENV = "NETSIM_LIMITS"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force (the defaults above, or as ``NETSIM_LIMITS`` sets them)."""
+
+    wall: float = MAX_WALL_SECONDS
+    pcap: int = MAX_PCAP_BYTES
+    trace: int = MAX_TRACE_RECORDS
+    pixels: int = MAX_FIGURE_PIXELS
+    runs: int = MAX_SWEEP_RUNS
+    sweep_wall: float = MAX_SWEEP_WALL_SECONDS
+
+
+def current_limits() -> Limits:
+    """The limits, with ``NETSIM_LIMITS="wall=30min,pcap=5GB,..."`` applied."""
+    text = os.environ.get(ENV, "").strip()
+    if not text:
+        return Limits()
+    changes: dict[str, float | int] = {}
+    names = [f.name.replace("_", "-") for f in dataclasses.fields(Limits)]
+    for item in text.split(","):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        where = f"{ENV} {key}"
+        if not sep or key not in names:
+            raise UsageError(f"{ENV}: {item.strip()!r} is not NAME=VALUE with NAME one of "
+                             f"{', '.join(names)}, e.g. wall=30min,pcap=5GB")
+        if key in ("wall", "sweep-wall"):
+            number: float | int = parse_time(value, where)
+        elif key == "pcap":
+            number = parse_size(value, where)
+        else:
+            try:
+                number = int(float(value))
+            except ValueError:
+                number = -1
+            if number < 0 or not value:
+                raise UsageError(f"{where}: {value!r} is not a count; use a whole number >= 0")
+        changes[key.replace("-", "_")] = number
+    return Limits(**changes)  # type: ignore[arg-type]
+
 
 #: Data segments simulated per wall second: measured 4,000-7,000 for the pure-Python build
 #: on a busy 2-core machine (``netsim sim --bytes 10MB``); the compiled build is faster, so
@@ -114,7 +163,8 @@ def add_allow_large(parser: argparse.ArgumentParser, what: str) -> None:
         f"{format_time(MAX_WALL_SECONDS)} of wall time ({format_time(MAX_SWEEP_WALL_SECONDS)} "
         f"for a sweep), a {format_size(MAX_PCAP_BYTES)} pcap, "
         f"{MAX_TRACE_RECORDS:,} trace records, {MAX_FIGURE_PIXELS // 1_000_000} Mpx figures, "
-        f"{MAX_SWEEP_RUNS:,} sweep runs); without it such a run is refused up front, with "
+        f"{MAX_SWEEP_RUNS:,} sweep runs; the environment variable {ENV}, e.g. "
+        "wall=30min,pcap=5GB, changes them); without it such a run is refused up front, with "
         "the estimate",
     )
 
@@ -138,16 +188,17 @@ def count_text(n: float) -> str:
 def check_transfer(est: TransferEstimate, allowed: bool, *, flag: str, size_text: str,
                    pcap: bool = False, trace: bool = False) -> None:
     """Refuse a transfer whose wall time, pcap or trace is above the limits."""
-    if est.wall_seconds > MAX_WALL_SECONDS:
+    limits = current_limits()
+    if est.wall_seconds > limits.wall:
         refuse_large(allowed, flag,
                      f"{size_text} is about {count_text(est.segments)} segments, roughly "
                      f"{format_time(est.wall_seconds)} of wall time",
-                     format_time(MAX_WALL_SECONDS))
-    if pcap and est.pcap_bytes > MAX_PCAP_BYTES:
+                     format_time(limits.wall))
+    if pcap and est.pcap_bytes > limits.pcap:
         refuse_large(allowed, flag,
                      f"{size_text} would write a pcap of about {format_size(est.pcap_bytes)}",
-                     format_size(MAX_PCAP_BYTES))
-    if trace and est.trace_records > MAX_TRACE_RECORDS:
+                     format_size(limits.pcap))
+    if trace and est.trace_records > limits.trace:
         refuse_large(allowed, flag,
                      f"{size_text} would keep about {count_text(est.trace_records)} trace "
-                     "records in memory", f"{MAX_TRACE_RECORDS:,}")
+                     "records in memory", f"{limits.trace:,}")

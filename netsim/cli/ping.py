@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from netsim.apps.ping import MAX_SIZE, PingStats, ping
-from netsim.cli.limits import MAX_WALL_SECONDS, add_allow_large, refuse_large
+from netsim.cli.limits import add_allow_large, current_limits, refuse_large
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.cli.validate import int_in
 from netsim.errors import UsageError
@@ -92,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
     ttl = None if args.ttl is None else int_flag(args.ttl, "--ttl", 1, 255)
     hops = int_flag(args.hops, "--hops", 0, MAX_HOPS)
     wall = count * 2 * (hops + 1) / LINK_FRAMES_PER_WALL_SECOND
-    if wall > MAX_WALL_SECONDS:
+    most = current_limits().wall
+    if wall > most:
         refuse_large(args.allow_large, "--count",
                      f"{count:,} pings across {hops + 1} links take roughly "
-                     f"{format_time(wall)} of wall time", format_time(MAX_WALL_SECONDS))
+                     f"{format_time(wall)} of wall time", format_time(most))
     world, net = build_chain(args)
     h1, h2 = net.hosts
 

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from netsim.cli.limits import (
-    MAX_SWEEP_RUNS,
-    MAX_SWEEP_WALL_SECONDS,
     add_allow_large,
+    current_limits,
     estimate_transfer,
     refuse_large,
 )
@@ -113,13 +112,14 @@ def estimate_wall(spec: SweepSpec) -> float:
 def check_sweep_size(spec: SweepSpec, workers: int, allowed: bool) -> None:
     """Refuse (unless --allow-large) a sweep of too many runs or too long, with the estimate."""
     wall = estimate_wall(spec) / max(workers, 1)
-    if len(spec) > MAX_SWEEP_RUNS:
+    limits = current_limits()
+    if len(spec) > limits.runs:
         refuse_large(allowed, "SPEC", f"{len(spec):,} runs would take about {format_time(wall)} on "
-                     f"{workers} workers", f"{MAX_SWEEP_RUNS:,} runs")
-    if wall > MAX_SWEEP_WALL_SECONDS:
+                     f"{workers} workers", f"{limits.runs:,} runs")
+    if wall > limits.sweep_wall:
         runs = "1 run takes" if len(spec) == 1 else f"{len(spec):,} runs take"
         refuse_large(allowed, "SPEC", f"{runs} roughly {format_time(wall)} on {workers} "
-                     "workers", format_time(MAX_SWEEP_WALL_SECONDS))
+                     "workers", format_time(limits.sweep_wall))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,8 +5,13 @@ Every parser takes the user's text and the name of the argument it came from (a 
 argument and showing what is allowed. Negative, infinite and NaN values are refused everywhere.
 
 Rates follow tc(8): ``bit``, ``kbit``, ``mbit``, ``gbit``, ``tbit`` are bits per second (SI, powers
-of 1000), ``bps``, ``kbps``, ``mbps``, ``gbps``, ``tbps`` are *bytes* per second, and a bare number
-is bits per second. Units are case-insensitive.
+of 1000), ``bps``, ``kbps``, ``mbps``, ``gbps``, ``tbps`` are *bytes* per second. Units are
+case-insensitive.
+
+One rule for bare numbers, on every command and in sweep specs: a time or a rate given as text
+needs its unit (``--delay 10`` is refused with "add a unit (10ms, 10s)"), except ``0``, which is
+the same in every unit. A size may be a bare number of bytes. (Python callers pass numbers, not
+text: ``parse_time(0.01, ...)`` is 10 ms, already in base units.)
 """
 
 from __future__ import annotations
@@ -47,9 +52,15 @@ _TIME_UNITS: dict[str, float] = {
     "nsec": 1e-9,
     "nsecs": 1e-9,
     "min": 60.0,
+    "mins": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "day": 86400.0,
+    "days": 86400.0,
 }
 
-_RATE_UNITS: dict[str, float] = {"": 1.0}
+_RATE_UNITS: dict[str, float] = {"": 1.0}  # "" only for numbers (and 0): text needs a unit
 for _prefix, _scale in (("", 1.0), ("k", 1e3), ("m", 1e6), ("g", 1e9), ("t", 1e12)):
     _RATE_UNITS[f"{_prefix}bit"] = _scale
     _RATE_UNITS[f"{_prefix}bit/s"] = _scale
@@ -83,13 +94,27 @@ def _split(text: str | float, name: str, what: str, hint: str) -> tuple[float, s
     if not math.isfinite(number):
         raise UsageError(f"{name}: {text!r} is not a finite number; {hint}")
     if number < 0:
-        raise UsageError(f"{name}: {text!r} is negative; {hint}")
+        least = "more than 0" if what == "a rate" else "0 or more"
+        raise UsageError(f"{name}: {text!r} is negative; {what} must be {least}: {hint}")
     return number, unit
 
 
+def _bare(text: str | float, number: float, unit: str) -> bool:
+    """True for text such as "10" (a number without a unit, other than zero)."""
+    return isinstance(text, str) and unit == "" and number != 0
+
+
+def _shown(number: float) -> str:
+    return f"{number:g}"
+
+
 def parse_time(text: str | float, name: str) -> float:
-    """Parse a duration ("10ms", "1s", "500us", "2.5 ms"; a bare number is seconds) to seconds."""
+    """Parse a duration ("10ms", "1s", "500us", "2.5 ms") to seconds. Text needs a unit (or is
+    0); a number (not text) is already seconds."""
     number, unit = _split(text, name, "a time", _TIME_HINT)
+    if _bare(text, number, unit):
+        n = _shown(number)
+        raise UsageError(f"{name}: {text!r} has no unit; add one ({n}ms, {n}s)")
     scale = _TIME_UNITS.get(unit)
     if scale is None:
         raise UsageError(f"{name}: {text!r} is not a time; {_TIME_HINT}")
@@ -97,8 +122,13 @@ def parse_time(text: str | float, name: str) -> float:
 
 
 def parse_rate(text: str | float, name: str) -> float:
-    """Parse a tc-style rate ("100Mbit", "1gbit", "125kbps" = 1 Mbit/s) into bits per second."""
+    """Parse a tc-style rate ("100Mbit", "1gbit", "125kbps" = 1 Mbit/s) into bits per second.
+    Text needs a unit; a number (not text) is already bits per second."""
     number, unit = _split(text, name, "a rate", _RATE_HINT)
+    if _bare(text, number, unit):
+        n = _shown(number)
+        raise UsageError(f"{name}: {text!r} has no unit; add one ({n}Mbit, {n}kbit; "
+                         f"{n}mbps would be BYTES per second)")
     scale = _RATE_UNITS.get(unit)
     if scale is None:
         raise UsageError(f"{name}: {text!r} is not a rate; {_RATE_HINT}")
@@ -155,9 +185,18 @@ def format_size(nbytes: float | None) -> str:
 
 
 def format_time(seconds: float) -> str:
-    """Format a duration for people: ``format_time(0.01) == "10 ms"``."""
+    """Format a duration for people: ``format_time(0.01) == "10 ms"``, ``format_time(157000)
+    == "43.6 h"``; from 100 s up in minutes, hours and days."""
     if seconds == 0:
         return "0 s"
+    if not math.isfinite(seconds):
+        return f"{seconds} s"
     sign = "-" if seconds < 0 else ""
-    text = _scaled(abs(seconds), ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns")), " ")
+    steps: tuple[tuple[float, str], ...] = ((1.0, "s"), (1e-3, "ms"), (1e-6, "us"), (1e-9, "ns"))
+    if abs(seconds) >= 100:
+        steps = ((86400.0, "days"), (3600.0, "h"), (60.0, "min"))
+        for scale, unit in steps:
+            if abs(seconds) >= 2 * scale or unit == "min":
+                return f"{sign}{float(f'{abs(seconds) / scale:.3g}'):g} {unit}"
+    text = _scaled(abs(seconds), steps, " ")
     return sign + text

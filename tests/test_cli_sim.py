@@ -237,3 +237,41 @@ def test_flows_must_be_a_sensible_count(capsys: pytest.CaptureFixture[str]) -> N
         assert main(["sim", "--flows", bad]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--flows" in err
+
+
+# ---------------------------------------------------------------------- long runs (issue 21)
+def test_hours_of_simulated_time_are_announced_and_summarised_in_hours(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # 30% loss each way: RTO backoff makes 1 MB take hours of simulated time (about 0.1 s of
+    # wall time). The note comes before the run; the summary says hours, not "16000 s".
+    assert main(["sim", "--loss", "0.3", "--bytes", "2MB", "--progress", "off"]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith("netsim: note: expect at least ") and "of simulated time" in err
+    time_line = next(line for line in out.splitlines() if line.startswith("time "))
+    assert " h simulated" in time_line, time_line
+
+
+def test_allow_large_runs_what_the_limit_refuses(capsys: pytest.CaptureFixture[str]) -> None:
+    # 20 GB over an infinitely fast link is estimated at most of an hour of wall time: refused,
+    # unless asked for; the time limit then stops it after 60 ms of simulated time.
+    args = ["sim", "--bytes", "20GB", "--rate", "none", "--time-limit", "60ms"]
+    assert main(args) == 2
+    assert "pass --allow-large" in capsys.readouterr().err
+    assert main([*args, "--allow-large", "--json"]) == 1  # ran, stopped by the time limit
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["error"] == "time limit of 0.06 s reached"
+    assert summary["data_segments"] > 0 and summary["bytes_delivered"] < 20e9
+
+
+def test_progress_bar_shows_the_time_left() -> None:
+    import io
+
+    from netsim.cli.progressbar import Progress
+
+    now = [0.0]
+    buf = io.StringIO()
+    bar = Progress(1000, buf, clock=lambda: now[0])
+    now[0] = 4.0
+    bar.update(250, 7200.0)  # a quarter done after 4 s: 12 s to go
+    line = buf.getvalue()
+    assert "25.0%" in line and "simulated time 2 h" in line and "about 12 s left" in line

@@ -130,5 +130,6 @@ def test_bad_flag_through_the_cli_exits_2_with_one_line(
     monkeypatch.setattr(cli, "build_parser", build_parser)
     assert main(["linkdemo", "--loss", "1.5"]) == 2
     err = capsys.readouterr().err
-    assert err == "netsim: error: --loss: '1.5' is not a probability; use a number from 0 to 1\n"
+    assert err == ("netsim: error: --loss: '1.5' is not a probability; use a number from 0 "
+                   "to 1 (0.01 is 1%)\n")
     assert main(["linkdemo", "--delay", "5ms"]) == 0

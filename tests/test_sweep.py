@@ -142,9 +142,9 @@ def test_an_existing_dask_scheduler_address_runs_the_sweep(tmp_path: Path) -> No
         deterministic(table_rows(tmp_path / "one.csv"))
 
 
-def test_the_same_value_written_with_or_without_units_is_the_same_run(tmp_path: Path) -> None:
+def test_the_same_value_written_in_other_units_is_the_same_run(tmp_path: Path) -> None:
     a = write_spec(tmp_path, '[scenario]\nbytes = "200kB"\ndelay = "10ms"\n', "a.toml")
-    b = write_spec(tmp_path, "[scenario]\nbytes = 200000\ndelay = 0.01\n", "b.toml")
+    b = write_spec(tmp_path, '[scenario]\nbytes = 200000\ndelay = "0.01s"\n', "b.toml")
     out = tmp_path / "out.csv"
     assert run_sweep(a, out, workers=1, progress=False).ran == 1
     again = run_sweep(b, out, workers=1, progress=False)
@@ -250,25 +250,27 @@ def test_a_table_from_another_spec_is_refused(tmp_path: Path,
 # ------------------------------------------------------------------------- failures
 def test_failing_runs_are_recorded_and_the_rest_complete(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Each value is valid on its own (a bad one is refused up front, see BAD_SPECS); an MSS
+    # too large for one of the varied MTUs fails only in that combination, in its run.
     spec = write_spec(tmp_path, """
 seeds = [1, 2]
 [scenario]
 bytes = "100kB"
 [vary]
-loss = [0.01, 1.5]
-mtu = [10, 1500]
+mss = [500, 1448]
+mtu = [576, 1500]
 """)
     out = tmp_path / "out.csv"
     assert main(["sweep", str(spec), "--out", str(out), "--workers", "2"]) == 1
-    assert "4 with errors" in capsys.readouterr().err
+    assert "2 with errors" in capsys.readouterr().err
     rows = read_table(out)
     assert len(rows) == 8
-    good = [r for r in rows if r["loss"] == 0.01 and r["mtu"] == 1500]
-    bad = [r for r in rows if r not in good]
-    assert len(good) == 2 and all(r["error"] == "" and r["intact"] for r in good)
+    bad = [r for r in rows if r["mss"] == 1448 and r["mtu"] == 576]
+    good = [r for r in rows if r not in bad]
+    assert len(good) == 6 and all(r["error"] == "" and r["intact"] for r in good)
+    assert len(bad) == 2
     for r in bad:
-        flag = "--mtu" if r["mtu"] == 10 else "--loss"
-        assert r["error"].startswith("UsageError: " + flag), r["error"]
+        assert r["error"].startswith("UsageError: --mss: 1448 does not fit"), r["error"]
         assert r["goodput_bps"] is None and r["wall_seconds"] is None
         assert "\n" not in r["error"]
     # Errors are finished runs: a re-run does not repeat them.
@@ -298,6 +300,22 @@ BAD_SPECS = [
     ('seeds = "all"\n', "seeds: 'all' is a string"),
     ("seed = 3\n", "seed: unknown key"),
     ("[vary\n", "not valid TOML"),
+    # Every [vary] value is checked before anything runs, with the allowed range:
+    ("[vary]\nloss = [1.5, -0.1]\n", "[vary] loss[0]: 1.5 is not a probability; use a number "
+     "from 0 to 1"),
+    ("[vary]\nloss = [0.1, -0.1]\n", "[vary] loss[1]: -0.1 is not a probability"),
+    ("[vary]\nmtu = [10, 1500]\n", "[vary] mtu[0]: 10 is not an MTU; use a whole number"),
+    ("[vary]\nmtu = [1500, 100]\n", "[vary] mtu[1]: 100 cannot carry one TCP segment"),
+    ('[vary]\ncc = ["reno", "vegas"]\n', "[vary] cc[1]: unknown congestion control 'vegas'"),
+    # One rule for units: a time or a rate needs its unit.
+    ("[scenario]\ndelay = 0.01\n", "[scenario] delay: 0.01 has no unit"),
+    ("[vary]\ndelay = {start = 0.001, stop = 0.01, num = 3}\n", "[vary] delay.start: 0.001 "
+     "has no unit"),
+    ("[scenario]\nrate = 1e8\n", "[scenario] rate: 100000000.0 has no unit"),
+    # Nothing to sweep
+    ("", "empty spec"),
+    ('description = "x"\n', "empty spec"),
+    ("[scenario]\nloss = 0.01\n[vary]\n", "[vary]: empty table"),
 ]
 
 
@@ -375,6 +393,28 @@ def test_plot_sweep_draws_means_with_confidence_intervals(
                  "--out", str(fig_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--x: no column 'lossy'" in err
+
+
+def test_plot_sweep_legend_has_units_and_bars_of_a_non_negative_quantity_stop_at_0() -> None:
+    from netsim.sweep.plot import plot_sweep
+
+    # Two seeds far apart: the 95% CI (t = 12.7) would reach far below 0 bit/s.
+    rows = [{"loss": loss, "delay": delay, "seed": seed, "goodput_bps": g, "error": ""}
+            for loss, delay, seed, g in [(0.0, 0.005, 1, 9e6), (0.0, 0.005, 2, 9.1e6),
+                                         (0.02, 0.005, 1, 4e6), (0.02, 0.005, 2, 1e6),
+                                         (0.0, 0.02, 1, 3e6), (0.0, 0.02, 2, 3.2e6),
+                                         (0.02, 0.02, 1, 2e6), (0.02, 0.02, 2, 0.5e6)]]
+    fig = plot_sweep(rows, "loss", "goodput_bps", hue="delay")
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["delay 5 ms", "delay 20 ms"]
+    assert "clipped at 0" in ax.get_ylabel()
+    # Every error-bar segment starts at or above 0.
+    lows = [seg[:, 1].min() for coll in ax.collections for seg in coll.get_segments()]
+    assert lows and min(lows) >= 0.0
+    # Unclipped, the same data would have gone negative (so the test can fail).
+    p = aggregate(rows, "loss", "goodput_bps", hue="delay")
+    assert min(pt.mean - pt.err for pt in p) < 0
 
 
 def test_t_quantile_matches_the_normal_limit() -> None:

@@ -19,8 +19,8 @@ from netsim.units import format_rate, format_size, format_time, parse_rate, pars
         ("500µs", 500e-6),
         ("2.5 ms", 2.5e-3),
         ("2.5MS", 2.5e-3),
-        ("3", 3.0),
-        ("0.25", 0.25),
+        ("0", 0.0),  # zero needs no unit
+        (0.25, 0.25),  # a number (from Python) is already seconds
         (".5s", 0.5),
         ("100ns", 100e-9),
         ("1e-3s", 1e-3),
@@ -41,7 +41,7 @@ def test_parse_time_accepts_common_spellings(text: str | float, seconds: float) 
         ("1gbit", 1e9),
         ("64kbit", 64e3),
         ("9600bit", 9600.0),
-        ("9600", 9600.0),  # tc: a bare number is bits per second
+        (9600, 9600.0),  # a number (from Python) is already bits per second
         ("1bps", 8.0),  # tc: bps is BYTES per second
         ("125kbps", 1e6),
         ("12.5mbps", 100e6),
@@ -103,6 +103,29 @@ def test_bad_values_raise_one_line_usage_error_naming_the_argument(
     assert "e.g." in message  # says what is allowed
 
 
+@pytest.mark.parametrize(
+    ("parse", "text", "hint"),
+    [(parse_time, "10", "add one (10ms, 10s)"), (parse_time, "0.5", "(0.5ms, 0.5s)"),
+     (parse_rate, "9600", "add one (9600Mbit, 9600kbit")],
+)
+def test_a_bare_number_of_time_or_rate_is_refused_with_the_unit_to_add(
+    parse: Callable[[str, str], object], text: str, hint: str
+) -> None:
+    # One rule everywhere (flags and sweep specs): "--delay 10" is not silently 10 seconds.
+    with pytest.raises(UsageError) as info:
+        parse(text, "--delay")
+    assert str(info.value) == f"--delay: {text!r} has no unit; " + str(info.value).split(
+        "has no unit; ")[1]
+    assert hint in str(info.value)
+
+
+def test_format_time_uses_minutes_hours_and_days_for_long_times() -> None:
+    assert format_time(157000) == "43.6 h"
+    assert format_time(150) == "2.5 min"
+    assert format_time(99) == "99 s"
+    assert format_time(3e6) == "34.7 days"
+
+
 def test_bad_time_message_shows_examples() -> None:
     with pytest.raises(UsageError, match=r"^--delay: '10xs' is not a time; use e\.g\. 10ms"):
         parse_time("10xs", "--delay")
@@ -139,7 +162,7 @@ def test_format_time(seconds: float, text: str) -> None:
     assert format_time(seconds) == text
 
 
-@pytest.mark.parametrize("value", [0.01, 1.5, 200e-6, 3e-9, 42.0])
+@pytest.mark.parametrize("value", [0.01, 1.5, 200e-6, 3e-9, 42.0, 157000.0, 7200.0])
 def test_formatted_time_parses_back(value: float) -> None:
     assert parse_time(format_time(value), "x") == pytest.approx(value, rel=1e-3)
 

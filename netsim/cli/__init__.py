@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from netsim import __version__
 from netsim.errors import NetsimError, UsageError
@@ -48,15 +50,36 @@ class _VersionAction(argparse.Action):
         parser.exit(0)
 
 
+#: What argparse should take as a value, not as an option: "-1", "-1ms", "-.5", "-1e3".
+#: (Its own rule knows only plain numbers, so ``--delay -1ms`` was "expected one argument"
+#: instead of reaching the validator, which says what is allowed.)
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
+
+
 class _Parser(argparse.ArgumentParser):
+    """Every netsim parser (subcommands included): negative values parse as values, and an
+    argparse error is one line in the same style as the validators' messages."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_VALUE
+
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # "argument --delay: expected one argument" -> "--delay: expected one argument"
+        message = re.sub(r"^argument ([^:]+): ", r"\1: ", message.splitlines()[0])
+        self.exit(2, f"netsim: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="netsim",
         description="A TCP/IP stack for teaching and simulation, simulated or live on a TAP.",
+        epilog="Values: a time or a rate needs its unit (--delay 10ms, --rate 100Mbit; a bare "
+               "number such as --delay 10 is refused, only 0 may go without); a size may be a "
+               "number of bytes (--bytes 1500) or have a unit (10MB, 64KiB). A bad value is one "
+               "line naming the flag and what is allowed, exit status 2. A run estimated above "
+               "netsim's limits (wall time, pcap size, trace records, figure pixels, sweep "
+               "runs) is refused with the estimate unless --allow-large is given.",
     )
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)

@@ -16,23 +16,32 @@ import argparse
 import json
 import re
 import sys
-import time
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import simpy
 from simpy.events import Event
 
 from netsim.apps.bulk import BulkSendResult, SinkResult
-from netsim.cli.linkflags import add_link_arguments, link_config_from_args
+from netsim.cli.limits import (
+    add_allow_large,
+    check_transfer,
+    current_limits,
+    estimate_transfer,
+    refuse_large,
+)
+from netsim.cli.linkflags import add_link_arguments, link_config_from_args, transfer_bytes
+from netsim.cli.progressbar import Progress, add_progress_argument, progress_process, wanted
+from netsim.cli.validate import int_in
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
-from netsim.sim.scenario import BulkScenario, run_bulk
+from netsim.sim.scenario import BulkScenario, check_tcp_mtu, run_bulk
 from netsim.stack.tcp.congestion import CC_FACTORIES
 from netsim.trace.recorder import Recorder
-from netsim.units import format_rate, format_size, format_time, parse_size
+from netsim.units import format_rate, format_size, format_time
+
+__all__ = ["Progress", "progress_process", "register", "run", "run_transfer"]
 
 DEFAULT_OUT = "netsim-demo"
 DEFAULT_BYTES = "2MB"
@@ -65,11 +74,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--cc", default="newreno", metavar="NAME",
                         help=f"congestion control: {'|'.join(sorted(CC_FACTORIES))} "
                              "(default newreno)")
-    parser.add_argument("--ladder", default=DEFAULT_LADDER, type=int, metavar="N",
-                        help=f"segments in the ladder diagram (default {DEFAULT_LADDER})")
-    parser.add_argument("--progress", default="auto", choices=("auto", "on", "off"),
-                        help="progress bar on stderr: auto shows it on a terminal when the run "
-                             "takes over a second (default auto)")
+    parser.add_argument("--ladder", default=str(DEFAULT_LADDER), metavar="N",
+                        help=f"segments in the ladder diagram, 2 or more (default "
+                             f"{DEFAULT_LADDER}; the figure grows by ~80 pixels a segment)")
+    add_progress_argument(parser)
+    add_allow_large(parser, "pcap size, trace records, wall time or ladder figure")
     add_link_arguments(parser)
     _demo_link_defaults(parser)
     parser.set_defaults(func=run)
@@ -90,54 +99,6 @@ def _demo_link_defaults(parser: argparse.ArgumentParser) -> None:
             action.help = f"where to write the pcap (default DIR/{FILES['pcap']})"
         if action.dest == "json" and action.help:
             action.help = "print the summary and file names as JSON"
-
-
-# ---------------------------------------------------------------------- progress bar
-class Progress:
-    """A one-line text progress bar on `stream`, shown only once the run has taken more than
-    `after` seconds of wall time, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, stream: TextIO, *, after: float = 1.0, width: int = 30,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.total = max(total, 1)
-        self.stream = stream
-        self.after = after
-        self.width = width
-        self.clock = clock
-        self.start = clock()
-        self.shown = False
-        self._last = -1.0
-
-    def update(self, done: int, sim_time: float) -> None:
-        now = self.clock()
-        if now - self.start < self.after or now - self._last < 0.1:
-            return
-        self._last = now
-        frac = min(max(done / self.total, 0.0), 1.0)
-        filled = int(round(frac * self.width))
-        bar = "#" * filled + "." * (self.width - filled)
-        line = (f"[{bar}] {frac * 100:5.1f}%  {format_size(done)} of "
-                f"{format_size(self.total)}, simulated time {sim_time:.2f} s")
-        self.stream.write("\r" + line.ljust(78))
-        self.stream.flush()
-        self.shown = True
-
-    def finish(self, done: int, sim_time: float) -> None:
-        """Draw the final state (if the bar was shown at all) and end the line."""
-        if self.shown:
-            self._last = -1.0
-            self.update(done, sim_time)
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def progress_process(env: simpy.Environment, bar: Progress, done: Callable[[], int],
-                     finished: Callable[[], bool],
-                     step: float = 0.05) -> Generator[Event, Any, None]:
-    """A SimPy process: every `step` simulated seconds, redraw `bar`; stop when finished."""
-    while not finished():
-        bar.update(done(), float(env.now))
-        yield env.timeout(step)
 
 
 # ---------------------------------------------------------------------- the run
@@ -176,6 +137,17 @@ def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "new
 
 
 # ---------------------------------------------------------------------- command
+#: The ladder figure: 9 x (0.8 + 0.24 per row) inches at 110 dpi, ~3 rows a data segment
+#: (its send and arrival, and half an ACK's).
+_LADDER_DPI, _LADDER_WIDTH_IN, _LADDER_ROWS_PER_SEGMENT = 110, 9.0, 3
+
+
+def _ladder_pixels(ladder: int, segments: float) -> float:
+    rows = _LADDER_ROWS_PER_SEGMENT * min(ladder, segments)
+    height = max(4.0, 0.8 + 0.24 * rows)
+    return (_LADDER_WIDTH_IN * _LADDER_DPI) * (height * _LADDER_DPI)
+
+
 def _describe_link(link: LinkConfig, args: argparse.Namespace) -> str:
     loss = float(args.loss)
     text = f"{format_rate(link.rate_bps)} link, {format_time(link.delay)} one-way delay"
@@ -186,13 +158,21 @@ def _describe_link(link: LinkConfig, args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     link = link_config_from_args(args)
-    nbytes = parse_size(args.bytes, "--bytes")
-    if nbytes < 1:
-        raise UsageError(f"--bytes: {args.bytes!r} is too small; send at least 1 byte")
+    check_tcp_mtu(link.mtu)
+    nbytes = transfer_bytes(args.bytes)
     if args.cc not in CC_FACTORIES:
         raise UsageError(f"--cc: {args.cc!r} is not one of {'|'.join(sorted(CC_FACTORIES))}")
-    if args.ladder < 2:
-        raise UsageError(f"--ladder: {args.ladder} is too few; show at least 2 segments")
+    ladder = int_in(args.ladder, "--ladder", 2, 10**9)
+    est = estimate_transfer(nbytes, link)
+    check_transfer(est, args.allow_large, flag="--bytes", size_text=format_size(nbytes),
+                   pcap=True, trace=True)
+    pixels = _ladder_pixels(ladder, est.segments)
+    most = current_limits().pixels
+    if pixels > most:
+        refuse_large(args.allow_large, "--ladder",
+                     f"{ladder} segments make a ladder figure of about "
+                     f"{pixels / 1e6:.3g} million pixels", f"{most / 1e6:g} million")
+    args.ladder = ladder
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -201,8 +181,7 @@ def run(args: argparse.Namespace) -> int:
     paths = {key: out / name for key, name in FILES.items()}
     if args.pcap is not None:
         paths["pcap"] = Path(args.pcap)
-    show = args.progress == "on" or (args.progress == "auto" and sys.stderr.isatty())
-    bar = Progress(nbytes, sys.stderr) if show else None
+    bar = Progress(nbytes, sys.stderr) if wanted(args) else None
     try:
         result = run_transfer(nbytes, link, seed=args.seed, cc=args.cc, pcap=paths["pcap"],
                               progress=bar)

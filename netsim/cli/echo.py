@@ -18,13 +18,15 @@ from typing import Any
 
 from netsim.apps.echo import ECHO_PORT, EchoResult, echo_client, echo_server
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args
+from netsim.cli.validate import positive_time
 from netsim.errors import UsageError
+from netsim.sim.scenario import check_tcp_mtu
 from netsim.sim.topology import capture, two_hosts
 from netsim.sim.world import World
 from netsim.stack.events import StateRecord, TraceRecord
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
-from netsim.units import format_time, parse_time
+from netsim.units import format_time
 from netsim.wire.summary import summarize
 
 DEFAULT_MSL = "1s"
@@ -76,10 +78,9 @@ class EchoRun:
 
 def run_echo(args: argparse.Namespace) -> EchoRun:
     link = link_config_from_args(args)
-    msl = parse_time(args.msl, "--msl")
-    if msl <= 0:
-        raise UsageError(f"--msl: {args.msl!r} is not a positive time; use e.g. 1s")
-    message = args.message.encode()
+    check_tcp_mtu(link.mtu)
+    msl = positive_time(args.msl, "--msl", "1s")
+    message = args.message.encode("utf-8", "surrogateescape")
     log = StateLog("h1")
     world = World(args.seed)
     env = world.env

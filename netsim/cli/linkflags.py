@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import math
 
+from netsim.cli.validate import probability
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
 from netsim.sim.loss import DEFAULT_BURST, LOSS_MODELS, make_loss_model
 from netsim.units import parse_rate, parse_size, parse_time
 
-__all__ = ["add_link_arguments", "link_config_from_args"]
+__all__ = ["add_link_arguments", "link_config_from_args", "transfer_bytes"]
 
 DEFAULT_DELAY = "10ms"
 DEFAULT_RATE = "100Mbit"
@@ -29,15 +30,18 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("link")
     group.add_argument(
         "--delay", default=DEFAULT_DELAY, metavar="TIME",
-        help=f"one-way propagation delay, e.g. 10ms, 1.5s, 200us (default {DEFAULT_DELAY})",
+        help="one-way propagation delay with its unit, e.g. 10ms, 1.5s, 200us (a bare number "
+        f"is refused: add ms or s) (default {DEFAULT_DELAY})",
     )
     group.add_argument(
         "--jitter", default="0", metavar="TIME",
-        help="extra delay, uniform in [0, TIME]; does not reorder frames (default 0)",
+        help="extra delay with its unit, uniform in [0, TIME]; does not reorder frames "
+        "(default 0)",
     )
     group.add_argument(
         "--rate", default=DEFAULT_RATE, metavar="RATE",
-        help="link rate, tc units: bit/kbit/mbit/gbit are bits/s, bps/kbps/mbps are BYTES/s; "
+        help="link rate with its unit, tc units: bit/kbit/mbit/gbit are bits/s, "
+        "bps/kbps/mbps are BYTES/s (a bare number is refused); "
         f"'none' for infinitely fast (default {DEFAULT_RATE})",
     )
     group.add_argument(
@@ -47,7 +51,8 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--mtu", default=DEFAULT_MTU, metavar="BYTES",
-        help=f"largest IPv4 packet a frame may carry, 68..65535 (default {DEFAULT_MTU})",
+        help="largest IPv4 packet a frame may carry, 68..65535; TCP needs 116 or more "
+        f"(default {DEFAULT_MTU})",
     )
     group.add_argument(
         "--loss", default="0", metavar="P",
@@ -76,7 +81,7 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--seed", type=int, default=1, metavar="N",
-        help="seed of every random choice; same seed, same run (default 1)",
+        help="seed of every random choice, 0 or more; same seed, same run (default 1)",
     )
     group.add_argument(
         "--pcap", default=None, metavar="FILE", help="write the frames seen to a pcap FILE",
@@ -86,14 +91,18 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _probability(text: str, flag: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not 0.0 <= value <= 1.0:  # also refuses NaN
-        raise UsageError(f"{flag}: {text!r} is not a probability; use a number from 0 to 1")
-    return value
+_probability = probability
+#: Largest --seed (random.Random takes any int; a seed is also written into tables).
+MAX_SEED = 2**63 - 1
+
+
+def transfer_bytes(text: object, flag: str = "--bytes") -> int:
+    """How much a transfer sends: a size of at least 1 byte (the same rule for sim, demo,
+    live send and sweeps)."""
+    nbytes = parse_size(text, flag)  # type: ignore[arg-type]
+    if nbytes < 1:
+        raise UsageError(f"{flag}: {text!r} is too small; send at least 1 byte, e.g. 10MB")
+    return nbytes
 
 
 def _is_unlimited(text: str) -> bool:
@@ -128,7 +137,11 @@ def _mtu(text: str) -> int:
 
 
 def link_config_from_args(args: argparse.Namespace) -> LinkConfig:
-    """The `LinkConfig` (used for both directions) described by the link flags in ``args``."""
+    """The `LinkConfig` (used for both directions) described by the link flags in ``args``
+    (and --seed checked)."""
+    seed = getattr(args, "seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"--seed: {seed!r} is not a seed; use a whole number 0..{MAX_SEED}")
     delay = parse_time(args.delay, "--delay")
     jitter = parse_time(args.jitter, "--jitter")
     rate = None if _is_unlimited(args.rate) else parse_rate(args.rate, "--rate")

@@ -24,13 +24,14 @@ from simpy.events import Event, Process
 
 from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
 from netsim.apps.echo import EchoServerStats, echo_client, echo_server
-from netsim.cli.linkflags import add_link_arguments, link_config_from_args
+from netsim.cli.linkflags import add_link_arguments, link_config_from_args, transfer_bytes
 from netsim.errors import UsageError
 from netsim.live.host import LiveConfig, LiveHost
+from netsim.sim.scenario import check_tcp_mtu
 from netsim.sockets import Listener, Stream
 from netsim.stack.tcp import syncookies
 from netsim.stack.tcp.config import TcpConfig
-from netsim.units import parse_size, parse_time
+from netsim.units import parse_time
 
 __all__ = ["register", "run"]
 
@@ -152,6 +153,8 @@ def _config(args: argparse.Namespace) -> LiveConfig:
         if not mtu_text.isdigit() or not 68 <= int(mtu_text) <= 65535:
             raise UsageError(f"--mtu: {args.mtu!r} is not an MTU; use 68..65535 or auto")
         mtu = int(mtu_text)
+        if args.live_cmd != "up":  # the other commands speak TCP
+            check_tcp_mtu(mtu, timestamps=True)
     link_args = argparse.Namespace(**vars(args))
     link_args.mtu = str(mtu if mtu is not None else 65535)
     impair = link_config_from_args(link_args)
@@ -183,10 +186,12 @@ def _result(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     cmd: str = args.live_cmd
     target = parse_endpoint(args.connect) if cmd in ("echo-client", "send") else None
-    nbytes = parse_size(args.bytes, "--bytes") if cmd == "send" else 0
+    nbytes = transfer_bytes(args.bytes) if cmd == "send" else 0
     message = b""
     if cmd == "echo-client":
-        message = args.message.encode() if args.message is not None else sys.stdin.buffer.read()
+        # surrogateescape: bytes that are not UTF-8 in the command line are sent as given
+        message = (args.message.encode("utf-8", "surrogateescape") if args.message is not None
+                   else sys.stdin.buffer.read())
     config = _config(args)
     host = LiveHost(config)
     status = 0

@@ -15,11 +15,19 @@ import json
 import sys
 from typing import Any
 
-from netsim.cli.linkflags import add_link_arguments, link_config_from_args
+from netsim.cli.limits import add_allow_large, check_transfer, estimate_transfer
+from netsim.cli.linkflags import add_link_arguments, link_config_from_args, transfer_bytes
+from netsim.cli.progressbar import Progress, add_progress_argument, progress_process, wanted
+from netsim.cli.validate import count, positive_time
 from netsim.errors import NetsimError, UsageError
-from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk
+from netsim.sim.loss import NoLoss
+from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk, tcp_config_for
 from netsim.stack.tcp.congestion import CC_FACTORIES
-from netsim.units import format_rate, format_size, format_time, parse_size, parse_time
+from netsim.units import format_rate, format_size, format_time, parse_size
+
+#: Above this estimated simulated time, say so before running (it is not refused: the wall
+#: time is what the limits are about).
+LONG_SIM_SECONDS = 3600.0
 
 DEFAULT_BYTES = "10MB"
 
@@ -66,6 +74,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--plot", default=None, metavar="FILE.png",
         help="write the time-sequence graph, cwnd and RTT of the transfer on one time axis",
     )
+    add_progress_argument(parser)
+    add_allow_large(parser, "wall time, pcap size or trace records")
     add_link_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -73,21 +83,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
     """The `BulkScenario` the flags describe (a bad value raises `UsageError`)."""
     link = link_config_from_args(args)
-    nbytes = parse_size(args.bytes, "--bytes")
+    nbytes = transfer_bytes(args.bytes)
     mss = None if args.mss is None else parse_size(args.mss, "--mss")
     limit = None
     if args.time_limit is not None:
-        limit = parse_time(args.time_limit, "--time-limit")
-        if limit <= 0:
-            raise UsageError(f"--time-limit: {args.time_limit!r} is not a positive time; "
-                             "use e.g. 30s")
-    try:
-        flows = int(str(getattr(args, "flows", 1)))
-    except ValueError:
-        raise UsageError(f"--flows: {args.flows!r} is not a whole number of connections"
-                         ) from None
-    if not 1 <= flows <= 1000:
-        raise UsageError(f"--flows: {flows} is not from 1 to 1000")
+        limit = positive_time(args.time_limit, "--time-limit", "30s")
+    flows = count(getattr(args, "flows", 1), "--flows", "connections", 1000)
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
                         pcap=args.pcap, time_limit=limit, flows=flows)
 
@@ -120,14 +121,39 @@ def format_summary(result: BulkResult, link_text: str) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+def check_size(scenario: BulkScenario, args: argparse.Namespace) -> None:
+    """Refuse (unless --allow-large) a run estimated above the limits, and say beforehand
+    when it will take hours of simulated time."""
+    cfg = tcp_config_for(scenario)  # also refuses an MTU / MSS / cc that cannot work
+    mss = None if cfg.mss is None else cfg.mss - (12 if cfg.timestamps else 0)
+    est = estimate_transfer(scenario.bytes, scenario.link, mss, scenario.flows, cfg.timestamps,
+                            scenario.time_limit)
+    check_transfer(est, args.allow_large, flag="--bytes",
+                   size_text=format_size(scenario.bytes * scenario.flows),
+                   pcap=scenario.pcap is not None,
+                   trace=args.trace is not None or args.plot is not None)
+    if est.sim_seconds > LONG_SIM_SECONDS and scenario.time_limit is None:
+        why = ("retransmission timeouts at this loss rate" if scenario.link.loss is not None
+               and not isinstance(scenario.link.loss, NoLoss) else "the link rate")
+        print(f"netsim: note: expect at least {format_time(est.sim_seconds)} of simulated "
+              f"time ({why}); --time-limit caps it", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
     rec = None
     if args.trace is not None or args.plot is not None:
         from netsim.trace.output import check_trace_outputs
-        from netsim.trace.recorder import Recorder
         check_trace_outputs(args.trace, args.plot)
+    check_size(scenario, args)
+    if args.trace is not None or args.plot is not None:
+        from netsim.trace.recorder import Recorder
         rec = scenario.trace = Recorder()
+    bar: Progress | None = None
+    if wanted(args):
+        bar = Progress(scenario.bytes, sys.stderr)
+        scenario.on_start = lambda env, sink, done: env.process(progress_process(
+            env, bar, lambda: sink.bytes_received, lambda: done.triggered))
     try:
         result = run_bulk(scenario)
     except OSError as exc:  # only the pcap file is written
@@ -140,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
             raise NetsimError(f"--cc {args.cc}: the controller raised "
                               f"{type(exc).__name__}: {exc}") from None
         raise
+    if bar is not None:
+        bar.finish(result.sink.bytes_received if result.sink else 0, result.close_seconds)
     if rec is not None:
         from netsim.trace.output import write_trace_outputs
         write_trace_outputs(rec, args.trace, args.plot)

@@ -18,16 +18,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from netsim.cli.limits import (
+    add_allow_large,
+    current_limits,
+    estimate_transfer,
+    refuse_large,
+)
 from netsim.errors import UsageError
 from netsim.sweep.driver import default_workers, run_sweep
-from netsim.sweep.spec import KNOBS, load_spec
+from netsim.sweep.spec import KNOBS, SweepSpec, load_spec, sim_args
+from netsim.units import format_time
+
+#: Combinations sampled (evenly through the grid) to estimate a sweep's wall time.
+_SAMPLE = 200
 
 EXAMPLE = """\
 spec format (TOML):
   seeds = {count = 20}            # or [1, 2, 3]; default [1]
   [scenario]                      # fixed knobs, named like the netsim sim flags
-  bytes = "1MB"
-  delay = "10ms"
+  bytes = "1MB"                   # sizes: bytes, or "1MB", "64KiB"
+  delay = "10ms"                  # times and rates are strings with a unit: "10ms", "100Mbit"
   [vary]                          # every combination of these, times every seed
   loss = {start = 0.001, stop = 0.05, num = 6, log = true}
   cc = ["reno", "cubic"]
@@ -80,7 +90,36 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar or summary line",
     )
+    add_allow_large(parser, "number of runs or wall time")
     parser.set_defaults(func=run)
+
+
+def estimate_wall(spec: SweepSpec) -> float:
+    """Wall seconds of the whole sweep in one process: the mean estimate of up to `_SAMPLE`
+    combinations spread evenly through the grid, times the number of runs."""
+    from netsim.cli.sim import scenario_from_args
+
+    n = spec.combinations
+    picks = sorted({i * n // min(n, _SAMPLE) for i in range(min(n, _SAMPLE))})
+    total = 0.0
+    for index in picks:
+        sc = scenario_from_args(sim_args(spec.combination(index), spec.seeds[0]))
+        total += estimate_transfer(sc.bytes, sc.link, sc.mss, sc.flows,
+                                   time_limit=sc.time_limit).wall_seconds
+    return total / len(picks) * len(spec)
+
+
+def check_sweep_size(spec: SweepSpec, workers: int, allowed: bool) -> None:
+    """Refuse (unless --allow-large) a sweep of too many runs or too long, with the estimate."""
+    wall = estimate_wall(spec) / max(workers, 1)
+    limits = current_limits()
+    if len(spec) > limits.runs:
+        refuse_large(allowed, "SPEC", f"{len(spec):,} runs would take about {format_time(wall)} on "
+                     f"{workers} workers", f"{limits.runs:,} runs")
+    if wall > limits.sweep_wall:
+        runs = "1 run takes" if len(spec) == 1 else f"{len(spec):,} runs take"
+        refuse_large(allowed, "SPEC", f"{runs} roughly {format_time(wall)} on {workers} "
+                     "workers", format_time(limits.sweep_wall))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     dask = args.dask
     if dask is not None and not dask.strip():
         raise UsageError("--dask: empty address; use host:port, tcp://host:port or 'local'")
+    check_sweep_size(spec, workers or default_workers(), args.allow_large)
     report = run_sweep(spec, out, workers=workers, dask=dask, parquet=args.parquet,
                        progress=not args.quiet)
     if not args.quiet:

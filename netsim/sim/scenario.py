@@ -38,13 +38,16 @@ from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.congestion import CC_FACTORIES
 from netsim.stack.tcp.errors import TcpError
 
-__all__ = ["BulkResult", "BulkScenario", "link_summary", "load_cc_class", "resolve_cc",
-           "run_bulk", "tcp_config_for"]
+__all__ = ["BulkResult", "BulkScenario", "check_tcp_mtu", "link_summary", "load_cc_class",
+           "resolve_cc", "run_bulk", "tcp_config_for", "tcp_min_mtu"]
 
 #: Bytes the timestamps option adds to every segment (RFC 7323 §3.2: 10 + 2 NOPs).
 TIMESTAMP_OVERHEAD = 12
 #: IPv4 + TCP headers without options (RFC 9293 §3.7.1: MSS = MTU - 40).
 HEADERS = 40
+#: The smallest payload netsim's TCP puts in a full segment (the floor of its effective send
+#: MSS, netsim/stack/tcp/connection.py), and the smallest --mss accepted.
+MIN_MSS = 64
 #: Methods a congestion controller must have (netsim/stack/tcp/congestion/base.py).
 CC_METHODS = ("init", "on_ack", "on_dup_ack", "on_loss", "on_partial_ack", "on_recovery_end",
               "on_rto", "on_idle")
@@ -185,6 +188,24 @@ def resolve_cc(spec: str, flag: str = "--cc") -> tuple[str | None, Callable[[], 
                      "or path/to/file.py:ClassName")
 
 
+def tcp_min_mtu(timestamps: bool = True) -> int:
+    """The smallest MTU that carries one TCP segment of netsim's smallest MSS: 20 (IPv4) +
+    20 (TCP) + 12 (timestamps option, RFC 7323 §3.2) + 64 = 116 bytes. (A SYN's options take
+    at most 20 bytes: MSS 4, window scale 3 + NOP, SACK-permitted 2, timestamps 10; an ACK's
+    at most 40: it fits too.)"""
+    return HEADERS + (TIMESTAMP_OVERHEAD if timestamps else 0) + MIN_MSS
+
+
+def check_tcp_mtu(mtu: int, timestamps: bool = True, flag: str = "--mtu") -> None:
+    """Refuse an MTU that cannot carry one TCP segment, saying why."""
+    least = tcp_min_mtu(timestamps)
+    if mtu < least:
+        ts = f" + {TIMESTAMP_OVERHEAD} (timestamps option)" if timestamps else ""
+        raise UsageError(f"{flag}: {mtu} cannot carry one TCP segment: that takes 20 (IPv4) + "
+                         f"20 (TCP){ts} + {MIN_MSS} (smallest MSS) = {least} bytes; "
+                         f"use {least}..65535")
+
+
 def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
     """The TcpConfig both hosts use: ``scenario.tcp`` with ``mss`` and ``cc`` applied."""
     base = scenario.tcp if scenario.tcp is not None else TcpConfig()
@@ -195,12 +216,13 @@ def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
         changes["cc_factory"] = None
     else:
         changes["cc_factory"] = factory
+    mtu = min(scenario.link.mtu, (scenario.reverse or scenario.link).mtu)
+    check_tcp_mtu(mtu, base.timestamps)
     if scenario.mss is not None:
         mss = scenario.mss
         overhead = TIMESTAMP_OVERHEAD if base.timestamps else 0
-        mtu = min(scenario.link.mtu, (scenario.reverse or scenario.link).mtu)
         largest = mtu - HEADERS - overhead
-        if isinstance(mss, bool) or not isinstance(mss, int) or not 64 <= mss <= largest:
+        if isinstance(mss, bool) or not isinstance(mss, int) or not MIN_MSS <= mss <= largest:
             raise UsageError(f"--mss: {mss!r} does not fit; use payload bytes per segment "
                              f"from 64 to {largest} (MTU {mtu} - 40 header bytes"
                              + (" - 12 for timestamps)" if overhead else ")"))

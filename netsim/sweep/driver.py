@@ -191,10 +191,19 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, workers: int | N
     if out.suffix.lower() in (".parquet", ".pq"):
         raise UsageError(f"--out: {str(out)!r}: the resumable table is CSV; "
                          "use --parquet FILE for a Parquet copy")
+    if out.is_dir():
+        raise UsageError(f"--out: {str(out)!r} is a folder; give a FILE.csv")
     if not out.parent.is_dir():
         raise UsageError(f"--out: cannot write {str(out)!r}: no folder {str(out.parent)!r}")
-    if parquet is not None and not parquet_available():
-        raise UsageError("--parquet: needs pyarrow (pip install pyarrow)")
+    if parquet is not None:
+        pq_path = Path(parquet)
+        if pq_path.is_dir():
+            raise UsageError(f"--parquet: {str(pq_path)!r} is a folder; give a FILE.parquet")
+        if not pq_path.parent.is_dir():
+            raise UsageError(f"--parquet: cannot write {str(pq_path)!r}: no folder "
+                             f"{str(pq_path.parent)!r}")
+        if not parquet_available():
+            raise UsageError("--parquet: needs pyarrow (pip install pyarrow)")
     if workers is not None and (isinstance(workers, bool) or workers < 1):
         raise UsageError(f"--workers: {workers!r} is not a number of workers; use 1 or more")
     if dask is not None and dask != "local" and workers is not None:

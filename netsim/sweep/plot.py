@@ -7,7 +7,10 @@ per value of a third ("hue").
 
 Runs with an error (a non-empty ``error`` column) are left out: their measures describe a
 transfer that did not finish. Error bars are the 95 % confidence interval of the mean (Student's
-t) by default, or the standard deviation, or the standard error.
+t) by default, or the standard deviation, or the standard error. For a quantity that cannot be
+negative (every value of the column is >= 0: goodput, times, counts) the lower bar is clipped
+at 0, and the axis label says so. A log axis refuses points it cannot show (x <= 0) rather than
+dropping them silently. Legends and axes show units ("delay 5 ms", "loss 1%").
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from netsim.errors import UsageError
 from netsim.sweep.table import read_table
+from netsim.units import format_rate, format_size, format_time
 
 if TYPE_CHECKING:  # matplotlib is imported where a plot is made: `netsim --help` stays quick
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
 
-__all__ = ["ERROR_BARS", "Point", "aggregate", "plot_sweep", "t_quantile"]
+__all__ = ["ERROR_BARS", "Point", "aggregate", "plot_sweep", "t_quantile", "value_text"]
 
 ERROR_BARS = ("ci", "std", "sem", "none")
 
@@ -115,15 +119,44 @@ def aggregate(rows: Sequence[dict[str, Any]], x: str, y: str, hue: str | None = 
 
 
 _UNITS = {"_bps": "bit/s", "_seconds": "s", "bytes": "B"}
+#: Knob columns of a sweep table, in base units (netsim.sweep.spec): their unit.
+_KNOB_UNITS = {"delay": "s", "jitter": "s", "time_limit": "s", "rate": "bit/s", "mss": "B",
+               "mtu": "B"}
+#: Knob columns holding a probability, shown as a percentage.
+_FRACTIONS = ("loss", "reorder", "duplicate", "corrupt")
+
+
+def _unit(column: str) -> str | None:
+    if column in _KNOB_UNITS:
+        return _KNOB_UNITS[column]
+    for suffix, unit in _UNITS.items():
+        if column.endswith(suffix):
+            return unit
+    return None
 
 
 def _formatter(column: str) -> EngFormatter | None:
     from matplotlib.ticker import EngFormatter
 
-    for suffix, unit in _UNITS.items():
-        if column.endswith(suffix):
-            return EngFormatter(unit=unit)
-    return None
+    unit = _unit(column)
+    return EngFormatter(unit=unit) if unit is not None else None
+
+
+def value_text(column: str, value: Any) -> str:
+    """A value of a table column for people: ``("delay", 0.005)`` -> ``"5 ms"``,
+    ``("loss", 0.01)`` -> ``"1%"``, ``("rate", 5e7)`` -> ``"50 Mbit/s"``."""
+    if not _number(value):
+        return str(value)
+    unit = _unit(column)
+    if column in _FRACTIONS:
+        return f"{value * 100:g}%"
+    if unit == "s":
+        return format_time(value)
+    if unit == "bit/s":
+        return format_rate(value)
+    if unit == "B":
+        return f"{value:g} B" if column in ("mss", "mtu") else format_size(value)
+    return f"{value:g}"
 
 
 def plot_sweep(table: str | Path | Sequence[dict[str, Any]], x: str, y: str,
@@ -139,6 +172,22 @@ def plot_sweep(table: str | Path | Sequence[dict[str, Any]], x: str, y: str,
     points = aggregate(rows, x, y, hue, err)
     if not points:
         raise UsageError(f"TABLE: no run without an error has a value of {y!r}")
+    for flag, log, col, vals in (("--logx", logx, x, [p.x for p in points]),
+                                 ("--logy", logy, y, [p.mean for p in points])):
+        if not log:
+            continue
+        if not all(_number(v) for v in vals):
+            raise UsageError(f"{flag}: column {col!r} is not numeric; a log axis needs numbers")
+        bad = sorted({v for v in vals if v <= 0})
+        if bad:
+            shown = ", ".join(value_text(col, v) for v in bad[:3])
+            raise UsageError(f"{flag}: {sum(1 for v in vals if v <= 0)} of {len(vals)} points "
+                             f"have {col} <= 0 ({shown}), which a log axis cannot show; "
+                             f"drop {flag}, or plot a table without them")
+    # A quantity that is never negative in the table gets its lower bar clipped at 0.
+    ys: list[float] = [r[y] for r in rows if not r.get("error") and _number(r.get(y))]
+    non_negative = all(v >= 0 for v in ys)
+    clipped = False
     if ax is None:
         fig = Figure(figsize=(7.0, 4.5), layout="constrained")
         ax = fig.add_subplot()
@@ -155,21 +204,30 @@ def plot_sweep(table: str | Path | Sequence[dict[str, Any]], x: str, y: str,
         xs: list[Any] = [p.x for p in pts]
         if not all(_number(v) for v in xs):
             xs = [str(v) for v in xs]
-        label = f"{h}" if hue is not None else "mean of the runs"
+        label = f"{hue} {value_text(hue, h)}" if hue is not None else "mean of the runs"
+        lower = [min(p.err, p.mean) if non_negative else p.err for p in pts]
+        clipped = clipped or any(lo < p.err for lo, p in zip(lower, pts, strict=True))
         ax.errorbar(xs, [p.mean for p in pts],
-                    yerr=[p.err for p in pts] if err != "none" else None,
+                    yerr=[lower, [p.err for p in pts]] if err != "none" else None,
                     marker="o", markersize=4, capsize=3, linewidth=1.2, label=label)
     ax.set_xlabel(x)
     ax.set_ylabel(f"{y} (mean" + ("" if err == "none" else
                                   {"ci": ", 95% CI", "std": " ± std", "sem": " ± s.e."}[err])
-                  + ")")
+                  + (", bars clipped at 0" if clipped else "") + ")")
     if logx:
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
     for axis, col, log in ((ax.xaxis, x, logx), (ax.yaxis, y, logy)):
+        if log:
+            continue
+        if col in _FRACTIONS:
+            from matplotlib.ticker import PercentFormatter
+
+            axis.set_major_formatter(PercentFormatter(xmax=1.0))
+            continue
         fmt = _formatter(col)
-        if fmt is not None and not log:
+        if fmt is not None:
             axis.set_major_formatter(fmt)
     n_runs = sum(p.n for p in points)
     ax.set_title(f"{y} vs {x}: {n_runs} runs, {len(points)} points", fontsize=10)

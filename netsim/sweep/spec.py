@@ -11,18 +11,22 @@
     cc = ["reno", "cubic"]
     mss = {start = 536, stop = 1448, step = 456}
 
-Knob values are parsed the way ``netsim sim`` parses its flags (``"10ms"``, ``"100Mbit"``,
-``"1MB"``; a bare number is seconds, bits/s or bytes) and kept in the table in those base units.
+Knob values are parsed the way ``netsim sim`` parses its flags, with the same rule for units: a
+time or a rate is a string with its unit (``"10ms"``, ``"100Mbit"``; a bare number such as
+``delay = 0.01`` is refused, only 0 may go without), a size may be a number of bytes. Values are
+kept in the table in base units (seconds, bits/s, bytes).
+
 A `SpecError` (a `UsageError`: exit status 2) names the key: an unknown key, a value of the wrong
-type, an empty list or range, a duplicated value. ``[scenario]`` is checked as a whole before
-anything runs (its values must make a valid ``netsim sim`` run); a ``[vary]`` value of the right
-type that a run refuses (``loss = 1.5``, ``mtu = 10``) is recorded in that run's ``error`` column.
+type, an empty spec, list, range or ``[vary]``, a duplicated value. Everything is checked before
+anything runs, by the code that checks ``netsim sim``'s flags: ``[scenario]`` as a whole, and
+each ``[vary]`` value with ``[scenario]`` (``loss = [1.5]`` and ``mtu = [100]`` are refused up
+front, naming the key and the allowed range). Only combinations of two varied knobs that do
+not fit each other (an ``mss`` too large for one of the varied ``mtu`` values) are left to the
+runs, which record the reason in their ``error`` column.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
 import hashlib
 import itertools
 import json
@@ -34,161 +38,29 @@ from pathlib import Path
 from typing import Any
 
 from netsim.errors import UsageError
-from netsim.units import parse_rate, parse_size, parse_time
+from netsim.sweep.check import check_scenario, check_vary
+from netsim.sweep.knobs import (
+    _BY_KEY,
+    _KNOB_LIST,
+    KNOBS,
+    Knob,
+    SpecError,
+    Value,
+    _conv_rate,
+    _conv_time,
+    _kind_name,
+    _number,
+    sim_args,
+    sim_defaults,
+)
 
 __all__ = ["KNOBS", "Knob", "Run", "SpecError", "SweepSpec", "load_spec", "parse_spec",
-           "sim_defaults"]
+           "sim_args", "sim_defaults"]
 
 #: Bumped if the meaning of a run id changes (then old tables are not resumed into new ones).
 RUN_ID_VERSION = "netsim-sweep-1"
 #: Largest number of runs one spec may describe (a typo such as num = 1e6 fails fast).
 MAX_RUNS = 1_000_000
-
-Value = Any  # int | float | str | None after canonicalisation
-
-
-class SpecError(UsageError):
-    """A bad sweep specification; the message names the file and the key."""
-
-
-# --------------------------------------------------------------------------- knobs
-def _kind_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _conv_size(value: object, where: str) -> Value:
-    if not (_number(value) or isinstance(value, str)):
-        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a size such as "
-                        "200000 or \"1MB\"")
-    return parse_size(value, where)  # type: ignore[arg-type]
-
-
-def _conv_time(value: object, where: str) -> Value:
-    if not (_number(value) or isinstance(value, str)):
-        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a time such as "
-                        "0.01 (seconds) or \"10ms\"")
-    return parse_time(value, where)  # type: ignore[arg-type]
-
-
-def _conv_rate(value: object, where: str) -> Value:
-    if isinstance(value, str) and value.strip().lower() in ("none", "inf", "unlimited", "off"):
-        return None
-    if not (_number(value) or isinstance(value, str)):
-        raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a rate such as "
-                        "1e8 (bits/s), \"100Mbit\" or \"none\"")
-    return parse_rate(value, where)  # type: ignore[arg-type]
-
-
-def _conv_queue(value: object, where: str) -> Value:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return value.strip()
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a number of frames "
-                    "(100), bytes with a unit (\"64kB\") or \"none\"")
-
-
-def _conv_int(value: object, where: str) -> Value:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a whole number")
-
-
-def _conv_float(value: object, where: str) -> Value:
-    if _number(value):
-        return float(value)  # type: ignore[arg-type]
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a number")
-
-
-def _conv_str(value: object, where: str) -> Value:
-    if isinstance(value, str):
-        return value
-    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a string")
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One setting of a run: its spec key (the ``netsim sim`` flag without ``--``), the
-    table column and argparse attribute it maps to, and its converter to base units."""
-
-    key: str
-    column: str
-    convert: Callable[[object, str], Value]
-    numeric: bool  # ranges allowed
-
-
-#: The knobs of ``netsim sim`` a sweep may set. (``seed`` is the top-level ``seeds``; ``pcap`` and
-#: ``json`` are outputs, not settings. The bulk scenario has one flow, so there is no flow count.)
-KNOBS: tuple[Knob, ...] = (
-    Knob("bytes", "bytes", _conv_size, True),
-    Knob("cc", "cc", _conv_str, False),
-    Knob("mss", "mss", _conv_size, True),
-    Knob("time-limit", "time_limit", _conv_time, True),
-    Knob("delay", "delay", _conv_time, True),
-    Knob("jitter", "jitter", _conv_time, True),
-    Knob("rate", "rate", _conv_rate, True),
-    Knob("queue", "queue", _conv_queue, True),
-    Knob("mtu", "mtu", _conv_int, True),
-    Knob("loss", "loss", _conv_float, True),
-    Knob("loss-model", "loss_model", _conv_str, False),
-    Knob("loss-burst", "loss_burst", _conv_float, True),
-    Knob("reorder", "reorder", _conv_float, True),
-    Knob("duplicate", "duplicate", _conv_float, True),
-    Knob("corrupt", "corrupt", _conv_float, True),
-    Knob("flows", "flows", _conv_int, True),
-)
-_BY_KEY: dict[str, Knob] = {}
-for _k in KNOBS:
-    _BY_KEY[_k.key] = _k
-    _BY_KEY[_k.column] = _k
-_KNOB_LIST = ", ".join(k.key for k in KNOBS)
-
-
-def sim_defaults() -> dict[str, Any]:
-    """The argparse defaults of ``netsim sim`` (what a knob left out of a spec is)."""
-    return dict(_sim_defaults())
-
-
-@functools.cache
-def _sim_defaults() -> dict[str, Any]:
-    from netsim.cli.sim import register
-
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    ns = parser.parse_args(["sim"])
-    return {k: v for k, v in vars(ns).items() if k != "func"}
-
-
-def sim_args(values: Mapping[str, Value], seed: int) -> argparse.Namespace:
-    """The ``netsim sim`` Namespace for knob values in base units (column -> value)."""
-    ns = argparse.Namespace(**sim_defaults())
-    for column, value in values.items():
-        if column == "rate" and value is None:
-            value = "none"
-        setattr(ns, column, value)
-    ns.seed = seed
-    ns.pcap = None
-    ns.json = False
-    return ns
-
 
 # --------------------------------------------------------------------------- runs
 @dataclass(frozen=True)
@@ -227,6 +99,20 @@ class SweepSpec:
     def __len__(self) -> int:
         return math.prod(len(v) for v in self.vary.values()) * len(self.seeds)
 
+    def combination(self, index: int) -> dict[str, Value]:
+        """The knob values (column -> value) of the ``index``-th combination of the varied
+        values, in the order `runs` goes through them, without listing the others."""
+        params = dict(self.fixed)
+        for column in reversed(list(self.vary)):
+            values = self.vary[column]
+            index, i = divmod(index, len(values))
+            params[column] = values[i]
+        return params
+
+    @property
+    def combinations(self) -> int:
+        return math.prod(len(v) for v in self.vary.values())
+
     def runs(self) -> list[Run]:
         """Every combination of the varied values, times every seed (seeds innermost)."""
         columns = list(self.vary)
@@ -249,6 +135,8 @@ def load_spec(path: str | Path) -> SweepSpec:
         text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"SPEC: no such file {str(path)!r}") from None
+    except IsADirectoryError:
+        raise SpecError(f"SPEC: {str(path)!r} is a folder; give a TOML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"SPEC: cannot read {str(path)!r}: {exc}") from None
     try:
@@ -266,6 +154,13 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
 
     def err(msg: str) -> SpecError:
         return SpecError(f"{source}: {msg}")
+
+    if not set(doc) - {"description"}:
+        raise err("empty spec: nothing to sweep; give [scenario] knobs and a [vary] table "
+                  "(netsim sweep --help shows the format)")
+    if "vary" in doc and isinstance(doc["vary"], dict) and not doc["vary"]:
+        raise err("[vary]: empty table; name at least one knob to vary, e.g. "
+                  "loss = [0.01, 0.02] (or leave out [vary] to repeat [scenario] over seeds)")
 
     for key, value in doc.items():
         if key == "scenario":
@@ -300,8 +195,9 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
             key = next(k.key for k in KNOBS if k.column == column)
             raise err(f"[vary] {key}: also set in [scenario]; set it in one place")
     if len(spec) > MAX_RUNS:
-        raise err(f"[vary]: {len(spec)} runs is more than {MAX_RUNS}; sweep less at a time")
-    _check_scenario(spec, err)
+        raise err(f"[vary]: {len(spec):,} runs is more than {MAX_RUNS:,}; sweep less at a time")
+    check_scenario(spec, err)
+    check_vary(spec, err)
     return spec
 
 
@@ -351,7 +247,10 @@ def _values(knob: Knob, value: object, where: str, err: Callable[[str], SpecErro
     elif isinstance(value, dict):
         if not knob.numeric:
             raise err(f"{where}: a range needs a numeric knob; list the values instead")
-        items = [_one(knob, v, where, err, base) for v in _range(knob, value, where, err)]
+        # Range points are in base units already: a time or a rate is not converted again
+        # (it would be a bare number); a size is (it must be a whole number of bytes).
+        items = [v if knob.convert in (_conv_time, _conv_rate) else _one(knob, v, where, err, base)
+                 for v in _range(knob, value, where, err)]
     else:
         items = [_one(knob, value, where, err, base)]
     seen: set[str] = set()
@@ -382,17 +281,16 @@ def _range(knob: Knob, rng: Mapping[str, Any], where: str,
 
     def bound(name: str) -> float | int:
         v = rng[name]
-        if isinstance(v, str):  # "10ms", "1MB": the knob's own units
-            try:
-                conv = knob.convert(v, f"{where}.{name}")
-            except UsageError as exc:
-                raise err(str(exc)) from None
-            if not _number(conv):
-                raise err(f"{where}.{name}: {v!r} is not a number")
-            return conv  # type: ignore[no-any-return]
-        if not _number(v) or not math.isfinite(v):
+        if not isinstance(v, str) and (not _number(v) or not math.isfinite(v)):
             raise err(f"{where}.{name}: {v!r} is {_kind_name(v)}; use a finite number")
-        return v  # type: ignore[no-any-return]
+        # "10ms", "1MB": the knob's own units (and its rule for bare numbers)
+        try:
+            conv = knob.convert(v, f"{where}.{name}")
+        except UsageError as exc:
+            raise err(str(exc)) from None
+        if not _number(conv):
+            raise err(f"{where}.{name}: {v!r} is not a number")
+        return conv  # type: ignore[no-any-return]
 
     start, stop = bound("start"), bound("stop")
     if "step" in keys:
@@ -463,23 +361,3 @@ def _seeds(value: object, err: Callable[[str], SpecError]) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return [value]
     raise err(f"seeds: {value!r} is {_kind_name(value)}; use a list [1, 2, 3] or {{count = N}}")
-
-
-def _check_scenario(spec: SweepSpec, err: Callable[[str], SpecError]) -> None:
-    """Refuse, before anything runs, [scenario] values no run could accept."""
-    from netsim.cli.sim import scenario_from_args
-    from netsim.sim.scenario import tcp_config_for
-
-    if not spec.fixed:
-        return
-    try:
-        tcp_config_for(scenario_from_args(sim_args(spec.fixed, spec.seeds[0])))
-    except UsageError as exc:
-        msg = str(exc).removeprefix("--")
-        # A [scenario] value checked against a default of a knob that [vary] sets (e.g. mss
-        # against the default MTU while [vary] sets the MTU) is left to the runs.
-        name = msg.partition(":")[0].strip()
-        knob = _BY_KEY.get(name)
-        if knob is not None and knob.column in spec.fixed:
-            if not (knob.column == "mss" and "mtu" in spec.vary):
-                raise err(f"[scenario] {msg}") from None

@@ -163,8 +163,15 @@ def read_table(path: str | Path) -> list[dict[str, Any]]:
     empty cell). With pandas, ``pandas.read_csv(path)`` reads the same file."""
     try:
         with open(path, encoding="utf-8", newline="") as fh:
-            return [{k: (v if k in TEXT_COLUMNS else _typed(v)) for k, v in row.items()}
-                    for row in csv.DictReader(fh)]
+            reader = csv.DictReader(fh)
+            rows = []
+            for row in reader:
+                if None in row or None in row.values():  # more or fewer cells than the header
+                    raise UsageError(f"TABLE: {str(path)!r} line {reader.line_num} does not "
+                                     "have one cell per column of the header; not a sweep "
+                                     "table (netsim sweep writes one)")
+                rows.append({k: (v if k in TEXT_COLUMNS else _typed(v)) for k, v in row.items()})
+            return rows
     except FileNotFoundError:
         raise UsageError(f"TABLE: no such file {str(path)!r}") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

@@ -414,7 +414,11 @@ def test_batch_mode_writes_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_reference_reuse_is_noted_for_the_teacher(graded: dict[str, GradeReport]) -> None:
     assert any("Rfc6298Estimator" in n for n in graded["ref:02-rto-estimator"].notes)
     assert any("Reno" in n for n in graded["wrong:abc_missing"].notes)  # a subclass
-    assert not graded["ref:01-checksum-tcp-parsing"].notes  # a standalone solution
+    # the teacher's solution handed in as it is: a copy, found by comparing the code
+    copied = " ".join(graded["ref:01-checksum-tcp-parsing"].notes)
+    assert "looks like a copy" in copied and "teacher's solution tcp_parsing.py" in copied
+    assert "internet_checksum ~" in copied
+    assert not graded["starter:02-rto-estimator"].notes
     assert "note: uses netsim's reference" in text_report(graded["ref:05-arp-cache"])
 
 

@@ -53,14 +53,15 @@ def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: s
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
-MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 
 
-def reveal(paths: list[str], stage: str) -> list[str]:
+def reveal(paths: list[str]) -> list[str]:
     """In this process's own mount namespace, make every path in `paths` reachable for any
     uid: a directory on the way that others cannot enter (such as /root, mode 0700) is covered
-    with an empty tmpfs into which only the needed entries are bind-mounted back. Returns the
-    directories covered. Needs root and a private mount namespace."""
+    with an empty tmpfs into which only the needed entries are bind-mounted back (through an
+    O_PATH descriptor opened before covering). Returns the directories covered. Needs root and
+    a private mount namespace."""
     covered: list[str] = []
     _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     for _ in range(8):  # a blocked directory inside a blocked directory: another round
@@ -79,24 +80,17 @@ def reveal(paths: list[str], stage: str) -> list[str]:
         if not blocked:
             return covered
         for d, children in sorted(blocked.items()):
-            staged = []
-            for n, child in enumerate(sorted(children)):
-                s = os.path.join(stage, f"s{len(covered)}_{n}")
-                src = os.path.join(d, child)
-                if os.path.isdir(src):
-                    os.makedirs(s, exist_ok=True)
-                else:
-                    Path(s).touch()
-                _mount(src, s, None, MS_BIND | MS_REC, None)
-                staged.append((s, child, os.path.isdir(src)))
+            kept = [(child, os.open(os.path.join(d, child), os.O_PATH),
+                     os.path.isdir(os.path.join(d, child))) for child in sorted(children)]
             _mount("tmpfs", d, "tmpfs", 0, "mode=755,size=1m")
-            for s, child, is_dir in staged:
+            for child, fd, is_dir in kept:
                 dest = os.path.join(d, child)
                 if is_dir:
                     os.mkdir(dest)
                 else:
                     Path(dest).touch()
-                _mount(s, dest, None, MS_MOVE, None)
+                _mount(f"/proc/self/fd/{fd}", dest, None, MS_BIND | MS_REC, None)
+                os.close(fd)
             covered.append(d)
     return covered
 
@@ -118,10 +112,8 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     if args.uid is not None and os.geteuid() == 0:
         needed = [sys.base_prefix, sys.prefix, sys.executable, work,
                   *(p for p in sys.path if p and os.path.exists(p))]
-        stage = os.path.join(work, ".stage")
-        os.mkdir(stage, 0o700)
         try:
-            applied["revealed"] = reveal(needed, stage)
+            applied["revealed"] = reveal(needed)
         except OSError as exc:
             applied["reveal_error"] = str(exc)
     _limit(resource.RLIMIT_CORE, 0)

@@ -163,8 +163,10 @@ class Session:
         try:
             return decode(msg["ok"], self.enums)
         except BadValue as exc:
-            raise self._fail("value", f"your code returned {exc}; the grader accepts only "
-                             "plain values of sensible size") from None
+            what = {"new": "the constructor", "get": f"the attribute {fields.get('name')}",
+                    "set": "setting an attribute"}.get(op, f"{fields.get('name')}()")
+            raise self._fail("value", f"{what} returned {exc}; the grader accepts only plain "
+                             "values of sensible size") from None
 
     def _write(self, data: bytes) -> None:
         assert self.box is not None

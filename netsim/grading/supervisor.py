@@ -85,8 +85,7 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
     notes = similarity_notes(source, a, cls or a.target) if source else []
     results: list[CheckResult] = []
     if problem:
-        results = [_not_run(c, "error", problem if i == 0 else "not run: " + problem)
-                   for i, c in enumerate(a.checks)]
+        results = [_not_run(c, "error", "not run: " + problem) for c in a.checks]
         return GradeReport(a.name, str(spec), results, round(time.perf_counter() - t_start, 3),
                            notes, problem=clean_text(problem, 500), sandbox=feats.missing())
     session = Session(path, limits, feats, python, _enums())
@@ -99,7 +98,8 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
             if not session.alive:
                 status, problem = _start(session, import_timeout, path)
                 if problem:
-                    results.append(_not_run(check, status, problem))
+                    results.append(_not_run(check, status,
+                                            f"not run: {problem.splitlines()[0]}"))
                     continue
             results.append(run_check(session, check, cls or a.target, path, timeout))
             session.end()

@@ -8,7 +8,10 @@ read the reports.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -431,3 +434,54 @@ def test_assignment_names_resolve() -> None:
 def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
     rep = grade_submission("01", tmp_path / "nothing.py")
     assert rep.score == 0 and "no such file" in rep.results[0].output
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--batch", "{subs}", "-j", "-1"], "--jobs: -1"),
+    (["--batch", "{empty}"], "holds no submissions"),
+    (["--batch", "{subs}", "--csv", "{tmp}"], "--csv:"),
+    (["{tmp}/notes.txt"], "not a Python file"),
+    (["{tmp}"], "is a folder"),
+    (["{tmp}/missing.py"], "no such file"),
+    (["{subs}/a.py", "--timeout", "-1"], "--timeout"),
+])
+def test_cli_refuses_bad_input_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        args: list[str], words: str) -> None:
+    subs, empty = tmp_path / "subs", tmp_path / "empty"
+    subs.mkdir()
+    empty.mkdir()
+    (subs / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("x = 1\n")
+    argv = [a.format(subs=subs, empty=empty, tmp=tmp_path) for a in args]
+    t0 = time.monotonic()
+    assert main(["grade", "02", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert time.monotonic() - t0 < 5  # refused before any grading
+
+
+def test_syntax_error_is_reported_once(graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:syntax_error"]
+    assert "SyntaxError" in rep.problem
+    text = text_report(rep)
+    assert text.count("SyntaxError") == 1, text
+    assert all(r.output.startswith("not run:") for r in rep.results)
+
+
+def test_batch_shows_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a.py").write_text("x = 1\n")
+    (subs / "b.py").write_text("y = 2\n")
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    assert main(["grade", "05", "--batch", str(subs), "--timeout", "2"]) == 0
+    shown = tty.getvalue()
+    assert "grade [" in shown and "2/2" in shown and "ETA" in shown
+    assert "a.py" in capsys.readouterr().out

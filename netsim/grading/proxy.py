@@ -172,18 +172,17 @@ class Session:
         assert self.box is not None
         view = memoryview(data)
         while view:
+            try:  # a request fits in the pipe almost always: write first, wait only if full
+                view = view[os.write(self.box.req_w, view):]
+                continue
+            except BlockingIOError:
+                pass
+            except OSError:
+                raise self._fail("died", "") from None
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise self._fail("timeout", "")
-            _, w, _ = select.select([], [self.box.req_w], [], left)
-            if w:
-                try:
-                    n = os.write(self.box.req_w, view)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    raise self._fail("died", "") from None
-                view = view[n:]
+            select.select([], [self.box.req_w], [], left)
 
     def _read_message(self, what: str) -> dict[str, Any]:
         assert self.box is not None

@@ -1,6 +1,7 @@
 """The sandboxed process that holds a student's code: ``python -m netsim.grading.host``.
 
     python -m netsim.grading.host --file NAME --fd N [--uid UID] [--cgroup DIR ...]
+        [--private-mounts]
         [--cpu S] [--memory BYTES] [--nproc N] [--fsize BYTES] [--nofile N]
 
 Started by `netsim.grading.sandbox` in an empty working directory holding a copy of the
@@ -95,6 +96,19 @@ def reveal(paths: list[str]) -> list[str]:
     return covered
 
 
+def _blocked(path: str) -> bool:
+    """Is a directory on the way to `path` closed to other users?"""
+    parts = Path(path).parts
+    for i in range(1, len(parts)):
+        try:
+            mode = os.stat(Path(*parts[:i])).st_mode
+        except OSError:
+            return False
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            return True
+    return False
+
+
 def _limit(which: int, value: int) -> None:
     soft, hard = resource.getrlimit(which)
     new = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -109,20 +123,25 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
             f.write("0")
     applied["cgroup"] = bool(args.cgroup)
     work = os.getcwd()
-    if args.uid is not None and os.geteuid() == 0:
-        needed = [sys.base_prefix, sys.prefix, sys.executable, work,
+    drop = args.uid is not None and os.geteuid() == 0
+    if drop:
+        needed = [sys.base_prefix, sys.prefix, work,
                   *(p for p in sys.path if p and os.path.exists(p))]
-        try:
-            applied["revealed"] = reveal(needed)
-        except OSError as exc:
-            applied["reveal_error"] = str(exc)
+        if args.private_mounts:  # only ever in a mount namespace of our own
+            try:
+                applied["revealed"] = reveal(needed)
+            except OSError as exc:
+                applied["not_dropped"] = f"cannot make Python reachable for uid {args.uid}: {exc}"
+        elif any(_blocked(p) for p in needed):
+            applied["not_dropped"] = (f"Python or netsim is not reachable for uid {args.uid} "
+                                      "without a mount namespace")
     _limit(resource.RLIMIT_CORE, 0)
     for which, value in ((resource.RLIMIT_CPU, args.cpu), (resource.RLIMIT_AS, args.memory),
                          (resource.RLIMIT_FSIZE, args.fsize),
                          (resource.RLIMIT_NOFILE, args.nofile)):
         if value:
             _limit(which, value)
-    if args.uid is not None and os.geteuid() == 0 and "reveal_error" not in applied:
+    if drop and "not_dropped" not in applied:
         if args.nproc:
             _limit(resource.RLIMIT_NPROC, args.nproc)
         os.setgroups([])
@@ -228,6 +247,7 @@ def main() -> int:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--uid", type=int, default=None)
     parser.add_argument("--cgroup", action="append", default=[])
+    parser.add_argument("--private-mounts", action="store_true")
     for name in ("cpu", "memory", "nproc", "fsize", "nofile"):
         parser.add_argument(f"--{name}", type=int, default=0)
     args = parser.parse_args()

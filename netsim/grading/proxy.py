@@ -79,12 +79,14 @@ class Session:
     """The connection to one student's sandbox, restarted when a check leaves it unusable."""
 
     def __init__(self, source: Path, limits: Limits, features: Features | None = None,
-                 python: str | None = None, enums: dict[str, type[enum.Enum]] | None = None
-                 ) -> None:
+                 python: str | None = None, enums: dict[str, type[enum.Enum]] | None = None,
+                 siblings: bool = False) -> None:
         self.source, self.limits, self.features, self.python = source, limits, features, python
+        self.siblings = siblings
         self.enums = enums or {}
         self.box: Sandbox | None = None
         self.setup: dict[str, Any] = {}
+        self.missing = ""  # a protection the host could not apply (said in the report)
         self.deadline = 0.0
         self.fault: SandboxFault | None = None
         self.printed: list[str] = []
@@ -98,7 +100,7 @@ class Session:
         """Start a fresh sandbox and import the student's file; raises SandboxFault (timeout,
         died) or StudentError (the import raised)."""
         self.close()
-        self.box = Sandbox(self.source, self.limits, self.features, self.python)
+        self.box = Sandbox(self.source, self.limits, self.features, self.python, self.siblings)
         self.deadline = time.monotonic() + import_timeout
         first = self._read_message("starting Python")
         setup = first.get("setup")

@@ -29,6 +29,7 @@ from functools import cache
 from pathlib import Path
 
 NOBODY = 65534
+MAX_HELPERS = 20  # .py files copied along with the student's file (its helper modules)
 
 
 @dataclass(frozen=True)
@@ -126,16 +127,23 @@ class Sandbox:
     """One running host process (`netsim.grading.host`) and everything it starts."""
 
     def __init__(self, source: Path, limits: Limits, feats: Features | None = None,
-                 python: str | None = None) -> None:
+                 python: str | None = None, siblings: bool = False) -> None:
         self.limits = limits
         self.features = feats or features()
         self.work = Path(tempfile.mkdtemp(prefix="netsim-grade-"))
         self.filename = source.name
-        shutil.copyfile(source, self.work / source.name)
+        files = [source]
+        if siblings:  # the student's helper modules next to the file (a folder of their own)
+            more = sorted(p for p in source.parent.glob("*.py") if p != source and p.is_file()
+                          and not p.is_symlink() and p.stat().st_size <= 256 * 1024)
+            files += more[:MAX_HELPERS] if len(more) <= MAX_HELPERS else []
         uid = NOBODY if self.features.root else None
+        for f in files:
+            shutil.copyfile(f, self.work / f.name)
+            if uid is not None:
+                os.chown(self.work / f.name, uid, uid)
         if uid is not None:
             os.chown(self.work, uid, uid)
-            os.chown(self.work / source.name, uid, uid)
         self.cgroups: list[Path] = []
         tag = f"netsim-grade-{os.getpid()}-{id(self):x}-{time.monotonic_ns() % 10**9}"
         for parent in self.features.cgroup_parents:
@@ -163,7 +171,7 @@ class Sandbox:
         for d in self.cgroups:
             cmd += ["--cgroup", str(d)]
         if self.features.namespaces:
-            cmd = [*_UNSHARE, "--", *cmd]
+            cmd = [*_UNSHARE, "--", *cmd, "--private-mounts"]
         import netsim
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.work),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",

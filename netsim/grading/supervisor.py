@@ -73,9 +73,10 @@ def precheck(path: Path) -> tuple[str, str]:
 def grade_submission(assignment: Assignment | str, spec: str | Path,
                      timeout: float = DEFAULT_TIMEOUT, python: str | None = None,
                      import_timeout: float = IMPORT_TIMEOUT,
-                     limits: Limits | None = None) -> GradeReport:
+                     limits: Limits | None = None, siblings: bool = True) -> GradeReport:
     """Grade one file (``path.py`` or ``path.py:ClassName``); never raises for the student's
-    code, whatever it does."""
+    code, whatever it does. `siblings`: copy the other .py files of its folder along (its
+    helper modules; at most 20)."""
     a = get_assignment(assignment) if isinstance(assignment, str) else assignment
     path, cls = split_spec(str(spec))
     t_start = time.perf_counter()
@@ -88,7 +89,7 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
         results = [_not_run(c, "error", "not run: " + problem) for c in a.checks]
         return GradeReport(a.name, str(spec), results, round(time.perf_counter() - t_start, 3),
                            notes, problem=clean_text(problem, 500), sandbox=feats.missing())
-    session = Session(path, limits, feats, python, _enums())
+    session = Session(path, limits, feats, python, _enums(), siblings)
     status = "error"
     try:
         for check in a.checks:
@@ -106,7 +107,8 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
     finally:
         session.close()
     return GradeReport(a.name, str(spec), results, round(time.perf_counter() - t_start, 3),
-                       notes, problem=clean_text(problem, 500), sandbox=feats.missing())
+                       notes, problem=clean_text(problem, 500), sandbox=feats.missing()
+                       + ([session.missing] if session.missing else []))
 
 
 def _not_run(check: Check, status: str, output: str) -> CheckResult:
@@ -120,13 +122,19 @@ def _start(session: Session, import_timeout: float, path: Path) -> tuple[str, st
         session.start(import_timeout)
     except StudentError as exc:
         return "error", f"importing {path.name} failed\n{exc.tb}"
+    except OSError as exc:  # the machine's trouble, not the student's: said as such
+        session.close()
+        return "error", f"the grader could not start a sandbox for {path.name}: {exc}"
     except SandboxFault as exc:
         session.close()
         if exc.kind == "timeout":
             return "timeout", (f"importing {path.name} did not finish within "
                                f"{import_timeout:g} s (is there an endless loop at the top "
                                "level of your file?)")
-        return "error", f"importing {path.name}: the process running your code died"
+        return "error", (f"importing {path.name}: the process running your code "
+                         + ("died" if exc.kind == "died" else f"failed ({exc.message})"))
+    if session.setup.get("not_dropped"):
+        session.missing = f"not run as uid 65534: {session.setup['not_dropped']}"
     return "", ""
 
 
@@ -220,17 +228,28 @@ def grade_batch(assignment: Assignment | str, folder: Path, timeout: float = DEF
     out: dict[int, GradeReport | None] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(grade_submission, a, p, timeout, python, IMPORT_TIMEOUT,
-                               limits): i for i, (_, p) in enumerate(found) if p is not None}
+                               limits, p.parent != folder): i
+                   for i, (_, p) in enumerate(found) if p is not None}
         for i, (_, p) in enumerate(found):
             if p is None:
                 out[i] = None
         if progress:
             progress(len(out), len(found))
         for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
+            i = futures[fut]
+            try:
+                out[i] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the batch
+                out[i] = _failed(a, found[i][0], exc)
             if progress:
                 progress(len(out), len(found))
     return [(name, out[i]) for i, (name, _) in enumerate(found)]
+
+
+def _failed(a: Assignment, name: str, exc: Exception) -> GradeReport:
+    problem = f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+    return GradeReport(a.name, name, [_not_run(c, "error", "not run: " + problem)
+                                      for c in a.checks], problem=clean_text(problem, 500))
 
 
 def grade_many(items: Iterable[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -485,3 +486,37 @@ def test_batch_shows_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.
     shown = tty.getvalue()
     assert "grade [" in shown and "2/2" in shown and "ETA" in shown
     assert "a.py" in capsys.readouterr().out
+
+
+def test_a_renamed_reformatted_copy_is_noted() -> None:
+    from netsim.grading.similarity import similarity_notes
+    a = get_assignment("01")
+    renamed = SOLUTION_01
+    for old, new in (("data", "buf"), ("total", "acc"), ("segment", "seg"), ("offset", "off")):
+        renamed = re.sub(rf"\b{old}\b", new, renamed)
+    renamed = "\n".join(line.split("#")[0].rstrip() for line in renamed.splitlines())
+    notes = " ".join(similarity_notes(renamed, a, ""))
+    assert "looks like a copy" in notes and "tcp_parsing.py" in notes
+    # an independent implementation is not a copy of the reference
+    assert similarity_notes(NAIVE_REASM, get_assignment("03"), "Reassembler") == []
+    # the source is parsed, never run, and odd sources are no trouble
+    assert similarity_notes("import os\nos._exit(3)\n" + "(" * 5000, a, "") == []
+
+
+def test_values_from_the_student_side_are_checked() -> None:
+    from netsim.grading.codec import BadValue, clean_text, decode, encode, loads
+    assert decode(encode((1, b"\x00", [None, 2.5], {"k": float("inf")}))) == \
+        (1, b"\x00", [None, 2.5], {"k": float("inf")})
+    deep: object = 1
+    for _ in range(100):
+        deep = [deep]
+    for bad in ({"$f": "nan"}, 10 ** 60, "x" * (2 << 20), deep, {"$b": "!!"},
+                {"$evil": 1}, {"$ip": "300.1.1.1"}, {"a": 1, "$ref": 2}):
+        with pytest.raises(BadValue):
+            decode(bad)
+    with pytest.raises(BadValue):
+        loads(b'{"id": 1, "ok": NaN}')
+    with pytest.raises(BadValue):
+        loads(b"[1]")
+    text = clean_text("\x1b[31mred\x1b[0m\x00\x07 ok\u202e\n" + "y" * 10_000, 100)
+    assert text.startswith("red ok\n") and "\x1b" not in text and "more characters" in text

@@ -87,6 +87,10 @@ class Session:
         self.box: Sandbox | None = None
         self.setup: dict[str, Any] = {}
         self.missing = ""  # a protection the host could not apply (said in the report)
+        # Every request as sent ((op, fields), plain data): set to [] to record a check's
+        # operations, e.g. to replay the same sequence on netsim's reference (differential
+        # testing).
+        self.log: list[tuple[str, dict[str, Any]]] | None = None
         self.deadline = 0.0
         self.fault: SandboxFault | None = None
         self.printed: list[str] = []
@@ -155,6 +159,8 @@ class Session:
         rid = self._next_id
         self._next_id += 1
         self.calls += 1
+        if self.log is not None:
+            self.log.append((op, fields))
         self._write(dumps({"id": rid, "op": op, **fields}))
         msg = self._read_message("a call into your code")
         if msg.get("id") != rid or ("ok" in msg) == ("err" in msg):

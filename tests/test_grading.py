@@ -244,6 +244,11 @@ class ArpCache(ArpTable):
 '''),
     "loop_at_import": ("02-rto-estimator", "while True:\n    pass\n"),
     "syntax_error": ("03-reassembler", "class Reassembler:\n    def insert(self\n"),
+    "wrong_type": ("03-reassembler", REASM_BASE + '''
+class Reassembler(SegmentReassembler):
+    def insert(self, index, data, is_last, window_end):
+        return super().insert(index, data, is_last, window_end).decode("latin-1")
+'''),
 }
 HOSTILE_TIMEOUT = 2.0
 
@@ -520,3 +525,12 @@ def test_values_from_the_student_side_are_checked() -> None:
         loads(b"[1]")
     text = clean_text("\x1b[31mred\x1b[0m\x00\x07 ok\u202e\n" + "y" * 10_000, 100)
     assert text.startswith("red ok\n") and "\x1b" not in text and "more characters" in text
+
+
+def test_a_value_of_the_wrong_type_fails_the_check_with_its_name(
+        graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:wrong_type"]
+    r = rep.result("in_order")
+    assert r.status == "error" and "insert() gave a value of type str" in r.output, r.output
+    assert "must be bytes" in r.output
+    assert rep.score == 0

@@ -85,6 +85,9 @@ class Assignment:
     # netsim's own implementation ("module:name", names separated by commas): a submission
     # that merely re-exports or subclasses it gets a note for the teacher.
     reference: str = ""
+    # What the student's attributes and methods must give back, by name: a value of another
+    # type costs the check with a message naming it, before netsim's stack sees the value.
+    returns: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def max_score(self) -> int:

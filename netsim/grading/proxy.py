@@ -91,6 +91,7 @@ class Session:
         # operations, e.g. to replay the same sequence on netsim's reference (differential
         # testing).
         self.log: list[tuple[str, dict[str, Any]]] | None = None
+        self.returns: dict[str, tuple[Any, ...]] = {}  # Assignment.returns
         self.deadline = 0.0
         self.fault: SandboxFault | None = None
         self.printed: list[str] = []
@@ -239,6 +240,16 @@ class Session:
         return text
 
     # ------------------------------------------------------------------- the student's module
+    def typed(self, name: str, value: Any) -> Any:
+        """`value`, the result of attribute or method `name`, if of an allowed type."""
+        allowed = self.returns.get(name)
+        if allowed is None or any(value is None if t is None else isinstance(value, t)
+                                  for t in allowed):
+            return value
+        names = " or ".join("None" if t is None else t.__name__ for t in allowed)
+        raise self._fail("value", f"{name} gave a value of type {type(value).__name__} "
+                         f"({repr(value)[:60]}); it must be {names}")
+
     def kind(self, name: str) -> str:
         return str(self.request("kind", name=name))
 
@@ -322,7 +333,7 @@ class RemoteObject:
             method = _RemoteMethod(session, oid, name)
             bound[name] = method
             return method
-        return session.wrap(value, name)
+        return session.wrap(session.typed(name, value), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         session: Session = object.__getattribute__(self, "_r_session")
@@ -343,4 +354,5 @@ class _RemoteMethod:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         value = self.session.request("call", obj=self.oid, name=self.name,
                                      **_args(args, kwargs))
-        return self.session.wrap(value, f"result of {self.name}()")
+        return self.session.wrap(self.session.typed(self.name + "()", value),
+                                 f"result of {self.name}()")

@@ -341,6 +341,11 @@ ASSIGNMENT = Assignment(
     filename="my_reno.py",
     target="MyReno",
     reference="netsim.stack.tcp.congestion.reno:Reno",
+    returns={
+        "cwnd": (int, float),
+        "ssthresh": (int, float),
+        "partial_ack_recovery": (bool,),
+    },
     checks=(
         Check("initial_window", 1, check_initial_window,
               "IW = 4/3/2 SMSS by MSS size; ssthresh starts high (RFC 5681 §3.1)"),

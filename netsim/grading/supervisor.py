@@ -90,6 +90,7 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
         return GradeReport(a.name, str(spec), results, round(time.perf_counter() - t_start, 3),
                            notes, problem=clean_text(problem, 500), sandbox=feats.missing())
     session = Session(path, limits, feats, python, _enums(), siblings)
+    session.returns = a.returns
     status = "error"
     try:
         for check in a.checks:

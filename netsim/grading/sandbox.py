@@ -180,6 +180,14 @@ class Sandbox:
             self.proc = subprocess.Popen(cmd, stdin=req_r, stdout=out_w, stderr=out_w,
                                          pass_fds=(rep_w,), cwd=self.work, env=env,
                                          start_new_session=True)
+        except OSError:
+            for fd in (self.req_w, self.rep_r, self.out_r):
+                os.close(fd)
+            for d in self.cgroups:
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
         finally:
             for fd in (req_r, rep_w, out_w):
                 os.close(fd)

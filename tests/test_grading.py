@@ -8,7 +8,11 @@ read the reports.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -240,6 +244,11 @@ class ArpCache(ArpTable):
 '''),
     "loop_at_import": ("02-rto-estimator", "while True:\n    pass\n"),
     "syntax_error": ("03-reassembler", "class Reassembler:\n    def insert(self\n"),
+    "wrong_type": ("03-reassembler", REASM_BASE + '''
+class Reassembler(SegmentReassembler):
+    def insert(self, index, data, is_last, window_end):
+        return super().insert(index, data, is_last, window_end).decode("latin-1")
+'''),
 }
 HOSTILE_TIMEOUT = 2.0
 
@@ -414,7 +423,11 @@ def test_batch_mode_writes_a_csv(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_reference_reuse_is_noted_for_the_teacher(graded: dict[str, GradeReport]) -> None:
     assert any("Rfc6298Estimator" in n for n in graded["ref:02-rto-estimator"].notes)
     assert any("Reno" in n for n in graded["wrong:abc_missing"].notes)  # a subclass
-    assert not graded["ref:01-checksum-tcp-parsing"].notes  # a standalone solution
+    # the teacher's solution handed in as it is: a copy, found by comparing the code
+    copied = " ".join(graded["ref:01-checksum-tcp-parsing"].notes)
+    assert "looks like a copy" in copied and "teacher's solution tcp_parsing.py" in copied
+    assert "internet_checksum ~" in copied
+    assert not graded["starter:02-rto-estimator"].notes
     assert "note: uses netsim's reference" in text_report(graded["ref:05-arp-cache"])
 
 
@@ -427,3 +440,97 @@ def test_assignment_names_resolve() -> None:
 def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
     rep = grade_submission("01", tmp_path / "nothing.py")
     assert rep.score == 0 and "no such file" in rep.results[0].output
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--batch", "{subs}", "-j", "-1"], "--jobs: -1"),
+    (["--batch", "{empty}"], "holds no submissions"),
+    (["--batch", "{subs}", "--csv", "{tmp}"], "--csv:"),
+    (["{tmp}/notes.txt"], "not a Python file"),
+    (["{tmp}"], "is a folder"),
+    (["{tmp}/missing.py"], "no such file"),
+    (["{subs}/a.py", "--timeout", "-1"], "--timeout"),
+])
+def test_cli_refuses_bad_input_up_front(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        args: list[str], words: str) -> None:
+    subs, empty = tmp_path / "subs", tmp_path / "empty"
+    subs.mkdir()
+    empty.mkdir()
+    (subs / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("x = 1\n")
+    argv = [a.format(subs=subs, empty=empty, tmp=tmp_path) for a in args]
+    t0 = time.monotonic()
+    assert main(["grade", "02", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    assert time.monotonic() - t0 < 5  # refused before any grading
+
+
+def test_syntax_error_is_reported_once(graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:syntax_error"]
+    assert "SyntaxError" in rep.problem
+    text = text_report(rep)
+    assert text.count("SyntaxError") == 1, text
+    assert all(r.output.startswith("not run:") for r in rep.results)
+
+
+def test_batch_shows_progress_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a.py").write_text("x = 1\n")
+    (subs / "b.py").write_text("y = 2\n")
+    tty = Tty()
+    monkeypatch.setattr(sys, "stderr", tty)
+    assert main(["grade", "05", "--batch", str(subs), "--timeout", "2"]) == 0
+    shown = tty.getvalue()
+    assert "grade [" in shown and "2/2" in shown and "ETA" in shown
+    assert "a.py" in capsys.readouterr().out
+
+
+def test_a_renamed_reformatted_copy_is_noted() -> None:
+    from netsim.grading.similarity import similarity_notes
+    a = get_assignment("01")
+    renamed = SOLUTION_01
+    for old, new in (("data", "buf"), ("total", "acc"), ("segment", "seg"), ("offset", "off")):
+        renamed = re.sub(rf"\b{old}\b", new, renamed)
+    renamed = "\n".join(line.split("#")[0].rstrip() for line in renamed.splitlines())
+    notes = " ".join(similarity_notes(renamed, a, ""))
+    assert "looks like a copy" in notes and "tcp_parsing.py" in notes
+    # an independent implementation is not a copy of the reference
+    assert similarity_notes(NAIVE_REASM, get_assignment("03"), "Reassembler") == []
+    # the source is parsed, never run, and odd sources are no trouble
+    assert similarity_notes("import os\nos._exit(3)\n" + "(" * 5000, a, "") == []
+
+
+def test_values_from_the_student_side_are_checked() -> None:
+    from netsim.grading.codec import BadValue, clean_text, decode, encode, loads
+    assert decode(encode((1, b"\x00", [None, 2.5], {"k": float("inf")}))) == \
+        (1, b"\x00", [None, 2.5], {"k": float("inf")})
+    deep: object = 1
+    for _ in range(100):
+        deep = [deep]
+    for bad in ({"$f": "nan"}, 10 ** 60, "x" * (2 << 20), deep, {"$b": "!!"},
+                {"$evil": 1}, {"$ip": "300.1.1.1"}, {"a": 1, "$ref": 2}):
+        with pytest.raises(BadValue):
+            decode(bad)
+    with pytest.raises(BadValue):
+        loads(b'{"id": 1, "ok": NaN}')
+    with pytest.raises(BadValue):
+        loads(b"[1]")
+    text = clean_text("\x1b[31mred\x1b[0m\x00\x07 ok\u202e\n" + "y" * 10_000, 100)
+    assert text.startswith("red ok\n") and "\x1b" not in text and "more characters" in text
+
+
+def test_a_value_of_the_wrong_type_fails_the_check_with_its_name(
+        graded: dict[str, GradeReport]) -> None:
+    rep = graded["hostile:wrong_type"]
+    r = rep.result("in_order")
+    assert r.status == "error" and "insert() gave a value of type str" in r.output, r.output
+    assert "must be bytes" in r.output
+    assert rep.score == 0

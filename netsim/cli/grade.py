@@ -6,8 +6,9 @@
 
 Prints a score and, for each check that did not pass, the input given, what was expected,
 what happened, and for scripted checks the whole script up to the failure. The student's
-code runs in a subprocess with a time limit per check. Exit status 0 only at full marks;
-with --batch, 0 when every submission was found and graded (whatever the scores).
+code runs in a sandboxed process with a time limit per check, and is never imported by this
+one (netsim.grading.supervisor). Exit status 0 only at full marks; with --batch, 0 when every
+submission was found and graded (whatever the scores).
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from typing import Any
 
 from netsim.errors import UsageError
 from netsim.grading import ASSIGNMENTS, get_assignment
+from netsim.grading.codec import clean_text
 from netsim.grading.report import batch_csv, gradescope_json, junit_xml, text_report
-from netsim.grading.supervisor import DEFAULT_TIMEOUT, grade_batch, grade_submission
+from netsim.grading.sandbox import features
+from netsim.grading.supervisor import (
+    DEFAULT_TIMEOUT,
+    batch_entries,
+    grade_batch,
+    grade_submission,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -29,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="autograde a student's file for one of the classroom assignments",
         description="Run the autograder of ASSIGNMENT on a student's Python file and print "
                     "a score with feedback per check. Assignments: " + ", ".join(ASSIGNMENTS)
-                    + " (the number alone also works). The code runs in a subprocess with a "
-                    "time limit per check. Exit status 0 only at full marks.",
+                    + " (the number alone also works). The code runs in a sandboxed process "
+                    "with a time limit per check. Exit status 0 only at full marks.",
     )
     parser.add_argument("assignment", metavar="ASSIGNMENT")
     parser.add_argument("path", metavar="PATH", nargs="?", default=None,
@@ -62,10 +70,25 @@ def _write(text: str, output: str | None) -> None:
             raise UsageError(f"--output: cannot write {output!r}: {exc.strerror}") from None
 
 
+def _check_output_file(flag: str, name: str | None) -> None:
+    """Refuse an output path that cannot be written, before any grading."""
+    if name is None:
+        return
+    path = Path(name)
+    if path.is_dir():
+        raise UsageError(f"{flag}: {name!r} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag}: the folder of {name!r} does not exist")
+
+
 def run(args: argparse.Namespace) -> int:
     assignment = get_assignment(args.assignment)
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout: {args.timeout} is not a positive number of seconds")
+    if not args.timeout > 0 or args.timeout > 3600:
+        raise UsageError(f"--timeout: {args.timeout:g} is not a number of seconds in (0, 3600]")
+    if args.jobs is not None and not 1 <= args.jobs <= 64:
+        raise UsageError(f"--jobs: {args.jobs} is not a number of parallel gradings in 1..64")
+    _check_output_file("--output", args.output)
+    _check_output_file("--csv", args.csv)
     if args.batch is not None:
         return _run_batch(args, assignment)
     if args.path is None:
@@ -74,8 +97,13 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--csv: only with --batch DIR")
     file_part = args.path.rpartition(":")[0] if args.path.rpartition(":")[2].isidentifier() \
         and args.path.rpartition(":")[0].endswith(".py") else args.path
+    if Path(file_part).is_dir():
+        raise UsageError(f"PATH: {file_part!r} is a folder; give the student's .py file (or "
+                         "--batch DIR for a folder of submissions)")
     if not Path(file_part).is_file():
         raise UsageError(f"PATH: no such file {file_part!r}")
+    if not file_part.endswith(".py"):
+        raise UsageError(f"PATH: {file_part!r} is not a Python file (.py)")
     report = grade_submission(assignment, args.path, args.timeout)
     if args.format == "gradescope":
         _write(gradescope_json(report), args.output)
@@ -94,7 +122,23 @@ def _run_batch(args: argparse.Namespace, assignment: Any) -> int:
         raise UsageError("PATH: give either a file or --batch DIR, not both")
     if args.format != "text":
         raise UsageError("--format: with --batch only text (use --csv for a table)")
-    rows = grade_batch(assignment, folder, args.timeout, args.jobs)
+    if not batch_entries(folder, assignment):
+        raise UsageError(f"--batch: {args.batch!r} holds no submissions (a .py file or a "
+                         "folder per student)")
+    for missing in features().missing():
+        print(f"sandbox: {missing}", file=sys.stderr)
+    from netsim.sweep.progress import Progress
+    bar = Progress(0, stream=sys.stderr, enabled=sys.stderr.isatty(), label="grade")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.enabled = bar.tty and total > 0
+        bar.update(done, 0, force=done == total)
+
+    try:
+        rows = grade_batch(assignment, folder, args.timeout, args.jobs, progress=progress)
+    finally:
+        bar.close()
     names = [c.name for c in assignment.checks]
     if args.csv is not None:
         try:
@@ -102,13 +146,16 @@ def _run_batch(args: argparse.Namespace, assignment: Any) -> int:
         except OSError as exc:
             raise UsageError(f"--csv: cannot write {args.csv!r}: {exc.strerror}") from None
     width = max((len(n) for n, _ in rows), default=10)
-    for name, rep in rows:
+    for raw, rep in rows:
+        name = clean_text(raw, 200).replace("\n", " ")
         if rep is None:
             print(f"{name:{width}}  --  no {assignment.filename} (or single .py file) found")
         else:
             bad = [r.name for r in rep.results if not r.passed]
             print(f"{name:{width}}  {rep.score:>3}/{rep.max_score}"
                   + (f"  not passed: {', '.join(bad)}" if bad else "  full marks")
-                  + "".join(f"  [note: {n}]" for n in rep.notes))
+                  + (f"  [{clean_text(rep.problem, 200).splitlines()[0]}]" if rep.problem
+                     else "")
+                  + "".join(f"  [note: {clean_text(n, 500)}]" for n in rep.notes))
     print(f"{len(rows)} submission(s) graded" + (f"; wrote {args.csv}" if args.csv else ""))
     return 0 if all(rep is not None for _, rep in rows) else 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
+from netsim.grading.codec import Enum_
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.stack.arp import ArpPoll, Enqueue
 from netsim.wire.lazyframe import as_bytes
@@ -341,6 +342,13 @@ ASSIGNMENT = Assignment(
     filename="arp_cache.py",
     target="ArpCache",
     reference="netsim.stack.arp:ArpTable",
+    returns={
+        "lookup()": (MacAddress, None),
+        "update()": (list, tuple, None),
+        "enqueue()": (Enqueue, Enum_),
+        "next_deadline()": (int, float, None),
+        "entries()": (dict,),
+    },
     checks=(
         Check("learn_and_lookup", 1, check_learn, "update() teaches, lookup() answers"),
         Check("expiry", 2, check_expiry, "entries expire after `timeout` seconds"),

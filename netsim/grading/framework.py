@@ -6,22 +6,25 @@ A grader module (one per assignment, e.g. `netsim.grading.rto_estimator`) define
 with the input given, what was expected and what happened. Checks in the style of the
 CS144 tests write each action to ``ctx.step(...)``; a failure prints every step so far.
 
-Checks run in a subprocess (`netsim.grading.runner`), never in the process of
-`netsim grade`: the student's code may loop forever, exhaust memory or call ``exit()``.
+Checks run in the grader's own (trusted) process and never import the student's file: the
+student's class and functions are reached through proxies (`netsim.grading.proxy`) that
+forward each use to a sandboxed process (`netsim.grading.sandbox`). The checks therefore see
+only plain values coming back, and only the supervisor (`netsim.grading.supervisor`) decides
+the points.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netsim.errors import NetsimError, UsageError
+from netsim.errors import NetsimError
+from netsim.grading.proxy import RemoteClass, RemoteFunction
+
+if TYPE_CHECKING:
+    from netsim.grading.proxy import Session
 
 
 class CheckFailed(NetsimError):  # noqa: N818 - a check's verdict
@@ -82,6 +85,9 @@ class Assignment:
     # netsim's own implementation ("module:name", names separated by commas): a submission
     # that merely re-exports or subclasses it gets a note for the teacher.
     reference: str = ""
+    # What the student's attributes and methods must give back, by name: a value of another
+    # type costs the check with a message naming it, before netsim's stack sees the value.
+    returns: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def max_score(self) -> int:
@@ -96,9 +102,10 @@ class Assignment:
 
 @dataclass
 class Context:
-    """What a check gets: the student's module, the name of their class, a step log."""
+    """What a check gets: the student's module (through a proxy), the name of their class,
+    a step log."""
 
-    module: ModuleType
+    session: Session
     target_name: str
     path: Path
     steps: list[str] = field(default_factory=list)
@@ -107,15 +114,17 @@ class Context:
         self.steps.append(text)
 
     def target(self) -> Any:
-        """The student's class (the assignment's `target`)."""
+        """The student's class (the assignment's `target`): calling it makes an instance."""
         return self.get(self.target_name, "class")
 
     def get(self, name: str, what: str = "function") -> Any:
-        obj = getattr(self.module, name, None)
-        if obj is None:
+        kind = self.session.kind(name)
+        if kind == "missing" or (what == "class") != (kind == "class"):
             raise CheckFailed(f"{self.path.name} defines no {what} {name!r}",
                               hint=f"keep the {what} name from the starter file")
-        return obj
+        if kind == "class":
+            return RemoteClass(self.session, name)
+        return RemoteFunction(self.session, name)
 
 
 @dataclass
@@ -150,6 +159,10 @@ class GradeReport:
     results: list[CheckResult]
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # for the teacher (e.g. reference reused)
+    # Said once instead of under every check: the file is not Python, does not compile, or
+    # its import failed.
+    problem: str = ""
+    sandbox: list[str] = field(default_factory=list)  # protections unavailable on this machine
 
     @property
     def score(self) -> int:
@@ -177,57 +190,6 @@ def split_spec(spec: str) -> tuple[Path, str | None]:
     if sep and path_text.endswith(".py") and name.isidentifier():
         return Path(path_text), name
     return Path(spec), None
-
-
-def load_module(path: Path) -> ModuleType:
-    """Import the student's file by path under a private module name."""
-    name = f"netsim_submission_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"PATH: cannot import {str(path)!r} (not a Python file?)")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up here
-    sys.path.insert(0, str(path.parent))  # a student's helper modules next to the file
-    spec.loader.exec_module(module)
-    return module
-
-
-def reference_note(module: ModuleType, assignment: Assignment, target_name: str) -> str | None:
-    """A note when the submission's class (or functions) is netsim's reference or a subclass."""
-    if not assignment.reference:
-        return None
-    mod_name, _, names = assignment.reference.partition(":")
-    try:
-        ref_mod = importlib.import_module(mod_name)
-    except ImportError:
-        return None
-    reused = []
-    for name in names.split(","):
-        ref = getattr(ref_mod, name, None)
-        mine = getattr(module, target_name or name, None) if target_name else None
-        if not target_name:  # functions: any student function that is netsim's object
-            reused += [n for n, v in vars(module).items() if v is ref and ref is not None]
-            continue
-        if ref is not None and isinstance(mine, type) and isinstance(ref, type) \
-                and issubclass(mine, ref):
-            reused.append(f"{target_name} is (a subclass of) {mod_name}.{name}")
-    if not reused:
-        return None
-    return "uses netsim's reference implementation: " + ", ".join(sorted(set(reused)))
-
-
-def student_traceback(exc: BaseException, path: Path) -> str:
-    """The exception, with only the frames in the student's file (plus the last one)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    mine = [f for f in frames if Path(f.filename).resolve() == path.resolve()]
-    keep = mine or frames[-1:]
-    lines = ["Traceback (your code):"]
-    for f in keep:
-        lines.append(f'  File "{Path(f.filename).name}", line {f.lineno}, in {f.name}')
-        if f.line:
-            lines.append(f"    {f.line}")
-    lines.append(f"{type(exc).__name__}: {exc}".rstrip())
-    return "\n".join(lines)
 
 
 class SameBytes:

@@ -269,6 +269,13 @@ ASSIGNMENT = Assignment(
     filename="reassembler.py",
     target="Reassembler",
     reference="netsim.stack.tcp.reassembly:SegmentReassembler",
+    returns={
+        "insert()": (bytes,),
+        "next_index": (int,),
+        "pending_bytes": (int,),
+        "finished": (bool, int),
+        "blocks()": (list, tuple),
+    },
     checks=(
         Check("in_order", 1, check_in_order, "in-order data is returned at once"),
         Check("out_of_order", 2, check_out_of_order,

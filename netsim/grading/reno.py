@@ -282,7 +282,8 @@ def check_simulation(ctx: Context) -> None:
     from netsim.sim.scenario import BulkScenario, run_bulk
     from netsim.stack.tcp.config import TcpConfig
 
-    spec = f"{ctx.path}:{ctx.target_name}"
+    spec = f"{ctx.path.name}:{ctx.target_name}"
+    cls = ctx.target()
     link = LinkConfig(delay=0.01, rate_bps=10e6, loss=Bernoulli(0.01), queue_packets=50)
     base: dict[str, Any] = dict(bytes=500_000, link=link, seed=2, time_limit=120.0,
                                 tcp=TcpConfig(sack=False))
@@ -290,7 +291,8 @@ def check_simulation(ctx: Context) -> None:
     log = _CwndLog()
     ctx.step(f"run_bulk(500 kB, 10 ms, 10 Mbit/s, 1% loss, queue 50, seed 2, SACK off, "
              f"cc={spec!r})")
-    res = run_bulk(BulkScenario(cc=spec, trace=log, **base))
+    mine = dict(base, tcp=TcpConfig(sack=False, cc_factory=cls))
+    res = run_bulk(BulkScenario(cc="factory", trace=log, **mine))
     ctx.step(f"reference Reno: intact={ref.intact}, {ref.sim_seconds:.2f} s, "
              f"{ref.fast_retransmits} fast retransmits, {ref.timeouts} timeouts")
     ctx.step(f"your Reno:      intact={res.intact}, {res.sim_seconds:.2f} s, "
@@ -339,6 +341,11 @@ ASSIGNMENT = Assignment(
     filename="my_reno.py",
     target="MyReno",
     reference="netsim.stack.tcp.congestion.reno:Reno",
+    returns={
+        "cwnd": (int, float),
+        "ssthresh": (int, float),
+        "partial_ack_recovery": (bool,),
+    },
     checks=(
         Check("initial_window", 1, check_initial_window,
               "IW = 4/3/2 SMSS by MSS size; ssthresh starts high (RFC 5681 §3.1)"),

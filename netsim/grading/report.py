@@ -1,4 +1,11 @@
-"""Grade reports for people and for machines: text, Gradescope's results.json, JUnit XML, CSV."""
+"""Grade reports for people and for machines: text, Gradescope's results.json, JUnit XML, CSV.
+
+Every string that may come from the student's side (feedback, the submission's name, notes)
+goes through `netsim.grading.codec.clean_text` (escape sequences and control characters
+removed, capped); XML additionally loses what XML 1.0 cannot hold, and a CSV cell that a
+spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) is
+prefixed with a quote.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
+from netsim.grading.codec import clean_text
 from netsim.grading.framework import GradeReport
 
 _LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
@@ -16,19 +24,23 @@ _LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"
 
 def text_report(report: GradeReport, verbose: bool = True) -> str:
     """One line per check, and the feedback under each check that did not pass."""
-    lines = [f"{report.assignment}: {report.submission}", ""]
+    lines = [f"{report.assignment}: {clean_text(report.submission, 300)}"]
+    lines += [f"sandbox: {m}" for m in report.sandbox]
+    lines.append("")
+    if report.problem:
+        lines += [f"  {ln}" for ln in clean_text(report.problem).splitlines()] + [""]
     width = max((len(r.name) for r in report.results), default=10) + 2
     for r in report.results:
         label = _LABEL.get(r.status, r.status.upper())
         lines.append(f"  {label:7} {r.name:{width}} {r.points:>2}/{r.max_points:<2}  "
                      f"{r.description}")
-        if verbose and not r.passed and r.output:
-            lines += ["          " + ln if ln else "" for ln in r.output.splitlines()]
+        if verbose and not r.passed and r.output and not r.output.startswith("not run: "):
+            lines += ["          " + ln if ln else "" for ln in clean_text(r.output).splitlines()]
             lines.append("")
     pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
     lines += ["", f"Score: {report.score}/{report.max_score} ({pct:.0f}%)"
               + ("  -- full marks" if report.full_marks else "")]
-    lines += [f"note: {n}" for n in report.notes]
+    lines += [f"note: {clean_text(n, 1000)}" for n in report.notes]
     return "\n".join(lines)
 
 
@@ -36,7 +48,7 @@ def _feedback(r: Any) -> str:
     head = f"{r.description}\n"
     if r.passed:
         return head + "passed"
-    return head + f"{r.status}: {r.output}"
+    return head + f"{r.status}: {clean_text(r.output)}"
 
 
 def gradescope_json(report: GradeReport) -> str:
@@ -56,7 +68,8 @@ def gradescope_json(report: GradeReport) -> str:
     doc = {
         "score": report.score,
         "execution_time": report.seconds,
-        "output": f"{report.assignment}: {report.score}/{report.max_score} ({pct:.0f}%)",
+        "output": f"{report.assignment}: {report.score}/{report.max_score} ({pct:.0f}%)"
+                  + (f"\n{clean_text(report.problem, 1000)}" if report.problem else ""),
         "visibility": "visible",
         "stdout_visibility": "visible",
         "tests": tests,
@@ -74,18 +87,21 @@ def junit_xml(report: GradeReport) -> str:
     suite = ET.SubElement(suites, "testsuite", name=report.assignment,
                           tests=str(len(report.results)), failures=str(failures),
                           errors=str(errors), time=f"{report.seconds:.3f}")
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="score",
-                  value=f"{report.score}/{report.max_score}")
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="score", value=f"{report.score}/{report.max_score}")
+    ET.SubElement(props, "property", name="submission",
+                  value=_xml_safe(clean_text(report.submission, 300)))
     for r in report.results:
         case = ET.SubElement(suite, "testcase", classname=report.assignment, name=r.name,
                              time=f"{r.seconds:.3f}")
         if r.passed:
             continue
-        first = (r.output.splitlines() or [r.status])[0]
+        output = clean_text(r.output)
+        first = (output.splitlines() or [r.status])[0]
         tag = "failure" if r.status == "fail" else "error"
-        elem = ET.SubElement(case, tag, message=f"{r.description}: {first}"[:500],
+        elem = ET.SubElement(case, tag, message=_xml_safe(f"{r.description}: {first}"[:500]),
                              type=r.status)
-        elem.text = _xml_safe(r.output)
+        elem.text = _xml_safe(output)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -102,7 +118,8 @@ def batch_csv(rows: Sequence[tuple[str, GradeReport | None]], check_names: Seque
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["submission", "score", "max_score", "percent", *check_names, "not_passed",
                 "notes"])
-    for name, rep in rows:
+    for raw_name, rep in rows:
+        name = _cell(raw_name)
         if rep is None:
             w.writerow([name, 0, "", "", *([""] * len(check_names)), "no submission file found",
                         ""])
@@ -111,6 +128,13 @@ def batch_csv(rows: Sequence[tuple[str, GradeReport | None]], check_names: Seque
         pct = 100.0 * rep.score / rep.max_score if rep.max_score else 0.0
         bad = [f"{r.name} ({r.status})" for r in rep.results if not r.passed]
         w.writerow([name, rep.score, rep.max_score, f"{pct:.1f}",
-                    *(by[c].points if c in by else "" for c in check_names), "; ".join(bad),
-                    "; ".join(rep.notes)])
+                    *(by[c].points if c in by else "" for c in check_names), _cell("; ".join(bad)),
+                    _cell("; ".join(([rep.problem.splitlines()[0]] if rep.problem else [])
+                                    + rep.notes))])
     return buf.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A CSV cell from text: cleaned, capped, and never a spreadsheet formula."""
+    text = clean_text(text, 1000).replace("\n", " ")
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -298,6 +298,12 @@ ASSIGNMENT = Assignment(
     filename="rto_estimator.py",
     target="RtoEstimator",
     reference="netsim.stack.tcp.rto:Rfc6298Estimator",
+    returns={
+        "rto": (int, float),
+        "srtt": (int, float, None),
+        "rttvar": (int, float, None),
+        "backoffs": (int,),
+    },
     checks=(
         Check("initial_rto", 1, check_initial,
               "before any sample: SRTT/RTTVAR unset, RTO = initial RTO (RFC 6298 (2.1))"),

@@ -1,202 +1,265 @@
-"""Run the checks of one submission in a subprocess, with a time limit per check.
+"""Grade submissions: run each check in this (trusted) process against a proxy of the
+student's code, with a time limit per check, and keep the points table.
 
-The runner (`netsim.grading.runner`) reports each check as it starts and ends. When a check
-overruns its limit, or the process dies (``os._exit``, a crash, memory exhausted), that check
-is recorded as failed and a fresh runner carries on with the checks left. An endless loop in
-the student's code therefore costs that check, never the grader.
+The student's file is never imported here. It is parsed (not run) for a syntax error and for
+the similarity notes (`netsim.grading.similarity`); everything else happens through a
+`Session` with a sandboxed process. A check passes by returning; its points are the check
+table's (`Assignment.checks`), never anything the student's side sends. A check that runs out
+of time, a process that dies, a malformed message: each costs that check, the next check
+starts a fresh sandbox, and the batch goes on.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import ast
 import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import IO, Any
 
 from netsim.grading import get_assignment
-from netsim.grading.framework import Assignment, CheckResult, GradeReport, split_spec
+from netsim.grading.codec import TEXT_CAP, clean_text
+from netsim.grading.framework import (
+    Assignment,
+    Check,
+    CheckFailed,
+    CheckResult,
+    Context,
+    GradeReport,
+    split_spec,
+)
+from netsim.grading.proxy import SandboxFault, Session, StudentError
+from netsim.grading.sandbox import Limits, features
+from netsim.grading.similarity import MAX_SOURCE, similarity_notes
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check
 IMPORT_TIMEOUT = 10.0  # seconds to start Python and import the student's file
+MAX_PRINTED = 2000  # characters of the student's own output kept in the feedback
 
 
-def _pump(stream: IO[str], q: queue.Queue[str | None]) -> None:
-    for line in stream:
-        q.put(line)
-    q.put(None)
+def _enums() -> dict[str, type]:
+    from netsim.stack.arp import Enqueue
+    return {"Enqueue": Enqueue}
 
 
-def _drain(stream: IO[str], keep: list[str]) -> None:
-    size = 0
-    for line in stream:
-        if size < 20_000:
-            keep.append(line)
-            size += len(line)
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # the runner is its own process group leader
-    proc.wait()
+def precheck(path: Path) -> tuple[str, str]:
+    """(problem, source): a problem that stops grading before any code runs, said once."""
+    if path.is_dir():
+        return f"{path.name} is a folder, not a Python file: give the .py file in it", ""
+    if not path.is_file():
+        return f"no such file: {path}", ""
+    if path.suffix != ".py":
+        return (f"{path.name} is not a Python file (.py): hand in the starter file with "
+                "your code in it"), ""
+    size = path.stat().st_size
+    if size > MAX_SOURCE:
+        return f"{path.name} has {size} bytes; the grader takes files up to {MAX_SOURCE}", ""
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{path.name} cannot be read as UTF-8 text ({exc})", ""
+    try:
+        ast.parse(source, filename=path.name)
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno}: {(exc.text or '').strip()})" if exc.lineno else ""
+        return f"{path.name} does not compile: SyntaxError: {exc.msg}{where}", source
+    except (RecursionError, MemoryError, ValueError):
+        return f"{path.name} is nested too deeply to compile", source
+    return "", source
 
 
 def grade_submission(assignment: Assignment | str, spec: str | Path,
                      timeout: float = DEFAULT_TIMEOUT, python: str | None = None,
-                     import_timeout: float = IMPORT_TIMEOUT) -> GradeReport:
+                     import_timeout: float = IMPORT_TIMEOUT,
+                     limits: Limits | None = None, siblings: bool = True) -> GradeReport:
     """Grade one file (``path.py`` or ``path.py:ClassName``); never raises for the student's
-    code, whatever it does."""
+    code, whatever it does. `siblings`: copy the other .py files of its folder along (its
+    helper modules; at most 20)."""
     a = get_assignment(assignment) if isinstance(assignment, str) else assignment
     path, cls = split_spec(str(spec))
     t_start = time.perf_counter()
-    results: dict[str, CheckResult] = {}
-    desc = {c.name: c for c in a.checks}
-
-    def record(name: str, status: str, output: str, seconds: float = 0.0) -> None:
-        c = desc[name]
-        results[name] = CheckResult(name, 0, c.points, status, c.description, output,
-                                    round(seconds, 4))
-
-    if not path.is_file():
-        for c in a.checks:
-            record(c.name, "error", f"no such file: {path}")
-        return GradeReport(a.name, str(spec), [results[c.name] for c in a.checks], 0.0)
-
-    notes: list[str] = []
-    remaining = [c.name for c in a.checks]
-    while remaining:
-        cmd = [python or sys.executable, "-m", "netsim.grading.runner", a.name, str(path),
-               "--only", ",".join(remaining)]
-        if cls:
-            cmd += ["--class", cls]
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True,
-                                env=env)
-        assert proc.stdout is not None and proc.stderr is not None
-        lines: queue.Queue[str | None] = queue.Queue()
-        errtail: list[str] = []
-        t_out = threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True)
-        t_err = threading.Thread(target=_drain, args=(proc.stderr, errtail), daemon=True)
-        t_out.start()
-        t_err.start()
-        current: str | None = None
-        started = time.monotonic()
-        deadline = started + import_timeout + timeout
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                _kill(proc)
-                if current is None:
-                    for name in remaining:
-                        record(name, "timeout", f"importing {path.name} did not finish within "
-                               f"{import_timeout + timeout:g} s (is there an endless loop at "
-                               "the top level of your file?)")
-                    remaining = []
-                else:
-                    record(current, "timeout",
-                           f"time limit exceeded: this check did not finish within {timeout:g} s"
-                           " (an endless loop, or far too slow?)", timeout)
-                    remaining.remove(current)
-                break
-            if line is None:  # the runner exited
-                proc.wait()
-                t_err.join(timeout=1)
-                if remaining:
-                    tail = "".join(errtail)[-1500:]
-                    why = (f"the process running your code died (exit status {proc.returncode})"
-                           + (f":\n{tail}" if tail.strip() else ""))
-                    if current is not None:
-                        record(current, "error", why)
-                        remaining.remove(current)
-                    else:
-                        for name in remaining:
-                            record(name, "error", why)
-                        remaining = []
-                break
-            try:
-                msg: dict[str, Any] = json.loads(line)
-            except ValueError:
+    limits = limits or Limits()
+    feats = features()
+    problem, source = precheck(path)
+    notes = similarity_notes(source, a, cls or a.target) if source else []
+    results: list[CheckResult] = []
+    if problem:
+        results = [_not_run(c, "error", "not run: " + problem) for c in a.checks]
+        return GradeReport(a.name, str(spec), results, round(time.perf_counter() - t_start, 3),
+                           notes, problem=clean_text(problem, 500), sandbox=feats.missing())
+    session = Session(path, limits, feats, python, _enums(), siblings)
+    session.returns = a.returns
+    status = "error"
+    try:
+        for check in a.checks:
+            if problem:
+                results.append(_not_run(check, status, f"not run: {problem.splitlines()[0]}"))
                 continue
-            event = msg.get("event")
-            if event == "start":
-                current = str(msg["name"])
-                deadline = time.monotonic() + timeout
-            elif event == "result":
-                res = CheckResult.from_dict(msg)
-                results[res.name] = res
-                if res.name in remaining:
-                    remaining.remove(res.name)
-                current = None
-                deadline = time.monotonic() + timeout
-            elif event == "note":
-                text = str(msg.get("text", ""))
-                if text and text not in notes:
-                    notes.append(text)
-            elif event == "fatal":
-                for name in remaining:
-                    record(name, "error", str(msg.get("output", "")))
-                remaining = []
-        if proc.poll() is None:
-            _kill(proc)
-        for stream in (proc.stdout, proc.stderr):
-            stream.close()
-    report = [results[c.name] for c in a.checks]
-    return GradeReport(a.name, str(spec), report, round(time.perf_counter() - t_start, 3),
-                       notes)
+            if not session.alive:
+                status, problem = _start(session, import_timeout, path)
+                if problem:
+                    results.append(_not_run(check, status,
+                                            f"not run: {problem.splitlines()[0]}"))
+                    continue
+            results.append(run_check(session, check, cls or a.target, path, timeout))
+            session.end()
+    finally:
+        session.close()
+    return GradeReport(a.name, str(spec), results, round(time.perf_counter() - t_start, 3),
+                       notes, problem=clean_text(problem, 500), sandbox=feats.missing()
+                       + ([session.missing] if session.missing else []))
 
 
+def _not_run(check: Check, status: str, output: str) -> CheckResult:
+    return CheckResult(check.name, 0, check.points, status, check.description,
+                       clean_text(output))
+
+
+def _start(session: Session, import_timeout: float, path: Path) -> tuple[str, str]:
+    """Start the sandbox: ("", "") or (status, problem) when the file cannot be imported."""
+    try:
+        session.start(import_timeout)
+    except StudentError as exc:
+        return "error", f"importing {path.name} failed\n{exc.tb}"
+    except OSError as exc:  # the machine's trouble, not the student's: said as such
+        session.close()
+        return "error", f"the grader could not start a sandbox for {path.name}: {exc}"
+    except SandboxFault as exc:
+        session.close()
+        if exc.kind == "timeout":
+            return "timeout", (f"importing {path.name} did not finish within "
+                               f"{import_timeout:g} s (is there an endless loop at the top "
+                               "level of your file?)")
+        return "error", (f"importing {path.name}: the process running your code "
+                         + ("died" if exc.kind == "died" else f"failed ({exc.message})"))
+    if session.setup.get("not_dropped"):
+        session.missing = f"not run as uid 65534: {session.setup['not_dropped']}"
+    return "", ""
+
+
+def run_check(session: Session, check: Check, target: str, path: Path,
+              timeout: float) -> CheckResult:
+    ctx = Context(session, target, path)
+    session.begin(timeout)
+    t0 = time.perf_counter()
+    status, output = "pass", ""
+    try:
+        check.fn(ctx)
+    except CheckFailed as exc:
+        status, output = "fail", exc.render(ctx.steps)
+    except AssertionError as exc:  # a TcpScript expectation: the message has the script
+        status, output = "fail", str(exc)
+    except StudentError as exc:
+        status, output = "error", "your code raised an exception\n" + exc.tb
+    except SandboxFault:
+        status = "error"  # replaced below by the session's first fault
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a value from the student broke the check
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" (in {Path(last[0].filename).name}, line {last[0].lineno})" if last else ""
+        status = "error"
+        output = ("the check could not go on with what your code returned (a value of the "
+                  f"wrong type?): {type(exc).__name__}: {exc}{where}")
+    fault = session.fault
+    if fault is not None:
+        status, output = _fault_text(fault, timeout, session)
+    if status not in ("pass", "fail") and ctx.steps and "script so far" not in output:
+        output += "\n\nscript so far:\n" + "\n".join("  " + s for s in ctx.steps[-40:])
+    printed = session.printed_text()
+    if printed.strip() and status != "pass":
+        output += "\n\nyour code printed:\n" + clean_text(printed, MAX_PRINTED)
+    return CheckResult(check.name, check.points if status == "pass" else 0, check.points,
+                       status, check.description, clean_text(output, TEXT_CAP),
+                       round(time.perf_counter() - t0, 4))
+
+
+def _fault_text(fault: SandboxFault, timeout: float, session: Session) -> tuple[str, str]:
+    if fault.kind == "timeout":
+        return "timeout", (f"time limit exceeded: this check did not finish within "
+                           f"{timeout:g} s (an endless loop, or far too slow?)")
+    if fault.kind == "died":
+        code = session.box.proc.returncode if session.box is not None else None
+        return "error", ("the process running your code died"
+                         + (f" (exit status {code})" if code is not None else "")
+                         + " (exit(), a crash, or a resource limit: memory, CPU, processes)")
+    if fault.kind == "value":
+        return "error", fault.message
+    return "error", "the process running your code broke the protocol: " + fault.message
+
+
+# ------------------------------------------------------------------------------ batches
 def find_submission(entry: Path, a: Assignment) -> Path | None:
     """A submission in a batch folder: a .py file, or a folder holding the starter's file name
     (or exactly one .py file)."""
+    if entry.is_symlink():
+        return None
     if entry.is_file():
         return entry if entry.suffix == ".py" else None
     if entry.is_dir():
         named = entry / a.filename
-        if named.is_file():
+        if named.is_file() and not named.is_symlink():
             return named
-        files = sorted(p for p in entry.rglob("*.py") if p.is_file())
+        files = sorted(p for p in entry.rglob("*.py") if p.is_file() and not p.is_symlink())
         if len(files) == 1:
             return files[0]
     return None
 
 
+def batch_entries(folder: Path, a: Assignment) -> list[tuple[str, Path | None]]:
+    """The entries of a batch folder, sorted by name: (name, its submission file or None)."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith((".", "__")))
+    found = [(e.name, find_submission(e, a)) for e in entries]
+    return [(n, p) for n, p in found if p is not None or Path(folder, n).is_dir()]
+
+
 def grade_batch(assignment: Assignment | str, folder: Path, timeout: float = DEFAULT_TIMEOUT,
-                jobs: int | None = None, python: str | None = None
+                jobs: int | None = None, python: str | None = None,
+                limits: Limits | None = None,
+                progress: Callable[[int, int], None] | None = None
                 ) -> list[tuple[str, GradeReport | None]]:
     """Grade every submission in `folder` (files and sub-folders, sorted by name), `jobs` at a
-    time. A None report: no submission file found in that entry."""
+    time. A None report: no submission file found in that entry. `progress(done, total)` is
+    called as submissions finish."""
     a = get_assignment(assignment) if isinstance(assignment, str) else assignment
-    entries = sorted(p for p in folder.iterdir() if not p.name.startswith((".", "__")))
-    found: list[tuple[str, Path | None]] = [(e.name, find_submission(e, a)) for e in entries]
-    found = [(n, p) for n, p in found if p is not None or Path(folder, n).is_dir()]
+    found = batch_entries(folder, a)
     workers = jobs or max(1, min(8, os.cpu_count() or 1))
-
-    def one(item: tuple[str, Path | None]) -> tuple[str, GradeReport | None]:
-        name, path = item
-        if path is None:
-            return name, None
-        return name, grade_submission(a, path, timeout, python)
-
+    out: dict[int, GradeReport | None] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, found))
+        futures = {pool.submit(grade_submission, a, p, timeout, python, IMPORT_TIMEOUT,
+                               limits, p.parent != folder): i
+                   for i, (_, p) in enumerate(found) if p is not None}
+        for i, (_, p) in enumerate(found):
+            if p is None:
+                out[i] = None
+        if progress:
+            progress(len(out), len(found))
+        for fut in as_completed(futures):
+            i = futures[fut]
+            try:
+                out[i] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a grader bug must not lose the batch
+                out[i] = _failed(a, found[i][0], exc)
+            if progress:
+                progress(len(out), len(found))
+    return [(name, out[i]) for i, (name, _) in enumerate(found)]
+
+
+def _failed(a: Assignment, name: str, exc: Exception) -> GradeReport:
+    problem = f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+    return GradeReport(a.name, name, [_not_run(c, "error", "not run: " + problem)
+                                      for c in a.checks], problem=clean_text(problem, 500))
 
 
 def grade_many(items: Iterable[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT,
-               jobs: int | None = None,
-               import_timeout: float = IMPORT_TIMEOUT) -> list[GradeReport]:
+               jobs: int | None = None, import_timeout: float = IMPORT_TIMEOUT,
+               limits: Limits | None = None) -> list[GradeReport]:
     """Grade (assignment, file) pairs in parallel (used by the tests)."""
     pairs = list(items)
     workers = jobs or max(1, min(8, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda p: grade_submission(p[0], p[1], timeout,
-                                                        import_timeout=import_timeout), pairs))
+                                                        import_timeout=import_timeout,
+                                                        limits=limits), pairs))

@@ -9,7 +9,8 @@ both closes are done (the sender's TIME-WAIT is not waited out).
 ``mss`` is the payload of a full segment, as users count it (``ss -i`` shows 1448 for an MTU of
 1500 with timestamps): the MSS option announced is ``mss + 12`` when timestamps are on (RFC 7323
 §3: the option takes 12 bytes of every segment) and ``mss`` otherwise. ``cc`` is a registered
-name (`netsim.stack.tcp.congestion.CC_FACTORIES`) or ``path/to/file.py:ClassName``.
+name (`netsim.stack.tcp.congestion.CC_FACTORIES`), ``path/to/file.py:ClassName``, or "factory"
+(``tcp.cc_factory`` as given).
 """
 
 from __future__ import annotations
@@ -209,8 +210,15 @@ def check_tcp_mtu(mtu: int, timestamps: bool = True, flag: str = "--mtu") -> Non
 def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
     """The TcpConfig both hosts use: ``scenario.tcp`` with ``mss`` and ``cc`` applied."""
     base = scenario.tcp if scenario.tcp is not None else TcpConfig()
-    name, factory = resolve_cc(scenario.cc)
     changes: dict[str, Any] = {}
+    name: str | None
+    factory: Callable[[], Any] | None
+    if scenario.cc == "factory":  # the controller of `tcp.cc_factory` (e.g. the grader's proxy)
+        if base.cc_factory is None:
+            raise UsageError("cc: 'factory' needs tcp=TcpConfig(cc_factory=...)")
+        name, factory = None, base.cc_factory
+    else:
+        name, factory = resolve_cc(scenario.cc)
     if name is not None:
         changes["cc"] = name
         changes["cc_factory"] = None

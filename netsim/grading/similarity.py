@@ -1,0 +1,155 @@
+"""Notes for the teacher about where a submission's code came from, found by parsing it.
+
+The source is parsed with `ast`, never run. Two notes:
+
+- *uses netsim's reference implementation*: the file imports the assignment's reference
+  (``from netsim.stack.arp import ArpTable as ArpCache``) or subclasses it;
+- *looks like a copy*: a class or function of the file is, after normalising, the same as (or
+  nearly the same as) netsim's reference or a teacher's solution (lessons/teachers/solutions).
+  Normalising drops docstrings, comments and layout and renames every identifier to its order
+  of first appearance, so renaming variables or reformatting does not hide a copy.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib.util
+import re
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from netsim.grading.framework import Assignment
+
+MAX_SOURCE = 256 * 1024  # bytes of a submission the grader parses at all
+MIN_TOKENS = 60  # smaller units are too generic to call a copy
+MAX_TOKENS = 6000  # larger units are not compared (the comparison is quadratic)
+THRESHOLD = 0.9  # share of equal normalised tokens that counts as a copy
+SOLUTIONS = Path(__file__).resolve().parents[2] / "lessons" / "teachers" / "solutions"
+
+_UnitDef = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+class _Normalise(ast.NodeTransformer):
+    """Rename identifiers canonically; drop docstrings."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    def _n(self, name: str) -> str:
+        if name.startswith("__") and name.endswith("__"):
+            return name
+        return self.names.setdefault(name, f"v{len(self.names)}")
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+        for attr in ("name", "id", "arg", "attr", "asname"):
+            value = getattr(node, attr, None)
+            if isinstance(value, str):
+                setattr(node, attr, self._n(value))
+        return super().generic_visit(node)
+
+
+def _tokens(unit: ast.AST) -> list[str]:
+    dumped = ast.dump(_Normalise().visit(unit), annotate_fields=False, include_attributes=False)
+    return re.findall(r"\w+|[^\w\s]", dumped)
+
+
+def _units(tree: ast.AST) -> list[tuple[str, list[str]]]:
+    out = []
+    for node in getattr(tree, "body", []):
+        if isinstance(node, _UnitDef):
+            name = node.name
+            toks = _tokens(node)
+            if MIN_TOKENS <= len(toks) <= MAX_TOKENS:
+                out.append((name, toks))
+    return out
+
+
+@cache
+def _corpus(reference: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Normalised units of netsim's reference (the named classes/functions) and of every
+    teacher's solution."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    mod_name, _, names = reference.partition(":")
+    wanted = set(filter(None, names.split(",")))
+    if mod_name:
+        spec = importlib.util.find_spec(mod_name)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            tree = ast.parse(Path(spec.origin).read_text())
+            for node in tree.body:
+                if isinstance(node, _UnitDef) and node.name in wanted:
+                    name = node.name
+                    out.append((f"netsim's {mod_name}.{name}", tuple(_tokens(node))))
+    if SOLUTIONS.is_dir():
+        for f in sorted(SOLUTIONS.glob("*.py")):
+            for name, toks in _units(ast.parse(f.read_text())):
+                out.append((f"the teacher's solution {f.name}: {name}", tuple(toks)))
+    return tuple(out)
+
+
+def similarity_notes(source: str, assignment: Assignment, target: str) -> list[str]:
+    """Notes for the teacher (empty when nothing stands out)."""
+    if len(source) > MAX_SOURCE:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    notes = []
+    reuse = _reuse(tree, assignment, target)
+    if reuse:
+        notes.append("uses netsim's reference implementation: " + ", ".join(reuse))
+    corpus = _corpus(assignment.reference)
+    copies = []
+    for name, toks in _units(tree):
+        best, ratio = "", 0.0
+        for origin, ref in corpus:
+            if abs(len(ref) - len(toks)) > (1 - THRESHOLD) * max(len(ref), len(toks)) * 2:
+                continue
+            r = difflib.SequenceMatcher(None, toks, ref, autojunk=False).ratio()
+            if r > ratio:
+                best, ratio = origin, r
+        if ratio >= THRESHOLD:
+            copies.append(f"{name} ~ {best} ({100 * ratio:.0f}% of normalised tokens equal)")
+    if copies:
+        notes.append("looks like a copy (names and layout aside): " + "; ".join(copies))
+    return notes
+
+
+def _reuse(tree: ast.AST, assignment: Assignment, target: str) -> list[str]:
+    """Names the file takes from the reference module, and how."""
+    if not assignment.reference:
+        return []
+    mod_name, _, names = assignment.reference.partition(":")
+    ref_names = set(names.split(","))
+    bound: dict[str, str] = {}  # local name -> reference name
+    module_aliases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == mod_name:
+            for alias in node.names:
+                if alias.name in ref_names:
+                    bound[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == mod_name:
+                    module_aliases.add(alias.asname or alias.name)
+    out = []
+    if not target:  # functions: any reference function bound in the file
+        return sorted(f"{local} is {mod_name}.{ref}" for local, ref in bound.items())
+    if target in bound:
+        out.append(f"{target} is (a subclass of) {mod_name}.{bound[target]}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == target:
+            for base in node.bases:
+                text = ast.unparse(base)
+                if text in bound or any(text == f"{m}.{r}" for m in module_aliases
+                                        for r in ref_names):
+                    ref = bound.get(text, text.rpartition(".")[2])
+                    out.append(f"{target} is (a subclass of) {mod_name}.{ref}")
+    return sorted(set(out))

@@ -1,0 +1,444 @@
+"""The engine of the differential checks: one sequence of calls, run on the student's object and
+on netsim's reference side by side, every observable compared after every step.
+
+An assignment module (`netsim.grading.differential.reassembler` ...) describes its interface
+as a `Spec`: how to build an object, a Hypothesis strategy of `Example`s (constructor arguments
+and a list of `Call`s), and `observe`, which makes one call and reads the observables after it
+(the return value, then queries such as ``blocks()`` or ``cwnd``). `explore` lets Hypothesis
+search for a sequence on which the two disagree, keeps the shortest one found while shrinking,
+and renders it as a script with both answers.
+
+The candidate is only ever reached through its factory and its interface (method calls and
+attribute reads with plain values), so the same check works on an object in this process or on
+a proxy to a sandboxed one. Several references may be given: the first is netsim's own, the
+others answers the assignment also accepts (e.g. cwnd = ssthresh at the end of recovery); a
+candidate passes as long as, after every step, it agrees with at least one reference that has
+agreed with it at every step before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import functools
+import io
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netsim.errors import NetsimError
+from netsim.grading.framework import CheckFailed
+
+SHOW_LIMIT = 90  # characters of one value in the feedback (student values are capped)
+
+
+class MissingHypothesis(NetsimError):
+    """The differential checks need Hypothesis (``pip install netsim[grade]``)."""
+
+
+def _hypothesis() -> Any:
+    try:
+        import hypothesis
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise MissingHypothesis(
+            "the differential checks need the Python package 'hypothesis': install it with "
+            "pip install 'netsim[grade]' (or pip install hypothesis)") from exc
+    return hypothesis
+
+
+def show(value: Any) -> str:
+    """A value for the feedback: repr (so strings from student code are escaped), capped."""
+    if type(value).__module__ == "ipaddress" or type(value).__name__ == "MacAddress":
+        return str(value)
+    text = repr(value)
+    return text if len(text) <= SHOW_LIMIT else text[:SHOW_LIMIT - 3] + "..."
+
+
+def plain(value: Any) -> Any:
+    """The comparable form of a value that may come back from the candidate: enums by value,
+    addresses as strings, bytes-likes as bytes, sequences as lists (recursively)."""
+    if isinstance(value, enum.Enum):
+        return plain(value.value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    module = type(value).__module__
+    if module == "ipaddress" or type(value).__name__ == "MacAddress":
+        return str(value)
+    return value
+
+
+def same(want: Any, got: Any, rel: float = 1e-6) -> bool:
+    """Equal, with floats compared to a relative tolerance (and ints equal to floats)."""
+    if isinstance(want, float) or isinstance(got, float):
+        if isinstance(want, bool) or isinstance(got, bool):
+            return want is got
+        if not isinstance(want, int | float) or not isinstance(got, int | float):
+            return False
+        return abs(want - got) <= rel * max(1.0, abs(want))
+    if isinstance(want, list | tuple) and isinstance(got, list | tuple):
+        return len(want) == len(got) and all(same(a, b, rel) for a, b in zip(want, got,
+                                                                              strict=True))
+    if isinstance(want, bool) or isinstance(got, bool):
+        return type(want) is type(got) and want == got
+    return bool(want == got)
+
+
+@functools.lru_cache(maxsize=256)
+def _index(n: int) -> Any:
+    from hypothesis import strategies as st
+    return st.integers(0, n)
+
+
+def pick(draw: Any, options: Sequence[Any], lo: int | None = None,
+         hi: int | None = None) -> Any:
+    """One of `options` (shrinking towards the first), or, about half the time when `lo` and
+    `hi` are given, any integer in [lo, hi]. Fixed strategies, so drawing stays cheap."""
+    n = len(options)
+    i = draw(_index(2 * n - 1 if lo is not None else n - 1))
+    if i < n or lo is None or hi is None or hi < lo:
+        return options[i % n]
+    return lo + draw(_index(hi - lo))
+
+
+def more(draw: Any, so_far: int, most: int, least: int = 1) -> bool:
+    """Whether a sequence goes on (at least `least` steps, then 7 in 8); a stop shrinks to
+    the shortest sequence, since the shrinker can drop one step's choices together with its
+    "go on"."""
+    return so_far < least or so_far < most and bool(draw(_index(7)))
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call on the object: a method with named arguments (``kind="call"``)."""
+
+    method: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def render(self, target: str) -> str:
+        if self.method == "read":
+            return f"(no call: {target or 'the state'} read again)"
+        shown = ", ".join(f"{k}={show(v)}" for k, v in self.args)
+        return f"{target}.{self.method}({shown})" if target else f"{self.method}({shown})"
+
+    def values(self) -> list[Any]:
+        return [v for _, v in self.args]
+
+
+@dataclass(frozen=True)
+class Example:
+    """Constructor arguments and the calls of one generated sequence."""
+
+    params: tuple[tuple[str, Any], ...]
+    calls: tuple[Call, ...]
+
+
+Observation = list[tuple[str, Any]]  # (label, plain value); "returned" first
+
+
+@dataclass
+class Spec:
+    """One assignment's interface, as the differential check sees it."""
+
+    name: str  # "03-reassembler"
+    target: str  # how the object is named in the script ("r"), "" for plain functions
+    cls_name: str  # the student's class ("Reassembler"), or "" for a module of functions
+    examples: Callable[[], Any]  # () -> a Hypothesis strategy of Example
+    observe: Callable[[Any, Call], Observation]
+    rules: dict[str, str] = field(default_factory=dict)  # label -> the rule, for the message
+    construct: Callable[[Callable[..., Any], dict[str, Any]], Any] = \
+        lambda factory, params: factory(**params)
+    # whether a sequence is one the real caller could make (for the final deletion pass)
+    valid: Callable[[Sequence[Call]], bool] = lambda calls: True
+
+
+@dataclass
+class Mismatch:
+    """The first step at which the candidate agreed with no reference."""
+
+    params: tuple[tuple[str, Any], ...]
+    calls: tuple[Call, ...]  # up to and including the failing step
+    agreed: list[Observation]  # the candidate's observations at each earlier step
+    want: Observation  # the closest reference's observation at the failing step
+    got: Observation
+    differs: list[str]  # labels that differ
+
+    def key(self) -> tuple[int, int]:
+        return (len(self.calls), len(repr(self.calls)))
+
+
+class _Counting:
+    """Counts attribute reads and method calls on the candidate (each one would cross the
+    pipe to a sandboxed process)."""
+
+    def __init__(self, obj: Any, tally: list[int]) -> None:
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_tally", tally)
+
+    def __getattr__(self, name: str) -> Any:
+        self._tally[0] += 1
+        return getattr(self._obj, name)
+
+
+def _raised(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:SHOW_LIMIT]
+
+
+def _observe(spec: Spec, obj: Any, call: Call) -> Observation:
+    try:
+        return spec.observe(obj, call)
+    except Exception as exc:  # noqa: BLE001 - the candidate's exception is an observation
+        return [("raised", _raised(exc))]
+
+
+def _differs(want: Observation, got: Observation) -> list[str]:
+    wd, gd = dict(want), dict(got)
+    if ("raised" in wd) != ("raised" in gd):
+        return ["raised"]  # one side raised: that is the difference, not every field
+    labels = [label for label, _ in want]
+    out = [label for label, value in want if label not in gd or not same(value, gd[label])]
+    out += [label for label, _ in got if label not in labels]
+    return out
+
+
+def run_example(spec: Spec, candidate: Callable[..., Any],
+                references: Sequence[Callable[..., Any]], example: Example,
+                tally: list[int]) -> Mismatch | None:
+    """Run one sequence on the candidate and the references; the first disagreement.
+
+    Only the first reference still alive is stepped along with the candidate; the others
+    catch up (replaying the calls and checking every step against what the candidate
+    answered) only when it falls out, so accepted variants cost little."""
+    params = dict(example.params)
+    try:
+        cand: Any = _Counting(spec.construct(candidate, params), tally)
+    except Exception as exc:  # noqa: BLE001
+        return Mismatch(example.params, (), [], [("constructed", True)],
+                        [("raised", _raised(exc))], ["raised"])
+    refs: list[Any] = [None] * len(references)
+    pos = [0] * len(references)
+    alive = list(range(len(references)))
+    history: list[Observation] = []
+    deaths: list[tuple[int, int, Observation]] = []  # (step, reference, its observation)
+
+    def catch_up(j: int) -> bool:
+        if refs[j] is None:
+            refs[j] = spec.construct(references[j], params)
+        while pos[j] < len(history):
+            k = pos[j]
+            want = _observe(spec, refs[j], example.calls[k])
+            if _differs(want, history[k]):
+                deaths.append((k, j, want))
+                return False
+            pos[j] += 1
+        return True
+
+    for call in example.calls:
+        history.append(_observe(spec, cand, call))
+        while alive and not catch_up(alive[0]):
+            alive.pop(0)
+        if not alive:
+            last = max(k for k, _, _ in deaths)
+            closest = min(((len(_differs(w, history[k])), j, w) for k, j, w in deaths
+                           if k == last), key=lambda t: (t[0], t[1]))
+            want, got = closest[2], history[last]
+            return Mismatch(example.params, example.calls[:last + 1], history[:last], want,
+                            got, _differs(want, got))
+        if history[-1] and history[-1][0][0] == "raised":
+            break  # every reference raised the same: nothing more to compare
+    return None
+
+
+@dataclass(frozen=True)
+class DiffOutcome:
+    """The verdict of one differential check, with what it cost."""
+
+    passed: bool
+    feedback: str  # "" when passed; else the message and the shortest failing script
+    examples: int  # sequences run
+    calls: int  # attribute reads and method calls made on the candidate
+    seconds: float
+    mismatch: Mismatch | None = None
+    message: str = ""
+    expected: str = ""
+    got: str = ""
+    script: str = ""
+
+    def raise_if_failed(self) -> None:
+        """Raise the framework's `CheckFailed` (for use inside a grader's check)."""
+        if not self.passed:
+            raise CheckFailed(self.message, expected=self.expected, got=self.got,
+                              script=self.script)
+
+
+def _fmt_obs(obs: Observation, skip: Iterable[str] = ()) -> str:
+    skip = set(skip)
+    return ", ".join(f"{label} {show(v)}" if label != "returned" else f"-> {show(v)}"
+                     for label, v in obs if label not in skip)
+
+
+def _side(obs: Observation, label: str) -> str:
+    d = dict(obs)
+    if label in d:
+        return show(d[label])
+    if label == "raised":  # this side did not raise: what it returned instead
+        return "nothing (it returned " + _fmt_obs(obs).replace("-> ", "")[:SHOW_LIMIT] + ")"
+    return "(nothing)"
+
+
+def render(spec: Spec, m: Mismatch) -> tuple[str, str, str, str]:
+    """(message, expected, got, script) of a mismatch, in the style of the graders."""
+    who = spec.cls_name or "functions"
+    params = ", ".join(f"{k}={show(v)}" for k, v in m.params)
+    lines = ["the shortest sequence found on which yours and the reference differ:"]
+    if spec.target:
+        lines.append(f"  {spec.target} = {spec.cls_name}({params})")
+    wd, gd = dict(m.want), dict(m.got)
+    for n, call in enumerate(m.calls, 1):
+        shown = call.render(spec.target)
+        if n <= len(m.agreed):
+            lines.append(f"  step {n}: {shown}  {_fmt_obs(m.agreed[n - 1])}")
+            continue
+        lines.append(f"  step {n}: {shown}")
+        for label in m.differs:
+            lines.append(f"      {label}: reference {_side(m.want, label)}, "
+                         f"yours {_side(m.got, label)}")
+        same_labels = [lb for lb, _ in m.want if lb not in m.differs and lb in gd]
+        if same_labels:
+            lines.append("      (both: " + _fmt_obs([(lb, wd[lb]) for lb in same_labels])
+                         + ")")
+    if not m.calls:
+        lines.append(f"  constructing {who} raised {gd.get('raised')}")
+    step = len(m.calls)
+    names = ", ".join(m.differs)
+    rule = "; ".join(dict.fromkeys(spec.rules[lb] for lb in m.differs if lb in spec.rules))
+    message = (f"differential check: after step {step}, {names} differ(s) from netsim's "
+               f"reference" + (f" ({rule})" if rule else ""))
+    expected = ", ".join(f"{lb} = {_side(m.want, lb)}" for lb in m.differs)
+    got = ", ".join(f"{lb} = {_side(m.got, lb)}" for lb in m.differs)
+    return message, expected, got, "\n".join(lines)
+
+
+def _delete_steps(spec: Spec, candidate: Callable[..., Any],
+                  references: Sequence[Callable[..., Any]], m: Mismatch, tally: list[int],
+                  until: float) -> Mismatch:
+    """Hypothesis shrinks the choices behind a sequence; this pass then drops whole calls
+    (latest first) while the sequence stays valid and still fails, so the script shows only
+    the calls the mistake needs."""
+    calls = list(m.calls)
+    i = len(calls) - 2  # the failing call itself stays
+    while i >= 0 and time.monotonic() < until:
+        trial = calls[:i] + calls[i + 1:]
+        if spec.valid(trial):
+            found = run_example(spec, candidate, references, Example(m.params, tuple(trial)),
+                                tally)
+            if found is not None:
+                m = found
+                calls = list(found.calls)
+                i = min(i, len(calls) - 1)
+        i -= 1
+    return m
+
+
+class _OutOfTime(BaseException):
+    """The time budget is spent (raised through Hypothesis, caught by `explore`)."""
+
+
+def explore(spec: Spec, candidate: Callable[..., Any],
+            references: Sequence[Callable[..., Any]], *, max_examples: int = 200,
+            budget: float = 8.0, seed: int = 0) -> DiffOutcome:
+    """Search for a sequence on which the candidate disagrees with every reference.
+
+    Reproducible (a fixed seed, no example database); bounded by `max_examples` and by
+    `budget` seconds of wall time (search, then shrinking, share it: once it is spent the
+    remaining examples are skipped and the shortest failure found so far is reported).
+    """
+    hyp = _hypothesis()
+    from hypothesis import strategies as st  # noqa: F401 - imported for the spec modules
+
+    start = time.monotonic()
+    tally = [0]
+    count = [0]
+    best: list[Mismatch] = []
+
+    class _Found(Exception):
+        pass
+
+    def body(example: Example) -> None:
+        if time.monotonic() - start > budget:
+            raise _OutOfTime  # a BaseException: Hypothesis stops searching and shrinking
+        count[0] += 1
+        found = run_example(spec, candidate, references, example, tally)
+        if found is not None:
+            if not best or found.key() < best[0].key():
+                best[:] = [found]
+            raise _Found
+
+    test = hyp.settings(max_examples=max_examples, database=None, deadline=None,
+                        derandomize=False, verbosity=hyp.Verbosity.quiet,
+                        suppress_health_check=list(hyp.HealthCheck),
+                        phases=(hyp.Phase.generate, hyp.Phase.shrink),
+                        report_multiple_bugs=False, print_blob=False)(
+        hyp.seed(seed)(hyp.given(spec.examples())(body)))
+    with contextlib.redirect_stdout(io.StringIO()):
+        # _Found is expected; with a failure kept, Hypothesis may also report a flaky replay
+        # once the budget is spent (the replay is skipped): the shortest failure is kept.
+        try:
+            test()
+        except (_Found, _OutOfTime):
+            pass
+        except Exception:
+            if not best:
+                raise  # the checker's own error (e.g. in a strategy): never a silent pass
+    if best:
+        best[0] = _delete_steps(spec, candidate, references, best[0], tally,
+                                start + budget + 1.0)
+    seconds = time.monotonic() - start
+    if not best:
+        return DiffOutcome(True, "", count[0], tally[0], seconds)
+    message, expected, got, script = render(spec, best[0])
+    feedback = "\n".join([message, f"expected: {expected}", f"got:      {got}", "", script])
+    return DiffOutcome(False, feedback, count[0], tally[0], seconds, best[0], message,
+                       expected, got, script)
+
+
+def footprint(obj: Any, limit: int = 2_000_000) -> int:
+    """What an object holds, in-process: the bytes of every bytes-like and one unit per
+    element of every container reachable from its attributes (a stand-in for memory that
+    does not depend on the interpreter). A proxy to a sandboxed object needs its own."""
+    seen: set[int] = set()
+    stack: list[Any] = [obj]
+    total = 0
+    while stack and total < limit:
+        x = stack.pop()
+        if id(x) in seen or isinstance(x, type | bool | int | float | str | enum.Enum) or \
+                x is None or callable(x) and not hasattr(x, "__dict__"):
+            continue
+        seen.add(id(x))
+        if isinstance(x, bytes | bytearray | memoryview):
+            total += len(x)
+        elif isinstance(x, dict):
+            total += len(x)
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list | tuple | set | frozenset) or type(x).__name__ == "deque":
+            total += len(x)
+            stack.extend(x)
+        elif type(x).__module__ in ("builtins", "ipaddress") or \
+                type(x).__name__ in ("function", "module", "MacAddress"):
+            continue
+        else:
+            stack.extend(getattr(x, "__dict__", {}).values())
+            for slot in getattr(type(x), "__slots__", ()):
+                if hasattr(x, slot):
+                    stack.append(getattr(x, slot))
+    return total

@@ -60,6 +60,8 @@ def plain(value: Any) -> Any:
     addresses as strings, bytes-likes as bytes, sequences as lists (recursively)."""
     if isinstance(value, enum.Enum):
         return plain(value.value)
+    if type(value).__module__ == "ipaddress" or type(value).__name__ == "MacAddress":
+        return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if isinstance(value, bool | int | float | str) or value is None:
@@ -70,9 +72,6 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {plain(k): plain(v) for k, v in value.items()}
-    module = type(value).__module__
-    if module == "ipaddress" or type(value).__name__ == "MacAddress":
-        return str(value)
     return value
 
 
@@ -268,6 +267,7 @@ class DiffOutcome:
     calls: int  # attribute reads and method calls made on the candidate
     seconds: float
     mismatch: Mismatch | None = None
+    found_at: int = 0  # the example that first failed (before shrinking), 0 if none
     message: str = ""
     expected: str = ""
     got: str = ""
@@ -355,12 +355,13 @@ class _OutOfTime(BaseException):
 
 def explore(spec: Spec, candidate: Callable[..., Any],
             references: Sequence[Callable[..., Any]], *, max_examples: int = 200,
-            budget: float = 8.0, seed: int = 0) -> DiffOutcome:
+            budget: float = 8.0, shrink_budget: float = 3.0, seed: int = 0) -> DiffOutcome:
     """Search for a sequence on which the candidate disagrees with every reference.
 
     Reproducible (a fixed seed, no example database); bounded by `max_examples` and by
-    `budget` seconds of wall time (search, then shrinking, share it: once it is spent the
-    remaining examples are skipped and the shortest failure found so far is reported).
+    `budget` seconds of wall time in all, of which shrinking gets at most `shrink_budget`
+    after the first failure (once spent, the shortest failure found so far is reported).
+    Reproducible as long as the budget is not reached: a slow machine may stop sooner.
     """
     hyp = _hypothesis()
     from hypothesis import strategies as st  # noqa: F401 - imported for the spec modules
@@ -373,12 +374,17 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     class _Found(Exception):
         pass
 
+    first_failure = [0.0, 0]
+
     def body(example: Example) -> None:
-        if time.monotonic() - start > budget:
+        now = time.monotonic()
+        if now - start > budget or best and now - first_failure[0] > shrink_budget:
             raise _OutOfTime  # a BaseException: Hypothesis stops searching and shrinking
         count[0] += 1
         found = run_example(spec, candidate, references, example, tally)
         if found is not None:
+            if not best:
+                first_failure[:] = [time.monotonic(), count[0]]
             if not best or found.key() < best[0].key():
                 best[:] = [found]
             raise _Found
@@ -401,14 +407,14 @@ def explore(spec: Spec, candidate: Callable[..., Any],
                 raise  # the checker's own error (e.g. in a strategy): never a silent pass
     if best:
         best[0] = _delete_steps(spec, candidate, references, best[0], tally,
-                                start + budget + 1.0)
+                                time.monotonic() + max(1.0, shrink_budget))
     seconds = time.monotonic() - start
     if not best:
         return DiffOutcome(True, "", count[0], tally[0], seconds)
     message, expected, got, script = render(spec, best[0])
     feedback = "\n".join([message, f"expected: {expected}", f"got:      {got}", "", script])
-    return DiffOutcome(False, feedback, count[0], tally[0], seconds, best[0], message,
-                       expected, got, script)
+    return DiffOutcome(False, feedback, count[0], tally[0], seconds, best[0],
+                       int(first_failure[1]), message, expected, got, script)
 
 
 def footprint(obj: Any, limit: int = 2_000_000) -> int:

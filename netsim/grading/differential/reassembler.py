@@ -19,6 +19,7 @@ from netsim.grading.differential.core import (
     Observation,
     Spec,
     explore,
+    footprint,
     more,
     pick,
     plain,
@@ -47,12 +48,26 @@ def examples() -> Any:
         length = pick(draw, [8, 0, 1, 2, 5, 13, 30, 60], 0, 100)
         ref = SegmentReassembler()
         calls: list[Call] = []
-        while more(draw, len(calls), 14):
+        while more(draw, len(calls), 16, least=5):
             nxt = ref.next_index
-            window_end = nxt + pick(draw, [1 << 20, 0, 1, 2, 3, 4, 7, 16], 0, 40)
-            how = pick(draw, ["any", "at_next", "to_edge", "past_edge", "old", "tail",
-                              "empty"])
-            if how == "at_next":
+            window_end = nxt + pick(draw, [1 << 20, length - nxt, 0, 1, 2, 3, 4, 7, 16,
+                                           1 << 20], 0, 40)
+            how = pick(draw, ["any", "ahead", "touch", "gap1", "at_next", "to_edge",
+                              "past_edge", "old", "tail", "empty"])
+            held = ref.blocks()
+            if how in ("touch", "gap1") and held:
+                s, e = pick(draw, held)
+                gap = 0 if how == "touch" else 1
+                size = pick(draw, [1, 2, 3])
+                if pick(draw, [True, False]):
+                    start, end = e + gap, e + gap + size
+                else:
+                    start, end = s - gap - size, s - gap
+                start, end = max(0, min(start, length)), max(0, min(end, length))
+                start = min(start, end)
+            elif how == "ahead":  # leave a hole of 1 to 3 bytes
+                start = nxt + pick(draw, [1, 2, 3, 5])
+            elif how == "at_next":
                 start = nxt
             elif how == "old":
                 start = max(0, nxt - pick(draw, [0, 1, 2, 3, 6]))
@@ -61,7 +76,11 @@ def examples() -> Any:
             else:
                 start = pick(draw, [0], 0, length)
             start = min(start, length)
-            if how == "to_edge":
+            if how in ("touch", "gap1") and held:
+                pass
+            elif how == "ahead":
+                end = min(length, start + pick(draw, [1, 2, 3]))
+            elif how == "to_edge":
                 end = min(max(start, window_end), length)
             elif how == "past_edge":
                 end = min(max(start, window_end + 1), length)
@@ -92,8 +111,50 @@ SPEC = Spec("03-reassembler", "r", "Reassembler", examples, observe, RULES,
             construct=lambda factory, params: factory())
 
 
+def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = footprint,
+                   total: int = 65536, seg: int = 512, window: int = 4096) -> DiffOutcome | None:
+    """A `total`-byte stream in `seg`-byte segments, each pair swapped so every other one is
+    held, inside a `window`-byte window; once all is delivered, what the object still holds
+    must be about a window, not the stream."""
+    r = candidate()
+    calls = 0
+    order = []
+    for k in range(0, total // seg, 2):
+        order += [k + 1, k]
+    for k in order:
+        start = k * seg
+        r.insert(start, bytes(seg), start + seg >= total, r.next_index + window)
+        calls += 2
+    held = size(r)
+    calls += 1
+    bound = 2 * window + 1024
+    if held <= bound:
+        return None
+    script = "\n".join([
+        "the resource probe (after the random sequences all agreed):",
+        "  r = Reassembler()",
+        f"  {total} bytes in {seg}-byte segments, every pair swapped (1, 0, 3, 2 ...), "
+        f"window_end = next_index + {window}: all delivered",
+        f"      held after delivery: reference 0 bytes, yours about {held} (more than "
+        f"{bound}: delivered bytes are never released)"])
+    message = ("differential check: held after delivery differs from netsim's reference "
+               f"({held} bytes or entries still held once the whole stream was delivered; "
+               "release what was returned)")
+    return DiffOutcome(False, message + "\n\n" + script, 1, calls, 0.0, None, 0, message,
+                       f"held after delivery <= {bound}", f"held after delivery = {held}",
+                       script)
+
+
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = SegmentReassembler, *,
-          max_examples: int = 300, budget: float = 8.0, seed: int = 3) -> DiffOutcome:
-    """Random insert sequences on `candidate()` and `reference()`, compared step by step."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   seed=seed)
+          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          seed: int = 3,
+          size: Callable[[Any], int] | None = footprint) -> DiffOutcome:
+    """Random insert sequences on `candidate()` and `reference()`, compared step by step,
+    then (with `size`, which measures what an object holds) the resource probe."""
+    outcome = explore(SPEC, candidate, [reference], max_examples=max_examples,
+                      budget=budget, shrink_budget=shrink_budget, seed=seed)
+    if outcome.passed and size is not None:
+        probe = resource_probe(candidate, size)
+        if probe is not None:
+            return probe
+    return outcome

@@ -204,7 +204,8 @@ SPEC = Spec("04-reno", "cc", "MyReno", examples, observe, RULES,
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = Reno, *,
-          max_examples: int = 300, budget: float = 8.0, seed: int = 4) -> DiffOutcome:
+          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          seed: int = 4) -> DiffOutcome:
     """Random event sequences on `candidate()` and on Reno and its accepted variants."""
     return explore(SPEC, candidate, [reference, *ACCEPTED], max_examples=max_examples,
-                   budget=budget, seed=seed)
+                   budget=budget, shrink_budget=shrink_budget, seed=seed)

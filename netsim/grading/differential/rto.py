@@ -79,7 +79,8 @@ SPEC = Spec("02-rto-estimator", "est", "RtoEstimator", examples, observe, RULES)
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Rfc6298Estimator, *,
-          max_examples: int = 300, budget: float = 8.0, seed: int = 2) -> DiffOutcome:
+          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          seed: int = 2) -> DiffOutcome:
     """Random sample/timeout sequences on `candidate(**params)` and the reference."""
-    return explore(SPEC, candidate, [reference, _CountingEveryTimeout],
-                   max_examples=max_examples, budget=budget, seed=seed)
+    return explore(SPEC, candidate, [reference, _CountingEveryTimeout], max_examples=max_examples,
+                      budget=budget, shrink_budget=shrink_budget, seed=seed)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netsim.grading.differential.core import DiffOutcome, MissingHypothesis
+from netsim.grading.framework import Context
 
 MODULES: dict[str, str] = {
     "01-checksum-tcp-parsing": "netsim.grading.differential.checksum_tcp",
@@ -30,4 +31,18 @@ def check(assignment: str, candidate: Callable[..., Any], **kw: Any) -> DiffOutc
     return outcome
 
 
-__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check"]
+def check_fn(assignment: str, **kw: Any) -> Callable[[Context], None]:
+    """A grader check (``fn(ctx)``) that runs the differential check on the student's class
+    (or, for assignment 01, their module) and raises `CheckFailed` with the shortest failing
+    script. With student code in a sandbox, build the factory from the proxy instead."""
+
+    def fn(ctx: Context) -> None:
+        factory = (lambda: ctx.module) if not ctx.target_name else ctx.target()
+        outcome = check(assignment, factory, **kw)
+        ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
+        outcome.raise_if_failed()
+
+    return fn
+
+
+__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check", "check_fn"]

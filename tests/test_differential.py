@@ -19,7 +19,8 @@ import pytest
 
 from netsim.grading import differential
 from netsim.grading.differential import arp, reassembler
-from netsim.grading.differential.core import Call, Example, footprint, run_example
+from netsim.grading.differential.core import Call, Example, run_example
+from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
 from netsim.stack.tcp.congestion.reno import Reno
@@ -110,7 +111,7 @@ def test_model_solution_of_01_passes() -> None:
     assert outcome.passed, outcome.feedback
 
 
-def test_feedback_is_a_script_with_both_answers() -> None:
+def test_feedback_is_a_script_with_both_answers(capsys: pytest.CaptureFixture[str]) -> None:
     class Unmerged(SegmentReassembler):
         def blocks(self) -> list[tuple[int, int]]:
             return [(i, i + 1) for s, e in super().blocks() for i in range(s, e)]
@@ -123,6 +124,7 @@ def test_feedback_is_a_script_with_both_answers() -> None:
     with pytest.raises(CheckFailed) as info:
         outcome.raise_if_failed()
     assert "blocks()" in info.value.render([])
+    assert capsys.readouterr().out == ""  # Hypothesis prints nothing
 
 
 def test_check_fn_plugs_into_a_grader_context(tmp_path: Path) -> None:
@@ -187,3 +189,10 @@ def test_run_example_counts_calls_on_the_candidate() -> None:
     assert run_example(reassembler.SPEC, SegmentReassembler, [SegmentReassembler], example,
                        tally) is None
     assert tally[0] == 5  # insert, blocks, next_index, pending_bytes, finished: each a read
+
+
+def test_without_hypothesis_the_error_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # import hypothesis -> ImportError
+    with pytest.raises(differential.MissingHypothesis, match=r"netsim\[grade\]"):
+        differential.check("02-rto-estimator", Rfc6298Estimator)

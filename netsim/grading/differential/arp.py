@@ -25,11 +25,10 @@ from netsim.grading.differential.core import (
     Observation,
     Spec,
     explore,
-    footprint,
     more,
     pick,
-    plain,
 )
+from netsim.grading.differential.values import footprint, plain
 from netsim.stack.arp import ArpPoll, ArpTable
 from netsim.wire.mac import MacAddress
 

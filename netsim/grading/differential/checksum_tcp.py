@@ -26,8 +26,8 @@ from netsim.grading.differential.core import (
     explore,
     more,
     pick,
-    plain,
 )
+from netsim.grading.differential.values import plain
 from netsim.wire.checksum import reference_checksum
 
 FIELDS = ("src_port", "dst_port", "seq", "ack", "data_offset", "flags", "window", "checksum",

@@ -19,18 +19,17 @@ agreed with it at every step before.
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
 import io
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from netsim.errors import NetsimError
+from netsim.grading.differential.render import render
+from netsim.grading.differential.values import SHOW_LIMIT, same, show
 from netsim.grading.framework import CheckFailed
-
-SHOW_LIMIT = 90  # characters of one value in the feedback (student values are capped)
 
 
 class MissingHypothesis(NetsimError):
@@ -45,50 +44,6 @@ def _hypothesis() -> Any:
             "the differential checks need the Python package 'hypothesis': install it with "
             "pip install 'netsim[grade]' (or pip install hypothesis)") from exc
     return hypothesis
-
-
-def show(value: Any) -> str:
-    """A value for the feedback: repr (so strings from student code are escaped), capped."""
-    if type(value).__module__ == "ipaddress" or type(value).__name__ == "MacAddress":
-        return str(value)
-    text = repr(value)
-    return text if len(text) <= SHOW_LIMIT else text[:SHOW_LIMIT - 3] + "..."
-
-
-def plain(value: Any) -> Any:
-    """The comparable form of a value that may come back from the candidate: enums by value,
-    addresses as strings, bytes-likes as bytes, sequences as lists (recursively)."""
-    if isinstance(value, enum.Enum):
-        return plain(value.value)
-    if type(value).__module__ == "ipaddress" or type(value).__name__ == "MacAddress":
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    if isinstance(value, tuple):
-        return tuple(plain(v) for v in value)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {plain(k): plain(v) for k, v in value.items()}
-    return value
-
-
-def same(want: Any, got: Any, rel: float = 1e-6) -> bool:
-    """Equal, with floats compared to a relative tolerance (and ints equal to floats)."""
-    if isinstance(want, float) or isinstance(got, float):
-        if isinstance(want, bool) or isinstance(got, bool):
-            return want is got
-        if not isinstance(want, int | float) or not isinstance(got, int | float):
-            return False
-        return abs(want - got) <= rel * max(1.0, abs(want))
-    if isinstance(want, list | tuple) and isinstance(got, list | tuple):
-        return len(want) == len(got) and all(same(a, b, rel) for a, b in zip(want, got,
-                                                                              strict=True))
-    if isinstance(want, bool) or isinstance(got, bool):
-        return type(want) is type(got) and want == got
-    return bool(want == got)
 
 
 @functools.lru_cache(maxsize=256)
@@ -280,54 +235,6 @@ class DiffOutcome:
                               script=self.script)
 
 
-def _fmt_obs(obs: Observation, skip: Iterable[str] = ()) -> str:
-    skip = set(skip)
-    return ", ".join(f"{label} {show(v)}" if label != "returned" else f"-> {show(v)}"
-                     for label, v in obs if label not in skip)
-
-
-def _side(obs: Observation, label: str) -> str:
-    d = dict(obs)
-    if label in d:
-        return show(d[label])
-    if label == "raised":  # this side did not raise: what it returned instead
-        return "nothing (it returned " + _fmt_obs(obs).replace("-> ", "")[:SHOW_LIMIT] + ")"
-    return "(nothing)"
-
-
-def render(spec: Spec, m: Mismatch) -> tuple[str, str, str, str]:
-    """(message, expected, got, script) of a mismatch, in the style of the graders."""
-    who = spec.cls_name or "functions"
-    params = ", ".join(f"{k}={show(v)}" for k, v in m.params)
-    lines = ["the shortest sequence found on which yours and the reference differ:"]
-    if spec.target:
-        lines.append(f"  {spec.target} = {spec.cls_name}({params})")
-    wd, gd = dict(m.want), dict(m.got)
-    for n, call in enumerate(m.calls, 1):
-        shown = call.render(spec.target)
-        if n <= len(m.agreed):
-            lines.append(f"  step {n}: {shown}  {_fmt_obs(m.agreed[n - 1])}")
-            continue
-        lines.append(f"  step {n}: {shown}")
-        for label in m.differs:
-            lines.append(f"      {label}: reference {_side(m.want, label)}, "
-                         f"yours {_side(m.got, label)}")
-        same_labels = [lb for lb, _ in m.want if lb not in m.differs and lb in gd]
-        if same_labels:
-            lines.append("      (both: " + _fmt_obs([(lb, wd[lb]) for lb in same_labels])
-                         + ")")
-    if not m.calls:
-        lines.append(f"  constructing {who} raised {gd.get('raised')}")
-    step = len(m.calls)
-    names = ", ".join(m.differs)
-    rule = "; ".join(dict.fromkeys(spec.rules[lb] for lb in m.differs if lb in spec.rules))
-    message = (f"differential check: after step {step}, {names} differ(s) from netsim's "
-               f"reference" + (f" ({rule})" if rule else ""))
-    expected = ", ".join(f"{lb} = {_side(m.want, lb)}" for lb in m.differs)
-    got = ", ".join(f"{lb} = {_side(m.got, lb)}" for lb in m.differs)
-    return message, expected, got, "\n".join(lines)
-
-
 def _delete_steps(spec: Spec, candidate: Callable[..., Any],
                   references: Sequence[Callable[..., Any]], m: Mismatch, tally: list[int],
                   until: float) -> Mismatch:
@@ -415,36 +322,3 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     feedback = "\n".join([message, f"expected: {expected}", f"got:      {got}", "", script])
     return DiffOutcome(False, feedback, count[0], tally[0], seconds, best[0],
                        int(first_failure[1]), message, expected, got, script)
-
-
-def footprint(obj: Any, limit: int = 2_000_000) -> int:
-    """What an object holds, in-process: the bytes of every bytes-like and one unit per
-    element of every container reachable from its attributes (a stand-in for memory that
-    does not depend on the interpreter). A proxy to a sandboxed object needs its own."""
-    seen: set[int] = set()
-    stack: list[Any] = [obj]
-    total = 0
-    while stack and total < limit:
-        x = stack.pop()
-        if id(x) in seen or isinstance(x, type | bool | int | float | str | enum.Enum) or \
-                x is None or callable(x) and not hasattr(x, "__dict__"):
-            continue
-        seen.add(id(x))
-        if isinstance(x, bytes | bytearray | memoryview):
-            total += len(x)
-        elif isinstance(x, dict):
-            total += len(x)
-            stack.extend(x.keys())
-            stack.extend(x.values())
-        elif isinstance(x, list | tuple | set | frozenset) or type(x).__name__ == "deque":
-            total += len(x)
-            stack.extend(x)
-        elif type(x).__module__ in ("builtins", "ipaddress") or \
-                type(x).__name__ in ("function", "module", "MacAddress"):
-            continue
-        else:
-            stack.extend(getattr(x, "__dict__", {}).values())
-            for slot in getattr(type(x), "__slots__", ()):
-                if hasattr(x, slot):
-                    stack.append(getattr(x, slot))
-    return total

@@ -19,11 +19,10 @@ from netsim.grading.differential.core import (
     Observation,
     Spec,
     explore,
-    footprint,
     more,
     pick,
-    plain,
 )
+from netsim.grading.differential.values import footprint, plain
 from netsim.stack.tcp.reassembly import SegmentReassembler
 
 STREAM = bytes(range(65, 65 + 26)) * 4  # distinct neighbours, so a shifted byte shows

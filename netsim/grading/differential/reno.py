@@ -29,8 +29,8 @@ from netsim.grading.differential.core import (
     explore,
     more,
     pick,
-    plain,
 )
+from netsim.grading.differential.values import plain
 from netsim.stack.tcp.congestion.reno import Reno, initial_window
 
 RULES = {

@@ -21,8 +21,8 @@ from netsim.grading.differential.core import (
     explore,
     more,
     pick,
-    plain,
 )
+from netsim.grading.differential.values import plain
 from netsim.stack.tcp.rto import Rfc6298Estimator
 
 RULES = {

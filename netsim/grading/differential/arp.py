@@ -132,15 +132,29 @@ def examples() -> Any:
 
 
 def _poll_result(p: Any) -> Any:
-    requests = sorted(str(ip) for ip in getattr(p, "requests", None) or [])
-    failed = sorted((str(ip), plain(list(pk))) for ip, pk in getattr(p, "failed", None) or [])
+    """An ArpPoll (or, from a proxy, a dict with the same fields) as plain values; requests
+    and failed resolutions as sets (sorted): the interface promises no order between
+    addresses."""
+    def get(name: str) -> Any:
+        return p.get(name) if isinstance(p, dict) else getattr(p, name, None)
+
+    requests = sorted(str(ip) for ip in get("requests") or [])
+    failed = sorted((str(ip), plain(list(pk))) for ip, pk in get("failed") or [])
     return {"requests": requests, "failed": failed}
+
+
+def _enqueue_result(e: Any) -> Any:
+    """An Enqueue member, its value or its name (from a proxy) as the value."""
+    value = plain(e)
+    return value.rpartition(".")[2].lower() if isinstance(value, str) else value
 
 
 def observe(arp: Any, call: Call) -> Observation:
     out = getattr(arp, call.method)(*call.values())
     if call.method == "poll":
         out = _poll_result(out)
+    elif call.method == "enqueue":
+        out = _enqueue_result(out)
     now = dict(call.args).get("now")
     obs = [("returned", plain(out)), ("next_deadline()", plain(arp.next_deadline()))]
     if now is not None:

@@ -237,22 +237,27 @@ class DiffOutcome:
 
 def _delete_steps(spec: Spec, candidate: Callable[..., Any],
                   references: Sequence[Callable[..., Any]], m: Mismatch, tally: list[int],
-                  until: float) -> Mismatch:
-    """Hypothesis shrinks the choices behind a sequence; this pass then drops whole calls
-    (latest first) while the sequence stays valid and still fails, so the script shows only
-    the calls the mistake needs."""
+                  max_trials: int = 600) -> Mismatch:
+    """Hypothesis shrinks the choices behind a sequence; this pass then drops runs of whole
+    calls (16, 8, ... 1 at a time, latest first) while the sequence stays valid and still
+    fails, so the script shows only the calls the mistake needs. Bounded by a number of
+    trials, not by time, so the result does not depend on the machine's load."""
     calls = list(m.calls)
-    i = len(calls) - 2  # the failing call itself stays
-    while i >= 0 and time.monotonic() < until:
-        trial = calls[:i] + calls[i + 1:]
-        if spec.valid(trial):
-            found = run_example(spec, candidate, references, Example(m.params, tuple(trial)),
-                                tally)
-            if found is not None:
-                m = found
-                calls = list(found.calls)
-                i = min(i, len(calls) - 1)
-        i -= 1
+    trials = 0
+    for size in (16, 8, 4, 3, 2, 1):
+        i = len(calls) - 1 - size  # spans before the failing call, which stays
+        while i >= 0 and trials < max_trials:
+            trial = calls[:i] + calls[i + size:]
+            if spec.valid(trial):
+                trials += 1
+                found = run_example(spec, candidate, references,
+                                    Example(m.params, tuple(trial)), tally)
+                if found is not None:
+                    m = found
+                    calls = list(found.calls)
+                    i = min(i, len(calls) - 1 - size)
+                    continue
+            i -= 1
     return m
 
 
@@ -313,8 +318,7 @@ def explore(spec: Spec, candidate: Callable[..., Any],
             if not best:
                 raise  # the checker's own error (e.g. in a strategy): never a silent pass
     if best:
-        best[0] = _delete_steps(spec, candidate, references, best[0], tally,
-                                time.monotonic() + max(1.0, shrink_budget))
+        best[0] = _delete_steps(spec, candidate, references, best[0], tally)
     seconds = time.monotonic() - start
     if not best:
         return DiffOutcome(True, "", count[0], tally[0], seconds)

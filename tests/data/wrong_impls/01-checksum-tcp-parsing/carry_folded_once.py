@@ -1,4 +1,5 @@
-"""The carry out of bit 15 is folded back once, not until none is left, so a fold that carries again is lost.
+"""The carry out of bit 15 is folded back once, not until none is left, so a fold that carries
+again is lost.
 
 Category: boundary value
 RFC: RFC 1071 §2 (B): end-around carry until the sum fits in 16 bits

@@ -1,4 +1,5 @@
-"""The flags are read as the low 12 bits of bytes 12-13, so reserved bits of byte 12 show up as flags.
+"""The flags are read as the low 12 bits of bytes 12-13, so reserved bits of byte 12 show up as
+flags.
 
 Category: flag of the wrong width
 RFC: RFC 9293 §3.1 Figure 1: the control bits are byte 13 (CWR ECE URG ACK PSH RST SYN FIN)

@@ -1,4 +1,5 @@
-"""A segment whose header is exactly as long as the segment (no payload) is rejected: the test is >= instead of >.
+"""A segment whose header is exactly as long as the segment (no payload) is rejected: the test is
+>= instead of >.
 
 Category: boundary value
 RFC: RFC 9293 §3.1 (Data Offset); README: ValueError only for a header longer than the segment

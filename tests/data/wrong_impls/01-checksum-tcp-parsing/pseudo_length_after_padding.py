@@ -1,4 +1,5 @@
-"""An odd segment is padded to an even length before the pseudo-header is built, so the TCP length counts the pad byte.
+"""An odd segment is padded to an even length before the pseudo-header is built, so the TCP length
+counts the pad byte.
 
 Category: boundary value
 RFC: RFC 9293 §3.1: the pad is not transmitted and not counted in TCP Length

@@ -1,4 +1,5 @@
-"""The pseudo-header's TCP length is the header length (data offset * 4), not the length of the whole segment.
+"""The pseudo-header's TCP length is the header length (data offset * 4), not the length of the
+whole segment.
 
 Category: arithmetic
 RFC: RFC 9293 §3.1: TCP Length is the TCP header length plus the data length

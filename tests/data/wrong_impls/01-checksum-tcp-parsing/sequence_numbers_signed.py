@@ -1,4 +1,5 @@
-"""Sequence and acknowledgment numbers are unpacked as signed 32-bit integers, so values from 2**31 up come out negative.
+"""Sequence and acknowledgment numbers are unpacked as signed 32-bit integers, so values from 2**31
+up come out negative.
 
 Category: boundary value (32-bit wrap)
 RFC: RFC 9293 §3.1 / §3.4: sequence numbers are 32-bit unsigned, arithmetic modulo 2**32

@@ -1,4 +1,5 @@
-"""A data offset below 5 is not rejected; the parser returns a header with a negative options range.
+"""A data offset below 5 is not rejected; the parser returns a header with a negative options
+range.
 
 Category: boundary value
 RFC: RFC 9293 §3.1: the header is at least 20 bytes (data offset >= 5)

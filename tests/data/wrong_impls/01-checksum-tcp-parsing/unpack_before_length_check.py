@@ -1,4 +1,5 @@
-"""The fixed header is unpacked before the length is checked, so a short segment raises struct.error, not ValueError.
+"""The fixed header is unpacked before the length is checked, so a short segment raises
+struct.error, not ValueError.
 
 Category: boundary value (empty input)
 RFC: README: ValueError for a segment shorter than 20 bytes

@@ -1,7 +1,8 @@
 """The urgent pointer is reported as 0 unless the URG flag is set.
 
 Category: limit applied to the wrong scope
-RFC: RFC 9293 §3.1: Urgent Pointer is a header field (only interpreted when URG is set); README: return the field
+RFC: RFC 9293 §3.1: Urgent Pointer is a header field (only interpreted when URG is set); README:
+    return the field
 Observable: urgent
 """
 

@@ -1,4 +1,5 @@
-"""The backoff doubles the RTO computed before the min_rto bound, then applies the bound, so a small RTO is not really doubled.
+"""The backoff doubles the RTO computed before the min_rto bound, then applies the bound, so a
+small RTO is not really doubled.
 
 Category: wrong order of updates
 RFC: RFC 6298 (5.5) with (2.4): the RTO (at least min_rto) is doubled

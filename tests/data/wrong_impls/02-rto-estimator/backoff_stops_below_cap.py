@@ -1,4 +1,5 @@
-"""The RTO is doubled only while the doubled value stays below max_rto, so it stops short of max_rto instead of reaching it.
+"""The RTO is doubled only while the doubled value stays below max_rto, so it stops short of
+max_rto instead of reaching it.
 
 Category: boundary value
 RFC: RFC 6298 (5.5): RTO <- RTO * 2, with the maximum of (2.5)

@@ -1,4 +1,5 @@
-"""Each timeout doubles the RTO with no upper bound: max_rto is applied when the RTO is computed from a sample, not after a backoff.
+"""Each timeout doubles the RTO with no upper bound: max_rto is applied when the RTO is computed
+from a sample, not after a backoff.
 
 Category: limit applied to the wrong scope
 RFC: RFC 6298 (5.5) with (2.5): a maximum value MAY be placed on RTO

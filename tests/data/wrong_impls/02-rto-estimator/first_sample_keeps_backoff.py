@@ -1,4 +1,5 @@
-"""Only a later sample ends the backoff: the first sample after SYN or data timeouts leaves backoffs (and the doubled RTO) in place.
+"""Only a later sample ends the backoff: the first sample after SYN or data timeouts leaves
+backoffs (and the doubled RTO) in place.
 
 Category: state not reset
 RFC: RFC 6298 §5 (Karn): the backed-off RTO is kept until a new valid RTT sample

@@ -1,7 +1,9 @@
-"""The lower bound min_rto is applied to the RTO of the first sample only; later samples are clamped by max_rto alone.
+"""The lower bound min_rto is applied to the RTO of the first sample only; later samples are
+clamped by max_rto alone.
 
 Category: limit applied to the wrong scope
-RFC: RFC 6298 (2.4): whenever RTO is computed, if it is less than 1 second it SHOULD be rounded up
+RFC: RFC 6298 (2.4): whenever RTO is computed, if it is less than 1 second it SHOULD be rounded
+    up
 Observable: rto
 """
 

@@ -1,4 +1,5 @@
-"""For a later sample the RTO is computed before SRTT and RTTVAR are updated, so it lags one sample behind.
+"""For a later sample the RTO is computed before SRTT and RTTVAR are updated, so it lags one sample
+behind.
 
 Category: wrong order of updates
 RFC: RFC 6298 (2.3): after SRTT and RTTVAR are updated, RTO <- SRTT + max (G, K*RTTVAR)

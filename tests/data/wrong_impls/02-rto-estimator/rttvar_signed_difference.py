@@ -1,4 +1,5 @@
-"""RTTVAR is updated with SRTT - R' instead of |SRTT - R'|, so a sample above SRTT lowers the variance.
+"""RTTVAR is updated with SRTT - R' instead of |SRTT - R'|, so a sample above SRTT lowers the
+variance.
 
 Category: arithmetic
 RFC: RFC 6298 (2.3): RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|

@@ -1,4 +1,5 @@
-"""on_syn_timeout_done() sets the base RTO to 3 s but leaves the SYN's backoff in place, so the data starts with 3 s doubled.
+"""on_syn_timeout_done() sets the base RTO to 3 s but leaves the SYN's backoff in place, so the
+data starts with 3 s doubled.
 
 Category: state not reset
 RFC: RFC 6298 (5.7): the RTO MUST be re-initialized to 3 seconds

@@ -1,4 +1,5 @@
-""""Is there a sample yet" is tested with `not self.srtt`, so after an RTT of 0 the next sample is taken as the first again.
+""""Is there a sample yet" is tested with `not self.srtt`, so after an RTT of 0 the next sample is
+taken as the first again.
 
 Category: boundary value
 RFC: RFC 6298 (2.2)/(2.3): only the first measurement initialises SRTT and RTTVAR

@@ -1,4 +1,5 @@
-"""An insert with no data returns at once, so a FIN that arrives in a segment of its own is never recorded.
+"""An insert with no data returns at once, so a FIN that arrives in a segment of its own is never
+recorded.
 
 Category: boundary value (empty input)
 RFC: RFC 9293 §3.10.7.4 (the FIN occupies a sequence number even without data)

@@ -1,4 +1,5 @@
-"""blocks() merges ranges separated by a one-byte hole, as if `end + 1` were adjacent, so the SACK blocks claim a byte that never arrived.
+"""blocks() merges ranges separated by a one-byte hole, as if `end + 1` were adjacent, so the SACK
+blocks claim a byte that never arrived.
 
 Category: boundary value
 RFC: RFC 2018 §3: a block is a contiguous range of received data

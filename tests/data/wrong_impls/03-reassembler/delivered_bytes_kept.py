@@ -1,7 +1,8 @@
 """Delivered bytes are marked as read but never removed, so the reassembler holds the whole stream.
 
 Category: memory never released
-RFC: RFC 9293 §3.10.7.4 (data passed to the user leaves the receive buffer); README: bytes held out of order
+RFC: RFC 9293 §3.10.7.4 (data passed to the user leaves the receive buffer); README: bytes held
+    out of order
 Observable: held after delivery
 """
 

@@ -1,7 +1,9 @@
-"""A FIN whose segment ends exactly at window_end is not recorded (the test is end < window_end), so the stream never finishes.
+"""A FIN whose segment ends exactly at window_end is not recorded (the test is end < window_end),
+so the stream never finishes.
 
 Category: boundary value
-RFC: RFC 9293 §3.10.7.4: the segment fits the window; window_end is exclusive, the last byte at window_end - 1 is inside
+RFC: RFC 9293 §3.10.7.4: the segment fits the window; window_end is exclusive, the last byte at
+    window_end - 1 is inside
 Observable: finished
 """
 

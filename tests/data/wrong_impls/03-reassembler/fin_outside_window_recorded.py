@@ -1,7 +1,9 @@
-"""The end of the stream is recorded from any segment with is_last, even one cut off by the window, so finished turns True too early.
+"""The end of the stream is recorded from any segment with is_last, even one cut off by the window,
+so finished turns True too early.
 
 Category: boundary value
-RFC: RFC 9293 §3.10.7.4: a FIN beyond the window is not accepted; README: it counts only if that byte fits
+RFC: RFC 9293 §3.10.7.4: a FIN beyond the window is not accepted; README: it counts only if that
+    byte fits
 Observable: finished
 """
 

@@ -1,4 +1,5 @@
-"""A segment that starts before next_index is dropped as a duplicate even when it carries new bytes after next_index.
+"""A segment that starts before next_index is dropped as a duplicate even when it carries new bytes
+after next_index.
 
 Category: boundary value
 RFC: RFC 9293 §3.10.7.4: a segment starting before RCV.NXT is trimmed, its new part kept

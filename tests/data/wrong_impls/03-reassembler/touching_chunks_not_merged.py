@@ -1,4 +1,5 @@
-"""Held chunks are merged only when they overlap, so two that merely touch stay separate and blocks() reports [(1, 3), (3, 5)] for one range.
+"""Held chunks are merged only when they overlap, so two that merely touch stay separate and
+blocks() reports [(1, 3), (3, 5)] for one range.
 
 Category: equal as sets but the wrong form
 RFC: RFC 2018 §4 (each SACK block a contiguous received range); README: touching ranges merged

@@ -1,7 +1,9 @@
-"""window_end is used as a length counted from the segment's index, not as the absolute first index outside the window.
+"""window_end is used as a length counted from the segment's index, not as the absolute first index
+outside the window.
 
 Category: limit applied to the wrong scope
-RFC: RFC 9293 §3.10.7.4 (the window is [RCV.NXT, RCV.NXT + RCV.WND)); README: window_end is an index
+RFC: RFC 9293 §3.10.7.4 (the window is [RCV.NXT, RCV.NXT + RCV.WND)); README: window_end is an
+    index
 Observable: pending_bytes
 """
 

@@ -1,4 +1,5 @@
-"""In congestion avoidance one MSS is added once ssthresh bytes (instead of cwnd bytes) have been acknowledged.
+"""In congestion avoidance one MSS is added once ssthresh bytes (instead of cwnd bytes) have been
+acknowledged.
 
 Category: limit applied to the wrong scope
 RFC: RFC 3465 §2.1: when bytes_acked >= cwnd, cwnd += SMSS

@@ -1,7 +1,8 @@
 """Every duplicate ACK inflates cwnd, the first two outside recovery included.
 
 Category: state changed by the wrong event
-RFC: RFC 5681 §3.2 step 1 (the first two duplicate ACKs do not change cwnd; limited transmit, RFC 3042) and step 4
+RFC: RFC 5681 §3.2 step 1 (the first two duplicate ACKs do not change cwnd; limited transmit,
+    RFC 3042) and step 4
 Observable: cwnd
 """
 

@@ -1,4 +1,5 @@
-"""After an idle period cwnd is set to the initial window even when it was smaller, so idling grows a small window.
+"""After an idle period cwnd is set to the initial window even when it was smaller, so idling grows
+a small window.
 
 Category: arithmetic
 RFC: RFC 5681 §4.1: cwnd = min(RW, cwnd)

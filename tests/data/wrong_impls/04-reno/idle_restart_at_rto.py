@@ -1,4 +1,5 @@
-"""The restart window is applied after an idle period of exactly one RTO, not only after one longer than the RTO.
+"""The restart window is applied after an idle period of exactly one RTO, not only after one longer
+than the RTO.
 
 Category: boundary value
 RFC: RFC 5681 §4.1: if TCP has not sent data in an interval exceeding the retransmission timeout

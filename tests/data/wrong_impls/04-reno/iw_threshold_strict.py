@@ -1,4 +1,5 @@
-"""The initial-window thresholds use < instead of <=, so an MSS of exactly 1095 (or 2190) bytes gets the smaller window.
+"""The initial-window thresholds use < instead of <=, so an MSS of exactly 1095 (or 2190) bytes
+gets the smaller window.
 
 Category: boundary value
 RFC: RFC 5681 §3.1: IW = 4*SMSS if SMSS <= 1095, 3*SMSS if SMSS <= 2190

@@ -1,4 +1,5 @@
-"""On the third duplicate ACK cwnd is set from ssthresh before ssthresh is halved, so it uses the old (huge) ssthresh.
+"""On the third duplicate ACK cwnd is set from ssthresh before ssthresh is halved, so it uses the
+old (huge) ssthresh.
 
 Category: wrong order of updates
 RFC: RFC 5681 §3.2 steps 2-3: set ssthresh, then cwnd = ssthresh + 3*SMSS

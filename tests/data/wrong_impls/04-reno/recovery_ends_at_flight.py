@@ -1,4 +1,5 @@
-"""When recovery ends cwnd is set to the FlightSize, below both ssthresh and the FlightSize + MSS the assignment accepts.
+"""When recovery ends cwnd is set to the FlightSize, below both ssthresh and the FlightSize + MSS
+the assignment accepts.
 
 Category: arithmetic
 RFC: RFC 5681 §3.2 step 6: cwnd = ssthresh (or min(ssthresh, FlightSize + SMSS))

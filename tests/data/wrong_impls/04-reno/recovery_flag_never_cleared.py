@@ -1,4 +1,5 @@
-"""A flag set on entering fast recovery is never cleared when recovery ends, so later duplicate ACKs keep inflating cwnd outside recovery.
+"""A flag set on entering fast recovery is never cleared when recovery ends, so later duplicate
+ACKs keep inflating cwnd outside recovery.
 
 Category: state not reset
 RFC: RFC 5681 §3.2 steps 4 and 6 (inflation only during fast recovery)

@@ -1,4 +1,5 @@
-"""In slow start every ACK adds one full MSS whatever it acknowledges (no byte counting), so ACKs of a few bytes grow cwnd as fast as full segments.
+"""In slow start every ACK adds one full MSS whatever it acknowledges (no byte counting), so ACKs
+of a few bytes grow cwnd as fast as full segments.
 
 Category: arithmetic (no byte counting)
 RFC: RFC 3465 §2.2 / RFC 5681 §3.1: cwnd += min(N, SMSS) per ACK (L*SMSS with ABC)

@@ -1,7 +1,9 @@
-"""After a retransmission timeout cwnd restarts at the initial window instead of the loss window of one MSS.
+"""After a retransmission timeout cwnd restarts at the initial window instead of the loss window of
+one MSS.
 
 Category: arithmetic
-RFC: RFC 5681 §3.1: after a timeout cwnd MUST be no more than the loss window, 1 full-sized segment
+RFC: RFC 5681 §3.1: after a timeout cwnd MUST be no more than the loss window, 1 full-sized
+    segment
 Observable: cwnd
 """
 

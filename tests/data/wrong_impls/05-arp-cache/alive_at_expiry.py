@@ -1,7 +1,9 @@
-"""An entry is still valid at exactly `timeout` seconds after its update (expiry tested with > instead of >=).
+"""An entry is still valid at exactly `timeout` seconds after its update (expiry tested with >
+instead of >=).
 
 Category: boundary value
-RFC: RFC 1122 §2.3.2.1 (entries time out); README: an entry lives timeout seconds from its last update
+RFC: RFC 1122 §2.3.2.1 (entries time out); README: an entry lives timeout seconds from its last
+    update
 Observable: returned | entries(now)
 """
 

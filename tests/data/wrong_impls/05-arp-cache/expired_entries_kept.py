@@ -1,4 +1,5 @@
-"""Expired entries are filtered out when read but never deleted, so the cache grows with every address ever seen.
+"""Expired entries are filtered out when read but never deleted, so the cache grows with every
+address ever seen.
 
 Category: memory never released
 RFC: RFC 1122 §2.3.2.1 (entries are flushed when they time out)

@@ -1,4 +1,5 @@
-"""lookup() never checks the expiry time (only poll() removes old entries), so between polls an expired MAC is still returned.
+"""lookup() never checks the expiry time (only poll() removes old entries), so between polls an
+expired MAC is still returned.
 
 Category: limit applied to the wrong scope
 RFC: RFC 1122 §2.3.2.1 (timeout of cache entries)

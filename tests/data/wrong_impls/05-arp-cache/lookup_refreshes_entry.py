@@ -1,7 +1,8 @@
 """A successful lookup restarts the entry's lifetime, so an entry in use never expires.
 
 Category: state reset by the wrong event
-RFC: RFC 1122 §2.3.2.1 (an entry is refreshed by ARP traffic from the host, not by our own use); README: timeout from its last update
+RFC: RFC 1122 §2.3.2.1 (an entry is refreshed by ARP traffic from the host, not by our own use);
+    README: timeout from its last update
 Observable: returned | entries(now)
 """
 

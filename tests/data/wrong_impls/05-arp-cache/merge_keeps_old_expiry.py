@@ -1,7 +1,8 @@
 """update(create=False) changes the MAC of an existing entry but keeps its old expiry time.
 
 Category: state not reset
-RFC: RFC 826 (merge flag: update the entry); README: entries live timeout seconds from their last update
+RFC: RFC 826 (merge flag: update the entry); README: entries live timeout seconds from their
+    last update
 Observable: returned | entries(now)
 """
 

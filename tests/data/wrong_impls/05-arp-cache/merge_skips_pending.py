@@ -1,4 +1,5 @@
-"""update(create=False) updates only existing entries: a resolution in progress does not count as known, so its packets stay queued.
+"""update(create=False) updates only existing entries: a resolution in progress does not count as
+known, so its packets stay queued.
 
 Category: limit applied to the wrong scope
 RFC: RFC 826 (merge flag); README: only an existing entry or a pending resolution is updated

@@ -1,4 +1,5 @@
-"""The pending queue is full only when it holds more than max_pending packets, so it keeps one packet too many.
+"""The pending queue is full only when it holds more than max_pending packets, so it keeps one
+packet too many.
 
 Category: boundary value
 RFC: RFC 1122 §2.3.2.2; README: DROPPED when max_pending packets are already held

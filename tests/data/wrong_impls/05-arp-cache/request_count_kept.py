@@ -1,7 +1,9 @@
-"""The count of requests sent to an address is kept across resolutions, so a later resolution of the same address gives up too early.
+"""The count of requests sent to an address is kept across resolutions, so a later resolution of
+the same address gives up too early.
 
 Category: state not reset
-RFC: RFC 1122 §2.3.2.1 (retransmit a request, rate-limited); README: `retries` requests per resolution
+RFC: RFC 1122 §2.3.2.1 (retransmit a request, rate-limited); README: `retries` requests per
+    resolution
 Observable: returned
 """
 

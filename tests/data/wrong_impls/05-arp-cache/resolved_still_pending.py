@@ -1,4 +1,5 @@
-"""update() hands back the waiting packets but leaves the resolution pending, so it keeps its retry deadline and later fails.
+"""update() hands back the waiting packets but leaves the resolution pending, so it keeps its retry
+deadline and later fails.
 
 Category: state not reset
 RFC: RFC 826 / RFC 1122 §2.3.2.2 (the queue is flushed when the reply arrives)

@@ -1,7 +1,9 @@
-"""A retry is sent only once now is strictly past its deadline, so a poll at exactly next_deadline() does nothing.
+"""A retry is sent only once now is strictly past its deadline, so a poll at exactly
+next_deadline() does nothing.
 
 Category: boundary value
-RFC: RFC 1122 §2.3.2.1 (retransmission at the retry interval); README: poll at next_deadline() has work
+RFC: RFC 1122 §2.3.2.1 (retransmission at the retry interval); README: poll at next_deadline()
+    has work
 Observable: returned
 """
 

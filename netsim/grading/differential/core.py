@@ -22,7 +22,7 @@ import contextlib
 import functools
 import io
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,6 +261,32 @@ def _delete_steps(spec: Spec, candidate: Callable[..., Any],
     return m
 
 
+@contextlib.contextmanager
+def _seed_only() -> Iterator[None]:
+    """Hypothesis 6.1xx also draws constants it finds in the source of the local modules that
+    happen to be imported, so loading a student's file (in-process) or another module would
+    change the sequences. While a check runs, that pool is empty: generation depends on the
+    seed alone. (Internal to Hypothesis: without these names, nothing is changed.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # pragma: no cover - another Hypothesis version
+        yield
+        return
+    saved: dict[str, Any] = {name: getattr(providers, name, None)
+             for name in ("_get_local_constants", "CONSTANTS_CACHE")}
+    if None in saved.values():  # pragma: no cover - another Hypothesis version
+        yield
+        return
+    providers._get_local_constants = Constants  # () -> an empty pool
+    providers.CONSTANTS_CACHE = type(saved["CONSTANTS_CACHE"])(1024)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(providers, name, value)
+
+
 class _OutOfTime(BaseException):
     """The time budget is spent (raised through Hypothesis, caught by `explore`)."""
 
@@ -307,7 +333,7 @@ def explore(spec: Spec, candidate: Callable[..., Any],
                         phases=(hyp.Phase.generate, hyp.Phase.shrink),
                         report_multiple_bugs=False, print_blob=False)(
         hyp.seed(seed)(hyp.given(spec.examples())(body)))
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _seed_only():
         # _Found is expected; with a failure kept, Hypothesis may also report a flaky replay
         # once the budget is spent (the replay is skipped): the shortest failure is kept.
         try:

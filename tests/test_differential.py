@@ -141,6 +141,19 @@ def test_check_fn_plugs_into_a_grader_context(tmp_path: Path) -> None:
     assert ok.steps == [f"50 random sequences, {ok.steps[0].split()[3]} calls"]
 
 
+@pytest.mark.parametrize(("assignment", "name", "words"), [
+    ("03-reassembler", "touching_chunks_not_merged", "touching ranges merged"),
+    ("04-reno", "ssthresh_floor_one_mss", "2*SMSS"),
+    ("04-reno", "slow_start_counts_acks", "count bytes"),
+    ("05-arp-cache", "packets_released_newest_first", "order they came"),
+])
+def test_common_mistakes_get_a_hint(assignment: str, name: str, words: str) -> None:
+    module = _load(CORPUS / assignment / f"{name}.py")
+    outcome = differential.check(assignment, _factory(assignment, module), **BUDGET)
+    assert outcome.hint is not None and words in outcome.hint
+    assert f"hint:     {outcome.hint}" in outcome.feedback
+
+
 def test_an_exception_in_the_candidate_is_reported_with_the_step() -> None:
     class Crashes(Rfc6298Estimator):
         def on_timeout(self) -> None:

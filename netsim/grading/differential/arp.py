@@ -22,6 +22,7 @@ from netsim.grading.differential.core import (
     Call,
     DiffOutcome,
     Example,
+    Mismatch,
     Observation,
     Spec,
     explore,
@@ -162,13 +163,23 @@ def observe(arp: Any, call: Call) -> Observation:
     return obs
 
 
+def diagnose(m: Mismatch) -> str | None:
+    """Released packets right as a set but in another order."""
+    want, got = dict(m.want).get("returned"), dict(m.got).get("returned")
+    if m.calls and m.calls[-1].method == "update" and isinstance(want, list) and \
+            isinstance(got, list) and want != got and sorted(want) == sorted(got):
+        return "the right packets in another order: release them in the order they came"
+    return None
+
+
 def valid(calls: Any) -> bool:
     times = [dict(c.args).get("now") for c in calls]
     known = [t for t in times if t is not None]
     return known == sorted(known)
 
 
-SPEC = Spec("05-arp-cache", "arp", "ArpCache", examples, observe, RULES, valid=valid)
+SPEC = Spec("05-arp-cache", "arp", "ArpCache", examples, observe, RULES, valid=valid,
+            diagnose=diagnose)
 
 
 def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = footprint,

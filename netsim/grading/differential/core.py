@@ -112,6 +112,8 @@ class Spec:
         lambda factory, params: factory(**params)
     # whether a sequence is one the real caller could make (for the final deletion pass)
     valid: Callable[[Sequence[Call]], bool] = lambda calls: True
+    # a hint naming a common mistake that explains the mismatch, if one does
+    diagnose: Callable[[Mismatch], str | None] = lambda m: None
 
 
 @dataclass
@@ -227,12 +229,13 @@ class DiffOutcome:
     expected: str = ""
     got: str = ""
     script: str = ""
+    hint: str | None = None
 
     def raise_if_failed(self) -> None:
         """Raise the framework's `CheckFailed` (for use inside a grader's check)."""
         if not self.passed:
             raise CheckFailed(self.message, expected=self.expected, got=self.got,
-                              script=self.script)
+                              hint=self.hint, script=self.script)
 
 
 def _delete_steps(spec: Spec, candidate: Callable[..., Any],
@@ -349,6 +352,11 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     if not best:
         return DiffOutcome(True, "", count[0], tally[0], seconds)
     message, expected, got, script = render(spec, best[0])
-    feedback = "\n".join([message, f"expected: {expected}", f"got:      {got}", "", script])
+    try:
+        hint = spec.diagnose(best[0])
+    except Exception:  # noqa: BLE001 - a hint is optional; odd values from the candidate
+        hint = None
+    feedback = "\n".join([message, f"expected: {expected}", f"got:      {got}",
+                          *([f"hint:     {hint}"] if hint else []), "", script])
     return DiffOutcome(False, feedback, count[0], tally[0], seconds, best[0],
-                       int(first_failure[1]), message, expected, got, script)
+                       int(first_failure[1]), message, expected, got, script, hint)

@@ -16,6 +16,7 @@ from netsim.grading.differential.core import (
     Call,
     DiffOutcome,
     Example,
+    Mismatch,
     Observation,
     Spec,
     explore,
@@ -97,6 +98,20 @@ def examples() -> Any:
     return build()
 
 
+def _covered(blocks: Any) -> set[int]:
+    return {i for s, e in blocks for i in range(int(s), int(e))}
+
+
+def diagnose(m: Mismatch) -> str | None:
+    """Held ranges right as a set but not in the promised form."""
+    want, got = dict(m.want).get("blocks()"), dict(m.got).get("blocks()")
+    if "blocks()" in m.differs and isinstance(got, list | tuple) and \
+            _covered(want) == _covered(got):
+        return ("the same bytes, in another form: blocks() must be sorted, with touching "
+                "ranges merged into one")
+    return None
+
+
 def observe(r: Any, call: Call) -> Observation:
     out = r.insert(*call.values())
     blocks = r.blocks()
@@ -107,7 +122,7 @@ def observe(r: Any, call: Call) -> Observation:
 
 
 SPEC = Spec("03-reassembler", "r", "Reassembler", examples, observe, RULES,
-            construct=lambda factory, params: factory())
+            construct=lambda factory, params: factory(), diagnose=diagnose)
 
 
 def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = footprint,

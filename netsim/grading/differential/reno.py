@@ -24,6 +24,7 @@ from netsim.grading.differential.core import (
     Call,
     DiffOutcome,
     Example,
+    Mismatch,
     Observation,
     Spec,
     explore,
@@ -193,6 +194,37 @@ def valid(calls: Sequence[Call]) -> bool:
     return True
 
 
+def diagnose(m: Mismatch) -> str | None:
+    """The common Reno mistakes, recognised from the failing step."""
+    if not m.calls or not m.agreed:
+        return None
+    call, args = m.calls[-1], dict(m.calls[-1].args)
+    mss = dict(m.calls[0].args).get("mss", 0)
+    before = dict(m.agreed[-1])
+    got = dict(m.got)
+    if call.method in ("on_loss", "on_rto") and "ssthresh" in m.differs:
+        if got.get("ssthresh") == max(int(before["cwnd"]) // 2, 2 * mss):
+            return ("ssthresh was computed from cwnd: RFC 5681 eq. (4) halves FlightSize, the "
+                    "`flight` argument")
+        if got.get("ssthresh") == max(args["flight"] // 2, mss):
+            return "the floor of ssthresh is 2*SMSS, not 1 SMSS (RFC 5681 eq. (4))"
+    if call.method == "on_ack" and "cwnd" in m.differs and \
+            got.get("cwnd") == before["cwnd"] + mss and args["acked"] != mss:
+        if args["acked"] > mss:
+            return ("an ACK of more than one MSS may add up to 2*MSS in slow start (L = 2, "
+                    "RFC 3465 §2.2), not 1 MSS")
+        return ("cwnd grew by one MSS for an ACK of fewer bytes: count bytes, "
+                "cwnd += min(acked, 2*MSS) in slow start (RFC 3465 §2.2)")
+    if call.method == "on_dup_ack" and args["count"] <= 2 and "cwnd" in m.differs:
+        return "the first two duplicate ACKs change nothing (RFC 5681 §3.2 step 1)"
+    if call.method == "on_idle" and "cwnd" in m.differs:
+        return ("after an idle period longer than the RTO (strictly), cwnd = min(IW, cwnd) "
+                "(RFC 5681 §4.1)")
+    if call.method == "init" and "cwnd" in m.differs:
+        return "IW = 4*MSS up to 1095 bytes, 3*MSS up to 2190 bytes (inclusive), else 2*MSS"
+    return None
+
+
 def observe(cc: Any, call: Call) -> Observation:
     out = getattr(cc, call.method)(*call.values())
     return [("returned", plain(out)), ("cwnd", plain(cc.cwnd)),
@@ -200,7 +232,7 @@ def observe(cc: Any, call: Call) -> Observation:
 
 
 SPEC = Spec("04-reno", "cc", "MyReno", examples, observe, RULES,
-            construct=lambda factory, params: factory(), valid=valid)
+            construct=lambda factory, params: factory(), valid=valid, diagnose=diagnose)
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = Reno, *,

@@ -1,0 +1,48 @@
+"""Differential checks: random call sequences on the student's object and on netsim's
+reference, compared after every step (see `netsim.grading.differential.core`).
+
+One module per assignment, each with ``check(candidate, ...) -> DiffOutcome``; `CHECKS` maps
+the assignment name to it. The candidate is given as a factory, so it may be a class or a
+function returning a proxy to an object in a sandboxed process.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from netsim.grading.differential.core import DiffOutcome, MissingHypothesis
+from netsim.grading.framework import Context
+
+MODULES: dict[str, str] = {
+    "01-checksum-tcp-parsing": "netsim.grading.differential.checksum_tcp",
+    "02-rto-estimator": "netsim.grading.differential.rto",
+    "03-reassembler": "netsim.grading.differential.reassembler",
+    "04-reno": "netsim.grading.differential.reno",
+    "05-arp-cache": "netsim.grading.differential.arp",
+}
+
+
+def check(assignment: str, candidate: Callable[..., Any], **kw: Any) -> DiffOutcome:
+    """Run the differential check of `assignment` on `candidate` (a factory)."""
+    module = importlib.import_module(MODULES[assignment])
+    outcome: DiffOutcome = module.check(candidate, **kw)
+    return outcome
+
+
+def check_fn(assignment: str, **kw: Any) -> Callable[[Context], None]:
+    """A grader check (``fn(ctx)``) that runs the differential check on the student's class
+    (or, for assignment 01, their module) and raises `CheckFailed` with the shortest failing
+    script. With student code in a sandbox, build the factory from the proxy instead."""
+
+    def fn(ctx: Context) -> None:
+        factory = (lambda: ctx.module) if not ctx.target_name else ctx.target()
+        outcome = check(assignment, factory, **kw)
+        ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
+        outcome.raise_if_failed()
+
+    return fn
+
+
+__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check", "check_fn"]

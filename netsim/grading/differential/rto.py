@@ -1,0 +1,86 @@
+"""Differential check of assignment 02: the RTO estimator against `Rfc6298Estimator`.
+
+Constructor arguments vary (a small `max_rto` so that backoff reaches the cap, a coarse clock
+granularity G); samples reach the corners: exactly `min_rto`, far below it, far above
+`max_rto`, zero, repeated values (RTTVAR decays to G), timeouts in a row, the SYN rule before
+and after a sample, and reads with nothing in between (a getter must not change the state).
+After each step it compares ``srtt``, ``rttvar``, ``rto`` and ``backoffs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from netsim.grading.differential.core import (
+    Call,
+    DiffOutcome,
+    Example,
+    Observation,
+    Spec,
+    explore,
+    more,
+    pick,
+)
+from netsim.grading.differential.values import plain
+from netsim.stack.tcp.rto import Rfc6298Estimator
+
+RULES = {
+    "srtt": "SRTT <- R on the first sample (2.2), then 7/8 SRTT + 1/8 R' (2.3)",
+    "rttvar": "RTTVAR <- R/2 on the first sample (2.2), then 3/4 RTTVAR + 1/4 |SRTT - R'| "
+              "with the old SRTT (2.3)",
+    "rto": "RTO = SRTT + max(G, 4 RTTVAR) within [min_rto, max_rto] (2.2-2.5), doubled per "
+           "timeout up to max_rto (5.5) until the next sample, 3 s after a SYN timeout with "
+           "no sample (5.7)",
+    "backoffs": "backoffs counts the doublings since the last sample (RFC 6298 (5.5))",
+}
+
+
+class _CountingEveryTimeout(Rfc6298Estimator):
+    """Also accepted: `backoffs` counts every timeout, even once RTO sits at max_rto."""
+
+    def on_timeout(self) -> None:
+        self.backoffs += 1
+
+
+def examples() -> Any:
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> Example:
+        min_rto = pick(draw, [1.0, 0.2, 0.05])
+        max_rto = pick(draw, [60.0, 4.0, 3.0])
+        initial = max(min_rto, pick(draw, [1.0, 3.0, 0.5]))
+        g = pick(draw, [0.001, 0.1, 0.5])
+        special = [0.1, min_rto, min_rto / 4, 0.0, g / 4, g, max_rto, 2 * max_rto, 0.3]
+        calls: list[Call] = []
+        while more(draw, len(calls), 16):
+            kind = pick(draw, ["on_sample", "on_sample", "on_timeout", "on_syn_timeout_done",
+                               "read"])
+            if kind == "on_sample":
+                i = pick(draw, list(range(len(special))), 1, 5000)
+                rtt = special[i] if i < len(special) else i / 1000
+                calls.append(Call("on_sample", (("rtt", rtt),)))
+            else:
+                calls.append(Call(kind))
+        return Example((("min_rto", min_rto), ("max_rto", max_rto), ("initial_rto", initial),
+                        ("granularity", g)), tuple(calls))
+
+    return build()
+
+
+def observe(est: Any, call: Call) -> Observation:
+    out = None if call.method == "read" else getattr(est, call.method)(*call.values())
+    return [("returned", plain(out)), ("srtt", plain(est.srtt)), ("rttvar", plain(est.rttvar)),
+            ("rto", plain(est.rto)), ("backoffs", plain(est.backoffs))]
+
+
+SPEC = Spec("02-rto-estimator", "est", "RtoEstimator", examples, observe, RULES)
+
+
+def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Rfc6298Estimator, *,
+          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          seed: int = 2) -> DiffOutcome:
+    """Random sample/timeout sequences on `candidate(**params)` and the reference."""
+    return explore(SPEC, candidate, [reference, _CountingEveryTimeout], max_examples=max_examples,
+                      budget=budget, shrink_budget=shrink_budget, seed=seed)

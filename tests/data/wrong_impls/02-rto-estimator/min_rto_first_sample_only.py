@@ -1,0 +1,51 @@
+"""The lower bound min_rto is applied to the RTO of the first sample only; later samples are
+clamped by max_rto alone.
+
+Category: limit applied to the wrong scope
+RFC: RFC 6298 (2.4): whenever RTO is computed, if it is less than 1 second it SHOULD be rounded
+    up
+Observable: rto
+"""
+
+class RtoEstimator:
+    ALPHA = 1 / 8
+    BETA = 1 / 4
+    K = 4
+
+    def __init__(self, min_rto=1.0, max_rto=60.0, initial_rto=1.0, granularity=0.001):
+        self.min_rto = min_rto
+        self.max_rto = max_rto
+        self.initial_rto = initial_rto
+        self.granularity = granularity
+        self.srtt = None
+        self.rttvar = None
+        self.backoffs = 0
+        self._rto = initial_rto  # the RTO before any backoff
+
+    @property
+    def rto(self):
+        return min(self._rto * 2 ** self.backoffs, self.max_rto)
+
+    def _clamp(self, value):
+        return min(max(value, self.min_rto), self.max_rto)
+
+    def on_sample(self, rtt):
+        if self.srtt is None:
+            self.srtt = rtt
+            self.rttvar = rtt / 2
+            self._rto = self._clamp(self.srtt + max(self.granularity, self.K * self.rttvar))
+        else:
+            self.rttvar = (1 - self.BETA) * self.rttvar + self.BETA * abs(self.srtt - rtt)
+            self.srtt = (1 - self.ALPHA) * self.srtt + self.ALPHA * rtt
+            self._rto = min(self.srtt + max(self.granularity, self.K * self.rttvar),
+                            self.max_rto)
+        self.backoffs = 0
+
+    def on_timeout(self):
+        if self.rto < self.max_rto:
+            self.backoffs += 1
+
+    def on_syn_timeout_done(self):
+        if self.srtt is None:
+            self._rto = max(3.0, self.min_rto)
+            self.backoffs = 0

@@ -1,0 +1,211 @@
+"""The differential checks (netsim.grading.differential) against a corpus of plausible wrong
+implementations (tests/data/wrong_impls/<assignment>/<name>.py): each one is caught, and the
+feedback is a short script that names the observable the mistake changes; netsim's references
+pass. The checks run in-process here (trusted test code), with a small budget.
+
+Each corpus file starts with a docstring: the mistake, its category, the RFC clause, and
+``Observable: label [| label]``, what the feedback must name.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from netsim.grading import differential
+from netsim.grading.differential import arp, reassembler
+from netsim.grading.differential.core import Call, Example, run_example
+from netsim.grading.differential.values import footprint
+from netsim.grading.framework import CheckFailed
+from netsim.stack.arp import ArpTable
+from netsim.stack.tcp.congestion.reno import Reno
+from netsim.stack.tcp.reassembly import SegmentReassembler
+from netsim.stack.tcp.rto import Rfc6298Estimator
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
+TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
+          "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache"}
+CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
+              "wrong scope", "wrong width", "memory never released", "arithmetic",
+              "wrong order")
+# The search is bounded by the number of examples (so the verdict does not depend on the
+# machine's load); only shrinking is bounded in time.
+BUDGET: dict[str, Any] = {"max_examples": 300, "budget": 120.0, "shrink_budget": 0.3}
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"wrong_{path.parent.name}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _factory(assignment: str, module: ModuleType) -> Any:
+    name = TARGET[assignment]
+    return (lambda: module) if not name else getattr(module, name)
+
+
+CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
+
+
+def test_corpus_has_ten_per_assignment_covering_every_category() -> None:
+    seen: set[str] = set()
+    for assignment in TARGET:
+        files = [p for a, p in CASES if a == assignment]
+        assert len(files) >= 10, assignment
+        for path in files:
+            doc = _load(path).__doc__ or ""
+            lines = dict(line.split(":", 1) for line in doc.splitlines()[1:] if ":" in line)
+            assert {"Category", "RFC", "Observable"} <= set(lines), path.name
+            assert "RFC" in lines["RFC"] or "README" in lines["RFC"], path.name
+            seen |= {c for c in CATEGORIES if c in lines["Category"].replace("the ", "")}
+    assert seen == set(CATEGORIES)
+
+
+@pytest.mark.parametrize(("assignment", "path"), CASES, ids=[f"{a[:2]}-{p.stem}"
+                                                              for a, p in CASES])
+def test_wrong_implementation_is_caught_and_named(assignment: str, path: Path) -> None:
+    module = _load(path)
+    doc = module.__doc__ or ""
+    observable = doc.split("Observable:", 1)[1].splitlines()[0]
+    budget = dict(BUDGET)
+    if "held after" in observable:  # a leak: the random sequences agree, the probe catches it
+        budget["max_examples"] = 40
+    outcome = differential.check(assignment, _factory(assignment, module), **budget)
+    assert not outcome.passed, f"{path.name} passed the differential check"
+    assert any(label.strip() in outcome.message for label in observable.split("|")), \
+        outcome.feedback
+    steps = [line for line in outcome.script.splitlines() if line.lstrip().startswith("step ")]
+    assert len(steps) <= 8, outcome.feedback
+    assert "reference" in outcome.script and "yours" in outcome.script
+    assert len(outcome.feedback) < 3000
+
+
+REFERENCES: list[tuple[str, Any]] = [
+    ("02-rto-estimator", Rfc6298Estimator),
+    ("03-reassembler", SegmentReassembler),
+    ("04-reno", Reno),
+    ("05-arp-cache", ArpTable),
+]
+
+
+@pytest.mark.parametrize(("assignment", "factory"), REFERENCES, ids=[a for a, _ in REFERENCES])
+def test_reference_passes(assignment: str, factory: Any) -> None:
+    outcome = differential.check(assignment, factory, max_examples=100, budget=120.0)
+    assert outcome.passed, outcome.feedback
+    assert outcome.examples == 100 and outcome.calls > 100
+
+
+def test_model_solution_of_01_passes() -> None:
+    module = _load(ROOT / "lessons" / "teachers" / "solutions" / "tcp_parsing.py")
+    outcome = differential.check("01-checksum-tcp-parsing", lambda: module, max_examples=100,
+                                 budget=120.0)
+    assert outcome.passed, outcome.feedback
+
+
+def test_feedback_is_a_script_with_both_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    class Unmerged(SegmentReassembler):
+        def blocks(self) -> list[tuple[int, int]]:
+            return [(i, i + 1) for s, e in super().blocks() for i in range(s, e)]
+
+    outcome = reassembler.check(Unmerged, **BUDGET)
+    assert not outcome.passed
+    assert outcome.message.startswith("differential check: after step 1, blocks() differ")
+    assert "  r = Reassembler()\n  step 1: r.insert(index=" in outcome.script
+    assert "      blocks(): reference [(" in outcome.script and "yours [(" in outcome.script
+    with pytest.raises(CheckFailed) as info:
+        outcome.raise_if_failed()
+    assert "blocks()" in info.value.render([])
+    assert capsys.readouterr().out == ""  # Hypothesis prints nothing
+
+
+def test_check_fn_plugs_into_a_grader_context(tmp_path: Path) -> None:
+    from netsim.grading.framework import Context, load_module
+    path = CORPUS / "02-rto-estimator" / "syn_rule_keeps_backoff.py"
+    ctx = Context(load_module(path), "RtoEstimator", path)
+    with pytest.raises(CheckFailed) as info:
+        differential.check_fn("02-rto-estimator", **BUDGET)(ctx)
+    assert "on_syn_timeout_done()" in info.value.render(ctx.steps)
+    good = tmp_path / "rto_estimator.py"
+    good.write_text("from netsim.stack.tcp.rto import Rfc6298Estimator as RtoEstimator\n")
+    ok = Context(load_module(good), "RtoEstimator", good)
+    differential.check_fn("02-rto-estimator", max_examples=50, budget=120.0)(ok)
+    assert ok.steps == [f"50 random sequences, {ok.steps[0].split()[3]} calls"]
+
+
+@pytest.mark.parametrize(("assignment", "name", "words"), [
+    ("03-reassembler", "touching_chunks_not_merged", "touching ranges merged"),
+    ("04-reno", "ssthresh_floor_one_mss", "2*SMSS"),
+    ("04-reno", "slow_start_counts_acks", "count bytes"),
+    ("05-arp-cache", "packets_released_newest_first", "order they came"),
+])
+def test_common_mistakes_get_a_hint(assignment: str, name: str, words: str) -> None:
+    module = _load(CORPUS / assignment / f"{name}.py")
+    outcome = differential.check(assignment, _factory(assignment, module), **BUDGET)
+    assert outcome.hint is not None and words in outcome.hint
+    assert f"hint:     {outcome.hint}" in outcome.feedback
+
+
+def test_an_exception_in_the_candidate_is_reported_with_the_step() -> None:
+    class Crashes(Rfc6298Estimator):
+        def on_timeout(self) -> None:
+            raise ZeroDivisionError("boom")
+
+    outcome = differential.check("02-rto-estimator", Crashes, **BUDGET)
+    assert not outcome.passed
+    assert "raised" in outcome.message and "ZeroDivisionError: boom" in outcome.script
+
+
+def test_accepted_variant_is_not_a_mistake() -> None:
+    """Reno may set cwnd = ssthresh at the end of recovery (RFC 5681 §3.2 step 6), where
+    netsim's own Reno uses min(ssthresh, FlightSize + SMSS): both pass."""
+    class DeflateToSsthresh(Reno):
+        def on_recovery_end(self, flight: int, now: float) -> None:
+            self.cwnd = self.ssthresh
+
+    assert differential.check("04-reno", DeflateToSsthresh, max_examples=100,
+                              budget=120.0).passed
+
+
+def test_resource_probes_measure_what_is_held() -> None:
+    assert reassembler.resource_probe(SegmentReassembler) is None
+    assert arp.resource_probe(ArpTable) is None
+    r = SegmentReassembler()
+    r.insert(5, b"abc", False, 100)
+    assert footprint(r) >= 3
+
+
+def test_same_seed_same_sequence_and_no_files_left(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = CORPUS / "03-reassembler" / "bare_fin_ignored.py"
+    first = differential.check("03-reassembler", _load(path).Reassembler, max_examples=200,
+                               budget=30.0, shrink_budget=30.0)
+    again = differential.check("03-reassembler", _load(path).Reassembler, max_examples=200,
+                               budget=30.0, shrink_budget=30.0)
+    assert first.script == again.script
+    assert not list(tmp_path.iterdir())  # no .hypothesis database
+
+
+def test_run_example_counts_calls_on_the_candidate() -> None:
+    tally = [0]
+    example = Example((), (Call("insert", (("index", 0), ("data", b"ab"), ("is_last", True),
+                                           ("window_end", 10))),))
+    assert run_example(reassembler.SPEC, SegmentReassembler, [SegmentReassembler], example,
+                       tally) is None
+    assert tally[0] == 5  # insert, blocks, next_index, pending_bytes, finished: each a read
+
+
+def test_without_hypothesis_the_error_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # import hypothesis -> ImportError
+    with pytest.raises(differential.MissingHypothesis, match=r"netsim\[grade\]"):
+        differential.check("02-rto-estimator", Rfc6298Estimator)

@@ -11,7 +11,7 @@ from netsim.apps.ping import ping
 from netsim.sim.link import LinkConfig
 from netsim.sim.topology import chain, two_hosts
 from netsim.sim.world import World
-from netsim.stack.arp import ArpTable
+from netsim.stack.arp import ArpTable, Enqueue
 from netsim.stack.host import Stack
 from netsim.wire import icmp as icmpw
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
@@ -152,7 +152,7 @@ def test_a_router_that_cannot_resolve_the_next_hop_tells_the_source() -> None:
     assert net.routers[0].stack.counters.drops()["arp.unresolved"] == 1
 
 
-def test_pending_queue_is_bounded_and_overflow_is_counted() -> None:
+def test_pending_queue_is_bounded_keeps_the_latest_and_counts_the_overflow() -> None:
     h = Harness(ArpTable(max_pending=4))
     for i in range(10):
         h.send_udp(bytes([i]), 0.0)
@@ -160,8 +160,18 @@ def test_pending_queue_is_bounded_and_overflow_is_counted() -> None:
     assert h.stack.counters.drops()["arp.pending_overflow"] == 6
     h.feed_arp(ArpPacket.reply(PEER_MAC, PEER, MY_MAC, ME), 0.1, dst=MY_MAC)
     out = h.take()
-    # the four that waited go out, in order
-    assert [parse_ipv4(f[14:]).payload[8:] for f in out] == [bytes([i]) for i in range(4)]
+    # RFC 1122 §2.3.2.2 asks to save "at least one (the latest) packet": the oldest six were
+    # dropped, the latest four go out, in the order they were sent
+    assert [parse_ipv4(f[14:]).payload[8:] for f in out] == [bytes([i]) for i in range(6, 10)]
+
+
+def test_a_one_packet_queue_holds_the_latest_packet() -> None:
+    arp = ArpTable(max_pending=1)
+    ip = IPv4Address("10.0.0.2")
+    assert arp.enqueue(ip, b"first", 0.0) is Enqueue.SEND_REQUEST
+    assert arp.enqueue(ip, b"second", 0.1) is Enqueue.DROPPED  # "first" made room
+    assert arp.enqueue(ip, b"third", 0.2) is Enqueue.DROPPED
+    assert arp.update(ip, MacAddress("02:00:00:00:00:02"), 0.3) == [b"third"]
 
 
 def test_answers_a_request_for_its_own_address_and_learns_the_asker() -> None:

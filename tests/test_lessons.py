@@ -17,7 +17,7 @@ from netsim.grading import ASSIGNMENTS
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 TEXTS = sorted(LESSONS.rglob("*.md"))
-LESSON_TEXTS = sorted(LESSONS.glob("0*.md"))
+LESSON_TEXTS = sorted(LESSONS.glob("[0-9][0-9]-*.md"))
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
 COMMAND = re.compile(r"^(\s*)\$ (netsim .*)$")
 
@@ -77,6 +77,23 @@ def test_lesson_has_goals_rfcs_and_exercises(path: Path) -> None:
     assert re.search(rf"^## Lesson {number} ", answers, re.M)
 
 
+@pytest.mark.parametrize("path", LESSON_TEXTS, ids=[p.name for p in LESSON_TEXTS])
+def test_lesson_starts_with_predictions_answered_for_teachers(path: Path) -> None:
+    text = path.read_text()
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    assert sections and sections[0] == "Predict, then run", f"{path.name}: {sections[:1]}"
+    block = text.split("## Predict, then run", 1)[1].split("\n## ", 1)[0]
+    asked = len(re.findall(r"^\d+\. ", block, re.M))
+    assert asked >= 2, f"{path.name} asks {asked} questions"
+    number = int(path.name[:2])
+    answers = (LESSONS / "teachers" / "ANSWERS.md").read_text()
+    section = re.split(rf"^## Lesson {number} .*$", answers, flags=re.M)[1].split("\n## ", 1)[0]
+    assert "**Predict, then run**" in section
+    given = re.findall(r"^- P(\d+)\. ", section, re.M)
+    assert given == [str(i) for i in range(1, asked + 1)], \
+        f"{path.name}: {asked} predictions, answers {given}"
+
+
 def test_every_cited_command_parses() -> None:
     parser = build_parser()
     texts = TEXTS
@@ -120,7 +137,8 @@ def test_quoted_command_output_is_real(path: Path, tmp_path: Path,
             assert line in actual, f"{path.name}: `{command}` did not print:\n{line}"
         ran += 1
     # (lesson 9 shows its simulated numbers in a Python snippet, checked below)
-    if path.name not in ("05-flow-control.md", "07-live-mode.md", "09-syn-flood-cookies.md"):
+    if path.name not in ("05-flow-control.md", "07-live-mode.md", "09-syn-flood-cookies.md",
+                         "10-rst-and-blind-attacks.md"):
         assert ran >= 1
 
 

@@ -424,7 +424,7 @@ def test_t_quantile_matches_the_normal_limit() -> None:
 
 
 # ------------------------------------------------------------------------- examples
-# (notebooks/07_mathis_sweep.ipynb runs in tests/test_notebooks.py with the other notebooks.)
+# (notebooks/06b_mathis_sweep.ipynb runs in tests/test_notebooks.py with the other notebooks.)
 def test_example_specs_are_valid() -> None:
     specs = sorted((REPO / "examples" / "sweeps").glob("*.toml"))
     assert specs

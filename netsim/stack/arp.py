@@ -20,7 +20,9 @@ from netsim.wire.mac import MacAddress
 class Enqueue(enum.Enum):
     SEND_REQUEST = "send_request"  # first packet for this address: send a who-has now
     QUEUED = "queued"  # a request is already outstanding
-    DROPPED = "dropped"  # the pending queue is full
+    # The pending queue was full: its oldest packet was dropped to make room for this one
+    # (RFC 1122 §2.3.2.2: save "at least one (the latest) packet").
+    DROPPED = "dropped"
 
 
 @dataclass
@@ -71,7 +73,8 @@ class ArpTable:
 
     timeout: how long a learned entry lives (default 60 s).
     retries: how many requests are sent in all before giving up (default 3, 1 s apart).
-    max_pending: packets held per unresolved address (overflow dropped and counted).
+    max_pending: packets held per unresolved address; when full, the oldest is dropped (and
+    counted by the caller) so that the latest is kept.
     max_entries: addresses the cache holds; a new one beyond it replaces the oldest learned
     (so an ARP flood from many senders cannot grow it: Linux's gc_thresh3 is 1024 too).
     max_unresolved: addresses being resolved at once; a packet for one more is dropped.
@@ -117,10 +120,13 @@ class ArpTable:
                 return Enqueue.DROPPED
             self._pending[ip] = _Pending(deque([packet]), 1, now + self.retry_interval)
             return Enqueue.SEND_REQUEST
-        if len(pending.packets) >= self.max_pending:
-            return Enqueue.DROPPED
+        # RFC 1122 §2.3.2.2: SHOULD save "at least one (the latest) packet" per unresolved
+        # address; a full queue therefore gives up its oldest packet, not the newest.
+        full = len(pending.packets) >= self.max_pending
+        if full:
+            pending.packets.popleft()
         pending.packets.append(packet)
-        return Enqueue.QUEUED
+        return Enqueue.DROPPED if full else Enqueue.QUEUED
 
     def poll(self, now: float) -> ArpPoll:
         result = ArpPoll()

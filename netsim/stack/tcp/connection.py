@@ -1293,7 +1293,7 @@ class TcpConnection:
         if self.snd_wnd > 0 or self.state not in (ESTABLISHED, CLOSE_WAIT,
                                                   FIN_WAIT_1, CLOSING, LAST_ACK):
             self._persist_backoff = 0
-            self._sws_override = True  # send what the small window takes (§4.2.3.4)
+            self._sws_override = True  # send what the small window takes (RFC 1122 §4.2.3.4)
             self._output(now)
             self._sws_override = False
             return

@@ -18,7 +18,8 @@ def isn(key: bytes, now: float, local: IPv4Address, lport: int, remote: IPv4Addr
 
 
 def ts_offset(key: bytes, local: IPv4Address, remote: IPv4Address) -> int:
-    """A per-pair random offset for TCP timestamps, as Linux does (RFC 7323 §7.1)."""
+    """A per-pair random offset for TCP timestamps, as Linux does (RFC 7323 §7, security
+    considerations)."""
     digest = hashlib.blake2b(b"ts" + local.packed + remote.packed, key=key[:64] or b"\x00",
                              digest_size=4).digest()
     return int.from_bytes(digest, "big")

@@ -62,9 +62,9 @@ class Reno:
             self.cwnd += self.mss
 
     def on_recovery_end(self, flight: int, now: float) -> None:
-        # RFC 5681 §3.2 step 6 / RFC 6582 §3.2 step 3 full ACK, option (1): cwnd =
-        # min(ssthresh, max(FlightSize, SMSS) + SMSS), which avoids a burst when little is
-        # outstanding
+        # RFC 6582 §3.2 step 3, full ACK, option (1): cwnd = min(ssthresh, max(FlightSize,
+        # SMSS) + SMSS), which avoids a burst when little is outstanding (RFC 5681 §3.2 step 6
+        # deflates to ssthresh, option (2))
         self.cwnd = min(self.ssthresh, max(flight, self.mss) + self.mss)
 
     def on_rto(self, flight: int, now: float) -> None:

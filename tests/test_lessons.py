@@ -1,5 +1,5 @@
-"""The course texts in lessons/: their links resolve, the netsim commands they cite exist with
-those flags, and the output they quote is what the commands and Python snippets really print."""
+"""The course texts in lessons/: their links resolve and the netsim commands they cite exist with
+those flags. (The output they show is checked by tests/test_docs_outputs.py.)"""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from netsim.cli import build_parser, main
+from netsim.cli import build_parser
 from netsim.grading import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 TEXTS = sorted(LESSONS.rglob("*.md"))
 LESSON_TEXTS = sorted(LESSONS.glob("0*.md"))
+# Written on branch i19-docs (issue 19); delete this exemption once that branch is merged.
+ARCHITECTURE_PENDING = ROOT / "docs" / "architecture.md"
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)]*)?\)")
 COMMAND = re.compile(r"^(\s*)\$ (netsim .*)$")
 
@@ -44,17 +46,15 @@ def _quoted_commands(text: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _comparable(quoted: list[str]) -> list[str]:
-    """Quoted lines that must appear verbatim: not elisions, not wall-clock times."""
-    return [q for q in quoted if q and "..." not in q and "wall" not in q]
-
-
 @pytest.mark.parametrize("path", TEXTS, ids=[str(p.relative_to(LESSONS)) for p in TEXTS])
 def test_relative_links_resolve(path: Path) -> None:
     for target, _ in LINK.findall(path.read_text()):
         if "://" in target:
             continue
-        assert (path.parent / target).exists(), f"{path.name}: broken link {target}"
+        resolved = (path.parent / target).resolve()
+        if resolved == ARCHITECTURE_PENDING and not resolved.exists():
+            continue
+        assert resolved.exists(), f"{path.name}: broken link {target}"
 
 
 def test_course_path_lists_every_lesson_and_assignment() -> None:
@@ -87,68 +87,6 @@ def test_every_cited_command_parses() -> None:
             parser.parse_args(argv)  # SystemExit on an unknown command or flag
             seen += 1
     assert seen >= 15
-
-
-def _run(command: str, capsys: pytest.CaptureFixture[str]) -> str:
-    """Run `netsim ...` in this process (in the current directory) and return its stdout;
-    ``| head -N`` keeps the first N lines."""
-    pipe = command.split(" | ")
-    capsys.readouterr()
-    main(shlex.split(pipe[0])[1:])
-    out = capsys.readouterr().out
-    if len(pipe) > 1:
-        m = re.fullmatch(r"head -(\d+)", pipe[1].strip())
-        if m:
-            out = "\n".join(out.splitlines()[:int(m.group(1))])
-    return out
-
-
-@pytest.mark.parametrize("path", LESSON_TEXTS, ids=[p.name for p in LESSON_TEXTS])
-def test_quoted_command_output_is_real(path: Path, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """Run each simulated command in order (later ones read the pcaps earlier ones wrote) and
-    find every quoted output line in what it printed. Live commands (root, a TAP) and
-    commands on the student's own files are not run here."""
-    monkeypatch.chdir(tmp_path)
-    ran = 0
-    for command, quoted in _quoted_commands(path.read_text()):
-        if ".py:" in command or "| less" in command or " live" in command:
-            continue
-        actual = {line.strip() for line in _run(command, capsys).splitlines()}
-        for line in _comparable(quoted):
-            assert line in actual, f"{path.name}: `{command}` did not print:\n{line}"
-        ran += 1
-    if path.name not in ("05-flow-control.md", "07-live-mode.md"):
-        assert ran >= 1
-
-
-def _python_blocks(text: str) -> list[tuple[str, list[str]]]:
-    """(code, quoted output) for each ```python block followed (within two lines) by an
-    indented output block."""
-    out: list[tuple[str, list[str]]] = []
-    for m in re.finditer(r"```python\n(.*?)```\n", text, re.S):
-        rest = text[m.end():].splitlines()
-        start = next((i for i, ln in enumerate(rest[:3]) if ln.startswith("    ")), None)
-        quoted: list[str] = []
-        if start is not None:
-            for ln in rest[start:]:
-                if ln.strip() and not ln.startswith("    "):
-                    break
-                quoted.append(ln.strip())
-        out.append((m.group(1), quoted))
-    return out
-
-
-@pytest.mark.parametrize("path", LESSON_TEXTS, ids=[p.name for p in LESSON_TEXTS])
-def test_python_snippets_run_and_print_what_is_quoted(path: Path, tmp_path: Path) -> None:
-    for code, quoted in _python_blocks(path.read_text()):
-        proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, text=True,
-                              capture_output=True, timeout=120)
-        assert proc.returncode == 0, f"{path.name}: snippet failed:\n{code}\n{proc.stderr}"
-        actual = {line.strip() for line in proc.stdout.splitlines()}
-        for line in _comparable(quoted):
-            assert line in actual, f"{path.name}: snippet did not print:\n{line}"
 
 
 def test_assignment_starters_import_and_run(tmp_path: Path) -> None:

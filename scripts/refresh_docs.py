@@ -50,7 +50,9 @@ A **value** is a number in prose, computed from a run::
 The part after `` ; `` is a format string: each ``{EXPR}`` or ``{EXPR:SPEC}`` is a Python
 expression over the run's JSON fields (when its output is a JSON object), ``out`` (the whole
 output), ``re(PATTERN)`` (group 1 of the first match in ``out``) and ``count(PATTERN)``
-(matching lines). ``@NAME`` as the source means the run block with ``id: NAME`` in this file.
+(matching lines), ``findall(PATTERN)`` (every group 1). ``@NAME`` as the source means the run
+block with ``id: NAME`` in this file;
+``{repo}`` in a source command is the repository's root (for files such as tests/data/docs/*).
 """
 
 from __future__ import annotations
@@ -364,7 +366,11 @@ def format_value(fmt: str, out: Output) -> str:
     def count(pattern: str) -> int:
         return sum(1 for ln in out.text.splitlines() if re.search(pattern, ln))
 
-    ns.update(re=find, count=count, int=int, float=float, round=round, abs=abs, len=len)
+    def findall(pattern: str) -> list[str]:
+        return [str(x) for x in re.findall(pattern, out.text, re.M)]
+
+    ns.update(re=find, findall=findall, count=count, int=int, float=float, round=round,
+              abs=abs, len=len)
 
     def field_(m: re.Match[str]) -> str:
         body = m.group(1)
@@ -372,7 +378,10 @@ def format_value(fmt: str, out: Output) -> str:
         head, colon, tail = body.rpartition(":")
         if colon and SPEC.match(tail) and head.count("(") == head.count(")"):
             expr, spec = head, tail
-        value = eval(expr, {"__builtins__": {}, **ns})  # the docs' own text, not user input
+        try:
+            value = eval(expr, {"__builtins__": {}, **ns})  # the docs' own text, not user input
+        except Exception as exc:
+            raise DocError(f"val: {{{body}}} failed: {type(exc).__name__}: {exc}") from None
         return format(value, spec)
 
     return re.sub(r"\{([^{}]+)\}", field_, fmt)
@@ -425,7 +434,7 @@ def regenerate(path: Path, runner: Runner) -> Result:
     text = "\n".join(new_lines)
 
     def value(m: re.Match[str]) -> str:
-        src = m.group("src").strip()
+        src = m.group("src").strip().replace("{repo}", str(ROOT))
         if src.startswith("@"):
             if src[1:] not in by_id:
                 raise DocError(f"{path.name}: val: no run block with id: {src[1:]}")

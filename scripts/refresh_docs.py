@@ -51,7 +51,7 @@ The part after `` ; `` is a format string: each ``{EXPR}`` or ``{EXPR:SPEC}`` is
 expression over the run's JSON fields (when its output is a JSON object), ``out`` (the whole
 output), ``re(PATTERN)`` (group 1 of the first match in ``out``) and ``count(PATTERN)``
 (matching lines), ``findall(PATTERN)`` (every group 1). ``@NAME`` as the source means the run
-block with ``id: NAME`` in this file;
+block with ``id: NAME`` in this file, ``@lessons/FILE.md#NAME`` one in another file;
 ``{repo}`` in a source command is the repository's root (for files such as tests/data/docs/*).
 """
 
@@ -210,7 +210,7 @@ class Runner:
         self._shared: dict[str, Output] = {}
         self._tmp = Path(tempfile.mkdtemp(prefix="netsim-docs-"))
         self._dirs: dict[Path, Path] = {}
-        self.cache: dict[tuple[Path, str], Output] = {}
+        self.named: dict[str, Output] = {}            # "lessons/x.md#id" -> its output
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
@@ -410,7 +410,7 @@ def regenerate(path: Path, runner: Runner) -> Result:
     old = path.read_text()
     lines = old.split("\n")
     blocks = find_blocks(lines, path)
-    by_id: dict[str, Output] = {}
+    rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
     masks: list[str] = []
     figures: list[tuple[Path, Path]] = []
     new_lines: list[str] = []
@@ -422,7 +422,7 @@ def regenerate(path: Path, runner: Runner) -> Result:
         outputs = [runner.run(path, run) for run in block.runs]
         for run, out in zip(block.runs, outputs, strict=True):
             if run.opt("id"):
-                by_id[run.opt("id")] = out
+                runner.named[f"{rel}#{run.opt('id')}"] = out
             masks += [m.strip() for m in run.opt("mask").split(",") if m.strip()]
             if run.opt("figure"):
                 src, _, dest = run.opt("figure").partition("=")
@@ -436,9 +436,13 @@ def regenerate(path: Path, runner: Runner) -> Result:
     def value(m: re.Match[str]) -> str:
         src = m.group("src").strip().replace("{repo}", str(ROOT))
         if src.startswith("@"):
-            if src[1:] not in by_id:
-                raise DocError(f"{path.name}: val: no run block with id: {src[1:]}")
-            out = by_id[src[1:]]
+            doc, _, name = src[1:].rpartition("#")
+            key = f"{doc or rel}#{name}"
+            if key not in runner.named and doc and doc != rel:
+                regenerate(ROOT / doc, runner)          # a block in another file, not run yet
+            if key not in runner.named:
+                raise DocError(f"{path.name}: val: no run block with id: {name} in {doc or rel}")
+            out = runner.named[key]
         else:
             out = runner.run(path, parse_run(src, path, 0))
         return (f"<!-- val: {m.group('src')} ; {m.group('fmt')} -->"

@@ -33,7 +33,8 @@ it. Options, after `` ; `` each:
 - ``needs: tshark`` a system tool the command runs (missing outside CI: the file is skipped).
 
 Commands run in order in one scratch directory per markdown file (later commands read what
-earlier ones wrote). ``netsim ...`` runs in this process; ``X | head -N`` keeps N lines.
+earlier ones wrote); a command repeated in one file runs once, and a simulation that touches no
+file runs once for all files. ``netsim ...`` runs in this process; ``X | head -N`` keeps N lines.
 
 A **not-run block** is for output no test can reproduce; its reason must be in NOT_RUN::
 
@@ -50,7 +51,7 @@ A **value** is a number in prose, computed from a run::
 The part after `` ; `` is a format string: each ``{EXPR}`` or ``{EXPR:SPEC}`` is a Python
 expression over the run's JSON fields (when its output is a JSON object), ``out`` (the whole
 output), ``re(PATTERN)`` (group 1 of the first match in ``out``) and ``count(PATTERN)``
-(matching lines), ``findall(PATTERN)`` (every group 1). ``@NAME`` as the source means the run
+(matching lines), ``findall(PATTERN)`` (every match, as re.findall). ``@NAME`` as the source means the run
 block with ``id: NAME`` in this file, ``@lessons/FILE.md#NAME`` one in another file;
 ``{repo}`` in a source command is the repository's root (for files such as tests/data/docs/*).
 """
@@ -208,6 +209,7 @@ class Runner:
 
     def __init__(self) -> None:
         self._shared: dict[str, Output] = {}
+        self._local: dict[tuple[Path, str], Output] = {}
         self._tmp = Path(tempfile.mkdtemp(prefix="netsim-docs-"))
         self._dirs: dict[Path, Path] = {}
         self.named: dict[str, Output] = {}            # "lessons/x.md#id" -> its output
@@ -233,13 +235,15 @@ class Runner:
             else:
                 shutil.copyfile(ROOT / src, target)
         key = run.command if run.command != "python" else "python:" + run.code
-        pure = _is_pure(run.command)
-        if pure and key in self._shared:
+        local = (doc, key)                      # a command repeated in one file runs once
+        if _is_pure(run.command):
+            if key not in self._shared:
+                self._shared[key] = self._execute(run, cwd)
             out = self._shared[key]
         else:
-            out = self._execute(run, cwd)
-            if pure:
-                self._shared[key] = out
+            if local not in self._local or run.opt("files"):
+                self._local[local] = self._execute(run, cwd)
+            out = self._local[local]
         want = int(run.opt("exit", "0"))
         if out.status != want:
             raise DocError(f"{doc.name}: `{run.command if run.command != 'python' else run.code}`"
@@ -366,8 +370,8 @@ def format_value(fmt: str, out: Output) -> str:
     def count(pattern: str) -> int:
         return sum(1 for ln in out.text.splitlines() if re.search(pattern, ln))
 
-    def findall(pattern: str) -> list[str]:
-        return [str(x) for x in re.findall(pattern, out.text, re.M)]
+    def findall(pattern: str) -> list[Any]:
+        return re.findall(pattern, out.text, re.M)
 
     ns.update(re=find, findall=findall, count=count, int=int, float=float, round=round,
               abs=abs, len=len)
@@ -506,7 +510,7 @@ def refresh(paths: list[Path], check: bool, write: Callable[[str], None] = print
                 stale += 1
                 write(result.diff())
             if not check:
-                if result.new != result.old:
+                if result.stale():          # a file equal but for masked fields is left alone
                     path.write_text(result.new)
                 for src, dest in result.figures:
                     shutil.copyfile(src, dest)

@@ -34,7 +34,8 @@ it. Options, after `` ; `` each:
 
 Commands run in order in one scratch directory per markdown file (later commands read what
 earlier ones wrote); a command repeated in one file runs once, and a simulation that touches no
-file runs once for all files. ``netsim ...`` runs in this process; ``X | head -N`` keeps N lines.
+file runs once for all files. ``netsim ...`` runs in this process, ``python`` is this
+interpreter, ``X | head -N`` keeps N lines, ``A && B`` runs both.
 
 A **not-run block** is for output no test can reproduce; its reason must be in NOT_RUN::
 
@@ -50,10 +51,11 @@ A **value** is a number in prose, computed from a run::
 
 The part after `` ; `` is a format string: each ``{EXPR}`` or ``{EXPR:SPEC}`` is a Python
 expression over the run's JSON fields (when its output is a JSON object), ``out`` (the whole
-output), ``re(PATTERN)`` (group 1 of the first match in ``out``) and ``count(PATTERN)``
-(matching lines), ``findall(PATTERN)`` (every match, as re.findall). ``@NAME`` as the source means the run
-block with ``id: NAME`` in this file, ``@lessons/FILE.md#NAME`` one in another file;
-``{repo}`` in a source command is the repository's root (for files such as tests/data/docs/*).
+output), ``re(PATTERN)`` (group 1 of the first match), ``findall(PATTERN)`` (every match, as
+re.findall) and ``count(PATTERN)`` (matching lines); patterns may not contain braces. The
+source is a command, ``@NAME`` (the run block with ``id: NAME`` in this file) or
+``@lessons/FILE.md#NAME`` (one in another file); ``{repo}`` in a command is the repository's
+root (for files such as tests/data/docs/*).
 """
 
 from __future__ import annotations
@@ -257,7 +259,16 @@ class Runner:
                                capture_output=True, timeout=300)
             text = p.stdout if p.returncode == 0 else p.stdout + p.stderr
             return Output(text, p.returncode)
-        pipeline = [s.strip() for s in run.command.split(" | ")]
+        parts = _split_unquoted(run.command, " && ")
+        if len(parts) > 1:                      # like the shell: both outputs, stop at a failure
+            text = ""
+            for part in parts:
+                out = self._execute(Run(part.strip(), run.options), cwd)
+                text += out.text
+                if out.status:
+                    return Output(text, out.status)
+            return Output(text, 0)
+        pipeline = [s.strip() for s in _split_unquoted(run.command, " | ")]
         argv = shlex.split(pipeline[0])
         if argv[0] in NETSIM:
             text, status = _netsim_in_process(argv[1:], cwd)
@@ -276,6 +287,23 @@ class Runner:
                 raise DocError(f"only `| head -N` may follow a command, not {stage!r}")
             text = "".join(text.splitlines(keepends=True)[:int(m.group(1))])
         return Output(text, status)
+
+
+def _split_unquoted(command: str, sep: str) -> list[str]:
+    """``command`` split at each ``sep`` that is not inside quotes."""
+    parts, start, quote, i = [], 0, "", 0
+    while i < len(command):
+        c = command[i]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif command.startswith(sep, i):
+            parts.append(command[start:i])
+            start = i = i + len(sep)
+            continue
+        i += 1
+    return parts + [command[start:]]
 
 
 def _pythonpath() -> str:

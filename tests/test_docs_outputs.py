@@ -99,3 +99,11 @@ def test_bad_markers_are_refused(tmp_path: Path) -> None:
         docs.find_blocks(doc.read_text().split("\n"), doc)
     doc.write_text("```\n$ netsim echo\nframes at h1\n```\n")
     assert docs.unmarked_outputs(doc)
+
+
+def test_commands_split_like_a_shell() -> None:
+    """`A && B` and `A | head -N` split outside quotes only (tshark filters contain both)."""
+    assert docs._split_unquoted('tshark -Y "a && b" && netsim pcap x', " && ") == [
+        'tshark -Y "a && b"', "netsim pcap x"]
+    assert docs._split_unquoted("python -c 'print(1 | 2)' | head -2", " | ") == [
+        "python -c 'print(1 | 2)'", "head -2"]

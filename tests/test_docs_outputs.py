@@ -107,3 +107,19 @@ def test_commands_split_like_a_shell() -> None:
         'tshark -Y "a && b"', "netsim pcap x"]
     assert docs._split_unquoted("python -c 'print(1 | 2)' | head -2", " | ") == [
         "python -c 'print(1 | 2)'", "head -2"]
+
+
+def test_figures_in_git_are_current(runner: object) -> None:
+    """docs/demo.png is the demo's figure today. Rendering differs between matplotlib versions,
+    so the bytes are compared only when this matplotlib wrote the file in git."""
+    import matplotlib
+
+    result = docs.regenerate(ROOT / "README.md", runner)
+    assert result.figures, "README's demo block names no figure"
+    for made, kept in result.figures:
+        stamp = f"Matplotlib version{matplotlib.__version__},".encode()
+        if stamp not in kept.read_bytes()[:4096]:
+            pytest.skip(f"{kept.name} was drawn by another matplotlib version")
+        assert made.read_bytes() == kept.read_bytes(), (
+            f"{kept.relative_to(ROOT)} is not what the demo draws today: run "
+            "python scripts/refresh_docs.py")

@@ -100,3 +100,14 @@ def test_assignment_starters_import_and_run(tmp_path: Path) -> None:
                               capture_output=True, timeout=60)
         # a starter with a demo raises NotImplementedError from a TODO; none may fail otherwise
         assert proc.returncode == 0 or "NotImplementedError: TODO" in proc.stderr, proc.stderr
+
+
+def test_assignment_readmes_state_the_graders_points() -> None:
+    """"Points: N" in each assignment README is what `netsim grade` scores out of."""
+    from netsim.grading import get_assignment
+
+    for name in ASSIGNMENTS:
+        text = (LESSONS / "assignments" / name / "README.md").read_text()
+        m = re.search(r"Points: (\d+)\.", text)
+        assert m, f"{name}/README.md does not state its points"
+        assert int(m.group(1)) == get_assignment(name).max_score, name

@@ -433,7 +433,7 @@ class Result:
         return masked(self.old, self.masks) != masked(self.new, self.masks)
 
     def diff(self) -> str:
-        rel = str(self.path.relative_to(ROOT))
+        rel = str(self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path)
         return "".join(difflib.unified_diff(self.old.splitlines(True), self.new.splitlines(True),
                                             f"{rel} (in git)", f"{rel} (regenerated)"))
 
@@ -528,12 +528,19 @@ def unmarked_outputs(path: Path) -> list[str]:
     return problems
 
 
-def refresh(paths: list[Path], check: bool, write: Callable[[str], None] = print) -> int:
+def refresh(paths: list[Path], check: bool, write: Callable[[str], None] = print,
+            ) -> tuple[int, list[str]]:
+    """Regenerate each file (rewrite it unless ``check``); a file whose markers fail is left as
+    it is and its error reported, the others are still done. Returns (stale files, errors)."""
     runner = Runner()
-    stale = 0
+    stale, errors = 0, []
     try:
         for path in paths:
-            result = regenerate(path, runner)
+            try:
+                result = regenerate(path, runner)
+            except (DocError, MissingTool) as exc:
+                errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
+                continue
             if result.stale():
                 stale += 1
                 write(result.diff())
@@ -544,7 +551,7 @@ def refresh(paths: list[Path], check: bool, write: Callable[[str], None] = print
                     shutil.copyfile(src, dest)
     finally:
         runner.close()
-    return stale
+    return stale, errors
 
 
 def iter_problems(paths: list[Path]) -> Iterator[str]:
@@ -559,13 +566,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     paths = [p.resolve() for p in args.files] or doc_files()
-    problems = list(iter_problems(paths))
+    try:
+        problems = list(iter_problems(paths))
+    except DocError as exc:                     # a marker that cannot even be parsed
+        print(f"refresh_docs: {exc}", file=sys.stderr)
+        return 2
     for p in problems:
         print(p, file=sys.stderr)
-    try:
-        stale = refresh(paths, args.check)
-    except (DocError, MissingTool) as exc:
-        print(f"refresh_docs: {type(exc).__name__}: {exc}", file=sys.stderr)
+    stale, errors = refresh(paths, args.check)
+    for error in errors:
+        print(f"refresh_docs: {error}", file=sys.stderr)
+    if errors:
         return 2
     if args.check:
         print(f"{stale} file(s) out of date" if stale else "all shown outputs are current",

@@ -1,0 +1,1 @@
+from netsim.stack.tcp.congestion.reno import Reno as MyReno  # noqa: F401

@@ -124,14 +124,16 @@ def check_pending_bounded(ctx: Context) -> None:
     for i in range(4, 7):
         _enqueue(ctx, arp, IP1, f"p{i}".encode(), 0.0, Enqueue.DROPPED,
                  "the pending queue is bounded: beyond max_pending packets per address, "
-                 "new packets are DROPPED (RFC 1122 §2.3.2.2: SHOULD save at least one, "
-                 "bounded)", "the queue is unbounded: a host that never answers would "
-                 "make it grow forever")
+                 "the oldest held packet is dropped to make room and enqueue says DROPPED "
+                 "(RFC 1122 §2.3.2.2: SHOULD save at least one, the latest)",
+                 "the queue is unbounded: a host that never answers would make it grow "
+                 "forever")
     got = _update(ctx, arp, IP1, MAC1, 0.1)
-    want = [b"p0", b"p1", b"p2", b"p3"]
+    want = [b"p3", b"p4", b"p5", b"p6"]
     if got != want:
-        raise CheckFailed("the reply releases the packets that were kept (the first "
-                          "max_pending)", expected=repr(want), got=repr(got))
+        raise CheckFailed("the reply releases the packets that were kept, oldest first: the "
+                          "latest max_pending (RFC 1122 §2.3.2.2 keeps the latest packet; a "
+                          "full queue drops its oldest)", expected=repr(want), got=repr(got))
 
 
 def check_retries(ctx: Context) -> None:

@@ -25,7 +25,8 @@ from netsim.wire.mac import MacAddress
 class ArpCache:
     """timeout: how long a learned entry lives (seconds). retries: how many requests are sent
     in all (the first included) before giving up, retry_interval apart. max_pending: how many
-    packets are held per unresolved address (more are dropped)."""
+    packets are held per unresolved address (beyond it the oldest is dropped, so that the
+    latest is kept)."""
 
     def __init__(self, timeout: float = 60.0, retries: int = 3, retry_interval: float = 1.0,
                  max_pending: int = 256) -> None:
@@ -49,7 +50,8 @@ class ArpCache:
     def enqueue(self, ip: IPv4Address, packet: bytes, now: float) -> Enqueue:
         """Hold `packet` until `ip` is resolved. Enqueue.SEND_REQUEST for the first packet
         (the caller sends the first request), QUEUED for later ones, DROPPED when
-        max_pending packets are already held."""
+        max_pending packets were already held: the oldest held packet is dropped to make room
+        for this one (RFC 1122 §2.3.2.2 keeps the latest)."""
         raise NotImplementedError("TODO: ArpCache.enqueue")
 
     def poll(self, now: float) -> ArpPoll:

@@ -9,9 +9,10 @@ compares ``cwnd`` and ``ssthresh``.
 
 RFC 5681 leaves some choices open, and the assignment accepts them, so the candidate is
 compared with a family of references (`_Accepted`): slow start or congestion avoidance when
-cwnd == ssthresh (§3.1), slow start capped at ssthresh or not, congestion avoidance by RFC 3465
-byte counting or by the per-ACK formula SMSS*SMSS/cwnd (§3.1 eq. 3), and at the end of
-recovery cwnd = ssthresh or min(ssthresh, FlightSize + SMSS) (§3.2 step 6).
+cwnd == ssthresh (RFC 5681 §3.1), slow start capped at ssthresh or not, congestion avoidance by
+byte counting (RFC 3465) or by the per-ACK formula SMSS*SMSS/cwnd (RFC 5681 §3.1 eq. 3), and at
+the end of recovery cwnd = ssthresh (RFC 5681 §3.2 step 6) or the burst-avoiding
+min(ssthresh, FlightSize + SMSS) of RFC 6582 §3.2 step 3.
 """
 
 from __future__ import annotations

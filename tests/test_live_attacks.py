@@ -148,7 +148,9 @@ def check_service(out: Outcome, *, during_ok: int = 0) -> None:
 def test_spoofed_syn_flood_30000_cookies_keep_serving(ns: Netns, tmp_path: Path) -> None:
     out = under_flood(ns, tmp_path, "syn", 30000, probes=10, interval=0.1)
     assert len(out.during) >= 4, out.describe()
-    check_service(out, during_ok=4)
+    # all but one of the clients that try during the flood get in (within 3 s: a client SYN
+    # lost in the TAP's full queue is retransmitted after 1 s, as Linux's would be)
+    check_service(out, during_ok=len(out.during) - 1)
     assert out.counter("tcp.syncookies_sent") >= 1000, out.describe()
     assert out.counter("tcp.syncookies_valid") >= 1, out.describe()
     assert out.counter("tcp.drop.syn_backlog_full") == 0

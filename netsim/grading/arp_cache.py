@@ -12,6 +12,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from netsim.grading.codec import Enum_
+from netsim.grading.differential import check_fn as differential_check
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.stack.arp import ArpPoll, Enqueue
 from netsim.wire.lazyframe import as_bytes
@@ -365,6 +366,8 @@ ASSIGNMENT = Assignment(
               "create=False updates known or pending entries only (RFC 826)"),
         Check("per_address", 1, check_per_address,
               "each address has its own pending queue"),
+        Check("random_sequences", 3, differential_check("05-arp-cache"),
+              "random call sequences: after every call the same answers as the reference"),
         Check("stack_udp", 3, check_stack,
               "in the real stack: resolve, reuse, re-resolve after expiry, give up",
               kind="scripted"),

@@ -17,6 +17,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
+from netsim.grading.differential import check_fn as differential_check
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.wire.checksum import reference_checksum
 from netsim.wire.tcp import (
@@ -334,6 +335,8 @@ ASSIGNMENT = Assignment(
               "short segments and bad data offsets raise ValueError"),
         Check("tcp_checksum", 2, check_tcp_checksum,
               "the TCP checksum with its pseudo-header; odd lengths; bit flips detected"),
+        Check("random_sequences", 3, differential_check("01-checksum-tcp-parsing"),
+              "random call sequences: after every call the same answers as the reference"),
         Check("simulation_capture", 2, check_simulation,
               "every segment of a simulated transfer parses and verifies", kind="simulation"),
     ),

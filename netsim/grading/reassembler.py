@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from netsim.grading.differential import check_fn as differential_check
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.stack.tcp.reassembly import SegmentReassembler
 
@@ -292,6 +293,8 @@ ASSIGNMENT = Assignment(
               "finished only once the last byte has been assembled"),
         Check("random_stream", 2, check_random,
               "random shuffled, overlapping, duplicated segments reassemble exactly"),
+        Check("random_sequences", 3, differential_check("03-reassembler"),
+              "random call sequences: after every call the same answers as the reference"),
         Check("stack_receiver", 3, check_stack,
               "in the real TCP: duplicate ACKs for a hole, one ACK when it fills, data once",
               kind="scripted"),

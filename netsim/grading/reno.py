@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netsim.grading.differential import check_fn as differential_check
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 
 MSS = 1000
@@ -366,6 +367,8 @@ ASSIGNMENT = Assignment(
               "after a timeout: slow start to ssthresh, then linear growth"),
         Check("idle_restart", 1, check_idle,
               "idle longer than the RTO: cwnd = min(IW, cwnd) (RFC 5681 §4.1)"),
+        Check("random_sequences", 3, differential_check("04-reno"),
+              "random call sequences: after every call the same answers as the reference"),
         Check("stack_sender", 3, check_stack,
               "in the real TCP: IW, slow start with ABC, fast retransmit, inflation",
               kind="scripted"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from netsim.grading.differential import check_fn as differential_check
 from netsim.grading.framework import (
     Assignment,
     Check,
@@ -325,6 +326,8 @@ ASSIGNMENT = Assignment(
               "the backed-off RTO is kept until a new RTT sample, which ends it (Karn)"),
         Check("syn_timeout_3s", 1, check_syn_timeout,
               "SYN retransmitted and no sample: RTO = 3 s for the data (RFC 6298 (5.7))"),
+        Check("random_sequences", 3, differential_check("02-rto-estimator"),
+              "random call sequences: after every call the same answers as the reference"),
         Check("stack_retransmit_timer", 3, check_stack_timer,
               "in the real TCP: retransmissions at RTO, 2*RTO, backoff kept after the ACK",
               kind="scripted"),

@@ -4,4 +4,4 @@
 set -euo pipefail
 apt-get update >/dev/null && apt-get install -y python3 python3-pip python3-venv >/dev/null
 python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --quiet /autograder/source/netsim
+/autograder/venv/bin/pip install --quiet "/autograder/source/netsim[grade]"

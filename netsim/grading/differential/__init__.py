@@ -31,13 +31,28 @@ def check(assignment: str, candidate: Callable[..., Any], **kw: Any) -> DiffOutc
     return outcome
 
 
+class _Functions:
+    """The student's module-level functions as attributes (each one a proxy)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str) -> Any:
+        return self._ctx.get(name)
+
+
 def check_fn(assignment: str, **kw: Any) -> Callable[[Context], None]:
     """A grader check (``fn(ctx)``) that runs the differential check on the student's class
     (or, for assignment 01, their module) and raises `CheckFailed` with the shortest failing
     script. With student code in a sandbox, build the factory from the proxy instead."""
 
     def fn(ctx: Context) -> None:
-        factory = (lambda: ctx.module) if not ctx.target_name else ctx.target()
+        factory: Callable[..., Any]
+        if ctx.target_name:
+            factory = ctx.target()
+        else:  # assignment 01: the student's functions, looked up by name through the proxy
+            functions = _Functions(ctx)
+            factory = lambda: functions  # noqa: E731
         outcome = check(assignment, factory, **kw)
         ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
         outcome.raise_if_failed()

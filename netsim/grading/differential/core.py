@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -290,6 +290,9 @@ def _seed_only() -> Iterator[None]:
             setattr(providers, name, value)
 
 
+_EXPLORING = threading.Lock()
+
+
 class _OutOfTime(BaseException):
     """The time budget is spent (raised through Hypothesis, caught by `explore`)."""
 
@@ -336,7 +339,9 @@ def explore(spec: Spec, candidate: Callable[..., Any],
                         phases=(hyp.Phase.generate, hyp.Phase.shrink),
                         report_multiple_bugs=False, print_blob=False)(
         hyp.seed(seed)(hyp.given(spec.examples())(body)))
-    with contextlib.redirect_stdout(io.StringIO()), _seed_only():
+    # One check at a time: `_seed_only` patches Hypothesis's module state, which a batch
+    # graded in several threads would otherwise race on (Hypothesis is quiet: prints nothing).
+    with _EXPLORING, _seed_only():
         # _Found is expected; with a failure kept, Hypothesis may also report a flaky replay
         # once the budget is spent (the replay is skipped): the shortest failure is kept.
         try:

@@ -9,6 +9,7 @@ function returning a proxy to an object in a sandboxed process.
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,14 @@ def check_fn(assignment: str, **kw: Any) -> Callable[[Context], None]:
         else:  # assignment 01: the student's functions, looked up by name through the proxy
             functions = _Functions(ctx)
             factory = lambda: functions  # noqa: E731
-        outcome = check(assignment, factory, **kw)
+        # stay inside the check's own time limit: search for at most about half of what is
+        # left, shrink within a quarter (a short limit means fewer random sequences)
+        opts = dict(kw)
+        left = ctx.session.deadline - time.monotonic()
+        if left > 0:
+            opts["budget"] = min(float(opts.get("budget", 8.0)), 0.5 * left)
+            opts["shrink_budget"] = min(float(opts.get("shrink_budget", 3.0)), 0.25 * left)
+        outcome = check(assignment, factory, **opts)
         ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
         outcome.raise_if_failed()
 

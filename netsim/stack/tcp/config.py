@@ -43,8 +43,9 @@ class TcpConfig:
     # SYN cookies (RFC 4987 §3.6, netsim.stack.tcp.syncookies), as Linux's
     # net.ipv4.tcp_syncookies: 0 never, 1 when the half-open queue is full, 2 always
     syncookies: int = 1
-    # RFC 5961 §7: at most one challenge ACK or answer to an out-of-window segment without
-    # data per connection per this many seconds (Linux's net.ipv4.tcp_invalid_ratelimit)
+    # at most one challenge ACK (RFC 5961 §7 asks for a limit) or answer to an out-of-window
+    # segment without data per connection per this many seconds (Linux's
+    # net.ipv4.tcp_invalid_ratelimit; Linux exempts segments that carry data)
     invalid_ratelimit: float = 0.5
     cc: str = "newreno"
     initial_window: str = "rfc5681"  # or "iw10"

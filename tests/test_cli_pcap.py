@@ -19,7 +19,7 @@ from netsim.wire.pcap import PcapWriter
 from netsim.wire.tcp import ACK, build_tcp
 from netsim.wire.udp import build_udp
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parent / "data" / "captures"  # from shared/captures
 REFERENCE = CAPTURES / "linux-nc-lossy.pcap"
 REFERENCE_TEXT = CAPTURES / "linux-nc-lossy.tcpdump.txt"
 

@@ -43,7 +43,7 @@ from netsim.wire.tcp import (
 )
 from netsim.wire.udp import build_udp
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parent / "data" / "captures"  # from shared/captures
 REFERENCE = CAPTURES / "linux-nc-lossy.pcap"
 
 MAC_A, MAC_B = MacAddress("02:00:00:00:00:01"), MacAddress("02:00:00:00:00:02")

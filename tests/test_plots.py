@@ -399,7 +399,7 @@ def test_time_sequence_marks_zero_window_probes() -> None:
 def test_ladder_and_time_sequence_of_a_linux_capture() -> None:
     from netsim.trace.pcap import records_from_pcap
 
-    pcap = Path("/work/shared/captures/linux-nc-lossy.pcap")
+    pcap = Path(__file__).resolve().parent / "data" / "captures" / "linux-nc-lossy.pcap"
     if not pcap.exists():
         pytest.skip(f"{pcap} (the shared Linux reference capture) is not here")
     rec = records_from_pcap(pcap)

@@ -229,7 +229,7 @@ def test_dataframe_without_pandas_says_how_to_install_it(lossy: Recorder,
 
 
 # ---------------------------------------------------------------------- from a pcap
-LINUX_PCAP = Path("/work/shared/captures/linux-nc-lossy.pcap")
+LINUX_PCAP = Path(__file__).resolve().parent / "data" / "captures" / "linux-nc-lossy.pcap"
 TCPDUMP = re.compile(r"^(\d+\.\d+) IP (\S+)\.(\d+) > (\S+)\.(\d+): Flags \[([^\]]+)\]"
                      r"(?:, seq (\d+)(?::(\d+))?)?(?:, ack (\d+))?, win (\d+)")
 

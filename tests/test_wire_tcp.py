@@ -411,7 +411,7 @@ def test_format_options_matches_tcpdump(tmp_path: Path,
 
 # --- real frames: a Linux capture and tcpdump's reading of it --------------------------------
 
-CAPTURES = Path(__file__).resolve().parents[1].parent / "shared" / "captures"
+CAPTURES = Path(__file__).resolve().parent / "data" / "captures"  # from shared/captures
 CAPTURE = CAPTURES / "linux-nc-lossy.pcap"
 TCPDUMP_TEXT = CAPTURES / "linux-nc-lossy.tcpdump.txt"
 

@@ -151,6 +151,34 @@ def test_student_congestion_control_class_is_loaded_from_a_file(
     assert err.count("\n") == 1 and "--cc" in err and "SyntaxError" in err
 
 
+def test_a_student_controller_module_runs_once_per_command_and_again_after_an_edit(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The CLI checks --cc before the run and the run builds its config again: the student's
+    module (which may print, count or open files) must still execute once, and a notebook that
+    edits the file and runs again must get the new version."""
+    runs = tmp_path / "runs.txt"
+    student = tmp_path / "counting_cc.py"
+    source = (
+        "from pathlib import Path\n"
+        f"_runs = Path({str(runs)!r})\n"
+        "_runs.write_text(_runs.read_text() + 'VERSION\\n' if _runs.exists() else 'VERSION\\n')\n"
+        "from netsim.stack.tcp.congestion.reno import FixedWindow\n"
+        "class Window(FixedWindow):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(segments=SEGMENTS)\n"
+    )
+    student.write_text(source.replace("VERSION", "v1").replace("SEGMENTS", "1"))
+    common = ("--bytes", "20kB", "--delay", "10ms")
+    assert sim_json(capsys, *common, "--cc", f"{student}:Window")["intact"] is True
+    assert runs.read_text().splitlines() == ["v1"]
+    slow = sim_json(capsys, *common, "--cc", f"{student}:Window")["sim_seconds"]
+    assert runs.read_text().splitlines() == ["v1"]  # same file, same process: not re-run
+    student.write_text(source.replace("VERSION", "v2").replace("SEGMENTS", "8") + "\n# edited\n")
+    fast = sim_json(capsys, *common, "--cc", f"{student}:Window")["sim_seconds"]
+    assert runs.read_text().splitlines() == ["v1", "v2"]
+    assert fast < slow / 2  # the edited controller (8 segments per RTT) is the one that ran
+
+
 @pytest.mark.parametrize(
     ("args", "flag"),
     [

@@ -36,8 +36,9 @@ from netsim.cli.progressbar import Progress, add_progress_argument, progress_pro
 from netsim.cli.validate import int_in
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
-from netsim.sim.scenario import BulkScenario, check_tcp_mtu, run_bulk
+from netsim.sim.scenario import BulkScenario, run_bulk
 from netsim.stack.tcp.congestion import CC_FACTORIES
+from netsim.tcpspec import check_tcp_mtu
 from netsim.trace.recorder import Recorder
 from netsim.units import format_rate, format_size, format_time
 

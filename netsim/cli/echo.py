@@ -20,12 +20,12 @@ from netsim.apps.echo import ECHO_PORT, EchoResult, echo_client, echo_server
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.cli.validate import positive_time
 from netsim.errors import UsageError
-from netsim.sim.scenario import check_tcp_mtu
 from netsim.sim.topology import capture, two_hosts
 from netsim.sim.world import World
 from netsim.stack.events import StateRecord, TraceRecord
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
+from netsim.tcpspec import check_tcp_mtu
 from netsim.units import format_time
 from netsim.wire.summary import summarize
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
-from netsim.sim.scenario import HEADERS, TIMESTAMP_OVERHEAD, link_summary
+from netsim.sim.scenario import link_summary
+from netsim.tcpspec import HEADERS, TIMESTAMP_OVERHEAD
 from netsim.units import format_size, format_time, parse_size, parse_time
 
 __all__ = ["MAX_FIGURE_PIXELS", "MAX_PCAP_BYTES", "MAX_SWEEP_RUNS", "MAX_SWEEP_WALL_SECONDS",

@@ -27,10 +27,10 @@ from netsim.apps.echo import EchoServerStats, echo_client, echo_server
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args, transfer_bytes
 from netsim.errors import UsageError
 from netsim.live.host import LiveConfig, LiveHost
-from netsim.sim.scenario import check_tcp_mtu
 from netsim.sockets import Listener, Stream
 from netsim.stack.tcp import syncookies
 from netsim.stack.tcp.config import TcpConfig
+from netsim.tcpspec import check_tcp_mtu
 from netsim.units import parse_time
 
 __all__ = ["register", "run"]

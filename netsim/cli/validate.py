@@ -11,7 +11,7 @@ The rules, the same everywhere:
 - negative values parse as values (``--delay -1ms`` reaches the check and is refused with
   the allowed range, not taken for an option);
 - options that cannot work together are refused with the reason (an MTU too small to carry
-  one TCP segment, an MSS larger than the MTU allows: `netsim.sim.scenario.check_tcp_mtu`);
+  one TCP segment, an MSS larger than the MTU allows: `netsim.tcpspec.check_tcp_mtu`);
 - a run estimated to be larger than a limit (wall time, pcap bytes, trace records, figure
   pixels, sweep runs: `netsim.cli.limits`) is refused, with the estimate, unless the user
   passes ``--allow-large``.

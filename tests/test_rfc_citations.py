@@ -189,6 +189,11 @@ def test_the_scanner_finds_the_citation_forms_in_use() -> None:
     assert [(c[1], c[2]) for c in found] == [
         ("9293", "3.8.6.1"), ("9293", "3.8.6.2.2"), ("6298", "rule 2.3"), ("6298", "rule 5.5"),
         ("6582", "3.2"), ("6582", "3.5"), ("5681", "3.1")]
+    own: list[OwnRef] = []
+    found = citations("x.md", "RFC 5961 §3.2; the script of §2 shows it. (§1)\n\n"
+                      "```\nh.send()  # RFC 5961 §7\n# one challenge ACK (§4)\n```", own)
+    assert [(c[1], c[2]) for c in found] == [("5961", "3.2"), ("5961", "7")]
+    assert [o[2] for o in own] == ["2", "1", "4"]
     assert len(ALL) > 250  # the project cites sections in hundreds of places
 
 
@@ -235,6 +240,9 @@ def test_every_citation_is_about_its_section() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+ANSWERS = "lessons/teachers/ANSWERS.md"
+
+
 def _headings(path: Path) -> set[str]:
     return set(re.findall(r"^#+ (\d+(?:\.\d+)*)\.? ", path.read_text(), re.M))
 
@@ -247,8 +255,29 @@ def test_bare_section_signs_point_at_headings_of_the_lesson() -> None:
         if not name.startswith("lessons/") or not name.endswith(".md"):
             continue
         path = (ROOT / name).parent / into if into != name else ROOT / name
-        if name == "lessons/teachers/ANSWERS.md" and into == name:
+        if name == ANSWERS and into == name:
             continue  # checked below, per lesson
         if not path.is_file() or num not in _headings(path):
             wrong.append(f"{name}: §{num} is no section of {path.relative_to(ROOT)} — …{around}…")
+    answers = re.split(r"^## Lesson (\d+)\b.*$", (ROOT / ANSWERS).read_text(), flags=re.M)
+    for number, body in zip(answers[1::2], answers[2::2], strict=True):
+        lesson = next((ROOT / "lessons").glob(f"{int(number):02d}-*.md"))
+        own: list[OwnRef] = []
+        citations(ANSWERS, body, own)
+        for _, into, num, around in own:
+            path = lesson if into == ANSWERS else (ROOT / ANSWERS).parent / into
+            if num not in _headings(path):
+                wrong.append(f"{ANSWERS} (lesson {number}): §{num} is no section of "
+                             f"{path.relative_to(ROOT)} — …{around}…")
     assert not wrong, "\n".join(wrong)
+
+
+#: "RFC 5681 3.1", "RFC 5681, sec. 3.1", "rfc5681#section-3.1": forms the scanner does not read
+_UNREAD = re.compile(r"RFC\s?\d{3,4}[,:]?\s(?:sec\.?\s?|s\.\s?|p\.\s?)?\d+\.\d+"
+                     r"|rfc\d{3,4}(?:\.html|\.txt)?#section-", re.I)
+
+
+def test_no_citation_is_in_a_form_the_scanner_does_not_read() -> None:
+    unread = [f"{name}: …{' '.join(text[max(0, m.start() - 40):m.end() + 40].split())}…"
+              for name, text in _texts() for m in _UNREAD.finditer(text)]
+    assert not unread, "write these as 'RFC N §x.y':\n" + "\n".join(unread)

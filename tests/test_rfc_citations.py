@@ -85,18 +85,43 @@ OwnRef = tuple[str, str, str, str]  # file, the file it points into, section, th
 OWN: list[OwnRef] = []
 
 
+#: What may stand between two citations that share their text: punctuation, "and", "or",
+#: "with", numbers, "eq. 3", "step 2", another RFC's number
+_BETWEEN = re.compile(r"(?:[\s,;/()\-–.:+]|\d|\band\b|\bor\b|\bwith\b|\beq\.|\bsteps?\b"
+                      r"|RFC\s?\d{3,4}(?:'s)?)*")
+
+
+def _groups(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of side-by-side section citations in a sentence."""
+    groups: list[tuple[int, int]] = []
+    for m in TOKEN.finditer(sentence):
+        if m.group("rfc"):
+            continue
+        if groups and _BETWEEN.fullmatch(sentence[groups[-1][1]:m.start()]):
+            groups[-1] = (groups[-1][0], m.end())
+        else:
+            groups.append((m.start(), m.end()))
+    return groups
+
+
 def citations(name: str, text: str, own: list[OwnRef] | None = None) -> list[Citation]:
-    """Each citation with its sentence (a table row: the row) as the text around it. A bare
-    "§x" belongs to the RFC named before it in the same sentence (a table row: the RFC of the
-    row, else of the header)."""
+    """Each citation with the text around it: its sentence (a table row: the row), cut at the
+    citations before and after it. A bare "§x" belongs to the RFC named before it in the same
+    sentence (a table row: the RFC of the row, else of the header)."""
     out: list[Citation] = []
     for block, start, table in _blocks(text):
         for _, sentence in _sentences(block, table, name.endswith(".py")):
             current = start
-            flat = " ".join(sentence.split())
+            groups = _groups(sentence)
             for m in TOKEN.finditer(sentence):
-                a, b = max(0, m.start() - 200), m.end() + 200
-                around = " ".join(sentence[a:b].split()) if len(flat) > 400 else flat
+                # the text around a citation: its sentence, from the citation before it to the
+                # one after it ("§3.1 (header format), §3.3.2 (the state machine)"); citations
+                # side by side ("RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17") share it
+                g = next((i for i, (x, y) in enumerate(groups) if x <= m.start() < y), None)
+                a = groups[g - 1][1] if g else 0
+                b = groups[g + 1][0] if g is not None and g + 1 < len(groups) else len(sentence)
+                a, b = max(a, m.start() - 200), min(b, m.end() + 200)
+                around = " ".join(sentence[a:b].split())
                 if m.group("rfc"):
                     follows = sentence[m.end():m.end() + 2].lstrip().startswith("§")
                     # "RFC 6528's keyed hash" names an RFC in passing; in a table only "RFC N §x"
@@ -281,3 +306,13 @@ def test_no_citation_is_in_a_form_the_scanner_does_not_read() -> None:
     unread = [f"{name}: …{' '.join(text[max(0, m.start() - 40):m.end() + 40].split())}…"
               for name, text in _texts() for m in _UNREAD.finditer(text)]
     assert not unread, "write these as 'RFC N §x.y':\n" + "\n".join(unread)
+
+
+def test_the_topic_check_tells_a_right_citation_from_a_wrong_one() -> None:
+    (_, _, _, around), = citations("x.md", "In slow start cwnd doubles every round trip "
+                                   "(RFC 5681 §4.2).")
+    assert not _about(_titles("5681", "4.2"), around)  # Generating Acknowledgments
+    assert _about(_titles("5681", "3.1"), around)  # Slow Start and Congestion Avoidance
+    found = citations("x.md", "A zero window is probed (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17), "
+                      "while a SYN's window is never scaled (RFC 7323 §2.2).")
+    assert "probed" in found[1][3] and "probed" not in found[2][3] and "scaled" in found[2][3]

@@ -1,8 +1,9 @@
 """Every RFC section the project cites exists in that RFC, and the citations a reviewer checked by
 hand still say what they were checked for.
 
-The texts scanned: README.md, docs/, lessons/ (every .md), the notebooks' markdown cells and
-netsim's source (comments, docstrings and messages). A citation is "RFC 9293 §3.8.6.1",
+The texts scanned: README.md, docs/, lessons/ (every .md, and the assignments' and solutions'
+.py files), the notebooks' markdown cells and netsim's source (comments, docstrings and
+messages). A citation is "RFC 9293 §3.8.6.1",
 "RFC 6298 (2.3)" (RFC 6298 numbers its rules), "section 3.2 of RFC 6582", or a bare "§3.8.6.2"
 that follows an "RFC N" in the same paragraph (a markdown table row: the RFC of its header).
 The section titles are in tests/data/rfc_sections.json."""
@@ -38,7 +39,7 @@ def _texts() -> Iterator[tuple[str, str]]:
         book = json.loads(p.read_text())
         yield str(p.relative_to(ROOT)), "\n\n".join(
             "".join(c["source"]) for c in book["cells"] if c["cell_type"] == "markdown")
-    for p in sorted((ROOT / "netsim").rglob("*.py")):
+    for p in [*sorted((ROOT / "netsim").rglob("*.py")), *sorted((ROOT / "lessons").rglob("*.py"))]:
         yield str(p.relative_to(ROOT)), p.read_text()
 
 
@@ -116,12 +117,15 @@ def citations(name: str, text: str, own: list[OwnRef] | None = None) -> list[Cit
             for m in TOKEN.finditer(sentence):
                 # the text around a citation: its sentence, from the citation before it to the
                 # one after it ("§3.1 (header format), §3.3.2 (the state machine)"); citations
-                # side by side ("RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17") share it
+                # side by side ("RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17") share it, and all
+                # share what the sentence says before the first
                 g = next((i for i, (x, y) in enumerate(groups) if x <= m.start() < y), None)
                 a = groups[g - 1][1] if g else 0
                 b = groups[g + 1][0] if g is not None and g + 1 < len(groups) else len(sentence)
                 a, b = max(a, m.start() - 200), min(b, m.end() + 200)
-                around = " ".join(sentence[a:b].split())
+                # what the sentence says before its first citation is said of all of them
+                lead = sentence[:min(a, groups[0][0])] if groups else ""
+                around = " ".join((lead[-200:] + " " + sentence[a:b]).split())
                 if m.group("rfc"):
                     follows = sentence[m.end():m.end() + 2].lstrip().startswith("§")
                     # "RFC 6528's keyed hash" names an RFC in passing; in a table only "RFC N §x"
@@ -313,6 +317,8 @@ def test_the_topic_check_tells_a_right_citation_from_a_wrong_one() -> None:
                                    "(RFC 5681 §4.2).")
     assert not _about(_titles("5681", "4.2"), around)  # Generating Acknowledgments
     assert _about(_titles("5681", "3.1"), around)  # Slow Start and Congestion Avoidance
-    found = citations("x.md", "A zero window is probed (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17), "
-                      "while a SYN's window is never scaled (RFC 7323 §2.2).")
-    assert "probed" in found[1][3] and "probed" not in found[2][3] and "scaled" in found[2][3]
+    found = citations("x.md", "Window probes (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17) and the "
+                      "rest: RFC 9293 §3.1 (header format), §3.3.2 (states), §3.7.1 (MSS option).")
+    assert [("probes" in c[3], "header" in c[3], "MSS" in c[3]) for c in found] == [
+        (True, False, False), (True, False, False), (True, True, False), (True, True, False),
+        (True, False, True)]

@@ -1,12 +1,15 @@
-"""Every RFC section the project cites exists in that RFC, and the citations a reviewer checked by
-hand still say what they were checked for.
+"""Every RFC section the project cites exists in that RFC, and is cited for what it says.
 
 The texts scanned: README.md, docs/, lessons/ (every .md, and the assignments' and solutions'
 .py files), the notebooks' markdown cells and netsim's source (comments, docstrings and
-messages). A citation is "RFC 9293 §3.8.6.1",
-"RFC 6298 (2.3)" (RFC 6298 numbers its rules), "section 3.2 of RFC 6582", or a bare "§3.8.6.2"
-that follows an "RFC N" in the same paragraph (a markdown table row: the RFC of its header).
-The section titles are in tests/data/rfc_sections.json."""
+messages). A citation is "RFC 9293 §3.8.6.1", "RFC 6298 (2.3)" (RFC 6298 numbers its rules),
+"section 3.2 of RFC 6582", or a bare "§3.8.6.2" that follows an "RFC N" in the same sentence
+(a markdown table row: the RFC of its header). A bare "§2" in a sentence that names no RFC is a
+section of the lesson itself, and must be one of its headings.
+
+The section titles are in tests/data/rfc_sections.json, each RFC's read from the copy of its
+text named there; the words a citation may use besides a title's ("topics") were each found in
+that section's text. The sentence around a citation must use one of them."""
 
 from __future__ import annotations
 

@@ -304,8 +304,11 @@ def test_bare_section_signs_point_at_headings_of_the_lesson() -> None:
     assert not wrong, "\n".join(wrong)
 
 
-#: "RFC 5681 3.1", "RFC 5681, sec. 3.1", "rfc5681#section-3.1": forms the scanner does not read
+#: "RFC 5681 3.1", "RFC 5681, sec. 3.1", "RFC 5681 (3.1)" (only RFC 6298 numbers rules),
+#: "section 3.1 of [RFC5681]", "rfc5681#section-3.1": forms the scanner does not read
 _UNREAD = re.compile(r"RFC\s?\d{3,4}[,:]?\s(?:sec\.?\s?|s\.\s?|p\.\s?)?\d+\.\d+"
+                     r"|RFC\s?(?!6298)\d{3,4}\s\(\d+\.\d+\)"
+                     r"|section\s\d+(?:\.\d+)*\sof\s\["
                      r"|rfc\d{3,4}(?:\.html|\.txt)?#section-", re.I)
 
 
@@ -313,6 +316,7 @@ def test_no_citation_is_in_a_form_the_scanner_does_not_read() -> None:
     unread = [f"{name}: …{' '.join(text[max(0, m.start() - 40):m.end() + 40].split())}…"
               for name, text in _texts() for m in _UNREAD.finditer(text)]
     assert not unread, "write these as 'RFC N §x.y':\n" + "\n".join(unread)
+    assert _UNREAD.search("cwnd grows (RFC 5681 (3.1))") and not _UNREAD.search("RFC 6298 (2.3)")
 
 
 def test_the_topic_check_tells_a_right_citation_from_a_wrong_one() -> None:

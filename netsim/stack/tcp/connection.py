@@ -891,7 +891,7 @@ class TcpConnection:
         n = min(self.snd_mss, seq_diff(data_end, una))
         sent_before = seq_diff(self.snd_max, una)
         if 0 < sent_before < n:
-            n = sent_before  # RFC 6298 (5.4): retransmit what was sent, not data queued behind it
+            n = sent_before  # RFC 6298 (5.4): resend what was sent, not data queued behind it
         if 0 < self.snd_wnd < n:
             n = self.snd_wnd  # RFC 9293 §3.8.6: not past the offered window (as Linux)
         self._rtt_seq = None  # Karn: never time a retransmitted segment

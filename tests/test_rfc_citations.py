@@ -139,7 +139,10 @@ def citations(name: str, text: str, own: list[OwnRef] | None = None) -> list[Cit
                     mine = _OWN_BEFORE.search(sentence[:m.start()]) or \
                         _OWN_AFTER.match(sentence[m.end():])
                     if current and not mine:
-                        out.append((name, current, m.group("num"), around))
+                        # RFC 6298 has no subsections: its "§2.3" is rule (2.3)
+                        rule = current == "6298" and "." in m.group("num")
+                        out.append((name, current, ("rule " if rule else "") + m.group("num"),
+                                    around))
                     elif own is not None:
                         link = re.findall(r"([\w./-]+\.md)\b", sentence[:m.start()])
                         own.append((name, link[-1] if link else name, m.group("num"), around))
@@ -196,6 +199,13 @@ def _stem(word: str) -> str:
     return stem[:-1] if len(stem) > 3 and stem.endswith("e") else stem
 
 
+def _vocabulary(rfc: str, section: str) -> list[str]:
+    """Titles and topic words of a section (a rule of RFC 6298: its section's topic words too)."""
+    parent = [f"{rfc} {section[5:].split('.')[0]}"] if section.startswith("rule ") else []
+    return [*_titles(rfc, section),
+            *(w for key in (f"{rfc} {section}", *parent) for w in TOPICS.get(key, []))]
+
+
 def _about(vocabulary: list[str], text: str) -> bool:
     """Whether the text uses the vocabulary (titles and topic words): one of them whole, or a
     word of the text and a keyword agree on their stems' first six letters (all of a shorter
@@ -225,6 +235,7 @@ def test_the_scanner_finds_the_citation_forms_in_use() -> None:
     found = citations("x.md", "RFC 5961 §3.2; the script of §2 shows it. (§1)\n\n"
                       "```\nh.send()  # RFC 5961 §7\n# one challenge ACK (§4)\n```", own)
     assert [(c[1], c[2]) for c in found] == [("5961", "3.2"), ("5961", "7")]
+    assert [c[2] for c in citations("x.md", "RFC 6298 §2.1 and §5.")] == ["rule 2.1", "5"]
     assert [o[2] for o in own] == ["2", "1", "4"]
     assert len(ALL) > 250  # the project cites sections in hundreds of places
 
@@ -268,7 +279,7 @@ def test_every_citation_is_about_its_section() -> None:
     the section's text)."""
     wrong = [f"{c[0]}: RFC {c[1]} §{c[2]} ({_titles(c[1], c[2])[0]}) — …{c[3]}…"
              for c in ALL if c[1] in RFCS and _exists(c[1], c[2])
-             and not _about([*_titles(c[1], c[2]), *TOPICS.get(f"{c[1]} {c[2]}", [])], c[3])]
+             and not _about(_vocabulary(c[1], c[2]), c[3])]
     assert not wrong, "\n".join(wrong)
 
 

@@ -92,7 +92,7 @@ def check_odd_length(ctx: Context) -> None:
         padded_left = data[:-1] + b"\x00" + data[-1:]
         _checksum_case(ctx, data, "an odd count of bytes: the last byte is padded with a zero "
                        "byte on the RIGHT, i.e. it is the high byte of the last word "
-                       "(RFC 1071 §4.1)",
+                       "(RFC 1071 §1)",
                        {reference_checksum(data[:-1]): "the last (odd) byte was ignored",
                         reference_checksum(padded_left): "the last byte was taken as the LOW "
                         "byte of a word: pad it with a zero byte after it"})
@@ -322,7 +322,7 @@ ASSIGNMENT = Assignment(
         Check("checksum_end_around_carry", 2, check_end_around_carry,
               "carries out of bit 15 are added back (end-around carry, RFC 1071)"),
         Check("checksum_odd_length", 2, check_odd_length,
-              "an odd last byte is padded with a zero on the right (RFC 1071 §4.1)"),
+              "an odd last byte is padded with a zero on the right (RFC 1071 §1)"),
         Check("checksum_random", 2, check_random, "300 random buffers agree with RFC 1071"),
         Check("checksum_verifies_to_zero", 1, check_verifies_to_zero,
               "over a header holding its correct checksum, the result is 0"),

@@ -48,7 +48,7 @@ class Cubic(Reno):
             self.w_est = cwnd_seg
         t = now - self.epoch_start
         target = self._w_cubic(t + self.rtt)
-        # RFC 9438 §4.4: the target is clamped to [cwnd, 1.5 * cwnd]
+        # RFC 9438 §4.2: the target is clamped to [cwnd, 1.5 * cwnd]
         target = min(max(target, cwnd_seg), 1.5 * cwnd_seg)
         # RFC 9438 §4.3: the Reno-friendly estimate grows by alpha per window of ACKs
         # (alpha_cubic SHOULD become 1 once W_est >= cwnd_prior, to grow as Reno does)

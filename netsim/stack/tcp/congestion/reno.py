@@ -36,7 +36,7 @@ class Reno:
     def on_ack(self, acked: int, rtt: float | None, flight: int, now: float) -> None:
         mss = self.mss
         if self.cwnd < self.ssthresh:
-            # RFC 5681 §3.1 (3.2), with RFC 3465: cwnd += min(N, L*SMSS)
+            # RFC 5681 §3.1 eq. 2, with RFC 3465: cwnd += min(N, L*SMSS)
             self.cwnd += min(acked, self.ABC_L * mss)
         else:
             # RFC 3465 §2.1: cwnd += SMSS once a full cwnd of bytes has been acked

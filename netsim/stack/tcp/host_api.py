@@ -1,10 +1,11 @@
-"""What a TCP connection needs from the world around it, and nothing more.
+"""What TCP needs from the world around it, and nothing more.
 
 A connection (netsim.stack.tcp.connection) emits segments, arms one timer entry, counts,
 traces and reads the clock through `ConnectionHost`; it asks the TCP layer for an MSS, a RST
 for a segment it will not accept, and to be forgotten through `ConnectionTable`; a listener
-through `ListenerHooks`. `netsim.stack.host.Stack`, `TcpLayer` and `TcpListener` provide these,
-but so can a test's small fake: a connection never imports the stack.
+through `ListenerHooks`. The TCP layer (netsim.stack.tcp.layer) also routes and sends IP
+datagrams: `LayerHost`. `netsim.stack.host.Stack`, `TcpLayer` and `TcpListener` provide these,
+but so can a test's small fake: no part of TCP imports the stack.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from ipaddress import IPv4Address
 from typing import Any, Protocol
 
 from netsim.stack.events import Tracer
+from netsim.stack.interface import Interface
+from netsim.stack.routing import RoutingTable
 from netsim.stack.timers import TimerQueue
 from netsim.wire.tcp import TCPSegment
 
@@ -63,3 +66,18 @@ class ListenerHooks(Protocol):
 
     def forget(self, conn: Any) -> None:
         """`conn` left SYN-RECEIVED without completing its handshake."""
+
+
+class LayerHost(ConnectionHost, Protocol):
+    """The stack seen from the TCP layer: also routes, interfaces and IP output."""
+
+    routes: RoutingTable
+    interfaces: dict[str, Interface]
+
+    def source_for(self, dst: IPv4Address) -> IPv4Address | None:
+        """Our address on the way to `dst` (None: no route)."""
+
+    def send_ip(self, dst: IPv4Address, protocol: int, payload: bytes, now: float, *,
+                src: IPv4Address | None = None, ttl: int | None = None, df: bool = False,
+                dscp: int = 0, ecn: int = 0) -> bool:
+        """Route and send one datagram (False: no route)."""

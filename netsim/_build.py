@@ -35,6 +35,7 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.connection",
     "netsim.stack.tcp.layer",
     "netsim.stack.tcp.seq",
+    "netsim.stack.tcp.states",  # its Final copies of the states are read by the modules above
     "netsim.stack.tcp.sack",
     "netsim.sim.link",
     "netsim.node",

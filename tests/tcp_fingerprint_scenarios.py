@@ -7,7 +7,8 @@ exercise the paths of netsim/stack/tcp: clean and lossy transfers (random, burst
 duplication, corruption, a zero window with a slow reader (persist timer), SACK and timestamps
 and window scaling on and off, NewReno and CUBIC, RST and abort, close with unread data,
 simultaneous open and close, TIME-WAIT to its end, SYN and SYN-ACK retransmissions, SYN
-cookies, delayed ACKs and Nagle, and path MTU discovery.
+cookies, delayed ACKs and Nagle, path MTU discovery, and forged segments (RFC 5961 challenge
+ACKs, RSTs in every handshake state, ACKs out of range).
 
     python tests/tcp_fingerprint_scenarios.py            # compare with the recorded values
     python tests/tcp_fingerprint_scenarios.py --write    # record them (only from code whose
@@ -28,6 +29,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ from netsim.stack.tcp.errors import TcpError
 from netsim.trace.recorder import Recorder
 from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_TCP, build_ipv4
-from netsim.wire.tcp import ACK, FIN, PSH, RST, SYN, build_tcp
+from netsim.wire.tcp import ACK, FIN, PSH, RST, SYN, MSSOption, build_tcp, encode_options
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "tcp_split_fingerprints.json"
 PORT = 9000
@@ -265,6 +267,63 @@ def injected() -> App:
     return apps
 
 
+def handshake_forgeries() -> App:
+    """Handshake segments from a host that does not exist (10.0.0.9, whose address never
+    resolves): to h2's listener a SYN, the same SYN again (the SYN-ACK is resent), an ACK of
+    the wrong number (RFC 9293: a RST), a RST (the half-open entry goes), a second SYN then
+    another SYN inside its window (a challenge ACK); to h1, waiting in SYN-SENT for 10.0.0.9,
+    a SYN-ACK of the wrong number, an ACK without SYN, then RST-ACK (refused)."""
+    def apps(world: World, h1: Node, h2: Node) -> list[Generator[Any, Any, None]]:
+        env = world.env
+        link = world_links[id(world)][0]
+        mac1 = h1.stack.interfaces["eth0"].mac
+        mac2 = h2.stack.interfaces["eth0"].mac
+        ghost = IPv4Address("10.0.0.9")
+
+        def forge(to_h2: bool, sport: int, dport: int, seq: int, ack: int,
+                  flags: int) -> None:
+            dst = h2.ip if to_h2 else h1.ip
+            seg = build_tcp(ghost, dst, sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                            flags, 4000, b"", encode_options([MSSOption(1000)]))
+            pkt = build_ipv4(ghost, dst, PROTO_TCP, seg, identification=77)
+            if to_h2:
+                link.a.send(build_ethernet(mac2, mac1, ETHERTYPE_IPV4, pkt))
+            else:
+                link.b.send(build_ethernet(mac1, mac2, ETHERTYPE_IPV4, pkt))
+
+        def half_open(port: int) -> Any:
+            return h2.stack.tcp.conns[(h2.ip, PORT, ghost, port)]
+
+        def to_server() -> Generator[Any, Any, None]:
+            h2.listen(PORT)
+            yield env.timeout(0.1)
+            forge(True, 1111, PORT, 1000, 0, SYN)
+            yield env.timeout(0.1)
+            forge(True, 1111, PORT, 1000, 0, SYN)  # again: the SYN-ACK is sent again
+            yield env.timeout(0.1)
+            forge(True, 1111, PORT, 1001, half_open(1111).iss + 99, ACK)  # wrong: a RST
+            yield env.timeout(0.1)
+            forge(True, 1111, PORT, 1001, 0, RST)  # the half-open entry goes
+            yield env.timeout(0.1)
+            forge(True, 2222, PORT, 5000, 0, SYN)
+            yield env.timeout(0.1)
+            forge(True, 2222, PORT, 5003, 0, SYN)  # in the window, not the SYN: challenge
+
+        def to_client() -> Generator[Any, Any, None]:
+            connecting = h1.connect(ghost, 80)
+            yield env.timeout(0.2)
+            conn = next(c for c in h1.stack.tcp.conns.values() if c.remote_ip == ghost)
+            forge(False, 80, conn.local_port, 7000, conn.iss + 500, SYN | ACK)  # bad ACK
+            yield env.timeout(0.1)
+            forge(False, 80, conn.local_port, 7000, conn.iss + 1, ACK)  # no SYN: ignored
+            yield env.timeout(0.1)
+            forge(False, 80, conn.local_port, 0, conn.iss + 1, RST | ACK)  # refused
+            with contextlib.suppress(TcpError):
+                yield connecting
+        return [to_server(), to_client()]
+    return apps
+
+
 world_links: dict[int, list[Any]] = {}  # World id -> its links, for scenarios that inject
 
 
@@ -334,6 +393,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("idle_fin_wait_2_data_after_close", idle_then_more(),
              tcp=_fast(fin_wait2_timeout=3.0), until=20.0),
     Scenario("injected", injected(), tcp=_fast(), until=15.0),
+    Scenario("handshake_forgeries", handshake_forgeries(), tcp=_fast(), until=10.0),
     Scenario("give_up", bulk(50_000), _link(loss=Bernoulli(0.9)),
              tcp=TcpConfig(max_retries=3, syn_retries=3, min_rto=0.2, initial_rto=0.2),
              seed=16, until=60.0),

@@ -8,7 +8,7 @@ duplication, corruption, a zero window with a slow reader (persist timer), SACK 
 and window scaling on and off, NewReno and CUBIC, RST and abort, close with unread data,
 simultaneous open and close, TIME-WAIT to its end, SYN and SYN-ACK retransmissions, SYN
 cookies, delayed ACKs and Nagle, path MTU discovery, and forged segments (RFC 5961 challenge
-ACKs, RSTs in every handshake state, ACKs out of range).
+ACKs, RSTs in SYN-SENT and SYN-RECEIVED, ACKs out of range).
 
     python tests/tcp_fingerprint_scenarios.py            # compare with the recorded values
     python tests/tcp_fingerprint_scenarios.py --write    # record them (only from code whose

@@ -25,9 +25,17 @@ COMPILED_MODULES = (
     "netsim.stack.interface",
     "netsim.stack.routing",
     "netsim.stack.timers",
+    "netsim.stack.tcp.tcb",  # the parts of a connection, each extending the one before
+    "netsim.stack.tcp.retransmit_timer",
+    "netsim.stack.tcp.receiver",
+    "netsim.stack.tcp.output",
+    "netsim.stack.tcp.sender",
+    "netsim.stack.tcp.recovery",
+    "netsim.stack.tcp.handshake",
     "netsim.stack.tcp.connection",
     "netsim.stack.tcp.layer",
     "netsim.stack.tcp.seq",
+    "netsim.stack.tcp.states",  # its Final copies of the states are read by the modules above
     "netsim.stack.tcp.sack",
     "netsim.sim.link",
     "netsim.node",

@@ -28,7 +28,7 @@ from netsim.stack.tcp.states import State
 if TYPE_CHECKING:
     from netsim.node import Node
 
-# Final constants: read directly by the compiled build (see netsim.stack.tcp.connection)
+# Final constants: read directly by the compiled build (see netsim.stack.tcp.states)
 CLOSED: Final = State.CLOSED
 ESTABLISHED: Final = State.ESTABLISHED
 TIME_WAIT: Final = State.TIME_WAIT

@@ -26,7 +26,7 @@ TIMESTAMP_OVERHEAD = 12
 #: IPv4 + TCP headers without options (RFC 9293 §3.7.1: MSS = MTU - 40).
 HEADERS = 40
 #: The smallest payload netsim's TCP puts in a full segment (the floor of its effective send
-#: MSS, netsim/stack/tcp/connection.py), and the smallest --mss accepted.
+#: MSS, netsim/stack/tcp/handshake.py), and the smallest --mss accepted.
 MIN_MSS = 64
 #: Methods a congestion controller must have (netsim/stack/tcp/congestion/base.py).
 CC_METHODS = ("init", "on_ack", "on_dup_ack", "on_loss", "on_partial_ack", "on_recovery_end",

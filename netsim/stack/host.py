@@ -21,6 +21,7 @@ from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
 from netsim.stack.routing import RoutingTable
+from netsim.stack.tcp.layer import TcpLayer
 from netsim.stack.timers import INF, TimerQueue
 from netsim.stack.udp import UdpLayer
 from netsim.wire import icmp as icmpw
@@ -79,7 +80,6 @@ class Stack:
         self.udp = UdpLayer(self)
         self._ip_id = 0
         self.now = 0.0
-        from netsim.stack.tcp.layer import TcpLayer  # imported here: tcp imports this module
         self.tcp = TcpLayer(self, tcp)
 
     # ------------------------------------------------------------------ configuration

@@ -4,22 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from netsim.errors import NetsimError, UsageError
+from netsim.stack.counters import Counters
 from netsim.wire import icmp as icmpw
 from netsim.wire.checksum import internet_checksum, pseudo_header_sum
 from netsim.wire.errors import ChecksumError, WireError
 from netsim.wire.ipv4 import PROTO_UDP, IPv4Packet
 from netsim.wire.udp import build_udp, parse_udp
 
-if TYPE_CHECKING:
-    from netsim.stack.host import Stack
-
 DatagramHandler = Callable[[bytes, IPv4Address, int, float], None]
 ErrorHandler = Callable[[int, int, IPv4Address, float], None]
 
 EPHEMERAL = range(49152, 65536)
+
+
+class UdpHost(Protocol):
+    """What UDP needs from the stack (netsim.stack.host.Stack provides it)."""
+
+    counters: Counters
+
+    def drop(self, layer: str, reason: str, detail: str = "") -> None: ...
+
+    def source_for(self, dst: IPv4Address) -> IPv4Address | None: ...
+
+    def send_ip(self, dst: IPv4Address, protocol: int, payload: bytes, now: float, *,
+                src: IPv4Address | None = None, ttl: int | None = None, df: bool = False,
+                dscp: int = 0, ecn: int = 0) -> bool: ...
+
+    def icmp_error(self, about: IPv4Packet, type_: int, code: int, now: float, *,
+                   next_hop_mtu: int = 0, arrived_as_broadcast: bool = False) -> bool: ...
 
 
 def _damaged(pkt: IPv4Packet, exc: WireError) -> bool:
@@ -67,7 +82,7 @@ class UdpEndpoint:
 
 
 class UdpLayer:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: UdpHost) -> None:
         self.stack = stack
         self._ports: dict[int, UdpEndpoint] = {}
         self._next_ephemeral = EPHEMERAL.start

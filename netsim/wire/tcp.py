@@ -230,6 +230,38 @@ class TCPSegment(NamedTuple):
         return len(self.payload) + (self.flags & SYN) // SYN + (self.flags & FIN)
 
 
+# ------------------------------------------------------------------ fast paths for a stack's output
+# A stack builds a segment per packet from values it knows to be valid; these skip the
+# NamedTuples' Python-level __new__ (tuple.__new__ with all fields) and encode the two options
+# of the data phase from byte templates. The results equal what the checked constructors and
+# `encode_options`/`decode_options` give.
+_new: Final = tuple.__new__
+_NOP_NOP_SACK: Final = [b"\x01\x01" + bytes((OPT_SACK, 2 + 8 * n)) for n in range(5)]
+
+
+def segment_unchecked(src_port: int, dst_port: int, seq: int, ack: int, flags: int, window: int,
+                      payload: bytes, options: tuple[TCPOption, ...],
+                      data_offset: int) -> TCPSegment:
+    """A `TCPSegment` (urgent pointer and checksum 0) from fields known to be in range."""
+    seg: TCPSegment = _new(TCPSegment, (src_port, dst_port, seq, ack, flags, window, payload,
+                                        options, 0, data_offset, 0))
+    return seg
+
+
+def timestamps_option(tsval: int, tsecr: int) -> tuple[bytes, tuple[TCPOption, ...]]:
+    """NOP, NOP, timestamps (RFC 7323 Appendix A): the bytes and the options decoded."""
+    ts: TimestampOption = _new(TimestampOption, (tsval, tsecr, OPT_TIMESTAMPS))
+    return _NOP_NOP_TS + _TS.pack(tsval, tsecr), (NOP, NOP, ts)
+
+
+def sack_option(blocks: tuple[tuple[int, int], ...]) -> tuple[bytes, tuple[TCPOption, ...]]:
+    """NOP, NOP, SACK with 1-4 `blocks` (RFC 2018 §3): the bytes and the options decoded."""
+    raw = _NOP_NOP_SACK[len(blocks)]
+    for left, right in blocks:
+        raw += _TS.pack(left, right)
+    return raw, (NOP, NOP, SackOption(blocks))
+
+
 def build_tcp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port: int,
               seq: int, ack: int, flags: int, window: int, payload: bytes = b"",
               options: bytes = b"", urgent: int = 0) -> bytes:

@@ -4,7 +4,7 @@ Fill in the TODOs. Grade your work with
 
     netsim grade 02-rto-estimator rto_estimator.py
 
-The real TCP in netsim calls these methods (netsim/stack/tcp/connection.py):
+The real TCP in netsim calls these methods (netsim/stack/tcp/retransmit_timer.py):
 on_sample() for every valid RTT measurement (never for a retransmitted segment: the
 connection applies the first half of Karn's algorithm for you), on_timeout() when the
 retransmission timer expires, and on_syn_timeout_done() when the handshake ends after a

@@ -3,7 +3,7 @@
 TCP segments arrive late, twice, out of order and overlapping. The reassembler holds what
 arrived ahead of a gap and hands the application each byte exactly once, in order. It works
 in stream indices (byte 0 is the first byte after the SYN), so there is no sequence-number
-wraparound to think about: the connection converts (netsim/stack/tcp/connection.py).
+wraparound to think about: the connection converts (netsim/stack/tcp/receiver.py).
 
 Fill in the TODOs. Grade your work with
 

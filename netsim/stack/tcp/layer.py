@@ -14,20 +14,17 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
 
 from netsim.errors import NetsimError, UsageError
 from netsim.stack.tcp import syncookies
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
+from netsim.stack.tcp.host_api import LayerHost
 from netsim.stack.tcp.states import State
 from netsim.wire import icmp as icmpw
 from netsim.wire.errors import WireError
 from netsim.wire.ipv4 import PROTO_TCP, IPv4Packet, intern_ip
 from netsim.wire.tcp import ACK, RST, SYN, TCPSegment, build_tcp, parse_tcp
-
-if TYPE_CHECKING:
-    from netsim.stack.host import Stack
 
 ConnKey = tuple[IPv4Address, int, IPv4Address, int]
 EPHEMERAL = range(49152, 65536)
@@ -82,7 +79,7 @@ class TcpListener:
 
 
 class TcpLayer:
-    def __init__(self, stack: Stack, cfg: TcpConfig | None = None) -> None:
+    def __init__(self, stack: LayerHost, cfg: TcpConfig | None = None) -> None:
         self.stack = stack
         self.cfg = cfg or TcpConfig()
         self.conns: dict[ConnKey, TcpConnection] = {}

@@ -6,6 +6,7 @@ Anything not in the table is a `TcpProtocolError` naming the state and the event
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 from netsim.stack.tcp.errors import TcpProtocolError
 
@@ -81,6 +82,21 @@ SYNCHRONIZED = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAI
 CAN_SEND = frozenset({S.ESTABLISHED, S.CLOSE_WAIT})
 # States in which the peer may still send us data.
 CAN_RECEIVE = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.SYN_RECEIVED})
+
+
+# The states as module constants, for the per-segment code: in the compiled build a Final is
+# read directly, where `State.X` is a class-attribute lookup (~50 ns) on every test of a state.
+CLOSED: Final = State.CLOSED
+LISTEN: Final = State.LISTEN
+SYN_SENT: Final = State.SYN_SENT
+SYN_RECEIVED: Final = State.SYN_RECEIVED
+ESTABLISHED: Final = State.ESTABLISHED
+FIN_WAIT_1: Final = State.FIN_WAIT_1
+FIN_WAIT_2: Final = State.FIN_WAIT_2
+CLOSE_WAIT: Final = State.CLOSE_WAIT
+CLOSING: Final = State.CLOSING
+LAST_ACK: Final = State.LAST_ACK
+TIME_WAIT: Final = State.TIME_WAIT
 
 
 def next_state(state: State, event: Event) -> State:

@@ -1,0 +1,83 @@
+"""What TCP needs from the world around it, and nothing more.
+
+A connection (netsim.stack.tcp.connection) emits segments, arms one timer entry, counts,
+traces and reads the clock through `ConnectionHost`; it asks the TCP layer for an MSS, a RST
+for a segment it will not accept, and to be forgotten through `ConnectionTable`; a listener
+through `ListenerHooks`. The TCP layer (netsim.stack.tcp.layer) also routes and sends IP
+datagrams: `LayerHost`. `netsim.stack.host.Stack`, `TcpLayer` and `TcpListener` provide these,
+but so can a test's small fake: no part of TCP imports the stack.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from ipaddress import IPv4Address
+from typing import Any, Protocol
+
+from netsim.stack.events import Tracer
+from netsim.stack.interface import Interface
+from netsim.stack.routing import RoutingTable
+from netsim.stack.timers import TimerQueue
+from netsim.wire.tcp import TCPSegment
+
+
+class ConnectionHost(Protocol):
+    """The stack seen from a connection."""
+
+    name: str  # the host's name, in trace records
+    now: float  # the stack's clock (the time of the event being handled)
+    trace: Tracer | None
+    timers: TimerQueue  # `ensure(conn, when)` / `cancel(conn)`: the connection's timer entry
+    tcp_counts: Counter[str]  # the stack's TCP counters (`netsim.stack.counters`)
+
+    def drop(self, layer: str, reason: str, detail: str = "") -> None:
+        """Count (and trace) a segment dropped for `reason`."""
+
+    def send_tcp(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment, opts: bytes,
+                 now: float) -> bool:
+        """Send `seg`, its options already encoded as `opts`."""
+
+
+class ConnectionTable(Protocol):
+    """The TCP layer seen from a connection."""
+
+    @property
+    def stack(self) -> ConnectionHost: ...
+
+    def mss_for(self, remote: IPv4Address) -> int:
+        """The MSS to announce to `remote` (RFC 9293 §3.7.1)."""
+
+    def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
+                 ack: int, flags: int, now: float) -> None:
+        """Send a RST that belongs to no connection."""
+
+    def remove(self, conn: Any) -> None:
+        """Forget a connection that reached CLOSED."""
+
+
+class ListenerHooks(Protocol):
+    """The listener a passively opened connection reports to."""
+
+    def may_establish(self, conn: Any) -> bool:
+        """Whether the accept queue has room for `conn`."""
+
+    def established(self, conn: Any, now: float) -> None:
+        """`conn` completed its handshake."""
+
+    def forget(self, conn: Any) -> None:
+        """`conn` left SYN-RECEIVED without completing its handshake."""
+
+
+class LayerHost(ConnectionHost, Protocol):
+    """The stack seen from the TCP layer: also routes, interfaces and IP output."""
+
+    routes: RoutingTable
+    interfaces: dict[str, Interface]
+
+    def source_for(self, dst: IPv4Address) -> IPv4Address | None:
+        """Our address on the way to `dst` (None: no route)."""
+
+    def send_ip(self, dst: IPv4Address, protocol: int, payload: bytes, now: float, *,
+                src: IPv4Address | None = None, ttl: int | None = None, df: bool = False,
+                dscp: int = 0, ecn: int = 0) -> bool:
+        """Route and send one datagram (False: no route)."""

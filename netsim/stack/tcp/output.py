@@ -1,0 +1,76 @@
+"""Segment output: every segment of a connection leaves through `_emit_raw`.
+
+A segment of the data phase (`_emit`) carries ACK = RCV.NXT, the window we advertise
+(netsim.stack.tcp.receiver), timestamps when agreed (RFC 7323 §3: TSval, TSecr = TS.Recent)
+and SACK blocks when we hold out-of-order data (RFC 2018 §4), in the option space the
+payload leaves (RFC 9293 §3.7.1). Any segment with ACK records Last.ACK.sent (RFC 7323 §4.3)
+and cancels a pending delayed ACK. Here too the statistics of what was sent, and the "tx"
+trace record; the segment itself goes to the stack (`ConnectionHost.send_tcp`).
+"""
+
+from __future__ import annotations
+
+from netsim.stack.tcp.receiver import Receiver
+from netsim.stack.timers import INF
+from netsim.wire.tcp import (
+    ACK,
+    TCPOption,
+    decode_options,
+    sack_option,
+    segment_unchecked,
+    timestamps_option,
+)
+
+
+class SegmentOutput(Receiver):
+    """Build and send one segment."""
+
+    def _send_ack(self, now: float) -> None:
+        # <SEQ=SND.NXT><ACK=RCV.NXT> (RFC 9293 §3.10.7.4), but after a go-back-N timeout
+        # SND.NXT lags what the peer may already hold and the ACK would be unacceptable
+        # there: a pure ACK carries SND.MAX instead (as 4.4BSD tcp_output does)
+        self._emit(self.snd_max, ACK, b"", now, False)
+
+    def _emit(self, seq: int, flags: int, payload: bytes, now: float, retransmit: bool) -> None:
+        """Send one segment of the data phase (with ACK, timestamps and SACK blocks)."""
+        window = self._window_field()
+        opts = b""
+        # `options`: `opts` decoded, as the receiver would parse them
+        options: tuple[TCPOption, ...] = ()
+        if self.ts_ok:
+            opts, options = timestamps_option(self._tsval(now), self.ts_recent)
+        if self.sack_ok and self.reasm.pending_bytes:
+            # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
+            # only into the option space a data segment leaves free
+            space = self.snd_mss + len(opts) - len(payload) if payload else 40
+            blocks = self._sack_blocks(len(opts), space)
+            if blocks:
+                sack_bytes, sack_options = sack_option(blocks)
+                opts += sack_bytes
+                options += sack_options
+        self._emit_raw(seq, flags, payload, opts, window, now, retransmit, options)
+
+    def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
+                  now: float, retransmit: bool = False,
+                  options: tuple[TCPOption, ...] | None = None) -> None:
+        """Send a segment; `options` is `opts` decoded, when the caller knows it."""
+        ack = self.rcv_nxt if flags & ACK else 0
+        if options is None:
+            options = decode_options(opts)
+        # what parsing its bytes gives, but for the checksum, computed only if the bytes are
+        # built (netsim.wire.lazyframe)
+        segment = segment_unchecked(self.local_port, self.remote_port, seq, ack, flags, window,
+                                    payload, options, 5 + (len(opts) >> 2))
+        if flags & ACK:
+            self.last_ack_sent = ack
+            self._unacked_rcv = 0
+            self.delack_at = INF
+        self.segs_out += 1
+        if retransmit:
+            self.retransmissions += 1
+            self.stack.tcp_counts["retransmissions"] += 1
+        self.stack.tcp_counts["tx"] += 1
+        if self.trace is not None:
+            self._trace_segment("tx", seq, ack, len(payload), flags, window, options, now,
+                                retransmit)
+        self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now)

@@ -1,0 +1,230 @@
+"""The receiving side of a connection: which segments to accept, data and FIN in, and what
+to tell the peer (window, SACK blocks, when to ACK).
+
+- Acceptability: the four cases of RFC 9293 §3.10.7.4 ("first, check sequence number").
+- Data: the reassembler (`cfg.reassembler_factory()`, netsim.stack.tcp.reassembly or a
+  student's) puts segments in order by stream index; in-order bytes wait in the receive
+  buffer until the application reads them. The FIN advances RCV.NXT over itself (eighth step).
+- ACKs: at once for out-of-order data and for data that fills a hole (RFC 5681 §4.2), else at
+  least every second full segment or within the delayed-ACK time (RFC 1122 §4.2.3.2).
+- The window: receiver SWS avoidance (RFC 1122 §4.2.3.3); the right edge never moves left.
+- SACK blocks to advertise, most recent first (RFC 2018 §4).
+- TS.Recent (RFC 7323 §4.3).
+- Answers to segments outside the window and challenge ACKs (RFC 5961 §3.2, §4.2), at most
+  one per `invalid_ratelimit` (RFC 5961 §7, per connection as Linux).
+"""
+
+from __future__ import annotations
+
+from netsim.stack.tcp.errors import ConnectionClosed
+from netsim.stack.tcp.retransmit_timer import RetransmitTimer
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le
+from netsim.stack.tcp.states import (
+    CLOSE_WAIT,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    FIN_WAIT_2,
+    LAST_ACK,
+    TIME_WAIT,
+    Event,
+)
+from netsim.stack.timers import INF
+from netsim.wire.tcp import FIN, TCPSegment, TimestampOption
+
+
+class Receiver(RetransmitTimer):
+    """Acceptability, data and FIN in, the window and SACK blocks we advertise."""
+
+    # ================================================================== application
+    @property
+    def readable(self) -> int:
+        return len(self._rbuf)
+
+    @property
+    def at_eof(self) -> bool:
+        """The peer's FIN has arrived and all data before it has been read."""
+        return self.fin_received and not self._rbuf
+
+    def recv(self, max_bytes: int, now: float) -> bytes:
+        """Up to `max_bytes` of in-order data (b"" when none; see `at_eof`)."""
+        if not self._rbuf:
+            if self.error is not None and not isinstance(self.error, ConnectionClosed):
+                raise self.error
+            return b""
+        out = bytes(self._rbuf[:max_bytes])
+        del self._rbuf[:max_bytes]
+        # A window update when reading opened a window that had become small — at most
+        # half the buffer and under 16 segments, so it could throttle the sender — and the
+        # window would at least double, by no less than min(RCV.BUFF/2, MSS) (RFC 1122
+        # §4.2.3.3; Linux's rule is alike). Otherwise the next ACK carries the larger
+        # window (so the 64 kB window of the handshake needs no update of its own).
+        if self.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
+            rcvbuf = self.cfg.rcvbuf
+            cur = max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
+            new = min(rcvbuf - len(self._rbuf), 0xFFFF << self.rcv_wscale)
+            if cur <= min(rcvbuf // 2, 16 * self.snd_mss) and new >= 2 * cur and \
+                    new - cur >= min(rcvbuf // 2, self.snd_mss):
+                self._send_ack(now)
+        return out
+
+    # ================================================================== segments in
+    def _acceptable(self, seq: int, plen: int, flags: int) -> bool:
+        """RFC 9293 §3.10.7.4, the four cases of the segment acceptability test."""
+        rcv_nxt = self.rcv_nxt
+        wnd = seq_diff(self.rcv_adv, rcv_nxt)
+        if wnd < 0:
+            wnd = 0
+        if plen == 0:
+            if wnd == 0:
+                return seq == rcv_nxt
+            return ((seq - rcv_nxt) & MASK) < wnd
+        if wnd == 0:
+            return False
+        return ((seq - rcv_nxt) & MASK) < wnd or ((seq + plen - 1 - rcv_nxt) & MASK) < wnd
+
+    def _oow_limited(self, now: float) -> bool:
+        """RFC 5961 §7 (ACK throttling), per connection as Linux: True if an answer to an
+        out-of-window segment or a challenge ACK went out less than `invalid_ratelimit` ago."""
+        if now - self._last_oow_ack < self.cfg.invalid_ratelimit:
+            self.stack.tcp_counts["oow_ack_limited"] += 1
+            return True
+        self._last_oow_ack = now
+        return False
+
+    def _challenge_ack(self, now: float) -> None:
+        """RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
+        if self._oow_limited(now):
+            return
+        self.challenge_acks += 1
+        self.stack.tcp_counts["challenge_ack"] += 1
+        self._send_ack(now)
+
+    def _seg_tsval(self, seg: TCPSegment) -> int:
+        for opt in seg.options:
+            if isinstance(opt, TimestampOption):
+                return opt.tsval
+        return self.ts_recent
+
+    def _update_ts_recent(self, seg: TCPSegment) -> None:
+        # RFC 7323 §4.3: TS.Recent <- SEG.TSval if SEG.TSval >= TS.Recent and
+        # SEG.SEQ <= Last.ACK.sent
+        for opt in seg.options:
+            if isinstance(opt, TimestampOption):
+                if seq_ge(opt.tsval, self.ts_recent) and seq_le(seg.seq, self.last_ack_sent):
+                    self.ts_recent = opt.tsval
+                return
+
+    def _receive_data(self, seg: TCPSegment, now: float) -> None:
+        """RFC 9293 §3.10.7.4 seventh (the segment text) and eighth (FIN)."""
+        state = self.state
+        flags = seg.flags
+        payload = seg.payload
+        if state not in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
+            if payload:
+                self.stack.drop("tcp", "data_after_fin", self.name)
+            if flags & FIN and state in (CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT):
+                self._send_ack(now)  # a retransmitted FIN: acknowledge it again
+                if state is TIME_WAIT:
+                    self.timewait_at = now + 2 * self.cfg.msl
+                    self._arm()
+            return
+        base = self._index_base
+        index = self.reasm.next_index + seq_diff(seg.seq, self.rcv_nxt)
+        window_end = self.reasm.next_index + max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
+        in_order = seg.seq == self.rcv_nxt
+        had_holes = self.reasm.pending_bytes > 0
+        fin = bool(flags & FIN)
+        if fin:
+            self._fin_index = index + len(payload)
+        data = self.reasm.insert(index, payload, fin, window_end)
+        if data:
+            self.bytes_received += len(data)
+            self.rcv_nxt = (base + self.reasm.next_index) & MASK
+            if self.app_closed:
+                # Nobody will read this: reset, as for a close with unread data
+                # (RFC 1122 §4.2.2.13; Linux does the same)
+                self.stack.tcp_counts["data_after_close"] += 1
+                self.abort(now)
+                return
+            self._rbuf += data
+        if payload and not in_order and self.sack_ok:
+            self._sack_recent.insert(0, index)
+            del self._sack_recent[8:]
+        fin_now = self._fin_index is not None and self.reasm.next_index >= self._fin_index \
+            and not self.fin_received
+        if fin_now:
+            # RFC 9293 §3.10.7.4 eighth: the FIN advances RCV.NXT over itself
+            self.fin_received = True
+            self.rcv_nxt = (self.rcv_nxt + 1) & MASK
+            if state is FIN_WAIT_1 and self.fin_queued and \
+                    seq_gt(self.snd_una, self._data_end()):
+                self._transition(Event.RCV_ACK_OF_FIN, now)
+                state = self.state
+            self._transition(Event.RCV_FIN, now)
+            self._send_ack(now)
+            if data and not self.app_closed:
+                self._notify("readable")
+            self._notify("eof")
+            return
+        if not in_order or had_holes or not payload:
+            # RFC 5681 §4.2: an immediate ACK for out-of-order data and for data that
+            # fills (part of) a hole
+            self._send_ack(now)
+        else:
+            self._unacked_rcv += len(payload)
+            # RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
+            # full-sized segment, otherwise within the delayed-ACK time
+            if self._unacked_rcv >= 2 * self.snd_mss or self.cfg.delayed_ack == 0:
+                self._send_ack(now)
+            elif self.delack_at == INF:
+                self.delack_at = now + self.cfg.delayed_ack
+                self._arm()
+        if data and not self.app_closed:
+            self._notify("readable")
+
+    # ================================================================== what we advertise
+    def _window_field(self) -> int:
+        """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
+        the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
+        free = self.cfg.rcvbuf - len(self._rbuf)
+        limit = 0xFFFF << self.rcv_wscale
+        if free > limit:
+            free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more
+        right = (self.rcv_nxt + free) & MASK
+        grow = seq_diff(right, self.rcv_adv)
+        if grow > 0 and (grow >= min(self.cfg.rcvbuf // 2, self.snd_mss)
+                         or self.rcv_adv == self.rcv_nxt and free >= self.snd_mss):
+            self.rcv_adv = right
+        wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
+        if wnd <= 0:
+            return 0
+        field = wnd >> self.rcv_wscale
+        return field if field < 0xFFFF else 0xFFFF
+
+    def _sack_blocks(self, used: int, space: int = 40) -> tuple[tuple[int, int], ...]:
+        """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received
+        first; each block a contiguous range of held out-of-order data, as the (left, right)
+        sequence numbers of a SACK option that fits in `space` bytes of options of which
+        `used` are taken."""
+        base = self._index_base
+        held = self.reasm.blocks()
+        room = min(4, (min(space, 40) - used - 4) // 8)
+        if room <= 0:
+            return ()
+        chosen: list[tuple[int, int]] = []
+        for idx in self._sack_recent:
+            for blk in held:
+                if blk[0] <= idx < blk[1] and blk not in chosen:
+                    chosen.append(blk)
+                    break
+            if len(chosen) >= room:
+                break
+        for blk in reversed(held):
+            if len(chosen) >= room:
+                break
+            if blk not in chosen:
+                chosen.append(blk)
+        self._sack_recent = [i for i in self._sack_recent if any(b[0] <= i < b[1]
+                                                                 for b in held)]
+        return tuple([((base + left) & MASK, (base + right) & MASK) for left, right in chosen])

@@ -1,0 +1,199 @@
+"""The sending side of a connection: the send buffer, what may be sent now, the peer's window
+and the persist timer.
+
+- The send buffer holds unacknowledged and unsent bytes; SND.UNA..SND.NXT is in flight.
+- `_output` sends what the windows allow: min(cwnd, SND.WND) (RFC 5681 §2, RFC 9293 §3.8.6),
+  one new segment per duplicate ACK for the first two (limited transmit, RFC 3042), sender
+  SWS avoidance and Nagle (RFC 1122 §4.2.3.4), the restart after idle (RFC 5681 §4.1), then
+  the FIN after the last byte.
+- The send window is taken from an ACK only if it is newer (SND.WL1/SND.WL2,
+  RFC 9293 §3.10.7.4 fifth).
+- A zero window is probed by the persist timer, backing off (RFC 9293 §3.8.6.1,
+  RFC 1122 §4.2.2.17); a small window that never grows is sent into when the persist timer
+  fires (the SWS override timeout, RFC 1122 §4.2.3.4).
+"""
+
+from __future__ import annotations
+
+from netsim.stack.tcp.errors import ConnectionClosed
+from netsim.stack.tcp.output import SegmentOutput
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_le, seq_lt
+from netsim.stack.tcp.states import (
+    CAN_SEND,
+    CLOSE_WAIT,
+    CLOSED,
+    CLOSING,
+    ESTABLISHED,
+    FIN_WAIT_1,
+    LAST_ACK,
+    SYN_RECEIVED,
+    SYN_SENT,
+)
+from netsim.stack.timers import INF
+from netsim.wire.tcp import ACK, FIN, PSH
+
+
+class Sender(SegmentOutput):
+    """The send buffer, `_output`, the peer's window, the persist timer."""
+
+    # ================================================================== application
+    @property
+    def send_space(self) -> int:
+        return max(0, self.cfg.sndbuf - (len(self._sbuf) - self._shead))
+
+    @property
+    def unsent(self) -> int:
+        return seq_diff(self._data_end(), self.snd_nxt) if self.state is not CLOSED else 0
+
+    def send(self, data: bytes, now: float) -> int:
+        """Queue up to `send_space` bytes; returns how many were taken."""
+        if self.error is not None:
+            raise self.error
+        if self.fin_queued or self.state not in CAN_SEND and self.state not in (
+                SYN_SENT, SYN_RECEIVED):
+            raise ConnectionClosed(f"TCP {self.name}: cannot send in state {self.state}"
+                                   + (" after shutdown" if self.fin_queued else ""))
+        take = min(len(data), self.send_space)
+        if take:
+            if self._shead > 65536 and self._shead * 2 > len(self._sbuf):
+                del self._sbuf[:self._shead]
+                self._shead = 0
+            self._sbuf += data[:take] if take < len(data) else data
+            if self.state in CAN_SEND:
+                self._output(now)
+        return take
+
+    # ================================================================== output
+    def _output(self, now: float) -> None:
+        """Send what the windows, Nagle and SWS avoidance allow (RFC 9293 §3.8.6,
+        RFC 1122 §4.2.3.4)."""
+        state = self.state
+        if state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK):
+            return
+        if not self.fin_queued and self.snd_nxt == \
+                (self._sseq + len(self._sbuf) - self._shead) & MASK and not self.sack_recovery:
+            return  # nothing queued beyond SND.NXT (the common case on a receiver)
+        if self.sack_recovery:
+            self._sack_output(now)
+            if seq_diff(self._data_end(), self.snd_max) > 0 or not self.fin_queued:
+                return
+        mss = self.snd_mss
+        sent = False
+        while True:
+            nxt = self.snd_nxt
+            data_end = self._data_end()
+            avail = seq_diff(data_end, nxt)
+            if avail > 0:
+                flight = seq_diff(nxt, self.snd_una)
+                wnd = self.cc.cwnd
+                if self.dupacks and not self.in_recovery:
+                    # RFC 3042 limited transmit: a new segment for each of the first two
+                    # duplicate ACKs, so a small window still gets three of them
+                    wnd += min(self.dupacks, 2) * mss
+                if self.snd_wnd < wnd:
+                    wnd = self.snd_wnd
+                usable = wnd - flight
+                n = avail if avail < mss else mss
+                if usable < n:
+                    n = usable
+                if n <= 0:
+                    if self.snd_wnd == 0 and flight == 0 and self.persist_at == INF:
+                        self._start_persist(now)
+                    break
+                if n < mss:
+                    # Sender SWS avoidance and Nagle: a small segment goes only when it
+                    # carries all queued data and nothing is unacknowledged (or NODELAY,
+                    # or the connection is closing), or it fills half the peer's max window.
+                    if not ((n == avail and (self.cfg.nodelay or flight == 0 or
+                                             self.fin_queued))
+                            or n >= self.max_snd_wnd // 2 > 0 or self._sws_override):
+                        if flight == 0 and self.persist_at == INF:
+                            # RFC 1122 §4.2.3.4: an override timeout, so that a small
+                            # window that never grows cannot stall the sender for good
+                            self._start_persist(now)
+                        break
+                if flight == 0 and now - self._last_send > self.rto_est.rto and \
+                        self.data_segs_out:
+                    self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
+                    n = min(n, self.cc.cwnd)
+                self._send_segment(nxt, n, now)
+                self._set_snd_nxt((nxt + n) & MASK)
+                sent = True
+                continue
+            if avail == 0 and self.fin_queued and state in (FIN_WAIT_1, LAST_ACK,
+                                                             CLOSING):
+                # The FIN follows the last data byte.
+                retransmit = seq_lt(nxt, self.snd_max)
+                self._emit(nxt, FIN | ACK, b"", now, retransmit)
+                self._set_snd_nxt((nxt + 1) & MASK)
+                sent = True
+            break
+        if sent and self.persist_at == INF:
+            self._start_rto_if_stopped(now)
+
+    def _send_segment(self, seq: int, n: int, now: float) -> None:
+        """Send `n` bytes of the send buffer from `seq` (new or again)."""
+        off = self._shead + seq_diff(seq, self._sseq)
+        payload = bytes(self._sbuf[off:off + n])
+        retransmit = seq_lt(seq, self.snd_max)
+        flags = ACK
+        if seq_diff(self._data_end(), seq) == n:
+            flags |= PSH  # the last queued byte: push
+        if not retransmit and self._rtt_seq is None and not self.ts_ok:
+            self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)
+            self._rtt_time = now
+        self.data_segs_out += 1
+        self._last_send = now
+        self._emit(seq, flags, payload, now, retransmit)
+
+    # ================================================================== ACKs
+    def _drop_acked(self, ack: int) -> None:
+        """Drop acknowledged bytes from the send buffer (SYN and FIN take no buffer space)."""
+        data_acked = seq_diff(ack, self._sseq)
+        if data_acked > 0:
+            held = len(self._sbuf) - self._shead
+            n = min(data_acked, held)
+            self._shead += n
+            self._sseq = (self._sseq + n) & MASK
+            if self._shead == len(self._sbuf):
+                self._sbuf.clear()
+                self._shead = 0
+            self.bytes_acked += n
+
+    def _update_window(self, seq: int, ack: int, wnd: int) -> None:
+        """RFC 9293 §3.10.7.4 fifth: take SND.WND from the ACK if SND.WL1 < SEG.SEQ or
+        (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)."""
+        if seq_lt(self.snd_wl1, seq) or (self.snd_wl1 == seq and seq_le(self.snd_wl2, ack)):
+            self.snd_wnd = wnd
+            self.snd_wl1, self.snd_wl2 = seq, ack
+            if wnd > self.max_snd_wnd:
+                self.max_snd_wnd = wnd
+            if wnd and self.persist_at != INF:
+                self.persist_at = INF  # the window opened: no more probes
+                self._persist_backoff = 0
+                # A probe byte the receiver refused is sent again from SND.UNA (as BSD
+                # does), not left as a hole for the retransmission timer to find.
+                self.snd_nxt = self.snd_una
+
+    # ================================================================== persist timer
+    def _on_persist(self, now: float) -> None:
+        self._timer_record(now, "persist")
+        if self.snd_wnd > 0 or self.state not in (ESTABLISHED, CLOSE_WAIT,
+                                                  FIN_WAIT_1, CLOSING, LAST_ACK):
+            self._persist_backoff = 0
+            self._sws_override = True  # send what the small window takes (RFC 1122 §4.2.3.4)
+            self._output(now)
+            self._sws_override = False
+            return
+        self.stack.tcp_counts["window_probes"] += 1
+        una = self.snd_una
+        if seq_diff(self._data_end(), una) > 0:
+            # A window probe: one byte at SND.UNA, past the closed window
+            self._send_segment(una, 1, now)
+            if seq_lt(self.snd_nxt, (una + 1) & MASK):
+                self._set_snd_nxt((una + 1) & MASK)
+        else:
+            self._send_ack(now)
+        if self._persist_backoff < 16:
+            self._persist_backoff += 1
+        self._start_persist(now)

@@ -1,0 +1,243 @@
+"""The transmission control block (RFC 9293 §3.3.1): the variables of one connection.
+
+The send sequence space (SND.UNA, SND.NXT, SND.WND, SND.WL1, SND.WL2, ISS), the receive
+sequence space (RCV.NXT, RCV.WND as the right edge last advertised, IRS), the options agreed
+in the handshake (RFC 7323, RFC 2018), the four timers' deadlines, loss-recovery state and
+statistics. Every part of a connection works on this one block, each in its own module:
+
+    tcb.ControlBlock                 variables, tracing, the two sequence-space helpers
+    retransmit_timer.RetransmitTimer RTO arm/restart/stop, RTT samples, backoff, persist start
+    output.SegmentOutput             one segment out: ACK, window, timestamps, SACK blocks
+    receiver.Receiver                acceptability, data and FIN in, window and SACK to tell
+    sender.Sender                    send buffer, what to send now, the peer's window, persist
+    recovery.LossRecovery            duplicate ACKs, NewReno (RFC 6582), SACK (RFC 6675), RTO
+    handshake.Handshake              SYN, SYN-ACK, options, SYN-SENT input
+    connection.TcpConnection         the state table, open/close, segment and timer dispatch
+
+Each class extends the one before it (the parts share the block, as BSD's tcp_input.c,
+tcp_output.c and tcp_timer.c share the tcpcb); methods a part needs from a later one are
+declared here. The stack around a connection is `host_api.ConnectionHost`, not the Stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv4Address
+
+from netsim.stack.events import CwndRecord, EventRecord, SegmentRecord, TimerRecord
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.errors import TcpError
+from netsim.stack.tcp.host_api import ConnectionTable, ListenerHooks
+from netsim.stack.tcp.sack import SackScoreboard
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_gt
+from netsim.stack.tcp.states import CLOSED, SYN_SENT, Event
+from netsim.stack.timers import INF
+from netsim.wire.tcp import ACK, OPT_SACK, TCPOption, flags_str, format_options
+
+
+class ControlBlock:
+    """The variables of one connection (RFC 9293 §3.3.1), and its trace records."""
+
+    def __init__(self, layer: ConnectionTable, local_ip: IPv4Address, local_port: int,
+                 remote_ip: IPv4Address, remote_port: int, cfg: TcpConfig,
+                 listener: ListenerHooks | None = None) -> None:
+        self.layer = layer
+        self.stack = layer.stack
+        self.cfg = cfg
+        self.local_ip, self.local_port = local_ip, local_port
+        self.remote_ip, self.remote_port = remote_ip, remote_port
+        self.key = (local_ip, local_port, remote_ip, remote_port)
+        self.name = f"{local_ip}:{local_port}>{remote_ip}:{remote_port}"
+        self.listener = listener
+        self.state = CLOSED
+        self._synced = False  # both SYNs acknowledged (the data phase was set up)
+        # A tracer switched off (Recorder.enabled False) costs nothing per segment: the
+        # connection keeps no reference to it, so no record is even built.
+        tracer = self.stack.trace
+        self.trace = tracer if cfg.trace_connections and getattr(tracer, "enabled", True) \
+            else None
+        # --- send sequence space (RFC 9293 §3.3.1)
+        self.iss = 0
+        self.snd_una = 0
+        self.snd_nxt = 0
+        self.snd_max = 0  # highest sequence number sent + 1
+        self.snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.max_snd_wnd = 0
+        self._sbuf = bytearray()  # unacknowledged and unsent data
+        self._shead = 0  # offset in _sbuf of the byte at sequence _sseq
+        self._sseq = 0  # sequence number of _sbuf[_shead]
+        self.fin_queued = False  # the application shut down the sending side
+        # --- receive sequence space
+        self.irs = 0
+        self.rcv_nxt = 0
+        self.rcv_adv = 0  # right edge of the window we advertised (never moves left)
+        self._rbuf = bytearray()  # in-order data the application has not read
+        self.reasm = cfg.reassembler_factory()
+        self._index_base = 0  # sequence number of stream index 0 (IRS + 1)
+        self.fin_received = False
+        self._fin_index: int | None = None
+        self.app_closed = False
+        # --- options (RFC 7323, RFC 2018)
+        self.mss_local = cfg.mss or 1460
+        self.peer_mss = 536  # RFC 9293 §3.7.1 default when no MSS option arrives
+        self.snd_mss = 536  # effective payload per segment
+        self.rcv_wscale = 0  # our shift: applied by the peer to our window field
+        self.snd_wscale = 0  # the peer's shift: applied by us to its window field
+        self._want_wscale = 0
+        self.ts_ok = False
+        self.sack_ok = False
+        self.ts_recent = 0
+        self.last_ack_sent = 0
+        self._ts_off = 0
+        self._sack_recent: list[int] = []  # stream indices of recent out-of-order arrivals
+        # --- timers (absolute times; INF when off) and the TimerOwner field
+        self.timer_at = INF
+        self.rto_at = INF
+        self.persist_at = INF
+        self.delack_at = INF
+        self.timewait_at = INF
+        self._persist_backoff = 0
+        self._sws_override = False  # the persist timer forces a small segment out
+        self.rto_est = cfg.new_rto()
+        self._rtt_seq: int | None = None  # Karn: the one segment being timed (no timestamps)
+        self._rtt_time = 0.0
+        self.retries = 0
+        # TSval of the first timer retransmission of this loss episode: echoes older than it
+        # time the original transmission and would inflate the RTT (Linux's retrans_stamp)
+        self._retrans_ts: int | None = None
+        self._syn_retransmitted = False
+        self.from_cookie = False  # opened by a returning SYN cookie (no handshake RTT sample)
+        self._unacked_rcv = 0  # bytes received since our last ACK (delayed ACK)
+        self._last_send = 0.0
+        # --- congestion control and loss recovery
+        self.cc = cfg.new_cc()
+        self.dupacks = 0
+        self.in_recovery = False
+        self.recover = 0  # RFC 6582: initialised to the ISS
+        # RFC 6675: the SACK scoreboard, in 64-bit offsets from the ISS (no wraparound)
+        self.sack_board = SackScoreboard()
+        self.sack_recovery = False  # in loss recovery driven by the scoreboard
+        self._una_off = 0  # offset of SND.UNA
+        self._high_rxt = 0  # RFC 6675 HighRxt, as an offset
+        # --- application
+        self.notify: Callable[[str], None] | None = None
+        self.error: TcpError | None = None
+        self.soft_error: TcpError | None = None
+        # --- statistics
+        self.segs_out = 0
+        self.segs_in = 0
+        self.data_segs_out = 0
+        self.bytes_acked = 0
+        self.bytes_received = 0
+        self.retransmissions = 0
+        self.timeouts = 0
+        self.fast_retransmits = 0
+        self.sack_recoveries = 0
+        self.challenge_acks = 0
+        self._last_oow_ack = -INF
+
+    # ================================================================== sequence space
+    @property
+    def closed(self) -> bool:
+        return self.state is CLOSED
+
+    @property
+    def flight(self) -> int:
+        return seq_diff(self.snd_nxt, self.snd_una)
+
+    def _set_snd_nxt(self, nxt: int) -> None:
+        """SND.NXT = `nxt`, and SND.MAX (the highest sent + 1) follows it up."""
+        self.snd_nxt = nxt
+        if seq_gt(nxt, self.snd_max):
+            self.snd_max = nxt
+
+    def _data_end(self) -> int:
+        """Sequence number just past the last queued data byte (where a FIN goes)."""
+        return (self._sseq + len(self._sbuf) - self._shead) & MASK
+
+    def _tsval(self, now: float) -> int:
+        """Our TSval: a millisecond clock with a per-connection offset (RFC 7323 §5.4)."""
+        return (int(now * 1000) + self._ts_off) & MASK
+
+    # ================================================================== later parts
+    # Declared here so that every part can call them; each is defined in the module named.
+    def _arm(self) -> None:  # retransmit_timer
+        raise NotImplementedError
+
+    def on_timer(self, now: float) -> None:  # connection (the timer queue calls it)
+        raise NotImplementedError
+
+    def _emit(self, seq: int, flags: int, payload: bytes, now: float,
+              retransmit: bool) -> None:  # output
+        raise NotImplementedError
+
+    def _send_ack(self, now: float) -> None:  # output
+        raise NotImplementedError
+
+    def _output(self, now: float) -> None:  # sender
+        raise NotImplementedError
+
+    def _send_segment(self, seq: int, n: int, now: float) -> None:  # sender
+        raise NotImplementedError
+
+    def _sack_output(self, now: float) -> None:  # recovery
+        raise NotImplementedError
+
+    def _retransmit_head(self, now: float) -> int:  # recovery
+        raise NotImplementedError
+
+    def _send_syn(self, now: float, ack: bool) -> None:  # handshake
+        raise NotImplementedError
+
+    def _transition(self, event: Event, now: float) -> None:  # connection
+        raise NotImplementedError
+
+    def abort(self, now: float) -> None:  # connection
+        raise NotImplementedError
+
+    # ================================================================== application
+    def _notify(self, event: str) -> None:
+        if self.notify is not None:
+            self.notify(event)
+
+    def _fail(self, error: TcpError, event: Event, now: float) -> None:
+        """The connection ends with `error` (reset, refused, timed out)."""
+        self.error = error
+        if self.state is not CLOSED:
+            self._transition(event, now)
+        self._notify("error")
+
+    # ================================================================== tracing
+    def _trace_segment(self, direction: str, seq: int, ack: int, length: int, flags: int,
+                       window: int, options: tuple[TCPOption, ...], now: float,
+                       retransmit: bool) -> None:
+        assert self.trace is not None
+        sack: tuple[tuple[int, int], ...] = ()
+        for opt in options:
+            if opt.kind == OPT_SACK:
+                sack = opt.blocks  # type: ignore[union-attr]
+        if direction == "tx":
+            seq_rel = (seq - self.iss) & MASK
+            ack_rel = (ack - self.irs) & MASK if flags & ACK else 0
+        else:
+            seq_rel = (seq - self.irs) & MASK if self.state is not SYN_SENT else 0
+            ack_rel = (ack - self.iss) & MASK if flags & ACK else 0
+        self.trace.record(SegmentRecord(now, self.stack.name, self.name, direction, seq, ack,
+                                        length, flags_str(flags), window,
+                                        format_options(options), retransmit, sack, seq_rel,
+                                        ack_rel))
+
+    def _trace_cwnd(self, now: float, event: str) -> None:
+        if self.trace is not None:
+            self.trace.record(CwndRecord(now, self.stack.name, self.name, self.cc.cwnd,
+                                         self.cc.ssthresh, self.flight, event))
+
+    def _timer_record(self, now: float, timer: str) -> None:
+        if self.trace is not None:
+            self.trace.record(TimerRecord(now, self.stack.name, self.name, timer, "fired"))
+
+    def _event(self, now: float, kind: str, detail: str = "") -> None:
+        if self.trace is not None:
+            self.trace.record(EventRecord(now, self.stack.name, self.name, kind, detail))

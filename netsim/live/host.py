@@ -30,6 +30,7 @@ from netsim.sim.link import LinkConfig
 from netsim.stack.events import TraceRecord
 from netsim.stack.host import Stack
 from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.cookie_fastpath import answer_from_frame
 from netsim.stack.tcp.states import State
 from netsim.trace.recorder import kind_of
 from netsim.wire.mac import MacAddress
@@ -157,12 +158,17 @@ class LiveHost:
                 self.node.attach(self.iface, self.impaired)
             else:
                 self.node.attach(self.iface, self.tap)
+                # Under a SYN flood: SYNs answered with a cookie skip the parsed-object path
+                self.tap.shortcut = self._answer_cookie_syn
             self.tap.register(self.env)
         except BaseException:
             self.close()
             raise
         self.interrupted = False
         self.started_wall = time.time()
+
+    def _answer_cookie_syn(self, frame: bytes) -> bool:
+        return answer_from_frame(self.stack, self.iface, frame, self.env.now)
 
     def describe(self) -> str:
         line = f"netsim live: {self.tap.name} {self.iface.address} mac {self.iface.mac} " \

@@ -150,6 +150,9 @@ class TapPort:
         self._taps: list[Tap] = []
         self._closed = False
         self._touch: Callable[[], float] | None = None
+        #: Tried first on each frame read: True means it took the frame (see
+        #: netsim.stack.tcp.cookie_fastpath); the receiver gets the others.
+        self.shortcut: Callable[[bytes], bool] | None = None
 
     def fileno(self) -> int:
         return self.fd
@@ -198,6 +201,7 @@ class TapPort:
         read = os.read
         stats = self.stats
         touch = self._touch
+        shortcut = self.shortcut
         n = 0
         nbytes = 0
         while n < self.batch:
@@ -218,6 +222,8 @@ class TapPort:
                 now = time.time()
                 for tap in taps:
                     tap(now, "rx", frame)
+            if shortcut is not None and shortcut(frame):
+                continue
             if receiver is not None:
                 receiver(frame)
         if n:

@@ -135,8 +135,11 @@ class LiveHost:
                 self.tracer = JsonLinesTracer(config.trace)
                 self._closables.append(self.tracer)
             tcp = config.tcp if config.tcp is not None else TcpConfig.linux_like()
+            # RFC 6528 §3: the ISN's hash takes a secret key. Live, it is random per process
+            # (a simulation keeps its fixed key: the same seed gives the same run); so are
+            # the keys of timestamp offsets (RFC 7323 §7) and of SYN cookies.
+            tcp = dataclasses.replace(tcp, isn_key=os.urandom(32))
             self.stack = Stack(config.name, trace=self.tracer, tcp=tcp)
-            # Live, the SYN cookie key must not be guessable from the (public) default ISN key
             self.stack.tcp.cookie_secret = os.urandom(32)
             self.iface = self.stack.add_interface(config.tap, mac, address, mtu=mtu)
             if gateway is not None:

@@ -186,6 +186,11 @@ class LiveEnvironment(RealtimeEnvironment):
 
         heappush(self._queue, (when, NORMAL, next(self._eid), _Deferred(self, run)))
 
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run `callback()` as an event at the current time, after the events already due."""
+        heappush(self._queue, (self.touch(), NORMAL, next(self._eid),
+                               _Deferred(self, lambda _ev: callback())))
+
     # ------------------------------------------------------------------ signals
     def install_signal_handlers(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)
                                 ) -> None:

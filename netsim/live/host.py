@@ -242,6 +242,10 @@ class LiveHost:
             "connections": {c.name: c.state.name for c in self.stack.tcp.conns.values()},
             "interrupted": self.interrupted,
         }
+        syns = self.tap.syns
+        if syns is not None:
+            out["syn_queue"] = {"stale": syns.stale, "overflow": syns.overflow,
+                                "peak": syns.peak, "max_age": syns.max_age}
         if self.impaired is not None:
             out["impairment"] = {"to_kernel": self.impaired.to_kernel.as_dict(),
                                  "from_kernel": self.impaired.from_kernel.as_dict()}

@@ -12,7 +12,7 @@
 #   ip netns exec netsim python -m netsim live echo-server --tap tap0 --ip 10.0.0.2/24
 #   ip netns exec netsim nc 10.0.0.2 8080
 #
-# The TAP's queue towards netsim holds --txqueuelen frames (default 32768; the kernel's default
+# The TAP's queue towards netsim holds --txqueuelen frames (default 4096; the kernel's default
 # is 1000): frames that arrive faster than netsim reads them (a burst, a flood) wait there
 # instead of being dropped before netsim sees them. Kernel memory: at most that many frames.
 #
@@ -23,7 +23,7 @@ set -euo pipefail
 NS=netsim
 TAP=tap0
 MTU=1500
-QLEN=32768
+QLEN=4096
 KERNEL_IP=10.0.0.1/24
 
 usage() {

@@ -35,15 +35,15 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from heapq import heappush
 from typing import TYPE_CHECKING, Any, Final
 
 import simpy
-from simpy.events import NORMAL, Event
+from simpy.events import Event
 
 from netsim.errors import UsageError
 from netsim.sim.linkconfig import LinkConfig
 from netsim.sim.loss import LossModel, NoLoss
+from netsim.simpy_fast import Triggered, now_of, schedule, value_of
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 
 if TYPE_CHECKING:
@@ -99,18 +99,6 @@ class LinkStats:
             "reordered": self.reordered,
             "queue_peak": self.queue_peak,
         }
-
-
-class _Arrival(Event):
-    """A frame arriving at a port: an already-triggered SimPy event, processed at its time."""
-
-    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None],
-                 frame: bytes | LazyFrame):
-        # Inlined Event.__init__ + succeed(), as simpy.events.Timeout does, for speed.
-        self.env = env
-        self.callbacks = [callback]
-        self._value = frame
-        self._ok = True
 
 
 def _flip_one_bit(frame: bytes, rng: random.Random) -> bytes:
@@ -203,7 +191,7 @@ class Endpoint:
     @property
     def queue_length(self) -> int:
         """Frames waiting to be serialized now (not counting the one being serialized)."""
-        now = self._env._now
+        now = now_of(self._env)
         waiting = self._waiting
         return sum(1 for start in waiting if start > now)
 
@@ -215,7 +203,7 @@ class Endpoint:
     def send(self, frame: bytes | LazyFrame) -> None:
         """Transmit ``frame`` towards the other side. Never blocks; may drop (see module doc)."""
         env = self._env
-        now: float = env._now
+        now: float = now_of(env)
         if self._taps:
             data = as_bytes(frame)
             for tap in self._taps:
@@ -266,8 +254,7 @@ class Endpoint:
             self._impaired_send(frame, index, now, arrival)
             return
         # Without jitter/reordering arrival times never decrease, so FIFO holds by construction.
-        event = _Arrival(env, self._deliver_cb, frame)
-        heappush(env._queue, (arrival, NORMAL, next(env._eid), event))
+        schedule(env, arrival, Triggered(env, self._deliver_cb, frame))
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -299,22 +286,22 @@ class Endpoint:
             self._last_arrival = arrival
         env = self._env
         cb = self._deliver_cb
-        heappush(env._queue, (arrival, NORMAL, next(env._eid), _Arrival(env, cb, frame)))
+        schedule(env, arrival, Triggered(env, cb, frame))
         if self._duplicate and self._rng_duplicate.random() < self._duplicate:
             stats.duplicated += 1
-            heappush(env._queue, (arrival, NORMAL, next(env._eid), _Arrival(env, cb, frame)))
+            schedule(env, arrival, Triggered(env, cb, frame))
 
     def _deliver(self, event: Event) -> None:
-        frame: bytes | LazyFrame = event._value
+        frame: bytes | LazyFrame = value_of(event)
         peer = self.peer
         if peer._taps:
-            now = self._env._now
+            now = now_of(self._env)
             data = as_bytes(frame)
             for tap in peer._taps:
                 tap(now, "rx", data)
         receiver = peer._receiver
         if receiver is None:
-            self._drop(self._env._now, "unattached", frame)
+            self._drop(now_of(self._env), "unattached", frame)
             return
         stats = self.stats
         stats.delivered += 1

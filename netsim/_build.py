@@ -29,7 +29,7 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.layer",
     "netsim.stack.tcp.seq",
     "netsim.stack.tcp.sack",
-    "netsim.sim.link",
+    "netsim.link.model",
     "netsim.node",
     "netsim.sockets",
 )

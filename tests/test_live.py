@@ -197,6 +197,15 @@ def test_stack_on_a_socket_pair_answers_arp_and_ping_through_impairment() -> Non
     assert tap.stats.rx_frames == 2 and tap.stats.tx_frames == 3
 
 
+def test_live_mode_imports_nothing_of_the_simulation() -> None:
+    """live/ and sim/ share the link model through netsim.link, not through each other."""
+    code = ("import sys, netsim.live.host, netsim.live.impair; "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] == ['netsim', 'sim']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, cwd=str(SETUP.parent.parent)).stdout
+    assert out.strip() == "[]", out
+
+
 def test_live_isn_and_cookie_keys_are_secret_per_process_while_simulation_repeats(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 6528 §3: the ISN's hash takes a secret key. Two live hosts (on a socket pair

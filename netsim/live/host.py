@@ -22,11 +22,11 @@ from typing import IO, Any
 
 from simpy.events import Event, Process
 
+from netsim.link.config import LinkConfig
 from netsim.live.env import LiveEnvironment
 from netsim.live.impair import ImpairedPort, is_impaired
 from netsim.live.tap import LiveSetupError, TapPort
 from netsim.node import Node
-from netsim.sim.link import LinkConfig
 from netsim.stack.events import TraceRecord
 from netsim.stack.host import Stack
 from netsim.stack.tcp.config import TcpConfig

@@ -16,7 +16,7 @@ goes to the stack at once. The queue answers a budget of SYNs between reads, **n
   that connects while (or right after) a flood is answered after the SYNs that came after its
   own, not after the whole flood ("adaptive LIFO": a standing queue only adds delay);
 - a SYN that waited longer than `max_age` is dropped unanswered (``stale``): its sender has
-  retransmitted it by then (initial RTO 1 s, RFC 6298 §2.1), so the answer would be late;
+  retransmitted it by then (initial RTO 1 s, RFC 6298 (2.1)), so the answer would be late;
 - at most `limit` SYNs wait (the oldest goes first, ``overflow``), so memory stays bounded
   whatever the flood's rate (RFC 4987 §3.2: a larger backlog, but a bounded one).
 """

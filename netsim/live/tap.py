@@ -223,17 +223,18 @@ class TapPort:
                 break
             if not frame:
                 break
-            if n and touch is not None:
-                touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
             n += 1
             nbytes += len(frame)
             if taps:
                 now = time.time()
                 for tap in taps:
                     tap(now, "rx", frame)
-            if is_pure_syn(frame):
+            is_syn = is_pure_syn(frame)
+            if n > 1 and touch is not None and not (syns is not None and is_syn):
+                touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
+            if is_syn:
                 if syns is not None:
-                    syns.add(frame, syns.clock())
+                    syns.add(frame, syns.clock())  # (real time: the queue ages SYNs by it)
                 else:
                     deliver(frame)
             elif receiver is not None:

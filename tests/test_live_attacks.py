@@ -11,11 +11,11 @@ of the probes during the flood to be served within 1 s, as Linux does; that is m
 (benchmarks/bench_syn_flood.py) but not asserted: it holds only when netsim answers SYNs about
 as fast as they come, and Python answers one in ~20 us of CPU (the lean path of
 netsim.stack.tcp.cookie_fastpath): on two busy shared cores (the flood's sender, the probes and
-netsim among other jobs) the benchmark saw 2/4, 2/4 and 4/4 where Linux saw 4/4 each time.
-What does not depend on the machine: SYNs wait in netsim's SYN queue (netsim.live.synqueue), answered newest first and
-dropped after 1 s, while the frames of connections go to the stack at once; so a client whose
-SYN is answered finishes its handshake without waiting behind the flood, and the service is
-back within 1 s of the flood's end however far behind netsim was.
+netsim among other jobs) the benchmark saw between 2/4 and 4/4 where Linux saw 4/4 each time.
+What does not depend on the machine: SYNs wait in netsim's SYN queue (netsim.live.synqueue),
+answered newest first and dropped after 1 s, while the frames of connections go to the stack at
+once; so a client whose SYN is answered finishes its handshake without waiting behind the
+flood, and the service is back within 1 s of the flood's end however far behind netsim was.
 """
 
 from __future__ import annotations

@@ -67,11 +67,8 @@ def run_link(config: LinkConfig, frames: int) -> tuple[float, int]:
 
 def run_scheduling(kind: str, frames: int) -> tuple[float, int]:
     """The bare cost of one scheduled delivery per frame, without any link logic."""
-    from heapq import heappush
-
-    from simpy.events import NORMAL
-
-    from netsim.sim.link import _Arrival
+    from netsim.simpy_fast import Triggered, now_of
+    from netsim.simpy_fast import schedule as push
 
     env = simpy.Environment()
     delivered = [0]
@@ -85,8 +82,7 @@ def run_scheduling(kind: str, frames: int) -> tuple[float, int]:
         env.timeout(0.01, frame).callbacks.append(callback)
 
     def by_heappush() -> None:
-        event = _Arrival(env, callback, frame)
-        heappush(env._queue, (env._now + 0.01, NORMAL, next(env._eid), event))
+        push(env, now_of(env) + 0.01, Triggered(env, callback, frame))
 
     schedule: Callable[[], None] = by_timeout if kind == "timeout" else by_heappush
 
@@ -115,7 +111,7 @@ def main() -> None:
     rows += [
         ("scheduling only: env.timeout + callback",
          lambda: run_scheduling("timeout", args.frames)),
-        ("scheduling only: _Arrival pushed at absolute time",
+        ("scheduling only: Triggered pushed at absolute time",
          lambda: run_scheduling("heappush", args.frames)),
     ]
     # Rounds interleave the rows, so a burst of load from elsewhere hits them all alike.

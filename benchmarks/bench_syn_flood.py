@@ -93,7 +93,8 @@ def summarize(rows: list[dict[str, Any]], begin: float, end: float) -> dict[str,
     def fast(r: dict[str, Any]) -> bool:
         return bool(r["ok"]) and r["total"] < 1.0
 
-    return {"during": f"{sum(map(fast, during))}/{len(during)}",
+    return {"flood_s": round(end - begin, 3),
+            "during": f"{sum(map(fast, during))}/{len(during)}",
             "after": f"{sum(map(fast, after))}/{len(after)}",
             "served": f"{sum(bool(r['ok']) for r in rows)}/{len(rows)}",
             "slowest": max((r["connect"] for r in rows if r["ok"]), default=-1.0)}
@@ -114,7 +115,8 @@ def run_netsim(args: argparse.Namespace, cookies: str) -> dict[str, Any]:
             fout, pout = flood.communicate(timeout=120)[0], probe.communicate(timeout=120)[0]
             peak = _rss_peak(sim.proc.pid)
             sim.stop()
-        counters = json.loads(stats.read_text())["counters"]
+        summary = json.loads(stats.read_text())
+        counters = summary["counters"]
         stats.unlink()
     words = fout.split()
     row = summarize(json.loads(pout), float(words[-3]) - start - 0.05,
@@ -122,7 +124,8 @@ def run_netsim(args: argparse.Namespace, cookies: str) -> dict[str, Any]:
     row.update(cookies_sent=counters.get("tcp.syncookies_sent", 0),
                cookies_valid=counters.get("tcp.syncookies_valid", 0),
                syn_drops=counters.get("tcp.drop.syn_backlog_full", 0),
-               syns_seen=counters.get("tcp.rx", 0), rss_peak_mb=round(peak / 1024, 1))
+               syns_seen=counters.get("tcp.rx", 0), rss_peak_mb=round(peak / 1024, 1),
+               syn_stale=summary.get("syn_queue", {}).get("stale", "-"))
     return row
 
 
@@ -155,7 +158,8 @@ def run_linux(args: argparse.Namespace) -> dict[str, Any]:
 
     row.update(cookies_sent=delta("TcpExt.SyncookiesSent"),
                cookies_valid=delta("TcpExt.SyncookiesRecv"),
-               syn_drops=delta("TcpExt.ListenDrops"), syns_seen="-", rss_peak_mb="-")
+               syn_drops=delta("TcpExt.ListenDrops"), syns_seen="-", rss_peak_mb="-",
+               syn_stale="-")
     return row
 
 
@@ -178,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{args.syns} spoofed SYNs in {args.seconds} s; {args.probes} client connections "
           f"{args.interval} s apart; 'during'/'after': served within 1 s")
-    cols = ("during", "after", "served", "slowest", "cookies_sent", "cookies_valid",
-            "syn_drops", "syns_seen", "rss_peak_mb")
+    cols = ("flood_s", "during", "after", "served", "slowest", "cookies_sent", "cookies_valid",
+            "syn_drops", "syns_seen", "syn_stale", "rss_peak_mb")
     print(f"{'variant':18}" + "".join(f"{c:>14}" for c in cols))
     for variant in args.variants:
         if variant == "linux":

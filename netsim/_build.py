@@ -37,7 +37,7 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.seq",
     "netsim.stack.tcp.states",  # its Final copies of the states are read by the modules above
     "netsim.stack.tcp.sack",
-    "netsim.sim.link",
+    "netsim.link.model",
     "netsim.node",
     "netsim.sockets",
 )

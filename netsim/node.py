@@ -10,20 +10,20 @@ port; the stack's next deadline becomes one scheduled SimPy event (DESIGN.md §1
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
 from ipaddress import IPv4Address
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 import simpy
 from simpy.events import Event
 
+from netsim.simpy_fast import call_at, now_of
 from netsim.stack.host import Stack
 from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.timers import INF
 from netsim.wire.lazyframe import LazyFrame
 
-NORMAL: Final = 1  # simpy.core.NORMAL: the priority of ordinary events
+__all__ = ["Node", "Port", "call_at"]
 
 Receiver = Callable[[bytes], None]
 
@@ -32,24 +32,6 @@ class Port(Protocol):
     def send(self, frame: bytes) -> None: ...
 
     def attach(self, receiver: Receiver) -> None: ...
-
-
-class _Call(Event):
-    """An already-triggered event that runs one callback at its scheduled time."""
-
-    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None]) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-
-
-def call_at(env: simpy.Environment, when: float, callback: Callable[[Event], None]) -> None:
-    """Run `callback` at the absolute simulated time `when` (exactly, with no float drift
-    from adding a delay to `now`)."""
-    if when < env.now:
-        when = env.now
-    heappush(env._queue, (when, NORMAL, next(env._eid), _Call(env, callback)))  # type: ignore[misc]
 
 
 class Node:
@@ -84,7 +66,7 @@ class Node:
         env = self.env
 
         def receive(frame: bytes | LazyFrame, iface: Interface = iface) -> None:
-            stack.receive(iface, frame, env._now)  # (env.now is a property: a call per frame)
+            stack.receive(iface, frame, now_of(env))  # (env.now is a property: a call per frame)
 
         attach_lazy = getattr(port, "attach_lazy", None)
         iface.lazy_frames = attach_lazy is not None

@@ -2,6 +2,7 @@
 # Create (or remove) a network namespace holding a TAP device for `netsim live`.
 #
 #   scripts/netns_setup.sh up   [--ns NAME] [--tap NAME] [--mtu N] [--kernel-ip ADDR/PREFIX]
+#                               [--txqueuelen N]
 #   scripts/netns_setup.sh down [--ns NAME]
 #   scripts/netns_setup.sh status [--ns NAME]
 #
@@ -11,6 +12,10 @@
 #   ip netns exec netsim python -m netsim live echo-server --tap tap0 --ip 10.0.0.2/24
 #   ip netns exec netsim nc 10.0.0.2 8080
 #
+# The TAP's queue towards netsim holds --txqueuelen frames (default 4096; the kernel's default
+# is 1000): frames that arrive faster than netsim reads them (a burst, a flood) wait there
+# instead of being dropped before netsim sees them. Kernel memory: at most that many frames.
+#
 # Nothing outside the namespace is touched. `up` and `down` are idempotent; if `up` fails or is
 # interrupted, whatever it created is removed again.
 set -euo pipefail
@@ -18,6 +23,7 @@ set -euo pipefail
 NS=netsim
 TAP=tap0
 MTU=1500
+QLEN=4096
 KERNEL_IP=10.0.0.1/24
 
 usage() {
@@ -38,6 +44,7 @@ while [[ $# -gt 0 ]]; do
         --ns) NS=${2:?--ns needs a name}; shift 2 ;;
         --tap) TAP=${2:?--tap needs a name}; shift 2 ;;
         --mtu) MTU=${2:?--mtu needs a number}; shift 2 ;;
+        --txqueuelen) QLEN=${2:?--txqueuelen needs a number}; shift 2 ;;
         --kernel-ip) KERNEL_IP=${2:?--kernel-ip needs ADDR/PREFIX}; shift 2 ;;
         -h|--help) usage ;;
         *) die "unknown argument '$1' (see --help)" ;;
@@ -47,6 +54,8 @@ done
 [[ $NS =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || die "--ns: '$NS' is not a namespace name ([A-Za-z0-9_.-])"
 [[ $TAP =~ ^[A-Za-z0-9_.-]{1,15}$ ]] || die "--tap: '$TAP' is not an interface name (1..15 chars)"
 [[ $MTU =~ ^[0-9]+$ ]] && (( MTU >= 68 && MTU <= 65521 )) || die "--mtu: '$MTU' is not in 68..65521"
+[[ $QLEN =~ ^[0-9]+$ ]] && (( QLEN >= 1 && QLEN <= 1048576 )) \
+    || die "--txqueuelen: '$QLEN' is not in 1..1048576"
 [[ $KERNEL_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$ ]] \
     || die "--kernel-ip: '$KERNEL_IP' is not ADDR/PREFIX such as 10.0.0.1/24"
 
@@ -88,7 +97,7 @@ up)
     fi
     # No IPv6 on the TAP: keeps router solicitations and MLD reports out of the captures.
     in_ns sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=1" 2>/dev/null || true
-    in_ns ip link set dev "$TAP" mtu "$MTU"
+    in_ns ip link set dev "$TAP" mtu "$MTU" txqueuelen "$QLEN"
     in_ns ip addr flush dev "$TAP"
     in_ns ip addr add "$KERNEL_IP" dev "$TAP"
     in_ns ip link set dev "$TAP" up

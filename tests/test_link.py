@@ -1,4 +1,4 @@
-"""The link model (netsim.sim.link): timing, queueing, MTU and each impairment."""
+"""The link model (netsim.link.model): timing, queueing, MTU and each impairment."""
 
 from __future__ import annotations
 

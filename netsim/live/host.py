@@ -22,14 +22,15 @@ from typing import IO, Any
 
 from simpy.events import Event, Process
 
+from netsim.link.config import LinkConfig
 from netsim.live.env import LiveEnvironment
 from netsim.live.impair import ImpairedPort, is_impaired
 from netsim.live.tap import LiveSetupError, TapPort
 from netsim.node import Node
-from netsim.sim.link import LinkConfig
 from netsim.stack.events import TraceRecord
 from netsim.stack.host import Stack
 from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.cookie_fastpath import answer_from_frame
 from netsim.stack.tcp.states import State
 from netsim.trace.recorder import kind_of
 from netsim.wire.mac import MacAddress
@@ -134,8 +135,11 @@ class LiveHost:
                 self.tracer = JsonLinesTracer(config.trace)
                 self._closables.append(self.tracer)
             tcp = config.tcp if config.tcp is not None else TcpConfig.linux_like()
+            # RFC 6528 §3: the ISN's hash takes a secret key. Live, it is random per process
+            # (a simulation keeps its fixed key: the same seed gives the same run); so are
+            # the keys of timestamp offsets (RFC 7323 §7) and of SYN cookies.
+            tcp = dataclasses.replace(tcp, isn_key=os.urandom(32))
             self.stack = Stack(config.name, trace=self.tracer, tcp=tcp)
-            # Live, the SYN cookie key must not be guessable from the (public) default ISN key
             self.stack.tcp.cookie_secret = os.urandom(32)
             self.iface = self.stack.add_interface(config.tap, mac, address, mtu=mtu)
             if gateway is not None:
@@ -157,12 +161,17 @@ class LiveHost:
                 self.node.attach(self.iface, self.impaired)
             else:
                 self.node.attach(self.iface, self.tap)
+                # Under a SYN flood: SYNs answered with a cookie skip the parsed-object path
+                self.tap.shortcut = self._answer_cookie_syn
             self.tap.register(self.env)
         except BaseException:
             self.close()
             raise
         self.interrupted = False
         self.started_wall = time.time()
+
+    def _answer_cookie_syn(self, frame: bytes) -> bool:
+        return answer_from_frame(self.stack, self.iface, frame, self.env.now)
 
     def describe(self) -> str:
         line = f"netsim live: {self.tap.name} {self.iface.address} mac {self.iface.mac} " \
@@ -233,6 +242,10 @@ class LiveHost:
             "connections": {c.name: c.state.name for c in self.stack.tcp.conns.values()},
             "interrupted": self.interrupted,
         }
+        syns = self.tap.syns
+        if syns is not None:
+            out["syn_queue"] = {"stale": syns.stale, "overflow": syns.overflow,
+                                "peak": syns.peak, "max_age": syns.max_age}
         if self.impaired is not None:
             out["impairment"] = {"to_kernel": self.impaired.to_kernel.as_dict(),
                                  "from_kernel": self.impaired.from_kernel.as_dict()}

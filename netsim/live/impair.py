@@ -3,7 +3,7 @@
 ``stack port <-> [Link a ... b] <-> TAP``: frames the stack sends enter the link at ``a`` and
 reach the TAP after the ``to_kernel`` direction's delay, jitter, rate, queue, loss, reordering,
 duplication and corruption; frames read from the TAP enter at ``b`` and reach the stack after
-the ``from_kernel`` direction's. This is `netsim.sim.link.Link` itself, run on the live
+the ``from_kernel`` direction's. This is `netsim.link.model.Link` itself, run on the live
 environment, so a flag such as ``--loss 0.05 --delay 20ms`` means exactly what it means in a
 simulation (smoltcp puts fault injection in the same place: middleware on the device).
 """
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from netsim.sim.link import Endpoint, Link, LinkConfig, LinkStats
-from netsim.sim.loss import NoLoss
-from netsim.sim.world import World
+from netsim.link.config import LinkConfig
+from netsim.link.loss import NoLoss
+from netsim.link.model import Endpoint, Link, LinkStats
+from netsim.link.streams import RandomStreams
 
 if TYPE_CHECKING:
     from netsim.live.env import LiveEnvironment
@@ -32,8 +33,8 @@ def is_impaired(config: LinkConfig) -> bool:
     )
 
 
-class _LiveWorld(World):
-    """A `World` whose environment is the live one (for the link's random streams)."""
+class _LiveWorld(RandomStreams):
+    """Where the link runs live: the live environment, and random streams from the seed."""
 
     def __init__(self, env: LiveEnvironment, seed: int) -> None:
         super().__init__(seed)

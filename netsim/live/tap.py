@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from netsim.errors import UsageError
+from netsim.live.synqueue import SynQueue, is_pure_syn
 
 __all__ = [
     "LiveSetupError",
@@ -136,12 +137,14 @@ class TapStats:
 class TapPort:
     """A netsim port on a TAP device (see netsim.node.Port).
 
-    `poll()` reads every pending frame (up to `batch`) and hands each to the receiver; a
-    `LiveEnvironment` calls it when the descriptor is readable (`register(env)`).
+    `poll()` reads every pending frame (up to `batch`) and hands each to the receiver, pure
+    SYNs through a `SynQueue` (netsim.live.synqueue); a `LiveEnvironment` calls it when the
+    descriptor is readable (`register(env)`).
     ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap).
     """
 
-    def __init__(self, name: str, fd: int | None = None, batch: int = 64) -> None:
+    def __init__(self, name: str, fd: int | None = None, batch: int = 1024,
+                 syn_max_age: float | None = 1.0) -> None:
         self.name = name
         self.fd = open_tap(name) if fd is None else fd
         self.batch = batch
@@ -150,6 +153,13 @@ class TapPort:
         self._taps: list[Tap] = []
         self._closed = False
         self._touch: Callable[[], float] | None = None
+        #: Tried first on each frame read: True means it took the frame (see
+        #: netsim.stack.tcp.cookie_fastpath); the receiver gets the others.
+        self.shortcut: Callable[[bytes], bool] | None = None
+        self.syn_max_age = syn_max_age
+        self.syns: SynQueue | None = None
+        self._call_soon: Callable[[Callable[[], None]], None] | None = None
+        self._resume_pending = False
 
     def fileno(self) -> int:
         return self.fd
@@ -191,13 +201,16 @@ class TapPort:
         stats.tx_bytes += len(frame)
 
     def poll(self) -> int:
-        """Read and deliver up to `batch` pending frames; returns how many."""
+        """Read up to `batch` pending frames and deliver them, pure SYNs through the SYN queue
+        (after `register`); then let the queue answer its budget. Returns how many were read."""
         fd = self.fd
-        receiver = self._receiver
         taps = self._taps
         read = os.read
         stats = self.stats
         touch = self._touch
+        syns = self.syns
+        deliver = self._deliver
+        receiver = self._receiver
         n = 0
         nbytes = 0
         while n < self.batch:
@@ -210,26 +223,60 @@ class TapPort:
                 break
             if not frame:
                 break
-            if n and touch is not None:
-                touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
             n += 1
             nbytes += len(frame)
             if taps:
                 now = time.time()
                 for tap in taps:
                     tap(now, "rx", frame)
-            if receiver is not None:
-                receiver(frame)
+            is_syn = is_pure_syn(frame)
+            if n > 1 and touch is not None and not (syns is not None and is_syn):
+                touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
+            if is_syn:
+                if syns is not None:
+                    syns.add(frame, syns.clock())  # (real time: the queue ages SYNs by it)
+                else:
+                    deliver(frame)
+            elif receiver is not None:
+                receiver(frame)  # (the shortcut takes only SYNs)
         if n:
             stats.reads += 1
             stats.rx_frames += n
             stats.rx_bytes += nbytes
+        if syns is not None and len(syns) and syns.run() and not self._resume_pending \
+                and self._call_soon is not None:
+            # SYNs still wait: come back after the events due now, and read again first
+            self._resume_pending = True
+            self._call_soon(self._resume)
         return n
 
+    def _deliver(self, frame: bytes) -> None:
+        shortcut = self.shortcut
+        if shortcut is not None and shortcut(frame):
+            return
+        if self._receiver is not None:
+            self._receiver(frame)
+
+    def _deliver_late(self, frame: bytes) -> None:
+        if self._touch is not None:
+            self._touch()  # env.now moves on to the time the SYN is taken up
+        self._deliver(frame)
+
+    def _resume(self) -> None:
+        self._resume_pending = False
+        if not self._closed:
+            self.poll()
+
     def register(self, env: object) -> None:
-        """Have a `LiveEnvironment` call `poll()` whenever the device is readable."""
+        """Have a `LiveEnvironment` call `poll()` whenever the device is readable, and hold
+        SYNs in a `SynQueue` while netsim is behind (unless `syn_max_age` is None)."""
         env.add_reader(self.fd, self.poll)  # type: ignore[attr-defined]
         self._touch = getattr(env, "touch", None)
+        self._call_soon = getattr(env, "call_soon", None)
+        real_now = getattr(env, "real_now", None)
+        if self.syn_max_age is not None and real_now is not None:
+            # ages in real time (env.now may lag behind while events are due)
+            self.syns = SynQueue(self._deliver_late, real_now, max_age=self.syn_max_age)
 
     def close(self) -> None:
         if not self._closed:

@@ -64,7 +64,7 @@ _WS_NONE: Final = 0xF
 _SACK_BIT: Final = 1 << 4
 _ECN_BIT: Final = 1 << 5
 
-_HHI: Final = struct.Struct("!HHI")
+_HASH_INPUT: Final = struct.Struct("!IIHHI")
 _II: Final = struct.Struct("!II")
 _MSS_OPT: Final = struct.Struct("!BBH")
 
@@ -99,7 +99,8 @@ def _hash(secret: bytes, which: bytes, saddr: IPv4Address, daddr: IPv4Address, s
         base = _keyed[(secret, which)] = hashlib.blake2s(key=secret, digest_size=4,
                                                          person=which)
     h = base.copy()
-    h.update(saddr.packed + daddr.packed + _HHI.pack(sport, dport, count & MASK))
+    # the addresses packed as 4 bytes each, then the ports and the count
+    h.update(_HASH_INPUT.pack(int(saddr), int(daddr), sport, dport, count & MASK))
     return int.from_bytes(h.digest(), "big")
 
 
@@ -156,12 +157,19 @@ def options_from_ts(tsecr: int) -> tuple[int | None, bool, bool]:
 def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Address,
                 syn: TCPSegment, now: float) -> None:
     """Answer `syn` with a SYN-ACK whose ISN is a cookie, and keep nothing."""
-    cfg = lst.cfg
+    peer_mss, wscale, sack, tsval = syn_options(syn.options)
+    answer(layer, lst, local, remote, syn.src_port, syn.dst_port, syn.seq, peer_mss, wscale,
+           sack, tsval, now)
+
+
+def syn_options(options: tuple[TCPOption, ...]) -> tuple[int, int | None, bool, int | None]:
+    """What a cookie answer needs from a SYN's options: (peer MSS, window scale or None,
+    SACK permitted, TSval or None)."""
     peer_mss = 536  # RFC 9293 §3.7.1: the default when the SYN has no MSS option
     wscale: int | None = None
     sack = False
     tsval: int | None = None
-    for opt in syn.options:
+    for opt in options:
         if opt.kind == OPT_MSS and isinstance(opt, MSSOption):
             peer_mss = opt.mss
         elif opt.kind == OPT_WSCALE and isinstance(opt, WindowScaleOption):
@@ -170,9 +178,18 @@ def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: I
             sack = True
         elif opt.kind == OPT_TIMESTAMPS and isinstance(opt, TimestampOption):
             tsval = opt.tsval
-    idx = mss_index(peer_mss)
-    iss = make_cookie(layer.cookie_secret, remote, local, syn.src_port, syn.dst_port, syn.seq,
-                      count_at(now), idx)
+    return peer_mss, wscale, sack, tsval
+
+
+def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Address,
+           sport: int, dport: int, seq: int, peer_mss: int, wscale: int | None, sack: bool,
+           tsval: int | None, now: float) -> None:
+    """Send the cookie SYN-ACK for a SYN from `remote`:`sport` to `local`:`dport` with
+    sequence number `seq` and these options (`send_cookie`, and the lean path of
+    netsim.stack.tcp.cookie_fastpath, which reads them straight from the frame)."""
+    cfg = lst.cfg
+    iss = make_cookie(layer.cookie_secret, remote, local, sport, dport, seq, count_at(now),
+                      mss_index(peer_mss))
     mss_local = cfg.mss or layer.mss_for(remote)
     # The options as bytes, in Linux's order (mss, sackOK, TS, nop, wscale), as
     # TcpConnection._syn_options lays them out; built directly: this runs once per SYN of a
@@ -200,8 +217,8 @@ def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: I
     counts = layer.stack.tcp_counts
     counts["syncookies_sent"] += 1
     counts["tx"] += 1
-    raw = build_tcp(local, remote, syn.dst_port, syn.src_port, iss, (syn.seq + 1) & MASK,
-                    SYN | ACK, window, b"", opts)
+    raw = build_tcp(local, remote, dport, sport, iss, (seq + 1) & MASK, SYN | ACK, window, b"",
+                    opts)
     layer.stack.send_ip(remote, PROTO_TCP, raw, now, src=local, df=True)
 
 
@@ -243,7 +260,7 @@ def cookies_apply(lst: TcpListener, now: float) -> bool:
     return mode == ALWAYS or mode == ON_OVERFLOW and now - lst.last_overflow < VALIDITY
 
 
-__all__ = ["ALWAYS", "MAX_AGE", "MODES", "MSS_TABLE", "OFF", "ON_OVERFLOW",
+__all__ = ["ALWAYS", "MAX_AGE", "MODES", "MSS_TABLE", "OFF", "ON_OVERFLOW", "answer",
            "check_cookie", "cookies_apply", "count_at", "make_cookie", "mss_index",
-           "options_from_ts", "secret_for", "send_cookie", "syn_from_cookie",
+           "options_from_ts", "secret_for", "send_cookie", "syn_from_cookie", "syn_options",
            "ts_with_options"]

@@ -1,0 +1,11 @@
+"""The link model, shared by both worlds: a simulation's links (netsim.sim) and a live host's
+impairment between its TAP and its stack (netsim.live.impair).
+
+- `netsim.link.model`: `Link` and its two `Endpoint` directions, `LinkStats`;
+- `netsim.link.config`: `LinkConfig`, one direction's delay, rate, queue and impairments;
+- `netsim.link.loss`: the loss models (Bernoulli, Gilbert-Elliott, periodic, scripted);
+- `netsim.link.streams`: the seeded random streams a link draws from.
+
+(``netsim.sim.link``, ``netsim.sim.linkconfig`` and ``netsim.sim.loss`` still import the same
+names.)
+"""

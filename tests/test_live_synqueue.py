@@ -1,0 +1,104 @@
+"""The live SYN queue (netsim.live.synqueue) and the TAP port that feeds it, without root: a
+socket pair stands in for the TAP. Under a flood the frames of connections are not stuck behind
+SYNs, the newest SYNs are answered first, old ones are dropped, and the queue stays bounded."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from netsim.live.env import LiveEnvironment
+from netsim.live.synqueue import SynQueue, is_pure_syn
+from netsim.live.tap import TapPort
+from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet
+from netsim.wire.ipv4 import build_ipv4, intern_ip
+from netsim.wire.tcp import ACK, CWR, ECE, SYN, build_tcp
+
+SRC, DST = intern_ip("10.0.0.1"), intern_ip("10.0.0.2")
+MAC, PEER = b"\x02\x00\x0a\x00\x00\x02", b"\x02\x00\x0a\x00\x00\x01"
+
+
+def tcp_frame(flags: int, sport: int = 40000, ip_opts: bytes = b"") -> bytes:
+    seg = build_tcp(SRC, DST, sport, 80, 1000, 0, flags, 65535)
+    return build_ethernet(MAC, PEER, ETHERTYPE_IPV4, build_ipv4(SRC, DST, 6, seg,
+                                                                options=ip_opts))
+
+
+def test_pure_syns_are_told_from_everything_else() -> None:
+    assert is_pure_syn(tcp_frame(SYN))
+    assert is_pure_syn(tcp_frame(SYN, ip_opts=b"\x01\x01\x01\x01"))  # IP options: TCP moves
+    for flags in (SYN | ACK, ACK, SYN | ECE | CWR, 0x100 | SYN):  # 0x100: AE (RFC 9293 §3.1)
+        assert not is_pure_syn(tcp_frame(flags)), hex(flags)
+    assert not is_pure_syn(tcp_frame(SYN)[:40])
+    arp = build_ethernet(MAC, PEER, 0x0806, bytes(28))
+    assert not is_pure_syn(arp)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_newest_syns_are_answered_first_a_budget_at_a_time() -> None:
+    got: list[bytes] = []
+    clock = Clock()
+    q = SynQueue(got.append, clock, max_age=1.0, budget=2)
+    for i in range(5):
+        q.add(bytes([i]), 0.1 * i)
+    clock.t = 0.5
+    assert q.run() == 3 and got == [b"\x04", b"\x03"]
+    assert q.run() == 1 and got[2:] == [b"\x02", b"\x01"]
+
+
+def test_syns_older_than_max_age_are_dropped_unanswered() -> None:
+    got: list[bytes] = []
+    clock = Clock()
+    q = SynQueue(got.append, clock, max_age=1.0, budget=10)
+    q.add(b"old", 8.4)
+    q.add(b"new", 9.5)
+    clock.t = 10.0
+    assert q.run() == 0 and got == [b"new"] and q.stale == 1
+
+
+def test_the_queue_is_bounded_and_gives_up_its_oldest() -> None:
+    got: list[bytes] = []
+    q = SynQueue(got.append, Clock(), limit=3, budget=10)
+    for i in range(5):
+        q.add(bytes([i]), 0.0)
+    assert len(q) == 3 and q.overflow == 2 and q.peak == 3
+    q.run()
+    assert got == [b"\x04", b"\x03", b"\x02"]
+    with pytest.raises(ValueError, match="max_age"):
+        SynQueue(got.append, Clock(), max_age=0)
+
+
+def test_under_a_syn_flood_a_connection_s_frames_do_not_wait_behind_the_syns() -> None:
+    ours, kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setblocking(False)
+    env = LiveEnvironment()
+    tap = TapPort("fake0", fd=ours.detach())
+    got: list[bytes] = []
+    tap.attach(got.append)
+    tap.register(env)
+    assert tap.syns is not None
+    tap.syns.budget = 2  # (a socket pair queues only a few frames: max_dgram_qlen)
+    try:
+        syns = [tcp_frame(SYN, sport=1024 + i) for i in range(6)]
+        for frame in syns:
+            kernel.send(frame)
+        ack = tcp_frame(ACK)
+        kernel.send(ack)
+        assert tap.poll() == 7
+        # the ACK went to the stack at once; of the SYNs only a budget, the newest first
+        assert len(tap.syns) == 4
+        assert got == [ack, syns[-1], syns[-2]]
+        env.run(until=0.2)  # the rest follows without another frame arriving
+        assert got[1:] == syns[::-1]
+    finally:
+        env.close()
+        tap.close()
+        kernel.close()

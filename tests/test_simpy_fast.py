@@ -1,0 +1,91 @@
+"""netsim.simpy_fast relies on SimPy internals (the event heap, the event counter, the clock
+attribute, pre-triggered events). These tests fail loudly, naming what changed, when the
+installed SimPy no longer works that way, and check that pyproject.toml pins the versions the
+module was checked against."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tomllib
+from pathlib import Path
+
+import simpy
+from simpy.events import Event
+
+from netsim import simpy_fast as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_installed_simpy_is_one_the_internals_were_checked_against() -> None:
+    version = ".".join(simpy.__version__.split(".")[:2])
+    assert version in sf.CHECKED_SIMPY, (
+        f"SimPy {simpy.__version__} is installed; netsim/simpy_fast.py was checked against "
+        f"{sf.CHECKED_SIMPY}: re-check its internals, then add the version there and to "
+        "pyproject.toml")
+
+
+def test_pyproject_pins_simpy_to_the_checked_versions() -> None:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (spec,) = [d for d in deps if re.match(r"simpy\b", d)]
+    lo, hi = re.fullmatch(r"simpy>=(\d+\.\d+),<(\d+\.\d+)", spec.replace(" ", "")).groups()
+    major, minor = (int(x) for x in lo.split("."))
+    assert hi == f"{major}.{minor + 1}", f"pin one minor series, got {spec!r}"
+    assert (lo,) == sf.CHECKED_SIMPY, f"{spec!r} does not match {sf.CHECKED_SIMPY}"
+
+
+def test_the_environment_keeps_a_heap_an_event_counter_and_a_clock_attribute() -> None:
+    env = simpy.Environment(initial_time=1.5)
+    assert isinstance(env._queue, list), "Environment._queue is no longer a list (heap)"
+    assert isinstance(env._eid, itertools.count), "Environment._eid is no longer a count"
+    assert sf.now_of(env) == env.now == 1.5, "Environment._now no longer holds the time"
+    assert sf.NORMAL == 1
+    ev = sf.Triggered(env, lambda _ev: None, "v")
+    sf.schedule(env, 4.0, ev)
+    (entry,) = env._queue
+    assert entry[0] == 4.0 and entry[1] == sf.NORMAL and entry[3] is ev, entry
+    assert sf.next_time(env) == env.peek() == 4.0
+
+
+def test_a_triggered_event_runs_at_its_exact_time_in_scheduling_order() -> None:
+    env = simpy.Environment()
+    seen: list[tuple[float, str, object]] = []
+
+    def cb(ev: Event) -> None:
+        seen.append((env.now, ev.value, sf.value_of(ev)))
+
+    sf.schedule(env, 0.3, sf.Triggered(env, cb, "b"))
+    sf.call_at(env, 0.1 + 0.2, lambda ev: seen.append((env.now, "c", None)))
+    sf.schedule(env, 0.1, sf.Triggered(env, cb, "a"))
+    env.timeout(0.3).callbacks.append(lambda ev: seen.append((env.now, "timeout", None)))
+    env.run()
+    # 0.1 + 0.2 != 0.3 in floats: call_at keeps the time it is given, exactly
+    assert seen == [(0.1, "a", "a"), (0.3, "b", "b"), (0.3, "timeout", None),
+                    (0.30000000000000004, "c", None)]
+
+
+def test_triggered_events_look_triggered_to_simpy_and_can_be_waited_for() -> None:
+    env = simpy.Environment()
+    ev = sf.Triggered(env, lambda _ev: None, 42)
+    assert ev.triggered and ev.ok and ev.value == 42
+    sf.schedule(env, 2.0, ev)
+    got: list[object] = []
+
+    def waiter() -> object:
+        got.append((yield ev))
+        got.append(env.now)
+
+    env.process(waiter())
+    env.run()
+    assert got == [42, 2.0] and ev.processed
+
+
+def test_set_now_and_a_time_in_the_past_means_now() -> None:
+    env = simpy.Environment()
+    sf.set_now(env, 5.0)
+    assert env.now == 5.0
+    times: list[float] = []
+    sf.call_at(env, 1.0, lambda _ev: times.append(env.now))
+    env.run()
+    assert times == [5.0]

@@ -39,9 +39,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].insert(0, packet)
+        if len(pending[0]) > self.max_pending:
+            pending[0].pop()  # the oldest makes room (it is last here)
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -39,9 +39,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if sum(len(p[0]) for p in self.waiting.values()) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if sum(len(p[0]) for p in self.waiting.values()) > self.max_pending:
+            del pending[0][0]  # the oldest makes room
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -40,9 +40,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) > self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending + 1:
+            del pending[0][0]  # the oldest makes room
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

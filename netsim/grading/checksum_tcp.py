@@ -133,7 +133,17 @@ def check_verifies_to_zero(ctx: Context) -> None:
 def _parse(ctx: Context, raw: bytes) -> Any:
     fn = ctx.get("parse_tcp_header")
     ctx.step(f"parse_tcp_header({_hex(raw)})")
-    return fn(raw)
+    try:
+        return fn(raw)
+    except ValueError as exc:  # the student's ValueError on a well-formed segment
+        if len(raw) > 12 and len(raw) == (raw[12] >> 4) * 4:
+            raise CheckFailed("a header that fills the whole segment (no payload) is valid: "
+                              "data_offset * 4 == len(segment) is allowed (RFC 9293 §3.1: "
+                              "the data may be empty)", input=_hex(raw),
+                              expected="the parsed header, payload b''",
+                              got=f"ValueError: {str(exc)[:200]}",
+                              hint="reject only data_offset * 4 > len(segment)") from None
+        raise
 
 
 def _compare_fields(ctx: Context, raw: bytes, rule: str) -> None:
@@ -245,8 +255,9 @@ def check_tcp_checksum(ctx: Context) -> None:
                               "the pseudo-header (source, destination, zero, protocol 6, "
                               "TCP length), the header and the data (RFC 9293 §3.1)",
                               input=_hex(raw), expected="True", got=repr(got),
-                              hint="odd payload lengths are padded with one zero byte"
-                              if n % 2 else None)
+                              hint="the pseudo-header's TCP length is the whole segment's "
+                              "length (header and data) before padding; an odd segment is "
+                              "padded with one zero byte for the sum only" if n % 2 else None)
         flipped = bytearray(raw)
         flipped[rng.randrange(len(raw))] ^= 1 << rng.randrange(8)
         got = fn(str(SRC), str(DST), bytes(flipped))

@@ -190,6 +190,14 @@ def check_backoff_kept_until_sample(ctx: Context) -> None:
              "backoff in on_sample" if isinstance(got, int | float) and got > ref.rto * 1.5
              else None)
     _compare(ctx, est, ref, "backoffs", "a new RTT sample resets backoffs to 0")
+    first, ref1 = _new(ctx, min_rto=0.2, max_rto=60.0)
+    _timeout(ctx, first, ref1)  # the SYN's timer expired: no sample yet
+    _sample(ctx, first, ref1, 0.4)
+    _compare(ctx, first, ref1, "rto", "the FIRST RTT sample ends a backoff, too: RTO is "
+             "computed from it (RFC 6298 (2.2), Karn's algorithm §5)",
+             lambda got: "the backoff from before the first sample was kept: reset the "
+             "backoff on every sample, the first included" if isinstance(got, int | float)
+             and got > ref1.rto * 1.5 else None)
 
 
 def check_syn_timeout(ctx: Context) -> None:
@@ -338,6 +346,7 @@ ASSIGNMENT = Assignment(
               kind="scripted"),
         Check("simulation_lossy_link", 3, check_simulation,
               "in a full simulation over a 2% lossy link: after every call the real TCP "
-              "makes, SRTT/RTTVAR/RTO as RFC 6298's; intact, no spurious-timeout flood", kind="simulation"),
+              "makes, SRTT/RTTVAR/RTO as RFC 6298's; intact, no spurious-timeout flood",
+              kind="simulation"),
     ),
 )

@@ -4,6 +4,7 @@ cwnd instead of FlightSize: the two mistakes the old simulation check let throug
 Category: arithmetic
 RFC: RFC 3465 §2.2 (cwnd += min(N, L*SMSS)); RFC 5681 §3.2 eq. 4 (FlightSize / 2)
 Observable: cwnd | ssthresh
+Expect: byte counting
 """
 
 

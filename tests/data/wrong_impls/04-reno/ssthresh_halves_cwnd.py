@@ -4,6 +4,7 @@ timeout; the two differ when the receive window or the application keeps the fli
 Category: limit applied to the wrong scope
 RFC: RFC 5681 §3.2 eq. 4 and §3.1: ssthresh = max(FlightSize / 2, 2*SMSS)
 Observable: ssthresh
+Expect: FlightSize
 """
 
 

@@ -5,6 +5,7 @@ Category: boundary value
 RFC: RFC 1122 §2.3.2.1 (entries time out); README: an entry lives timeout seconds from its last
     update
 Observable: returned | entries(now)
+Expect: expired
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

@@ -4,6 +4,7 @@ address ever seen.
 Category: memory never released
 RFC: RFC 1122 §2.3.2.1 (entries are flushed when they time out)
 Observable: held after expiry
+Expect: held after expiry
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

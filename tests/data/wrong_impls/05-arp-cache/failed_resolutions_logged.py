@@ -3,6 +3,7 @@
 Category: memory never released
 RFC: RFC 1122 §2.3.2.2 (the queue of an unresolvable address is discarded)
 Observable: held after expiry
+Expect: held after expiry
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

@@ -4,6 +4,7 @@ expired MAC is still returned.
 Category: limit applied to the wrong scope
 RFC: RFC 1122 §2.3.2.1 (timeout of cache entries)
 Observable: returned
+Expect: expired
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

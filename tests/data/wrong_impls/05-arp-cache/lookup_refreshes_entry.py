@@ -4,6 +4,7 @@ Category: state reset by the wrong event
 RFC: RFC 1122 §2.3.2.1 (an entry is refreshed by ARP traffic from the host, not by our own use);
     README: timeout from its last update
 Observable: returned | entries(now)
+Expect: does not refresh
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

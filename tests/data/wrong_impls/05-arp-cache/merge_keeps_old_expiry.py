@@ -4,6 +4,7 @@ Category: state not reset
 RFC: RFC 826 (merge flag: update the entry); README: entries live timeout seconds from their
     last update
 Observable: returned | entries(now)
+Expect: last update
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

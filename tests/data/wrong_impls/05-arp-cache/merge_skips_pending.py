@@ -4,6 +4,7 @@ known, so its packets stay queued.
 Category: limit applied to the wrong scope
 RFC: RFC 826 (merge flag); README: only an existing entry or a pending resolution is updated
 Observable: returned
+Expect: pending resolution
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

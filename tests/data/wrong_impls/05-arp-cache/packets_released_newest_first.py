@@ -3,6 +3,7 @@
 Category: equal as sets but the wrong form
 RFC: RFC 1122 §2.3.2.2 (the queued datagrams are sent); README: in order
 Observable: returned
+Expect: order they came
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

@@ -3,6 +3,7 @@
 Category: limit applied to the wrong scope
 RFC: RFC 1122 §2.3.2.2 (a queue per unresolved address, bounded); README: per address
 Observable: returned
+Expect: per address
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

@@ -4,6 +4,7 @@ packet too many.
 Category: boundary value
 RFC: RFC 1122 §2.3.2.2; README: DROPPED when max_pending packets are already held
 Observable: returned
+Expect: off by one
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

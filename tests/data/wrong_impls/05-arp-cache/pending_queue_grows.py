@@ -6,6 +6,7 @@ Category: memory never released
 RFC: RFC 1122 §2.3.2.2 (a bounded queue per unresolved address); README: beyond max_pending
     the oldest packet is dropped
 Observable: held while pending
+Expect: held while pending
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

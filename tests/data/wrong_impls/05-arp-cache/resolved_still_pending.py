@@ -4,6 +4,7 @@ deadline and later fails.
 Category: state not reset
 RFC: RFC 826 / RFC 1122 §2.3.2.2 (the queue is flushed when the reply arrives)
 Observable: next_deadline() | returned
+Expect: released once
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

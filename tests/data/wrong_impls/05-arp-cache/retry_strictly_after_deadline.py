@@ -5,6 +5,7 @@ Category: boundary value
 RFC: RFC 1122 §2.3.2.1 (retransmission at the retry interval); README: poll at next_deadline()
     has work
 Observable: returned
+Expect: retried every retry_interval
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

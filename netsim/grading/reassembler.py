@@ -81,8 +81,12 @@ class _Pair:
         except (TypeError, ValueError):
             norm = []
         if norm != want or list(got) != sorted(got):
-            raise CheckFailed(rule, expected=repr(want), got=repr(got),
-                              hint="blocks() lists the held ranges [start, end), sorted")
+            hint = "blocks() lists the held ranges [start, end), sorted"
+            if len(norm) < len(want) and sum(e - s for s, e in norm) > \
+                    sum(e - s for s, e in want):
+                hint = ("ranges were merged across a gap: only touching or overlapping "
+                        "ranges become one; a range must not cover bytes not held")
+            raise CheckFailed(rule, expected=repr(want), got=repr(got), hint=hint)
 
 
 # --------------------------------------------------------------------------------- checks
@@ -177,6 +181,9 @@ def check_finished(ctx: Context) -> None:
     w.insert(0, b"ab", rule=rule)
     w.insert(2, b"cdef", is_last=True, window_end=4, rule=rule)
     w.same("finished", "a last byte beyond the window was not received: not finished")
+    w.insert(4, b"ef", window_end=8, rule=rule)
+    w.same("finished", "a segment with is_last that did not fit the window was not received: "
+           "the same bytes sent again without is_last do not finish the stream")
 
 
 def check_random(ctx: Context) -> None:

@@ -175,6 +175,14 @@ def check_retries(ctx: Context) -> None:
                           expected="nothing", got=f"requests={p.requests}, failed={p.failed}")
     _enqueue(ctx, arp, IP1, b"q", 5.0, Enqueue.SEND_REQUEST, "a new packet after a failure "
              "starts a new resolution")
+    p = _poll(ctx, arp, 6.0)
+    if list(p.requests) != [IP1] or p.failed:
+        raise CheckFailed("each resolution has its own `retries` requests: the new one is "
+                          "retried as the first was (RFC 1122 §2.3.2.1)",
+                          expected=f"requests=[{IP1!r}], failed=[]",
+                          got=f"requests={p.requests}, failed={p.failed}",
+                          hint="the count of requests was kept from the earlier resolution: "
+                          "each resolution starts counting again" if p.failed else None)
 
 
 def check_merge_flag(ctx: Context) -> None:

@@ -5,7 +5,7 @@ Category: state not reset
 RFC: RFC 1122 §2.3.2.1 (retransmit a request, rate-limited); README: `retries` requests per
     resolution
 Observable: returned
-Expect: held after expiry
+Expect: each resolution
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue

@@ -135,14 +135,21 @@ def _parse(ctx: Context, raw: bytes) -> Any:
     ctx.step(f"parse_tcp_header({_hex(raw)})")
     try:
         return fn(raw)
-    except ValueError as exc:  # the student's ValueError on a well-formed segment
-        if len(raw) > 12 and len(raw) == (raw[12] >> 4) * 4:
-            raise CheckFailed("a header that fills the whole segment (no payload) is valid: "
-                              "data_offset * 4 == len(segment) is allowed (RFC 9293 §3.1: "
-                              "the data may be empty)", input=_hex(raw),
-                              expected="the parsed header, payload b''",
-                              got=f"ValueError: {str(exc)[:200]}",
-                              hint="reject only data_offset * 4 > len(segment)") from None
+    except ValueError as exc:  # the student's ValueError on a segment the checks built
+        offset = raw[12] >> 4 if len(raw) > 12 else 0
+        if len(raw) >= 20 and offset >= 5 and offset * 4 <= len(raw):  # well-formed
+            full = offset * 4 == len(raw)
+            raise CheckFailed(
+                "a header that fills the whole segment (no payload) is valid: data_offset * "
+                "4 == len(segment) is allowed (RFC 9293 §3.1: the data may be empty)" if full
+                else f"a well-formed segment must parse: data_offset {offset} (the 4-bit field "
+                f"in the high nibble of byte 12: a {offset * 4}-byte header) in a "
+                f"{len(raw)}-byte segment (RFC 9293 §3.1)", input=_hex(raw),
+                expected=f"the parsed header, data_offset {offset}",
+                got=f"ValueError: {str(exc)[:200]}",
+                hint="reject only data_offset * 4 > len(segment)" if full else
+                "data_offset is 4 bits wide (values 5 to 15)" if offset >= 8 else None
+            ) from None
         raise
 
 

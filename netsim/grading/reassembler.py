@@ -63,7 +63,9 @@ class _Pair:
             hint = None
             if attr == "pending_bytes" and isinstance(got, int) and got > want:
                 hint = ("overlapping or duplicate held bytes are counted more than once, or "
-                        "bytes beyond the window were kept")
+                        "bytes beyond the window were kept") if want else (
+                        "bytes already returned are still counted: pending_bytes counts only "
+                        "the bytes held, not yet returned")
             raise CheckFailed(rule or f"{attr} after the inserts below",
                               expected=f"{attr} = {want!r}", got=f"{attr} = {got!r}", hint=hint)
 

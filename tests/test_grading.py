@@ -210,7 +210,7 @@ class ArpCache(ArpTable):
 class ArpCache(ArpTable):
     def __init__(self, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
         super().__init__(timeout, retries, retry_interval, 10 ** 9)
-''', "pending_bounded", "unbounded"),
+''', "pending_bounded", "grow"),
     ("05-arp-cache", "one_retry_too_many", ARP_BASE + '''
 class ArpCache(ArpTable):
     def __init__(self, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):

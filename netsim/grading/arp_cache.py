@@ -79,7 +79,8 @@ def check_expiry(ctx: Context) -> None:
     _lookup(ctx, arp, IP1, 59.9, MAC1, "an entry lives `timeout` seconds")
     _lookup(ctx, arp, IP1, 60.1, None, "an entry older than `timeout` has expired: lookup "
             "returns None so that it is resolved again (RFC 1122 §2.3.2.1: entries time "
-            "out)", "entries never expire: remember when each was learned")
+            "out)", "entries never expire, or lookup() moved the expiry: an entry lives `timeout` "
+            "seconds from its last update(); a lookup does not refresh it")
     ents = arp.entries(60.1)
     ctx.step(f"arp.entries(now=60.1) -> {ents!r}")
     if ents:
@@ -127,8 +128,8 @@ def check_pending_bounded(ctx: Context) -> None:
                  "the pending queue is bounded: beyond max_pending packets per address, "
                  "the oldest held packet is dropped to make room and enqueue says DROPPED "
                  "(RFC 1122 §2.3.2.2: SHOULD save at least one, the latest)",
-                 "the queue is unbounded: a host that never answers would make it grow "
-                 "forever")
+                 "with max_pending packets held the next one is DROPPED (the oldest "
+                 "goes): a bound off by one, or none at all, lets the queue grow")
     got = _update(ctx, arp, IP1, MAC1, 0.1)
     want = [b"p3", b"p4", b"p5", b"p6"]
     if got != want:
@@ -174,6 +175,14 @@ def check_retries(ctx: Context) -> None:
                           expected="nothing", got=f"requests={p.requests}, failed={p.failed}")
     _enqueue(ctx, arp, IP1, b"q", 5.0, Enqueue.SEND_REQUEST, "a new packet after a failure "
              "starts a new resolution")
+    p = _poll(ctx, arp, 6.0)
+    if list(p.requests) != [IP1] or p.failed:
+        raise CheckFailed("each resolution has its own `retries` requests: the new one is "
+                          "retried as the first was (RFC 1122 §2.3.2.1)",
+                          expected=f"requests=[{IP1!r}], failed=[]",
+                          got=f"requests={p.requests}, failed={p.failed}",
+                          hint="the count of requests was kept from the earlier resolution: "
+                          "each resolution starts counting again" if p.failed else None)
 
 
 def check_merge_flag(ctx: Context) -> None:

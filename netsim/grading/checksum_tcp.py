@@ -133,7 +133,24 @@ def check_verifies_to_zero(ctx: Context) -> None:
 def _parse(ctx: Context, raw: bytes) -> Any:
     fn = ctx.get("parse_tcp_header")
     ctx.step(f"parse_tcp_header({_hex(raw)})")
-    return fn(raw)
+    try:
+        return fn(raw)
+    except ValueError as exc:  # the student's ValueError on a segment the checks built
+        offset = raw[12] >> 4 if len(raw) > 12 else 0
+        if len(raw) >= 20 and offset >= 5 and offset * 4 <= len(raw):  # well-formed
+            full = offset * 4 == len(raw)
+            raise CheckFailed(
+                "a header that fills the whole segment (no payload) is valid: data_offset * "
+                "4 == len(segment) is allowed (RFC 9293 §3.1: the data may be empty)" if full
+                else f"a well-formed segment must parse: data_offset {offset} (the 4-bit field "
+                f"in the high nibble of byte 12: a {offset * 4}-byte header) in a "
+                f"{len(raw)}-byte segment (RFC 9293 §3.1)", input=_hex(raw),
+                expected=f"the parsed header, data_offset {offset}",
+                got=f"ValueError: {str(exc)[:200]}",
+                hint="reject only data_offset * 4 > len(segment)" if full else
+                "data_offset is 4 bits wide (values 5 to 15)" if offset >= 8 else None
+            ) from None
+        raise
 
 
 def _compare_fields(ctx: Context, raw: bytes, rule: str) -> None:
@@ -245,8 +262,9 @@ def check_tcp_checksum(ctx: Context) -> None:
                               "the pseudo-header (source, destination, zero, protocol 6, "
                               "TCP length), the header and the data (RFC 9293 §3.1)",
                               input=_hex(raw), expected="True", got=repr(got),
-                              hint="odd payload lengths are padded with one zero byte"
-                              if n % 2 else None)
+                              hint="the pseudo-header's TCP length is the whole segment's "
+                              "length (header and data) before padding; an odd segment is "
+                              "padded with one zero byte for the sum only" if n % 2 else None)
         flipped = bytearray(raw)
         flipped[rng.randrange(len(raw))] ^= 1 << rng.randrange(8)
         got = fn(str(SRC), str(DST), bytes(flipped))

@@ -9,7 +9,8 @@ student's file. Until it imports that file this is trusted code: it joins the cg
 the Python installation reachable for the unprivileged uid, sets the resource limits, drops to
 that uid and reports on file descriptor N what it applied. Then it imports the file and
 answers requests (one JSON line each on standard input, `netsim.grading.codec`): make an
-object of a class, call a function or method, read or set an attribute. Replies go to fd N.
+object of a class, call a function or method, read or set an attribute, measure what an object
+holds (`footprint`: only the number crosses back). Replies go to fd N.
 
 Everything this process says after the import is untrusted: the grader validates it, and a
 wrong or malformed reply costs the student that check, nothing more.
@@ -31,6 +32,7 @@ from types import ModuleType
 from typing import Any
 
 from netsim.grading.codec import Method, Ref, decode, dumps, encode
+from netsim.grading.differential.values import footprint
 
 MSG_CAP = 2000
 TB_CAP = 4000
@@ -238,6 +240,8 @@ def handle(module: ModuleType, objects: Objects, req: dict[str, Any]) -> Any:
     if op == "set":
         setattr(target, name, objects.arg(req["value"]))
         return None
+    if op == "size":  # the resource checks: what the object holds, as one number
+        return footprint(target)
     raise ValueError(f"unknown request {op!r}")
 
 

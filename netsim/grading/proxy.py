@@ -345,6 +345,18 @@ class RemoteObject:
         return f"<{object.__getattribute__(self, '_r_cls')} object (your code)>"
 
 
+def remote_size(obj: RemoteObject) -> int:
+    """What the student's object holds, measured inside the sandbox
+    (`netsim.grading.differential.values.footprint`): a plain non-negative int comes back,
+    anything else costs the check."""
+    session: Session = object.__getattribute__(obj, "_r_session")
+    value = session.request("size", obj=object.__getattribute__(obj, "_r_id"))
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise session._fail("value", "measuring what your object holds gave "
+                            f"{repr(value)[:60]}, not a count")
+    return value
+
+
 class _RemoteMethod:
     __slots__ = ("session", "oid", "name")
 

@@ -63,7 +63,9 @@ class _Pair:
             hint = None
             if attr == "pending_bytes" and isinstance(got, int) and got > want:
                 hint = ("overlapping or duplicate held bytes are counted more than once, or "
-                        "bytes beyond the window were kept")
+                        "bytes beyond the window were kept") if want else (
+                        "bytes already returned are still counted: pending_bytes counts only "
+                        "the bytes held, not yet returned")
             raise CheckFailed(rule or f"{attr} after the inserts below",
                               expected=f"{attr} = {want!r}", got=f"{attr} = {got!r}", hint=hint)
 
@@ -81,8 +83,12 @@ class _Pair:
         except (TypeError, ValueError):
             norm = []
         if norm != want or list(got) != sorted(got):
-            raise CheckFailed(rule, expected=repr(want), got=repr(got),
-                              hint="blocks() lists the held ranges [start, end), sorted")
+            hint = "blocks() lists the held ranges [start, end), sorted"
+            if len(norm) < len(want) and sum(e - s for s, e in norm) > \
+                    sum(e - s for s, e in want):
+                hint = ("ranges were merged across a gap: only touching or overlapping "
+                        "ranges become one; a range must not cover bytes not held")
+            raise CheckFailed(rule, expected=repr(want), got=repr(got), hint=hint)
 
 
 # --------------------------------------------------------------------------------- checks
@@ -177,6 +183,9 @@ def check_finished(ctx: Context) -> None:
     w.insert(0, b"ab", rule=rule)
     w.insert(2, b"cdef", is_last=True, window_end=4, rule=rule)
     w.same("finished", "a last byte beyond the window was not received: not finished")
+    w.insert(4, b"ef", window_end=8, rule=rule)
+    w.same("finished", "a segment with is_last that did not fit the window was not received: "
+           "the same bytes sent again without is_last do not finish the stream")
 
 
 def check_random(ctx: Context) -> None:

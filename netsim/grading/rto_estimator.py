@@ -190,6 +190,14 @@ def check_backoff_kept_until_sample(ctx: Context) -> None:
              "backoff in on_sample" if isinstance(got, int | float) and got > ref.rto * 1.5
              else None)
     _compare(ctx, est, ref, "backoffs", "a new RTT sample resets backoffs to 0")
+    first, ref1 = _new(ctx, min_rto=0.2, max_rto=60.0)
+    _timeout(ctx, first, ref1)  # the SYN's timer expired: no sample yet
+    _sample(ctx, first, ref1, 0.4)
+    _compare(ctx, first, ref1, "rto", "the FIRST RTT sample ends a backoff, too: RTO is "
+             "computed from it (RFC 6298 (2.2), Karn's algorithm §5)",
+             lambda got: "the backoff from before the first sample was kept: reset the "
+             "backoff on every sample, the first included" if isinstance(got, int | float)
+             and got > ref1.rto * 1.5 else None)
 
 
 def check_syn_timeout(ctx: Context) -> None:
@@ -249,6 +257,7 @@ def check_stack_timer(ctx: Context) -> None:
 
 def check_simulation(ctx: Context) -> None:
     """A bulk transfer over a lossy link with the student's estimator on both hosts."""
+    from netsim.grading.rto_sim import Recorder, Replay, report
     from netsim.sim.link import LinkConfig
     from netsim.sim.loss import Bernoulli
     from netsim.sim.scenario import BulkScenario, run_bulk
@@ -256,9 +265,12 @@ def check_simulation(ctx: Context) -> None:
 
     cls = ctx.target()
     made: list[Any] = []
+    replays: list[Replay] = []
+    params = dict(min_rto=0.2, max_rto=60.0, initial_rto=1.0, granularity=0.001)
 
     def factory() -> Any:
-        est = cls(min_rto=0.2, max_rto=60.0, initial_rto=1.0, granularity=0.001)
+        replays.append(Replay())
+        est = Recorder(cls(**params), params, replays[-1])
         made.append(est)
         return est
 
@@ -272,6 +284,7 @@ def check_simulation(ctx: Context) -> None:
     ctx.step(f"your estimator:      intact={res.intact}, {res.sim_seconds:.2f} s, "
              f"{res.timeouts} timeouts, {res.retransmissions} retransmissions"
              + (f", error: {res.error}" if res.error else ""))
+    report(ctx, replays)  # every call the stack made, replayed on RFC 6298's estimator
     if not res.intact:
         raise CheckFailed("the transfer did not complete intact with your estimator",
                           expected="all 300000 bytes delivered, SHA-256 equal",
@@ -332,7 +345,8 @@ ASSIGNMENT = Assignment(
               "in the real TCP: retransmissions at RTO, 2*RTO, backoff kept after the ACK",
               kind="scripted"),
         Check("simulation_lossy_link", 3, check_simulation,
-              "in a full simulation over a 2% lossy link: transfer intact, SRTT sane, "
-              "no flood of spurious timeouts", kind="simulation"),
+              "in a full simulation over a 2% lossy link: after every call the real TCP "
+              "makes, SRTT/RTTVAR/RTO as RFC 6298's; intact, no spurious-timeout flood",
+              kind="simulation"),
     ),
 )

@@ -8,7 +8,8 @@ resolutions as sets of addresses, held packets in order), ``next_deadline()`` an
 ``entries(now)``. ``next_deadline()`` may leave out the expiry of entries (the README asks
 for the next retry; the reference also wakes for an expiry).
 
-A resource probe then learns 300 addresses and starts 300 resolutions that nobody answers,
+A resource probe then queues 300 packets for one address (max_pending=4: about 4 held), and
+learns 300 addresses and starts 300 resolutions that nobody answers,
 lets everything expire and fail, and checks what the object still holds.
 """
 
@@ -29,7 +30,7 @@ from netsim.grading.differential.core import (
     more,
     pick,
 )
-from netsim.grading.differential.values import footprint, plain
+from netsim.grading.differential.values import held, plain
 from netsim.stack.arp import ArpPoll, ArpTable
 from netsim.wire.mac import MacAddress
 
@@ -182,12 +183,34 @@ SPEC = Spec("05-arp-cache", "arp", "ArpCache", examples, observe, RULES, valid=v
             diagnose=diagnose)
 
 
-def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = footprint,
+def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = held,
                    n: int = 300) -> DiffOutcome | None:
-    """Learn `n` addresses and start `n` resolutions nobody answers; once every entry has
-    expired and every resolution failed (with polls at each deadline), what is still held."""
+    """Two measures of what the object holds (by `size`, inside the sandbox for a proxy).
+    Pending queue growth: `n` packets for one address nobody answers, with max_pending=4,
+    must leave about 4 held, not `n`. After expiry: learn `n` addresses and start `n`
+    resolutions nobody answers; once every entry has expired and every resolution failed
+    (with polls at each deadline), about nothing is held."""
+    params = "timeout=1.0, retries=2, retry_interval=0.5, max_pending=4"
+    queue = candidate(timeout=1.0, retries=2, retry_interval=0.5, max_pending=4)
+    for i in range(n):
+        queue.enqueue(IPS[0], b"%99d" % i, 0.0)
+    pending = size(queue)
+    calls = n + 1
+    if pending > 4 * 100 + 64:
+        script = "\n".join([
+            "the resource probe (after the random sequences all agreed):",
+            f"  arp = ArpCache({params})",
+            f"  for i in range({n}): arp.enqueue({IPS[0]}, <100 bytes number i>, now=0.0)",
+            f"      held while pending: reference about 400 bytes (the 4 latest packets), "
+            f"yours {pending}"])
+        message = ("differential check: held while pending differs from netsim's reference "
+                   f"(the pending queue keeps at most max_pending packets per address: "
+                   f"{pending} bytes or items held for 4 packets of 100 bytes; a dropped "
+                   "packet must be forgotten, not kept)")
+        return DiffOutcome(False, message + "\n\n" + script, 1, calls, 0.0, None, 0, message,
+                           "held while pending <= 464", f"held while pending = {pending}",
+                           script)
     arp = candidate(timeout=1.0, retries=2, retry_interval=0.5, max_pending=4)
-    calls = 0
     for i in range(n):
         arp.update(IPv4Address(f"10.1.{i // 250}.{i % 250 + 1}"), MACS[0], 0.0)
         arp.enqueue(IPv4Address(f"10.2.{i // 250}.{i % 250 + 1}"), b"x" * 100, 0.0)
@@ -196,32 +219,32 @@ def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = f
         arp.poll(t)
         calls += 1
     left = arp.entries(5.0)
-    held = size(arp)
+    amount = size(arp)
     calls += 2
-    if not left and held <= 64:
+    if not left and amount <= 64:
         return None
     script = "\n".join([
         "the resource probe (after the random sequences all agreed):",
-        "  arp = ArpCache(timeout=1.0, retries=2, retry_interval=0.5, max_pending=4)",
+        f"  arp = ArpCache({params})",
         f"  for i in range({n}): arp.update(<address 10.1.x.y number i>, "
         "02:00:00:00:00:02, now=0.0)",
         f"  for i in range({n}): arp.enqueue(<address 10.2.x.y number i>, <100 bytes>, "
         "now=0.0)",
         "  arp.poll(now=0.5); arp.poll(now=1.0); arp.poll(now=1.5); arp.poll(now=2.0); "
         "arp.poll(now=5.0)",
-        f"      held after expiry: reference about 0 entries and packets, yours {held} "
+        f"      held after expiry: reference about 0 entries and packets, yours {amount} "
         f"(entries(now=5.0) has {len(left)})"])
     message = ("differential check: held after expiry differs from netsim's reference "
-               f"({RULES['held after expiry']}: {held} items are still held after every "
+               f"({RULES['held after expiry']}: {amount} items are still held after every "
                "entry expired and every resolution failed)")
     return DiffOutcome(False, message + "\n\n" + script, 1, calls, 0.0, None, 0, message,
-                       "held after expiry = about 0", f"held after expiry = {held}", script)
+                       "held after expiry = about 0", f"held after expiry = {amount}", script)
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = ArpTable, *,
           max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
           seed: int = 5,
-          size: Callable[[Any], int] | None = footprint) -> DiffOutcome:
+          size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """Random call sequences on `candidate(**params)` and the reference, then (with `size`)
     the resource probe."""
     outcome = explore(SPEC, candidate, [reference, *ACCEPTED[1:]], max_examples=max_examples,

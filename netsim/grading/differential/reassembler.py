@@ -23,7 +23,7 @@ from netsim.grading.differential.core import (
     more,
     pick,
 )
-from netsim.grading.differential.values import footprint, plain
+from netsim.grading.differential.values import held, plain
 from netsim.stack.tcp.reassembly import SegmentReassembler
 
 STREAM = bytes(range(65, 65 + 26)) * 4  # distinct neighbours, so a shifted byte shows
@@ -54,9 +54,9 @@ def examples() -> Any:
                                            1 << 20], 0, 40)
             how = pick(draw, ["any", "ahead", "touch", "gap1", "at_next", "to_edge",
                               "past_edge", "old", "tail", "empty"])
-            held = ref.blocks()
-            if how in ("touch", "gap1") and held:
-                s, e = pick(draw, held)
+            spans = ref.blocks()
+            if how in ("touch", "gap1") and spans:
+                s, e = pick(draw, spans)
                 gap = 0 if how == "touch" else 1
                 size = pick(draw, [1, 2, 3])
                 if pick(draw, [True, False]):
@@ -76,7 +76,7 @@ def examples() -> Any:
             else:
                 start = pick(draw, [0], 0, length)
             start = min(start, length)
-            if how in ("touch", "gap1") and held:
+            if how in ("touch", "gap1") and spans:
                 pass
             elif how == "ahead":
                 end = min(length, start + pick(draw, [1, 2, 3]))
@@ -125,7 +125,7 @@ SPEC = Spec("03-reassembler", "r", "Reassembler", examples, observe, RULES,
             construct=lambda factory, params: factory(), diagnose=diagnose)
 
 
-def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = footprint,
+def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = held,
                    total: int = 65536, seg: int = 512, window: int = 4096) -> DiffOutcome | None:
     """A `total`-byte stream in `seg`-byte segments, each pair swapped so every other one is
     held, inside a `window`-byte window; once all is delivered, what the object still holds
@@ -139,30 +139,30 @@ def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = fo
         start = k * seg
         r.insert(start, bytes(seg), start + seg >= total, r.next_index + window)
         calls += 2
-    held = size(r)
+    amount = size(r)
     calls += 1
     bound = 2 * window + 1024
-    if held <= bound:
+    if amount <= bound:
         return None
     script = "\n".join([
         "the resource probe (after the random sequences all agreed):",
         "  r = Reassembler()",
         f"  {total} bytes in {seg}-byte segments, every pair swapped (1, 0, 3, 2 ...), "
         f"window_end = next_index + {window}: all delivered",
-        f"      held after delivery: reference 0 bytes, yours about {held} (more than "
+        f"      held after delivery: reference 0 bytes, yours about {amount} (more than "
         f"{bound}: delivered bytes are never released)"])
     message = ("differential check: held after delivery differs from netsim's reference "
-               f"({held} bytes or entries still held once the whole stream was delivered; "
+               f"({amount} bytes or entries still held once the whole stream was delivered; "
                "release what was returned)")
     return DiffOutcome(False, message + "\n\n" + script, 1, calls, 0.0, None, 0, message,
-                       f"held after delivery <= {bound}", f"held after delivery = {held}",
+                       f"held after delivery <= {bound}", f"held after delivery = {amount}",
                        script)
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = SegmentReassembler, *,
           max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
           seed: int = 3,
-          size: Callable[[Any], int] | None = footprint) -> DiffOutcome:
+          size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """Random insert sequences on `candidate()` and `reference()`, compared step by step,
     then (with `size`, which measures what an object holds) the resource probe."""
     outcome = explore(SPEC, candidate, [reference], max_examples=max_examples,

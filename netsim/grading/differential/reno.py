@@ -197,6 +197,8 @@ def valid(calls: Sequence[Call]) -> bool:
 
 def diagnose(m: Mismatch) -> str | None:
     """The common Reno mistakes, recognised from the failing step."""
+    if m.calls and m.calls[-1].method == "init" and "cwnd" in m.differs:
+        return "IW = 4*MSS up to 1095 bytes, 3*MSS up to 2190 bytes (inclusive), else 2*MSS"
     if not m.calls or not m.agreed:
         return None
     call, args = m.calls[-1], dict(m.calls[-1].args)
@@ -210,19 +212,22 @@ def diagnose(m: Mismatch) -> str | None:
         if got.get("ssthresh") == max(args["flight"] // 2, mss):
             return "the floor of ssthresh is 2*SMSS, not 1 SMSS (RFC 5681 eq. (4))"
     if call.method == "on_ack" and "cwnd" in m.differs and \
+            before["cwnd"] < before["ssthresh"] and \
             got.get("cwnd") == before["cwnd"] + mss and args["acked"] != mss:
         if args["acked"] > mss:
             return ("an ACK of more than one MSS may add up to 2*MSS in slow start (L = 2, "
                     "RFC 3465 §2.2), not 1 MSS")
         return ("cwnd grew by one MSS for an ACK of fewer bytes: count bytes, "
                 "cwnd += min(acked, 2*MSS) in slow start (RFC 3465 §2.2)")
+    if call.method == "on_ack" and "cwnd" in m.differs and \
+            before["cwnd"] >= before["ssthresh"]:
+        return ("congestion avoidance (cwnd >= ssthresh): +1 SMSS once a whole cwnd of bytes "
+                "has been acknowledged, counted across ACKs (RFC 3465 §2.1; RFC 5681 §3.1)")
     if call.method == "on_dup_ack" and args["count"] <= 2 and "cwnd" in m.differs:
         return "the first two duplicate ACKs change nothing (RFC 5681 §3.2 step 1)"
     if call.method == "on_idle" and "cwnd" in m.differs:
         return ("after an idle period longer than the RTO (strictly), cwnd = min(IW, cwnd) "
                 "(RFC 5681 §4.1)")
-    if call.method == "init" and "cwnd" in m.differs:
-        return "IW = 4*MSS up to 1095 bytes, 3*MSS up to 2190 bytes (inclusive), else 2*MSS"
     return None
 
 

@@ -16,6 +16,7 @@ from netsim.grading.differential.core import (
     Call,
     DiffOutcome,
     Example,
+    Mismatch,
     Observation,
     Spec,
     explore,
@@ -75,7 +76,18 @@ def observe(est: Any, call: Call) -> Observation:
             ("rto", plain(est.rto)), ("backoffs", plain(est.backoffs))]
 
 
-SPEC = Spec("02-rto-estimator", "est", "RtoEstimator", examples, observe, RULES)
+def diagnose(m: Mismatch) -> str | None:
+    """A sample of zero seconds treated as no sample."""
+    zero = any(c.method == "on_sample" and dict(c.args).get("rtt") == 0 for c in m.calls)
+    if zero and {"srtt", "rttvar"} & set(m.differs):
+        return ("an RTT sample of 0 s (a coarse clock, a very short path) is still a "
+                "measurement: SRTT = 0 afterwards is a value, not 'no sample yet' (test "
+                "`srtt is None`), RFC 6298 (2.2), (2.3)")
+    return None
+
+
+SPEC = Spec("02-rto-estimator", "est", "RtoEstimator", examples, observe, RULES,
+            diagnose=diagnose)
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Rfc6298Estimator, *,

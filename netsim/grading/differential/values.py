@@ -56,7 +56,7 @@ def same(want: Any, got: Any, rel: float = 1e-6) -> bool:
 def footprint(obj: Any, limit: int = 2_000_000) -> int:
     """What an object holds, in-process: the bytes of every bytes-like and one unit per
     element of every container reachable from its attributes (a stand-in for memory that
-    does not depend on the interpreter). A proxy to a sandboxed object needs its own."""
+    does not depend on the interpreter). For a proxy to a sandboxed object, `held`."""
     seen: set[int] = set()
     stack: list[Any] = [obj]
     total = 0
@@ -84,3 +84,12 @@ def footprint(obj: Any, limit: int = 2_000_000) -> int:
                 if hasattr(x, slot):
                     stack.append(getattr(x, slot))
     return total
+
+
+def held(obj: Any) -> int:
+    """`footprint` of an object here, or measured inside the sandbox for a proxy to the
+    student's object (only the number crosses the boundary)."""
+    from netsim.grading.proxy import RemoteObject, remote_size
+    if isinstance(obj, RemoteObject):
+        return remote_size(obj)
+    return footprint(obj)

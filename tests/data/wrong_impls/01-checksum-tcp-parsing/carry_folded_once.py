@@ -4,6 +4,7 @@ again is lost.
 Category: boundary value
 RFC: RFC 1071 §2 (B): end-around carry until the sum fits in 16 bits
 Observable: returned
+Expect: end-around carry
 """
 
 import struct

@@ -3,6 +3,7 @@
 Category: flag of the wrong width
 RFC: RFC 9293 §3.1 (with RFC 3168): byte 13 holds eight control bits
 Observable: flags
+Expect: byte 13
 """
 
 import struct

@@ -4,6 +4,7 @@ flags.
 Category: flag of the wrong width
 RFC: RFC 9293 §3.1 Figure 1: the control bits are byte 13 (CWR ECE URG ACK PSH RST SYN FIN)
 Observable: flags
+Expect: byte 13 only
 """
 
 import struct

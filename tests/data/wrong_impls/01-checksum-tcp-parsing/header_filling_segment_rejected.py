@@ -4,6 +4,7 @@
 Category: boundary value
 RFC: RFC 9293 §3.1 (Data Offset); README: ValueError only for a header longer than the segment
 Observable: raised
+Expect: fills the whole segment
 """
 
 import struct

@@ -4,6 +4,7 @@ counts the pad byte.
 Category: boundary value
 RFC: RFC 9293 §3.1: the pad is not transmitted and not counted in TCP Length
 Observable: returned
+Expect: TCP length
 """
 
 import struct

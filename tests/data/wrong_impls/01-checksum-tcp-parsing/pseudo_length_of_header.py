@@ -4,6 +4,7 @@ whole segment.
 Category: arithmetic
 RFC: RFC 9293 §3.1: TCP Length is the TCP header length plus the data length
 Observable: returned
+Expect: TCP length
 """
 
 import struct

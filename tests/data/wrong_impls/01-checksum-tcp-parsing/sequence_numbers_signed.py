@@ -4,6 +4,7 @@ up come out negative.
 Category: boundary value (32-bit wrap)
 RFC: RFC 9293 §3.1 / §3.4: sequence numbers are 32-bit unsigned, arithmetic modulo 2**32
 Observable: seq | ack
+Expect: 32-bit
 """
 
 import struct

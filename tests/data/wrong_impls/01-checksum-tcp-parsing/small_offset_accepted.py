@@ -4,6 +4,7 @@ range.
 Category: boundary value
 RFC: RFC 9293 §3.1: the header is at least 20 bytes (data offset >= 5)
 Observable: raised
+Expect: data_offset
 """
 
 import struct

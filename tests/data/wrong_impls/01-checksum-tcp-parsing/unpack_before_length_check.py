@@ -4,6 +4,7 @@ struct.error, not ValueError.
 Category: boundary value (empty input)
 RFC: README: ValueError for a segment shorter than 20 bytes
 Observable: raised
+Expect: check the length
 """
 
 import struct

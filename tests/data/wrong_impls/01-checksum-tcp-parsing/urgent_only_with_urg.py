@@ -4,6 +4,7 @@ Category: limit applied to the wrong scope
 RFC: RFC 9293 §3.1: Urgent Pointer is a header field (only interpreted when URG is set); README:
     return the field
 Observable: urgent
+Expect: urgent
 """
 
 import struct

@@ -4,6 +4,7 @@ small RTO is not really doubled.
 Category: wrong order of updates
 RFC: RFC 6298 (5.5) with (2.4): the RTO (at least min_rto) is doubled
 Observable: rto
+Expect: doubled
 """
 
 class RtoEstimator:

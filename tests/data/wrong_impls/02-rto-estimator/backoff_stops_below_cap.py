@@ -4,6 +4,7 @@ max_rto instead of reaching it.
 Category: boundary value
 RFC: RFC 6298 (5.5): RTO <- RTO * 2, with the maximum of (2.5)
 Observable: rto
+Expect: max_rto
 """
 
 class RtoEstimator:

@@ -4,6 +4,7 @@ from a sample, not after a backoff.
 Category: limit applied to the wrong scope
 RFC: RFC 6298 (5.5) with (2.5): a maximum value MAY be placed on RTO
 Observable: rto
+Expect: max_rto
 """
 
 class RtoEstimator:

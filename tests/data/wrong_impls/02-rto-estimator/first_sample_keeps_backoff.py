@@ -4,6 +4,7 @@ backoffs (and the doubled RTO) in place.
 Category: state not reset
 RFC: RFC 6298 §5 (Karn): the backed-off RTO is kept until a new valid RTT sample
 Observable: backoffs
+Expect: first RTT sample ends a backoff
 """
 
 class RtoEstimator:

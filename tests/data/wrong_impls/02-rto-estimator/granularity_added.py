@@ -3,6 +3,7 @@
 Category: arithmetic
 RFC: RFC 6298 (2.3): RTO <- SRTT + max (G, K*RTTVAR)
 Observable: rto
+Expect: max(G
 """
 
 class RtoEstimator:

@@ -5,6 +5,7 @@ Category: limit applied to the wrong scope
 RFC: RFC 6298 (2.4): whenever RTO is computed, if it is less than 1 second it SHOULD be rounded
     up
 Observable: rto
+Expect: min_rto
 """
 
 class RtoEstimator:

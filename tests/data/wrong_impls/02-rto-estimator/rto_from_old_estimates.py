@@ -4,6 +4,7 @@ behind.
 Category: wrong order of updates
 RFC: RFC 6298 (2.3): after SRTT and RTTVAR are updated, RTO <- SRTT + max (G, K*RTTVAR)
 Observable: rto
+Expect: RTO <- SRTT
 """
 
 class RtoEstimator:

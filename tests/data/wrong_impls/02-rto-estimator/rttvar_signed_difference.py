@@ -4,6 +4,7 @@ variance.
 Category: arithmetic
 RFC: RFC 6298 (2.3): RTTVAR <- (1 - beta) * RTTVAR + beta * |SRTT - R'|
 Observable: rttvar
+Expect: |SRTT - R'|
 """
 
 class RtoEstimator:

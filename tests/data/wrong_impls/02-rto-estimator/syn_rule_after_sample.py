@@ -3,6 +3,7 @@
 Category: state reset by the wrong event
 RFC: RFC 6298 (5.7): only if the SYN timed out and no RTT measurement was made
 Observable: rto
+Expect: only when no RTT sample
 """
 
 class RtoEstimator:

@@ -4,6 +4,7 @@ data starts with 3 s doubled.
 Category: state not reset
 RFC: RFC 6298 (5.7): the RTO MUST be re-initialized to 3 seconds
 Observable: rto
+Expect: reset to 3 s
 """
 
 class RtoEstimator:

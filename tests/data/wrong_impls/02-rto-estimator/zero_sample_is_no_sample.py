@@ -4,6 +4,7 @@ taken as the first again.
 Category: boundary value
 RFC: RFC 6298 (2.2)/(2.3): only the first measurement initialises SRTT and RTTVAR
 Observable: srtt
+Expect: sample of 0 s
 """
 
 class RtoEstimator:

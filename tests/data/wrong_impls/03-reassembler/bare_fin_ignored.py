@@ -4,6 +4,7 @@ recorded.
 Category: boundary value (empty input)
 RFC: RFC 9293 §3.10.7.4 (the FIN occupies a sequence number even without data)
 Observable: finished
+Expect: bare FIN
 """
 
 class Reassembler:

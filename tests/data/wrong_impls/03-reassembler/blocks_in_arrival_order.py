@@ -3,6 +3,7 @@
 Category: equal as sets but the wrong form
 RFC: README: blocks() sorted (the connection sends them as SACK blocks, RFC 2018)
 Observable: blocks()
+Expect: sorted
 """
 
 class Reassembler:

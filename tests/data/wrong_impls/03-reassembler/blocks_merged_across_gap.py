@@ -4,6 +4,7 @@ blocks claim a byte that never arrived.
 Category: boundary value
 RFC: RFC 2018 §3: a block is a contiguous range of received data
 Observable: blocks()
+Expect: across a gap
 """
 
 class Reassembler:

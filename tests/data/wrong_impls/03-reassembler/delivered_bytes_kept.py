@@ -4,6 +4,7 @@ Category: memory never released
 RFC: RFC 9293 §3.10.7.4 (data passed to the user leaves the receive buffer); README: bytes held
     out of order
 Observable: held after delivery
+Expect: held after delivery
 """
 
 class Reassembler:

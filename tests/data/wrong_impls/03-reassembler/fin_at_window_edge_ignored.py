@@ -5,6 +5,7 @@ Category: boundary value
 RFC: RFC 9293 §3.10.7.4: the segment fits the window; window_end is exclusive, the last byte at
     window_end - 1 is inside
 Observable: finished
+Expect: fit the window
 """
 
 class Reassembler:

@@ -5,6 +5,7 @@ Category: boundary value
 RFC: RFC 9293 §3.10.7.4: a FIN beyond the window is not accepted; README: it counts only if that
     byte fits
 Observable: finished
+Expect: fit the window
 """
 
 class Reassembler:

@@ -3,6 +3,7 @@
 Category: state reset by the wrong event
 RFC: RFC 9293 §3.10.7.4: the FIN is processed only once everything before it has been received
 Observable: finished
+Expect: assembled
 """
 
 class Reassembler:

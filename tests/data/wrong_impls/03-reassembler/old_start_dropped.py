@@ -4,6 +4,7 @@ after next_index.
 Category: boundary value
 RFC: RFC 9293 §3.10.7.4: a segment starting before RCV.NXT is trimmed, its new part kept
 Observable: returned
+Expect: before next_index
 """
 
 class Reassembler:

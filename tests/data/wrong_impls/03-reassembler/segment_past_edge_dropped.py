@@ -3,6 +3,7 @@
 Category: boundary value
 RFC: RFC 9293 §3.10.7.4: segments are trimmed to the window; only bytes beyond it are dropped
 Observable: returned
+Expect: window_end
 """
 
 class Reassembler:

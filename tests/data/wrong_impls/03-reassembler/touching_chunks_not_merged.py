@@ -4,6 +4,7 @@ blocks() reports [(1, 3), (3, 5)] for one range.
 Category: equal as sets but the wrong form
 RFC: RFC 2018 §4 (each SACK block a contiguous received range); README: touching ranges merged
 Observable: blocks()
+Expect: merged
 """
 
 class Reassembler:

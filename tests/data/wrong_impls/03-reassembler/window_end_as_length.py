@@ -5,6 +5,7 @@ Category: limit applied to the wrong scope
 RFC: RFC 9293 §3.10.7.4 (the window is [RCV.NXT, RCV.NXT + RCV.WND)); README: window_end is an
     index
 Observable: pending_bytes
+Expect: window_end
 """
 
 class Reassembler:

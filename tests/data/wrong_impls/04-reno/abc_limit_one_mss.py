@@ -3,6 +3,7 @@
 Category: boundary value
 RFC: RFC 3465 §2.2: cwnd += min(N, L*SMSS), here L = 2
 Observable: cwnd
+Expect: L = 2
 """
 
 class MyReno:

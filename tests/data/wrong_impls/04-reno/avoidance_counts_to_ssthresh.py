@@ -4,6 +4,7 @@ acknowledged.
 Category: limit applied to the wrong scope
 RFC: RFC 3465 §2.1: when bytes_acked >= cwnd, cwnd += SMSS
 Observable: cwnd
+Expect: congestion avoidance
 """
 
 class MyReno:

@@ -4,6 +4,7 @@ Category: state changed by the wrong event
 RFC: RFC 5681 §3.2 step 1 (the first two duplicate ACKs do not change cwnd; limited transmit,
     RFC 3042) and step 4
 Observable: cwnd
+Expect: first and second duplicate ACKs
 """
 
 class MyReno:

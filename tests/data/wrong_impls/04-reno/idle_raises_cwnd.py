@@ -4,6 +4,7 @@ a small window.
 Category: arithmetic
 RFC: RFC 5681 §4.1: cwnd = min(RW, cwnd)
 Observable: cwnd
+Expect: idle
 """
 
 class MyReno:

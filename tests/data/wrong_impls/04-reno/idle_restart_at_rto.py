@@ -4,6 +4,7 @@ than the RTO.
 Category: boundary value
 RFC: RFC 5681 §4.1: if TCP has not sent data in an interval exceeding the retransmission timeout
 Observable: cwnd
+Expect: idle
 """
 
 class MyReno:

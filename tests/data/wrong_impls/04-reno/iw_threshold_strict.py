@@ -4,6 +4,7 @@ gets the smaller window.
 Category: boundary value
 RFC: RFC 5681 §3.1: IW = 4*SMSS if SMSS <= 1095, 3*SMSS if SMSS <= 2190
 Observable: cwnd
+Expect: (inclusive)
 """
 
 class MyReno:

@@ -4,6 +4,7 @@ old (huge) ssthresh.
 Category: wrong order of updates
 RFC: RFC 5681 §3.2 steps 2-3: set ssthresh, then cwnd = ssthresh + 3*SMSS
 Observable: cwnd
+Expect: ssthresh + 3*SMSS
 """
 
 class MyReno:

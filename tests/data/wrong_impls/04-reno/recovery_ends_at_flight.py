@@ -4,6 +4,7 @@ the assignment accepts.
 Category: arithmetic
 RFC: RFC 5681 §3.2 step 6: cwnd = ssthresh (or min(ssthresh, FlightSize + SMSS))
 Observable: cwnd
+Expect: deflated to ssthresh
 """
 
 class MyReno:

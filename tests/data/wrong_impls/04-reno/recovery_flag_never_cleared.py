@@ -4,6 +4,7 @@ ACKs keep inflating cwnd outside recovery.
 Category: state not reset
 RFC: RFC 5681 §3.2 steps 4 and 6 (inflation only during fast recovery)
 Observable: cwnd
+Expect: duplicate ACKs
 """
 
 class MyReno:

@@ -4,6 +4,7 @@ of a few bytes grow cwnd as fast as full segments.
 Category: arithmetic (no byte counting)
 RFC: RFC 3465 §2.2 / RFC 5681 §3.1: cwnd += min(N, SMSS) per ACK (L*SMSS with ABC)
 Observable: cwnd
+Expect: byte counting
 """
 
 class MyReno:

@@ -3,6 +3,7 @@
 Category: arithmetic
 RFC: RFC 5681 §3.1 eq. (4): ssthresh = max (FlightSize / 2, 2*SMSS)
 Observable: ssthresh
+Expect: 2*SMSS
 """
 
 class MyReno:

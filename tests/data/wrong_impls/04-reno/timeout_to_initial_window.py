@@ -5,6 +5,7 @@ Category: arithmetic
 RFC: RFC 5681 §3.1: after a timeout cwnd MUST be no more than the loss window, 1 full-sized
     segment
 Observable: cwnd
+Expect: 1 SMSS
 """
 
 class MyReno:

@@ -5,6 +5,7 @@ Category: boundary value
 RFC: RFC 1122 §2.3.2.1 (entries time out); README: an entry lives timeout seconds from its last
     update
 Observable: returned | entries(now)
+Expect: expired
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -41,9 +42,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending:
+            del pending[0][0]  # the oldest makes room: RFC 1122 §2.3.2.2 keeps the latest
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

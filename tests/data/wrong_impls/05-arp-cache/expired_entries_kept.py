@@ -4,6 +4,7 @@ address ever seen.
 Category: memory never released
 RFC: RFC 1122 §2.3.2.1 (entries are flushed when they time out)
 Observable: held after expiry
+Expect: held after expiry
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -39,9 +40,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending:
+            del pending[0][0]  # the oldest makes room: RFC 1122 §2.3.2.2 keeps the latest
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

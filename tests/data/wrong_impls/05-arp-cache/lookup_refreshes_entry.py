@@ -4,6 +4,7 @@ Category: state reset by the wrong event
 RFC: RFC 1122 §2.3.2.1 (an entry is refreshed by ARP traffic from the host, not by our own use);
     README: timeout from its last update
 Observable: returned | entries(now)
+Expect: does not refresh
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -41,9 +42,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending:
+            del pending[0][0]  # the oldest makes room: RFC 1122 §2.3.2.2 keeps the latest
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -3,6 +3,7 @@
 Category: equal as sets but the wrong form
 RFC: RFC 1122 §2.3.2.2 (the queued datagrams are sent); README: in order
 Observable: returned
+Expect: order they came
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -39,9 +40,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].insert(0, packet)
+        if len(pending[0]) > self.max_pending:
+            pending[0].pop()  # the oldest makes room (it is last here)
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

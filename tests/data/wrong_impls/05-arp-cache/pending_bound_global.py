@@ -3,6 +3,7 @@
 Category: limit applied to the wrong scope
 RFC: RFC 1122 §2.3.2.2 (a queue per unresolved address, bounded); README: per address
 Observable: returned
+Expect: per address
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -39,9 +40,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if sum(len(p[0]) for p in self.waiting.values()) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if sum(len(p[0]) for p in self.waiting.values()) > self.max_pending:
+            del pending[0][0]  # the oldest makes room
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -4,6 +4,7 @@ packet too many.
 Category: boundary value
 RFC: RFC 1122 §2.3.2.2; README: DROPPED when max_pending packets are already held
 Observable: returned
+Expect: off by one
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -40,9 +41,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) > self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending + 1:
+            del pending[0][0]  # the oldest makes room
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -5,6 +5,7 @@ Category: state not reset
 RFC: RFC 1122 §2.3.2.1 (retransmit a request, rate-limited); README: `retries` requests per
     resolution
 Observable: returned
+Expect: each resolution
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -43,9 +44,10 @@ class ArpCache:
             self.waiting[ip] = [[packet], now + self.retry_interval]
             self.sent[ip] = self.sent.get(ip, 0) + 1
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending:
+            del pending[0][0]  # the oldest makes room: RFC 1122 §2.3.2.2 keeps the latest
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -4,6 +4,7 @@ deadline and later fails.
 Category: state not reset
 RFC: RFC 826 / RFC 1122 §2.3.2.2 (the queue is flushed when the reply arrives)
 Observable: next_deadline() | returned
+Expect: released once
 """
 
 from netsim.stack.arp import ArpPoll, Enqueue
@@ -40,9 +41,10 @@ class ArpCache:
         if pending is None:
             self.waiting[ip] = [[packet], 1, now + self.retry_interval]
             return Enqueue.SEND_REQUEST
-        if len(pending[0]) >= self.max_pending:
-            return Enqueue.DROPPED
         pending[0].append(packet)
+        if len(pending[0]) > self.max_pending:
+            del pending[0][0]  # the oldest makes room: RFC 1122 §2.3.2.2 keeps the latest
+            return Enqueue.DROPPED
         return Enqueue.QUEUED
 
     def poll(self, now):

@@ -1,0 +1,92 @@
+"""The real graders (sandboxed, every check) against the corpus of plausible wrong
+implementations (tests/data/wrong_impls/<assignment>/<name>.py) and the teachers' model
+solutions (lessons/teachers/solutions/).
+
+Each wrong implementation scores below full marks, and the FIRST failing check's feedback
+names its mistake: the corpus file's ``Expect:`` line (words, ``|`` between alternatives) must
+appear in it, so one root mistake is not reported as another. Each model solution scores 100%.
+Each assignment README lists the grader's checks and points exactly.
+
+Everything is graded once, in parallel, by a module-scoped fixture.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from netsim.grading import ASSIGNMENTS, get_assignment
+from netsim.grading.framework import GradeReport
+from netsim.grading.report import text_report
+from netsim.grading.supervisor import grade_many
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
+SOLUTIONS = ROOT / "lessons" / "teachers" / "solutions"
+SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
+                  "02-rto-estimator": "rto_estimator.py", "03-reassembler": "reassembler.py",
+                  "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py"}
+CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
+
+
+def _expect(path: Path) -> list[str]:
+    m = re.search(r"^Expect: (.+)$", path.read_text(), re.M)
+    assert m, f"{path.name} has no 'Expect:' line"
+    return [w.strip() for w in m.group(1).split("|")]
+
+
+@pytest.fixture(scope="module")
+def graded() -> dict[str, GradeReport]:
+    jobs = [(a, str(p)) for a, p in CASES]
+    jobs += [(a, str(SOLUTIONS / f)) for a, f in SOLUTION_FILES.items()]
+    reports = grade_many(jobs, timeout=20.0)
+    return {path: rep for (_, path), rep in zip(jobs, reports, strict=True)}
+
+
+@pytest.mark.parametrize(("assignment", "path"), CASES,
+                         ids=[f"{a[:2]}-{p.stem}" for a, p in CASES])
+def test_first_failing_check_names_the_mistake(graded: dict[str, GradeReport],
+                                               assignment: str, path: Path) -> None:
+    rep = graded[str(path)]
+    assert rep.score < rep.max_score, text_report(rep)
+    first = next(r for r in rep.results if not r.passed)
+    assert first.status == "fail", text_report(rep)  # a verdict, not a crash or a timeout
+    words = _expect(path)
+    assert any(w.lower() in first.output.lower() for w in words), \
+        f"{path.name}: first failing check {first.name} does not name {words}:\n{first.output}"
+
+
+@pytest.mark.parametrize("assignment", list(SOLUTION_FILES))
+def test_model_solution_scores_full_marks(graded: dict[str, GradeReport],
+                                          assignment: str) -> None:
+    rep = graded[str(SOLUTIONS / SOLUTION_FILES[assignment])]
+    assert rep.full_marks, text_report(rep)
+    # written out, not netsim's reference re-exported (the similarity note names the solution
+    # itself, which the grader compares submissions with)
+    assert not any("reference implementation" in n for n in rep.notes), rep.notes
+
+
+def test_solutions_stay_out_of_the_starter_folders() -> None:
+    for a, name in SOLUTION_FILES.items():
+        starter = (ROOT / "lessons" / "assignments" / a / get_assignment(a).filename)
+        assert "NotImplementedError" in starter.read_text()
+        assert not (ROOT / "lessons" / "assignments" / a / "solutions").exists()
+        assert (SOLUTIONS / name).read_text() != starter.read_text()
+
+
+def test_corpus_has_ten_per_assignment() -> None:
+    for a in ASSIGNMENTS:
+        assert sum(1 for x, _ in CASES if x == a) >= 10, a
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_readme_lists_the_checks_and_points(assignment: str) -> None:
+    """No drift: the README's table is the grader's check list, in order, with its points."""
+    asg = get_assignment(assignment)
+    text = (ROOT / "lessons" / "assignments" / assignment / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (\d+) \|", text, re.M)
+    assert rows == [(c.name, str(c.points)) for c in asg.checks]
+    assert f"Points: {asg.max_score}." in text
+    assert f"{asg.max_score} points in all" in text

@@ -7,12 +7,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import live_must_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +52,13 @@ def test_shown_outputs_are_current(path: Path, runner: object) -> None:
         f"{path.relative_to(ROOT)} shows output that netsim no longer prints "
         f"(masked fields: {result.masks or 'none'}). If the change is intended, run\n"
         f"    python scripts/refresh_docs.py\nand review the diff:\n{result.diff()}")
+    if result.live_skipped:
+        # Like the live tests (tests/conftest.py): in CI on a root machine with TUN, a live
+        # block that did not run is a failure; elsewhere the rest of the file was checked.
+        why = "; ".join(result.live_skipped)
+        if live_must_run():
+            raise AssertionError(f"live blocks must run in CI on a root machine: {why}")
+        pytest.skip(why)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(ROOT)) for p in FILES])
@@ -87,6 +96,52 @@ def test_a_changed_output_is_caught(tmp_path: Path, runner: object) -> None:
     assert docs.regenerate(doc, runner).stale()
     doc.write_text(re.sub(r"-->\d+ segments", "-->7 segments", first.new))
     assert docs.regenerate(doc, runner).stale()
+
+
+def test_live_blocks_run_in_namespaces_of_their_own(tmp_path: Path, runner: object,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live block runs where live mode can (a namespace made for it, removed afterwards);
+    elsewhere it is left as it is and reported, and so are the values taken from it."""
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- run: sudo scripts/netns_setup.sh up --ns lab ; live: lab ; id: up -->\n"
+                   "```\nold\n```\n<!-- end -->\n"
+                   "<!-- val: @up ; {count('lab')} lines ; mask: number -->9 lines<!-- /val -->\n")
+    monkeypatch.setattr(docs.docs_live, "live_unavailable", lambda: "needs root")
+    skipped = docs.regenerate(doc, docs.Runner())
+    assert not skipped.stale() and len(skipped.live_skipped) == 2, skipped.live_skipped
+    monkeypatch.undo()
+    if docs.docs_live.live_unavailable():
+        pytest.skip(docs.docs_live.live_unavailable())
+    live_runner = docs.Runner()
+    try:
+        result = docs.regenerate(doc, live_runner)
+        names = list(live_runner._namespaces.names(doc.as_posix()).values())
+        assert names and all(n.startswith("nsdoc-") for n in names)
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert all(n in listed for n in names)
+    finally:
+        live_runner.close()
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not any(n in listed for n in names), "the namespace outlived the check"
+    # the output names the namespace as the text does; the masked value is left as it was
+    assert "namespace lab: tap0 10.0.0.1/24" in result.new and "nsdoc-" not in result.new
+    assert "-->9 lines<!-- /val -->" in result.new and not result.live_skipped
+
+
+def test_val_masks_and_ranges(tmp_path: Path, runner: object) -> None:
+    """A masked value passes with another number but not another text; between() fails a
+    value outside the range the text claims."""
+    doc = tmp_path / "doc.md"
+    src = "netsim sim --bytes 100kB --delay 5ms --json"
+    doc.write_text(f"<!-- val: {src} ; {{between(data_segments, 1, 1000)}} segments ; "
+                   "mask: number -->123 segments<!-- /val -->\n")
+    assert not docs.regenerate(doc, runner).stale()
+    doc.write_text(doc.read_text().replace("123 segments<", "123 frames<"))
+    assert docs.regenerate(doc, runner).stale()
+    doc.write_text(f"<!-- val: {src} ; {{between(data_segments, 1, 2)}} segments -->"
+                   "1 segments<!-- /val -->\n")
+    with pytest.raises(docs.DocError, match="outside the range"):
+        docs.regenerate(doc, runner)
 
 
 def test_bad_markers_are_refused(tmp_path: Path) -> None:

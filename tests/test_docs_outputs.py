@@ -178,3 +178,27 @@ def test_figures_in_git_are_current(runner: object) -> None:
         assert made.read_bytes() == kept.read_bytes(), (
             f"{kept.relative_to(ROOT)} is not what the demo draws today: run "
             "python scripts/refresh_docs.py")
+
+
+def test_readme_speed_numbers_come_from_recorded_results() -> None:
+    """README's Speed section quotes only numbers a benchmark wrote (benchmarks/results/*.json,
+    each saying where, when and how it was measured) or the scenario's own parameters;
+    test_shown_outputs_are_current[README.md] checks that each quoted number equals its file."""
+    import json
+
+    text = (ROOT / "README.md").read_text()
+    speed = text[text.index("## Speed\n"):text.index("Inside the simulator a TCP frame")]
+    sources = set(re.findall(r"<!-- val: cat \{repo\}/(\S+) ;", speed))
+    assert {"benchmarks/results/bulk-python.json", "benchmarks/results/bulk-mypyc.json",
+            "benchmarks/results/memory-python.json", "benchmarks/results/live.json"} <= sources
+    for src in sources - {"benchmarks/README.md"}:
+        record = json.loads((ROOT / src).read_text())
+        assert {"date", "command", "machine", "netsim_build"} <= record.keys(), src
+        assert record["command"].startswith("python benchmarks/"), src
+        assert {"cpu", "cores", "load_average_1min"} <= record["machine"].keys(), src
+    prose = re.sub(r"<!-- val: .*?<!-- /val -->", "", speed, flags=re.S)
+    prose = re.sub(r"`[^`]*`", "", prose)                    # commands and file names
+    parameters = {"100", "10", "1", "3", "1500", "9000", "3.44", "10,000", "256"}
+    loose = [n for n in re.findall(r"(?<![\w.-])\d[\d.,]*", prose) if n.rstrip(".,") not in
+             parameters]
+    assert loose == [], f"README's Speed section has numbers no results file backs: {loose}"

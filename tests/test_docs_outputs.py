@@ -71,7 +71,10 @@ def test_every_doc_has_checked_outputs() -> None:
     for name in ["README.md", "lessons/01-ethernet-arp.md", "lessons/02-ipv4-routing-icmp.md",
                  "lessons/03-tcp-handshake-states.md", "lessons/04-reliability-rto.md",
                  "lessons/05-flow-control.md", "lessons/06-congestion-control.md",
-                 "lessons/08-wireshark.md", "lessons/teachers/ANSWERS.md",
+                 "lessons/07-live-mode.md", "lessons/08-wireshark.md",
+                 "lessons/09-syn-flood-cookies.md", "lessons/10-rst-and-blind-attacks.md",
+                 "lessons/11-fairness.md", "lessons/congestion-theory.md",
+                 "lessons/teachers/ANSWERS.md",
                  "lessons/assignments/README.md"]:
         text = (ROOT / name).read_text()
         assert re.search(r"<!-- (run|val): ", text), f"{name} has no checked output"

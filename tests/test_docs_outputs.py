@@ -73,6 +73,21 @@ def test_no_output_is_shown_without_a_marker(path: Path) -> None:
     assert docs.unmarked_outputs(path) == []
 
 
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(ROOT)) for p in FILES])
+def test_no_value_sits_inside_a_code_span(path: Path) -> None:
+    """Markdown shows an HTML comment inside `backticks` as text: a val marker there would be
+    printed, not hidden (put the backticks in the value's format instead)."""
+    for para in re.split(r"\n\s*\n", path.read_text()):
+        if para.lstrip().startswith(("```", "<!-- run:")):
+            continue
+        ticks = 0
+        for part in re.split(r"(<!-- val: .*? -->)", para, flags=re.S):
+            if part.startswith("<!-- val: "):
+                assert ticks % 2 == 0, f"{path.name}: a val marker inside a code span: {para!r}"
+            else:
+                ticks += part.count("`")
+
+
 def test_every_doc_has_checked_outputs() -> None:
     """The mechanism covers the texts that show runs (a marker typo would silently drop one)."""
     for name in ["README.md", "lessons/01-ethernet-arp.md", "lessons/02-ipv4-routing-icmp.md",

@@ -211,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="run each row R times and keep the fastest (default 1)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON lines")
+    parser.add_argument("--record", metavar="FILE",
+                        help="also write the rows, machine, date and command to FILE (JSON)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     nbytes = parse_size(args.bytes, "--bytes")
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         profile(nbytes, args.seed, args.top, args.sort)
         return 0
 
+    import _record
+    started = _record.machine()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     for v in variants:
         if v not in VARIANTS:
@@ -250,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                     if args.json:
                         print(json.dumps(ns3_rows[-1]), flush=True)
     print(format_table(rows + ns3_rows))
+    if args.record:
+        _record.write(args.record, {"bytes": nbytes, "repeat": args.repeat,
+                                    "rows": rows + ns3_rows}, started)
     for n3 in ns3_rows:
         ours = next(r for r in rows if r["variant"] == n3["variant"])
         print(f"{n3['variant']}: netsim/ns-3 wall {ours['wall_seconds'] / n3['wall_seconds']:.1f}x"

@@ -114,11 +114,16 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="runs per case, best kept")
     parser.add_argument("--profile", action="store_true",
                         help="profile the MTU-1500 sink with cProfile and show the top entries")
+    parser.add_argument("--record", metavar="FILE",
+                        help="also write the rates, machine, date and command to FILE (JSON)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench_live: needs root (namespaces and TAP devices)", file=sys.stderr)
         return 2
 
+    import _record
+    started = _record.machine()
+    sinks: list[dict[str, float]] = []
     print(f"{'case':<44} {'MB/s':>8} {'vs Linux':>9}")
     for mtu in (1500, 9000):
         ref = max(veth_rate(args.mb, mtu)[0] for _ in range(args.repeat))
@@ -127,10 +132,14 @@ def main() -> int:
         print(f"{f'Linux nc -> netsim sink, TAP, MTU {mtu}':<44} {best:8.1f} "
               f"{best / ref:9.3f}")
         print(f"{f'Linux nc -> Linux nc, veth, MTU {mtu}':<44} {ref:8.1f} {1.0:9.3f}")
+        sinks.append({"mtu": mtu, "netsim_sink_mb_per_s": best, "linux_veth_mb_per_s": ref})
     with netns() as ns:
         print(f"ping through netsim (TAP):  {describe(netsim_ping(ns))}")
     _, veth_rtts = veth_rate(1, 1500)
     print(f"ping Linux to Linux (veth): {describe(veth_rtts)}")
+    if args.record:
+        _record.write(args.record, {"mb": args.mb, "repeat": args.repeat, "sinks": sinks},
+                      started)
 
     if args.profile:
         with tempfile.TemporaryDirectory() as tmp, netns() as ns:

@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", choices=("flat", "idle", "both"), default="both")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="(b) also measure with tracemalloc (a second process)")
+    parser.add_argument("--record", metavar="FILE",
+                        help="also write the results, machine, date and command to FILE (JSON)")
     parser.add_argument("--child", choices=("flat", "idle", "idle-traced"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -239,19 +241,26 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(idle_connections(args.connections, args.child == "idle-traced")))
         return 0
 
+    import _record
+    started = _record.machine()
+    recorded: dict[str, Any] = {}
     ok = True
     common = ["--bytes", str(nbytes), "--every", str(every),
               "--connections", str(args.connections)]
     if args.part in ("flat", "both"):
         flat = _child([*common, "--child", "flat"])
+        recorded["flat"] = flat
         print(format_flat(flat), flush=True)
         ok = ok and flat["intact"]
     if args.part in ("idle", "both"):
         rss_run = _child([*common, "--child", "idle"])
         traced = _child([*common, "--child", "idle-traced"]) if args.tracemalloc else None
+        recorded["idle"], recorded["idle_traced"] = rss_run, traced
         print(format_idle(rss_run, traced))
         ok = ok and rss_run["client_established"] == rss_run["server_established"] == \
             args.connections
+    if args.record:
+        _record.write(args.record, recorded, started)
     return 0 if ok else 1
 
 

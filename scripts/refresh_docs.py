@@ -30,20 +30,21 @@ it. Options, after `` ; `` each:
 - ``files: SRC=DEST, ...`` copy repository files into the working directory first;
 - ``figure: SRC=DEST`` (refresh only) copy a file the run wrote into the repository;
 - ``id: NAME`` name the run's full output for ``val:`` markers (``@NAME``);
-- ``needs: tshark`` a system tool the command runs (missing outside CI: the file is skipped).
+- ``needs: tshark`` a system tool the command runs (missing outside CI: the file is skipped);
+- ``live: lab`` the command needs root, /dev/net/tun and ``ip``, and uses the network
+  namespace ``lab``: it runs in bash, in a namespace of its own named ``lab`` in the text
+  (scripts/docs_live.py: ``sudo`` dropped, ``&`` for a background server). Where live mode is
+  impossible the block is left as it is and reported (tests/test_docs_outputs.py skips it,
+  or fails in CI on a root machine, like the live tests).
 
 Commands run in order in one scratch directory per markdown file (later commands read what
 earlier ones wrote); a command repeated in one file runs once, and a simulation that touches no
 file runs once for all files. ``netsim ...`` runs in this process, ``python`` is this
 interpreter, ``X | head -N`` keeps N lines, ``A && B`` runs both.
 
-A **not-run block** is for output no test can reproduce; its reason must be in NOT_RUN::
-
-    <!-- not run: live: needs root and a TAP device -->
-    ```
-    ...
-    ```
-    <!-- end -->
+A **not-run block** (``<!-- not run: REASON -->``, a fenced block, ``<!-- end -->``) would be
+for output no test can reproduce; its reason must be in NOT_RUN, which is empty: every shown
+output is regenerated.
 
 A **value** is a number in prose, computed from a run::
 
@@ -56,6 +57,13 @@ re.findall) and ``count(PATTERN)`` (matching lines); patterns may not contain br
 source is a command, ``@NAME`` (the run block with ``id: NAME`` in this file) or
 ``@lessons/FILE.md#NAME`` (one in another file); ``{repo}`` in a command is the repository's
 root (for files such as tests/data/docs/*).
+
+A value that differs from run to run (a live capture's timings) ends with ``; mask: NAME``
+(VAL_MASKS): the text keeps the value of a refresh, the check compares it masked; and
+``{between(X, LO, HI)}`` (X, after checking LO <= X <= HI) asserts the range the prose
+claims::
+
+    <!-- val: @lessons/07-live-mode.md#capture ; {between(us, 20, 5000):.0f} µs ; mask: number -->
 """
 
 from __future__ import annotations
@@ -78,6 +86,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
+import docs_live  # noqa: E402  (scripts/docs_live.py, next to this file)
+
 
 #: Every markdown file whose shown outputs are generated (and checked).
 def doc_files() -> list[Path]:
@@ -89,15 +101,28 @@ def doc_files() -> list[Path]:
     return files
 
 
-#: The only reasons a shown output may be exempt from regeneration.
-NOT_RUN = {
-    "live: needs root and a TAP device",
-}
+#: The only reasons a shown output may be exempt from regeneration: none.
+NOT_RUN: set[str] = set()
 
 #: Named nondeterministic fields: (pattern, replacement) applied before comparing.
 MASKS: dict[str, list[tuple[str, str]]] = {
     "wall time": [(r"(wall time\s+)[\d.,]+ ?\w+", r"\1<wall>"),
                   (r"[\d.,]+ ?(?:ns|µs|us|ms|s|min) wall", "<wall> wall")],
+    # a live capture (tcpdump lines): the clock, Linux's port and ISN, both TS clocks
+    # and Linux's window scale and windows, which depend on the kernel's buffer settings
+    "live capture": [(r"(?m)^(\S+ IP 10\.0\.0\.1\.\S+ > .*? win )\d+", r"\1<n>"),
+                     (r"(?m)^(\S+ IP 10\.0\.0\.1\.\S+ > .*?wscale )\d+", r"\1<n>"),
+                     (r"(?m)^\d{9,}\.\d{6} ", "<time> "),
+                     (r"(10\.0\.0\.1)\.\d+\b", r"\1.<port>"),
+                     (r"\b(seq|ack) \d+(:\d+)?", r"\1 <n>"),
+                     (r"TS val \d+ ecr \d+", "TS val <n> ecr <n>")],
+    # how many frames a live run exchanged (Linux may ACK data and FIN together or apart)
+    "frame counts": [(r"tap rx \d+ frames / tx \d+ frames", "tap rx <n> frames / tx <n> frames")],
+}
+
+#: Masks for one ``val:`` value (``; mask: NAME`` at its end), never for a whole file.
+VAL_MASKS: dict[str, list[tuple[str, str]]] = {
+    "number": [(r"\d+(?:\.\d+)?", "<n>")],
 }
 
 RUN = re.compile(r"^(?P<indent>\s*)<!-- run: (?P<body>.*?) -->\s*$")
@@ -115,6 +140,10 @@ class DocError(Exception):
 
 class MissingTool(Exception):
     """A command needs a system tool this machine lacks."""
+
+
+class LiveUnavailable(Exception):
+    """A live block cannot run on this machine (not root, no /dev/net/tun, no ``ip``)."""
 
 
 @dataclass
@@ -142,7 +171,7 @@ def parse_run(body: str, path: Path, lineno: int) -> Run:
     for part in parts[1:]:
         key, sep, value = part.partition(":")
         if not sep or key.strip() not in {"show", "mask", "exit", "files", "figure", "id",
-                                           "needs"}:
+                                           "needs", "live"}:
             raise DocError(f"{path.name}:{lineno}: unknown option {part!r} in run marker")
         options[key.strip()] = value.strip()
     for name in filter(None, (m.strip() for m in options.get("mask", "").split(","))):
@@ -215,9 +244,43 @@ class Runner:
         self._tmp = Path(tempfile.mkdtemp(prefix="netsim-docs-"))
         self._dirs: dict[Path, Path] = {}
         self.named: dict[str, Output] = {}            # "lessons/x.md#id" -> its output
+        self.live_skipped: set[str] = set()           # ids of live runs that could not run
+        self.results: dict[Path, Result] = {}         # each file regenerated once (live runs)
+        self._namespaces = docs_live.LiveNamespaces()
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        try:
+            self._namespaces.close()
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def run_block(self, doc: Path, block: Block) -> list[Output]:
+        """The outputs of a block's runs (a live block's all at once, in order)."""
+        live = [r.opt("live") for r in block.runs if r.opt("live")]
+        if not live:
+            return [self.run(doc, run) for run in block.runs]
+        reason = docs_live.live_unavailable()
+        if reason:
+            raise LiveUnavailable(reason)
+        rel = doc.as_posix()
+        names = {name: self._namespaces.real(rel, name) for name in live}
+        names |= self._namespaces.names(rel)
+        try:
+            results = docs_live.run_block([r.command for r in block.runs], self.workdir(doc),
+                                          names)
+        except (docs_live.LiveError, subprocess.TimeoutExpired) as exc:
+            raise DocError(f"{doc.name}: live block failed: {exc}") from None
+        outputs = []
+        for run, (text, status) in zip(block.runs, results, strict=False):
+            want = int(run.opt("exit", "0"))
+            if status != want:
+                raise DocError(f"{doc.name}: `{run.command}` exited with status {status}, "
+                               f"not {want}:\n{text}")
+            outputs.append(Output(text, status))
+        if len(outputs) != len(block.runs):
+            stopped = block.runs[len(outputs) - 1].command
+            raise DocError(f"{doc.name}: live block stopped after `{stopped}`")
+        return outputs
 
     def workdir(self, doc: Path) -> Path:
         if doc not in self._dirs:
@@ -379,6 +442,12 @@ def masked(text: str, names: list[str]) -> str:
     return text
 
 
+def masked_val(text: str, name: str) -> str:
+    for pattern, repl in VAL_MASKS[name]:
+        text = re.sub(pattern, repl, text)
+    return text
+
+
 SPEC = re.compile(r"^[<>^=]?[+\- ]?#?0?\d*[,_]?(?:\.\d+)?[bcdeEfFgGnosxX%]?$")
 
 
@@ -401,8 +470,13 @@ def format_value(fmt: str, out: Output) -> str:
     def findall(pattern: str) -> list[Any]:
         return re.findall(pattern, out.text, re.M)
 
+    def between(value: float, lo: float, hi: float) -> float:
+        if not lo <= value <= hi:
+            raise DocError(f"val: {value} is outside the range {lo}..{hi} the text claims")
+        return value
+
     ns.update(re=find, findall=findall, count=count, int=int, float=float, round=round,
-              abs=abs, len=len)
+              abs=abs, len=len, min=min, max=max, between=between)
 
     def field_(m: re.Match[str]) -> str:
         body = m.group(1)
@@ -428,6 +502,7 @@ class Result:
     new: str
     masks: list[str]
     figures: list[tuple[Path, Path]]
+    live_skipped: list[str] = field(default_factory=list)   # why live parts were left as is
 
     def stale(self) -> bool:
         return masked(self.old, self.masks) != masked(self.new, self.masks)
@@ -439,19 +514,27 @@ class Result:
 
 
 def regenerate(path: Path, runner: Runner) -> Result:
+    if path in runner.results and runner.results[path].old == path.read_text():
+        return runner.results[path]
     old = path.read_text()
     lines = old.split("\n")
     blocks = find_blocks(lines, path)
     rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
     masks: list[str] = []
     figures: list[tuple[Path, Path]] = []
+    skipped: list[str] = []
     new_lines: list[str] = []
     pos = 0
     for block in blocks:
         first_fence = next(i for i in range(block.start, block.end) if FENCE.match(lines[i]))
         if block.not_run:
             continue
-        outputs = [runner.run(path, run) for run in block.runs]
+        try:
+            outputs = runner.run_block(path, block)
+        except LiveUnavailable as exc:                  # left as it is, and said so
+            skipped.append(f"{path.name}:{block.start + 1}: live block not run: {exc}")
+            runner.live_skipped.update(f"{rel}#{r.opt('id')}" for r in block.runs if r.opt("id"))
+            continue
         for run, out in zip(block.runs, outputs, strict=True):
             if run.opt("id"):
                 runner.named[f"{rel}#{run.opt('id')}"] = out
@@ -472,16 +555,29 @@ def regenerate(path: Path, runner: Runner) -> Result:
             key = f"{doc or rel}#{name}"
             if key not in runner.named and doc and doc != rel:
                 regenerate(ROOT / doc, runner)          # a block in another file, not run yet
+            if key in runner.live_skipped:
+                skipped.append(f"{path.name}: val from {key} not checked: live block not run")
+                return m.group(0)
             if key not in runner.named:
                 raise DocError(f"{path.name}: val: no run block with id: {name} in {doc or rel}")
             out = runner.named[key]
         else:
             out = runner.run(path, parse_run(src, path, 0))
-        return (f"<!-- val: {m.group('src')} ; {m.group('fmt')} -->"
-                f"{format_value(m.group('fmt'), out)}<!-- /val -->")
+        fmt, _, mask = m.group("fmt").partition(" ; mask: ")
+        value = format_value(fmt, out)
+        if mask:
+            if mask not in VAL_MASKS:
+                raise DocError(f"{path.name}: unknown val mask {mask!r} (known: "
+                               f"{sorted(VAL_MASKS)})")
+            same = [masked_val(t, mask) for t in (value, m.group("text"))]
+            if same[0] == same[1]:
+                value = m.group("text")                 # equal but for the masked field
+        return f"<!-- val: {m.group('src')} ; {m.group('fmt')} -->{value}<!-- /val -->"
 
     text = VAL.sub(value, text)
-    return Result(path, old, text, sorted(set(masks)), figures)
+    result = Result(path, old, text, sorted(set(masks)), figures, skipped)
+    runner.results[path] = result
+    return result
 
 
 def unmarked_outputs(path: Path) -> list[str]:
@@ -541,6 +637,8 @@ def refresh(paths: list[Path], check: bool, write: Callable[[str], None] = print
             except (DocError, MissingTool) as exc:
                 errors.append(f"{path.name}: {type(exc).__name__}: {exc}")
                 continue
+            for why in result.live_skipped:         # a note, not an error: no root here
+                print(f"refresh_docs: {why}", file=sys.stderr)
             if result.stale():
                 stale += 1
                 write(result.diff())

@@ -43,7 +43,7 @@ trap 'exit 130' INT TERM
 scripts/netns_setup.sh up --ns "$NS" --tap "$TAP"
 
 ip netns exec "$NS" "$PYTHON" -m netsim live echo-server --tap "$TAP" --ip 10.0.0.2/24 \
-    --port "$PORT" >"$LOG" 2>&1 &
+    --port "$PORT" --count 1 >"$LOG" 2>&1 &
 NETSIM_PID=$!
 for _ in $(seq 100); do
     grep -q "listening" "$LOG" && break
@@ -57,7 +57,9 @@ echo "linux> $MESSAGE"
 REPLY_TEXT=$(printf '%s\n' "$MESSAGE" | ip netns exec "$NS" nc -N -w 5 10.0.0.2 "$PORT")
 echo "echo > $REPLY_TEXT"
 
-kill -INT "$NETSIM_PID"
+# --count 1: netsim exits once the connection has closed on both sides (Ctrl-C after 5 s)
+for _ in $(seq 50); do kill -0 "$NETSIM_PID" 2>/dev/null || break; sleep 0.1; done
+kill -INT "$NETSIM_PID" 2>/dev/null || true
 wait "$NETSIM_PID" || true
 NETSIM_PID=
 cat "$LOG" | tail -n 2

@@ -61,22 +61,22 @@ class Triggered(Event):
 def schedule(env: simpy.Environment, when: float, event: Event) -> None:
     """Put an already-triggered `event` on `env`'s heap at the absolute time `when`, after
     the events already there for that time."""
-    heappush(env._queue, (when, NORMAL, next(env._eid), event))  # type: ignore[attr-defined,misc]
+    heappush(env._queue, (when, NORMAL, next(env._eid), event))  # type: ignore[misc]
 
 
 def call_at(env: simpy.Environment, when: float, callback: Callable[[Event], None]) -> None:
     """Run `callback` at the absolute time `when` (exactly, with no float drift from adding a
     delay to `now`; a time in the past means now)."""
-    now: float = env._now  # type: ignore[attr-defined]
+    now: float = env._now
     schedule(env, when if when > now else now, Triggered(env, callback))
 
 
 def next_time(env: simpy.Environment) -> float:
     """The time of the next scheduled event (infinity if none), as `Environment.peek`."""
-    queue = env._queue  # type: ignore[attr-defined]
-    return queue[0][0] if queue else float("inf")  # type: ignore[no-any-return]
+    queue = env._queue
+    return queue[0][0] if queue else float("inf")
 
 
 def set_now(env: simpy.Environment, t: float) -> None:
     """Move `env`'s clock to `t` (a real-time environment follows the wall clock this way)."""
-    env._now = t  # type: ignore[attr-defined]
+    env._now = t

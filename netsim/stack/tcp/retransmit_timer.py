@@ -11,8 +11,9 @@ The retransmission timer is started, restarted and stopped only here:
 
 RTT samples come from timestamps (RFC 7323 §4, RTTM) or from one timed segment at a time,
 never a retransmitted one (Karn's algorithm, RFC 6298 §3); the estimator itself is
-`cfg.new_rto()` (netsim.stack.tcp.rto, or a student's). The persist timer (RFC 9293 §3.8.6.1)
-is started here too; what it sends is the sender's business (netsim.stack.tcp.sender).
+`cfg.new_rto()` (netsim.stack.tcp.rto, or a student's). The persist timer, which sends
+zero-window probes (RFC 9293 §3.8.6.1), is started here too; what it sends is the sender's
+business (netsim.stack.tcp.sender).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class TcpHeader:
 
 def internet_checksum(data: bytes) -> int:
     if len(data) % 2:
-        data = data + b"\x00"  # RFC 1071 §4.1: pad the odd byte on the right
+        data = data + b"\x00"  # RFC 1071 §1: pad the odd byte on the right
     total = 0
     for (word,) in struct.iter_unpack("!H", data):
         total += word

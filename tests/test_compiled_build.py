@@ -61,6 +61,19 @@ def test_a_missing_listed_module_stops_the_build_naming_it(tmp_path: Path) -> No
         mypyc_sources(tmp_path)
 
 
+@pytest.mark.parametrize(("env", "message"), [
+    ({ENV_VAR: "fast"}, f"netsim: {ENV_VAR}='fast': expected one of auto, compiled, interpreted"),
+    ({ENV_VAR: "compiled", "CC": "no-such-cc"},
+     f"netsim: {ENV_VAR}=compiled, but this machine cannot compile netsim: no C compiler"),
+])
+def test_the_build_hook_refuses_a_bad_or_impossible_choice_in_one_line(
+        env: dict[str, str], message: str, tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, str(ROOT / "setup.py"), "--name"], capture_output=True,
+                         text=True, timeout=60, check=False, env=_env(**env), cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.startswith(message) and out.stderr.count("\n") == 1, out.stderr
+
+
 def _copy_checkout(dest: Path) -> Path:
     """What building netsim needs: the package, setup.py, pyproject.toml and README.md."""
     shutil.copytree(ROOT / "netsim", dest / "netsim",
@@ -88,16 +101,18 @@ def _venv(where: Path) -> Path:
     return python
 
 
-def _install(python: Path, build: str, *target: str) -> float:
+def _install(python: Path, build: str, *target: str, **env: str) -> str:
     """pip install (with build isolation, as a user's pip does) of netsim into `python`'s
-    virtualenv with NETSIM_BUILD=`build`; returns the seconds it took."""
+    virtualenv with NETSIM_BUILD=`build`; returns pip's output and prints how long it took."""
     start = time.perf_counter()
     result = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--disable-pip-version-check",
          *target], capture_output=True, text=True, timeout=900, check=False,
-        env=_env(**{ENV_VAR: build}), cwd=python.parent)
+        env=_env(**{ENV_VAR: build}, **env), cwd=python.parent)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return time.perf_counter() - start
+    print(f"pip install {' '.join(target)} with {ENV_VAR}={build!r}: "
+          f"{time.perf_counter() - start:.0f} s")
+    return result.stdout + result.stderr
 
 
 def _module_files(python: Path, modules: list[str]) -> dict[str, str]:
@@ -117,15 +132,13 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     NETSIM_BUILD=compiled) and "pure" (editable, NETSIM_BUILD=interpreted, over a checkout
     that an earlier compiled build left a compiled module in)."""
     compiled = _venv(tmp_path_factory.mktemp("compiled-venv"))
-    seconds = _install(compiled, "compiled", str(_copy_checkout(tmp_path_factory.mktemp("c"))))
-    print(f"compiled wheel installed in {seconds:.0f} s")
+    _install(compiled, "compiled", str(_copy_checkout(tmp_path_factory.mktemp("c"))))
     pure = _venv(tmp_path_factory.mktemp("pure-venv"))
     checkout = _copy_checkout(tmp_path_factory.mktemp("p"))
     leftover = Path(_module_files(compiled, ["netsim.stack.tcp.sack"])["netsim.stack.tcp.sack"])
     shutil.copy2(leftover, module_path(checkout, "netsim.stack.tcp.sack").with_name(
         leftover.name))
-    seconds = _install(pure, "interpreted", "-e", str(checkout))
-    print(f"interpreted editable install in {seconds:.0f} s")
+    _install(pure, "interpreted", "-e", str(checkout))
     assert compiled_files(checkout) == [], "the editable install left a compiled module"
     return {"pure": pure, "compiled": compiled}
 
@@ -140,7 +153,7 @@ def run(python: Path, *args: str, cwd: Path | None = None) -> subprocess.Complet
 @pytest.mark.slow
 @needs_compiler
 def test_each_install_runs_the_build_it_was_asked_for_and_says_so(
-        builds: dict[str, Path]) -> None:
+        builds: dict[str, Path], tmp_path: Path) -> None:
     n = len(COMPILED_MODULES)
     out = run(builds["compiled"], "--version")
     assert out.returncode == 0, out.stderr
@@ -155,6 +168,15 @@ def test_each_install_runs_the_build_it_was_asked_for_and_says_so(
     assert all(files[m].endswith(".py") for m in seams), files
     files = _module_files(builds["pure"], list(COMPILED_MODULES))
     assert all(f.endswith(".py") for f in files.values()), files
+
+    # auto (NETSIM_BUILD unset) where nothing can compile: interpreted, and the build says so
+    # once (pip shows a build's messages with -v)
+    python = _venv(tmp_path / "venv")
+    checkout = _copy_checkout(tmp_path / "checkout")
+    out = _install(python, "", "-v", str(checkout), CC="no-such-cc")
+    assert out.count("netsim: installing the interpreted build") == 1, out[-3000:]
+    assert "no C compiler (no-such-cc is not on PATH)" in out
+    assert "(pure Python)" in run(python, "--version").stdout
 
 
 @pytest.mark.slow

@@ -1,20 +1,35 @@
-"""Which build of netsim is running: pure Python, or with the hot path compiled by mypyc.
+"""netsim's two builds: interpreted, or with the hot path compiled by mypyc.
 
-`scripts/compile.py` compiles `COMPILED_MODULES` in place; this module only looks at the
-files, so it costs a few `stat` calls and imports nothing heavy.
+Installing netsim (`setup.py`, run by pip and by scripts/bootstrap.sh) compiles
+`COMPILED_MODULES` with mypyc whenever it can; `scripts/compile.py` rebuilds them in place in
+a checkout. Both take the list, and how to compile it, from here: this is the one place to
+change it. At run time this module only looks at files (a few `stat` calls, nothing heavy
+imported): which build is running, and whether a compiled module is older than its source.
+
+The environment variable `NETSIM_BUILD` chooses the build at install time:
+``compiled`` (fail if it cannot be built), ``interpreted`` (pure Python), or ``auto`` (the
+default, also when unset or empty: compiled when mypyc, a C compiler and the Python headers
+are present, otherwise interpreted).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import sysconfig
 from importlib.machinery import EXTENSION_SUFFIXES
+from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 # The per-packet path: wire formats, the stack's input and output, TCP, the simulated link,
 # the SimPy driver and sockets. Not the replaceable parts students re-implement (rto,
-# congestion, reassembler, ARP table: DESIGN.md §6), and not classes users construct with
-# values to validate (LinkConfig, TcpConfig): compiled code would answer a bad value with a
-# generic TypeError instead of the UsageError that names the field.
+# congestion, reassembler, ARP table: docs/architecture.md §4), not the grader
+# (netsim.grading), and not classes users construct with values to validate (LinkConfig,
+# TcpConfig): compiled code would answer a bad value with a generic TypeError instead of the
+# UsageError that names the field. This is the only list: setup.py and scripts/compile.py
+# both read it, and a listed module that does not exist stops the build, naming it.
 COMPILED_MODULES = (
     "netsim.wire.checksum",
     "netsim.wire.ethernet",
@@ -42,6 +57,11 @@ COMPILED_MODULES = (
     "netsim.sockets",
 )
 GROUP = "netsim._compiled"  # mypyc's shared library: netsim/_compiled__mypyc.*.so
+_GROUP_LIBRARY = "_compiled__mypyc"  # its file name, before the extension suffix
+OPT_LEVEL = "3"
+
+ENV_VAR = "NETSIM_BUILD"
+BUILDS = ("auto", "compiled", "interpreted")
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -49,6 +69,54 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def module_path(root: Path, module: str) -> Path:
     """The .py file of `module` in the checkout at `root`."""
     return root.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def requested_build(value: str | None) -> str:
+    """The build `NETSIM_BUILD=value` asks for; ValueError (naming the variable and the
+    allowed values) for anything else."""
+    choice = (value or "auto").strip().lower()
+    if choice not in BUILDS:
+        raise ValueError(f"{ENV_VAR}={value!r}: expected one of {', '.join(BUILDS)} "
+                         "(or unset: auto)")
+    return choice
+
+
+def why_not_compilable() -> str | None:
+    """None if this interpreter can compile the hot modules, else why not, in a few words."""
+    if find_spec("mypyc") is None:
+        return "mypyc (part of mypy) is not installed"
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
+        return f"no C compiler ({cc} is not on PATH)"
+    include = Path(sysconfig.get_paths()["include"])
+    if not (include / "Python.h").is_file():
+        return f"no Python headers ({include / 'Python.h'} is missing)"
+    return None
+
+
+def mypyc_sources(root: Path) -> list[str]:
+    """The files of `COMPILED_MODULES`, relative to `root`, as mypyc takes them; a module
+    that is listed but missing is an error that names it (the list is out of date)."""
+    missing = [m for m in COMPILED_MODULES if not module_path(root, m).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"netsim/_build.py: COMPILED_MODULES lists {', '.join(missing)}, but "
+            f"{'it does' if len(missing) == 1 else 'they do'} not exist under {root}: "
+            "update the list")
+    return [module_path(root, m).relative_to(root).as_posix() for m in COMPILED_MODULES]
+
+
+def mypyc_extensions(root: Path, config_file: Path | None = None) -> list[Any]:
+    """setuptools Extensions of the compiled build, for a setup() run with `root` as its
+    working directory. mypyc type-checks the modules (with netsim's mypy settings,
+    `config_file`, by default `root`/pyproject.toml) and writes their C code under build/
+    in the working directory, which takes most of a minute."""
+    from mypyc.build import mypycify
+
+    config = config_file or root / "pyproject.toml"
+    options = ["--config-file", str(config)] if config.is_file() else []
+    return list(mypycify([*options, *mypyc_sources(root)], opt_level=OPT_LEVEL,
+                         group_name=GROUP))
 
 
 def extensions_of(py: Path) -> list[Path]:
@@ -83,25 +151,37 @@ def describe() -> str:
 
 
 def stale_modules(root: Path = _PACKAGE_DIR.parent) -> list[str]:
-    """Compiled modules whose .py file was edited after they were built: Python would
-    keep running the old compiled code."""
+    """Extension modules under `root`/netsim whose code is not what their .py file says, each
+    with why: built before the .py file last changed, or left over from an older
+    `COMPILED_MODULES`. Python prefers an extension module to a source file of the same
+    name, so either would silently run old code."""
+    listed = set(COMPILED_MODULES)
     stale = []
-    for module in COMPILED_MODULES:
-        py = module_path(root, module)
-        for ext in extensions_of(py):
-            if py.stat().st_mtime > ext.stat().st_mtime:
-                stale.append(module)
+    for ext in compiled_files(root):
+        stem = ext.name.split(".", 1)[0]
+        if ext.parent == root / "netsim" and stem == _GROUP_LIBRARY:
+            continue  # the group's shared library: no source of its own
+        module = ".".join((*ext.parent.relative_to(root).parts, stem))
+        py = ext.with_name(f"{stem}.py")
+        if module not in listed:
+            stale.append(f"{module} (no longer in COMPILED_MODULES)")
+        elif py.exists() and py.stat().st_mtime > ext.stat().st_mtime:
+            stale.append(f"{module} (edited after it was compiled)")
     return stale
 
 
 def warn_if_stale() -> None:
-    """Called by `import netsim`: a no-op unless a compiled build is present."""
-    if not any((_PACKAGE_DIR / f"_compiled__mypyc{s}").exists() for s in EXTENSION_SUFFIXES):
+    """Called by `import netsim`: a no-op unless netsim runs from a checkout (an editable
+    install or PYTHONPATH, where sources get edited) that holds a compiled build. An
+    installed wheel is left alone: its files' times are those of unpacking."""
+    if not (_PACKAGE_DIR.parent / "pyproject.toml").is_file():
+        return
+    if not any((_PACKAGE_DIR / f"{_GROUP_LIBRARY}{s}").exists() for s in EXTENSION_SUFFIXES):
         return
     stale = stale_modules()
     if stale:
         import warnings
         warnings.warn(
-            f"netsim: {', '.join(stale)} changed after it was compiled, and the old compiled "
-            "code is what runs; rebuild with scripts/compile.py or remove the compiled build "
-            "with scripts/compile.py --clean", RuntimeWarning, stacklevel=3)
+            f"netsim: the old compiled code of {', '.join(stale)} is what runs; rebuild with "
+            "./scripts/bootstrap.sh or scripts/compile.py, or go back to pure Python with "
+            "scripts/compile.py --clean", RuntimeWarning, stacklevel=3)

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Create (or reuse) the virtualenv .venv at the repository root and install netsim into it,
-# editable, with the extras [dev,notebooks]. Safe to run any number of times: when .venv already
-# holds an install made from the current pyproject.toml, it returns at once.
+# editable, with the extras [dev,notebooks]. The install compiles netsim's hot path with mypyc
+# when a C compiler and the Python headers are present (setup.py), and says so when not. Safe
+# to run any number of times: when .venv already holds an install made from the current
+# pyproject.toml, with the same build choice, whose compiled modules (if any) are newer than
+# their sources, it returns at once; otherwise it reinstalls (recompiling).
 #
 #   ./scripts/bootstrap.sh               # uses python3 from PATH (or python3.13/3.12/3.11)
 #   PYTHON=/path/to/python3 ./scripts/bootstrap.sh
 #   NETSIM_BOOTSTRAP_FORCE=1 ./scripts/bootstrap.sh   # reinstall even if up to date
+#   NETSIM_BUILD=interpreted ./scripts/bootstrap.sh   # pure Python: no compiler needed
+#   NETSIM_BUILD=compiled ./scripts/bootstrap.sh      # compiled, or fail saying why
 set -euo pipefail
 
 REQUIRED_MAJOR=3
@@ -56,16 +61,31 @@ find_python() {
         "Install one, or point PYTHON=/path/to/python3.11 at it."
 }
 
-# A stamp of what was installed: the pyproject.toml and the venv's interpreter version.
+# A stamp of what was installed: pyproject.toml, setup.py, the venv's interpreter version, the
+# extras and the build asked for.
 stamp_now() {
     {
         "$VENV/bin/python" -c \
-            'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' \
-            "$ROOT/pyproject.toml"
+            'import hashlib, sys; print(*(hashlib.sha256(open(f, "rb").read()).hexdigest() for f in sys.argv[1:]))' \
+            "$ROOT/pyproject.toml" "$ROOT/setup.py"
         py_version "$VENV/bin/python"
         echo "$EXTRAS"
+        echo "build=${NETSIM_BUILD:-auto}"
     } 2>/dev/null
 }
+
+# Prints the compiled modules that no longer match the checkout (edited since they were
+# compiled, or no longer in the list) and succeeds; fails if there are none.
+stale_compiled() {
+    "$VENV/bin/python" -W ignore::RuntimeWarning -c \
+        'import sys; from netsim._build import stale_modules; s = stale_modules(); print(", ".join(s)); sys.exit(0 if s else 1)' \
+        2>/dev/null
+}
+
+case "${NETSIM_BUILD:-}" in
+    "" | auto | compiled | interpreted) ;;
+    *) die "NETSIM_BUILD=$NETSIM_BUILD: expected auto (the default), compiled or interpreted" ;;
+esac
 
 cd "$ROOT"
 
@@ -84,10 +104,15 @@ fi
 
 if [[ -z "${NETSIM_BOOTSTRAP_FORCE:-}" && -f "$STAMP" && -x "$VENV/bin/netsim" ]] \
     && [[ "$(cat "$STAMP")" == "$(stamp_now)" ]]; then
-    exit 0  # up to date
+    stale="$(stale_compiled)" || exit 0  # up to date
+    echo "bootstrap: the compiled code of $stale is out of date: reinstalling"
 fi
 
 echo "bootstrap: installing netsim (editable) with extras [$EXTRAS] into $VENV"
+if [[ "${NETSIM_BUILD:-auto}" != interpreted ]]; then
+    echo "bootstrap: compiling its hot path with mypyc takes a minute or two" \
+        "(NETSIM_BUILD=interpreted skips it)"
+fi
 rm -f "$STAMP"
 # -q keeps pip to warnings and errors. setuptools' notice that an install is editable is not one.
 PYTHONWARNINGS="ignore:Editable installation:UserWarning${PYTHONWARNINGS:+,$PYTHONWARNINGS}" \
@@ -95,4 +120,11 @@ PYTHONWARNINGS="ignore:Editable installation:UserWarning${PYTHONWARNINGS:+,$PYTH
     || die "pip install failed (see the messages above)"
 "$VENV/bin/python" -c 'import netsim' || die "netsim does not import after installing"
 stamp_now >"$STAMP"
-echo "bootstrap: done ($("$VENV/bin/python" -V), netsim $("$VENV/bin/python" -c 'import netsim; print(netsim.__version__)'))"
+version="$("$VENV/bin/python" -m netsim --version)" || die "netsim --version failed after installing"
+echo "bootstrap: done ($("$VENV/bin/python" -V), $version)"
+if [[ "$version" == *"pure Python"* && "${NETSIM_BUILD:-auto}" != interpreted ]]; then
+    why="$("$VENV/bin/python" -c 'from netsim._build import why_not_compilable as w; print(w() or "")')"
+    echo "bootstrap: netsim runs interpreted, about half as fast: ${why:-the compiled build was not made}." \
+        "With a C compiler and the Python headers (Debian/Ubuntu: apt-get install gcc python3-dev)," \
+        "NETSIM_BOOTSTRAP_FORCE=1 ./scripts/bootstrap.sh compiles it."
+fi

@@ -1,21 +1,17 @@
 #!/usr/bin/env python3
-"""Build (or remove) the optional compiled build of netsim's hot path, in place.
+"""Rebuild (or remove) the compiled build of netsim's hot path in a checkout, in place.
 
-    .venv/bin/python scripts/compile.py           # compile; takes about half a minute
+    .venv/bin/python scripts/compile.py           # compile; takes about a minute
     .venv/bin/python scripts/compile.py --clean   # back to pure Python
     .venv/bin/python scripts/compile.py --list    # what would be compiled, and what is
 
-The modules below are compiled, unchanged, with mypyc (part of mypy, in the dev extra; a C
-compiler and the Python headers are needed). The extension modules are written next to the
-.py files, so an editable install picks them up at once: Python prefers an extension module
-to a source file of the same name. Behaviour is the same (the test suite checks that a seeded
-run gives the same pcap and counters byte for byte); only speed changes. `netsim --version`
-says which build is running, and `import netsim` warns when a .py file is newer than its
-compiled module (an edit would otherwise be silently ignored).
-
-Kept interpreted on purpose: the replaceable parts students read and re-implement (RTO
-estimator, congestion controllers, reassembler: DESIGN.md §6), the SimPy glue that subclasses
-SimPy's own classes, and everything off the per-packet path.
+Installing netsim (setup.py; ./scripts/bootstrap.sh, pip install) already compiles it when it
+can; this script is for a checkout afterwards: after editing a compiled module (`import
+netsim` warns that the old compiled code runs; ./scripts/bootstrap.sh also rebuilds), or to
+switch builds without reinstalling. It compiles exactly what setup.py compiles, the same way:
+`COMPILED_MODULES` and `mypyc_extensions` in netsim/_build.py. It needs mypyc (part of mypy,
+in the dev extra), a C compiler and the Python headers. The extension modules are written
+next to the .py files, where Python prefers them to the source of the same name.
 """
 
 from __future__ import annotations
@@ -35,22 +31,22 @@ with warnings.catch_warnings():  # a stale build is what this script is here to 
     warnings.simplefilter("ignore", RuntimeWarning)
     from netsim._build import (  # noqa: E402
         COMPILED_MODULES,
-        GROUP,
         compiled_files,
         extensions_of,
         module_path,
+        mypyc_extensions,
+        why_not_compilable,
     )
 
 
 def build(root: Path) -> None:
-    try:
-        from mypyc.build import mypycify
-        from setuptools import setup
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        sys.exit(f"compile: needs mypy (mypyc) and setuptools: {exc}; "
-                 "install the dev extra: pip install -e '.[dev]'")
+    why_not = why_not_compilable()
+    if why_not is not None:
+        sys.exit(f"compile: cannot compile here: {why_not} (mypy is in the dev extra; "
+                 "Debian/Ubuntu: apt-get install gcc python3-dev)")
+    from setuptools import setup
+
     clean(root, quiet=True)
-    paths = [str(module_path(root, m).relative_to(root)) for m in COMPILED_MODULES]
     # setuptools would read the checkout's pyproject.toml as this build's metadata: build
     # in an empty directory that sees the package through a symlink instead.
     work = Path(tempfile.mkdtemp(prefix="netsim-compile-"))
@@ -62,7 +58,7 @@ def build(root: Path) -> None:
             name="netsim-compiled",
             packages=[],
             py_modules=[],
-            ext_modules=mypycify(paths, opt_level="3", group_name=GROUP),
+            ext_modules=mypyc_extensions(work, root / "pyproject.toml"),
             script_args=["-q", "build_ext", "--inplace"],
         )
     finally:

@@ -81,6 +81,23 @@ def test_version_prints_the_package_version(netsim_cli: RunCli, entry: str) -> N
                         result.stdout.strip()), result.stdout
 
 
+def test_the_readme_install_is_the_compiled_build_where_it_can_be(netsim_cli: RunCli) -> None:
+    # ./scripts/bootstrap.sh compiles the hot path whenever a C compiler and the Python headers
+    # are present (setup.py), so CI (which installs gcc and python3-dev) runs the whole suite
+    # compiled; tests/test_compiled_build.py compares it with the interpreted build.
+    from netsim._build import COMPILED_MODULES, ENV_VAR, why_not_compilable
+
+    if not os.environ.get("CI"):
+        pytest.skip("checked in CI (CI is set): elsewhere the install may be either build")
+    why_not = why_not_compilable()
+    if why_not is not None or os.environ.get(ENV_VAR) == "interpreted":
+        pytest.skip(f"this install is interpreted on purpose: {why_not or ENV_VAR}")
+    result = netsim_cli("--version")
+    n = len(COMPILED_MODULES)
+    assert f"(compiled with mypyc: {n} of {n} hot modules)" in result.stdout, result.stdout
+    assert result.stderr == "", result.stderr  # no compiled module older than its source
+
+
 def test_installed_metadata_version_is_the_package_version() -> None:
     # pyproject.toml reads the version from netsim.__version__; a stale install would differ.
     assert importlib.metadata.version("netsim") == netsim.__version__

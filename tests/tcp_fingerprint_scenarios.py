@@ -6,9 +6,10 @@ states, timers, RTT samples, cwnd, events, drops) and of both stacks' counters. 
 exercise the paths of netsim/stack/tcp: clean and lossy transfers (random, bursty), reordering,
 duplication, corruption, a zero window with a slow reader (persist timer), SACK and timestamps
 and window scaling on and off, NewReno and CUBIC, RST and abort, close with unread data,
-simultaneous open and close, TIME-WAIT to its end, SYN and SYN-ACK retransmissions, SYN
-cookies, delayed ACKs and Nagle, path MTU discovery, and forged segments (RFC 5961 challenge
-ACKs, RSTs in SYN-SENT and SYN-RECEIVED, ACKs out of range).
+simultaneous open and close, RSTs in LAST-ACK and CLOSING, a full accept queue, TIME-WAIT to
+its end, SYN and SYN-ACK retransmissions, SYN cookies, delayed ACKs and Nagle, path MTU
+discovery, and forged segments (RFC 5961 challenge ACKs, RSTs in SYN-SENT and SYN-RECEIVED,
+ACKs out of range).
 
     python tests/tcp_fingerprint_scenarios.py            # compare with the recorded values
     python tests/tcp_fingerprint_scenarios.py --write    # record them (only from code whose
@@ -324,6 +325,68 @@ def handshake_forgeries() -> App:
     return apps
 
 
+def closing_resets_and_backlog() -> App:
+    """A listener with backlog 1 and five clients before the first accept (the full accept
+    queue: SYNs dropped, the clients' SYN retransmissions get in later); then RSTs with the
+    exact sequence number arriving in LAST-ACK and in CLOSING (RFC 9293 §3.10.7.4: the
+    connection goes to CLOSED)."""
+    def apps(world: World, h1: Node, h2: Node) -> list[Generator[Any, Any, None]]:
+        env = world.env
+        link = world_links[id(world)][0]
+        mac1 = h1.stack.interfaces["eth0"].mac
+        mac2 = h2.stack.interfaces["eth0"].mac
+
+        def rst_to_h2(sport: int, dport: int, seq: int) -> None:
+            seg = build_tcp(h1.ip, h2.ip, sport, dport, seq & 0xFFFFFFFF, 0, RST, 0, b"", b"")
+            pkt = build_ipv4(h1.ip, h2.ip, PROTO_TCP, seg, identification=5151)
+            link.a.send(build_ethernet(mac2, mac1, ETHERTYPE_IPV4, pkt))
+
+        def backlog() -> Generator[Any, Any, None]:
+            lst = h2.listen(PORT + 2, backlog=1)
+            yield env.timeout(1.5)  # five connects meanwhile; one fits in the queue
+            for _ in range(5):
+                s = yield lst.accept()
+                got = yield s.recv_exactly(500)
+                assert len(got) == 500
+                yield s.close()
+
+        def backlog_client(i: int) -> Generator[Any, Any, None]:
+            yield env.timeout(0.01 * i)
+            s = yield h1.connect(h2.ip, PORT + 2)
+            s.send(_payload(500, i))
+            yield s.close()
+
+        def last_ack_server() -> Generator[Any, Any, None]:
+            lst = h2.listen(PORT)
+            s = yield lst.accept()
+            while (yield s.recv(65536)):
+                pass
+            s.close()  # CLOSE-WAIT -> LAST-ACK; the RST gets there before the client's ACK
+            rst_to_h2(s.conn.remote_port, s.conn.local_port, s.conn.rcv_nxt)
+
+        def last_ack_client() -> Generator[Any, Any, None]:
+            s = yield h1.connect(h2.ip, PORT)
+            s.send(_payload(20_000))
+            yield s.close()
+
+        def closing_side(me: Node, peer: Node, lport: int, rport: int
+                         ) -> Generator[Any, Any, None]:
+            yield env.timeout(3.0)
+            s = yield me.connect(peer.ip, rport, None, lport)
+            s.send(_payload(3000, lport))
+            got = yield s.recv_exactly(3000)
+            assert len(got) == 3000
+            yield env.timeout(4.0 - env.now)  # both close at the same instant: CLOSING
+            s.close()
+            if me is h1:
+                yield env.timeout(0.001)  # h2 is in CLOSING when this RST arrives
+                rst_to_h2(lport, rport, s.conn.snd_max)
+        return [backlog(), *(backlog_client(i) for i in range(5)), last_ack_server(),
+                last_ack_client(), closing_side(h1, h2, 6100, 7100),
+                closing_side(h2, h1, 7100, 6100)]
+    return apps
+
+
 world_links: dict[int, list[Any]] = {}  # World id -> its links, for scenarios that inject
 
 
@@ -397,6 +460,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("give_up", bulk(50_000), _link(loss=Bernoulli(0.9)),
              tcp=TcpConfig(max_retries=3, syn_retries=3, min_rto=0.2, initial_rto=0.2),
              seed=16, until=60.0),
+    Scenario("closing_resets_and_backlog", closing_resets_and_backlog(), tcp=_fast(),
+             until=15.0),
 ]
 
 

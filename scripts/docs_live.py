@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,22 +29,16 @@ import threading
 import time
 from pathlib import Path
 
+from netsim.testing.live_host import live_unavailable_reason
+
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = ROOT / "scripts" / "netns_setup.sh"
-TUN_DEVICE = Path("/dev/net/tun")
 READY = re.compile(r"listening|answering|ready")
 
 
 def live_unavailable() -> str | None:
-    """Why live blocks cannot run here, or None: the same three conditions as the live tests
-    (tests/conftest.py, live_unavailable_reason)."""
-    if os.geteuid() != 0:
-        return "needs root (network namespaces and TAP devices)"
-    if not TUN_DEVICE.exists():
-        return f"{TUN_DEVICE} is missing (no TUN/TAP support)"
-    if shutil.which("ip") is None:
-        return "the `ip` command (iproute2) is not on PATH"
-    return None
+    """Why live blocks cannot run here, or None: the same conditions as the live tests."""
+    return live_unavailable_reason()
 
 
 class LiveError(Exception):

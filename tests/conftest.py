@@ -12,7 +12,6 @@ Markers (registered in pyproject.toml):
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -21,38 +20,20 @@ from pathlib import Path
 
 import pytest
 
+# Whether live tests can run here: shared with the docs' live blocks (scripts/docs_live.py).
+from netsim.testing.live_host import (
+    TUN_DEVICE,
+    in_ci,
+    is_root,
+    live_host_capable,
+    live_must_run,
+    live_unavailable_reason,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TUN_DEVICE = Path("/dev/net/tun")
 
-
-def in_ci() -> bool:
-    """True when the environment variable CI is set to something other than a false value."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def live_host_capable() -> bool:
-    """Root with a TUN device: a machine on which live tests are able to run."""
-    return is_root() and TUN_DEVICE.exists()
-
-
-def live_unavailable_reason() -> str | None:
-    """Why live tests cannot run here, or None if they can."""
-    if not is_root():
-        return "needs root (network namespaces and TAP devices)"
-    if not TUN_DEVICE.exists():
-        return f"{TUN_DEVICE} is missing (no TUN/TAP support)"
-    if shutil.which("ip") is None:
-        return "the `ip` command (iproute2) is not on PATH"
-    return None
-
-
-def live_must_run() -> bool:
-    """In CI on a root machine with /dev/net/tun, live tests may not skip."""
-    return in_ci() and live_host_capable()
+__all__ = ["REPO_ROOT", "TUN_DEVICE", "in_ci", "is_root", "live_host_capable", "live_must_run",
+           "live_unavailable_reason"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -153,6 +153,22 @@ def test_live_blocks_run_in_namespaces_of_their_own(tmp_path: Path, runner: obje
     assert "-->9 lines<!-- /val -->" in result.new and not result.live_skipped
 
 
+def test_live_blocks_skip_for_the_live_tests_reasons(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live block runs exactly where the live tests run: both ask netsim.testing.live_host."""
+    from netsim.testing import live_host
+
+    monkeypatch.setattr(live_host.os, "geteuid", lambda: 1000)
+    assert docs.docs_live.live_unavailable() == live_host.live_unavailable_reason()
+    assert "needs root" in (docs.docs_live.live_unavailable() or "")
+    monkeypatch.setattr(live_host.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(live_host, "TUN_DEVICE", tmp_path / "no-tun")
+    assert f"{tmp_path / 'no-tun'} is missing" in (docs.docs_live.live_unavailable() or "")
+    monkeypatch.setattr(live_host, "TUN_DEVICE", tmp_path)
+    monkeypatch.setattr(live_host.shutil, "which", lambda name: None)
+    assert "`ip` command" in (docs.docs_live.live_unavailable() or "")
+
+
 def test_val_masks_and_ranges(tmp_path: Path, runner: object) -> None:
     """A masked value passes with another number but not another text; between() fails a
     value outside the range the text claims."""

@@ -53,7 +53,7 @@ MSS_TABLE: Final = (536, 1300, 1440, 1460)
 COOKIE_BITS: Final = 24  # the low bits hold H2 + mss_index; the top 8 the count
 COOKIE_MASK: Final = (1 << COOKIE_BITS) - 1
 PERIOD_SHIFT: Final = 6  # the count ticks every 2**6 = 64 seconds
-MAX_AGE: Final = 2  # valid while the count moved on by at most this (Bernstein; Linux: < 2)
+MAX_AGE: Final = 2  # valid while the count moved on by at most this (netsim's choice; Linux: < 2)
 #: Seconds after the last overflow of a listener's half-open queue during which ACKs are
 #: checked as cookies when cookies are used only on overflow (syncookies=1), as Linux's
 #: tcp_synq_no_recent_overflow: a cookie sent then can still come back.

@@ -386,16 +386,15 @@ class Ipv6Layer:
         if next_hop.is_multicast:
             self.frame_out(state, multicast_mac(next_hop), raw)
             return
-        mac, solicit, dropped = state.cache.resolve(next_hop, raw, now)
+        mac, solicit, dropped, wake = state.cache.resolve(next_hop, raw, now)
         if dropped:
             self.stack.drop("ipv6", "pending_overflow", str(next_hop))
         if mac is not None:
             self.frame_out(state, mac, raw)
         elif solicit:
             self.nd.solicit(state, next_hop, None, now)
-            self.arm()
-        else:
-            self.arm()  # a STALE entry went DELAY: its timer
+        if wake != INF:
+            self.stack.timers.ensure(self, wake)  # a resolution started, or STALE -> DELAY
 
     def frame_out(self, state: Iface6, mac: bytes, raw: bytes) -> None:
         self.stack.eth_counts["tx"] += 1

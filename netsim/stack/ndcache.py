@@ -30,6 +30,7 @@ RETRANS_TIMER: Final = 1.0
 DELAY_FIRST_PROBE_TIME: Final = 5.0
 MIN_RANDOM_FACTOR: Final = 0.5
 MAX_RANDOM_FACTOR: Final = 1.5
+INF: Final = float("inf")
 
 
 class NState(enum.Enum):
@@ -83,9 +84,10 @@ class NeighborCache:
 
     # ------------------------------------------------------------------ sending
     def resolve(self, ip: IPv6Address, packet: bytes, now: float
-                ) -> tuple[MacAddress | None, bool, bool]:
+                ) -> tuple[MacAddress | None, bool, bool, float]:
         """A packet is to be sent to neighbour `ip`: (MAC to send to now or None if queued,
-        whether to send a multicast solicitation now, whether a queued packet was dropped).
+        whether to send a multicast solicitation now, whether a queued packet was dropped,
+        the time of a timer this started, or inf).
 
         RFC 4861 §7.3.3 (node behavior): no entry -> INCOMPLETE and a solicitation; STALE ->
         DELAY; the other states send to the cached address (INCOMPLETE queues)."""
@@ -95,7 +97,7 @@ class NeighborCache:
                 self._evict()
             self.entries[ip] = Neighbor(NState.INCOMPLETE, None, now + self.retrans, 1,
                                         queue=deque([packet]))
-            return None, True, False
+            return None, True, False, now + self.retrans
         if entry.state is NState.INCOMPLETE:
             # RFC 4861 §7.2.2 sending solicitations: when the queue overflows, the oldest
             # packet goes
@@ -103,10 +105,11 @@ class NeighborCache:
             if dropped:
                 entry.queue.popleft()
             entry.queue.append(packet)
-            return None, False, dropped
+            return None, False, dropped, INF
         if entry.state is NState.STALE:
             entry.state, entry.deadline = NState.DELAY, now + DELAY_FIRST_PROBE_TIME
-        return entry.mac, False, False
+            return entry.mac, False, False, entry.deadline
+        return entry.mac, False, False, INF
 
     def lookup(self, ip: IPv6Address) -> MacAddress | None:
         entry = self.entries.get(ip)

@@ -207,7 +207,10 @@ class Ipv6Layer:
         else:
             owner = self._local.get(dst)
             if owner is None:
-                stack.drop("ipv6", "not_for_us", str(dst))
+                if stack.forwarding and not link_multicast:
+                    self._forward(state, pkt, frame, now)
+                else:
+                    stack.drop("ipv6", "not_for_us", str(dst))
                 return
             if self._tentative(dst):
                 # RFC 4862 §5.4: packets to a tentative address are discarded, except the
@@ -228,6 +231,39 @@ class Ipv6Layer:
             stack.drop("ipv6", "unknown_next_header", str(nh))
             self.icmp_error(pkt, i6.PARAMETER_PROBLEM, i6.PARAM_NEXT_HEADER, now,
                             value=pkt.nh_field, link_multicast=link_multicast)
+
+    def _forward(self, state: Iface6, pkt: IPv6Packet, frame: bytes, now: float) -> None:
+        """A router sends on a packet for someone else (extension headers other than
+        hop-by-hop are not its business, RFC 8200 §4)."""
+        stack = self.stack
+        if pkt.dst.is_link_local:
+            stack.drop("ipv6", "not_for_us", str(pkt.dst))  # another node on this link
+            return
+        if pkt.src.is_link_local:
+            # RFC 4291 §2.5.6: routers do not forward packets with link-local source
+            # addresses; RFC 4443 §3.1: beyond the scope of the source address
+            stack.drop("ipv6", "link_local_not_forwarded", str(pkt.src))
+            self.icmp_error(pkt, i6.DEST_UNREACHABLE, i6.UNREACH_BEYOND_SCOPE, now)
+            return
+        if pkt.hop_limit <= 1:
+            # RFC 8200 §3 (Hop Limit) and RFC 4443 §3.3: hop limit exceeded in transit
+            stack.drop("ipv6", "hop_limit_exceeded", str(pkt.dst))
+            self.icmp_error(pkt, i6.TIME_EXCEEDED, i6.HOP_LIMIT_EXCEEDED, now)
+            return
+        hop = self.route(pkt.dst)
+        if hop is None:
+            stack.drop("ipv6", "no_route", str(pkt.dst))
+            self.icmp_error(pkt, i6.DEST_UNREACHABLE, i6.UNREACH_NO_ROUTE, now)  # §3.1
+            return
+        out, next_hop = hop
+        raw = frame[14:14 + 40 + pkt.payload_length]
+        if len(raw) > out.iface.mtu:
+            # RFC 4443 §3.2: routers do not fragment; packet too big with the next-hop MTU
+            stack.drop("ipv6", "too_big", f"{len(raw)} > mtu {out.iface.mtu}")
+            self.icmp_error(pkt, i6.PACKET_TOO_BIG, 0, now, value=out.iface.mtu)
+            return
+        self.counts["forwarded"] += 1
+        self.output(out, next_hop, raw[:7] + bytes((pkt.hop_limit - 1,)) + raw[8:], now)
 
     def _tentative(self, addr: IPv6Address) -> bool:
         state = self._local.get(addr)
@@ -331,7 +367,7 @@ class Ipv6Layer:
         if not self.limiter.take(now):
             self.stack.drop("icmp6", "rate_limited")
             return False
-        state = self._route(src)
+        state = self.route(src)
         me = state[0].preferred(src) if state is not None else None
         if me is None:
             counts["error_suppressed"] += 1
@@ -341,7 +377,7 @@ class Ipv6Layer:
         return self.send(src, NH_ICMPV6, msg.build(me, src), now, src=me)
 
     # ------------------------------------------------------------------ output
-    def _route(self, dst: IPv6Address, iface: Iface6 | None = None
+    def route(self, dst: IPv6Address, iface: Iface6 | None = None
                ) -> tuple[Iface6, IPv6Address] | None:
         """(interface, next hop) for `dst`. Link-local and multicast destinations leave by
         `iface` (default: the first IPv6 interface)."""
@@ -359,7 +395,7 @@ class Ipv6Layer:
         """Route and send one packet from this host. False when it cannot leave."""
         stack = self.stack
         stack.now = now
-        hop = self._route(dst, iface)
+        hop = self.route(dst, iface)
         if hop is None:
             stack.drop("ipv6", "no_route", str(dst))
             return False

@@ -7,6 +7,8 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netsim.errors import UsageError
 from netsim.stack.host import Stack
@@ -337,3 +339,42 @@ def test_bad_configuration_is_refused(args: tuple[object, ...]) -> None:
     s.add_interface("eth0", MY_MAC, "10.0.0.2/24")
     with pytest.raises(UsageError):
         s.ipv6.enable(*args)  # type: ignore[arg-type]
+
+
+# --- hostile input never crashes the stack ---------------------------------------------------
+
+@st.composite
+def hostile_frames(draw: st.DrawFn) -> bytes:
+    """IPv6 frames to us or our groups: random payloads behind real headers, or valid ND and
+    echo messages with a few bytes changed."""
+    dst = draw(st.sampled_from([ME, ME_LL, ALL_NODES, solicited_node(ME)]))
+    src = draw(st.sampled_from([PEER, PEER_LL, UNSPECIFIED, ALL_NODES]))
+    if draw(st.booleans()):
+        nh = draw(st.sampled_from([NH_HOPOPTS, NH_ROUTING, NH_FRAGMENT, NH_DSTOPTS, NH_ICMPV6,
+                                   NH_UDP, 59, 99]))
+        raw = build_ipv6(src, dst, nh, draw(st.binary(max_size=80)),
+                         hop_limit=draw(st.sampled_from([1, 64, 255])))
+    else:
+        msg = draw(st.sampled_from([
+            nd.NeighborSolicitation(ME, (nd.LinkLayerOption(1, PEER_MAC),)).message(),
+            nd.NeighborAdvertisement(ME_LL, True, True, True).message(),
+            nd.RouterAdvertisement(options=(nd.MTUOption(1500),)).message(), echo()]))
+        raw = bytearray(build_ipv6(src, dst, NH_ICMPV6, msg.build(src, dst), hop_limit=255))
+        for _ in range(draw(st.integers(0, 3))):
+            i = draw(st.integers(0, len(raw) - 1))
+            raw[i] = draw(st.integers(0, 255))
+        raw = bytes(raw)
+    mac = multicast_mac(dst) if dst.is_multicast else MY_MAC
+    return build_ethernet(mac, PEER_MAC, ETHERTYPE_IPV6, raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(hostile_frames(), min_size=1, max_size=5))
+def test_hostile_frames_are_answered_or_counted_never_a_crash(frames: list[bytes]) -> None:
+    h = Host(dad=True)
+    for k, frame in enumerate(frames):
+        h.stack.receive("eth0", frame, 0.5 + k * 0.3)
+        h.stack.poll(0.5 + k * 0.3)
+    h.stack.poll(10.0)
+    for _mac, pkt, _msg in h.out():  # whatever went out parses, checksums included
+        assert pkt.src != UNSPECIFIED or _msg is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 from netsim.node import Node
@@ -96,3 +96,29 @@ def test_ipv4_still_works_beside_ipv6() -> None:
     proc = world.env.process(ping(h1, "10.0.0.2", count=2, interval=0.5))
     world.run(until=5.0)
     assert proc.value.received == 2
+
+
+def test_udp_over_ipv6_both_ways_and_port_unreachable() -> None:
+    world = World(seed=3)
+    h1, h2 = dual_stack(world)
+    got: list[tuple[bytes, object, int]] = []
+    errors: list[tuple[int, int]] = []
+    server = h2.stack.udp.bind(5353, lambda data, ip, port, now: got.append((data, ip, port)))
+    client = h1.stack.udp.bind(4000, lambda data, ip, port, now: got.append((data, ip, port)),
+                               lambda type_, code, ip, now: errors.append((type_, code)))
+
+    def fire(_ev: object) -> None:
+        client.sendto(b"over ipv6", ("2001:db8::2", 5353), world.env.now)
+        client.sendto(b"nobody", ("2001:db8::2", 9), world.env.now)
+        client.sendto(b"and ipv4", ("10.0.0.2", 5353), world.env.now)
+
+    world.env.timeout(3.0).callbacks.append(fire)
+
+    def answer(_ev: object) -> None:
+        server.sendto(b"reply", (G1, 4000), world.env.now)
+
+    world.env.timeout(3.5).callbacks.append(answer)
+    world.run(until=5.0)
+    assert (b"over ipv6", G1, 4000) in got and (b"reply", G2, 5353) in got
+    assert (b"and ipv4", IPv4Address("10.0.0.1"), 4000) in got
+    assert errors == [(i6.DEST_UNREACHABLE, i6.UNREACH_PORT)]  # RFC 4443 §3.1, code 4

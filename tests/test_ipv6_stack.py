@@ -378,3 +378,11 @@ def test_hostile_frames_are_answered_or_counted_never_a_crash(frames: list[bytes
     h.stack.poll(10.0)
     for _mac, pkt, _msg in h.out():  # whatever went out parses, checksums included
         assert pkt.src != UNSPECIFIED or _msg is not None
+
+
+def test_udp_with_a_zero_checksum_is_dropped_over_ipv6() -> None:
+    h = Host()
+    h.stack.udp.bind(53)
+    dgram = bytes.fromhex("0fa0 0035 000c 0000") + b"hey!"  # checksum 0: fine over IPv4
+    h.feed(PEER, ME, NH_UDP, dgram)
+    assert h.stack.counters.drops() == {"udp.zero_checksum_ipv6": 1}  # RFC 8200 §8.1

@@ -31,6 +31,7 @@ from netsim.wire.ipv6 import (
     NH_ICMPV6,
     NH_NONE,
     NH_ROUTING,
+    NH_UDP,
     IPv6Packet,
     build_ipv6,
     link_local,
@@ -38,6 +39,7 @@ from netsim.wire.ipv6 import (
     parse_ipv6,
     solicited_node,
 )
+from netsim.wire.udp import build_udp, parse_udp
 
 if TYPE_CHECKING:
     from netsim.stack.host import Stack
@@ -223,6 +225,8 @@ class Ipv6Layer:
         self.counts["delivered"] += 1
         if nh == NH_ICMPV6:
             self._icmp_input(state, pkt, frame, now, link_multicast)
+        elif nh == NH_UDP:
+            self._udp_input(pkt, now, link_multicast)
         elif nh == NH_NONE:
             self.counts["no_next_header"] += 1  # RFC 8200 §4.7: nothing follows
         else:
@@ -264,6 +268,56 @@ class Ipv6Layer:
             return
         self.counts["forwarded"] += 1
         self.output(out, next_hop, raw[:7] + bytes((pkt.hop_limit - 1,)) + raw[8:], now)
+
+    # ------------------------------------------------------------------ UDP
+    def _udp_input(self, pkt: IPv6Packet, now: float, link_multicast: bool) -> None:
+        stack = self.stack
+        data = pkt.payload
+        if len(data) >= 8 and data[6:8] == b"\x00\x00":
+            # RFC 8200 §8.1 upper-layer checksums: over IPv6 a UDP checksum of zero is not
+            # "none" (as RFC 768 has it over IPv4): the datagram is discarded
+            stack.drop("udp", "zero_checksum_ipv6", str(pkt.src))
+            return
+        try:
+            dgram = parse_udp(data, pkt.src, pkt.dst)
+        except WireError as exc:
+            stack.drop("udp", "checksum" if "checksum" in str(exc) else "malformed", str(exc))
+            return
+        stack.counters["udp"]["rx"] += 1
+        ep = stack.udp.endpoint(dgram.dst_port)
+        if ep is None:
+            stack.drop("udp", "port_unreachable", f"port {dgram.dst_port}")
+            # RFC 4443 §3.1: destination unreachable, port unreachable (code 4)
+            self.icmp_error(pkt, i6.DEST_UNREACHABLE, i6.UNREACH_PORT, now,
+                            link_multicast=link_multicast)
+            return
+        if ep.on_datagram is not None:
+            ep.on_datagram(dgram.payload, pkt.src, dgram.src_port, now)
+
+    def _error_to_udp(self, msg: i6.ICMPv6Message, sender: IPv6Address, now: float) -> None:
+        """An ICMPv6 error about one of our UDP datagrams: tell the endpoint that sent it."""
+        try:
+            quoted = msg.quoted_ipv6()
+        except WireError:
+            return
+        if quoted.next_header != NH_UDP or quoted.src not in self._local \
+                or len(quoted.payload) < 2:
+            return
+        ep = self.stack.udp.endpoint((quoted.payload[0] << 8) | quoted.payload[1])
+        if ep is not None and ep.on_error is not None:
+            ep.on_error(msg.type, msg.code, sender, now)
+
+    def send_udp(self, dst: IPv6Address, sport: int, dport: int, payload: bytes, now: float,
+                 *, hop_limit: int | None = None) -> bool:
+        """One UDP datagram over IPv6 (the checksum over the IPv6 pseudo-header)."""
+        hop = self.route(dst)
+        src = None if hop is None else hop[0].preferred(dst)
+        if src is None:
+            self.stack.counters.drop("udp", "no_route")
+            return False
+        data = build_udp(src, dst, sport, dport, payload)
+        self.stack.counters["udp"]["tx"] += 1
+        return self.send(dst, NH_UDP, data, now, src=src, hop_limit=hop_limit)
 
     def _tentative(self, addr: IPv6Address) -> bool:
         state = self._local.get(addr)
@@ -344,6 +398,8 @@ class Ipv6Layer:
             counts["tx_echo_reply"] += 1
             self.send(pkt.src, NH_ICMPV6, reply.build(src, pkt.src), now, src=src,
                       iface=state)
+        elif msg.is_error:
+            self._error_to_udp(msg, pkt.src, now)
         for handler in list(self.handlers):
             handler(pkt, msg, now)
 

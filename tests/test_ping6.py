@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from ipaddress import IPv6Address
 from subprocess import CompletedProcess
 
 import pytest
@@ -68,3 +69,37 @@ def test_cli_ping_6(netsim_cli: Callable[..., CompletedProcess[str]]) -> None:
     out = json.loads(proc.stdout)
     assert (out["destination"], out["received"], out["hops"]) == ("2001:db8:1::2", 2, 1)
     assert [r["ttl"] for r in out["replies"]] == [63, 63]
+
+
+def test_a_router_answers_too_big_packets_with_packet_too_big() -> None:
+    world = World(1)
+    net = chain(world, 1, LinkConfig(delay=0.001))
+    net.routers[0].stack.interfaces["eth1"].mtu = 1280  # the far link is narrower
+    enable_ipv6_chain(net)
+    lines: list[str] = []
+    proc = world.env.process(ping6(net.hosts[0], "2001:db8:1::2", count=1, size=1400,
+                                   out=lines.append))
+    world.env.run(until=proc)
+    # RFC 4443 §3.2: routers do not fragment; the error names the next-hop MTU
+    assert lines[1] == "From 2001:db8::2 icmp_seq=1 Packet too big: mtu=1280"
+    assert net.routers[0].stack.counters["ipv6"]["drop.too_big"] == 1
+
+
+def test_a_router_does_not_forward_link_local_sources() -> None:
+    from netsim.wire import icmpv6 as i6
+    from netsim.wire.ipv6 import NH_ICMPV6
+
+    world = World(1)
+    net = chain(world, 1, LinkConfig(delay=0.001))
+    enable_ipv6_chain(net)
+    h1 = net.hosts[0]
+    layer = h1.stack.ipv6
+    got: list[tuple[int, int]] = []
+    layer.handlers.append(lambda pkt, msg, now: got.append((msg.type, msg.code)))
+    world.run(until=3.0)  # DAD done
+    ll = layer.addresses("eth0")[0]
+    far = IPv6Address("2001:db8:1::2")
+    layer.send(far, NH_ICMPV6, i6.echo(128, 1, 1).build(ll, far), world.env.now, src=ll)
+    world.run(until=4.0)
+    # RFC 4291 §2.5.6, RFC 4443 §3.1: beyond the scope of the source address (code 2)
+    assert got == [(i6.DEST_UNREACHABLE, i6.UNREACH_BEYOND_SCOPE)]

@@ -79,7 +79,7 @@ class Stack:
         # ICMP echo identifiers handed out to ping runs on this stack, so that two pings on
         # one host do not take each other's replies, and a seed gives the same run ("NS")
         self.next_echo_ident = 0x4E53
-        self.udp = UdpLayer(self)
+        self.udp: UdpLayer = UdpLayer(self)
         self._ip_id = 0
         self.now = 0.0
         self.tcp = TcpLayer(self, tcp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from netsim.errors import NetsimError, UsageError
 from netsim.stack.counters import Counters
@@ -15,20 +15,24 @@ from netsim.wire.ipv4 import PROTO_UDP, IPv4Packet
 from netsim.wire.udp import build_udp, parse_udp
 
 Address = IPv4Address | IPv6Address  # an endpoint takes datagrams of both (netsim/stack/ipv6.py)
-if TYPE_CHECKING:
-    from netsim.stack.ipv6 import Ipv6Layer
-
 DatagramHandler = Callable[[bytes, Address, int, float], None]
 ErrorHandler = Callable[[int, int, Address, float], None]
 
 EPHEMERAL = range(49152, 65536)
 
 
+class Udp6Sender(Protocol):
+    """What UDP needs from the IPv6 layer (netsim.stack.ipv6.Ipv6Layer provides it)."""
+
+    def send_udp(self, dst: IPv6Address, sport: int, dport: int, payload: bytes, now: float,
+                 *, hop_limit: int | None = None) -> bool: ...
+
+
 class UdpHost(Protocol):
     """What UDP needs from the stack (netsim.stack.host.Stack provides it)."""
 
     counters: Counters
-    ipv6: Ipv6Layer
+    ipv6: Udp6Sender
 
     def drop(self, layer: str, reason: str, detail: str = "") -> None: ...
 

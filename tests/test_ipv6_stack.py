@@ -386,3 +386,37 @@ def test_udp_with_a_zero_checksum_is_dropped_over_ipv6() -> None:
     dgram = bytes.fromhex("0fa0 0035 000c 0000") + b"hey!"  # checksum 0: fine over IPv4
     h.feed(PEER, ME, NH_UDP, dgram)
     assert h.stack.counters.drops() == {"udp.zero_checksum_ipv6": 1}  # RFC 8200 §8.1
+
+
+def test_a_router_advertisement_configures_an_address_and_a_default_route() -> None:
+    h = Host()
+    router_mac = MacAddress.local(7)
+    router_ll = link_local(router_mac)
+    ra = nd.RouterAdvertisement(64, False, False, 1800, 0, 0, (
+        nd.LinkLayerOption(nd.OPT_SOURCE_LLA, router_mac),
+        nd.PrefixInformation(64, True, True, 86400, 14400, IPv6Address("2001:db8:5::"))))
+    h.feed_icmp(router_ll, ALL_NODES, ra.message(), 1.0, hop_limit=255)
+    slaac = IPv6Address("2001:db8:5::ff:fe00:2")  # the prefix and our EUI-64 identifier
+    assert slaac not in h.v6.addresses("eth0")  # tentative: DAD first (RFC 4862 §5.4)
+    h.stack.poll(2.0)
+    h.stack.poll(3.0)
+    assert slaac in h.v6.addresses("eth0")
+    h.out()
+    far = IPv6Address("2001:db8:99::1")
+    assert h.v6.send(far, NH_ICMPV6, echo().build(slaac, far), 4.0, src=slaac)
+    ((mac, pkt, _),) = h.out()  # the router is known from its advertisement's SLLA
+    assert (mac, pkt.src, pkt.dst) == (router_mac, slaac, far)
+    # a router lifetime of 0: no longer a default router (RFC 4861 §6.3.4)
+    h.feed_icmp(router_ll, ALL_NODES, ra._replace(router_lifetime=0).message(), 5.0,
+                hop_limit=255)
+    assert not h.v6.send(far, NH_ICMPV6, echo().build(slaac, far), 6.0, src=slaac)
+    assert h.stack.counters["ipv6"]["drop.no_route"] == 1
+
+
+def test_a_router_advertisement_from_a_global_address_is_ignored() -> None:
+    h = Host()
+    ra = nd.RouterAdvertisement(options=(nd.PrefixInformation(
+        64, True, True, 86400, 14400, IPv6Address("2001:db8:5::")),))
+    h.feed_icmp(PEER, ALL_NODES, ra.message(), 1.0, hop_limit=255)
+    assert h.stack.counters["icmp6"]["drop.ra_not_link_local"] == 1  # RFC 4861 §6.1.2
+    assert len(h.v6.ifaces["eth0"].addresses) == 2

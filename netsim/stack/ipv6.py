@@ -143,9 +143,7 @@ class Ipv6Layer:
         self._local[addr] = state
         # RFC 4862 §5.4.2: join the solicited-node group of a tentative address for DAD
         self._join(state, solicited_node(addr))
-        if (net.network, iface, None) not in self.routes:
-            self.routes.append((net.network, iface, None))
-            self.routes.sort(key=lambda r: -r[0].prefixlen)
+        self.add_on_link(iface, net.network)
         if dad:
             self.nd.start_dad(state, entry, now)
         return entry
@@ -160,6 +158,20 @@ class Ipv6Layer:
             raise UsageError(f"route: {exc}") from None
         self.routes.append((net, iface, gw))
         self.routes.sort(key=lambda r: -r[0].prefixlen)
+
+    def set_default_router(self, iface: str, router: IPv6Address, on: bool) -> None:
+        """Add (or remove) a default route ::/0 through `router` on `iface`."""
+        entry = (IPv6Network("::/0"), iface, router)
+        if on and entry not in self.routes:
+            self.routes.append(entry)
+        elif not on and entry in self.routes:
+            self.routes.remove(entry)
+
+    def add_on_link(self, iface: str, net: IPv6Network) -> None:
+        """A prefix reachable directly on `iface`."""
+        if (net, iface, None) not in self.routes:
+            self.routes.append((net, iface, None))
+            self.routes.sort(key=lambda r: -r[0].prefixlen)
 
     def _join(self, state: Iface6, group: IPv6Address) -> None:
         state.multicast.add(group)

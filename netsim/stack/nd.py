@@ -7,7 +7,7 @@ source link-layer address learnt; this host does not configure itself from them 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Final
 
 from netsim.stack.ndcache import RETRANS_TIMER
@@ -20,6 +20,7 @@ from netsim.wire.ipv6 import (
     UNSPECIFIED,
     IPv6Packet,
     build_ipv6,
+    interface_id,
     multicast_mac,
     solicited_node,
 )
@@ -155,9 +156,39 @@ class NeighborDiscovery:
                 return
             self._learn(state, pkt.src, nd.options, now)
             self.layer.icmp_counts["rx_ra"] += 1
+            self._router_advertisement(state, pkt.src, nd, now)
         else:
             # RFC 4861 §6.2.6: only routers process router solicitations
             self.layer.icmp_counts["rs_ignored"] += 1
+
+    def _router_advertisement(self, state: Iface6, router: IPv6Address,
+                              ra: ndw.RouterAdvertisement, now: float) -> None:
+        """RFC 4861 §6.3.4 processing received router advertisements: the sender becomes (or,
+        with a router lifetime of 0, stops being) a default router; on-link prefixes become
+        routes. RFC 4862 §5.5.3 router advertisement processing: a prefix with the autonomous
+        flag gives an address, the prefix and the interface identifier, checked by DAD.
+        (Lifetimes are not timed out yet: what an advertisement gives stays.)"""
+        layer = self.layer
+        name = state.iface.name
+        layer.set_default_router(name, router, ra.router_lifetime > 0)
+        for opt in ra.options:
+            if not isinstance(opt, ndw.PrefixInformation) or opt.prefix.is_link_local:
+                continue
+            net = IPv6Network(f"{opt.prefix}/{opt.prefix_length}", strict=False)
+            if opt.on_link and opt.valid_lifetime > 0:
+                layer.add_on_link(name, net)
+            if not opt.autonomous or opt.preferred_lifetime > opt.valid_lifetime \
+                    or opt.valid_lifetime == 0:
+                continue
+            if opt.prefix_length != 64:
+                # the interface identifier of an Ethernet interface is 64 bits (RFC 2464 §4
+                # stateless autoconfiguration): other lengths cannot form an address
+                layer.icmp_counts["slaac_bad_prefix_length"] += 1
+                continue
+            addr = IPv6Address(int(net.network_address) | interface_id(state.iface.mac))
+            if not any(a.address == addr for a in state.addresses):
+                layer.icmp_counts["slaac_address"] += 1
+                layer.add_address(name, f"{addr}/64", now=now)
 
     def _learn(self, state: Iface6, src: IPv6Address, options: tuple[ndw.NDOption, ...],
                now: float) -> None:

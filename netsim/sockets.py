@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
 from simpy.events import Event, Process
@@ -235,25 +235,28 @@ class DatagramSocket:
 
     def __init__(self, node: Node, port: int = 0) -> None:
         self.node = node
-        self._queue: deque[tuple[bytes, tuple[IPv4Address, int]]] = deque()
+        self._queue: deque[tuple[bytes, tuple[IPv4Address | IPv6Address, int]]] = deque()
         self._waiters: deque[Event] = deque()
-        self.errors: deque[tuple[int, int, IPv4Address, float]] = deque()
+        self.errors: deque[tuple[int, int, IPv4Address | IPv6Address, float]] = deque()
         self.endpoint = node.stack.udp.bind(port, self._on_datagram, self._on_error)
 
     @property
     def port(self) -> int:
         return self.endpoint.port
 
-    def _on_datagram(self, payload: bytes, ip: IPv4Address, port: int, now: float) -> None:
+    def _on_datagram(self, payload: bytes, ip: IPv4Address | IPv6Address, port: int,
+                     now: float) -> None:
         if self._waiters:
             self._waiters.popleft().succeed((payload, (ip, port)))
         else:
             self._queue.append((payload, (ip, port)))
 
-    def _on_error(self, type_: int, code: int, sender: IPv4Address, now: float) -> None:
+    def _on_error(self, type_: int, code: int, sender: IPv4Address | IPv6Address,
+                  now: float) -> None:
         self.errors.append((type_, code, sender, now))
 
-    def sendto(self, payload: bytes, addr: tuple[str | IPv4Address, int], ttl: int = 64) -> bool:
+    def sendto(self, payload: bytes, addr: tuple[str | IPv4Address | IPv6Address, int],
+               ttl: int = 64) -> bool:
         return self.endpoint.sendto(payload, addr, self.node.env.now, ttl=ttl)
 
     def recvfrom(self) -> Event:

@@ -173,6 +173,14 @@ CLI_ROWS: list[tuple[str, str]] = [
     ("ping --delay 10", "--delay: '10' has no unit"),
     ("ping --mtu 10", "--mtu: '10' is not an MTU"),
     ("ping --rate 100", "--rate: '100' has no unit"),
+    ("ping -6 --size 1453", "--size: 1453 bytes do not fit one IPv6 packet on the 1500-byte MTU"),
+    ("ping -6 --mtu 1400 --size 1400", "--size: 1400 bytes do not fit one IPv6 packet on the "
+     "1400-byte MTU (netsim does not fragment IPv6); use 0..1352 with -6"),
+    ("ping -6 --mtu 1000", "--mtu: 1000 is below IPv6's minimum link MTU of 1280"),
+    ("ping -6 --size -1", "--size: '-1' is not allowed"),
+    ("ping -6 --ttl 256", "--ttl: '256' is not allowed; use a whole number 1..255"),
+    ("ping -6 -c 0", "--count: '0' is not allowed"),
+    ("ping -6 --hops 65", "--hops: '65' is not allowed"),
     # ---- traceroute
     ("traceroute --max-hops 0", "--max-hops: '0' is not allowed; use a whole number 1..255"),
     ("traceroute --max-hops 256", "--max-hops: '256' is not allowed"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
 from netsim.errors import UsageError
@@ -43,8 +43,8 @@ Output = Callable[[str], None]
 @dataclass(frozen=True, slots=True)
 class PingReply:
     seq: int
-    src: IPv4Address
-    ttl: int
+    src: IPv4Address | IPv6Address
+    ttl: int  # (the hop limit of an IPv6 reply)
     rtt: float  # seconds
     size: int  # ICMP bytes (header + data), as ping prints them
     duplicate: bool = False
@@ -53,7 +53,7 @@ class PingReply:
 @dataclass(frozen=True, slots=True)
 class PingError:
     seq: int
-    src: IPv4Address  # who sent the ICMP error
+    src: IPv4Address | IPv6Address  # who sent the ICMP error
     type: int
     code: int
     text: str  # "Destination Host Unreachable", "Time to live exceeded", ...
@@ -61,7 +61,7 @@ class PingError:
 
 @dataclass
 class PingStats:
-    destination: IPv4Address
+    destination: IPv4Address | IPv6Address
     size: int = 56
     transmitted: int = 0
     received: int = 0

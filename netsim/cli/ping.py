@@ -1,8 +1,11 @@
 """`netsim ping`: ping from h1 to h2 across a chain of N simulated routers.
 
     netsim ping --count 3 --hops 3 --delay 1ms --rate 10Mbit
+    netsim ping -6 --count 3 --hops 3
 
-h1 (10.0.0.1) — r1 — … — rN — h2 (10.0.N.2); every link takes the shared link flags. Output is
+h1 (10.0.0.1) — r1 — … — rN — h2 (10.0.N.2); every link takes the shared link flags. With
+``-6`` the chain is dual-stack (h1 2001:db8::1 … h2 2001:db8:N::2, netsim/sim/topology6.py)
+and the requests are ICMPv6 echoes, after duplicate address detection. Output is
 Linux ping's (per-reply lines and the statistics block), or one JSON object with ``--json``.
 Exit status: 0 when a reply came back, 1 when none did, 2 for a bad argument.
 """
@@ -17,14 +20,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from netsim.apps.ping import MAX_SIZE, PingStats, ping
+from netsim.apps.ping6 import ping6
 from netsim.cli.limits import add_allow_large, current_limits, refuse_large
 from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.cli.validate import int_in
 from netsim.errors import UsageError
 from netsim.sim.link import Endpoint
 from netsim.sim.topology import Network, capture, chain
+from netsim.sim.topology6 import enable_ipv6_chain
 from netsim.sim.world import World
 from netsim.units import format_time, parse_time
+from netsim.wire.ipv6 import MIN_MTU
 
 MAX_HOPS = 64
 #: Frames a link carries per wall second (measured: 5,000 pings over 5 links in ~1.5 s).
@@ -46,7 +52,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--size", "-s", default="56", metavar="BYTES",
                         help=f"ICMP data bytes per request, 0..{MAX_SIZE} (default 56)")
     parser.add_argument("--ttl", "-t", default=None, metavar="N",
-                        help="IP time to live of the requests, 1..255 (default 64)")
+                        help="IP time to live (IPv6: hop limit) of the requests, 1..255 "
+                             "(default 64)")
+    parser.add_argument("-6", dest="ipv6", action="store_true",
+                        help="ping h2's IPv6 address (ICMPv6 echo) instead of its IPv4 one")
+    # An option that looks like a negative number makes argparse take "-1" for an option
+    # too ("--count -1" would say "expected one argument" instead of naming the value):
+    # "-6" is still matched exactly, and negative numbers stay values.
+    parser._has_negative_number_optionals.clear()
     add_allow_large(parser, "wall time")
     add_link_arguments(parser)
     parser.set_defaults(func=run)
@@ -97,14 +110,30 @@ def run(args: argparse.Namespace) -> int:
         refuse_large(args.allow_large, "--count",
                      f"{count:,} pings across {hops + 1} links take roughly "
                      f"{format_time(wall)} of wall time", format_time(most))
+    if args.ipv6:
+        mtu = link_config_from_args(args).mtu
+        if mtu < MIN_MTU:
+            # RFC 8200 §5 packet size: every link that carries IPv6 has an MTU of 1280 or more
+            raise UsageError(f"--mtu: {mtu} is below IPv6's minimum link MTU of {MIN_MTU}; "
+                             f"use {MIN_MTU} or more with -6")
+        if size > mtu - 48:
+            raise UsageError(f"--size: {size} bytes do not fit one IPv6 packet on the "
+                             f"{mtu}-byte MTU (netsim does not fragment IPv6); use 0..{mtu - 48}"
+                             " with -6")
     world, net = build_chain(args)
     h1, h2 = net.hosts
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    proc = world.env.process(ping(h1, h2.ip, count=count, interval=interval, size=size,
-                                  ttl=ttl, out=None if args.json else say))
+    if args.ipv6:
+        enable_ipv6_chain(net)
+        far = f"2001:db8:{len(net.routers):x}::2"
+        proc = world.env.process(ping6(h1, far, count=count, interval=interval, size=size,
+                                       hop_limit=ttl, out=None if args.json else say))
+    else:
+        proc = world.env.process(ping(h1, h2.ip, count=count, interval=interval, size=size,
+                                      ttl=ttl, out=None if args.json else say))
     with maybe_capture(net.links[0].a, args.pcap):
         world.env.run(until=proc)
     stats = proc.value

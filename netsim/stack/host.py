@@ -20,6 +20,7 @@ from netsim.stack.events import DropRecord, Tracer
 from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
+from netsim.stack.ipv6 import Ipv6Layer
 from netsim.stack.routing import RoutingTable
 from netsim.stack.tcp.layer import TcpLayer
 from netsim.stack.timers import INF, TimerQueue
@@ -41,6 +42,7 @@ Transmit = Callable[[Interface, "bytes | LazyFrame"], None]
 LIMITED_BROADCAST: Final = IPv4Address("255.255.255.255")
 _ETH_IPV4: Final = b"\x08\x00"
 _ETH_ARP: Final = b"\x08\x06"
+_ETH_IPV6: Final = b"\x86\xdd"
 
 
 def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:
@@ -77,10 +79,11 @@ class Stack:
         # ICMP echo identifiers handed out to ping runs on this stack, so that two pings on
         # one host do not take each other's replies, and a seed gives the same run ("NS")
         self.next_echo_ident = 0x4E53
-        self.udp = UdpLayer(self)
+        self.udp: UdpLayer = UdpLayer(self)
         self._ip_id = 0
         self.now = 0.0
         self.tcp = TcpLayer(self, tcp)
+        self.ipv6 = Ipv6Layer(self)  # off until `ipv6.enable(interface)`
 
     # ------------------------------------------------------------------ configuration
     def add_interface(self, name: str, mac: MacAddress | str, address: str | IPv4Interface,
@@ -209,6 +212,9 @@ class Stack:
         dst = frame[0:6]
         broadcast = dst == BROADCAST
         if dst != iface.mac and not broadcast:
+            if frame[12:14] == _ETH_IPV6 and self.ipv6.accepts(iface, dst):
+                self.ipv6.input(iface, frame, now)  # to a multicast group IPv6 joined
+                return
             self.drop("eth", "not_our_mac", str(MacAddress(dst)))
             return
         ethertype = frame[12:14]
@@ -216,6 +222,8 @@ class Stack:
             self._ip_input(iface, frame, now, broadcast)
         elif ethertype == _ETH_ARP:
             self._arp_input(iface, frame[14:], now)
+        elif ethertype == _ETH_IPV6 and iface.name in self.ipv6.ifaces:
+            self.ipv6.input(iface, frame, now)
         else:
             self.drop("eth", "unknown_ethertype", ethertype.hex())
 

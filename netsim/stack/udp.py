@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
 from netsim.errors import NetsimError, UsageError
@@ -14,16 +14,25 @@ from netsim.wire.errors import ChecksumError, WireError
 from netsim.wire.ipv4 import PROTO_UDP, IPv4Packet
 from netsim.wire.udp import build_udp, parse_udp
 
-DatagramHandler = Callable[[bytes, IPv4Address, int, float], None]
-ErrorHandler = Callable[[int, int, IPv4Address, float], None]
+Address = IPv4Address | IPv6Address  # an endpoint takes datagrams of both (netsim/stack/ipv6.py)
+DatagramHandler = Callable[[bytes, Address, int, float], None]
+ErrorHandler = Callable[[int, int, Address, float], None]
 
 EPHEMERAL = range(49152, 65536)
+
+
+class Udp6Sender(Protocol):
+    """What UDP needs from the IPv6 layer (netsim.stack.ipv6.Ipv6Layer provides it)."""
+
+    def send_udp(self, dst: IPv6Address, sport: int, dport: int, payload: bytes, now: float,
+                 *, hop_limit: int | None = None) -> bool: ...
 
 
 class UdpHost(Protocol):
     """What UDP needs from the stack (netsim.stack.host.Stack provides it)."""
 
     counters: Counters
+    ipv6: Udp6Sender
 
     def drop(self, layer: str, reason: str, detail: str = "") -> None: ...
 
@@ -62,11 +71,19 @@ class UdpEndpoint:
         self.on_error = on_error
         self.closed = False
 
-    def sendto(self, payload: bytes, addr: tuple[IPv4Address | str, int], now: float, *,
+    def sendto(self, payload: bytes, addr: tuple[Address | str, int], now: float, *,
                ttl: int = 64) -> bool:
         """Send one datagram; False when it could not be routed."""
-        ip = IPv4Address(addr[0]) if isinstance(addr[0], str) else addr[0]
+        if isinstance(addr[0], str):
+            try:
+                ip = ip_address(addr[0])
+            except ValueError:
+                raise UsageError(f"address: {addr[0]!r} is not an IP address") from None
+        else:
+            ip = addr[0]
         stack = self.layer.stack
+        if isinstance(ip, IPv6Address):
+            return stack.ipv6.send_udp(ip, self.port, addr[1], payload, now, hop_limit=ttl)
         src = stack.source_for(ip)
         if src is None:
             stack.counters.drop("udp", "no_route")
@@ -97,6 +114,10 @@ class UdpLayer:
             raise PortInUse(f"UDP port {port} is already bound")
         ep = self._ports[port] = UdpEndpoint(self, port, on_datagram, on_error)
         return ep
+
+    def endpoint(self, port: int) -> UdpEndpoint | None:
+        """The endpoint bound to `port` (IPv4 and IPv6 share the port space)."""
+        return self._ports.get(port)
 
     def ephemeral_port(self) -> int:
         for _ in EPHEMERAL:

@@ -9,7 +9,7 @@ six times faster in CPython than summing words from `struct.unpack`
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Final
 
 # What parsers and checksums accept: any contiguous bytes (the annotation is enforced in the
@@ -60,14 +60,17 @@ def internet_checksum(data: BytesLike, initial: int = 0) -> int:
     return 0xFFFF - ones_complement_sum(data, initial)
 
 
-def pseudo_header_sum(src: IPv4Address, dst: IPv4Address, protocol: int, length: int) -> int:
+def pseudo_header_sum(src: IPv4Address | IPv6Address, dst: IPv4Address | IPv6Address,
+                      protocol: int, length: int) -> int:
     """Sum of the IPv4 pseudo-header words (RFC 9293 §3.1, RFC 768), for `initial` above.
 
     A 32-bit address is congruent to the sum of its two 16-bit halves modulo 0xFFFF, so
-    the integers can be added directly.
+    the integers can be added directly. The same sum serves IPv6 (RFC 8200 §8.1, upper-layer
+    checksums): its pseudo-header holds the two 128-bit addresses, a 32-bit upper-layer packet
+    length and the next header value, each congruent to the sum of its 16-bit words.
     """
     # _ip is the address as an int, read without the call that int() costs
-    return src._ip + dst._ip + protocol + length  # type: ignore[attr-defined,no-any-return]
+    return src._ip + dst._ip + protocol + length  # type: ignore[union-attr,no-any-return]
 
 
 def reference_checksum(data: BytesLike) -> int:

@@ -30,6 +30,18 @@ class ICMPError(WireError):
     pass
 
 
+class IPv6Error(WireError):
+    pass
+
+
+class ICMPv6Error(WireError):
+    pass
+
+
+class NDError(ICMPv6Error):
+    """A neighbour discovery message (RFC 4861) that is not valid."""
+
+
 class UDPError(WireError):
     pass
 
@@ -51,6 +63,10 @@ class IPv4ChecksumError(IPv4Error, ChecksumError):
 
 
 class ICMPChecksumError(ICMPError, ChecksumError):
+    pass
+
+
+class ICMPv6ChecksumError(ICMPv6Error, ChecksumError):
     pass
 
 

@@ -9,10 +9,10 @@ timestamp), for ARP, IPv4, ICMP, UDP and TCP, e.g.::
 
 (tcpdump 4.99 is the reference: tests compare every line of a real Linux capture.) Where tcpdump
 would hand the payload to an application-layer printer (DNS on port 53, BGP, NFS, ...) or decode a
-protocol netsim does not speak (IPv6, GRE, IGMP, LLDP, ...), the summary stays at the layer netsim
+protocol netsim does not speak (GRE, IGMP, LLDP, ...), the summary stays at the layer netsim
 understands. A frame that does not parse gives a line naming the problem, e.g.
 ``IP 10.0.0.1 > 10.0.0.2: [malformed: TCP: bad data offset 3 (header length 12 < 20)]``; neither
-function ever raises.
+function ever raises. IPv6 lines come from summary6.py.
 
 `describe(frame)` lists every header field, one header per block, with checksum verdicts.
 
@@ -30,7 +30,7 @@ from netsim.wire.arp import OP_REPLY, OP_REQUEST, parse_arp
 from netsim.wire.checksum import internet_checksum
 from netsim.wire.describe import describe
 from netsim.wire.errors import ICMPError, UDPError, WireError
-from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, parse_ethernet
+from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, parse_ethernet
 from netsim.wire.fieldtext import (
     ETHERTYPE_NAMES,
     U16,
@@ -46,6 +46,7 @@ from netsim.wire.fieldtext import (
 from netsim.wire.icmp import ICMPMessage, parse_icmp
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, parse_ipv4
 from netsim.wire.mac import MacAddress
+from netsim.wire.summary6 import summarize_ipv6
 from netsim.wire.udp import parse_udp
 
 ETH_HEADER_LEN = ethernet.HEADER_LEN
@@ -93,6 +94,8 @@ def _summarize_ethernet(data: bytes, notes: list[str]) -> str:
         return "IP " + _summarize_ipv4(eth.payload, notes)
     if eth.ethertype == ETHERTYPE_ARP:
         return "ARP, " + _summarize_arp(eth.payload)
+    if eth.ethertype == ETHERTYPE_IPV6:
+        return "IP6 " + summarize_ipv6(eth.payload, notes)
     name = ETHERTYPE_NAMES.get(eth.ethertype, "Unknown")
     return (f"{eth.src} > {eth.dst}, ethertype {name} (0x{eth.ethertype:04x}), "
             f"length {len(data)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import NamedTuple
 
 from netsim.wire.checksum import internet_checksum, pseudo_header_sum
@@ -26,12 +26,14 @@ class UDPDatagram(NamedTuple):
         return build_udp(src_ip, dst_ip, self.src_port, self.dst_port, self.payload)
 
 
-def build_udp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port: int,
-              payload: bytes) -> bytes:
+def build_udp(src_ip: IPv4Address | IPv6Address, dst_ip: IPv4Address | IPv6Address,
+              src_port: int, dst_port: int, payload: bytes) -> bytes:
     if not (0 <= src_port <= 0xFFFF and 0 <= dst_port <= 0xFFFF):
         raise UDPError(f"UDP: ports must be 0..65535, got {src_port} and {dst_port}")
-    if not isinstance(src_ip, IPv4Address) or not isinstance(dst_ip, IPv4Address):
-        raise UDPError(f"UDP: pseudo-header addresses must be IPv4Address values, got "
+    if not (isinstance(src_ip, IPv4Address) and isinstance(dst_ip, IPv4Address)
+            or isinstance(src_ip, IPv6Address) and isinstance(dst_ip, IPv6Address)):
+        raise UDPError(f"UDP: pseudo-header addresses must be two IPv4Address or two "
+                       f"IPv6Address values (RFC 8200 §8.1 upper-layer checksums), got "
                        f"{src_ip!r} and {dst_ip!r}")
     length = HEADER_LEN + len(payload)
     if length > 0xFFFF:
@@ -49,8 +51,8 @@ def build_udp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port:
     return _HDR.pack(src_port, dst_port, length, csum) + payload
 
 
-def parse_udp(data: bytes, src_ip: IPv4Address | None = None,
-              dst_ip: IPv4Address | None = None) -> UDPDatagram:
+def parse_udp(data: bytes, src_ip: IPv4Address | IPv6Address | None = None,
+              dst_ip: IPv4Address | IPv6Address | None = None) -> UDPDatagram:
     """Parse a UDP datagram; the checksum is verified when both addresses are given."""
     n = len(data)
     if n < HEADER_LEN:

@@ -1,0 +1,80 @@
+"""The two sides of the live IPv6 test (tests/test_live_ipv6.py), run inside its namespace:
+
+    node TAP IPV4/PREFIX IPV6/PREFIX   netsim live on TAP with IPv6 enabled; prints
+                                       "ipv6 ready LINKLOCAL" once DAD is done, runs until
+                                       SIGINT, then prints the counters as one JSON line
+    ping6 ADDRESS COUNT [IFNAME]       the kernel's ICMPv6 echo through a raw socket (the
+                                       kernel builds the header and the checksum, as for
+                                       `ping -6`); prints one RTT (ms) per reply
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+import time
+from collections.abc import Generator
+from typing import Any
+
+
+def node(tap: str, ip4: str, ip6: str) -> None:
+    from netsim.live.host import LiveConfig, LiveHost
+
+    host = LiveHost(LiveConfig(tap=tap, ip=ip4))
+    env = host.env
+    layer = host.stack.ipv6
+    layer.enable(tap, (ip6,), now=env.now)
+
+    def main() -> Generator[Any, Any, None]:
+        while any(a.tentative for a in layer.ifaces[tap].addresses):
+            yield env.timeout(0.05)
+        print("ipv6 ready", " ".join(str(a) for a in layer.addresses(tap)), flush=True)
+        yield env.stop_requested  # until SIGINT
+
+    try:
+        host.run(main())
+        counters = {k: v for k, v in host.stack.counters.flat().items()
+                    if v and k.split(".")[0] in ("ipv6", "icmp6")}
+        print(json.dumps(counters, sort_keys=True), flush=True)
+    finally:
+        host.close()
+
+
+def ping6(address: str, count: int, ifname: str | None) -> list[float]:
+    scope = socket.if_nametoindex(ifname) if ifname else 0
+    ident = os.getpid() & 0xFFFF
+    rtts = []
+    with socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) as s:
+        s.settimeout(2.0)
+        for seq in range(count):
+            payload = struct.pack("!d", time.monotonic()) + bytes(range(48))
+            # (the clock is read before sending: sendto can yield the CPU to netsim, which may
+            # answer before sendto returns)
+            sent = time.monotonic()
+            # type 128, code 0, checksum 0: the kernel fills it in on a raw ICMPv6 socket
+            s.sendto(struct.pack("!BBHHH", 128, 0, 0, ident, seq) + payload,
+                     (address, 0, 0, scope))
+            while True:
+                try:
+                    data, _ = s.recvfrom(2048)
+                except TimeoutError:
+                    break
+                typ, _code, _ck, rid, rseq = struct.unpack("!BBHHH", data[:8])
+                if typ == 129 and rid == ident and rseq == seq and data[8:] == payload:
+                    rtts.append((time.monotonic() - sent) * 1000)
+                    break
+            time.sleep(0.02)
+    return rtts
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "node":
+        node(*sys.argv[2:5])
+    elif sys.argv[1] == "ping6":
+        found = ping6(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
+        print(" ".join(f"{r:.3f}" for r in found))
+    else:
+        sys.exit(f"unknown command {sys.argv[1]!r}")

@@ -43,6 +43,7 @@ from simpy.events import Event
 from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
 from netsim.link.loss import LossModel, NoLoss
+from netsim.link.qdisc.base import Packet, QueueDisc
 from netsim.link.streams import LinkWorld
 from netsim.simpy_fast import Triggered, now_of, schedule, value_of
 from netsim.wire.lazyframe import LazyFrame, as_bytes
@@ -60,6 +61,9 @@ Receiver = Callable[[bytes], None]
 LazyReceiver = Callable[[bytes | LazyFrame], None]
 Tap = Callable[[float, str, bytes], None]
 DropHook = Callable[[float, str, str, bytes], None]
+#: ``hook(time, endpoint_name, sojourn, qlen, marked)``: a frame left the queue for the
+#: transmitter after ``sojourn`` seconds, ``qlen`` frames still waiting behind it
+QueueHook = Callable[[float, str, float, int, bool], None]
 
 
 @dataclass(slots=True)
@@ -125,7 +129,10 @@ class Endpoint:
         self._receiver_takes_lazy = False
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks
+        self._queue_hooks = link.queue_hooks
         self._deliver_cb = self._deliver
+        self._tx_done_cb = self._tx_done
+        self._depart_cb = self._depart
 
         # The outgoing direction, precomputed for the per-frame path.
         self._max_frame = config.mtu + ETH_HEADER
@@ -137,7 +144,21 @@ class Endpoint:
         self._waiting: deque[float] = deque()  # tx start times of frames not yet being sent
         self._waiting_sizes: deque[int] = deque()  # their sizes, kept only with queue_bytes
         self._waiting_bytes = 0
+        self._appended = 0  # frames ever put in _waiting (numbers them for queue records)
         self._last_arrival = 0.0
+        # A queue discipline (netsim.link.qdisc) replaces the drop-tail deque above; a frame then
+        # waits in it until the transmitter, free, takes the next one (`_tx_done`).
+        self._qdisc: QueueDisc | None = None
+        self._tx_busy = False
+        if config.qdisc is not None and self._rate:
+            qdisc = config.qdisc()
+            if not isinstance(qdisc, QueueDisc):
+                raise UsageError(f"LinkConfig.qdisc: {config.qdisc!r} made {qdisc!r}, which is "
+                                 "not a QueueDisc (netsim.link.qdisc.base)")
+            qdisc.bind(rng=link.world.rng(f"{stream}:qdisc"), rate_bps=self._rate,
+                       mtu=config.mtu, on_drop=self._qdisc_drop)
+            self._qdisc = qdisc
+            self.stats.dropped.setdefault("aqm", 0)  # drops the discipline chose to make
 
         loss = config.loss
         # Each direction owns its copy, so stateful models do not share state across directions.
@@ -187,8 +208,15 @@ class Endpoint:
         self._taps.append(tap)
 
     @property
+    def qdisc(self) -> QueueDisc | None:
+        """The queue discipline of this direction (None: the built-in drop-tail)."""
+        return self._qdisc
+
+    @property
     def queue_length(self) -> int:
         """Frames waiting to be serialized now (not counting the one being serialized)."""
+        if self._qdisc is not None:
+            return len(self._qdisc)
         now = now_of(self._env)
         waiting = self._waiting
         return sum(1 for start in waiting if start > now)
@@ -217,6 +245,9 @@ class Endpoint:
 
         rate = self._rate
         if rate:
+            if self._qdisc is not None:
+                self._qdisc_send(frame, index, now, size)
+                return
             start = self._busy_until
             if start > now:
                 # Transmitter busy: the frame must wait. Forget frames that have started since.
@@ -240,8 +271,12 @@ class Endpoint:
                 waiting.append(start)
                 if n >= stats.queue_peak:
                     stats.queue_peak = n + 1
+                if self._queue_hooks:
+                    self._record_departure(start, now)
             else:
                 start = now
+                if self._queue_hooks:
+                    self._record_departure(now, now)
             end = start + size * 8 / rate
             self._busy_until = end
             arrival = end + self._delay
@@ -255,6 +290,65 @@ class Endpoint:
         schedule(env, arrival, Triggered(env, self._deliver_cb, frame))
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _record_departure(self, start: float, now: float) -> None:
+        """Drop-tail path with queue hooks: report the frame accepted now when it starts."""
+        number = self._appended
+        self._appended = number + 1
+        if start <= now:
+            self._depart_now(now, 0.0, number)
+            return
+        env = self._env
+        schedule(env, start, Triggered(env, self._depart_cb, (now, number)))
+
+    def _depart(self, event: Event) -> None:
+        enqueued, number = value_of(event)
+        now = now_of(self._env)
+        self._depart_now(now, now - enqueued, number)
+
+    def _depart_now(self, now: float, sojourn: float, number: int) -> None:
+        # FIFO: the frames accepted after this one are exactly those still waiting
+        qlen = self._appended - number - 1
+        for hook in self._queue_hooks:
+            hook(now, self.name, sojourn, qlen, False)
+
+    def _qdisc_send(self, frame: bytes | LazyFrame, index: int, now: float, size: int) -> None:
+        qdisc = self._qdisc
+        assert qdisc is not None
+        qdisc.enqueue(Packet(frame, size, now, index), now)
+        n = len(qdisc)
+        if n > self.stats.queue_peak:
+            self.stats.queue_peak = n
+        if not self._tx_busy:
+            self._transmit_next(now)
+
+    def _transmit_next(self, now: float) -> None:
+        """The transmitter is free: send the frame the discipline gives, if any."""
+        qdisc = self._qdisc
+        assert qdisc is not None
+        pkt = qdisc.dequeue(now)
+        if pkt is None:
+            self._tx_busy = False
+            return
+        self._tx_busy = True
+        end = now + pkt.size * 8 / self._rate
+        self._busy_until = end
+        if self._queue_hooks:
+            for hook in self._queue_hooks:
+                hook(now, self.name, now - pkt.enqueued, len(qdisc), pkt.marked)
+        env = self._env
+        schedule(env, end, Triggered(env, self._tx_done_cb, None))
+        arrival = end + self._delay
+        if self._impaired:
+            self._impaired_send(pkt.frame, pkt.index, now, arrival)
+        else:
+            schedule(env, arrival, Triggered(env, self._deliver_cb, pkt.frame))
+
+    def _tx_done(self, event: Event) -> None:
+        self._transmit_next(now_of(self._env))
+
+    def _qdisc_drop(self, pkt: Packet, reason: str) -> None:
+        self._drop(now_of(self._env), reason, pkt.frame)
 
     def _impaired_send(self, frame: bytes | LazyFrame, index: int, now: float,
                        arrival: float) -> None:
@@ -326,7 +420,9 @@ class Link:
     Each direction has its own queue, loss-model copy and random streams, derived from the world
     seed and the link's name (made unique within the world: a second "link" becomes "link-2").
     ``drop_hooks`` are called as ``hook(time, endpoint_name, reason, frame)`` for every drop, where
-    ``endpoint_name`` is the sending endpoint.
+    ``endpoint_name`` is the sending endpoint. ``queue_hooks`` are called as
+    ``hook(time, endpoint_name, sojourn, qlen, marked)`` for every frame that leaves a queue
+    for its transmitter (none are called, and nothing is computed, while the list is empty).
     """
 
     def __init__(
@@ -344,6 +440,7 @@ class Link:
         self.world = world
         self.name = world.unique_name(name)
         self.drop_hooks: list[DropHook] = []
+        self.queue_hooks: list[QueueHook] = []
         self.a = Endpoint(self, f"{self.name}.a", a_to_b, f"link:{self.name}:a>b")
         back = a_to_b if b_to_a is None else b_to_a
         self.b = Endpoint(self, f"{self.name}.b", back, f"link:{self.name}:b>a")

@@ -32,9 +32,9 @@ Check = Callable[[str, str, str], Any]  # (text, flag, parameter) -> value
 
 
 def _time(text: str, flag: str, param: str) -> float:
-    value = parse_time(text, f"{flag} {param}")
+    value = parse_time(text, f"{flag}: {param}")
     if not value > 0:
-        raise UsageError(f"{flag} {param}: {text!r} is not a positive time; use e.g. 5ms")
+        raise UsageError(f"{flag}: {param}: {text!r} is not a positive time; use e.g. 5ms")
     return value
 
 
@@ -43,7 +43,7 @@ def _int(low: int, high: int) -> Check:
         stripped = text.strip()
         value = int(stripped) if stripped.isdigit() else -1
         if not low <= value <= high:
-            raise UsageError(f"{flag} {param}: {text!r} is not allowed; use a whole number "
+            raise UsageError(f"{flag}: {param}: {text!r} is not allowed; use a whole number "
                              f"{low}..{high}")
         return value
     return check
@@ -59,15 +59,15 @@ def _number(low: float, high: float, *, open_low: bool = False) -> Check:
                                                          else value >= low)
         if not ok:
             bound = f"({low:g}, {high:g}]" if open_low else f"[{low:g}, {high:g}]"
-            raise UsageError(f"{flag} {param}: {text!r} is not allowed; use a number in {bound}")
+            raise UsageError(f"{flag}: {param}: {text!r} is not allowed; use a number in {bound}")
         return value
     return check
 
 
 def _size(text: str, flag: str, param: str) -> int:
-    value = parse_size(text, f"{flag} {param}")
+    value = parse_size(text, f"{flag}: {param}")
     if value < 1:
-        raise UsageError(f"{flag} {param}: {text!r} is too small; use a size >= 1 byte")
+        raise UsageError(f"{flag}: {param}: {text!r} is too small; use a size >= 1 byte")
     return value
 
 

@@ -14,7 +14,10 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 1. tx taps see it; it is counted as offered (its 0-based ``index`` is the count before it);
 2. longer than ``mtu + 14`` bytes (Ethernet header): dropped, reason "mtu";
 3. transmitter busy and the queue full: dropped, reason "queue" (drop-tail). The queue holds frames
-   waiting to be serialized, not the one being serialized;
+   waiting to be serialized, not the one being serialized. With a queue discipline
+   (``LinkConfig.qdisc``, netsim.link.qdisc) the frame goes to it instead, and the transmitter
+   takes the next frame from it each time it frees; the discipline may drop ("queue", "aqm")
+   or ECN-mark frames on the way;
 4. it occupies the transmitter for ``len * 8 / rate_bps`` seconds (even if lost later);
 5. the loss model may lose it on the wire: reason "loss";
 6. corruption may flip one bit, then jitter, reordering and duplication decide its arrival time(s);
@@ -23,7 +26,8 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 Performance (DESIGN.md section 5): no SimPy process per frame. The transmitter is a ``busy_until``
 time and a deque of the start times of frames still waiting; each delivered copy costs exactly one
 event pushed on the SimPy heap at its absolute arrival time (so equal times keep send order, and
-frames are never reordered by floating-point rounding). Randomness comes from separate streams per
+frames are never reordered by floating-point rounding); a direction with a queue discipline adds
+one event per frame, the transmitter freeing. Randomness comes from separate streams per
 direction *and* per impairment, so turning on, say, duplication does not change which frames a
 seed loses.
 """
@@ -31,11 +35,9 @@ seed loses.
 from __future__ import annotations
 
 import copy
-import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import simpy
 from simpy.events import Event
@@ -44,16 +46,13 @@ from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
 from netsim.link.loss import LossModel, NoLoss
 from netsim.link.qdisc.base import Packet, QueueDisc
+from netsim.link.stats import DROP_REASONS, ETH_HEADER, LinkStats, flip_one_bit
 from netsim.link.streams import LinkWorld
 from netsim.simpy_fast import Triggered, now_of, schedule, value_of
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 
-__all__ = ["DROP_REASONS", "Endpoint", "Link", "LinkConfig", "LinkStats"]
+__all__ = ["DROP_REASONS", "ETH_HEADER", "Endpoint", "Link", "LinkConfig", "LinkStats"]
 
-#: Ethernet II header length (RFC 894): a frame may be ``mtu + ETH_HEADER`` bytes long.
-ETH_HEADER: Final = 14
-#: Reasons a direction drops a frame. "unattached": it arrived where no receiver was attached.
-DROP_REASONS: tuple[str, ...] = ("loss", "queue", "mtu", "unattached")
 #: What a loss model with ``reads_frames = False`` is given in place of a frame never built.
 _UNREAD: Final = b""
 
@@ -64,52 +63,6 @@ DropHook = Callable[[float, str, str, bytes], None]
 #: ``hook(time, endpoint_name, sojourn, qlen, marked)``: a frame left the queue for the
 #: transmitter after ``sojourn`` seconds, ``qlen`` frames still waiting behind it
 QueueHook = Callable[[float, str, float, int, bool], None]
-
-
-@dataclass(slots=True)
-class LinkStats:
-    """Counters of one direction (the one leaving an endpoint).
-
-    Once every frame in flight has landed:
-    ``offered == delivered - duplicated + sum(dropped.values())``.
-    """
-
-    offered: int = 0
-    delivered: int = 0  # copies handed to the far side (a duplicated frame counts twice)
-    bytes: int = 0  # bytes delivered
-    bytes_offered: int = 0
-    corrupted: int = 0
-    duplicated: int = 0
-    reordered: int = 0  # frames held back so that later frames may overtake them
-    queue_peak: int = 0  # most frames ever waiting in the queue
-    dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROP_REASONS, 0))
-
-    @property
-    def dropped_total(self) -> int:
-        return sum(self.dropped.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        return {
-            "offered": self.offered,
-            "delivered": self.delivered,
-            "bytes": self.bytes,
-            "bytes_offered": self.bytes_offered,
-            "dropped": dict(self.dropped),
-            "corrupted": self.corrupted,
-            "duplicated": self.duplicated,
-            "reordered": self.reordered,
-            "queue_peak": self.queue_peak,
-        }
-
-
-def _flip_one_bit(frame: bytes, rng: random.Random) -> bytes:
-    """Flip one uniformly chosen bit after the Ethernet header (anywhere if the frame is short)."""
-    first = ETH_HEADER if len(frame) > ETH_HEADER else 0
-    bit = rng.randrange(first * 8, len(frame) * 8)
-    out = bytearray(frame)
-    out[bit >> 3] ^= 0x80 >> (bit & 7)
-    return bytes(out)
 
 
 class Endpoint:
@@ -364,7 +317,7 @@ class Endpoint:
                 return
         if self._corrupt and len(frame) and self._rng_corrupt.random() < self._corrupt:
             # what arrives is bytes: parsed, and its checksums checked, by the receiver
-            frame = _flip_one_bit(as_bytes(frame), self._rng_corrupt)
+            frame = flip_one_bit(as_bytes(frame), self._rng_corrupt)
             stats.corrupted += 1
         if self._jitter:
             arrival += self._rng_jitter.random() * self._jitter

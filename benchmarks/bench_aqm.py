@@ -1,7 +1,8 @@
 """Benchmark of the queue disciplines against ns-3: goodput and queueing delay of one bulk CUBIC
 flow through a 10 Mbit/s, 10 ms bottleneck under drop-tail (1000 packets), CoDel and FQ-CoDel.
 
-Run: ``.venv/bin/python benchmarks/bench_aqm.py [--ns3] [--duration 20] [--warmup 5]``.
+Run: ``.venv/bin/python benchmarks/bench_aqm.py [--ns3] [--cc cubic|newreno] [--duration 20]
+[--warmup 5]``.
 
 netsim side: `two_hosts` with ``LinkConfig(delay=10ms, rate_bps=10e6, qdisc=...)`` both ways,
 CUBIC with 4 MiB buffers; the sojourn time of every frame leaving h1's queue after the warmup
@@ -36,12 +37,13 @@ QDISCS = ("droptail", "codel", "fq_codel")
 RATE, DELAY = 10e6, 0.010
 
 
-def run_netsim(qdisc: str, duration: float, warmup: float, seed: int = 1) -> dict[str, Any]:
+def run_netsim(qdisc: str, duration: float, warmup: float, seed: int = 1,
+               cc: str = "cubic") -> dict[str, Any]:
     cfg = LinkConfig(delay=DELAY, rate_bps=RATE, queue_packets=1000,
                      qdisc=None if qdisc == "droptail" else parse_qdisc(qdisc))
     world = World(seed)
     env = world.env
-    net = two_hosts(world, cfg, tcp=TcpConfig(cc="cubic", rcvbuf=4 << 20, sndbuf=4 << 20))
+    net = two_hosts(world, cfg, tcp=TcpConfig(cc=cc, rcvbuf=4 << 20, sndbuf=4 << 20))
     h1, h2 = net.hosts
     sojourns: list[float] = []
 
@@ -63,6 +65,7 @@ def run_netsim(qdisc: str, duration: float, warmup: float, seed: int = 1) -> dic
     return {
         "simulator": "netsim",
         "qdisc": qdisc,
+        "cc": cc,
         "goodput_bps": (sink.bytes_received - at_warmup) * 8 / (duration - warmup),
         "sojourn_mean": sum(ordered) / len(ordered) if ordered else -1.0,
         "sojourn_p95": ordered[max(1, math.ceil(0.95 * len(ordered))) - 1] if ordered else -1.0,
@@ -71,9 +74,9 @@ def run_netsim(qdisc: str, duration: float, warmup: float, seed: int = 1) -> dic
     }
 
 
-def run_ns3(duration: float, warmup: float) -> dict[str, dict[str, Any]]:
+def run_ns3(duration: float, warmup: float, cc: str = "cubic") -> dict[str, dict[str, Any]]:
     cmd = [sys.executable, str(HERE / "ns3_aqm.py"), "--json", "--duration", str(duration),
-           "--warmup", str(warmup)]
+           "--warmup", str(warmup), "--cc", cc]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if not rows:
@@ -112,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=5.0,
                         help="simulated s left out of the measures (default 5)")
     parser.add_argument("--ns3", action="store_true", help="also run ns-3 (benchmarks/ns3_aqm.py)")
+    parser.add_argument("--cc", choices=("cubic", "newreno"), default="cubic")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not 0 <= args.warmup < args.duration:
         parser.error("--warmup: must be at least 0 and less than --duration")
-    ours = {q: run_netsim(q, args.duration, args.warmup) for q in QDISCS}
-    theirs = run_ns3(args.duration, args.warmup) if args.ns3 else None
+    ours = {q: run_netsim(q, args.duration, args.warmup, cc=args.cc) for q in QDISCS}
+    theirs = run_ns3(args.duration, args.warmup, args.cc) if args.ns3 else None
     if args.json:
         print(json.dumps({"netsim": ours, "ns3": theirs}))
     else:

@@ -12,7 +12,8 @@ The scenario matches bench_aqm's netsim side:
   packets (netsim's drop-tail default), ``CoDelQueueDisc`` (target 5 ms, interval 100 ms,
   1000 packets, as netsim's codel) or ``FqCoDelQueueDisc`` (ns-3's defaults: 1024 flows,
   10240 packets, quantum from the MTU); ECN off;
-- TCP: ``TcpCubic`` (ns-3's default; it has HyStart, netsim's CUBIC does not), segment size
+- TCP: ``TcpCubic`` (ns-3's default; it has HyStart, netsim's CUBIC does not; ``--cc newreno``
+  for ``TcpNewReno``), segment size
   1448, SACK, timestamps, window scaling, delayed ACK every 2nd segment, initial cwnd 3,
   send and receive buffers 4 MiB (as bench_aqm gives netsim);
 - goodput: bytes at the sink between ``--warmup`` and ``--duration``; queueing delay: the
@@ -67,8 +68,11 @@ QDISCS = {
 }
 
 
+CCS = {"cubic": "ns3::TcpCubic", "newreno": "ns3::TcpNewReno"}
+
+
 def run_ns3(qdisc: str, *, duration: float = 20.0, warmup: float = 5.0, rate_bps: float = 10e6,
-            delay: float = 0.010, seed: int = 1) -> dict[str, Any]:
+            delay: float = 0.010, seed: int = 1, cc: str = "cubic") -> dict[str, Any]:
     import cppyy
     from ns import ns
 
@@ -79,7 +83,7 @@ def run_ns3(qdisc: str, *, duration: float = 20.0, warmup: float = 5.0, rate_bps
     ns.RngSeedManager.SetSeed(seed)
     ns.RngSeedManager.SetRun(1)
     cd = ns.Config.SetDefault
-    cd("ns3::TcpL4Protocol::SocketType", ns.StringValue("ns3::TcpCubic"))
+    cd("ns3::TcpL4Protocol::SocketType", ns.StringValue(CCS[cc]))
     cd("ns3::TcpSocket::SegmentSize", ns.UintegerValue(1448))
     cd("ns3::TcpSocket::InitialCwnd", ns.UintegerValue(3))
     cd("ns3::TcpSocket::SndBufSize", ns.UintegerValue(4 << 20))
@@ -134,6 +138,7 @@ def run_ns3(qdisc: str, *, duration: float = 20.0, warmup: float = 5.0, rate_bps
     result = {
         "simulator": "ns-3",
         "qdisc": qdisc,
+        "cc": cc,
         "goodput_bps": (at_end - at_warmup) * 8 / (duration - warmup),
         "sojourn_mean": float(aqm.Mean()),
         "sojourn_p95": float(aqm.Percentile(95.0)),
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qdiscs", default=",".join(QDISCS))
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--cc", choices=tuple(CCS), default="cubic")
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("ns") is None:
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.qdiscs.split(","):
         if name not in QDISCS:
             parser.error(f"--qdiscs: unknown {name!r}; use {', '.join(QDISCS)}")
-        result = run_ns3(name, duration=args.duration, warmup=args.warmup)
+        result = run_ns3(name, duration=args.duration, warmup=args.warmup, cc=args.cc)
         print(json.dumps(result) if args.json else result, flush=True)
     return 0
 

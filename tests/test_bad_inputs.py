@@ -82,6 +82,10 @@ CLI_ROWS: list[tuple[str, str]] = [
     ("sim --qdisc 'droptail bytes 10XB'", "--qdisc: droptail bytes: '10XB' is not a size"),
     ("demo --out {tmp}/d --qdisc codel5ms", "--qdisc: 'codel5ms' is not a queue discipline"),
     ("ping --qdisc 'fq_codel flows'", "--qdisc: fq_codel flows needs a value"),
+    ("sim --qdisc nothere.py:Q", "--qdisc: no such file 'nothere.py'"),
+    ("sim --qdisc {tmp}/x.txt:Q", "is not a .py file; use path/to/file.py:ClassName"),
+    ("sim --qdisc 'mine.py:Q limit 5'", "--qdisc: 'limit': a discipline from a file takes no "
+     "parameters here"),
     ("sim --mtu 67", "--mtu: '67' is not an MTU; use a whole number of bytes, 68..65535"),
     ("sim --mtu 68", "--mtu: 68 cannot carry one TCP segment"),
     ("sim --mtu 100", "= 116 bytes; use 116..65535"),

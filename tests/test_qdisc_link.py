@@ -4,11 +4,14 @@ and a discipline written by a student plugs in."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 from qdisc_helpers import udp_frame
 
+from netsim.cli import main
 from netsim.errors import UsageError
 from netsim.link.qdisc import DropTail, Packet, QueueDisc, parse_qdisc
 from netsim.link.qdisc.ecn import CE, ECT0, NOT_ECT, ecn_of
@@ -136,6 +139,47 @@ def test_a_discipline_written_by_a_student_plugs_in() -> None:
     assert ports == [0, 3, 2, 1]
     assert drops["queue"] == 2
     assert "lifo" in LinkConfig(rate_bps=1e6, qdisc=Lifo).describe()
+
+
+STUDENT = """
+from netsim.link.qdisc.base import QueueDisc
+
+
+class Lifo(QueueDisc):
+    name = "lifo"
+
+    def __init__(self):
+        super().__init__()
+        self.stack = []
+
+    def enqueue(self, pkt, now):
+        if len(self.stack) >= 50:
+            self.drop(pkt, "queue")
+        else:
+            self.stack.append(pkt)
+
+    def dequeue(self, now):
+        return self.stack.pop() if self.stack else None
+
+    def __len__(self):
+        return len(self.stack)
+
+
+class NotOne:
+    pass
+"""
+
+
+def test_a_student_discipline_runs_from_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(STUDENT)
+    assert main(["sim", "--bytes", "300kB", "--rate", "10Mbit", "--qdisc",
+                 f"{path}:Lifo", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["intact"] and out["qdisc"] == f"{path}:Lifo"
+    with pytest.raises(UsageError, match="class 'NotOne' is not a QueueDisc subclass"):
+        parse_qdisc(f"{path}:NotOne")
 
 
 def test_a_bad_qdisc_is_a_usage_error_naming_the_field() -> None:

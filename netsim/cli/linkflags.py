@@ -56,7 +56,8 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
         "parameters in the same argument, e.g. 'codel target 5ms interval 100ms', "
         "'fq_codel flows 1024 quantum 1514 limit 10240', 'red min 5 max 15 probability 0.02', "
         "'droptail limit 100'; 'ecn' marks ECT packets instead of dropping them. An AQM has "
-        "its own 'limit' (--queue is drop-tail's) (default droptail)",
+        "its own 'limit' (--queue is drop-tail's). A QueueDisc of your own: "
+        "path/to/file.py:ClassName (default droptail)",
     )
     group.add_argument(
         "--mtu", default=DEFAULT_MTU, metavar="BYTES",

@@ -5,6 +5,7 @@
     parse_qdisc("fq_codel flows 1024 quantum 1514 limit 10240")
     parse_qdisc("red min 5 max 15 probability 0.02 limit 1000")
     parse_qdisc("droptail limit 100")  /  parse_qdisc("droptail bytes 64kB")
+    parse_qdisc("my_qdisc.py:Lifo")     # a student's QueueDisc subclass, from a file
 
 The result is a `QdiscSpec`: a frozen, printable factory (each link direction calls it for a
 discipline of its own). Every bad word is a one-line `UsageError` naming the flag and what is
@@ -25,8 +26,9 @@ from netsim.link.qdisc.droptail import DropTail
 from netsim.link.qdisc.fq_codel import FqCodel
 from netsim.link.qdisc.red import Red
 from netsim.units import parse_size, parse_time
+from netsim.userclass import import_user_class, user_class_key
 
-__all__ = ["QDISCS", "QdiscSpec", "parse_qdisc", "register_qdisc"]
+__all__ = ["QDISCS", "QdiscSpec", "load_qdisc_class", "parse_qdisc", "register_qdisc"]
 
 Check = Callable[[str, str, str], Any]  # (text, flag, parameter) -> value
 
@@ -114,7 +116,7 @@ def register_qdisc(name: str, cls: Callable[..., QueueDisc],
 
 
 def _allowed() -> str:
-    return "|".join(QDISCS)
+    return "|".join(QDISCS) + " or path/to/file.py:ClassName"
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,11 @@ class QdiscSpec:
 
     name: str
     params: tuple[tuple[str, Any], ...] = ()
+    cls: Callable[..., QueueDisc] | None = None  # a class loaded from a file (not registered)
 
     def __call__(self) -> QueueDisc:
-        return QDISCS[self.name].cls(**dict(self.params))
+        cls = self.cls if self.cls is not None else QDISCS[self.name].cls
+        return cls(**dict(self.params))
 
     def describe(self) -> str:
         words = [self.name]
@@ -150,6 +154,11 @@ def parse_qdisc(text: object, flag: str = "--qdisc") -> QdiscSpec:
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"{flag}: {text!r} is not a queue discipline; use {_allowed()}")
     words = text.split()
+    if ":" in words[0]:
+        if len(words) > 1:
+            raise UsageError(f"{flag}: {words[1]!r}: a discipline from a file takes no "
+                             "parameters here; give them defaults in its __init__")
+        return QdiscSpec(words[0], (), load_qdisc_class(words[0], flag))
     name = words[0].lower().replace("-", "_")
     kind = QDISCS.get(name)
     if kind is None:
@@ -185,6 +194,31 @@ def parse_qdisc(text: object, flag: str = "--qdisc") -> QdiscSpec:
     if name == "droptail" and "bytes" in params and "limit" not in params:
         params["limit"] = None  # a byte limit alone, as --queue 64kB
     return QdiscSpec(name, tuple(params.items()))
+
+
+_LOADED: dict[tuple[str, int, int, str], type[QueueDisc]] = {}
+
+
+def load_qdisc_class(spec: str, flag: str = "--qdisc") -> type[QueueDisc]:
+    """A student's discipline, ``path/to/file.py:ClassName``: a `QueueDisc` subclass whose
+    constructor takes no arguments. Imported once per version of the file."""
+    key = user_class_key(spec)
+    cached = _LOADED.get(key) if key is not None else None
+    if cached is not None:
+        return cached
+    obj = import_user_class(spec, flag, "netsim_user_qdisc")
+    name = spec.rpartition(":")[2]
+    if not issubclass(obj, QueueDisc):
+        raise UsageError(f"{flag}: class {name!r} is not a QueueDisc subclass "
+                         "(see netsim/link/qdisc/base.py)")
+    try:
+        obj()
+    except Exception as exc:
+        raise UsageError(f"{flag}: {name}() failed: {type(exc).__name__}: {exc}"
+                         .splitlines()[0]) from None
+    if key is not None:
+        _LOADED[key] = obj
+    return obj
 
 
 _EXAMPLES = {"target": "5ms", "interval": "100ms", "limit": "1000", "flows": "1024",

@@ -16,6 +16,8 @@ The scenario matches bench_aqm's netsim side:
   for ``TcpNewReno``), segment size
   1448, SACK, timestamps, window scaling, delayed ACK every 2nd segment, initial cwnd 3,
   send and receive buffers 4 MiB (as bench_aqm gives netsim);
+- ``--traffic udp``: instead of TCP, 1472-byte UDP datagrams at 1.2 times the link's packet
+  rate (an OnOff application always on): the queue discipline alone, with no TCP to differ;
 - goodput: bytes at the sink between ``--warmup`` and ``--duration``; queueing delay: the
   queue disc's ``SojournTime`` of every packet dequeued in that span (mean and 95th percentile).
 """
@@ -72,7 +74,8 @@ CCS = {"cubic": "ns3::TcpCubic", "newreno": "ns3::TcpNewReno"}
 
 
 def run_ns3(qdisc: str, *, duration: float = 20.0, warmup: float = 5.0, rate_bps: float = 10e6,
-            delay: float = 0.010, seed: int = 1, cc: str = "cubic") -> dict[str, Any]:
+            delay: float = 0.010, seed: int = 1, cc: str = "cubic",
+            traffic: str = "tcp") -> dict[str, Any]:
     import cppyy
     from ns import ns
 
@@ -114,15 +117,23 @@ def run_ns3(qdisc: str, *, duration: float = 20.0, warmup: float = 5.0, rate_bps
     ifaces = addresses.Assign(devices)
 
     port = 5001
+    factory = "ns3::TcpSocketFactory" if traffic == "tcp" else "ns3::UdpSocketFactory"
     sink_helper = ns.PacketSinkHelper(
-        "ns3::TcpSocketFactory", ns.InetSocketAddress(ns.Ipv4Address.GetAny(), port).ConvertTo())
+        factory, ns.InetSocketAddress(ns.Ipv4Address.GetAny(), port).ConvertTo())
     sink_apps = sink_helper.Install(nodes.Get(1))
     sink_apps.Start(ns.Seconds(0.0))
-    bulk = ns.BulkSendHelper(
-        "ns3::TcpSocketFactory", ns.InetSocketAddress(ifaces.GetAddress(1), port).ConvertTo())
-    bulk.SetAttribute("MaxBytes", ns.UintegerValue(0))
-    bulk.SetAttribute("SendSize", ns.UintegerValue(1 << 16))
-    bulk.Install(nodes.Get(0)).Start(ns.Seconds(0.0))
+    if traffic == "tcp":
+        bulk = ns.BulkSendHelper(
+            factory, ns.InetSocketAddress(ifaces.GetAddress(1), port).ConvertTo())
+        bulk.SetAttribute("MaxBytes", ns.UintegerValue(0))
+        bulk.SetAttribute("SendSize", ns.UintegerValue(1 << 16))
+        bulk.Install(nodes.Get(0)).Start(ns.Seconds(0.0))
+    else:
+        # 1472-byte datagrams (1502 bytes on the PPP wire) at 1.2 times the link's packet rate
+        cbr = ns.OnOffHelper(factory,
+                             ns.InetSocketAddress(ifaces.GetAddress(1), port).ConvertTo())
+        cbr.SetConstantRate(ns.DataRate(int(1.2 * rate_bps * 1472 / 1502)), 1472)
+        cbr.Install(nodes.Get(0)).Start(ns.Seconds(0.0))
     aqm.warmup = warmup
     aqm.Hook(qdiscs.Get(0))
     aqm.HookSink(sink_apps.Get(0))
@@ -140,6 +151,7 @@ def run_ns3(qdisc: str, *, duration: float = 20.0, warmup: float = 5.0, rate_bps
         "qdisc": qdisc,
         "cc": cc,
         "goodput_bps": (at_end - at_warmup) * 8 / (duration - warmup),
+        "traffic": traffic,
         "sojourn_mean": float(aqm.Mean()),
         "sojourn_p95": float(aqm.Percentile(95.0)),
         "samples": int(aqm.sojourns.size()),
@@ -155,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--cc", choices=tuple(CCS), default="cubic")
+    parser.add_argument("--traffic", choices=("tcp", "udp"), default="tcp",
+                        help="a bulk TCP flow, or UDP at 1.2 times the link rate")
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("ns") is None:
@@ -164,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.qdiscs.split(","):
         if name not in QDISCS:
             parser.error(f"--qdiscs: unknown {name!r}; use {', '.join(QDISCS)}")
-        result = run_ns3(name, duration=args.duration, warmup=args.warmup, cc=args.cc)
+        result = run_ns3(name, duration=args.duration, warmup=args.warmup, cc=args.cc,
+                         traffic=args.traffic)
         print(json.dumps(result) if args.json else result, flush=True)
     return 0
 

@@ -302,6 +302,8 @@ SPEC_ROWS: list[tuple[str, str]] = [
     ("[vary]\nflows = [0, 2]\n", "[vary] flows[0]: 0 is not a number of connections"),
     ("[vary]\nflows = [2000]\n", "[vary] flows[0]: 2000 is not a number of connections"),
     ('[vary]\nqueue = ["abc"]\n', "[vary] queue[0]: 'abc' is not a queue limit"),
+    ('[vary]\nqdisc = ["codel target 2"]\n', "[vary] qdisc[0]: codel target: '2' has no unit"),
+    ('[vary]\nqdisc = [5]\n', "[vary] qdisc[0]: 5 is an integer; use a string"),
     ('[vary]\ntime-limit = ["0s"]\n', "[vary] time-limit[0]: 0.0 is not a positive time"),
     ("[scenario]\ndelay = 0.01\n", "[scenario] delay: 0.01 has no unit; write the time as a "
      "string with its unit"),

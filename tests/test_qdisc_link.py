@@ -104,6 +104,18 @@ def test_queue_records_are_typed_and_only_made_when_asked_for() -> None:
     assert plain.of_kind(QueueRecord) == []
 
 
+def test_queue_records_survive_jsonl_and_csv(tmp_path: Path) -> None:
+    from netsim.trace import read_jsonl
+
+    rec = Recorder(kinds={"queue"})
+    rec.record(QueueRecord(1.5, "link.a", 0.0125, 7, True))
+    back = read_jsonl(rec.to_jsonl(tmp_path / "q.jsonl"))
+    assert back.records == rec.records
+    (csv,) = rec.to_csv(tmp_path / "csv")
+    assert csv.name == "queue.csv"
+    assert csv.read_text().splitlines()[1].startswith("1.5,link.a,0.0125,7,")
+
+
 class Lifo(QueueDisc):
     """A student's discipline: last in, first out, at most 3 waiting."""
 

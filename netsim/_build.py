@@ -52,6 +52,7 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.seq",
     "netsim.stack.tcp.states",  # its Final copies of the states are read by the modules above
     "netsim.stack.tcp.sack",
+    "netsim.link.stats",
     "netsim.link.model",
     "netsim.node",
     "netsim.sockets",

@@ -8,15 +8,12 @@ flag.
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from netsim.errors import UsageError
 from netsim.stack.tcp.congestion import CC_FACTORIES
+from netsim.userclass import import_user_class, user_class_key
 
 __all__ = ["CC_METHODS", "HEADERS", "MIN_MSS", "TIMESTAMP_OVERHEAD", "check_tcp_mtu",
            "load_cc_class", "resolve_cc", "tcp_min_mtu"]
@@ -43,40 +40,12 @@ _LOADED: dict[tuple[str, int, int, str], type[Any]] = {}
 def load_cc_class(spec: str, flag: str = "--cc") -> type[Any]:
     """Import ``path/to/file.py:ClassName`` by path and return the class (a student's
     controller). Any problem is a one-line `UsageError` naming ``flag``."""
-    path_text, sep, name = spec.rpartition(":")
-    if not sep or not path_text or not name:
-        raise UsageError(f"{flag}: {spec!r} is not path/to/file.py:ClassName")
-    path = Path(path_text)
-    if path.suffix != ".py":
-        raise UsageError(f"{flag}: {path_text!r} is not a .py file; use path/to/file.py:ClassName")
-    if not path.is_file():
-        raise UsageError(f"{flag}: no such file {path_text!r}")
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, name)
-    cached = _LOADED.get(key)
+    key = user_class_key(spec)
+    cached = _LOADED.get(key) if key is not None else None
     if cached is not None:  # checked already: the student's module runs once per version
         return cached
-    module_name = f"netsim_user_cc_{abs(hash(str(path.resolve())))}"
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise UsageError(f"{flag}: cannot import {path_text!r}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_name] = module  # dataclasses and pickling look classes up here
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:  # the student's code: report it, do not crash
-        sys.modules.pop(module_name, None)
-        where = ""
-        if isinstance(exc, SyntaxError) and exc.lineno is not None:
-            where = f" (line {exc.lineno})"
-        raise UsageError(f"{flag}: importing {path_text!r} failed{where}: "
-                         f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
-    obj = getattr(module, name, None)
-    if obj is None:
-        raise UsageError(f"{flag}: {path_text!r} has no {name!r}")
-    if not inspect.isclass(obj):
-        raise UsageError(f"{flag}: {name!r} in {path_text!r} is a {type(obj).__name__}, "
-                         "not a class")
+    obj = import_user_class(spec, flag, "netsim_user_cc")
+    name = spec.rpartition(":")[2]
     missing = [m for m in CC_METHODS if not callable(getattr(obj, m, None))]
     if missing:
         raise UsageError(f"{flag}: class {name!r} lacks {', '.join(missing)} "
@@ -89,7 +58,8 @@ def load_cc_class(spec: str, flag: str = "--cc") -> type[Any]:
     for attr in ("cwnd", "ssthresh"):
         if not hasattr(instance, attr):
             raise UsageError(f"{flag}: {name}() has no attribute {attr!r}")
-    _LOADED[key] = obj
+    if key is not None:
+        _LOADED[key] = obj
     return obj
 
 

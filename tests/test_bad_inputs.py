@@ -58,6 +58,34 @@ CLI_ROWS: list[tuple[str, str]] = [
     ("sim --queue abc", "--queue: 'abc' is not a queue limit"),
     ("sim --queue 1.5", "--queue: '1.5' is not a queue limit"),
     ("sim --queue 10XB", "--queue: '10XB' is not a queue limit"),
+    # ---- sim: queue disciplines (tc-like words in one argument)
+    ("sim --qdisc pie", "--qdisc: 'pie' is not a queue discipline; use "
+     "droptail|codel|fq_codel|red"),
+    ("sim --qdisc ''", "--qdisc: '' is not a queue discipline; use droptail|codel|fq_codel|red"),
+    ("sim --qdisc 'codel target'", "--qdisc: codel target needs a value, e.g. 'codel target 5ms'"),
+    ("sim --qdisc 'codel target 5'", "--qdisc: codel target: '5' has no unit; add one (5ms, 5s)"),
+    ("sim --qdisc 'codel target 0ms'", "--qdisc: codel target: '0ms' is not a positive time"),
+    ("sim --qdisc 'codel interval -1ms'", "--qdisc: codel interval: '-1ms' is negative"),
+    ("sim --qdisc 'codel limit 0'", "--qdisc: codel limit: '0' is not allowed; use a whole "
+     "number 1..10000000"),
+    ("sim --qdisc 'codel quantum 300'", "--qdisc: 'quantum' is not a parameter of codel; use "
+     "target, interval, limit, ecn"),
+    ("sim --qdisc 'codel ecn ecn'", "--qdisc: codel ecn is given twice"),
+    ("sim --qdisc 'fq_codel flows 0'", "--qdisc: fq_codel flows: '0' is not allowed; use a "
+     "whole number 1..65536"),
+    ("sim --qdisc 'fq_codel quantum 1.5'", "--qdisc: fq_codel quantum: '1.5' is not allowed"),
+    ("sim --qdisc 'red min 20 max 10'", "--qdisc: red min 20 is not below max 10; use min < max"),
+    ("sim --qdisc 'red probability 2'", "--qdisc: red probability: '2' is not allowed; use a "
+     "number in (0, 1]"),
+    ("sim --qdisc 'red weight nan'", "--qdisc: red weight: 'nan' is not allowed"),
+    ("sim --qdisc 'droptail limit -3'", "--qdisc: droptail limit: '-3' is not allowed"),
+    ("sim --qdisc 'droptail bytes 10XB'", "--qdisc: droptail bytes: '10XB' is not a size"),
+    ("demo --out {tmp}/d --qdisc codel5ms", "--qdisc: 'codel5ms' is not a queue discipline"),
+    ("ping --qdisc 'fq_codel flows'", "--qdisc: fq_codel flows needs a value"),
+    ("sim --qdisc nothere.py:Q", "--qdisc: no such file 'nothere.py'"),
+    ("sim --qdisc {tmp}/x.txt:Q", "is not a .py file; use path/to/file.py:ClassName"),
+    ("sim --qdisc 'mine.py:Q limit 5'", "--qdisc: 'limit': a discipline from a file takes no "
+     "parameters here"),
     ("sim --mtu 67", "--mtu: '67' is not an MTU; use a whole number of bytes, 68..65535"),
     ("sim --mtu 68", "--mtu: 68 cannot carry one TCP segment"),
     ("sim --mtu 100", "= 116 bytes; use 116..65535"),
@@ -282,6 +310,8 @@ SPEC_ROWS: list[tuple[str, str]] = [
     ("[vary]\nflows = [0, 2]\n", "[vary] flows[0]: 0 is not a number of connections"),
     ("[vary]\nflows = [2000]\n", "[vary] flows[0]: 2000 is not a number of connections"),
     ('[vary]\nqueue = ["abc"]\n', "[vary] queue[0]: 'abc' is not a queue limit"),
+    ('[vary]\nqdisc = ["codel target 2"]\n', "[vary] qdisc[0]: codel target: '2' has no unit"),
+    ('[vary]\nqdisc = [5]\n', "[vary] qdisc[0]: 5 is an integer; use a string"),
     ('[vary]\ntime-limit = ["0s"]\n', "[vary] time-limit[0]: 0.0 is not a positive time"),
     ("[scenario]\ndelay = 0.01\n", "[scenario] delay: 0.01 has no unit; write the time as a "
      "string with its unit"),

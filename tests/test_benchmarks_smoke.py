@@ -37,6 +37,14 @@ def test_bench_bulk_profile_lists_the_stack_functions() -> None:
     assert "tottime" in out
 
 
+def test_bench_aqm_prints_a_row_per_queue_discipline() -> None:
+    out = run_script("bench_aqm.py", "--duration", "4", "--warmup", "2")
+    rows = [line.split(" | ") for line in out.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["droptail", "codel", "fq_codel"]
+    delay = {r[0]: float(r[2]) for r in rows}
+    assert delay["codel"] < delay["droptail"] / 5  # CoDel keeps the queue short
+
+
 def test_bench_memory_prints_the_curve_and_the_cost_per_connection() -> None:
     out = run_script("bench_memory.py", "--bytes", "3MB", "--every", "1MB",
                      "--connections", "40", "--tracemalloc")

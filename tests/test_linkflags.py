@@ -97,6 +97,8 @@ def test_rate_none_means_infinitely_fast() -> None:
         ("--reorder", "2"),
         ("--duplicate", "x"),
         ("--corrupt", "-1"),
+        ("--qdisc", "sfq"),
+        ("--qdisc", "pfifo_fast"),
     ],
 )
 def test_bad_value_raises_one_line_error_naming_the_flag(flag: str, value: str) -> None:
@@ -133,3 +135,36 @@ def test_bad_flag_through_the_cli_exits_2_with_one_line(
     assert err == ("netsim: error: --loss: '1.5' is not a probability; use a number from 0 "
                    "to 1 (0.01 is 1%)\n")
     assert main(["linkdemo", "--delay", "5ms"]) == 0
+
+
+def test_qdisc_parameters_are_tc_words_in_one_argument() -> None:
+    cfg = config("--qdisc", "codel target 2ms interval 50ms limit 300 ecn")
+    assert cfg.qdisc is not None
+    qdisc = cfg.qdisc()
+    assert (qdisc.target, qdisc.interval, qdisc.limit, qdisc.ecn) == (0.002, 0.05, 300, True)
+    assert "codel target 2ms interval 50ms limit 300 ecn" in cfg.describe()
+    fq = config("--qdisc", "FQ_CODEL flows 64 quantum 300").qdisc
+    assert fq is not None and (fq().flows, fq().quantum, fq().limit) == (64, 300, 10240)
+
+
+def test_droptail_is_the_default_and_its_words_set_the_fast_path_queue() -> None:
+    assert config().qdisc is None
+    assert config("--qdisc", "droptail").qdisc is None
+    cfg = config("--qdisc", "droptail limit 50")
+    assert (cfg.qdisc, cfg.queue_packets, cfg.queue_bytes) == (None, 50, None)
+    cfg = config("--qdisc", "droptail bytes 64kB")
+    assert (cfg.qdisc, cfg.queue_packets, cfg.queue_bytes) == (None, None, 64_000)
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("codel target 5", "--qdisc: codel target: '5' has no unit"),
+    ("fq_codel quantum 12", "--qdisc: fq_codel quantum: '12' is not allowed; use a whole number"),
+    ("red min 9 max 3", "--qdisc: red min 9 is not below max 3"),
+    ("red gentle 1", "--qdisc: '1' is not a parameter of red"),
+    ("codel interval", "--qdisc: codel interval needs a value"),
+])
+def test_a_bad_qdisc_parameter_is_named_with_what_is_allowed(value: str, fragment: str) -> None:
+    with pytest.raises(UsageError) as info:
+        config(f"--qdisc={value}")
+    assert str(info.value).startswith(fragment)
+    assert "\n" not in str(info.value)

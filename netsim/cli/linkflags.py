@@ -12,6 +12,7 @@ import math
 
 from netsim.cli.validate import probability
 from netsim.errors import UsageError
+from netsim.link.qdisc.spec import QDISCS, QdiscSpec, parse_qdisc
 from netsim.sim.link import LinkConfig
 from netsim.sim.loss import DEFAULT_BURST, LOSS_MODELS, make_loss_model
 from netsim.units import parse_rate, parse_size, parse_time
@@ -48,6 +49,15 @@ def add_link_arguments(parser: argparse.ArgumentParser) -> None:
         "--queue", default=DEFAULT_QUEUE, metavar="N|SIZE",
         help="drop-tail queue: a number of frames, or bytes with a unit (64kB, 1MiB), "
         f"or 'none' for unbounded (default {DEFAULT_QUEUE})",
+    )
+    group.add_argument(
+        "--qdisc", default="droptail", metavar="QDISC",
+        help=f"queue discipline in front of each transmitter, {'|'.join(QDISCS)}, with tc-like "
+        "parameters in the same argument, e.g. 'codel target 5ms interval 100ms', "
+        "'fq_codel flows 1024 quantum 1514 limit 10240', 'red min 5 max 15 probability 0.02', "
+        "'droptail limit 100'; 'ecn' marks ECT packets instead of dropping them. An AQM has "
+        "its own 'limit' (--queue is drop-tail's). A QueueDisc of your own: "
+        "path/to/file.py:ClassName (default droptail)",
     )
     group.add_argument(
         "--mtu", default=DEFAULT_MTU, metavar="BYTES",
@@ -146,6 +156,15 @@ def link_config_from_args(args: argparse.Namespace) -> LinkConfig:
     jitter = parse_time(args.jitter, "--jitter")
     rate = None if _is_unlimited(args.rate) else parse_rate(args.rate, "--rate")
     queue_packets, queue_bytes = _queue(args.queue)
+    spec = parse_qdisc(getattr(args, "qdisc", "droptail"), "--qdisc")
+    qdisc: QdiscSpec | None = spec
+    if spec.name == "droptail":
+        # drop-tail is the link's own fast path: its parameters are --queue's
+        params = dict(spec.params)
+        if params:
+            queue_packets = params.get("limit")
+            queue_bytes = params.get("bytes")
+        qdisc = None
     mtu = _mtu(args.mtu)
     loss_rate = _probability(args.loss, "--loss")
     try:
@@ -169,4 +188,5 @@ def link_config_from_args(args: argparse.Namespace) -> LinkConfig:
         reorder=_probability(args.reorder, "--reorder"),
         duplicate=_probability(args.duplicate, "--duplicate"),
         corrupt=_probability(args.corrupt, "--corrupt"),
+        qdisc=qdisc,
     )

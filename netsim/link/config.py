@@ -8,11 +8,16 @@ not the compiled code's generic TypeError.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netsim.errors import UsageError
 from netsim.link.loss import LossModel, NoLoss
 from netsim.units import format_rate, format_size, format_time
+
+if TYPE_CHECKING:
+    from netsim.link.qdisc.base import QueueDisc
 
 __all__ = ["LinkConfig"]
 
@@ -43,6 +48,13 @@ class LinkConfig:
     frame of 14 bytes or fewer): the frame still reaches its port and carries a wrong bit in its
     IPv4 header or payload, so the receiver's IPv4/ICMP/UDP/TCP checksums must catch it. (The
     Ethernet FCS is not modelled: think of it as corruption the NIC did not catch.)
+
+    ``qdisc`` (None: drop-tail with ``queue_packets``/``queue_bytes``) is a factory of the
+    queue discipline in front of the transmitter: a class such as ``Codel``, a ``QdiscSpec``
+    from ``parse_qdisc("codel target 5ms")`` (netsim.link.qdisc), or any callable returning
+    a ``QueueDisc``. Each direction calls it once for a discipline of its own. The discipline
+    has its own limit; ``queue_packets``/``queue_bytes`` then do not apply. A link without a
+    rate never queues, so it ignores ``qdisc``.
     """
 
     delay: float = 0.0
@@ -56,6 +68,7 @@ class LinkConfig:
     reorder_delay: float | None = None
     duplicate: float = 0.0
     corrupt: float = 0.0
+    qdisc: Callable[[], QueueDisc] | None = None
 
     def __post_init__(self) -> None:
         _number(self.delay, "delay", what="a delay in seconds")
@@ -85,6 +98,11 @@ class LinkConfig:
                 )
         if self.reorder_delay is not None:
             _number(self.reorder_delay, "reorder_delay", what="a delay in seconds")
+        if self.qdisc is not None and not callable(self.qdisc):
+            raise UsageError(
+                f"LinkConfig.qdisc: {self.qdisc!r} is not a queue discipline factory; use a "
+                "QueueDisc class such as Codel, or parse_qdisc('codel target 5ms')"
+            )
 
     @property
     def effective_reorder_delay(self) -> float:
@@ -100,9 +118,14 @@ class LinkConfig:
             parts.append(f"jitter {format_time(self.jitter)}")
         parts.append(f"rate {format_rate(self.rate_bps)}")
         queue = []
-        if self.queue_packets is not None:
+        if self.qdisc is not None:
+            describe = getattr(self.qdisc, "describe", None)
+            queue.append(describe() if callable(describe) and not isinstance(self.qdisc, type)
+                         else str(getattr(self.qdisc, "name", None)
+                                  or getattr(self.qdisc, "__name__", "qdisc")))
+        elif self.queue_packets is not None:
             queue.append(f"{self.queue_packets} pkts")
-        if self.queue_bytes is not None:
+        if self.queue_bytes is not None and self.qdisc is None:
             queue.append(format_size(self.queue_bytes))
         parts.append(f"queue {' / '.join(queue) or 'unlimited'}")
         parts.append(f"mtu {self.mtu}")

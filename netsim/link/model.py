@@ -14,7 +14,10 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 1. tx taps see it; it is counted as offered (its 0-based ``index`` is the count before it);
 2. longer than ``mtu + 14`` bytes (Ethernet header): dropped, reason "mtu";
 3. transmitter busy and the queue full: dropped, reason "queue" (drop-tail). The queue holds frames
-   waiting to be serialized, not the one being serialized;
+   waiting to be serialized, not the one being serialized. With a queue discipline
+   (``LinkConfig.qdisc``, netsim.link.qdisc) the frame goes to it instead, and the transmitter
+   takes the next frame from it each time it frees; the discipline may drop ("queue", "aqm")
+   or ECN-mark frames on the way;
 4. it occupies the transmitter for ``len * 8 / rate_bps`` seconds (even if lost later);
 5. the loss model may lose it on the wire: reason "loss";
 6. corruption may flip one bit, then jitter, reordering and duplication decide its arrival time(s);
@@ -23,7 +26,8 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 Performance (DESIGN.md section 5): no SimPy process per frame. The transmitter is a ``busy_until``
 time and a deque of the start times of frames still waiting; each delivered copy costs exactly one
 event pushed on the SimPy heap at its absolute arrival time (so equal times keep send order, and
-frames are never reordered by floating-point rounding). Randomness comes from separate streams per
+frames are never reordered by floating-point rounding); a direction with a queue discipline adds
+one event per frame, the transmitter freeing. Randomness comes from separate streams per
 direction *and* per impairment, so turning on, say, duplication does not change which frames a
 seed loses.
 """
@@ -31,11 +35,9 @@ seed loses.
 from __future__ import annotations
 
 import copy
-import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 import simpy
 from simpy.events import Event
@@ -43,16 +45,14 @@ from simpy.events import Event
 from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
 from netsim.link.loss import LossModel, NoLoss
+from netsim.link.qdisc.base import Packet, QueueDisc
+from netsim.link.stats import DROP_REASONS, ETH_HEADER, LinkStats, flip_one_bit
 from netsim.link.streams import LinkWorld
 from netsim.simpy_fast import Triggered, now_of, schedule, value_of
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 
-__all__ = ["DROP_REASONS", "Endpoint", "Link", "LinkConfig", "LinkStats"]
+__all__ = ["DROP_REASONS", "ETH_HEADER", "Endpoint", "Link", "LinkConfig", "LinkStats"]
 
-#: Ethernet II header length (RFC 894): a frame may be ``mtu + ETH_HEADER`` bytes long.
-ETH_HEADER: Final = 14
-#: Reasons a direction drops a frame. "unattached": it arrived where no receiver was attached.
-DROP_REASONS: tuple[str, ...] = ("loss", "queue", "mtu", "unattached")
 #: What a loss model with ``reads_frames = False`` is given in place of a frame never built.
 _UNREAD: Final = b""
 
@@ -60,52 +60,9 @@ Receiver = Callable[[bytes], None]
 LazyReceiver = Callable[[bytes | LazyFrame], None]
 Tap = Callable[[float, str, bytes], None]
 DropHook = Callable[[float, str, str, bytes], None]
-
-
-@dataclass(slots=True)
-class LinkStats:
-    """Counters of one direction (the one leaving an endpoint).
-
-    Once every frame in flight has landed:
-    ``offered == delivered - duplicated + sum(dropped.values())``.
-    """
-
-    offered: int = 0
-    delivered: int = 0  # copies handed to the far side (a duplicated frame counts twice)
-    bytes: int = 0  # bytes delivered
-    bytes_offered: int = 0
-    corrupted: int = 0
-    duplicated: int = 0
-    reordered: int = 0  # frames held back so that later frames may overtake them
-    queue_peak: int = 0  # most frames ever waiting in the queue
-    dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROP_REASONS, 0))
-
-    @property
-    def dropped_total(self) -> int:
-        return sum(self.dropped.values())
-
-    def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        return {
-            "offered": self.offered,
-            "delivered": self.delivered,
-            "bytes": self.bytes,
-            "bytes_offered": self.bytes_offered,
-            "dropped": dict(self.dropped),
-            "corrupted": self.corrupted,
-            "duplicated": self.duplicated,
-            "reordered": self.reordered,
-            "queue_peak": self.queue_peak,
-        }
-
-
-def _flip_one_bit(frame: bytes, rng: random.Random) -> bytes:
-    """Flip one uniformly chosen bit after the Ethernet header (anywhere if the frame is short)."""
-    first = ETH_HEADER if len(frame) > ETH_HEADER else 0
-    bit = rng.randrange(first * 8, len(frame) * 8)
-    out = bytearray(frame)
-    out[bit >> 3] ^= 0x80 >> (bit & 7)
-    return bytes(out)
+#: ``hook(time, endpoint_name, sojourn, qlen, marked)``: a frame left the queue for the
+#: transmitter after ``sojourn`` seconds, ``qlen`` frames still waiting behind it
+QueueHook = Callable[[float, str, float, int, bool], None]
 
 
 class Endpoint:
@@ -125,7 +82,10 @@ class Endpoint:
         self._receiver_takes_lazy = False
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks
+        self._queue_hooks = link.queue_hooks
         self._deliver_cb = self._deliver
+        self._tx_done_cb = self._tx_done
+        self._depart_cb = self._depart
 
         # The outgoing direction, precomputed for the per-frame path.
         self._max_frame = config.mtu + ETH_HEADER
@@ -137,7 +97,21 @@ class Endpoint:
         self._waiting: deque[float] = deque()  # tx start times of frames not yet being sent
         self._waiting_sizes: deque[int] = deque()  # their sizes, kept only with queue_bytes
         self._waiting_bytes = 0
+        self._appended = 0  # frames ever put in _waiting (numbers them for queue records)
         self._last_arrival = 0.0
+        # A queue discipline (netsim.link.qdisc) replaces the drop-tail deque above; a frame then
+        # waits in it until the transmitter, free, takes the next one (`_tx_done`).
+        self._qdisc: QueueDisc | None = None
+        self._tx_busy = False
+        if config.qdisc is not None and self._rate:
+            qdisc = config.qdisc()
+            if not isinstance(qdisc, QueueDisc):
+                raise UsageError(f"LinkConfig.qdisc: {config.qdisc!r} made {qdisc!r}, which is "
+                                 "not a QueueDisc (netsim.link.qdisc.base)")
+            qdisc.bind(rng=link.world.rng(f"{stream}:qdisc"), rate_bps=self._rate,
+                       mtu=config.mtu, on_drop=self._qdisc_drop)
+            self._qdisc = qdisc
+            self.stats.dropped.setdefault("aqm", 0)  # drops the discipline chose to make
 
         loss = config.loss
         # Each direction owns its copy, so stateful models do not share state across directions.
@@ -187,8 +161,15 @@ class Endpoint:
         self._taps.append(tap)
 
     @property
+    def qdisc(self) -> QueueDisc | None:
+        """The queue discipline of this direction (None: the built-in drop-tail)."""
+        return self._qdisc
+
+    @property
     def queue_length(self) -> int:
         """Frames waiting to be serialized now (not counting the one being serialized)."""
+        if self._qdisc is not None:
+            return len(self._qdisc)
         now = now_of(self._env)
         waiting = self._waiting
         return sum(1 for start in waiting if start > now)
@@ -217,6 +198,9 @@ class Endpoint:
 
         rate = self._rate
         if rate:
+            if self._qdisc is not None:
+                self._qdisc_send(frame, index, now, size)
+                return
             start = self._busy_until
             if start > now:
                 # Transmitter busy: the frame must wait. Forget frames that have started since.
@@ -240,8 +224,12 @@ class Endpoint:
                 waiting.append(start)
                 if n >= stats.queue_peak:
                     stats.queue_peak = n + 1
+                if self._queue_hooks:
+                    self._record_departure(start, now)
             else:
                 start = now
+                if self._queue_hooks:
+                    self._record_departure(now, now)
             end = start + size * 8 / rate
             self._busy_until = end
             arrival = end + self._delay
@@ -255,6 +243,65 @@ class Endpoint:
         schedule(env, arrival, Triggered(env, self._deliver_cb, frame))
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _record_departure(self, start: float, now: float) -> None:
+        """Drop-tail path with queue hooks: report the frame accepted now when it starts."""
+        number = self._appended
+        self._appended = number + 1
+        if start <= now:
+            self._depart_now(now, 0.0, number)
+            return
+        env = self._env
+        schedule(env, start, Triggered(env, self._depart_cb, (now, number)))
+
+    def _depart(self, event: Event) -> None:
+        enqueued, number = value_of(event)
+        now = now_of(self._env)
+        self._depart_now(now, now - enqueued, number)
+
+    def _depart_now(self, now: float, sojourn: float, number: int) -> None:
+        # FIFO: the frames accepted after this one are exactly those still waiting
+        qlen = self._appended - number - 1
+        for hook in self._queue_hooks:
+            hook(now, self.name, sojourn, qlen, False)
+
+    def _qdisc_send(self, frame: bytes | LazyFrame, index: int, now: float, size: int) -> None:
+        qdisc = self._qdisc
+        assert qdisc is not None
+        qdisc.enqueue(Packet(frame, size, now, index), now)
+        n = len(qdisc)
+        if n > self.stats.queue_peak:
+            self.stats.queue_peak = n
+        if not self._tx_busy:
+            self._transmit_next(now)
+
+    def _transmit_next(self, now: float) -> None:
+        """The transmitter is free: send the frame the discipline gives, if any."""
+        qdisc = self._qdisc
+        assert qdisc is not None
+        pkt = qdisc.dequeue(now)
+        if pkt is None:
+            self._tx_busy = False
+            return
+        self._tx_busy = True
+        end = now + pkt.size * 8 / self._rate
+        self._busy_until = end
+        if self._queue_hooks:
+            for hook in self._queue_hooks:
+                hook(now, self.name, now - pkt.enqueued, len(qdisc), pkt.marked)
+        env = self._env
+        schedule(env, end, Triggered(env, self._tx_done_cb, None))
+        arrival = end + self._delay
+        if self._impaired:
+            self._impaired_send(pkt.frame, pkt.index, now, arrival)
+        else:
+            schedule(env, arrival, Triggered(env, self._deliver_cb, pkt.frame))
+
+    def _tx_done(self, event: Event) -> None:
+        self._transmit_next(now_of(self._env))
+
+    def _qdisc_drop(self, pkt: Packet, reason: str) -> None:
+        self._drop(now_of(self._env), reason, pkt.frame)
 
     def _impaired_send(self, frame: bytes | LazyFrame, index: int, now: float,
                        arrival: float) -> None:
@@ -270,7 +317,7 @@ class Endpoint:
                 return
         if self._corrupt and len(frame) and self._rng_corrupt.random() < self._corrupt:
             # what arrives is bytes: parsed, and its checksums checked, by the receiver
-            frame = _flip_one_bit(as_bytes(frame), self._rng_corrupt)
+            frame = flip_one_bit(as_bytes(frame), self._rng_corrupt)
             stats.corrupted += 1
         if self._jitter:
             arrival += self._rng_jitter.random() * self._jitter
@@ -326,7 +373,9 @@ class Link:
     Each direction has its own queue, loss-model copy and random streams, derived from the world
     seed and the link's name (made unique within the world: a second "link" becomes "link-2").
     ``drop_hooks`` are called as ``hook(time, endpoint_name, reason, frame)`` for every drop, where
-    ``endpoint_name`` is the sending endpoint.
+    ``endpoint_name`` is the sending endpoint. ``queue_hooks`` are called as
+    ``hook(time, endpoint_name, sojourn, qlen, marked)`` for every frame that leaves a queue
+    for its transmitter (none are called, and nothing is computed, while the list is empty).
     """
 
     def __init__(
@@ -344,6 +393,7 @@ class Link:
         self.world = world
         self.name = world.unique_name(name)
         self.drop_hooks: list[DropHook] = []
+        self.queue_hooks: list[QueueHook] = []
         self.a = Endpoint(self, f"{self.name}.a", a_to_b, f"link:{self.name}:a>b")
         back = a_to_b if b_to_a is None else b_to_a
         self.b = Endpoint(self, f"{self.name}.b", back, f"link:{self.name}:b>a")

@@ -174,7 +174,7 @@ def link_summary(cfg: LinkConfig) -> dict[str, Any]:
     model = cfg.loss
     loss_model = "none" if model is None or isinstance(model, NoLoss) else repr(model)
     loss = _loss_rate(cfg)
-    return {
+    out: dict[str, Any] = {
         "delay": cfg.delay,
         "jitter": cfg.jitter,
         "rate_bps": cfg.rate_bps,
@@ -187,6 +187,11 @@ def link_summary(cfg: LinkConfig) -> dict[str, Any]:
         "duplicate": cfg.duplicate,
         "corrupt": cfg.corrupt,
     }
+    if cfg.qdisc is not None:  # (absent with the default drop-tail: earlier outputs unchanged)
+        describe = getattr(cfg.qdisc, "describe", None)
+        out["qdisc"] = (describe() if callable(describe) and not isinstance(cfg.qdisc, type)
+                        else getattr(cfg.qdisc, "__name__", repr(cfg.qdisc)))
+    return out
 
 
 # ---------------------------------------------------------------------------------- running

@@ -16,7 +16,7 @@ from typing import Any
 from netsim.node import Node
 from netsim.sim.link import Endpoint, Link, LinkConfig
 from netsim.sim.world import World
-from netsim.stack.events import DropRecord, Tracer
+from netsim.stack.events import DropRecord, QueueRecord, Tracer
 from netsim.stack.host import Stack
 from netsim.stack.tcp.config import TcpConfig
 from netsim.wire.mac import MacAddress
@@ -71,6 +71,20 @@ def _trace_link_drops(link: Link, trace: Tracer | None) -> None:
         trace.record(DropRecord(time, where, "link", reason, f"{len(frame)} bytes"))
 
     link.drop_hooks.append(hook)
+    asks_for = getattr(trace, "asks_for", None)
+    if callable(asks_for) and asks_for("queue"):
+        record_queues(link, trace)
+
+
+def record_queues(link: Link, trace: Tracer) -> None:
+    """Record a `QueueRecord` (sojourn time, queue length) into ``trace`` for every frame
+    leaving either queue of ``link``. Topologies do this for a recorder whose ``kinds`` name
+    "queue"; otherwise a link computes nothing of the kind."""
+
+    def hook(time: float, where: str, sojourn: float, qlen: int, marked: bool) -> None:
+        trace.record(QueueRecord(time, where, sojourn, qlen, marked))
+
+    link.queue_hooks.append(hook)
 
 
 def two_hosts(world: World, config: LinkConfig | None = None,

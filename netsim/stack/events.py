@@ -84,6 +84,19 @@ class DropRecord(TraceRecord):
 
 
 @dataclass(frozen=True, slots=True)
+class QueueRecord(TraceRecord):
+    """A frame leaving a link's queue for its transmitter (``host`` is the sending endpoint,
+    e.g. "link.a"): how long it waited, and how many frames still wait behind it.
+
+    One per frame per link direction, so they are recorded only when asked for (a recorder
+    with ``kinds={"queue", ...}``, or `netsim.sim.topology.record_queues`)."""
+
+    sojourn: float  # seconds between entering the queue and starting to be sent
+    qlen: int  # frames still waiting after this one left
+    marked: bool = False  # ECN CE set by the queue discipline on the way
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord(TraceRecord):
     """Any other notable event: a congestion-control or application event."""
 

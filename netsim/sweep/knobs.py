@@ -123,6 +123,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("jitter", "jitter", _conv_time, True),
     Knob("rate", "rate", _conv_rate, True),
     Knob("queue", "queue", _conv_queue, True),
+    Knob("qdisc", "qdisc", _conv_str, False),
     Knob("mtu", "mtu", _conv_int, True),
     Knob("loss", "loss", _conv_float, True),
     Knob("loss-model", "loss_model", _conv_str, False),

@@ -11,7 +11,8 @@ What gets recorded:
   or give it ``hosts={"h1"}``;
 - per connection: ``TcpConfig(trace_connections=False)`` on a `connect`/`listen` leaves those
   connections out, or give the recorder ``connections={":9000"}`` (see `Recorder`);
-- per record type: ``kinds={"segment", "cwnd"}`` (names in `KINDS`);
+- per record type: ``kinds={"segment", "cwnd"}`` (names in `KINDS`); links' per-frame
+  "queue" records (sojourn time, queue length) only when that kind is named;
 - on and off: ``rec.enabled = False`` ignores records until it is set back to True (`enabled`
   is also what a stack may read to skip building records while recording is off).
 
@@ -32,6 +33,7 @@ from netsim.stack.events import (
     CwndRecord,
     DropRecord,
     EventRecord,
+    QueueRecord,
     RttRecord,
     SegmentRecord,
     StateRecord,
@@ -53,6 +55,7 @@ KINDS: dict[str, type[TraceRecord]] = {
     "timer": TimerRecord,
     "drop": DropRecord,
     "event": EventRecord,
+    "queue": QueueRecord,
 }
 _KIND_OF: dict[type[TraceRecord], str] = {cls: name for name, cls in KINDS.items()}
 
@@ -136,7 +139,9 @@ class Recorder:
     names). connections: keep only records of connections matching one of these patterns: a
     whole name, an endpoint ``"10.0.0.2:9000"``, an address ``"10.0.0.2"`` or a port
     ``":9000"``; records that belong to no connection (drops) are kept. kinds: keep only these
-    record kinds (names from `KINDS`, or record classes). enabled: start recording at once.
+    record kinds (names from `KINDS`, or record classes); a topology records links' "queue"
+    records (one per frame) only for a recorder that names that kind. enabled: start
+    recording at once.
     """
 
     record: Callable[[TraceRecord], None]
@@ -174,6 +179,12 @@ class Recorder:
             self.record = self.records.append
         else:
             self.record = self._filtered
+
+    def asks_for(self, kind: str) -> bool:
+        """Whether this recorder names ``kind`` in its ``kinds`` filter. Per-frame kinds
+        ("queue") are recorded only when asked for by name, so that a plain ``Recorder()``
+        does not pay for one record per frame per link."""
+        return self._kinds is not None and KINDS.get(kind) in self._kinds
 
     def _ignore(self, rec: TraceRecord) -> None:
         return None

@@ -1,0 +1,114 @@
+"""Bufferbloat in one call: the RTT of a ping while a bulk TCP flow fills a bottleneck.
+
+    result = ping_under_load(LinkConfig(delay=0.01, rate_bps=10e6, qdisc=parse_qdisc("codel")))
+    result.base_rtt, result.percentile(95), result.goodput_bps
+
+h1 sends a bulk flow to h2 over `two_hosts`; after ``warmup`` seconds (time for the flow to
+fill the queue) h1 pings h2 every ``interval`` until ``duration``. The queue that matters is
+h1's (link.a): the data and the pings share it; the ACKs and replies come back on an empty
+one. ``base_rtt`` is the same ping on the same link with no flow. Goodput is counted over
+the pings' span (warmup to duration).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
+from netsim.apps.ping import PingStats, ping
+from netsim.errors import UsageError
+from netsim.sim.link import LinkConfig
+from netsim.sim.topology import two_hosts
+from netsim.sim.world import World
+from netsim.stack.tcp.config import TcpConfig
+
+__all__ = ["LoadedPing", "ping_under_load"]
+
+
+@dataclass
+class LoadedPing:
+    base_rtt: float  # seconds, the ping's RTT on the idle link
+    rtts: list[float]  # seconds, each reply's RTT under load
+    sent: int  # echo requests sent under load
+    goodput_bps: float  # the bulk flow's, from warmup to the end
+    link_rate_bps: float
+    drops: dict[str, int] = field(default_factory=dict)  # h1's queue, by reason
+    queue_peak: int = 0  # most frames ever waiting in h1's queue
+
+    def percentile(self, p: float) -> float:
+        """The p-th percentile of the loaded RTTs (nearest rank); NaN with no reply."""
+        if not self.rtts:
+            return math.nan
+        ordered = sorted(self.rtts)
+        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        return ordered[rank - 1]
+
+    @property
+    def utilisation(self) -> float:
+        """Goodput as a fraction of the link rate."""
+        return self.goodput_bps / self.link_rate_bps
+
+
+def _base_rtt(link: LinkConfig, seed: int) -> float:
+    world = World(seed)
+    h1, h2 = two_hosts(world, link).hosts
+    proc = world.env.process(ping(h1, h2.ip, count=3, interval=0.1))
+    world.env.run(until=proc)
+    stats = proc.value
+    assert isinstance(stats, PingStats)
+    return min(stats.rtts)
+
+
+def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float = 5.0,
+                    interval: float = 0.1, cc: str = "cubic", seed: int = 1,
+                    tcp: TcpConfig | None = None) -> LoadedPing:
+    """Run the experiment of the module doc; ``link`` is both directions' config."""
+    if link.rate_bps is None:
+        raise UsageError("link: ping_under_load needs a link with a rate (rate_bps)")
+    base = _base_rtt(link, seed)
+    cfg = tcp or TcpConfig(cc=cc, rcvbuf=4 << 20, sndbuf=4 << 20)
+    world = World(seed)
+    env = world.env
+    net = two_hosts(world, link, tcp=cfg)
+    h1, h2 = net.hosts
+    sink = SinkResult()
+    sent = BulkSendResult(seed=seed)
+    nbytes = int(link.rate_bps / 8 * duration * 2)  # more than the link can carry meanwhile
+    env.process(bulk_sink(h2, 5001, min_read=16384, into=sink))
+    env.process(bulk_sender(h1, h2.ip, 5001, nbytes, seed=seed, into=sent))
+    count = max(1, round((duration - warmup) / interval))
+    end = warmup + count * interval
+    marks: list[int] = []
+
+    def sample() -> Generator[Any, Any, None]:
+        yield env.timeout(warmup)
+        marks.append(sink.bytes_received)
+        yield env.timeout(end - warmup)
+        marks.append(sink.bytes_received)
+
+    def pinger() -> Generator[Any, Any, PingStats]:
+        yield env.timeout(warmup)
+        result: PingStats = yield env.process(ping(h1, h2.ip, count=count, interval=interval))
+        return result
+
+    env.process(sample())
+    proc = env.process(pinger())
+    env.run(until=proc)
+    if env.now < end:  # every reply came back before the last goodput sample
+        env.run(until=end + 1e-9)
+    stats = proc.value
+    assert isinstance(stats, PingStats)
+    delivered = marks[1] - marks[0] if len(marks) == 2 else 0
+    endpoint = net.links[0].a
+    return LoadedPing(
+        base_rtt=base,
+        rtts=list(stats.rtts),
+        sent=stats.transmitted,
+        goodput_bps=delivered * 8 / (end - warmup),
+        link_rate_bps=float(link.rate_bps),
+        drops=dict(endpoint.stats.dropped),
+        queue_peak=endpoint.stats.queue_peak,
+    )

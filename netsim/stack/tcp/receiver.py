@@ -2,9 +2,11 @@
 to tell the peer (window, SACK blocks, when to ACK).
 
 - Acceptability: the four cases of RFC 9293 §3.10.7.4 ("first, check sequence number").
-- Data: the reassembler (`cfg.reassembler_factory()`, netsim.stack.tcp.reassembly or a
-  student's) puts segments in order by stream index; in-order bytes wait in the receive
-  buffer until the application reads them. The FIN advances RCV.NXT over itself (eighth step).
+- Data: the receiver object (`cfg.new_receiver()`, netsim.stack.tcp.tcp_receiver or a
+  student's) turns sequence numbers into stream indices for its reassembler
+  (netsim.stack.tcp.reassembly or a student's) and gives RCV.NXT, past the FIN once the
+  stream is complete (eighth step); in-order bytes wait in the receive buffer until the
+  application reads them.
 - ACKs: at once for out-of-order data and for data that fills a hole (RFC 5681 §4.2), else at
   least every second full segment or within the delayed-ACK time (RFC 1122 §4.2.3.2).
 - The window: receiver SWS avoidance (RFC 1122 §4.2.3.3); the right edge never moves left.
@@ -129,18 +131,20 @@ class Receiver(RetransmitTimer):
                     self.timewait_at = now + 2 * self.cfg.msl
                     self._arm()
             return
-        base = self._index_base
-        index = self.reasm.next_index + seq_diff(seg.seq, self.rcv_nxt)
-        window_end = self.reasm.next_index + max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
-        in_order = seg.seq == self.rcv_nxt
+        before = self.rcv_nxt
+        in_order = seg.seq == before
         had_holes = self.reasm.pending_bytes > 0
-        fin = bool(flags & FIN)
-        if fin:
-            self._fin_index = index + len(payload)
-        data = self.reasm.insert(index, payload, fin, window_end)
+        window = seq_diff(self.rcv_adv, before)  # what fits the window we advertised
+        if window < 0:
+            window = 0
+        # the segment's stream index (bytes_received counts the bytes assembled so far)
+        index = self.bytes_received + seq_diff(seg.seq, before)
+        data = self.receiver.receive(seg.seq, False, bool(flags & FIN), payload, window)
+        ackno = self.receiver.ackno()
+        if ackno is not None:
+            self.rcv_nxt = ackno
         if data:
             self.bytes_received += len(data)
-            self.rcv_nxt = (base + self.reasm.next_index) & MASK
             if self.app_closed:
                 # Nobody will read this: reset, as for a close with unread data
                 # (RFC 1122 §4.2.2.13; Linux does the same)
@@ -151,12 +155,11 @@ class Receiver(RetransmitTimer):
         if payload and not in_order and self.sack_ok:
             self._sack_recent.insert(0, index)
             del self._sack_recent[8:]
-        fin_now = self._fin_index is not None and self.reasm.next_index >= self._fin_index \
-            and not self.fin_received
+        # The acknowledgment number moved past the data and one more: the FIN's (RFC 9293
+        # §3.10.7.4 eighth, the FIN advances RCV.NXT over itself)
+        fin_now = not self.fin_received and seq_diff(self.rcv_nxt, before) == len(data) + 1
         if fin_now:
-            # RFC 9293 §3.10.7.4 eighth: the FIN advances RCV.NXT over itself
             self.fin_received = True
-            self.rcv_nxt = (self.rcv_nxt + 1) & MASK
             if state is FIN_WAIT_1 and self.fin_queued and \
                     seq_gt(self.snd_una, self._data_end()):
                 self._transition(Event.RCV_ACK_OF_FIN, now)
@@ -198,9 +201,8 @@ class Receiver(RetransmitTimer):
             self.rcv_adv = right
         wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
         if wnd <= 0:
-            return 0
-        field = wnd >> self.rcv_wscale
-        return field if field < 0xFFFF else 0xFFFF
+            wnd = 0
+        return self.receiver.window_field(wnd, self.rcv_wscale)
 
     def _sack_blocks(self, used: int, space: int = 40) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received

@@ -95,3 +95,28 @@ def test_a_receiver_object_of_another_class_runs_whole_connections() -> None:
     # the same receiver logic, so the same transfer segment for segment
     assert (got.data_segments, got.retransmissions, got.sim_seconds) == \
         (ref.data_segments, ref.retransmissions, ref.sim_seconds)
+
+
+class UnwrappedAck(CountingReceiver):
+    def ackno(self) -> int | None:
+        a = self._inner.ackno()
+        return None if a is None else a + (1 << 32)
+
+
+class WideWindow(CountingReceiver):
+    def window_field(self, window: int, shift: int) -> int:
+        return window << 1  # a left shift: beyond 16 bits
+
+
+def test_a_receiver_giving_out_of_range_values_is_named_not_sent() -> None:
+    from netsim.errors import UsageError
+    from netsim.testing.script import TcpScript
+
+    h = TcpScript(TcpConfig(receiver_factory=UnwrappedAck))
+    h.listen(80)
+    with pytest.raises(UsageError, match=r"ackno\(\) gave 4294972297; a 32-bit"):
+        h.inject(flags="S", seq=5000)
+    h = TcpScript(TcpConfig(receiver_factory=WideWindow, window_scaling=False, delayed_ack=0))
+    with pytest.raises(UsageError, match=r"window_field\(\) gave 1\d{5}; the field is 16"):
+        h.establish_passive(80)
+        h.inject(flags="PA", seq=h.prel(1), payload=b"x")

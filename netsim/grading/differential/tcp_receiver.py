@@ -98,11 +98,11 @@ def examples() -> Any:
                 continue
             nxt = ref.reassembler.next_index
             window = pick(draw, [1 << 16, max(0, length - nxt), 0, 1, 2, 3, 4, 7, 16], 0, 40)
-            how = pick(draw, ["any", "ahead", "at_next", "to_edge", "past_edge", "old",
-                              "tail", "fin_only"])
+            how = pick(draw, ["any", "rest", "ahead", "at_next", "to_edge", "past_edge",
+                              "old", "tail", "fin_only"])
             if how == "ahead":  # leave a hole of 1 to 5 bytes
                 start = nxt + pick(draw, [1, 2, 3, 5])
-            elif how == "at_next":
+            elif how in ("at_next", "rest"):
                 start = nxt
             elif how == "old":
                 start = max(0, nxt - pick(draw, [0, 1, 2, 3, 6]))
@@ -115,8 +115,8 @@ def examples() -> Any:
                 end = min(max(start, nxt + window), length)
             elif how == "past_edge":
                 end = min(max(start, nxt + window + 1), length)
-            elif how in ("tail", "fin_only"):
-                end = length
+            elif how in ("tail", "fin_only", "rest"):
+                end = length  # "rest": everything still missing, often with the FIN
             else:
                 end = min(length, start + pick(draw, [1, 0, 2, 3, 5], 0, 20))
             fin = end == length and pick(draw, [True, False])

@@ -44,9 +44,7 @@ class Handshake(LossRecovery):
         self.irs = syn.seq
         # the receiver learns the ISN from the SYN (data on a SYN is not taken)
         self.receiver.receive(syn.seq, True, False, b"", 0)
-        ackno = self.receiver.ackno()
-        if ackno is not None:
-            self.rcv_nxt = ackno
+        self._take_ackno()
         self._index_base = (syn.seq + 1) & MASK
         self.snd_wnd = syn.window  # RFC 7323 §2.2: the window in a SYN is never scaled
         self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)

@@ -18,6 +18,7 @@ to tell the peer (window, SACK blocks, when to ACK).
 
 from __future__ import annotations
 
+from netsim.errors import UsageError
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.retransmit_timer import RetransmitTimer
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le
@@ -140,9 +141,7 @@ class Receiver(RetransmitTimer):
         # the segment's stream index (bytes_received counts the bytes assembled so far)
         index = self.bytes_received + seq_diff(seg.seq, before)
         data = self.receiver.receive(seg.seq, False, bool(flags & FIN), payload, window)
-        ackno = self.receiver.ackno()
-        if ackno is not None:
-            self.rcv_nxt = ackno
+        self._take_ackno()
         if data:
             self.bytes_received += len(data)
             if self.app_closed:
@@ -186,6 +185,15 @@ class Receiver(RetransmitTimer):
         if data and not self.app_closed:
             self._notify("readable")
 
+    def _take_ackno(self) -> None:
+        """RCV.NXT from the receiver object (unchanged while it has none: before the SYN)."""
+        ackno = self.receiver.ackno()
+        if ackno is not None:
+            if not 0 <= ackno <= MASK:
+                raise UsageError(f"receiver: ackno() gave {ackno!r}; a 32-bit sequence number "
+                                 "(0 to 2**32 - 1) or None is allowed")
+            self.rcv_nxt = ackno
+
     # ================================================================== what we advertise
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
@@ -202,7 +210,11 @@ class Receiver(RetransmitTimer):
         wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
         if wnd <= 0:
             wnd = 0
-        return self.receiver.window_field(wnd, self.rcv_wscale)
+        field = self.receiver.window_field(wnd, self.rcv_wscale)
+        if not 0 <= field <= 0xFFFF:
+            raise UsageError(f"receiver: window_field() gave {field!r}; the field is 16 bits "
+                             "(0 to 65535)")
+        return field
 
     def _sack_blocks(self, used: int, space: int = 40) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received

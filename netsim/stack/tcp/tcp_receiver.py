@@ -1,5 +1,6 @@
 """The receive side in sequence space: 32-bit sequence numbers in, acknowledgment number and
-window field out. An assignment seam (assignment 06, DESIGN.md §6).
+window field out. An assignment seam (assignment 06; docs/architecture.md, "The seams a
+student replaces").
 
 A connection's receive side has two halves. The *stream* half is the reassembler
 (netsim.stack.tcp.reassembly): it works in stream indices, byte 0 being the first byte after

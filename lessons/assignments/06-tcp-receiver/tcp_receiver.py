@@ -56,7 +56,8 @@ class TcpReceiver:
 
     def window_field(self, window: int, shift: int) -> int:
         """The 16-bit window field that offers `window` bytes when the window scale is
-        `shift` (the peer multiplies the field by 2**shift)."""
+        `shift` (the peer multiplies the field by 2**shift). It depends on the two arguments
+        only: the connection asks again only when one of them changes."""
         raise NotImplementedError("TODO: TcpReceiver.window_field")
 
 

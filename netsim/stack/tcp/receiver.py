@@ -210,10 +210,15 @@ class Receiver(RetransmitTimer):
         wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
         if wnd <= 0:
             wnd = 0
-        field = self.receiver.window_field(wnd, self.rcv_wscale)
+        shift = self.rcv_wscale
+        if wnd == self._field_for[0] and shift == self._field_for[1]:
+            return self._field  # the same window as the last segment's (the usual case)
+        field = self.receiver.window_field(wnd, shift)
         if not 0 <= field <= 0xFFFF:
             raise UsageError(f"receiver: window_field() gave {field!r}; the field is 16 bits "
                              "(0 to 65535)")
+        self._field_for = (wnd, shift)
+        self._field = field
         return field
 
     def _sack_blocks(self, used: int, space: int = 40) -> tuple[tuple[int, int], ...]:

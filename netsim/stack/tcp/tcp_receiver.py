@@ -66,7 +66,8 @@ class TcpReceiver(Protocol):
         ...
 
     def window_field(self, window: int, shift: int) -> int:
-        """The 16-bit window field that offers `window` bytes with window scale `shift`."""
+        """The 16-bit window field that offers `window` bytes with window scale `shift`: a
+        function of the two (the connection reuses the last answer for the same pair)."""
         ...
 
 
@@ -78,27 +79,35 @@ class StreamReceiver:
         self.reassembler: Reassembler = reassembler if reassembler is not None \
             else SegmentReassembler()
         self.isn: int | None = None
+        self._next_seqno = 0  # the sequence number of the next byte expected
+        self._ackno: int | None = None  # what ackno() says: None until the SYN
 
     def receive(self, seqno: int, syn: bool, fin: bool, payload: bytes, window: int) -> bytes:
         if syn and self.isn is None:
             self.isn = seqno
+            self._next_seqno = self._ackno = wrap(1, seqno)
         isn = self.isn
         if isn is None:
             return b""  # nothing can be placed before the SYN gives the ISN
         reasm = self.reassembler
         nxt = reasm.next_index
-        # The first payload byte follows the SYN when there is one; absolute number a is
-        # stream index a - 1.
-        first = (seqno + 1) & MASK if syn else seqno
-        index = unwrap(first, isn, nxt + 1) - 1
-        return reasm.insert(index, payload, fin, nxt + window)
+        if seqno == self._next_seqno and not syn:
+            index = nxt  # the usual case: the segment starts with the next byte expected
+        else:
+            # The first payload byte follows the SYN when there is one; absolute number a
+            # is stream index a - 1.
+            first = (seqno + 1) & MASK if syn else seqno
+            index = unwrap(first, isn, nxt + 1) - 1
+        data = reasm.insert(index, payload, fin, nxt + window)
+        if data or fin:  # the acknowledgment number may move
+            # the SYN, the bytes assembled, and the FIN once the stream is complete
+            n = 1 + reasm.next_index
+            self._next_seqno = wrap(n, isn)
+            self._ackno = wrap(n + 1, isn) if reasm.finished else self._next_seqno
+        return data
 
     def ackno(self) -> int | None:
-        if self.isn is None:
-            return None
-        reasm = self.reassembler
-        # the SYN, the bytes assembled, and the FIN once the stream is complete
-        return wrap(1 + reasm.next_index + (1 if reasm.finished else 0), self.isn)
+        return self._ackno
 
     def window_field(self, window: int, shift: int) -> int:
         # RFC 7323 §2.3: the window field is RCV.WND right-shifted by the scale (the peer

@@ -25,7 +25,7 @@ from typing import Any
 
 # The per-packet path: wire formats, the stack's input and output, TCP, the simulated link,
 # the SimPy driver and sockets. Not the replaceable parts students re-implement (rto,
-# congestion, reassembler, ARP table: docs/architecture.md §4), not the grader
+# congestion, reassembler, TCP receiver, ARP table: docs/architecture.md §4), not the grader
 # (netsim.grading), and not classes users construct with values to validate (LinkConfig,
 # TcpConfig): compiled code would answer a bad value with a generic TypeError instead of the
 # UsageError that names the field. This is the only list: setup.py and scripts/compile.py

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # a student's subclass or replacement behaves as in pure Python, and the grader's trusted side
 # and sandbox run only code anyone can read.
 INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
-               "netsim.stack.tcp.congestion", "netsim.stack.arp", "netsim.grading",
-               "netsim.link.qdisc")
+               "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.congestion",
+               "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc")
 
 _WHY_NOT = why_not_compilable()
 needs_compiler = pytest.mark.skipif(_WHY_NOT is not None,
@@ -277,6 +277,8 @@ REFERENCES = {
                       "Reassembler\n",
     "04-reno": "from netsim.stack.tcp.congestion.reno import Reno as MyReno\n",
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
+    "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
+                       ", unwrap, wrap\n",
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from netsim.grading import differential
-from netsim.grading.differential import arp, reassembler
+from netsim.grading.differential import arp, reassembler, tcp_receiver
 from netsim.grading.differential.core import Call, Example, run_example
 from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
@@ -30,7 +30,8 @@ from netsim.stack.tcp.rto import Rfc6298Estimator
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
-          "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache"}
+          "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
+          "06-tcp-receiver": ""}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
               "wrong order")
@@ -94,6 +95,7 @@ REFERENCES: list[tuple[str, Any]] = [
     ("03-reassembler", SegmentReassembler),
     ("04-reno", Reno),
     ("05-arp-cache", ArpTable),
+    ("06-tcp-receiver", tcp_receiver.reference_module),
 ]
 
 
@@ -102,6 +104,13 @@ def test_reference_passes(assignment: str, factory: Any) -> None:
     outcome = differential.check(assignment, factory, max_examples=100, budget=120.0)
     assert outcome.passed, outcome.feedback
     assert outcome.examples == 100 and outcome.calls > 100
+
+
+def test_model_solution_of_06_passes() -> None:
+    module = _load(ROOT / "lessons" / "teachers" / "solutions" / "tcp_receiver.py")
+    outcome = differential.check("06-tcp-receiver", lambda: module, max_examples=100,
+                                 budget=120.0)
+    assert outcome.passed, outcome.feedback
 
 
 def test_model_solution_of_01_passes() -> None:

@@ -35,12 +35,15 @@ REFERENCES = {
                       "Reassembler\n",
     "04-reno": "from netsim.stack.tcp.congestion.reno import Reno as MyReno\n",
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
+    "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
+                       ", unwrap, wrap\n",
 }
 
 RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"
 RENO_BASE = "from netsim.stack.tcp.congestion.reno import Reno\n"
 ARP_BASE = "from netsim.stack.arp import ArpTable\n"
 REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
+RECV_BASE = "from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, wrap\n"
 
 # A simple dictionary-based reassembler: correct unless a flag turns a bug on.
 NAIVE_REASM = '''
@@ -221,6 +224,22 @@ class ArpCache(ArpTable):
     def update(self, ip, mac, now, create=True):
         return super().update(ip, mac, now, True)
 ''', "merge_flag", "must not add"),
+    ("06-tcp-receiver", "ackno_ignores_syn", RECV_BASE + '''
+class TcpReceiver(StreamReceiver):
+    def ackno(self):
+        a = super().ackno()
+        return None if a is None else (a - 1) % 2**32
+''', "syn", "SYN occupies one sequence number"),
+    ("06-tcp-receiver", "window_not_shifted", RECV_BASE + '''
+class TcpReceiver(StreamReceiver):
+    def window_field(self, window, shift):
+        return min(window, 65535)
+''', "window_field", "not scaled"),
+    ("06-tcp-receiver", "unwrap_without_checkpoint", RECV_BASE.replace(", unwrap", "") + '''
+TcpReceiver = StreamReceiver
+def unwrap(seqno, isn, checkpoint):
+    return (seqno - isn) % 2**32
+''', "unwrap_checkpoint", "checkpoint was ignored"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

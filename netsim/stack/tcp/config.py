@@ -9,6 +9,7 @@ from netsim.errors import UsageError
 from netsim.stack.tcp.congestion import CongestionControl, make_cc
 from netsim.stack.tcp.reassembly import Reassembler, SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator, RtoEstimator
+from netsim.stack.tcp.tcp_receiver import StreamReceiver, TcpReceiver
 
 RTO_PRESETS = {"rfc6298": 1.0, "linux": 0.2}
 
@@ -52,6 +53,9 @@ class TcpConfig:
     cc_factory: Callable[[], CongestionControl] | None = None
     rto_factory: Callable[[], RtoEstimator] | None = None
     reassembler_factory: Callable[[], Reassembler] = field(default=SegmentReassembler)
+    # the receive side in sequence space (assignment 06); None: netsim's StreamReceiver
+    # around a reassembler from reassembler_factory
+    receiver_factory: Callable[[], TcpReceiver] | None = None
     dupack_threshold: int = 3
     isn_key: bytes = b"netsim"
     trace_connections: bool = True
@@ -84,6 +88,11 @@ class TcpConfig:
             return self.rto_factory()
         return Rfc6298Estimator(self.min_rto, self.max_rto, self.initial_rto,
                                 self.clock_granularity)
+
+    def new_receiver(self) -> TcpReceiver:
+        if self.receiver_factory is not None:
+            return self.receiver_factory()
+        return StreamReceiver(self.reassembler_factory())
 
     @classmethod
     def linux_like(cls, **kw: object) -> TcpConfig:

@@ -72,7 +72,8 @@ class TcpConnection(Handshake):
         self.rto_at = self.persist_at = self.delack_at = self.timewait_at = INF
         self.stack.timers.cancel(self)
         self._sbuf = bytearray()
-        self.reasm = self.cfg.reassembler_factory()
+        self.receiver = self.cfg.new_receiver()
+        self.reasm = self.receiver.reassembler
         self.layer.remove(self)
 
     # ================================================================== opening

@@ -42,8 +42,10 @@ class Handshake(LossRecovery):
     def _take_syn(self, syn: TCPSegment, now: float) -> None:
         """Record the peer's SYN: IRS, RCV.NXT and its options."""
         self.irs = syn.seq
-        self.rcv_nxt = (syn.seq + 1) & MASK
-        self._index_base = self.rcv_nxt
+        # the receiver learns the ISN from the SYN (data on a SYN is not taken)
+        self.receiver.receive(syn.seq, True, False, b"", 0)
+        self._take_ackno()
+        self._index_base = (syn.seq + 1) & MASK
         self.snd_wnd = syn.window  # RFC 7323 §2.2: the window in a SYN is never scaled
         self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
         self.snd_wl1 = syn.seq

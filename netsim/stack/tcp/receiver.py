@@ -2,9 +2,11 @@
 to tell the peer (window, SACK blocks, when to ACK).
 
 - Acceptability: the four cases of RFC 9293 §3.10.7.4 ("first, check sequence number").
-- Data: the reassembler (`cfg.reassembler_factory()`, netsim.stack.tcp.reassembly or a
-  student's) puts segments in order by stream index; in-order bytes wait in the receive
-  buffer until the application reads them. The FIN advances RCV.NXT over itself (eighth step).
+- Data: the receiver object (`cfg.new_receiver()`, netsim.stack.tcp.tcp_receiver or a
+  student's) turns sequence numbers into stream indices for its reassembler
+  (netsim.stack.tcp.reassembly or a student's) and gives RCV.NXT, past the FIN once the
+  stream is complete (eighth step); in-order bytes wait in the receive buffer until the
+  application reads them.
 - ACKs: at once for out-of-order data and for data that fills a hole (RFC 5681 §4.2), else at
   least every second full segment or within the delayed-ACK time (RFC 1122 §4.2.3.2).
 - The window: receiver SWS avoidance (RFC 1122 §4.2.3.3); the right edge never moves left.
@@ -16,6 +18,7 @@ to tell the peer (window, SACK blocks, when to ACK).
 
 from __future__ import annotations
 
+from netsim.errors import UsageError
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.retransmit_timer import RetransmitTimer
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le
@@ -129,18 +132,18 @@ class Receiver(RetransmitTimer):
                     self.timewait_at = now + 2 * self.cfg.msl
                     self._arm()
             return
-        base = self._index_base
-        index = self.reasm.next_index + seq_diff(seg.seq, self.rcv_nxt)
-        window_end = self.reasm.next_index + max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
-        in_order = seg.seq == self.rcv_nxt
+        before = self.rcv_nxt
+        in_order = seg.seq == before
         had_holes = self.reasm.pending_bytes > 0
-        fin = bool(flags & FIN)
-        if fin:
-            self._fin_index = index + len(payload)
-        data = self.reasm.insert(index, payload, fin, window_end)
+        window = seq_diff(self.rcv_adv, before)  # what fits the window we advertised
+        if window < 0:
+            window = 0
+        # the segment's stream index (bytes_received counts the bytes assembled so far)
+        index = self.bytes_received + seq_diff(seg.seq, before)
+        data = self.receiver.receive(seg.seq, False, bool(flags & FIN), payload, window)
+        self._take_ackno()
         if data:
             self.bytes_received += len(data)
-            self.rcv_nxt = (base + self.reasm.next_index) & MASK
             if self.app_closed:
                 # Nobody will read this: reset, as for a close with unread data
                 # (RFC 1122 §4.2.2.13; Linux does the same)
@@ -151,12 +154,11 @@ class Receiver(RetransmitTimer):
         if payload and not in_order and self.sack_ok:
             self._sack_recent.insert(0, index)
             del self._sack_recent[8:]
-        fin_now = self._fin_index is not None and self.reasm.next_index >= self._fin_index \
-            and not self.fin_received
+        # The acknowledgment number moved past the data and one more: the FIN's (RFC 9293
+        # §3.10.7.4 eighth, the FIN advances RCV.NXT over itself)
+        fin_now = not self.fin_received and seq_diff(self.rcv_nxt, before) == len(data) + 1
         if fin_now:
-            # RFC 9293 §3.10.7.4 eighth: the FIN advances RCV.NXT over itself
             self.fin_received = True
-            self.rcv_nxt = (self.rcv_nxt + 1) & MASK
             if state is FIN_WAIT_1 and self.fin_queued and \
                     seq_gt(self.snd_una, self._data_end()):
                 self._transition(Event.RCV_ACK_OF_FIN, now)
@@ -183,6 +185,15 @@ class Receiver(RetransmitTimer):
         if data and not self.app_closed:
             self._notify("readable")
 
+    def _take_ackno(self) -> None:
+        """RCV.NXT from the receiver object (unchanged while it has none: before the SYN)."""
+        ackno = self.receiver.ackno()
+        if ackno is not None:
+            if not 0 <= ackno <= MASK:
+                raise UsageError(f"receiver: ackno() gave {ackno!r}; a 32-bit sequence number "
+                                 "(0 to 2**32 - 1) or None is allowed")
+            self.rcv_nxt = ackno
+
     # ================================================================== what we advertise
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
@@ -198,9 +209,17 @@ class Receiver(RetransmitTimer):
             self.rcv_adv = right
         wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
         if wnd <= 0:
-            return 0
-        field = wnd >> self.rcv_wscale
-        return field if field < 0xFFFF else 0xFFFF
+            wnd = 0
+        shift = self.rcv_wscale
+        if wnd == self._field_for[0] and shift == self._field_for[1]:
+            return self._field  # the same window as the last segment's (the usual case)
+        field = self.receiver.window_field(wnd, shift)
+        if not 0 <= field <= 0xFFFF:
+            raise UsageError(f"receiver: window_field() gave {field!r}; the field is 16 bits "
+                             "(0 to 65535)")
+        self._field_for = (wnd, shift)
+        self._field = field
+        return field
 
     def _sack_blocks(self, used: int, space: int = 40) -> tuple[tuple[int, int], ...]:
         """RFC 2018 §4: up to 4 blocks (3 with timestamps), the most recently received

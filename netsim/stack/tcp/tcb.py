@@ -74,10 +74,17 @@ class ControlBlock:
         self.rcv_nxt = 0
         self.rcv_adv = 0  # right edge of the window we advertised (never moves left)
         self._rbuf = bytearray()  # in-order data the application has not read
-        self.reasm = cfg.reassembler_factory()
-        self._index_base = 0  # sequence number of stream index 0 (IRS + 1)
+        # The receive side in sequence space (netsim.stack.tcp.tcp_receiver): it sets RCV.NXT
+        # and the window field; its reassembler holds out-of-order data (for the ACK policy
+        # and SACK blocks)
+        self.receiver = cfg.new_receiver()
+        self.reasm = self.receiver.reassembler
+        self._index_base = 0  # sequence number of stream index 0 (IRS + 1), for SACK blocks
+        # the receiver's last window field and the (window, shift) it was for: a window field
+        # is a function of these two (TcpReceiver.window_field), asked again only on a change
+        self._field_for = (-1, -1)
+        self._field = 0
         self.fin_received = False
-        self._fin_index: int | None = None
         self.app_closed = False
         # --- options (RFC 7323, RFC 2018)
         self.mss_local = cfg.mss or 1460

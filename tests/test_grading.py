@@ -553,3 +553,17 @@ def test_a_value_of_the_wrong_type_fails_the_check_with_its_name(
     assert r.status == "error" and "insert() gave a value of type str" in r.output, r.output
     assert "must be bytes" in r.output
     assert rep.score == 0
+
+
+def test_stop_at_first_failure_skips_the_later_checks() -> None:
+    """The corpus tests read only the first failing check; grading stops there when asked."""
+    from netsim.grading.supervisor import grade_submission
+    wrong = next((Path(__file__).parent / "data" / "wrong_impls" / "02-rto-estimator").glob("*.py"))
+    full = grade_submission("02-rto-estimator", wrong)
+    quick = grade_submission("02-rto-estimator", wrong, stop_at_first_failure=True)
+    first = next(i for i, r in enumerate(full.results) if not r.passed)
+    assert [r.status for r in quick.results[:first + 1]] == \
+        [r.status for r in full.results[:first + 1]]
+    assert first + 1 < len(full.results)  # something was left to skip
+    assert all(r.status == "skipped" for r in quick.results[first + 1:])
+    assert quick.score <= full.score < full.max_score

@@ -7,7 +7,9 @@ names its mistake: the corpus file's ``Expect:`` line (words, ``|`` between alte
 appear in it, so one root mistake is not reported as another. Each model solution scores 100%.
 Each assignment README lists the grader's checks and points exactly.
 
-Everything is graded once, in parallel, by a module-scoped fixture.
+Everything is graded once, in parallel, by a module-scoped fixture; a wrong implementation's
+grading stops at its first failing check (the only one these tests read), a model solution's
+runs every check.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ def _expect(path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def graded() -> dict[str, GradeReport]:
-    jobs = [(a, str(p)) for a, p in CASES]
-    jobs += [(a, str(SOLUTIONS / f)) for a, f in SOLUTION_FILES.items()]
-    reports = grade_many(jobs, timeout=20.0)
-    return {path: rep for (_, path), rep in zip(jobs, reports, strict=True)}
+    wrong = [(a, str(p)) for a, p in CASES]
+    right = [(a, str(SOLUTIONS / f)) for a, f in SOLUTION_FILES.items()]
+    reports = grade_many(wrong, timeout=20.0, stop_at_first_failure=True)
+    reports += grade_many(right, timeout=20.0)
+    return {path: rep for (_, path), rep in zip(wrong + right, reports, strict=True)}
 
 
 @pytest.mark.parametrize(("assignment", "path"), CASES,

@@ -73,10 +73,13 @@ def precheck(path: Path) -> tuple[str, str]:
 def grade_submission(assignment: Assignment | str, spec: str | Path,
                      timeout: float = DEFAULT_TIMEOUT, python: str | None = None,
                      import_timeout: float = IMPORT_TIMEOUT,
-                     limits: Limits | None = None, siblings: bool = True) -> GradeReport:
+                     limits: Limits | None = None, siblings: bool = True,
+                     stop_at_first_failure: bool = False) -> GradeReport:
     """Grade one file (``path.py`` or ``path.py:ClassName``); never raises for the student's
     code, whatever it does. `siblings`: copy the other .py files of its folder along (its
-    helper modules; at most 20)."""
+    helper modules; at most 20). `stop_at_first_failure`: the checks after the first one that
+    does not pass are not run (status "skipped"; for the corpus tests, which look only at the
+    first failure)."""
     a = get_assignment(assignment) if isinstance(assignment, str) else assignment
     path, cls = split_spec(str(spec))
     t_start = time.perf_counter()
@@ -94,6 +97,10 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
     status = "error"
     try:
         for check in a.checks:
+            if stop_at_first_failure and results and not results[-1].passed:
+                results.append(_not_run(check, "skipped", "not run: stopped at the first "
+                                        "check that did not pass"))
+                continue
             if problem:
                 results.append(_not_run(check, status, f"not run: {problem.splitlines()[0]}"))
                 continue
@@ -255,11 +262,12 @@ def _failed(a: Assignment, name: str, exc: Exception) -> GradeReport:
 
 def grade_many(items: Iterable[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT,
                jobs: int | None = None, import_timeout: float = IMPORT_TIMEOUT,
-               limits: Limits | None = None) -> list[GradeReport]:
+               limits: Limits | None = None, stop_at_first_failure: bool = False
+               ) -> list[GradeReport]:
     """Grade (assignment, file) pairs in parallel (used by the tests)."""
     pairs = list(items)
     workers = jobs or max(1, min(8, os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: grade_submission(p[0], p[1], timeout,
-                                                        import_timeout=import_timeout,
-                                                        limits=limits), pairs))
+        return list(pool.map(lambda p: grade_submission(
+            p[0], p[1], timeout, import_timeout=import_timeout, limits=limits,
+            stop_at_first_failure=stop_at_first_failure), pairs))

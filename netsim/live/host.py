@@ -33,6 +33,7 @@ from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.cookie_fastpath import answer_from_frame
 from netsim.stack.tcp.states import State
 from netsim.trace.recorder import kind_of
+from netsim.wire.ipv4 import ip_from_bytes
 from netsim.wire.mac import MacAddress
 from netsim.wire.pcap import PcapWriter
 
@@ -163,6 +164,7 @@ class LiveHost:
                 self.node.attach(self.iface, self.tap)
                 # Under a SYN flood: SYNs answered with a cookie skip the parsed-object path
                 self.tap.shortcut = self._answer_cookie_syn
+            self.tap.answerable = self._answerable
             self.tap.register(self.env)
         except BaseException:
             self.close()
@@ -172,6 +174,11 @@ class LiveHost:
 
     def _answer_cookie_syn(self, frame: bytes) -> bool:
         return answer_from_frame(self.stack, self.iface, frame, self.env.now)
+
+    def _answerable(self, frame: bytes) -> bool:
+        """Whether the sender of the pure SYN `frame` has its MAC address in the ARP cache
+        (so it is on the link): its SYN-ACK can leave at once (netsim.live.synqueue)."""
+        return self.iface.arp.lookup(ip_from_bytes(frame[26:30]), self.env.now) is not None
 
     def describe(self) -> str:
         line = f"netsim live: {self.tap.name} {self.iface.address} mac {self.iface.mac} " \
@@ -245,7 +252,8 @@ class LiveHost:
         syns = self.tap.syns
         if syns is not None:
             out["syn_queue"] = {"stale": syns.stale, "overflow": syns.overflow,
-                                "peak": syns.peak, "max_age": syns.max_age}
+                                "peak": syns.peak, "max_age": syns.max_age,
+                                "answered_first": syns.answered_first}
         if self.impaired is not None:
             out["impairment"] = {"to_kernel": self.impaired.to_kernel.as_dict(),
                                  "from_kernel": self.impaired.from_kernel.as_dict()}

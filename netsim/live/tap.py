@@ -158,6 +158,9 @@ class TapPort:
         self.shortcut: Callable[[bytes], bool] | None = None
         self.syn_max_age = syn_max_age
         self.syns: SynQueue | None = None
+        #: Whether a pure SYN's sender can be answered at once (its MAC is known): such SYNs
+        #: are answered ahead of the others while SYNs wait (netsim.live.synqueue).
+        self.answerable: Callable[[bytes], bool] | None = None
         self._call_soon: Callable[[Callable[[], None]], None] | None = None
         self._resume_pending = False
 
@@ -211,6 +214,7 @@ class TapPort:
         syns = self.syns
         deliver = self._deliver
         receiver = self._receiver
+        answerable = self.answerable
         n = 0
         nbytes = 0
         while n < self.batch:
@@ -234,7 +238,9 @@ class TapPort:
                 touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
             if is_syn:
                 if syns is not None:
-                    syns.add(frame, syns.clock())  # (real time: the queue ages SYNs by it)
+                    # (real time: the queue ages SYNs by it)
+                    syns.add(frame, syns.clock(),
+                             answerable is not None and answerable(frame))
                 else:
                     deliver(frame)
             elif receiver is not None:
@@ -243,7 +249,10 @@ class TapPort:
             stats.reads += 1
             stats.rx_frames += n
             stats.rx_bytes += nbytes
-        if syns is not None and len(syns) and syns.run() and not self._resume_pending \
+        # while a read returns a whole batch, more frames wait in the kernel's queue: reading
+        # them comes before answering SYNs that cannot be answered at once (synqueue)
+        if syns is not None and len(syns) and syns.run(n >= self.batch) \
+                and not self._resume_pending \
                 and self._call_soon is not None:
             # SYNs still wait: come back after the events due now, and read again first
             self._resume_pending = True

@@ -168,10 +168,10 @@ def test_spoofed_syn_flood_without_cookies_denies_service(ns: Netns, tmp_path: P
     stays full of spoofed entries, and new clients are dropped."""
     out = under_flood(ns, tmp_path, "syn", 30000, "--syncookies", "0", probes=6,
                       interval=0.1)
+    # once the queue is full of spoofed entries (by the flood's end), nobody gets in; (the
+    # probes during the flood may: their SYNs go ahead of the spoofed ones, and the queue
+    # fills only as fast as netsim answers those)
     assert not any(fast(r) for r in out.after), out.describe()
-    # (the first probe, 50 ms in, may get in: its SYN goes ahead of the spoofed ones, and
-    # netsim may not have answered the 256 that fill the queue yet)
-    assert sum(fast(r) for r in out.during) <= 1, out.describe()
     assert out.counter("tcp.drop.syn_backlog_full") >= 1000, out.describe()
     assert out.counter("tcp.syncookies_sent") == 0
 

@@ -110,6 +110,7 @@ class LiveConfig:
     trace: str | None = None
     tcp: TcpConfig | None = None  # default: TcpConfig.linux_like()
     name: str = "netsim"
+    coalesce_acks: bool = True  # netsim.live.acks: one ACK per connection per batch read
 
 
 class LiveHost:
@@ -122,7 +123,7 @@ class LiveHost:
         gateway = _parse_gateway(config.gateway, address) if config.gateway else None
         if config.mtu is not None and not 68 <= config.mtu <= 65535:
             raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
-        self.tap = TapPort(config.tap)
+        self.tap = TapPort(config.tap, coalesce_acks=config.coalesce_acks)
         self._closables: list[Any] = [self.tap]
         try:
             if mac == self.tap.kernel_mac:
@@ -245,7 +246,8 @@ class LiveHost:
             "counters": {k: v for k, v in self.stack.counters.flat().items() if v},
             "drops": self.stack.counters.drops(),
             "env": {"wakeups": self.env.wakeups, "deferred": self.env.deferred,
-                    "seconds": round(self.env.now, 6)},
+                    "seconds": round(self.env.now, 6),
+                    "cpu_seconds": round(time.process_time(), 3)},  # of the whole process
             "connections": {c.name: c.state.name for c in self.stack.tcp.conns.values()},
             "interrupted": self.interrupted,
         }

@@ -22,9 +22,10 @@ What it takes out is narrow, so that nothing a sender relies on is lost:
   an ACK is held back by at most the time netsim takes to handle those frames, far below
   RFC 9293's 0.5 s limit on delaying an ACK.
 
-This thins the every-second-segment ACKs of a burst into stretch ACKs (RFC 2525 §4.2 names
-the effect on a sender that counts ACKs rather than bytes; RFC 3465 byte counting, which
-Linux uses, is unaffected). ``LiveConfig.coalesce_acks = False`` turns it off.
+This thins the every-second-segment ACKs of a burst into stretch ACKs: RFC 2525 §2.13
+("Stretch ACK violation") names what that costs a sender that counts ACKs rather than bytes
+(RFC 3465 byte counting, which Linux uses, does not mind), and RFC 9293's every second
+segment is a SHOULD. ``LiveConfig.coalesce_acks = False`` turns it off.
 """
 
 from __future__ import annotations

@@ -133,11 +133,15 @@ def run_netsim(args: argparse.Namespace, cookies: str) -> dict[str, Any]:
 
 
 def _tap_tx_dropped(ns_name: str, tap: str) -> int:
-    """Frames the kernel dropped on their way to the TAP's reader (its queue was full)."""
+    """Frames the kernel dropped on their way to the TAP's reader: by the device (its queue
+    was full) and by the queueing discipline in front of it."""
     out = subprocess.run(["ip", "netns", "exec", ns_name, "cat",
                           f"/sys/class/net/{tap}/statistics/tx_dropped"],
                          capture_output=True, text=True, check=False).stdout.strip()
-    return int(out) if out.isdigit() else -1
+    qdisc = subprocess.run(["ip", "netns", "exec", ns_name, "tc", "-s", "qdisc", "show", "dev",
+                            tap], capture_output=True, text=True, check=False).stdout
+    dropped = [int(m) for m in re.findall(r"dropped (\d+)", qdisc)]
+    return (int(out) if out.isdigit() else 0) + (max(dropped) if dropped else 0)
 
 
 def run_linux(args: argparse.Namespace) -> dict[str, Any]:

@@ -33,7 +33,6 @@ from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.cookie_fastpath import answer_from_frame
 from netsim.stack.tcp.states import State
 from netsim.trace.recorder import kind_of
-from netsim.wire.ipv4 import ip_from_bytes
 from netsim.wire.mac import MacAddress
 from netsim.wire.pcap import PcapWriter
 
@@ -176,10 +175,10 @@ class LiveHost:
     def _answer_cookie_syn(self, frame: bytes) -> bool:
         return answer_from_frame(self.stack, self.iface, frame, self.env.now)
 
-    def _answerable(self, frame: bytes) -> bool:
-        """Whether the sender of the pure SYN `frame` has its MAC address in the ARP cache
-        (so it is on the link): its SYN-ACK can leave at once (netsim.live.synqueue)."""
-        return self.iface.arp.lookup(ip_from_bytes(frame[26:30]), self.env.now) is not None
+    def _answerable(self) -> frozenset[bytes]:
+        """The addresses (4 bytes each) whose MAC address is in the ARP cache (so they are
+        on the link): a SYN from one gets its SYN-ACK out at once (netsim.live.synqueue)."""
+        return frozenset(ip.packed for ip in self.iface.arp.entries(self.env.now))
 
     def describe(self) -> str:
         line = f"netsim live: {self.tap.name} {self.iface.address} mac {self.iface.mac} " \

@@ -84,22 +84,27 @@ class SynQueue:
         return len(self._queue) + len(self._answerable)
 
     def add(self, frame: bytes, now: float, answerable: bool = False) -> None:
+        """Queue a SYN read at `now` (this runs once per SYN of a flood: kept lean; `peak`
+        is brought up to date by `run`, which follows every batch of reads)."""
         if answerable:
-            queue, limit = self._answerable, self.limit_answerable
+            queue = self._answerable
+            if len(queue) >= self.limit_answerable:
+                queue.popleft()
+                self.overflow += 1
         else:
-            queue, limit = self._queue, self.limit
-        if len(queue) >= limit:
-            queue.popleft()
-            self.overflow += 1
+            queue = self._queue
+            if len(queue) >= self.limit:
+                queue.popleft()
+                self.overflow += 1
         queue.append((now, frame))
-        waiting = len(self._queue) + len(self._answerable)
-        if waiting > self.peak:
-            self.peak = waiting
 
     def run(self, answerable_only: bool = False) -> int:
         """Drop the stale SYNs, then answer up to `budget` of the others, the answerable ones
         first, each class newest first (with `answerable_only`, only those: the caller is
         still behind in reading, and reading comes first); returns how many are waiting."""
+        waiting = len(self._queue) + len(self._answerable)
+        if waiting > self.peak:
+            self.peak = waiting
         oldest = self.clock() - self.max_age
         deliver = self.deliver
         left = self.budget

@@ -19,7 +19,7 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from netsim.errors import UsageError
 from netsim.live.acks import coalesce
@@ -161,9 +161,10 @@ class TapPort:
         self.shortcut: Callable[[bytes], bool] | None = None
         self.syn_max_age = syn_max_age
         self.syns: SynQueue | None = None
-        #: Whether a pure SYN's sender can be answered at once (its MAC is known): such SYNs
-        #: are answered ahead of the others while SYNs wait (netsim.live.synqueue).
-        self.answerable: Callable[[bytes], bool] | None = None
+        #: The senders (IPv4 addresses, 4 bytes each) whose SYNs can be answered at once
+        #: (their MAC is known), asked once per batch read: their SYNs are answered ahead
+        #: of the others while SYNs wait (netsim.live.synqueue).
+        self.answerable: Callable[[], Container[bytes]] | None = None
         self._call_soon: Callable[[Callable[[], None]], None] | None = None
         self._resume_pending = False
         #: While `poll` delivers frames, what the stack sends waits here and leaves when
@@ -269,7 +270,8 @@ class TapPort:
         syns = self.syns
         deliver = self._deliver
         receiver = self._receiver
-        answerable = self.answerable
+        known: Container[bytes] | None = None  # asked at the batch's first SYN
+        read_at = 0.0
         flush_every = self.ack_batch if self._held is not None else 0
         n = 0
         nbytes = 0
@@ -294,9 +296,10 @@ class TapPort:
                 touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
             if is_syn:
                 if syns is not None:
-                    # (real time: the queue ages SYNs by it)
-                    syns.add(frame, syns.clock(),
-                             answerable is not None and answerable(frame))
+                    if known is None:
+                        known = () if self.answerable is None else self.answerable()
+                        read_at = syns.clock()  # (real time: the queue ages SYNs by it)
+                    syns.add(frame, read_at, frame[26:30] in known)
                 else:
                     deliver(frame)
             elif receiver is not None:

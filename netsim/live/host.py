@@ -122,7 +122,8 @@ class LiveHost:
         gateway = _parse_gateway(config.gateway, address) if config.gateway else None
         if config.mtu is not None and not 68 <= config.mtu <= 65535:
             raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
-        self.tap = TapPort(config.tap, coalesce_acks=config.coalesce_acks)
+        self.tap = TapPort(config.tap)
+        self.tap.coalesce_acks = config.coalesce_acks
         self._closables: list[Any] = [self.tap]
         try:
             if mac == self.tap.kernel_mac:

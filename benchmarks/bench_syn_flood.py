@@ -115,6 +115,7 @@ def run_netsim(args: argparse.Namespace, cookies: str) -> dict[str, Any]:
             fout, pout = flood.communicate(timeout=120)[0], probe.communicate(timeout=120)[0]
             peak = _rss_peak(sim.proc.pid)
             sim.stop()
+            kernel_drops = _tap_tx_dropped(ns.name, ns.tap)
         summary = json.loads(stats.read_text())
         counters = summary["counters"]
         stats.unlink()
@@ -125,8 +126,22 @@ def run_netsim(args: argparse.Namespace, cookies: str) -> dict[str, Any]:
                cookies_valid=counters.get("tcp.syncookies_valid", 0),
                syn_drops=counters.get("tcp.drop.syn_backlog_full", 0),
                syns_seen=counters.get("tcp.rx", 0), rss_peak_mb=round(peak / 1024, 1),
-               syn_stale=summary.get("syn_queue", {}).get("stale", "-"))
+               syn_stale=summary.get("syn_queue", {}).get("stale", "-"),
+               first=summary.get("syn_queue", {}).get("answered_first", "-"),
+               tap_drops=kernel_drops)
     return row
+
+
+def _tap_tx_dropped(ns_name: str, tap: str) -> int:
+    """Frames the kernel dropped on their way to the TAP's reader: by the device (its queue
+    was full) and by the queueing discipline in front of it."""
+    out = subprocess.run(["ip", "netns", "exec", ns_name, "cat",
+                          f"/sys/class/net/{tap}/statistics/tx_dropped"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    qdisc = subprocess.run(["ip", "netns", "exec", ns_name, "tc", "-s", "qdisc", "show", "dev",
+                            tap], capture_output=True, text=True, check=False).stdout
+    dropped = [int(m) for m in re.findall(r"dropped (\d+)", qdisc)]
+    return (int(out) if out.isdigit() else 0) + (max(dropped) if dropped else 0)
 
 
 def run_linux(args: argparse.Namespace) -> dict[str, Any]:
@@ -159,7 +174,7 @@ def run_linux(args: argparse.Namespace) -> dict[str, Any]:
     row.update(cookies_sent=delta("TcpExt.SyncookiesSent"),
                cookies_valid=delta("TcpExt.SyncookiesRecv"),
                syn_drops=delta("TcpExt.ListenDrops"), syns_seen="-", rss_peak_mb="-",
-               syn_stale="-")
+               syn_stale="-", first="-", tap_drops="-")
     return row
 
 
@@ -183,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.syns} spoofed SYNs in {args.seconds} s; {args.probes} client connections "
           f"{args.interval} s apart; 'during'/'after': served within 1 s")
     cols = ("flood_s", "during", "after", "served", "slowest", "cookies_sent", "cookies_valid",
-            "syn_drops", "syns_seen", "syn_stale", "rss_peak_mb")
+            "syn_drops", "syns_seen", "syn_stale", "first", "tap_drops", "rss_peak_mb")
     print(f"{'variant':18}" + "".join(f"{c:>14}" for c in cols))
     for variant in args.variants:
         if variant == "linux":

@@ -5,22 +5,23 @@ away even when a test fails. Measured: the service the client gets during and ri
 the flood, and the memory of the netsim process (RSS from /proc).
 
 What is asserted: every probe started after a flood's last frame is served within 1 s; under
-the 30,000-SYN spoofed flood all but one of the (4 or 5) probes started during it are served
-(within the probe's 3 s); netsim's peak RSS grows by less than 64 MiB. Issue 23 asks for 4 of 5
-of the probes during the flood to be served within 1 s, as Linux does; that is measured
-(benchmarks/bench_syn_flood.py) but not asserted: it holds only when netsim answers SYNs about
-as fast as they come, and Python answers one in ~20 us of CPU (the lean path of
-netsim.stack.tcp.cookie_fastpath): on two busy shared cores (the flood's sender, the probes and
-netsim among other jobs) the benchmark saw between 2/4 and 4/4 where Linux saw 4/4 each time.
-What does not depend on the machine: SYNs wait in netsim's SYN queue (netsim.live.synqueue),
-answered newest first and dropped after 1 s, while the frames of connections go to the stack at
-once; so a client whose SYN is answered finishes its handshake without waiting behind the
-flood, and the service is back within 1 s of the flood's end however far behind netsim was.
+the 30,000-SYN spoofed flood at least 4 of every 5 probes started during it are served within
+1 s, as Linux serves them (issue 23's bar; benchmarks/bench_syn_flood.py runs the same flood
+against the kernel side by side); netsim's peak RSS grows by less than 64 MiB.
+What makes that hold on a busy machine although Python answers a SYN in ~20 us of CPU, slower
+than the flood's 75,000 a second: SYNs wait in netsim's SYN queue (netsim.live.synqueue) while
+the frames of connections go to the stack at once; a SYN whose sender's MAC is known (a real
+client on the link resolved netsim's address first, and netsim learned its own from that)
+is answered ahead of the spoofed ones, whose SYN-ACKs would wait for ARP anyway; and while
+the kernel's queue towards netsim is not drained, reading comes before answering the others
+(a client's SYN the kernel has to drop costs it a 1 s retransmission). Other floods: the
+service is back within 1 s of the flood's end, and all but one probe during it is served.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -138,23 +139,25 @@ def under_flood(ns: Netns, tmp_path: Path, kind: str, count: int, *netsim_args: 
                    before, peak, json.loads(stats.read_text()), extra.strip())
 
 
-def check_service(out: Outcome, *, during_ok: int = 0) -> None:
-    """Every probe started after the flood's end is served within 1 s, at least `during_ok`
-    of those started during it are served at all (within the probe's 3 s: a client's SYN
-    that the flood pushed out of the TAP's queue is sent again after 1 s), and memory stays
-    bounded."""
+def check_service(out: Outcome, *, during_ok: int = 0, during_fast: int = 0) -> None:
+    """Every probe started after the flood's end is served within 1 s; of those started
+    during it, at least `during_ok` are served at all (within the probe's 3 s: a client's SYN
+    that the flood pushed out of the TAP's queue is sent again after 1 s) and at least
+    `during_fast` within 1 s; and memory stays bounded."""
     assert out.after, out.describe()
     assert all(fast(r) for r in out.after), out.describe()
     assert sum(bool(r["ok"]) for r in out.during) >= during_ok, out.describe()
+    assert sum(fast(r) for r in out.during) >= during_fast, out.describe()
     assert out.rss_peak - out.rss_before < RSS_GROWTH_LIMIT_KB, out.describe()
 
 
 def test_spoofed_syn_flood_30000_cookies_keep_serving(ns: Netns, tmp_path: Path) -> None:
-    out = under_flood(ns, tmp_path, "syn", 30000, probes=10, interval=0.1)
+    # probes 75 ms apart from 50 ms into the 0.4 s flood: 5 of them start during it
+    out = under_flood(ns, tmp_path, "syn", 30000, probes=10, interval=0.075)
     assert len(out.during) >= 4, out.describe()
-    # all but one of the clients that try during the flood get in (within 3 s: a client SYN
-    # lost in the TAP's full queue is retransmitted after 1 s, as Linux's would be)
-    check_service(out, during_ok=len(out.during) - 1)
+    # issue 23: 4 of 5 (or better) of the clients that try during the flood get in within
+    # 1 s, as against Linux under the same flood
+    check_service(out, during_fast=math.ceil(0.8 * len(out.during)))
     assert out.counter("tcp.syncookies_sent") >= 1000, out.describe()
     assert out.counter("tcp.syncookies_valid") >= 1, out.describe()
     assert out.counter("tcp.drop.syn_backlog_full") == 0
@@ -165,7 +168,10 @@ def test_spoofed_syn_flood_without_cookies_denies_service(ns: Netns, tmp_path: P
     stays full of spoofed entries, and new clients are dropped."""
     out = under_flood(ns, tmp_path, "syn", 30000, "--syncookies", "0", probes=6,
                       interval=0.1)
-    assert not any(fast(r) for r in out.during + out.after), out.describe()
+    # once the queue is full of spoofed entries (by the flood's end), nobody gets in; (the
+    # probes during the flood may: their SYNs go ahead of the spoofed ones, and the queue
+    # fills only as fast as netsim answers those)
+    assert not any(fast(r) for r in out.after), out.describe()
     assert out.counter("tcp.drop.syn_backlog_full") >= 1000, out.describe()
     assert out.counter("tcp.syncookies_sent") == 0
 

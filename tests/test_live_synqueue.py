@@ -69,8 +69,9 @@ def test_the_queue_is_bounded_and_gives_up_its_oldest() -> None:
     q = SynQueue(got.append, Clock(), limit=3, budget=10)
     for i in range(5):
         q.add(bytes([i]), 0.0)
-    assert len(q) == 3 and q.overflow == 2 and q.peak == 3
+    assert len(q) == 3 and q.overflow == 2
     q.run()
+    assert q.peak == 3  # (brought up to date by run, which follows every batch of reads)
     assert got == [b"\x04", b"\x03", b"\x02"]
     with pytest.raises(ValueError, match="max_age"):
         SynQueue(got.append, Clock(), max_age=0)
@@ -98,6 +99,66 @@ def test_under_a_syn_flood_a_connection_s_frames_do_not_wait_behind_the_syns() -
         assert got == [ack, syns[-1], syns[-2]]
         env.run(until=0.2)  # the rest follows without another frame arriving
         assert got[1:] == syns[::-1]
+    finally:
+        env.close()
+        tap.close()
+        kernel.close()
+
+
+def test_syns_whose_sender_is_known_are_answered_before_the_others() -> None:
+    """A real client's SYN (its sender's MAC known) goes ahead of a flood's, however many of
+    the flood's came after it; stale ones of either class are dropped."""
+    got: list[bytes] = []
+    clock = Clock()
+    q = SynQueue(got.append, clock, budget=3, limit_answerable=2)
+    q.add(b"client", 0.0, answerable=True)
+    for i in range(5):
+        q.add(bytes([i]), 0.1)
+    assert q.run() == 3 and got == [b"client", b"\x04", b"\x03"] and q.answered_first == 1
+    for name in (b"a", b"b", b"c"):  # the answerable class has its own, smaller bound
+        q.add(name, 0.2, answerable=True)
+    assert q.overflow == 1 and len(q) == 5
+    clock.t = 1.15  # the flood's SYNs (from 0.1) are stale now, the others not
+    assert q.run() == 0 and got[3:] == [b"c", b"b"] and q.stale == 3
+
+
+def test_while_behind_in_reading_only_answerable_syns_are_answered() -> None:
+    got: list[bytes] = []
+    q = SynQueue(got.append, Clock(), budget=4)
+    q.add(b"flood", 0.0)
+    q.add(b"client", 0.0, answerable=True)
+    assert q.run(answerable_only=True) == 1 and got == [b"client"]
+    assert q.run() == 0 and got == [b"client", b"flood"]
+
+
+def test_the_tap_asks_which_syns_are_answerable() -> None:
+    ours, kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setblocking(False)
+    env = LiveEnvironment()
+    tap = TapPort("fake0", fd=ours.detach())
+    got: list[bytes] = []
+    tap.attach(got.append)
+    tap.register(env)
+    assert tap.syns is not None
+    tap.syns.budget = 1
+    client = tcp_frame(SYN, sport=5555)  # from 10.0.0.1, whose MAC is known
+    asked: list[int] = []
+
+    def known() -> set[bytes]:
+        asked.append(1)
+        return {SRC.packed}
+
+    tap.answerable = known
+    spoofed = intern_ip("10.0.0.77")
+    try:
+        kernel.send(client)
+        for i in range(4):
+            seg = build_tcp(spoofed, DST, 1024 + i, 80, 1000, 0, SYN, 65535)
+            kernel.send(build_ethernet(MAC, PEER, ETHERTYPE_IPV4,
+                                       build_ipv4(spoofed, DST, 6, seg)))
+        assert tap.poll() == 5
+        assert got == [client]  # first, although four SYNs came after it
+        assert asked == [1]  # once per batch read, not per SYN
     finally:
         env.close()
         tap.close()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from netsim.errors import UsageError
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset
 from netsim.stack.tcp.states import State
 from netsim.testing import TcpScript
+from netsim.testing.script import parse_flags
 
 PLAIN = TcpConfig(timestamps=False, sack=False, window_scaling=False, delayed_ack=0)
 MASK = 0xFFFFFFFF
@@ -345,3 +347,86 @@ def test_abort_in_each_state(state: State) -> None:
     h.expect_nothing()
     h.expect_state(State.CLOSED)
     assert h.stack.tcp.state_count() == 0 and len(h.stack.timers) == 0
+
+
+# ---------------------------------------------------------------------------- RFC 5961 §7
+def _many_established(h: TcpScript, n: int) -> list[int]:
+    """`n` connections to port 80 from peer ports 2000.. (handshakes injected); returns the
+    ISS + 1 of each (what the peer acknowledges)."""
+    h.listen(80)
+    acks = []
+    for i in range(n):
+        h.inject(flags="S", seq=7000, sport=2000 + i)
+        (synack,) = h.drain()
+        acks.append((synack.seq + 1) & MASK)
+        h.inject(flags="A", seq=7001, ack=acks[-1], sport=2000 + i)
+    h.drain()
+    assert sum(1 for c in h.stack.tcp.conns.values() if c.state is State.ESTABLISHED) == n
+    return acks
+
+
+def _rst_each(h: TcpScript, n: int, offset: int) -> int:
+    """A RST inside the window but not at RCV.NXT on each connection; the challenge ACKs."""
+    for i in range(n):
+        h.inject(flags="R", seq=7001 + offset, sport=2000 + i)
+    sent = h.drain()
+    assert all(seg.flags == parse_flags("A") and seg.ack == 7001 for seg in sent)
+    return len(sent)
+
+
+def test_challenge_acks_are_limited_host_wide_with_a_randomised_budget() -> None:
+    """RFC 5961 §7 (as Linux's tcp_challenge_ack_limit 10): 40 connections each get a RST
+    that asks for a challenge ACK (each connection's own limit lets one through); the host
+    sends between 5 and 14 in that second, counts the rest, and a new second has a new
+    budget. Every connection stays established."""
+    cfg = TcpConfig(timestamps=False, sack=False, window_scaling=False, delayed_ack=0,
+                    challenge_ack_limit=10)
+    h = TcpScript(cfg)
+    _many_established(h, 40)
+    budgets = []
+    for second in range(6):
+        h.advance_to(10.0 + second)
+        budgets.append(_rst_each(h, 40, 100 + second))
+    assert all(5 <= b <= 14 for b in budgets), budgets
+    assert len(set(budgets)) > 1, budgets  # drawn per interval, not a fixed count
+    assert h.stack.counters["tcp"]["challenge_ack_limited"] == 240 - sum(budgets)
+    assert h.stack.counters["tcp"]["challenge_ack"] == sum(budgets)
+    assert all(c.state is State.ESTABLISHED for c in h.stack.tcp.conns.values())
+    # the same configuration and key give the same budgets (simulation is reproducible)
+    again = TcpScript(cfg)
+    _many_established(again, 40)
+    replay = []
+    for second in range(6):
+        again.advance_to(10.0 + second)
+        replay.append(_rst_each(again, 40, 100 + second))
+    assert replay == budgets
+
+
+def test_without_a_host_wide_limit_each_connection_gets_its_challenge_ack() -> None:
+    h = TcpScript(TcpConfig(timestamps=False, sack=False, window_scaling=False, delayed_ack=0))
+    _many_established(h, 40)
+    h.advance_to(10.0)
+    assert _rst_each(h, 40, 100) == 40
+    # and the per-connection limit (RFC 5961 §7, Linux's tcp_invalid_ratelimit) still holds
+    assert _rst_each(h, 40, 200) == 0
+    assert h.stack.counters["tcp"]["oow_ack_limited"] == 40
+    assert h.stack.counters["tcp"]["challenge_ack_limited"] == 0
+
+
+def test_a_zero_host_wide_limit_sends_no_challenge_ack_and_syns_are_still_dropped() -> None:
+    """RFC 5961 §4.2 with the throttle shut: a SYN in ESTABLISHED is never acted on."""
+    cfg = TcpConfig(timestamps=False, sack=False, window_scaling=False, delayed_ack=0,
+                    challenge_ack_limit=0)
+    h = TcpScript(cfg)
+    h.establish_active()
+    h.inject(flags="S", seq=h.prel(50))
+    h.expect_nothing()
+    h.expect_state(State.ESTABLISHED)
+    assert h.stack.counters["tcp"]["challenge_ack_limited"] == 1
+
+
+@pytest.mark.parametrize("field,value", [("challenge_ack_limit", -1),
+                                         ("challenge_ack_interval", 0.0)])
+def test_bad_challenge_ack_settings_are_refused(field: str, value: float) -> None:
+    with pytest.raises(UsageError, match=field):
+        TcpConfig(**{field: value})  # type: ignore[arg-type]

@@ -109,6 +109,7 @@ class LiveConfig:
     trace: str | None = None
     tcp: TcpConfig | None = None  # default: TcpConfig.linux_like()
     name: str = "netsim"
+    coalesce_acks: bool = True  # netsim.live.acks: one ACK per connection per batch read
 
 
 class LiveHost:
@@ -122,6 +123,7 @@ class LiveHost:
         if config.mtu is not None and not 68 <= config.mtu <= 65535:
             raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
         self.tap = TapPort(config.tap)
+        self.tap.coalesce_acks = config.coalesce_acks
         self._closables: list[Any] = [self.tap]
         try:
             if mac == self.tap.kernel_mac:
@@ -163,6 +165,7 @@ class LiveHost:
                 self.node.attach(self.iface, self.tap)
                 # Under a SYN flood: SYNs answered with a cookie skip the parsed-object path
                 self.tap.shortcut = self._answer_cookie_syn
+            self.tap.answerable = self._answerable
             self.tap.register(self.env)
         except BaseException:
             self.close()
@@ -172,6 +175,11 @@ class LiveHost:
 
     def _answer_cookie_syn(self, frame: bytes) -> bool:
         return answer_from_frame(self.stack, self.iface, frame, self.env.now)
+
+    def _answerable(self) -> frozenset[bytes]:
+        """The addresses (4 bytes each) whose MAC address is in the ARP cache (so they are
+        on the link): a SYN from one gets its SYN-ACK out at once (netsim.live.synqueue)."""
+        return frozenset(ip.packed for ip in self.iface.arp.entries(self.env.now))
 
     def describe(self) -> str:
         line = f"netsim live: {self.tap.name} {self.iface.address} mac {self.iface.mac} " \
@@ -238,14 +246,16 @@ class LiveHost:
             "counters": {k: v for k, v in self.stack.counters.flat().items() if v},
             "drops": self.stack.counters.drops(),
             "env": {"wakeups": self.env.wakeups, "deferred": self.env.deferred,
-                    "seconds": round(self.env.now, 6)},
+                    "seconds": round(self.env.now, 6),
+                    "cpu_seconds": round(time.process_time(), 3)},  # of the whole process
             "connections": {c.name: c.state.name for c in self.stack.tcp.conns.values()},
             "interrupted": self.interrupted,
         }
         syns = self.tap.syns
         if syns is not None:
             out["syn_queue"] = {"stale": syns.stale, "overflow": syns.overflow,
-                                "peak": syns.peak, "max_age": syns.max_age}
+                                "peak": syns.peak, "max_age": syns.max_age,
+                                "answered_first": syns.answered_first}
         if self.impaired is not None:
             out["impairment"] = {"to_kernel": self.impaired.to_kernel.as_dict(),
                                  "from_kernel": self.impaired.from_kernel.as_dict()}

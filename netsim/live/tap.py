@@ -19,9 +19,10 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from netsim.errors import UsageError
+from netsim.live.acks import coalesce
 from netsim.live.synqueue import SynQueue, is_pure_syn
 
 __all__ = [
@@ -118,7 +119,7 @@ class TapStats:
     """Counters of one TAP port (frames and bytes each way, and what went wrong)."""
 
     __slots__ = ("rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_dropped", "tx_errors",
-                 "rx_errors", "reads")
+                 "rx_errors", "reads", "tx_coalesced")
 
     def __init__(self) -> None:
         self.rx_frames = 0
@@ -129,6 +130,7 @@ class TapStats:
         self.tx_errors = 0  # any other write error (e.g. EIO while the device is down)
         self.rx_errors = 0
         self.reads = 0  # wake-ups that read at least one frame
+        self.tx_coalesced = 0  # ACKs not written: a later ACK of the batch covers them
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -144,7 +146,8 @@ class TapPort:
     """
 
     def __init__(self, name: str, fd: int | None = None, batch: int = 1024,
-                 syn_max_age: float | None = 1.0) -> None:
+                 syn_max_age: float | None = 1.0, coalesce_acks: bool = True,
+                 ack_batch: int = 32) -> None:
         self.name = name
         self.fd = open_tap(name) if fd is None else fd
         self.batch = batch
@@ -158,8 +161,17 @@ class TapPort:
         self.shortcut: Callable[[bytes], bool] | None = None
         self.syn_max_age = syn_max_age
         self.syns: SynQueue | None = None
+        #: The senders (IPv4 addresses, 4 bytes each) whose SYNs can be answered at once
+        #: (their MAC is known), asked once per batch read: their SYNs are answered ahead
+        #: of the others while SYNs wait (netsim.live.synqueue).
+        self.answerable: Callable[[], Container[bytes]] | None = None
         self._call_soon: Callable[[Callable[[], None]], None] | None = None
         self._resume_pending = False
+        #: While `poll` delivers frames, what the stack sends waits here and leaves when
+        #: `ack_batch` frames were read or the batch ends, thinned by netsim.live.acks.
+        self.coalesce_acks = coalesce_acks
+        self.ack_batch = ack_batch
+        self._held: list[bytes] | None = None
 
     def fileno(self) -> int:
         return self.fd
@@ -180,7 +192,26 @@ class TapPort:
         self._taps.append(tap)
 
     def send(self, frame: bytes) -> None:
-        """Write one frame to the kernel. Never blocks: a full queue drops (and counts) it."""
+        """Write one frame to the kernel (held until the end of the batch while `poll` is
+        delivering frames). Never blocks: a full queue drops (and counts) it."""
+        held = self._held
+        if held is not None:
+            held.append(frame)
+            return
+        self._write(frame)
+
+    def _flush(self) -> None:
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        if len(held) > 1:
+            held, dropped = coalesce(held)
+            self.stats.tx_coalesced += dropped
+        for frame in held:
+            self._write(frame)
+
+    def _write(self, frame: bytes) -> None:
         stats = self.stats
         if self._taps:
             now = time.time()
@@ -202,7 +233,35 @@ class TapPort:
 
     def poll(self) -> int:
         """Read up to `batch` pending frames and deliver them, pure SYNs through the SYN queue
-        (after `register`); then let the queue answer its budget. Returns how many were read."""
+        (after `register`); then let the queue answer its budget. Returns how many were read.
+        What the stack sends meanwhile is held and written every `ack_batch` frames and at
+        the end, the ACKs thinned (netsim.live.acks), unless `coalesce_acks` is off."""
+        stats = self.stats
+        syns = self.syns
+        hold = self.coalesce_acks and self._held is None
+        if hold:
+            self._held = []
+        try:
+            n, nbytes = self._read_batch()
+        finally:
+            if hold:
+                self._flush()
+                self._held = None
+        if n:
+            stats.rx_frames += n
+            stats.rx_bytes += nbytes
+        # while a read returns a whole batch, more frames wait in the kernel's queue: reading
+        # them comes before answering SYNs that cannot be answered at once (synqueue)
+        if syns is not None and len(syns) and syns.run(n >= self.batch) \
+                and not self._resume_pending \
+                and self._call_soon is not None:
+            # SYNs still wait: come back after the events due now, and read again first
+            self._resume_pending = True
+            self._call_soon(self._resume)
+        return n
+
+    def _read_batch(self) -> tuple[int, int]:
+        """Read and deliver up to `batch` frames; (frames, bytes)."""
         fd = self.fd
         taps = self._taps
         read = os.read
@@ -211,6 +270,9 @@ class TapPort:
         syns = self.syns
         deliver = self._deliver
         receiver = self._receiver
+        known: Container[bytes] | None = None  # asked at the batch's first SYN
+        read_at = 0.0
+        flush_every = self.ack_batch if self._held is not None else 0
         n = 0
         nbytes = 0
         while n < self.batch:
@@ -234,21 +296,19 @@ class TapPort:
                 touch()  # a later frame of the batch arrived later (e.g. an answer to ours)
             if is_syn:
                 if syns is not None:
-                    syns.add(frame, syns.clock())  # (real time: the queue ages SYNs by it)
+                    if known is None:
+                        known = () if self.answerable is None else self.answerable()
+                        read_at = syns.clock()  # (real time: the queue ages SYNs by it)
+                    syns.add(frame, read_at, frame[26:30] in known)
                 else:
                     deliver(frame)
             elif receiver is not None:
                 receiver(frame)  # (the shortcut takes only SYNs)
+            if flush_every and n % flush_every == 0:
+                self._flush()
         if n:
             stats.reads += 1
-            stats.rx_frames += n
-            stats.rx_bytes += nbytes
-        if syns is not None and len(syns) and syns.run() and not self._resume_pending \
-                and self._call_soon is not None:
-            # SYNs still wait: come back after the events due now, and read again first
-            self._resume_pending = True
-            self._call_soon(self._resume)
-        return n
+        return n, nbytes
 
     def _deliver(self, frame: bytes) -> None:
         shortcut = self.shortcut

@@ -485,7 +485,9 @@ class Stack:
             self._send_arp_request(iface, next_hop)
             self._arm_housekeeping()
         elif outcome is Enqueue.DROPPED:
-            self.drop("arp", "pending_overflow", str(next_hop))
+            # (the detail only for a trace: under a SYN flood from spoofed on-link addresses
+            # this runs once per SYN-ACK)
+            self.drop("arp", "pending_overflow", "" if self.trace is None else str(next_hop))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
         self.eth_counts["tx"] += 1

@@ -48,6 +48,13 @@ class TcpConfig:
     # segment without data per connection per this many seconds (Linux's
     # net.ipv4.tcp_invalid_ratelimit; Linux exempts segments that carry data)
     invalid_ratelimit: float = 0.5
+    # RFC 5961 §7 ACK throttling host-wide, as Linux's net.ipv4.tcp_challenge_ack_limit: at
+    # most about this many challenge ACKs per `challenge_ack_interval` seconds from the whole
+    # stack (the budget of each interval drawn from [limit/2, limit*3/2), as Linux draws it:
+    # an exact shared count is a side channel, CVE-2016-5696). None: no host-wide limit (the
+    # per-connection one above still applies), Linux's default since 6.0.
+    challenge_ack_limit: int | None = None
+    challenge_ack_interval: float = 1.0
     cc: str = "newreno"
     initial_window: str = "rfc5681"  # or "iw10"
     cc_factory: Callable[[], CongestionControl] | None = None
@@ -72,6 +79,12 @@ class TcpConfig:
         if self.syncookies not in (0, 1, 2):
             raise UsageError(f"syncookies: {self.syncookies!r} is not 0 (off), 1 (when the "
                              "half-open queue is full) or 2 (always)")
+        if self.challenge_ack_limit is not None and self.challenge_ack_limit < 0:
+            raise UsageError(f"challenge_ack_limit: {self.challenge_ack_limit!r} is not a "
+                             "count >= 0 (or None: no host-wide limit)")
+        if not self.challenge_ack_interval > 0:
+            raise UsageError(f"challenge_ack_interval: {self.challenge_ack_interval!r} is not "
+                             "a time > 0 seconds")
         if self.synack_retries < 0 or self.syn_retries < 0:
             raise UsageError("syn_retries/synack_retries: must be >= 0")
 

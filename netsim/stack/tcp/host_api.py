@@ -54,6 +54,9 @@ class ConnectionTable(Protocol):
     def remove(self, conn: Any) -> None:
         """Forget a connection that reached CLOSED."""
 
+    def challenge_ack_allowed(self, now: float) -> bool:
+        """Whether the host-wide limit of challenge ACKs (RFC 5961 §7) has room now."""
+
 
 class ListenerHooks(Protocol):
     """The listener a passively opened connection reports to."""

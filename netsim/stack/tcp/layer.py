@@ -11,6 +11,7 @@ when its handshake completes, a RST arrives, or its SYN-ACK retransmissions (``s
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from collections.abc import Callable
 from ipaddress import IPv4Address
@@ -89,6 +90,10 @@ class TcpLayer:
         #: a live host sets random bytes.
         self.cookie_secret = syncookies.secret_for(self.cfg.isn_key, stack.name)
         self.ts_offsets: dict[IPv4Address, int] = {}  # per peer, for cookie SYN-ACKs
+        # RFC 5961 §7, host-wide: the interval the budget is for, and what is left of it
+        self._challenge_interval = -1
+        self._challenge_left = 0
+        self._challenge_rng: random.Random | None = None
 
     # ------------------------------------------------------------------ application side
     def listen(self, port: int, backlog: int | None = None,
@@ -231,6 +236,28 @@ class TcpLayer:
         if child.state is State.SYN_RECEIVED:  # the ACK did not complete it: keep nothing
             child.abort(now)
         return True
+
+    def challenge_ack_allowed(self, now: float) -> bool:
+        """RFC 5961 §7 ACK throttling across all connections, as Linux's
+        tcp_challenge_ack_limit: each `challenge_ack_interval` allows a budget drawn from
+        [limit/2, limit/2 + limit) (drawn, not fixed: a fixed shared budget lets an off-path
+        attacker count the challenge ACKs it triggers against a victim's, CVE-2016-5696).
+        False (and counted as ``tcp.challenge_ack_limited``) when it is used up."""
+        limit = self.cfg.challenge_ack_limit
+        if limit is None:
+            return True
+        interval = int(now // self.cfg.challenge_ack_interval)
+        if interval != self._challenge_interval:
+            self._challenge_interval = interval
+            rng = self._challenge_rng
+            if rng is None:  # seeded from the cookie key: reproducible in simulation
+                rng = self._challenge_rng = random.Random(self.cookie_secret)
+            self._challenge_left = (limit + 1) // 2 + rng.randrange(limit) if limit else 0
+        if self._challenge_left > 0:
+            self._challenge_left -= 1
+            return True
+        self.stack.tcp_counts["challenge_ack_limited"] += 1
+        return False
 
     def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
                  ack: int, flags: int, now: float) -> None:

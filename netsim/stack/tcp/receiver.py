@@ -13,7 +13,8 @@ to tell the peer (window, SACK blocks, when to ACK).
 - SACK blocks to advertise, most recent first (RFC 2018 §4).
 - TS.Recent (RFC 7323 §4.3).
 - Answers to segments outside the window and challenge ACKs (RFC 5961 §3.2, §4.2), at most
-  one per `invalid_ratelimit` (RFC 5961 §7, per connection as Linux).
+  one per `invalid_ratelimit` (RFC 5961 §7, per connection as Linux); challenge ACKs also
+  within the layer's host-wide `challenge_ack_limit`.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ class Receiver(RetransmitTimer):
         return False
 
     def _challenge_ack(self, now: float) -> None:
-        """RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
-        if self._oow_limited(now):
+        """RFC 5961 §3.2/§4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; throttled (RFC 5961 §7)
+        per connection first, then host-wide (as Linux's tcp_send_challenge_ack)."""
+        if self._oow_limited(now) or not self.layer.challenge_ack_allowed(now):
             return
         self.challenge_acks += 1
         self.stack.tcp_counts["challenge_ack"] += 1

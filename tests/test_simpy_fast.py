@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import simpy
@@ -89,3 +90,46 @@ def test_set_now_and_a_time_in_the_past_means_now() -> None:
     sf.call_at(env, 1.0, lambda _ev: times.append(env.now))
     env.run()
     assert times == [5.0]
+
+
+def _interleaved_run(use_conveyor: bool) -> list[tuple[float, str]]:
+    """Items put on one path at times 1, 1, 2, 2, 3, with other events at the same times
+    scheduled between the puts, and one more put from inside a delivery."""
+    env = simpy.Environment()
+    seen: list[tuple[float, str]] = []
+
+    def deliver(item: str) -> None:
+        seen.append((env.now, item))
+        if item == "c":
+            put(3.0, "late")  # put while the path is being emptied
+
+    conveyor = sf.Conveyor(env, deliver)
+
+    def put(when: float, item: str) -> None:
+        if use_conveyor:
+            conveyor.put(when, item)
+        else:
+            sf.schedule(env, when, sf.Triggered(env, lambda ev: deliver(sf.value_of(ev)), item))
+
+    def other(name: str) -> Callable[[Event], None]:
+        return lambda _ev: seen.append((env.now, name))
+
+    put(1.0, "a")
+    sf.call_at(env, 1.0, other("x1"))
+    put(1.0, "b")
+    put(2.0, "c")
+    sf.call_at(env, 2.0, other("x2"))
+    put(2.0, "d")
+    env.run(until=1.5)
+    put(3.0, "e")
+    env.run()
+    put(4.0, "f")  # the path was empty: its event goes on the heap again
+    env.run()
+    return seen
+
+
+def test_a_conveyor_delivers_in_the_order_of_one_event_per_item() -> None:
+    with_events = _interleaved_run(False)
+    assert with_events == [(1.0, "a"), (1.0, "x1"), (1.0, "b"), (2.0, "c"), (2.0, "x2"),
+                           (2.0, "d"), (3.0, "e"), (3.0, "late"), (4.0, "f")]
+    assert _interleaved_run(True) == with_events

@@ -21,11 +21,12 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 7. it arrives ``delay`` after its last bit left; the far side's rx taps and receiver see it.
 
 Performance (DESIGN.md section 5): no SimPy process per frame. The transmitter is a ``busy_until``
-time and a deque of the start times of frames still waiting; each delivered copy costs exactly one
-event pushed on the SimPy heap at its absolute arrival time (so equal times keep send order, and
-frames are never reordered by floating-point rounding). Randomness comes from separate streams per
-direction *and* per impairment, so turning on, say, duplication does not change which frames a
-seed loses.
+time and a deque of the start times of frames still waiting; each copy is delivered at its absolute
+arrival time (so equal times keep send order, and frames are never reordered by floating-point
+rounding), in order through one `Conveyor` per direction (one reused SimPy event for all the frames
+in flight), or by an event of its own when reordering lets frames overtake. Randomness comes from
+separate streams per direction *and* per impairment, so turning on, say, duplication does not
+change which frames a seed loses.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
 from netsim.link.loss import LossModel, NoLoss
 from netsim.link.streams import LinkWorld
-from netsim.simpy_fast import Triggered, now_of, schedule, value_of
+from netsim.simpy_fast import Conveyor, Triggered, now_of, schedule, value_of
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 
 __all__ = ["DROP_REASONS", "Endpoint", "Link", "LinkConfig", "LinkStats"]
@@ -125,7 +126,10 @@ class Endpoint:
         self._receiver_takes_lazy = False
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks
-        self._deliver_cb = self._deliver
+        # Frames arrive in the order they were sent unless reordering lets them overtake:
+        # then each has its own event, else they ride one Conveyor (netsim.simpy_fast)
+        self._conveyor = Conveyor(self._env, self._deliver)
+        self._deliver_event_cb = self._deliver_event
 
         # The outgoing direction, precomputed for the per-frame path.
         self._max_frame = config.mtu + ETH_HEADER
@@ -252,7 +256,7 @@ class Endpoint:
             self._impaired_send(frame, index, now, arrival)
             return
         # Without jitter/reordering arrival times never decrease, so FIFO holds by construction.
-        schedule(env, arrival, Triggered(env, self._deliver_cb, frame))
+        self._conveyor.put(arrival, frame)
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -282,15 +286,21 @@ class Endpoint:
             arrival = self._last_arrival  # jitter alone never reorders
         else:
             self._last_arrival = arrival
-        env = self._env
-        cb = self._deliver_cb
-        schedule(env, arrival, Triggered(env, cb, frame))
+        copies = 1
         if self._duplicate and self._rng_duplicate.random() < self._duplicate:
             stats.duplicated += 1
-            schedule(env, arrival, Triggered(env, cb, frame))
+            copies = 2
+        for _ in range(copies):
+            if self._reorder:
+                env = self._env
+                schedule(env, arrival, Triggered(env, self._deliver_event_cb, frame))
+            else:
+                self._conveyor.put(arrival, frame)  # jitter alone keeps the order (above)
 
-    def _deliver(self, event: Event) -> None:
-        frame: bytes | LazyFrame = value_of(event)
+    def _deliver_event(self, event: Event) -> None:
+        self._deliver(value_of(event))
+
+    def _deliver(self, frame: bytes | LazyFrame) -> None:
         peer = self.peer
         if peer._taps:
             now = now_of(self._env)

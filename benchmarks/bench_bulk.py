@@ -22,10 +22,12 @@ transfer and closes; the sender generates pseudo-random bytes and both ends SHA-
 ns-3's BulkSend/PacketSink do not). "data segs" counts the sender's data segments including
 retransmissions.
 
-``--ns3`` also runs the lossy (and clean) single-link scenario in ns-3 (benchmarks/ns3_bulk.py, in
+``--ns3`` also runs each variant in ns-3 (benchmarks/ns3_bulk.py, ``--routers 3`` for chain3; in
 a subprocess; only ``Simulator::Run()`` is timed, not the ~15 s import) when the ``ns3`` package
-is installed, and prints the ratio netsim/ns-3 of wall and CPU time. ``--repeat R`` keeps the
-fastest of R runs of each row (on a shared machine wall time is noisy; CPU time less so).
+is installed, and prints the ratio netsim/ns-3 of wall and CPU time. With ``--repeat R`` each
+row is the fastest of R runs (on a shared machine wall time is noisy; CPU time less so), and
+the netsim and ns-3 runs of a variant alternate, so that a burst of load elsewhere on the
+machine hits both.
 ``--profile`` runs the lossy variant under cProfile in this process and prints the top functions.
 """
 
@@ -59,7 +61,8 @@ LOSS = 0.01
 MSS = 1448
 SEED = 1
 VARIANTS = ("lossy", "clean", "chain3")
-NS3_VARIANTS = {"lossy": LOSS, "clean": 0.0}
+# variant -> (loss on the data direction, routers) of the same scenario in ns3_bulk.py
+NS3_VARIANTS = {"lossy": (LOSS, 0), "clean": (0.0, 0), "chain3": (0.0, 3)}
 
 
 def rss_kib() -> int:
@@ -161,9 +164,10 @@ def run_isolated(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
 
 
 def run_ns3(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
+    loss, routers = NS3_VARIANTS[variant]
     cmd = [sys.executable, str(HERE / "ns3_bulk.py"), "--json", "--bytes", str(nbytes),
-           "--rate", str(RATE), "--delay", str(DELAY), "--loss", str(NS3_VARIANTS[variant]),
-           "--mss", str(MSS), "--seed", str(seed)]
+           "--rate", str(RATE), "--delay", str(DELAY), "--loss", str(loss),
+           "--mss", str(MSS), "--seed", str(seed), "--routers", str(routers)]
     result = _subprocess_json(cmd)
     result["variant"] = variant
     return result
@@ -236,23 +240,22 @@ def main(argv: list[str] | None = None) -> int:
     from netsim._build import describe
     print(f"netsim build: {describe()} (scripts/compile.py builds or removes the compiled one)",
           flush=True)
+    with_ns3 = args.ns3 and importlib.util.find_spec("ns") is not None
+    if args.ns3 and not with_ns3:
+        print("ns-3: the ns3 package is not installed (pip install -e '.[ns3]'); skipped")
     rows: list[dict[str, Any]] = []
-    for v in variants:
-        runs = [run_isolated(v, nbytes, args.seed) for _ in range(args.repeat)]
-        rows.append(min(runs, key=lambda r: r["wall_seconds"]))
-        if args.json:
-            print(json.dumps(rows[-1]), flush=True)
     ns3_rows: list[dict[str, Any]] = []
-    if args.ns3:
-        if importlib.util.find_spec("ns") is None:
-            print("ns-3: the ns3 package is not installed (pip install -e '.[ns3]'); skipped")
-        else:
-            for v in variants:
-                if v in NS3_VARIANTS:
-                    runs = [run_ns3(v, nbytes, args.seed) for _ in range(args.repeat)]
-                    ns3_rows.append(min(runs, key=lambda r: r["wall_seconds"]))
-                    if args.json:
-                        print(json.dumps(ns3_rows[-1]), flush=True)
+    for v in variants:
+        ours, theirs = [], []
+        for _ in range(args.repeat):  # alternate, so that load elsewhere hits both alike
+            ours.append(run_isolated(v, nbytes, args.seed))
+            if with_ns3:
+                theirs.append(run_ns3(v, nbytes, args.seed))
+        for runs, into in ((ours, rows), (theirs, ns3_rows)):
+            if runs:
+                into.append(min(runs, key=lambda r: r["wall_seconds"]))
+                if args.json:
+                    print(json.dumps(into[-1]), flush=True)
     print(format_table(rows + ns3_rows))
     if args.record:
         _record.write(args.record, {"bytes": nbytes, "repeat": args.repeat,

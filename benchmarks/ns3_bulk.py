@@ -100,7 +100,7 @@ def _size(text: str) -> int:
 def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss: float = 0.01,
             mss: int = 1448, seed: int = 1, queue_packets: int = 1000,
             recovery: str = "classic", initial_cwnd: int | None = None,
-            delack_count: int = 2) -> dict[str, Any]:
+            delack_count: int = 2, routers: int = 0) -> dict[str, Any]:
     """Build and run the scenario; return wall/CPU time of the run and what happened."""
     t0 = time.perf_counter()
     import cppyy
@@ -135,36 +135,45 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
     cd("ns3::TcpSocketBase::WindowScaling", ns.BooleanValue(True))
     cd("ns3::TcpSocketBase::MinRto", ns.TimeValue(ns.Seconds(1.0)))
 
+    # h1 - r1 - ... - rN - h2: N+1 point-to-point links of delay/(N+1) each (netsim's
+    # `chain`; 0 routers is the single link), every one with its own 1000-packet DropTail.
     nodes = ns.NodeContainer()
-    nodes.Create(2)
+    nodes.Create(2 + routers)
     p2p = ns.PointToPointHelper()
     p2p.SetDeviceAttribute("DataRate", ns.DataRateValue(ns.DataRate(int(rate_bps))))
     p2p.SetDeviceAttribute("Mtu", ns.UintegerValue(1500))
-    p2p.SetChannelAttribute("Delay", ns.TimeValue(ns.Seconds(delay)))
+    p2p.SetChannelAttribute("Delay", ns.TimeValue(ns.Seconds(delay / (routers + 1))))
     p2p.SetQueue("ns3::DropTailQueue<Packet>", "MaxSize",
                  ns.QueueSizeValue(ns.QueueSize(f"{queue_packets}p")))
-    devices = p2p.Install(nodes)
+    devices = [p2p.Install(nodes.Get(i), nodes.Get(i + 1)) for i in range(routers + 1)]
+    tx_device = devices[0].Get(0)
+    rx_device = devices[-1].Get(1)
+    receiver = nodes.Get(routers + 1)
 
     em = ns.CreateObject[ns.RateErrorModel]()
     em.SetAttribute("ErrorRate", ns.DoubleValue(loss))
     em.SetAttribute("ErrorUnit", ns.StringValue("ERROR_UNIT_PACKET"))
-    devices.Get(1).SetAttribute("ReceiveErrorModel", ns.PointerValue(em))
+    rx_device.SetAttribute("ReceiveErrorModel", ns.PointerValue(em))
 
     stack = ns.InternetStackHelper()
     stack.Install(nodes)
     addresses = ns.Ipv4AddressHelper()
-    addresses.SetBase(ns.Ipv4Address("10.0.0.0"), ns.Ipv4Mask("255.255.255.0"))
-    ifaces = addresses.Assign(devices)
-    ns.TrafficControlHelper().Uninstall(devices)  # Assign put an FqCoDel queue disc there
+    for i, link in enumerate(devices):
+        addresses.SetBase(ns.Ipv4Address(f"10.0.{i}.0"), ns.Ipv4Mask("255.255.255.0"))
+        ifaces = addresses.Assign(link)
+        ns.TrafficControlHelper().Uninstall(link)  # Assign put an FqCoDel queue disc there
+    receiver_address = ifaces.GetAddress(1)
+    if routers:
+        ns.Ipv4GlobalRoutingHelper.PopulateRoutingTables()
 
     port = 5001
     sink_helper = ns.PacketSinkHelper(
         "ns3::TcpSocketFactory",
         ns.InetSocketAddress(ns.Ipv4Address.GetAny(), port).ConvertTo())
-    sink_apps = sink_helper.Install(nodes.Get(1))
+    sink_apps = sink_helper.Install(receiver)
     sink_apps.Start(ns.Seconds(0.0))
     bulk = ns.BulkSendHelper(
-        "ns3::TcpSocketFactory", ns.InetSocketAddress(ifaces.GetAddress(1), port).ConvertTo())
+        "ns3::TcpSocketFactory", ns.InetSocketAddress(receiver_address, port).ConvertTo())
     bulk.SetAttribute("MaxBytes", ns.UintegerValue(nbytes))
     bulk.SetAttribute("SendSize", ns.UintegerValue(1 << 16))
     send_apps = bulk.Install(nodes.Get(0))
@@ -175,7 +184,7 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
     bench.data_segments = bench.other_packets = bench.rx_drops = 0
     bench.recoveries = bench.rto_losses = 0
     bench.stopped = False
-    bench.Hook(sink_apps.Get(0), devices.Get(0), devices.Get(1), nbytes)
+    bench.Hook(sink_apps.Get(0), tx_device, rx_device, nbytes)
     ns.Simulator.Stop(ns.Seconds(100_000.0))  # a safety net; the sink stops the run
     setup_seconds = time.perf_counter() - t_setup
 
@@ -215,6 +224,7 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
         "delack_count": delack_count,
         "mss": mss,
         "loss": loss,
+        "routers": routers,
     }
 
 
@@ -241,15 +251,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="segments (default: netsim's RFC 5681 IW, 3 for MSS 1448)")
     parser.add_argument("--delack-count", type=int, default=2,
                         help="segments per delayed ACK (default 2; 1 acks every segment)")
+    parser.add_argument("--routers", type=int, default=0,
+                        help="routers in a chain h1 - r1 - ... - h2 (default 0: one link); "
+                             "each of the routers+1 links has delay/(routers+1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
+    if args.routers < 0:
+        parser.error(f"--routers: {args.routers} is negative; use 0 or more")
     if importlib.util.find_spec("ns") is None:
         print("ns3_bulk: the ns3 package is not installed (pip install -e '.[ns3]')",
               file=sys.stderr)
         return 2
     result = run_ns3(_size(args.bytes), rate_bps=args.rate, delay=args.delay, loss=args.loss,
                      mss=args.mss, seed=args.seed, recovery=args.recovery,
-                     initial_cwnd=args.initial_cwnd, delack_count=args.delack_count)
+                     initial_cwnd=args.initial_cwnd, delack_count=args.delack_count,
+                     routers=args.routers)
     if args.json:
         print(json.dumps(result))
     else:

@@ -56,6 +56,7 @@ COMPILED_MODULES = (
     "netsim.link.model",
     "netsim.node",
     "netsim.sockets",
+    "netsim.simpy_fast",  # its scheduling helpers run once per frame and per timer
 )
 GROUP = "netsim._compiled"  # mypyc's shared library: netsim/_compiled__mypyc.*.so
 _GROUP_LIBRARY = "_compiled__mypyc"  # its file name, before the extension suffix

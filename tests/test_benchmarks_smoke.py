@@ -90,3 +90,23 @@ def test_ns3_bulk_runs_the_scenario_and_reports_segments() -> None:
     assert values["completed"].strip() == "True"
     assert int(values["bytes_delivered"]) == 300_000
     assert int(values["data_segments"]) >= 300_000 // 1448
+
+
+def test_ns3_bulk_refuses_a_negative_router_count() -> None:
+    proc = subprocess.run([sys.executable, str(BENCH / "ns3_bulk.py"), "--routers", "-1"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2
+    assert "--routers" in proc.stderr and "negative" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("ns") is None, reason="the ns3 package (optional "
+                    "extra .[ns3]) is not installed")
+def test_ns3_bulk_runs_the_chain_through_routers() -> None:
+    # bench_bulk's chain3 in ns-3: without routes through r1..r3 nothing would arrive
+    out = run_script("ns3_bulk.py", "--bytes", "200kB", "--routers", "3", "--loss", "0",
+                     timeout=240)
+    values = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    assert values["completed"].strip() == "True" and values["routers"].strip() == "3"
+    assert int(values["bytes_delivered"]) == 200_000
+    assert int(values["retransmissions"]) == 0

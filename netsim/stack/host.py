@@ -17,6 +17,7 @@ from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable, Enqueue
 from netsim.stack.counters import Counters
 from netsim.stack.events import DropRecord, Tracer
+from netsim.stack.forwarding import DELIVER, FORWARD, Forwarder, Router
 from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
@@ -63,6 +64,11 @@ class Stack:
         self.interfaces: dict[str, Interface] = {}
         self._by_ip: dict[IPv4Address, Interface] = {}
         self.routes = RoutingTable()
+        # the forwarding decision (a router's): netsim's own over `routes`, or another
+        # installed by set_forwarder (assignment 09), which then decides every datagram
+        self._router = Router(self.routes)
+        self.forwarder: Forwarder = self._router
+        self._own_forwarder = True
         self.timers = TimerQueue()
         self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
         self.counters = Counters()
@@ -98,6 +104,8 @@ class Stack:
         self.interfaces[name] = iface
         self._by_ip[iface.ip] = iface
         self.routes.add(addr.network, name)
+        if not self._own_forwarder:
+            self.forwarder.add_route(addr.network.network_address, addr.network.prefixlen, name)
         return iface
 
     def add_route(self, network: str, via: str | None = None,
@@ -112,7 +120,23 @@ class Stack:
             interface = gw_route.interface
         if interface not in self.interfaces:
             raise UsageError(f"route: no interface {interface!r} on {self.name}")
-        self.routes.add(network, interface, via)
+        route = self.routes.add(network, interface, via)
+        if not self._own_forwarder:
+            self.forwarder.add_route(route.network.network_address, route.network.prefixlen,
+                                     interface, route.gateway)
+
+    def set_forwarder(self, forwarder: Forwarder) -> None:
+        """Let `forwarder` decide every datagram this router receives (assignment 09). It is
+        given every route of the table now, and every route added later; the stack's own
+        table still routes what the router itself sends."""
+        if not self.forwarding:
+            raise UsageError(f"forwarder: {self.name} is not a router (made with "
+                             "forwarding=False)")
+        self.forwarder = forwarder
+        self._own_forwarder = False
+        for route in self.routes:
+            forwarder.add_route(route.network.network_address, route.network.prefixlen,
+                                route.interface, route.gateway)
 
     def set_default_route(self, via: str) -> None:
         self.add_route("0.0.0.0/0", via=via)
@@ -252,6 +276,9 @@ class Stack:
         goes to TCP as it is; a router sends it on as one, when nothing needs its bytes.
         Anything else takes the path of the frame's bytes."""
         dst = frame.ip_dst
+        if not self._own_forwarder:
+            self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
+            return
         if dst in self._by_ip:
             ipc = self.ipv4_counts
             ipc["rx"] += 1
@@ -299,6 +326,13 @@ class Stack:
         dst = pkt.dst
         local = dst in self._by_ip
         if local or dst == LIMITED_BROADCAST or dst == iface.broadcast:
+            if local and not self._own_forwarder and not broadcast:
+                # another forwarder decides for datagrams to the router too (netsim's
+                # delivers them: RFC 1812 §5.2.3 local delivery decision)
+                decision = self.forwarder.route(data[:pkt.total_length], True)
+                if decision.action != DELIVER:
+                    self._apply(pkt, decision, now)
+                    return
             if pkt.mf or pkt.fragment_offset:
                 whole, reason = self.reassembler.add(pkt, now)
                 if reason is not None:
@@ -332,35 +366,60 @@ class Stack:
                             arrived_as_broadcast=broadcast)
 
     def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
+        if self._own_forwarder:
+            decision = self._router.decide(raw, pkt.ttl, pkt.dst, pkt.total_length)
+        else:
+            decision = self.forwarder.route(raw[:pkt.total_length], False)
+        self._apply(pkt, decision, now)
+
+    def _apply(self, pkt: IPv4Packet, decision: Any, now: float) -> None:
+        """Carry out the forwarder's decision about `pkt` (a `Decision`; any other forwarder's
+        answer is checked, field by field): send the datagram it gives (ARP, fragmenting to the
+        interface's MTU) or drop with the ICMP error it names."""
         ipc = self.ipv4_counts
-        # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
-        if pkt.ttl <= 1:
-            self.drop("ipv4", "ttl_exceeded", str(pkt.dst))
-            self.icmp_error(pkt, icmpw.TIME_EXCEEDED, icmpw.TTL_EXCEEDED, now)
-            return
-        route = self.routes.lookup(pkt.dst)
-        if route is None:
-            self.drop("ipv4", "no_route", str(pkt.dst))
-            self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_NET, now)
-            return
-        out = self.interfaces[route.interface]
-        total = pkt.total_length
-        if total > out.mtu:
-            if pkt.df:
-                self.drop("ipv4", "fragmentation_needed", f"{total} > mtu {out.mtu}")
-                # RFC 1191: fragmentation needed, carrying the next-hop MTU
-                self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_FRAG_NEEDED, now,
-                                next_hop_mtu=out.mtu)
+        action = decision.action
+        if action == FORWARD:
+            out = self.interfaces.get(decision.interface) \
+                if isinstance(decision.interface, str) else None
+            next_hop = decision.next_hop
+            raw = decision.datagram
+            if out is None or not isinstance(next_hop, IPv4Address) or \
+                    not isinstance(raw, bytes) or len(raw) < 20:
+                self.drop("ipv4", "bad_decision", f"forward on {decision.interface!r:.40}")
                 return
-            next_hop = route.gateway or pkt.dst
-            for frag in fragment(pkt._replace(ttl=pkt.ttl - 1), out.mtu):
-                ipc["tx_fragments"] += 1
-                self._ip_out(out, next_hop, frag.build(), now)
+            total = len(raw)
+            if total > out.mtu:
+                if pkt.df:
+                    self.drop("ipv4", "fragmentation_needed", f"{total} > mtu {out.mtu}")
+                    # RFC 1191: fragmentation needed, carrying the next-hop MTU
+                    self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_FRAG_NEEDED,
+                                    now, next_hop_mtu=out.mtu)
+                    return
+                try:
+                    smaller = fragment(parse_ipv4(raw, verify_checksum=False), out.mtu)
+                except WireError as exc:
+                    self.drop("ipv4", "bad_decision", str(exc))
+                    return
+                for frag in smaller:
+                    ipc["tx_fragments"] += 1
+                    self._ip_out(out, next_hop, frag.build(), now)
+                ipc["forwarded"] += 1
+                return
             ipc["forwarded"] += 1
-            return
-        ipc["forwarded"] += 1
-        raw = _decrement_ttl(raw, total)
-        self._ip_out(out, route.gateway or pkt.dst, raw, now)
+            self._ip_out(out, next_hop, raw, now)
+        elif action == DELIVER:  # a datagram not for us: nothing here to deliver it to
+            self.drop("ipv4", "not_for_us", str(pkt.dst))
+        else:
+            reason = decision.reason if isinstance(decision.reason, str) else ""
+            reason = "".join(c for c in reason[:40] if c.isalnum() or c == "_") or "dropped"
+            self.drop("ipv4", reason, str(pkt.dst))
+            icmp = decision.icmp
+            if icmp is not None:
+                if isinstance(icmp, tuple | list) and len(icmp) == 2 and \
+                        all(type(x) is int and 0 <= x <= 255 for x in icmp):
+                    self.icmp_error(pkt, icmp[0], icmp[1], now)
+                else:
+                    self.drop("icmp", "bad_decision", repr(icmp)[:40])
 
     # ------------------------------------------------------------------ ICMP
     def _icmp_input(self, pkt: IPv4Packet, now: float, broadcast: bool) -> None:
@@ -510,18 +569,6 @@ def _header_damaged(data: bytes, exc: WireError) -> bool:
         return False  # truncated: nothing to check
     hlen = max(20, min((data[0] & 0x0F) * 4, len(data)))
     return int.from_bytes(data[:hlen], "big") % 0xFFFF != 0
-
-
-def _decrement_ttl(raw: bytes, total: int) -> bytes:
-    """TTL minus one with the header checksum updated incrementally (RFC 1624, eqn. 3)."""
-    old_word = (raw[8] << 8) | raw[9]
-    new_word = old_word - 0x0100
-    csum = (raw[10] << 8) | raw[11]
-    s = (~csum & 0xFFFF) + (~old_word & 0xFFFF) + new_word
-    s = (s & 0xFFFF) + (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16)
-    csum = ~s & 0xFFFF
-    return raw[:8] + bytes((raw[8] - 1,)) + raw[9:10] + csum.to_bytes(2, "big") + raw[12:total]
 
 
 __all__ = ["Stack", "Interface"]

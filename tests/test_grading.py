@@ -35,12 +35,14 @@ REFERENCES = {
                       "Reassembler\n",
     "04-reno": "from netsim.stack.tcp.congestion.reno import Reno as MyReno\n",
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
+    "09-router": "from netsim.stack.forwarding import Router\n",
 }
 
 RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"
 RENO_BASE = "from netsim.stack.tcp.congestion.reno import Reno\n"
 ARP_BASE = "from netsim.stack.arp import ArpTable\n"
 REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
+ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
 
 # A simple dictionary-based reassembler: correct unless a flag turns a bug on.
 NAIVE_REASM = '''
@@ -221,6 +223,26 @@ class ArpCache(ArpTable):
     def update(self, ip, mac, now, create=True):
         return super().update(ip, mac, now, True)
 ''', "merge_flag", "must not add"),
+    # 09: router
+    ("09-router", "router_ttl_one_forwarded", ROUTER_BASE + '''
+class Router(Reference):
+    def decide(self, datagram, ttl, dst, total):
+        return super().decide(datagram, 2 if ttl == 1 else ttl, dst, total)
+''', "ttl_expired", "TTL 0"),
+    ("09-router", "router_host_unreachable", ROUTER_BASE + '''
+class Router(Reference):
+    def decide(self, datagram, ttl, dst, total):
+        d = super().decide(datagram, ttl, dst, total)
+        return drop("no_route", (3, 1)) if d.reason == "no_route" else d
+''', "no_route", "host unreachable"),
+    ("09-router", "router_checksum_stale", ROUTER_BASE + '''
+class Router(Reference):
+    def decide(self, datagram, ttl, dst, total):
+        d = super().decide(datagram, ttl, dst, total)
+        if d.action != "forward":
+            return d
+        return d._replace(datagram=d.datagram[:10] + datagram[10:12] + d.datagram[12:])
+''', "checksum", "not updated"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

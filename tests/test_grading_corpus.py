@@ -27,7 +27,8 @@ CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 SOLUTIONS = ROOT / "lessons" / "teachers" / "solutions"
 SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
                   "02-rto-estimator": "rto_estimator.py", "03-reassembler": "reassembler.py",
-                  "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py"}
+                  "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py",
+                  "09-router": "router.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 
 

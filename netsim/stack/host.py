@@ -21,6 +21,7 @@ from netsim.stack.forwarding import DELIVER, FORWARD, Forwarder, Router
 from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
+from netsim.stack.netif import NetworkInterface
 from netsim.stack.routing import RoutingTable
 from netsim.stack.tcp.layer import TcpLayer
 from netsim.stack.timers import INF, TimerQueue
@@ -138,6 +139,13 @@ class Stack:
             forwarder.add_route(route.network.network_address, route.network.prefixlen,
                                 route.interface, route.gateway)
 
+    def set_netif(self, interface: str, netif: NetworkInterface) -> None:
+        """Let `netif` do the Ethernet framing and ARP of `interface` (assignment 08): every
+        frame received there and every datagram sent there goes through it."""
+        if interface not in self.interfaces:
+            raise UsageError(f"netif: no interface {interface!r} on {self.name}")
+        self.interfaces[interface].netif = netif
+
     def set_default_route(self, via: str) -> None:
         self.add_route("0.0.0.0/0", via=via)
 
@@ -180,6 +188,9 @@ class Stack:
 
     def on_timer(self, now: float) -> None:
         for iface in self.interfaces.values():
+            if iface.netif is not None:
+                self._netif_tick(iface, now)
+                continue
             result = iface.arp.poll(now)
             for ip in result.requests:
                 self._send_arp_request(iface, ip)
@@ -196,7 +207,8 @@ class Stack:
         self._arm_housekeeping()
 
     def _arm_housekeeping(self) -> None:
-        deadlines = [iface.arp.next_deadline() for iface in self.interfaces.values()]
+        deadlines = [iface.arp.next_deadline() if iface.netif is None else
+                     iface.netif.next_deadline() for iface in self.interfaces.values()]
         deadlines.append(self.reassembler.next_deadline())
         soon = min((d for d in deadlines if d is not None), default=None)
         if soon is not None:
@@ -216,6 +228,10 @@ class Stack:
         self.now = now
         eth = self.eth_counts
         eth["rx"] += 1
+        if iface.netif is not None:
+            self._netif_input(iface, frame.raw() if isinstance(frame, LazyFrame) else frame,
+                              now)
+            return
         if isinstance(frame, LazyFrame):
             if not iface.up:
                 self.drop("eth", "interface_down")
@@ -308,7 +324,7 @@ class Stack:
         if route is None:
             return None
         out = self.interfaces[route.interface]
-        if not out.lazy_frames or ip_length > out.mtu:
+        if not out.lazy_frames or ip_length > out.mtu or out.netif is not None:
             return None
         mac = out.arp.lookup(route.gateway or dst, now)
         return None if mac is None else (out, mac)
@@ -524,6 +540,9 @@ class Stack:
         return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
 
     def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
+        if iface.netif is not None:
+            self._netif_output(iface, next_hop, raw, now)
+            return
         mac = iface.arp.lookup(next_hop, now)
         if mac is not None:
             self._send_frame(iface, mac, ETHERTYPE_IPV4, raw)
@@ -537,6 +556,42 @@ class Stack:
             self._arm_housekeeping()
         elif outcome is Enqueue.DROPPED:
             self.drop("arp", "pending_overflow", str(next_hop))
+
+    # ------------------------------------------------------------------ another link layer
+    def _netif_input(self, iface: Interface, frame: bytes, now: float) -> None:
+        """A frame for an interface with its own link layer (`set_netif`)."""
+        if not iface.up:
+            self.drop("eth", "interface_down")
+            return
+        assert iface.netif is not None
+        got = iface.netif.recv_frame(frame, now)
+        self._transmit_all(iface, got.frames)
+        if got.datagram is not None:
+            self._ip_input(iface, frame[:14] + bytes(got.datagram), now,
+                           frame[0:6] == BROADCAST)
+        self._arm_housekeeping()
+
+    def _netif_output(self, iface: Interface, next_hop: IPv4Address, raw: bytes,
+                      now: float) -> None:
+        if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
+            self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
+            return
+        assert iface.netif is not None
+        self._transmit_all(iface, iface.netif.send_datagram(raw, next_hop, now))
+        self._arm_housekeeping()
+
+    def _netif_tick(self, iface: Interface, now: float) -> None:
+        assert iface.netif is not None
+        got = iface.netif.tick(now)
+        self._transmit_all(iface, got.frames)
+        for raw in got.failed:
+            self.drop("arp", "unresolved", "a next hop did not answer ARP")
+            self._arp_failed(bytes(raw), now)
+
+    def _transmit_all(self, iface: Interface, frames: list[bytes]) -> None:
+        for f in frames:
+            self.eth_counts["tx"] += 1
+            self.transmit(iface, bytes(f))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
         self.eth_counts["tx"] += 1

@@ -276,6 +276,7 @@ REFERENCES = {
                       "Reassembler\n",
     "04-reno": "from netsim.stack.tcp.congestion.reno import Reno as MyReno\n",
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
+    "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
 }
 

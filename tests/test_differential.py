@@ -20,6 +20,7 @@ import pytest
 from netsim.grading import differential
 from netsim.grading.differential import arp, reassembler
 from netsim.grading.differential.core import Call, Example, run_example
+from netsim.grading.differential.netif import reference as netif_reference
 from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
           "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
-          "09-router": "Router"}
+          "08-network-interface": "NetworkInterface", "09-router": "Router"}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
               "wrong order")
@@ -96,6 +97,7 @@ REFERENCES: list[tuple[str, Any]] = [
     ("03-reassembler", SegmentReassembler),
     ("04-reno", Reno),
     ("05-arp-cache", ArpTable),
+    ("08-network-interface", netif_reference),
     ("09-router", Router),
 ]
 

@@ -35,6 +35,7 @@ REFERENCES = {
                       "Reassembler\n",
     "04-reno": "from netsim.stack.tcp.congestion.reno import Reno as MyReno\n",
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
+    "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
 }
 
@@ -43,6 +44,7 @@ RENO_BASE = "from netsim.stack.tcp.congestion.reno import Reno\n"
 ARP_BASE = "from netsim.stack.arp import ArpTable\n"
 REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
 ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
+NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
 # A simple dictionary-based reassembler: correct unless a flag turns a bug on.
 NAIVE_REASM = '''
@@ -223,6 +225,31 @@ class ArpCache(ArpTable):
     def update(self, ip, mac, now, create=True):
         return super().update(ip, mac, now, True)
 ''', "merge_flag", "must not add"),
+    # 08: network interface
+    ("08-network-interface", "nic_request_per_datagram", NIC_BASE + '''
+class NetworkInterface(EthernetArp):
+    def __init__(self, mac, ip, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(mac, ip, ArpTable(timeout, retries, retry_interval, max_pending))
+    def send_datagram(self, datagram, next_hop, now):
+        frames = super().send_datagram(datagram, next_hop, now)
+        if not frames:
+            return [self._request(next_hop)]
+        return frames
+''', "arp_request", "one request per resolution"),
+    ("08-network-interface", "nic_no_retries", NIC_BASE + '''
+class NetworkInterface(EthernetArp):
+    def __init__(self, mac, ip, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(mac, ip, ArpTable(timeout, retries, retry_interval, max_pending))
+    def tick(self, now):
+        return super().tick(now)._replace(frames=[])
+''', "retries", "retry_interval"),
+    ("08-network-interface", "nic_learns_everyone", NIC_BASE + '''
+class NetworkInterface(EthernetArp):
+    def __init__(self, mac, ip, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(mac, ip, ArpTable(timeout, retries, retry_interval, max_pending))
+        self.arp.update = lambda ip, mac, now, create=True: ArpTable.update(
+            self.arp, ip, mac, now, True)
+''', "answer_request", "does not teach"),
     # 09: router
     ("09-router", "router_ttl_one_forwarded", ROUTER_BASE + '''
 class Router(Reference):

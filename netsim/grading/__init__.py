@@ -22,6 +22,7 @@ ASSIGNMENTS: dict[str, str] = {
     "03-reassembler": "netsim.grading.reassembler",
     "04-reno": "netsim.grading.reno",
     "05-arp-cache": "netsim.grading.arp_cache",
+    "08-network-interface": "netsim.grading.network_interface",
     "09-router": "netsim.grading.router",
 }
 

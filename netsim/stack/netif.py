@@ -64,12 +64,16 @@ class NetworkInterface(Protocol):
 
 
 class EthernetArp:
-    """netsim's link layer of one interface: `mac`, `ip`, and its ARP cache `arp`."""
+    """netsim's link layer of one interface: `mac`, `ip`, and its ARP cache `arp` (without
+    one, an `ArpTable` with the other arguments: the constructor of assignment 08)."""
 
-    def __init__(self, mac: MacAddress, ip: IPv4Address, arp: ArpCache | None = None) -> None:
+    def __init__(self, mac: MacAddress, ip: IPv4Address, arp: ArpCache | None = None, *,
+                 timeout: float = 60.0, retries: int = 3, retry_interval: float = 1.0,
+                 max_pending: int = 256) -> None:
         self.mac = MacAddress(mac)
         self.ip = ip
-        self.arp: ArpCache = arp if arp is not None else ArpTable()
+        self.arp: ArpCache = arp if arp is not None else \
+            ArpTable(timeout, retries, retry_interval, max_pending)
 
     def _frame(self, dst: bytes, ethertype: int, payload: bytes) -> bytes:
         return build_ethernet(dst, self.mac, ethertype, payload, mtu=65535)

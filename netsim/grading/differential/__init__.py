@@ -22,6 +22,7 @@ MODULES: dict[str, str] = {
     "03-reassembler": "netsim.grading.differential.reassembler",
     "04-reno": "netsim.grading.differential.reno",
     "05-arp-cache": "netsim.grading.differential.arp",
+    "08-network-interface": "netsim.grading.differential.netif",
     "09-router": "netsim.grading.differential.router",
 }
 

@@ -18,8 +18,8 @@ from netsim.sim.link import LinkConfig
 from netsim.sim.loss import Bernoulli
 from netsim.sim.topology import chain, two_hosts
 from netsim.sim.world import World
-from netsim.stack.forwarding import DROP, FORWARD, Decision, Router, decrement_ttl
-from netsim.wire.ipv4 import PROTO_UDP, build_ipv4, parse_ipv4
+from netsim.stack.forwarding import DROP, FORWARD, Decision, Router
+from netsim.wire.ipv4 import PROTO_UDP, build_ipv4, decrement_ttl, parse_ipv4
 from netsim.wire.lazyframe import as_bytes
 
 A = IPv4Address
@@ -144,3 +144,40 @@ def test_router_decisions() -> None:
     assert once.dst == A("10.1.2.4")
     with pytest.raises(UsageError, match="length: 33"):
         r.add_route(A("10.0.0.0"), 33, "a")
+
+
+def _fragmenting_run(install: bool) -> tuple[list[tuple[float, str, bytes]], list[str]]:
+    """A 600-byte MTU in the middle: UDP datagrams fragmented at r1, a ping with DF set
+    answered with fragmentation needed."""
+    world = World(2)
+    net = chain(world, 2, LinkConfig(delay=0.002, rate_bps=5e6),
+                bottleneck=LinkConfig(delay=0.002, rate_bps=5e6, mtu=600))
+    if install:
+        for r in net.routers:
+            r.stack.set_forwarder(Router())
+    frames: list[tuple[float, str, bytes]] = []
+    for link, end in ((net.links[0], "a"), (net.links[-1], "b")):
+        getattr(link, end).add_tap(lambda t, d, f, n=end: frames.append((t, n + d,
+                                                                           as_bytes(f))))
+    lines: list[str] = []
+    h1, h2 = net.hosts
+    sock = h1.udp()
+
+    def probes() -> Generator[Any, Any, None]:
+        for size in (1400, 500, 1000):
+            sock.sendto(bytes(size), (str(h2.ip), 9))
+            yield world.env.timeout(0.1)
+        yield from ping(h1, h2.ip, count=2, size=1000, df=True, interval=0.2,
+                        out=lines.append)
+
+    world.env.process(probes())
+    world.run(until=5.0)
+    return frames, lines
+
+
+def test_router_installed_fragments_as_the_built_in_path() -> None:
+    built_in, lines = _fragmenting_run(False)
+    installed, lines2 = _fragmenting_run(True)
+    assert sum(1 for _, where, f in built_in if where == "brx" and f[20] & 0x20) >= 2  # MF
+    assert any("Frag needed" in line or "frag" in line.lower() for line in lines)
+    assert (installed, lines2) == (built_in, lines)

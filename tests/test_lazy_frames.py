@@ -17,9 +17,8 @@ from netsim.sim.link import Endpoint, LinkConfig
 from netsim.sim.loss import Bernoulli, Scripted
 from netsim.sim.topology import capture, chain
 from netsim.sim.world import World
-from netsim.stack.forwarding import decrement_ttl
 from netsim.wire.ethernet import ETHERTYPE_IPV4, parse_ethernet
-from netsim.wire.ipv4 import PROTO_TCP, parse_ipv4
+from netsim.wire.ipv4 import PROTO_TCP, decrement_ttl, parse_ipv4
 from netsim.wire.lazyframe import LazyFrame
 from netsim.wire.mac import MacAddress
 from netsim.wire.tcp import TCPSegment, TimestampOption, encode_options, parse_tcp

@@ -3,11 +3,12 @@
 `Forwarder` is the interface: a forwarding table (``add_route``, ``lookup``) and, for each
 datagram a router receives, a `Decision` (``route``): deliver it here, forward it (on which
 interface, to which next hop, with which bytes), or drop it (and which ICMP error to send
-back). `Router` is netsim's implementation; a forwarding `Stack` uses one unless
-``Stack.set_forwarder`` installs another. The stack does everything else: it checks the
-header checksum before asking, finds the next hop's MAC (ARP), fragments, and sends the ICMP
-error the decision names, under RFC 1122 §3.2.2's rules (never about an ICMP error, a
-broadcast, a non-initial fragment) and its rate limit.
+back). `Router` is netsim's implementation. A forwarding `Stack` decides the same way on its
+own per-packet path (netsim/stack/host.py, `_forward`) unless ``Stack.set_forwarder``
+installs another forwarder, which then decides every datagram the router receives. The stack
+does everything else: it checks the header checksum before asking, finds the next hop's MAC
+(ARP), fragments, and sends the ICMP error the decision names, under RFC 1122 §3.2.2's rules
+(never about an ICMP error, a broadcast, a non-initial fragment) and its rate limit.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Final, NamedTuple, Protocol
 from netsim.errors import UsageError
 from netsim.stack.routing import RoutingTable
 from netsim.wire import icmp as icmpw
+from netsim.wire.ipv4 import decrement_ttl
 
 DELIVER: Final = "deliver"
 FORWARD: Final = "forward"
@@ -113,19 +115,6 @@ class Router:
             return Decision(DROP, icmp=NET_UNREACHABLE, reason="no_route")
         return Decision(FORWARD, decrement_ttl(datagram, total), route.interface,
                         route.gateway or dst)
-
-
-def decrement_ttl(raw: bytes, total: int) -> bytes:
-    """TTL minus one with the header checksum updated incrementally (RFC 1624, eqn. 3);
-    bytes beyond `total` (link padding) are cut."""
-    old_word = (raw[8] << 8) | raw[9]
-    new_word = old_word - 0x0100
-    csum = (raw[10] << 8) | raw[11]
-    s = (~csum & 0xFFFF) + (~old_word & 0xFFFF) + new_word
-    s = (s & 0xFFFF) + (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16)
-    csum = ~s & 0xFFFF
-    return raw[:8] + bytes((raw[8] - 1,)) + raw[9:10] + csum.to_bytes(2, "big") + raw[12:total]
 
 
 __all__ = ["ACTIONS", "DELIVER", "DROP", "FORWARD", "NET_UNREACHABLE", "TIME_EXCEEDED",

@@ -17,7 +17,7 @@ from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable, Enqueue
 from netsim.stack.counters import Counters
 from netsim.stack.events import DropRecord, Tracer
-from netsim.stack.forwarding import DELIVER, FORWARD, Forwarder, Router
+from netsim.stack.forwarding import DELIVER, FORWARD, Decision, Forwarder, Router
 from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
@@ -31,7 +31,15 @@ from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
 from netsim.wire.errors import IPv4ChecksumError, WireError
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ethernet import HEADER_LEN as ETH_HEADER_LEN
-from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
+from netsim.wire.ipv4 import (
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    IPv4Packet,
+    build_ipv4,
+    decrement_ttl,
+    parse_ipv4,
+)
 from netsim.wire.lazyframe import HEADERS, LazyFrame
 from netsim.wire.mac import BROADCAST, MacAddress
 from netsim.wire.tcp import TCPSegment, build_tcp
@@ -67,8 +75,7 @@ class Stack:
         self.routes = RoutingTable()
         # the forwarding decision (a router's): netsim's own over `routes`, or another
         # installed by set_forwarder (assignment 09), which then decides every datagram
-        self._router = Router(self.routes)
-        self.forwarder: Forwarder = self._router
+        self.forwarder: Forwarder = Router(self.routes)
         self._own_forwarder = True
         self.timers = TimerQueue()
         self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
@@ -382,11 +389,30 @@ class Stack:
                             arrived_as_broadcast=broadcast)
 
     def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
-        if self._own_forwarder:
-            decision = self._router.decide(raw, pkt.ttl, pkt.dst, pkt.total_length)
-        else:
-            decision = self.forwarder.route(raw[:pkt.total_length], False)
-        self._apply(pkt, decision, now)
+        if not self._own_forwarder:
+            self._apply(pkt, self.forwarder.route(raw[:pkt.total_length], False), now)
+            return
+        # netsim's own decision, inline on the per-packet path (the same as `Router.decide`,
+        # which tests/test_forwarding.py holds to the same frames)
+        ipc = self.ipv4_counts
+        # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
+        if pkt.ttl <= 1:
+            self.drop("ipv4", "ttl_exceeded", str(pkt.dst))
+            self.icmp_error(pkt, icmpw.TIME_EXCEEDED, icmpw.TTL_EXCEEDED, now)
+            return
+        route = self.routes.lookup(pkt.dst)
+        if route is None:
+            self.drop("ipv4", "no_route", str(pkt.dst))
+            self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_NET, now)
+            return
+        out = self.interfaces[route.interface]
+        total = pkt.total_length
+        if total > out.mtu:
+            self._apply(pkt, Decision(FORWARD, decrement_ttl(raw, total), route.interface,
+                                      route.gateway or pkt.dst), now)
+            return
+        ipc["forwarded"] += 1
+        self._ip_out(out, route.gateway or pkt.dst, decrement_ttl(raw, total), now)
 
     def _apply(self, pkt: IPv4Packet, decision: Any, now: float) -> None:
         """Carry out the forwarder's decision about `pkt` (a `Decision`; any other forwarder's

@@ -279,6 +279,8 @@ REFERENCES = {
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
+    "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
+    "09-router": "from netsim.stack.forwarding import Router\n",
 }
 
 

@@ -103,3 +103,27 @@ class EventRecord(TraceRecord):
     conn: str
     kind: str  # "fast_retransmit", "recovery_enter", "recovery_exit", "rto", "sack_recovery",...
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MacTableRecord(TraceRecord):
+    """A change in a switch's MAC address table (``host`` is the switch's name)."""
+
+    mac: str  # "02:00:00:00:00:01"
+    port: str  # the port the address is reached through (for "age": was)
+    event: str  # "learn", "move" (now seen on another port), "age" (not seen for the ageing
+    #             time), "full" (not learned: the table is full), "flush"
+    size: int  # entries in the table after the change
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRecord(TraceRecord):
+    """What a switch did with one frame (``host`` is the switch's name). One per frame, so
+    recorded only when asked for (a recorder with ``kinds={"switch", ...}``)."""
+
+    in_port: str
+    src: str
+    dst: str
+    action: str  # "forward", "flood", "filter" (known to be on the arrival port), "drop"
+    out: str = ""  # the ports it left by, comma-separated
+    reason: str = ""  # flood: "broadcast", "multicast", "unknown"; drop: "malformed", ...

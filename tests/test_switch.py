@@ -1,0 +1,308 @@
+"""Ethernet switches: the learning bridge (netsim/stack/switch.py) on its own, its driver
+(netsim/switchnode.py) and LANs built by netsim/sim/switched.py."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from netsim.apps.bulk import bulk_sender, bulk_sink
+from netsim.apps.ping import ping
+from netsim.errors import UsageError
+from netsim.sim.link import Link, LinkConfig
+from netsim.sim.switched import lan, make_switch
+from netsim.sim.topology import capture
+from netsim.sim.world import World
+from netsim.stack.events import MacTableRecord, SwitchRecord
+from netsim.stack.switch import DEFAULT_AGEING_TIME, Bridge
+from netsim.trace import Recorder, read_jsonl
+from netsim.wire.ethernet import build_ethernet
+from netsim.wire.mac import BROADCAST, MacAddress
+
+A, B, C, D = (MacAddress.local(i) for i in (1, 2, 3, 4))
+
+
+def frame(dst: bytes, src: bytes) -> bytes:
+    return build_ethernet(dst, src, 0x0800, b"\x45" + bytes(45))
+
+
+class Wires:
+    """A bridge whose transmissions are kept as (port, frame)."""
+
+    def __init__(self, ports: int = 4, **kw: object) -> None:
+        self.rec = Recorder(kinds={"mac", "switch"})
+        self.bridge = Bridge("s1", ports, trace=self.rec, trace_frames=True, **kw)  # type: ignore[arg-type]
+        self.sent: list[tuple[str, bytes]] = []
+        self.bridge.transmit = lambda port, f: self.sent.append((port, bytes(f)))  # type: ignore[arg-type]
+
+    def rx(self, port: str, dst: bytes, src: bytes, now: float = 0.0) -> list[str]:
+        self.sent.clear()
+        self.bridge.receive(port, frame(dst, src), now)
+        return sorted(p for p, _ in self.sent)
+
+
+# ---------------------------------------------------------------------- the bridge alone
+def test_unknown_unicast_is_flooded_then_the_answer_goes_to_one_port_only() -> None:
+    w = Wires()
+    assert w.rx("p1", B, A) == ["p2", "p3", "p4"]  # B unknown: flooded, never back to p1
+    assert w.bridge.lookup(A) == "p1"  # learned from the source
+    assert w.rx("p2", A, B) == ["p1"]  # A known: forwarded to its port only
+    assert w.rx("p1", B, A) == ["p2"]  # and now B is known too
+    counts = w.bridge.counts
+    assert (counts["flooded"], counts["forwarded"], counts["learned"]) == (1, 2, 2)
+    assert [(r.mac, r.port, r.event) for r in w.rec.mac_table()] == [
+        (str(A), "p1", "learn"), (str(B), "p2", "learn")]
+    assert [(r.action, r.out, r.reason) for r in w.rec.switching()] == [
+        ("flood", "p2,p3,p4", "unknown"), ("forward", "p1", ""), ("forward", "p2", "")]
+
+
+def test_broadcast_and_multicast_are_flooded_even_to_a_known_port() -> None:
+    w = Wires()
+    w.rx("p2", A, B)
+    assert w.rx("p1", BROADCAST, A) == ["p2", "p3", "p4"]
+    assert w.rx("p1", MacAddress("33:33:00:00:00:01"), A) == ["p2", "p3", "p4"]
+    assert [r.reason for r in w.rec.switching("s1", "flood")] == [
+        "unknown", "broadcast", "multicast"]
+
+
+def test_a_frame_for_the_port_it_came_in_on_is_filtered() -> None:
+    w = Wires()
+    w.rx("p1", B, A)
+    w.rx("p1", A, B)  # B sits on the same segment as A (behind a hub, say)
+    assert w.bridge.lookup(B) == "p1"
+    assert w.rx("p1", B, A) == []
+    assert w.bridge.counts["filtered"] == 2  # the frame to A, too
+    assert w.rec.switching(action="filter")[0].in_port == "p1"
+
+
+def test_a_host_that_moves_is_relearned_on_its_new_port() -> None:
+    w = Wires()
+    w.rx("p1", BROADCAST, A, 1.0)
+    assert w.rx("p2", A, B, 2.0) == ["p1"]
+    w.rx("p3", BROADCAST, A, 3.0)  # A plugged into p3 now
+    assert w.bridge.lookup(A) == "p3"
+    assert w.rx("p2", A, B, 4.0) == ["p3"]
+    assert w.rec.mac_table()[-1] == MacTableRecord(3.0, "s1", str(A), "p3", "move", 2)
+    assert w.bridge.counts["moved"] == 1
+
+
+def test_bad_frames_are_dropped_and_counted_never_learned() -> None:
+    w = Wires()
+    w.sent.clear()
+    w.bridge.receive("p1", b"\x00" * 13, 0.0)
+    assert w.rx("p1", B, MacAddress("01:00:5e:00:00:01")) == []  # a group source address
+    assert w.rx("p1", MacAddress("01:80:c2:00:00:00"), A) == []  # STP: never forwarded
+    assert w.rx("p1", MacAddress("01:80:c2:00:00:0e"), A) == []  # LLDP
+    assert w.rx("p1", MacAddress("01:80:c2:00:00:10"), A) == ["p2", "p3", "p4"]  # not reserved
+    drops = {k: n for k, n in w.bridge.counts.items() if k.startswith("drop.")}
+    assert drops == {"drop.malformed": 1, "drop.group_source": 1, "drop.reserved": 2}
+    assert list(w.bridge.table()) == [A]
+    assert [r.reason for r in w.rec.switching(action="drop")] == [
+        "malformed: 13-byte frame", "group_source", "reserved", "reserved"]
+
+
+def test_a_full_table_learns_no_more_and_floods_frames_to_the_unlearned() -> None:
+    w = Wires(table_size=2)
+    w.rx("p1", BROADCAST, A)
+    w.rx("p2", BROADCAST, B)
+    w.rx("p3", BROADCAST, C)  # no room for C
+    assert len(w.bridge) == 2 and w.bridge.lookup(C) is None
+    assert w.bridge.counts["not_learned.table_full"] == 1
+    assert w.rx("p1", C, A) == ["p2", "p3", "p4"]  # flooded: the switch is a hub for C
+    assert w.rx("p1", B, A) == ["p2"]
+    assert w.rec.mac_table()[-1].event == "full"
+
+
+def test_entries_age_out_after_the_ageing_time_unless_refreshed() -> None:
+    assert DEFAULT_AGEING_TIME == 300.0  # IEEE 802.1D-2004 Table 7-5
+    w = Wires(ageing_time=10.0)
+    w.rx("p1", BROADCAST, A, 0.0)
+    w.rx("p2", BROADCAST, B, 0.0)
+    w.rx("p2", A, B, 6.0)  # B refreshed at 6; A not
+    assert w.bridge.timers.next_deadline() == 10.0
+    w.bridge.poll(9.99)
+    assert w.bridge.lookup(A) == "p1"
+    w.bridge.poll(10.0)
+    assert w.bridge.lookup(A) is None and w.bridge.lookup(B) == "p2"
+    assert w.bridge.timers.next_deadline() == 16.0
+    assert w.rx("p2", A, B, 12.0) == ["p1", "p3", "p4"]  # A forgotten: flooded again
+    ages = [(r.time, r.mac) for r in w.rec.mac_table() if r.event == "age"]
+    assert ages == [(10.0, str(A))]
+    assert w.bridge.counts["aged"] == 1
+
+
+def test_an_entry_due_to_age_is_not_used_even_before_the_timer_runs() -> None:
+    w = Wires(ageing_time=10.0)
+    w.rx("p1", BROADCAST, A, 0.0)
+    assert w.rx("p2", A, B, 10.0) == ["p1", "p3", "p4"]  # same instant as the deadline
+    assert [r.event for r in w.rec.mac_table()] == ["learn", "learn", "age"]
+
+
+def test_flush_forgets_a_port_or_everything() -> None:
+    w = Wires()
+    w.rx("p1", BROADCAST, A)
+    w.rx("p2", BROADCAST, B)
+    w.bridge.flush(1.0, "p1")
+    assert list(w.bridge.table()) == [B]
+    w.bridge.flush(2.0)
+    assert not w.bridge.table()
+    with pytest.raises(UsageError, match="port: 'p9'"):
+        w.bridge.flush(3.0, "p9")
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"ageing_time": 0}, "ageing_time: 0 is not allowed"),
+    ({"ageing_time": float("inf")}, "ageing_time"),
+    ({"ageing_time": "300"}, "ageing_time"),
+    ({"table_size": 0}, "table_size: 0 is not allowed"),
+    ({"table_size": 2.5}, "table_size"),
+    ({"ports": -1}, "ports: -1 is not allowed"),
+    ({"ports": ["p1", "p1"]}, "port: 'p1' already exists"),
+    ({"ports": [""]}, "port: '' is not a port name"),
+])
+def test_bad_arguments_name_themselves(kw: dict[str, object], match: str) -> None:
+    with pytest.raises(UsageError, match=match):
+        Bridge("s", **kw)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- LANs in a simulation
+def test_ping_across_two_switches_and_what_they_learn() -> None:
+    world = World(seed=3)
+    rec = Recorder()
+    net = lan(world, hosts=4, switches=2, config=LinkConfig(delay=0.001, rate_bps=100e6),
+              trace=rec)
+    h1, h2, h3, h4 = net.hosts
+    s1, s2 = net.switches
+    proc = world.env.process(ping(h1, "10.0.0.4", count=3))
+    world.run(10)
+    stats = proc.value
+    assert stats.loss == 0.0
+    # three 1 ms links each way, once ARP is done
+    assert all(0.006 <= rtt < 0.0061 for rtt in stats.rtts[1:])
+    assert s1.bridge.table() == {h1.stack.interfaces["eth0"].mac: "h1",
+                                 h2.stack.interfaces["eth0"].mac: "h2",
+                                 h3.stack.interfaces["eth0"].mac: "s2",
+                                 h4.stack.interfaces["eth0"].mac: "s2"}
+    assert s2.bridge.lookup(h1.stack.interfaces["eth0"].mac) == "s1"
+    assert {r.host for r in rec.mac_table()} == {"s1", "s2"}
+    assert not rec.switching()  # per-frame records only when asked for by name
+
+
+def test_unicast_reaches_only_its_destination_and_ageing_runs_in_sim_time() -> None:
+    world = World(seed=3)
+    rec = Recorder(kinds={"mac", "switch"})
+    net = lan(world, hosts=[2, 1], switches=2, trace=rec, ageing_time=30.0)
+    h1, h2, h3 = net.hosts
+    world.env.process(ping(h1, "10.0.0.3", count=5, interval=1.0))
+    world.run(10)
+    before = h2.stack.eth_counts["rx"]
+    world.env.process(ping(h1, "10.0.0.3", count=5, interval=1.0))
+    world.run(20)
+    assert h2.stack.eth_counts["rx"] == before  # the switch does not send it h1's pings
+    assert rec.switching("s1", "forward")
+    # nothing is sent after 15 s: every entry ages out 30 s after it was last refreshed
+    world.run(60)
+    assert all(len(s.bridge) == 0 for s in net.switches)
+    ages = [r for r in rec.mac_table() if r.event == "age"]
+    last_seen = {(r.host, r.src): r.time for r in rec.switching()}
+    for r in ages:  # exactly the ageing time after the switch last saw the address
+        assert r.time == pytest.approx(last_seen[(r.host, r.mac)] + 30.0)
+    assert len(ages) == 6  # three hosts known by two switches
+
+
+def test_tcp_across_a_switch_runs_at_the_link_rate(tmp_path: Path) -> None:
+    world = World(seed=5)
+    rate = 10e6
+    net = lan(world, hosts=3, config=LinkConfig(delay=0.002, rate_bps=rate, queue_packets=100))
+    h1, h2, h3 = net.hosts
+    nbytes = 2_000_000
+    sink = world.env.process(bulk_sink(h2, 5001))
+    world.env.process(bulk_sender(h1, "10.0.0.2", 5001, nbytes))
+    world.run(30)
+    res = sink.value
+    assert res.bytes_received == nbytes
+    assert res.first_byte_at is not None and res.last_byte_at is not None
+    goodput = nbytes * 8 / (res.last_byte_at - res.first_byte_at)
+    # payload of 1448 in a 1514-byte frame: at most ~95.6 % of the rate
+    assert 0.85 * rate < goodput < 0.96 * rate
+    assert h3.stack.eth_counts["rx"] < 10  # a switch, not a hub: h3 saw ARP and little else
+
+
+def test_a_loop_of_switches_is_refused_before_it_can_storm() -> None:
+    world = World()
+    s1, s2, s3 = (make_switch(world, f"s{i}") for i in (1, 2, 3))
+    l12, l23, l31 = Link(world, name="l12"), Link(world, name="l23"), Link(world, name="l31")
+    s1.attach("s2", l12.a)
+    s2.attach("s1", l12.b)
+    s2.attach("s3", l23.a)
+    s3.attach("s2", l23.b)
+    s3.attach("s1", l31.a)
+    with pytest.raises(UsageError, match=r"'s3' of s1 would close a loop of switches "
+                                         r"\(s3 — s2 — s1 — s3\).*no spanning tree"):
+        s1.attach("s3", l31.b)
+    twice = Link(world, name="again")
+    s1.attach("s2-again", twice.a)
+    with pytest.raises(UsageError, match="loop of switches"):
+        s2.attach("s1-again", twice.b)
+    self_loop = Link(world, name="self")
+    s3.attach("x", self_loop.a)
+    with pytest.raises(UsageError, match=r"\(s3 — s3\)"):
+        s3.attach("y", self_loop.b)
+    with pytest.raises(UsageError, match="'s2' of s1 is already plugged in"):
+        s1.attach("s2", Link(world).a)
+    with pytest.raises(UsageError, match="already plugged into s2"):
+        s1.attach("z", l12.b)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"hosts": 0}, "hosts: 0 is not allowed"),
+    ({"hosts": 300}, "hosts: 300 hosts in all"),
+    ({"hosts": [1, 2], "switches": 3}, "2 counts given for 3 switches"),
+    ({"hosts": "4"}, "hosts: '4' is not allowed"),
+    ({"switches": 0}, "switches: 0 is not allowed"),
+])
+def test_lan_arguments_are_checked(kw: dict[str, object], match: str) -> None:
+    with pytest.raises(UsageError, match=match):
+        lan(World(), **kw)  # type: ignore[arg-type]
+
+
+def test_switch_records_round_trip_through_jsonl(tmp_path: Path) -> None:
+    world = World()
+    rec = Recorder(kinds={"mac", "switch"})
+    net = lan(world, hosts=2, trace=rec)
+    world.env.process(ping(net.hosts[0], "10.0.0.2", count=1))
+    world.run(5)
+    assert rec.mac_table() and rec.switching()
+    back = read_jsonl(rec.to_jsonl(tmp_path / "t.jsonl"))
+    assert back.records == rec.records
+    assert all(isinstance(r, (MacTableRecord, SwitchRecord)) for r in back.records)
+
+
+def test_pcaps_across_switches_open_cleanly_in_tshark(
+        tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    tshark = require_tool("tshark")
+    world = World(seed=2)
+    net = lan(world, hosts=4, switches=2, config=LinkConfig(delay=0.001, rate_bps=10e6))
+    path = tmp_path / "s.pcap"
+    with capture(net.links[0].a, path):  # the s1 — s2 link
+        world.env.process(ping(net.hosts[0], "10.0.0.4", count=2))
+        world.env.process(bulk_sink(net.hosts[3], 5001))
+        world.env.process(bulk_sender(net.hosts[1], "10.0.0.4", 5001, 50_000))
+        world.run(10)
+    proc = subprocess.run(
+        [tshark, "-r", str(path), "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+         "-T", "fields", "-e", "frame.protocols", "-e", "_ws.expert.message",
+         "-e", "_ws.malformed", "-e", "ip.checksum.status", "-e", "tcp.checksum.status"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = [(line.split("\t") + [""] * 5)[:5] for line in proc.stdout.splitlines()]
+    assert len(rows) > 40
+    for protocols, expert, malformed, ip_ck, tcp_ck in rows:
+        assert "malformed" not in protocols.lower() and not malformed
+        assert "bad" not in expert.lower(), expert
+        assert ip_ck in ("", "1") and tcp_ck in ("", "1")
+    protos = {r[0] for r in rows}
+    assert {"eth:ethertype:arp", "eth:ethertype:ip:icmp:data", "eth:ethertype:ip:tcp"} <= protos

@@ -117,7 +117,7 @@ def test_a_full_table_learns_no_more_and_floods_frames_to_the_unlearned() -> Non
 
 
 def test_entries_age_out_after_the_ageing_time_unless_refreshed() -> None:
-    assert DEFAULT_AGEING_TIME == 300.0  # IEEE 802.1D-2004 Table 7-5
+    assert DEFAULT_AGEING_TIME == 300.0  # IEEE 802.1D-2004's recommended ageing time
     w = Wires(ageing_time=10.0)
     w.rx("p1", BROADCAST, A, 0.0)
     w.rx("p2", BROADCAST, B, 0.0)
@@ -306,3 +306,45 @@ def test_pcaps_across_switches_open_cleanly_in_tshark(
         assert ip_ck in ("", "1") and tcp_ck in ("", "1")
     protos = {r[0] for r in rows}
     assert {"eth:ethertype:arp", "eth:ethertype:ip:icmp:data", "eth:ethertype:ip:tcp"} <= protos
+
+
+# ---------------------------------------------------------------------- the table drawn
+def _two_pings(ageing: float) -> tuple[Recorder, dict[str, str]]:
+    world = World(seed=1)
+    rec = Recorder()
+    net = lan(world, hosts=[2, 2], switches=2, trace=rec, ageing_time=ageing)
+
+    def scenario(env: object) -> object:
+        yield world.env.process(ping(net.hosts[0], "10.0.0.4", count=3))
+        yield world.env.timeout(10)
+        yield world.env.process(ping(net.hosts[1], "10.0.0.3", count=3))
+
+    world.env.process(scenario(world.env))  # type: ignore[arg-type]
+    world.run(60)
+    return rec, net.mac_names()
+
+
+def test_the_mac_table_drawn_over_time_is_the_records() -> None:
+    from matplotlib.collections import PolyCollection
+
+    from netsim.trace.plots import mac_table_data, plot_mac_table
+
+    rec, names = _two_pings(20.0)
+    data = mac_table_data(rec, "s1")
+    by = {names[mac]: (port, start, end, how) for mac, port, start, end, how in data.stays}
+    # learned from the gratuitous ARPs at 0; h1 and h4 last seen at 2 (the third ping), h2
+    # and h3 at 14: each aged out 20 s later
+    assert by == {"h1": ("h1", 0.0, 22.0, "age"), "h4": ("s2", 0.0, 22.0, "age"),
+                  "h2": ("h2", 0.0, 34.0, "age"), "h3": ("s2", 0.0, 34.0, "age")}
+    assert [n for _, n in data.size] == [1, 2, 3, 4, 3, 2, 1, 0]
+    fig = plot_mac_table(rec, "s1", names=names)
+    table, sizes = fig.axes[:2]
+    bars = [c for c in table.collections if isinstance(c, PolyCollection)]
+    assert len(bars) == 4
+    assert [t.get_text() for t in table.get_yticklabels()] == ["h1", "h2", "h3", "h4"]
+    assert len([ln for ln in table.get_lines() if ln.get_marker() == "x"]) == 4
+    assert list(sizes.get_lines()[0].get_ydata())[-2:] == [0, 0]
+    with pytest.raises(UsageError, match="switch: 's9' has no MAC table records"):
+        plot_mac_table(rec, "s9")
+    with pytest.raises(UsageError, match="no MAC table records"):
+        plot_mac_table(Recorder())

@@ -33,6 +33,11 @@ class Lan(Network):
 
     switches: list[SwitchNode] = field(default_factory=list)
 
+    def mac_names(self) -> dict[str, str]:
+        """The hosts' names by their interfaces' MAC addresses ("02:00:00:00:00:01": "h1")."""
+        return {str(iface.mac): host.name for host in self.hosts
+                for iface in host.stack.interfaces.values()}
+
     def switch(self, name: str) -> SwitchNode:
         for s in self.switches:
             if s.name == name:

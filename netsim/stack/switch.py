@@ -16,14 +16,14 @@ The ideas are those of IEEE 802.1D-2004 (a bridge standard, not an RFC, cited by
 - the reserved group addresses 01-80-C2-00-00-00 to 01-80-C2-00-00-0F (spanning tree, pause
   frames, LLDP: clause 7.12.6) are never forwarded;
 - ageing (clause 7.9.2): a dynamic entry that no frame has refreshed for the ageing time is
-  removed. The default is the recommended 300 s of Table 7-5 (whose range is 10 s to
+  removed. The default is the standard's recommended 300 s (its range is 10 s to
   1 000 000 s; shorter values are allowed here, for demonstrations);
 - the table holds at most ``table_size`` addresses. When it is full a new source address is
   not learned (counted as ``not_learned.table_full``) and frames to it are flooded: what a MAC
   flooding attack relies on to turn a switch into a hub.
 
-There is no spanning tree (clause 17): a loop of switches would carry every broadcast around
-for ever, so `netsim.switchnode.SwitchNode` refuses to close one.
+There is no spanning tree (the RSTP of clause 17): a loop of switches would carry every
+broadcast around for ever, so `netsim.switchnode.SwitchNode` refuses to close one.
 
 Counters (``bridge.counters["switch"]``): rx, forwarded, flooded, filtered, learned, moved,
 aged, tx (frames sent, one per port a frame left by) and ``drop.<reason>`` (malformed,
@@ -46,7 +46,7 @@ from netsim.wire.mac import BROADCAST, MacAddress
 
 __all__ = ["DEFAULT_AGEING_TIME", "DEFAULT_TABLE_SIZE", "Bridge", "SwitchTransmit"]
 
-#: IEEE 802.1D-2004 Table 7-5: the recommended ageing time, in seconds
+#: IEEE 802.1D-2004 clause 7.9.2: the recommended ageing time, in seconds
 DEFAULT_AGEING_TIME: Final = 300.0
 DEFAULT_TABLE_SIZE: Final = 8192
 

@@ -33,8 +33,9 @@ class Wires:
     """A bridge whose transmissions are kept as (port, frame)."""
 
     def __init__(self, ports: int = 4, **kw: object) -> None:
-        self.rec = Recorder(kinds={"mac", "switch"})
-        self.bridge = Bridge("s1", ports, trace=self.rec, trace_frames=True, **kw)  # type: ignore[arg-type]
+        self.rec = Recorder(kinds={"mac", "switch", "drop"})
+        self.bridge = Bridge("s1", ports, trace=self.rec, trace_frames=True,
+                             **kw)  # type: ignore[arg-type]
         self.sent: list[tuple[str, bytes]] = []
         self.bridge.transmit = lambda port, f: self.sent.append((port, bytes(f)))  # type: ignore[arg-type]
 
@@ -102,6 +103,9 @@ def test_bad_frames_are_dropped_and_counted_never_learned() -> None:
     assert list(w.bridge.table()) == [A]
     assert [r.reason for r in w.rec.switching(action="drop")] == [
         "malformed: 13-byte frame", "group_source", "reserved", "reserved"]
+    assert [(d.where, d.reason, d.detail) for d in w.rec.drops()] == [
+        ("switch", "malformed", "port p1: 13-byte frame"), ("switch", "group_source", "port p1"),
+        ("switch", "reserved", "port p1"), ("switch", "reserved", "port p1")]
 
 
 def test_a_full_table_learns_no_more_and_floods_frames_to_the_unlearned() -> None:
@@ -348,3 +352,51 @@ def test_the_mac_table_drawn_over_time_is_the_records() -> None:
         plot_mac_table(rec, "s9")
     with pytest.raises(UsageError, match="no MAC table records"):
         plot_mac_table(Recorder())
+
+
+class BytesPort:
+    """A port like a live TAP device: ``send`` and ``attach`` only, bytes both ways."""
+
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+        self.receiver: Callable[[bytes], None] | None = None
+
+    def send(self, frame: bytes) -> None:
+        self.sent.append(frame)
+
+    def attach(self, receiver: Callable[[bytes], None]) -> None:
+        self.receiver = receiver
+
+
+def test_a_port_without_lazy_frames_gets_bytes_and_its_frames_are_switched() -> None:
+    from ipaddress import IPv4Address
+
+    from netsim.wire.arp import OP_REQUEST, ArpPacket, parse_arp
+    from netsim.wire.lazyframe import LazyFrame
+    from netsim.wire.tcp import TCPSegment
+
+    world = World()
+    net = lan(world, hosts=2)
+    s1 = net.switches[0]
+    tap = BytesPort()
+    s1.attach("tap", tap)
+    world.run(1)
+    # the hosts' gratuitous ARPs were flooded to it, as bytes
+    assert len(tap.sent) == 2 and all(type(f) is bytes for f in tap.sent)
+    # a frame from the outside: an ARP request for h2, which answers through the switch
+    kernel = MacAddress("02:aa:00:00:00:01")
+    request = ArpPacket(OP_REQUEST, kernel, IPv4Address("10.0.0.99"), MacAddress(bytes(6)),
+                        IPv4Address("10.0.0.2"))
+    assert tap.receiver is not None
+    tap.receiver(build_ethernet(BROADCAST, kernel, 0x0806, request.build()))
+    world.run(2)
+    reply = tap.sent[-1]
+    assert isinstance(reply, bytes) and reply[0:6] == kernel
+    assert parse_arp(reply[14:]).sender_ip == IPv4Address("10.0.0.2")
+    assert s1.bridge.lookup(kernel) == "tap"
+    # a TCP frame between netsim hosts, flooded: it reaches the TAP-like port built
+    seg = TCPSegment(40000, 80, 1, 0, 0x02, 65535)
+    lazy = LazyFrame(MacAddress.local(77), net.hosts[0].stack.interfaces["eth0"].mac,
+                     IPv4Address("10.0.0.1"), IPv4Address("10.0.0.77"), 64, 1, seg, b"")
+    s1.bridge.receive("h1", lazy, 2.0)
+    assert tap.sent[-1] == lazy.raw()

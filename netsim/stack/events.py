@@ -78,7 +78,7 @@ class TimerRecord(TraceRecord):
 class DropRecord(TraceRecord):
     """A frame or segment dropped, with where and why."""
 
-    where: str  # "link", "eth", "arp", "ipv4", "icmp", "udp", "tcp"
+    where: str  # "link", "eth", "arp", "ipv4", "icmp", "udp", "tcp", "switch"
     reason: str  # e.g. "loss", "queue", "corrupt", "checksum", "out_of_window", "no_route"
     detail: str = ""
 

@@ -28,7 +28,8 @@ broadcast around for ever, so `netsim.switchnode.SwitchNode` refuses to close on
 Counters (``bridge.counters["switch"]``): rx, forwarded, flooded, filtered, learned, moved,
 aged, tx (frames sent, one per port a frame left by) and ``drop.<reason>`` (malformed,
 group_source, reserved). Trace records (netsim.stack.events): `MacTableRecord` for each change
-of the table, `SwitchRecord` for each frame only when ``trace_frames`` is set.
+of the table, `DropRecord` (where "switch") for each frame dropped, and `SwitchRecord` for each
+frame only when ``trace_frames`` is set.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import Final
 
 from netsim.errors import UsageError
 from netsim.stack.counters import Counters
-from netsim.stack.events import MacTableRecord, SwitchRecord, Tracer
+from netsim.stack.events import DropRecord, MacTableRecord, SwitchRecord, Tracer
 from netsim.stack.timers import INF, TimerQueue
 from netsim.wire.lazyframe import LazyFrame
 from netsim.wire.mac import BROADCAST, MacAddress
@@ -246,6 +247,9 @@ class Bridge:
 
     def _drop(self, port: str, src: bytes, dst: bytes, reason: str, detail: str) -> None:
         self.counts["drop." + reason] += 1
+        if self.trace is not None:
+            self.trace.record(DropRecord(self.now, self.name, "switch", reason,
+                                         f"port {port}" + (f": {detail}" if detail else "")))
         if self.trace_frames and self.trace is not None:
             self._frame_record(port, src, dst, "drop", "", reason + (f": {detail}" if detail
                                                                      else ""))

@@ -400,3 +400,93 @@ def test_a_port_without_lazy_frames_gets_bytes_and_its_frames_are_switched() -> 
                      IPv4Address("10.0.0.1"), IPv4Address("10.0.0.77"), 64, 1, seg, b"")
     s1.bridge.receive("h1", lazy, 2.0)
     assert tap.sent[-1] == lazy.raw()
+
+
+# ---------------------------------------------------------------------- 802.1Q VLANs
+def test_vlans_separate_floods_and_tables_and_trunks_carry_tags() -> None:
+    from netsim.wire.vlan import tag, vlan_of
+
+    w = Wires()
+    w.bridge.access("p1", 10)
+    w.bridge.access("p2", 20)
+    w.bridge.access("p3", 10)
+    w.bridge.trunk("p4", [10, 20])
+    assert w.bridge.vlans_of("p4") == (None, frozenset({10, 20}))
+    w.sent.clear()
+    w.bridge.receive("p1", frame(BROADCAST, A), 0.0)
+    out = dict(w.sent)
+    assert sorted(out) == ["p3", "p4"]  # not p2: VLAN 20
+    assert vlan_of(out["p3"]) is None and vlan_of(out["p4"]) == 10
+    assert out["p4"] == tag(frame(BROADCAST, A), 10)
+    # a frame tagged 20 on the trunk goes to VLAN 20's access port, untagged
+    w.sent.clear()
+    w.bridge.receive("p4", tag(frame(BROADCAST, A), 20), 1.0)
+    assert w.sent == [("p2", frame(BROADCAST, A))]
+    # one table per VLAN: A is on p1 in VLAN 10 and behind the trunk in VLAN 20
+    assert (w.bridge.lookup(A, 10), w.bridge.lookup(A, 20), w.bridge.lookup(A)) == \
+        ("p1", "p4", None)
+    assert w.rx("p2", A, B) == ["p4"]  # VLAN 20's A, tagged on the trunk
+    assert vlan_of(w.sent[0][1]) == 20
+    # what a port does not carry is dropped: untagged frames on a trunk with no native VLAN,
+    # VLAN 30 on the trunk, VLAN 20 on an access port of VLAN 10
+    assert w.rx("p4", BROADCAST, C, 2.0) == []
+    w.bridge.receive("p4", tag(frame(BROADCAST, C), 30), 2.0)
+    w.bridge.receive("p1", tag(frame(BROADCAST, C), 20), 2.0)
+    assert w.bridge.counts["drop.vlan_ingress"] == 3
+    w.bridge.receive("p1", tag(frame(BROADCAST, C), 0), 3.0)  # a priority tag: VLAN 10
+    assert w.bridge.lookup(C, 10) == "p1"
+    assert {r.vlan for r in w.rec.mac_table()} == {10, 20}
+
+
+def test_a_trunks_native_vlan_travels_untagged() -> None:
+    w = Wires(ports=2)
+    w.bridge.access("p1", 5)
+    w.bridge.trunk("p2", [5, 6], native=5)
+    assert w.rx("p1", BROADCAST, A) == ["p2"]
+    assert w.sent[0][1] == frame(BROADCAST, A)
+    assert w.rx("p2", BROADCAST, B) == ["p1"]  # untagged in: VLAN 5
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda b: b.access("p1", 4095), "vlan: 4095 is not a VLAN; use 1..4094"),
+    (lambda b: b.access("p1", 0), "vlan: 0 is not a VLAN"),
+    (lambda b: b.access("p9", 10), "port: 'p9' is not a port of s1"),
+    (lambda b: b.trunk("p1", 10), "vlans: 10 is not a collection"),
+    (lambda b: b.trunk("p1", [10], native=5000), "native: 5000 is not a VLAN"),
+])
+def test_bad_vlan_settings_name_themselves(call: Callable[[Bridge], None], match: str) -> None:
+    with pytest.raises(UsageError, match=match):
+        call(Wires().bridge)
+
+
+def test_hosts_in_different_vlans_cannot_reach_each_other(
+        tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    world = World(seed=4)
+    net = lan(world, hosts=4, switches=2, vlans=[10, 20, 10, 20],
+              config=LinkConfig(delay=0.001, rate_bps=10e6))
+    h1, h2, h3, h4 = net.hosts
+    path = tmp_path / "trunk.pcap"
+    with capture(net.links[0].a, path):  # the s1 — s2 trunk
+        same = world.env.process(ping(h1, "10.0.0.3", count=2))
+        other = world.env.process(ping(h1, "10.0.0.2", count=2, timeout=1.0))
+        world.env.process(bulk_sink(h4, 5001))
+        world.env.process(bulk_sender(h2, "10.0.0.4", 5001, 20_000))
+        world.run(10)
+    assert same.value.received == 2
+    assert other.value.received == 0  # h2 is in VLAN 20: ARP for it never reaches it
+    assert h2.stack.counters["arp"]["rx_request"] == 0
+    s1 = net.switches[0].bridge
+    h1_mac = h1.stack.interfaces["eth0"].mac
+    assert s1.lookup(h1_mac, 10) == "h1" and s1.lookup(h1_mac, 20) is None
+    with pytest.raises(UsageError, match="vlans: .* one VLAN per host"):
+        lan(World(), hosts=3, vlans=[1, 2])
+    tshark = require_tool("tshark")
+    proc = subprocess.run([tshark, "-r", str(path), "-T", "fields", "-e", "frame.protocols",
+                           "-e", "vlan.id", "-e", "_ws.malformed", "-e", "_ws.expert.message"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = [(line.split("\t") + [""] * 4)[:4] for line in proc.stdout.splitlines()]
+    assert rows and all(r[0].startswith("eth:ethertype:vlan:ethertype:") for r in rows)
+    assert {r[1] for r in rows} == {"10", "20"}
+    assert not any(r[2] or "malformed" in r[0] or "bad" in r[3].lower() for r in rows)
+    assert any(r[0].endswith("ip:tcp") and r[1] == "20" for r in rows)

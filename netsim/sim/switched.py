@@ -81,14 +81,22 @@ def lan(world: World, hosts: int | Sequence[int] = 2, switches: int = 1,
         config: LinkConfig | None = None, *, uplink: LinkConfig | None = None,
         trace: Tracer | None = None, tcp: TcpConfig | None = None, prefix: str = "10.0.0",
         ageing_time: float = DEFAULT_AGEING_TIME,
-        table_size: int = DEFAULT_TABLE_SIZE) -> Lan:
+        table_size: int = DEFAULT_TABLE_SIZE, vlans: Sequence[int] | None = None) -> Lan:
     """Hosts h1..hN (PREFIX.1..N /24) behind switches s1..sK joined in a line s1 — s2 — …
 
     ``hosts``: how many in all (spread evenly, the first switches taking one more), or a
     list of counts, one per switch. ``config``: the links from hosts to switches;
-    ``uplink``: the links between switches (default: ``config``).
+    ``uplink``: the links between switches (default: ``config``). ``vlans``: the VLAN of
+    each host (IEEE 802.1Q): its switch port is an access port of that VLAN, and the links
+    between switches are trunks carrying every VLAN tagged. Hosts in different VLANs share
+    the subnet's addresses but cannot reach each other.
     """
     counts = _counts(hosts, switches)
+    if vlans is not None:
+        if isinstance(vlans, (str, bytes)) or not isinstance(vlans, Sequence) \
+                or len(vlans) != sum(counts):
+            raise UsageError(f"vlans: {vlans!r} is not allowed; give one VLAN per host "
+                             f"({sum(counts)} hosts)")
     cfg = config or LinkConfig()
     up = uplink or cfg
     net = Lan(world)
@@ -102,6 +110,9 @@ def lan(world: World, hosts: int | Sequence[int] = 2, switches: int = 1,
         net.links.append(link)
         left.attach(right.name, link.a)
         right.attach(left.name, link.b)
+        if vlans is not None:
+            left.bridge.trunk(right.name, sorted(set(vlans)))
+            right.bridge.trunk(left.name, sorted(set(vlans)))
     number = 0
     for k, count in enumerate(counts):
         switch = net.switches[k]
@@ -113,5 +124,7 @@ def lan(world: World, hosts: int | Sequence[int] = 2, switches: int = 1,
             net.links.append(link)
             add_port(world, host, "eth0", f"{prefix}.{number}/24", link.a, mtu=cfg.mtu)
             switch.attach(host.name, link.b)
+            if vlans is not None:
+                switch.bridge.access(host.name, vlans[number - 1])
             net.hosts.append(host)
     return net

@@ -114,6 +114,7 @@ class MacTableRecord(TraceRecord):
     event: str  # "learn", "move" (now seen on another port), "age" (not seen for the ageing
     #             time), "full" (not learned: the table is full), "flush"
     size: int  # entries in the table after the change
+    vlan: int = 1  # the VLAN whose table it is (IEEE 802.1Q: one table per VLAN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +128,4 @@ class SwitchRecord(TraceRecord):
     action: str  # "forward", "flood", "filter" (known to be on the arrival port), "drop"
     out: str = ""  # the ports it left by, comma-separated
     reason: str = ""  # flood: "broadcast", "multicast", "unknown"; drop: "malformed", ...
+    vlan: int = 1  # the VLAN the frame was switched in

@@ -490,3 +490,19 @@ def test_hosts_in_different_vlans_cannot_reach_each_other(
     assert {r[1] for r in rows} == {"10", "20"}
     assert not any(r[2] or "malformed" in r[0] or "bad" in r[3].lower() for r in rows)
     assert any(r[0].endswith("ip:tcp") and r[1] == "20" for r in rows)
+
+
+def test_the_drawn_table_keeps_vlans_apart() -> None:
+    from netsim.trace.plots import mac_table_data, plot_mac_table
+
+    world = World(seed=4)
+    rec = Recorder()
+    net = lan(world, hosts=[1, 1], switches=2, vlans=[10, 20], trace=rec)
+    world.run(1)
+    names = net.mac_names()
+    data = mac_table_data(rec, "s1")
+    h1, h2 = (str(h.stack.interfaces["eth0"].mac) for h in net.hosts)
+    assert sorted(m for m, *_ in data.stays) == [f"{h1} vlan 10", f"{h2} vlan 20"]
+    fig = plot_mac_table(rec, "s1", names=names)
+    assert sorted(t.get_text() for t in fig.axes[0].get_yticklabels()) == [
+        "h1 (VLAN 10)", "h2 (VLAN 20)"]

@@ -31,7 +31,9 @@ _PORT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 @dataclass
 class MacTableSeries:
     """The table of one switch. ``stays``: (mac, port, start, end, how it ended) with how one of
-    "age", "move", "flush" or "" (still there at ``until``); ``size``: (time, entries)."""
+    "age", "move", "flush" or "" (still there at ``until``); ``size``: (time, entries). An
+    address of a VLAN other than 1 is written "02:00:00:00:00:01 vlan 10" (one table per
+    VLAN)."""
 
     switch: str
     until: float
@@ -73,23 +75,30 @@ def mac_table_data(source: Any, switch: str | None = None, *, until: float | Non
             out.stays.append((mac, port, start, t, how))
 
     for r in rec.mac_table(name):
+        mac = r.mac if r.vlan == 1 else f"{r.mac} vlan {r.vlan}"
         if r.port not in out.ports and r.event != "full":
             out.ports.append(r.port)
         if r.event == "full":
             if in_range(r.time, time_range):
-                out.full.append((r.time, r.mac))
+                out.full.append((r.time, mac))
             continue
-        if r.mac not in out.macs and r.event in ("learn", "move"):
-            out.macs.append(r.mac)
-        if r.mac in open_:
-            close(r.mac, r.time, r.event)
+        if mac not in out.macs and r.event in ("learn", "move"):
+            out.macs.append(mac)
+        if mac in open_:
+            close(mac, r.time, r.event)
         if r.event in ("learn", "move"):
-            open_[r.mac] = (r.port, r.time)
+            open_[mac] = (r.port, r.time)
         if in_range(r.time, time_range):
             out.size.append((r.time, r.size))
     for mac in list(open_):
         close(mac, max(end, open_[mac][1]), "")
     return out
+
+
+def _label(key: str, names: dict[str, str]) -> str:
+    mac, _, vlan = key.partition(" vlan ")
+    name = names.get(mac, mac)
+    return f"{name} (VLAN {vlan})" if vlan else name
 
 
 def plot_mac_table(source: Any, switch: str | None = None, *, names: dict[str, str] | None = None,
@@ -120,7 +129,7 @@ def plot_mac_table(source: Any, switch: str | None = None, *, names: dict[str, s
         elif how == "move":
             ax.plot([end], [y], marker=">", color="black", linestyle="none", ms=5, zorder=5)
     ax.set_yticks(range(len(series.macs)))
-    ax.set_yticklabels([(names or {}).get(m, m) for m in series.macs], fontsize="small")
+    ax.set_yticklabels([_label(m, names or {}) for m in series.macs], fontsize="small")
     ax.set_ylim(len(series.macs) - 0.5, -0.5)
     ax.set_ylabel("address")
     ax.grid(True, axis="x", alpha=0.3)

@@ -7,7 +7,8 @@ Each row moves ``--bytes`` from h1 to h2 over 1 Gbit/s links of 0.1 ms (a switch
 so the path has 1, 2 or 4 links), and reports CPU seconds (``time.process_time``, best of R
 runs: the machine is shared, and CPU time is steadier than wall time), frames delivered by
 the links, how many of them a switch handled, and the CPU cost of the rows with switches above
-the direct link per frame a switch handled. TCP frames cross a switch as `LazyFrame` objects,
+the direct link per frame a switch handled (the extra links' cost included), and last the CPU
+cost of `Bridge.receive` alone. TCP frames cross a switch as `LazyFrame` objects,
 so the switch reads two addresses and builds no bytes.
 """
 
@@ -21,7 +22,10 @@ from netsim.sim.link import LinkConfig
 from netsim.sim.switched import lan
 from netsim.sim.topology import Network, two_hosts
 from netsim.sim.world import World
+from netsim.stack.switch import Bridge
 from netsim.units import parse_size
+from netsim.wire.ethernet import build_ethernet
+from netsim.wire.mac import MacAddress
 
 CONFIG = LinkConfig(delay=0.0001, rate_bps=1e9, queue_packets=1000)
 
@@ -46,10 +50,26 @@ def _run(switches: int, nbytes: int) -> tuple[float, int, int, bool]:
     return cpu, frames, switched, ok
 
 
+def _receive_alone(frames: int) -> float:
+    """CPU microseconds per `Bridge.receive` of a frame to a known address (transmit: a no-op)."""
+    bridge = Bridge("s1", 4)
+    bridge.transmit = lambda port, frame: None
+    a, b = MacAddress.local(1), MacAddress.local(2)
+    bridge.receive("p2", build_ethernet(a, b, 0x0800, bytes(46)), 0.0)
+    frame = build_ethernet(b, a, 0x0800, bytes(1486))
+    receive = bridge.receive
+    start = time.process_time()
+    for i in range(frames):
+        receive("p1", frame, i * 1e-6)
+    return (time.process_time() - start) / frames * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bytes", default="20MB", help="bytes per transfer (default 20MB)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per row (best is shown)")
+    parser.add_argument("--frames", type=int, default=200_000,
+                        help="frames for the Bridge.receive row (default 200000)")
     args = parser.parse_args()
     nbytes = parse_size(args.bytes, "--bytes")
     print(f"{nbytes} bytes h1 -> h2, 1 Gbit/s links; CPU seconds, best of {args.repeat}")
@@ -65,6 +85,8 @@ def main() -> None:
         extra = f"{(cpu - base) / switched * 1e6:12.2f}" if switched else f"{'-':>12}"
         print(f"{label:<22} {cpu:7.3f} {frames:8d} {switched:9d} {extra} "
               f"{'yes' if all(r[3] for r in runs) else 'NO':>6}")
+    alone = min(_receive_alone(args.frames) for _ in range(args.repeat))
+    print(f"Bridge.receive alone (known unicast, bytes): {alone:.2f} us per frame")
 
 
 if __name__ == "__main__":

@@ -113,8 +113,9 @@ def test_ns3_bulk_runs_the_chain_through_routers() -> None:
 
 
 def test_bench_switch_prints_a_row_per_path_with_the_data_intact() -> None:
-    out = run_script("bench_switch.py", "--bytes", "200kB", "--repeat", "1")
-    rows = [line.split() for line in out.splitlines()[2:]]
+    out = run_script("bench_switch.py", "--bytes", "200kB", "--repeat", "1", "--frames", "1000")
+    rows = [line.split() for line in out.splitlines()[2:5]]
+    assert "Bridge.receive alone" in out.splitlines()[5]
     assert [" ".join(r[:2]) for r in rows] == ["direct link", "one switch", "three switches"]
     assert all(r[-1] == "yes" for r in rows)
     frames = [int(r[3]) for r in rows]

@@ -16,7 +16,6 @@ switch (a live TAP bridged by the kernel) cannot be seen and is not refused.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -32,9 +31,9 @@ from netsim.wire.lazyframe import LazyFrame, as_bytes
 
 __all__ = ["SwitchNode"]
 
-#: per environment: id(port) -> (the port, the switch it is plugged into)
-_PLUGGED: weakref.WeakKeyDictionary[Any, dict[int, tuple[Any, SwitchNode]]] = \
-    weakref.WeakKeyDictionary()
+#: the attribute of an environment holding id(port) -> (the port, the switch it is plugged
+#: into), for the switches of that environment (kept on it, so it goes when the world goes)
+_PLUGGED = "_netsim_switch_ports"
 
 
 class SwitchNode:
@@ -63,7 +62,10 @@ class SwitchNode:
         """Plug ``port`` in as the bridge's port ``port_name`` (added to the bridge if new)."""
         if port_name in self.ports:
             raise UsageError(f"port: {port_name!r} of {self.name} is already plugged in")
-        plugged = _PLUGGED.setdefault(self.env, {})
+        plugged: dict[int, tuple[Any, SwitchNode]] | None = getattr(self.env, _PLUGGED, None)
+        if plugged is None:
+            plugged = {}
+            setattr(self.env, _PLUGGED, plugged)
         if id(port) in plugged:
             raise UsageError(f"port: {port!r} is already plugged into "
                              f"{plugged[id(port)][1].name}")

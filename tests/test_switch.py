@@ -506,3 +506,28 @@ def test_the_drawn_table_keeps_vlans_apart() -> None:
     fig = plot_mac_table(rec, "s1", names=names)
     assert sorted(t.get_text() for t in fig.axes[0].get_yticklabels()) == [
         "h1 (VLAN 10)", "h2 (VLAN 20)"]
+
+
+def test_a_host_replugged_into_another_port_is_reachable_at_once() -> None:
+    world = World(seed=6)
+    rec = Recorder()
+    net = lan(world, hosts=3, trace=rec, config=LinkConfig(delay=0.001))
+    h1, h2, h3 = net.hosts
+    s1 = net.switches[0]
+    world.env.process(ping(h3, "10.0.0.1", count=2))
+    world.run(5)
+    mac = h1.stack.interfaces["eth0"].mac
+    assert s1.bridge.lookup(mac) == "h1"
+    # unplug h1's cable and plug h1 into a new port: its gratuitous ARP teaches the switch
+    old = net.links[0]
+    old.a.attach(lambda frame: None)
+    new = Link(world, LinkConfig(delay=0.001), name="moved")
+    s1.attach("h1-moved", new.b)
+    h1.attach("eth0", new.a, announce=True)
+    world.run(6)
+    assert s1.bridge.lookup(mac) == "h1-moved"
+    assert [(r.time, r.event) for r in rec.mac_table("s1") if r.mac == str(mac)][-1] == \
+        (pytest.approx(5.001), "move")
+    proc = world.env.process(ping(h3, "10.0.0.1", count=3))
+    world.run(10)
+    assert proc.value.received == 3  # not lost for the 300 s the old entry would have lasted

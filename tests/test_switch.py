@@ -531,3 +531,18 @@ def test_a_host_replugged_into_another_port_is_reachable_at_once() -> None:
     proc = world.env.process(ping(h3, "10.0.0.1", count=3))
     world.run(10)
     assert proc.value.received == 3  # not lost for the 300 s the old entry would have lasted
+
+
+def test_a_full_table_makes_the_switch_a_hub_for_the_unlearned() -> None:
+    world = World(seed=7)
+    net = lan(world, hosts=3, table_size=2, config=LinkConfig(delay=0.001))
+    h1, h2, h3 = net.hosts
+    world.run(1)  # the gratuitous ARPs of h1 and h2 fill the table
+    assert len(net.switches[0].bridge) == 2
+    seen_by_h1 = h1.stack.counters["eth"]["drop.not_our_mac"]
+    proc = world.env.process(ping(h2, "10.0.0.3", count=5))
+    world.run(10)
+    assert proc.value.received == 5
+    # every request to h3 (never learned) was flooded to h1 as well; the replies to h2 were not
+    assert h1.stack.counters["eth"]["drop.not_our_mac"] - seen_by_h1 == 5
+    assert net.switches[0].bridge.counts["not_learned.table_full"] >= 5

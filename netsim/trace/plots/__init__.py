@@ -13,6 +13,7 @@ from __future__ import annotations
 from netsim.trace.plots.combined import plot_combined
 from netsim.trace.plots.cwnd import cwnd_data, plot_cwnd
 from netsim.trace.plots.ladder import ladder_data, plot_ladder
+from netsim.trace.plots.queue import plot_queue_delay
 from netsim.trace.plots.rtt import plot_rtt, rtt_data
 from netsim.trace.plots.timeseq import plot_time_sequence, time_sequence_data
 
@@ -22,6 +23,7 @@ __all__ = [
     "plot_combined",
     "plot_cwnd",
     "plot_ladder",
+    "plot_queue_delay",
     "plot_rtt",
     "plot_time_sequence",
     "rtt_data",

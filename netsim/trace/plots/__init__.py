@@ -5,7 +5,8 @@
 
 Every function takes a `Recorder` (or a DataFrame from `Recorder.to_dataframe`, or a list of
 records) and a connection (None: the end that sent the most data), and `time_range=(t0, t1)`
-where it has a time axis.
+where it has a time axis. `plot_queue_delay` is the exception: it takes runs of
+`netsim.sim.loaded_ping.ping_under_load` (a ping's RTT and a queue's sojourn times, lesson 12).
 """
 
 from __future__ import annotations

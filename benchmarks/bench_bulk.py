@@ -29,6 +29,12 @@ row is the fastest of R runs (on a shared machine wall time is noisy; CPU time l
 the netsim and ns-3 runs of a variant alternate, so that a burst of load elsewhere on the
 machine hits both.
 ``--profile`` runs the lossy variant under cProfile in this process and prints the top functions.
+
+``--payload zeros`` measures what ns-3 does: the sender sends zero bytes from one buffer and
+neither end hashes (ns-3's BulkSend/PacketSink do neither), so the row is the simulator's own
+work. The segments, timings and drops are the same as with the default ``random`` (TCP never
+looks at the bytes), which is what ``netsim sim`` and `run_bulk` run; "ok" then only checks
+the byte count. The row's simulator name ends in "zeros".
 """
 
 from __future__ import annotations
@@ -44,15 +50,22 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
+from netsim.apps.bulk import BLOCK, BulkSendResult, SinkResult, bulk_sender, bulk_sink
 from netsim.sim.link import LinkConfig
 from netsim.sim.loss import Bernoulli
 from netsim.sim.scenario import BulkScenario, run_bulk, tcp_config_for
-from netsim.sim.topology import chain
+from netsim.sim.topology import chain, two_hosts
 from netsim.sim.world import World
 from netsim.units import format_rate, format_size, parse_size
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from simpy.events import Event
+
+    from netsim.node import Node
 
 HERE = Path(__file__).resolve().parent
 RATE = 100e6
@@ -61,6 +74,7 @@ LOSS = 0.01
 MSS = 1448
 SEED = 1
 VARIANTS = ("lossy", "clean", "chain3")
+PAYLOADS = ("random", "zeros")
 # variant -> (loss on the data direction, routers) of the same scenario in ns3_bulk.py
 NS3_VARIANTS = {"lossy": (LOSS, 0), "clean": (0.0, 0), "chain3": (0.0, 3)}
 
@@ -81,18 +95,64 @@ def _scenario(variant: str, nbytes: int, seed: int) -> BulkScenario:
     return BulkScenario(bytes=nbytes, link=clean, seed=seed, mss=MSS, cc="newreno")
 
 
-def _run_chain(nbytes: int, seed: int, routers: int = 3) -> dict[str, Any]:
-    """The bulk transfer over `chain` (the same apps and TCP settings as `run_bulk`)."""
-    hop = LinkConfig(delay=DELAY / (routers + 1), rate_bps=RATE)
-    scenario = _scenario("clean", nbytes, seed)
+def _zeros_sender(node: Node, ip: Any, port: int, nbytes: int,
+                  into: BulkSendResult) -> Generator[Event, Any, BulkSendResult]:
+    """`bulk_sender` as ns-3's BulkSend: zeros from one buffer, no hashing."""
+    env = node.env
+    into.connect_started = float(env.now)
+    stream = yield node.connect(ip, port)
+    into.stream = stream
+    block = bytes(BLOCK)
+    while into.bytes_sent < nbytes:
+        n = min(BLOCK, nbytes - into.bytes_sent)
+        yield stream.sendall(block if n == BLOCK else block[:n])
+        into.bytes_sent += n
+    yield stream.close()
+    into.closed_at = float(env.now)
+    return into
+
+
+def _count_sink(node: Node, port: int, min_read: int,
+                into: SinkResult) -> Generator[Event, Any, SinkResult]:
+    """`bulk_sink` as ns-3's PacketSink: counts the bytes, no hashing."""
+    env = node.env
+    lst = node.listen(port)
+    stream = yield lst.accept()
+    lst.close()
+    into.stream = stream
+    while True:
+        data: bytes = yield stream.recv(1 << 16, min_bytes=min_read)
+        if not data:
+            break
+        into.last_byte_at = float(env.now)
+        into.bytes_received += len(data)
+    yield stream.close()
+    return into
+
+
+def _run_world(variant: str, nbytes: int, seed: int, payload: str,
+               routers: int = 3) -> dict[str, Any]:
+    """The bulk transfer with the same TCP settings as `run_bulk`: over `chain` for chain3
+    (bulk_sink's default read size, as before), over `two_hosts` with ``--payload zeros``."""
+    scenario = _scenario("clean" if variant == "chain3" else variant, nbytes, seed)
     cfg = tcp_config_for(scenario)
     world = World(seed)
-    net = chain(world, routers, hop, tcp=cfg)
+    if variant == "chain3":
+        hop = LinkConfig(delay=DELAY / (routers + 1), rate_bps=RATE)
+        net = chain(world, routers, hop, tcp=cfg)
+        min_read = 1
+    else:
+        net = two_hosts(world, scenario.link, scenario.reverse, tcp=cfg)
+        min_read = 16384  # as run_bulk
     h1, h2 = net.hosts
     env = world.env
     sres, kres = BulkSendResult(), SinkResult()
-    procs = [env.process(bulk_sink(h2, 5001, into=kres)),
-             env.process(bulk_sender(h1, h2.ip, 5001, nbytes, seed=seed, into=sres))]
+    if payload == "zeros":
+        procs = [env.process(_count_sink(h2, 5001, min_read, kres)),
+                 env.process(_zeros_sender(h1, h2.ip, 5001, nbytes, sres))]
+    else:
+        procs = [env.process(bulk_sink(h2, 5001, min_read=min_read, into=kres)),
+                 env.process(bulk_sender(h1, h2.ip, 5001, nbytes, seed=seed, into=sres))]
     env.run(until=env.all_of(procs))
     conn = sres.stream.conn if sres.stream is not None else None
     start = sres.connect_started or 0.0
@@ -127,19 +187,27 @@ def _run_single(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
     }
 
 
-def run_variant(variant: str, nbytes: int, seed: int = SEED) -> dict[str, Any]:
+def run_variant(variant: str, nbytes: int, seed: int = SEED,
+                payload: str = "random") -> dict[str, Any]:
     """Run one variant in this process and measure it."""
     if variant not in VARIANTS:
         raise SystemExit(f"bench_bulk: unknown variant {variant!r}; use {', '.join(VARIANTS)}")
+    if payload not in PAYLOADS:
+        raise SystemExit(f"bench_bulk: unknown payload {payload!r}; use {', '.join(PAYLOADS)}")
     base = rss_kib()
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
-    out = _run_chain(nbytes, seed) if variant == "chain3" else _run_single(variant, nbytes, seed)
+    if variant == "chain3" or payload != "random":
+        out = _run_world(variant, nbytes, seed, payload)
+    else:
+        out = _run_single(variant, nbytes, seed)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     from netsim._build import describe, loaded_compiled
+    name = "netsim+mypyc" if loaded_compiled() else "netsim"
     out.update(
-        simulator="netsim+mypyc" if loaded_compiled() else "netsim", build=describe(),
+        simulator=name if payload == "random" else f"{name} zeros", payload=payload,
+        build=describe(),
         variant=variant, bytes=nbytes, wall_seconds=wall, cpu_seconds=cpu,
         segments_per_wall_second=out["data_segments"] / wall if wall > 0 else 0.0,
         base_rss_kib=base, max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -157,10 +225,11 @@ def _subprocess_json(cmd: list[str]) -> dict[str, Any]:
     return result
 
 
-def run_isolated(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
+def run_isolated(variant: str, nbytes: int, seed: int,
+                 payload: str = "random") -> dict[str, Any]:
     """`run_variant` in a fresh interpreter (so peak RSS is this variant's alone)."""
     return _subprocess_json([sys.executable, __file__, "--one", variant, "--bytes", str(nbytes),
-                             "--seed", str(seed)])
+                             "--seed", str(seed), "--payload", payload])
 
 
 def run_ns3(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
@@ -217,12 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON lines")
     parser.add_argument("--record", metavar="FILE",
                         help="also write the rows, machine, date and command to FILE (JSON)")
+    parser.add_argument("--payload", choices=PAYLOADS, default="random",
+                        help="random: the bulk apps (pseudo-random bytes, SHA-256 at both "
+                        "ends; default); zeros: zeros, no hashing, as ns-3's apps")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     nbytes = parse_size(args.bytes, "--bytes")
 
     if args.one is not None:
-        print(json.dumps(run_variant(args.one, nbytes, args.seed)))
+        print(json.dumps(run_variant(args.one, nbytes, args.seed, args.payload)))
         return 0
     if args.profile:
         profile(nbytes, args.seed, args.top, args.sort)
@@ -248,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     for v in variants:
         ours, theirs = [], []
         for _ in range(args.repeat):  # alternate, so that load elsewhere hits both alike
-            ours.append(run_isolated(v, nbytes, args.seed))
+            ours.append(run_isolated(v, nbytes, args.seed, args.payload))
             if with_ns3:
                 theirs.append(run_ns3(v, nbytes, args.seed))
         for runs, into in ((ours, rows), (theirs, ns3_rows)):

@@ -13,6 +13,11 @@ SimPy 4.1's private layout:
 - an `Event` whose ``callbacks`` is a list, ``_value`` is not PENDING and ``_ok`` is True is
   triggered: `step` runs its callbacks and passes it over (what `Timeout.__init__` does).
 
+`run` is `Environment.run` with `Environment.step` inlined in its loop (compiled in the
+compiled build): the loop runs once per event. It copies SimPy 4.1's `run` and `step`, which
+also raise `StopSimulation` from the ``until`` event's callback and `EmptySchedule` from an
+empty heap, and re-raise a failed event's exception that no one defused.
+
 Nothing else in netsim touches these names. pyproject.toml pins the SimPy versions this was
 checked against, and tests/test_simpy_fast.py fails loudly, naming what changed, when an
 installed SimPy no longer works this way.
@@ -21,15 +26,17 @@ installed SimPy no longer works this way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from operator import attrgetter
 from typing import Any, Final
 
 import simpy
+from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL as _SIMPY_NORMAL
+from simpy.events import URGENT as _SIMPY_URGENT
 from simpy.events import Event
 
-__all__ = ["CHECKED_SIMPY", "NORMAL", "Triggered", "call_at", "next_time", "now_of",
+__all__ = ["CHECKED_SIMPY", "NORMAL", "Triggered", "call_at", "next_time", "now_of", "run",
            "schedule", "set_now", "value_of"]
 
 #: The SimPy versions (major.minor) these internals were checked against (see pyproject.toml).
@@ -80,3 +87,64 @@ def next_time(env: simpy.Environment) -> float:
 def set_now(env: simpy.Environment, t: float) -> None:
     """Move `env`'s clock to `t` (a real-time environment follows the wall clock this way)."""
     env._now = t
+
+
+def run(env: simpy.Environment, until: Any = None) -> Any:
+    """``env.run(until)`` (SimPy 4.1's `Environment.run`, the same arguments, result and
+    exceptions), stepping through the events in a loop of its own (`_step_until_stopped`)."""
+    if until is not None:
+        if not isinstance(until, Event):
+            # (the time as given: an int stays an int, as in SimPy)
+            at: Any = until if isinstance(until, int) else float(until)
+            if at <= env.now:
+                raise ValueError(
+                    f"until ({at}) must be greater than the current simulation time")
+            stop = Event(env)
+            stop._ok = True
+            stop._value = None
+            env.schedule(stop, _SIMPY_URGENT, at - env.now)
+            until = stop
+        # (an Any: a processed event's callbacks are None, not the list its type says)
+        callbacks: Any = until.callbacks
+        if callbacks is None:
+            return until.value  # already processed
+        callbacks.append(StopSimulation.callback)
+    try:
+        _step_until_stopped(env)
+    except StopSimulation as exc:
+        return exc.args[0]
+    except EmptySchedule:
+        if until is not None:
+            assert not until.triggered
+            raise RuntimeError(f'No scheduled events left but "until" event was not '
+                               f"triggered: {until}") from None
+    return None
+
+
+def _step_until_stopped(env: simpy.Environment) -> None:
+    """`Environment.step` over and over, until an exception stops it."""
+    queue: list[Any] = env._queue
+    while True:
+        try:
+            entry = heappop(queue)
+        except IndexError:
+            raise EmptySchedule from None
+        env._now = entry[0]
+        event: Any = entry[3]
+        callbacks: list[Any] = event.callbacks
+        event.callbacks = None  # (no callback added while they run)
+        callback: Any = None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            # the rest of the callbacks run when the simulation resumes
+            event.callbacks = callbacks[callbacks.index(callback) + 1:]
+            env.schedule(event, -1)  # type: ignore[arg-type]
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            # a failed event no one defused: crash with a copy of its exception
+            value: Any = event._value
+            exc = type(value)(*value.args)
+            exc.__cause__ = value
+            raise exc

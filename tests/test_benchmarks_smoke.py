@@ -31,6 +31,24 @@ def test_bench_bulk_prints_a_row_per_variant_with_the_data_intact() -> None:
     assert all(int(r[4]) >= 104 for r in rows)
 
 
+def test_bench_bulk_zeros_sends_the_same_segments_as_the_random_payload() -> None:
+    """--payload zeros (ns-3's apps: no data generated, nothing hashed) changes the work
+    around TCP, not the transfer: the same data segments and retransmissions per variant."""
+    import json
+
+    def rows(payload: str) -> dict[str, tuple[int, int, bool]]:
+        out = run_script("bench_bulk.py", "--bytes", "150kB", "--json", "--payload", payload)
+        found = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        assert all(r["payload"] == payload for r in found)
+        return {r["variant"]: (r["data_segments"], r["retransmissions"], r["intact"])
+                for r in found}
+
+    random_rows, zero_rows = rows("random"), rows("zeros")
+    assert list(zero_rows) == ["lossy", "clean", "chain3"]
+    assert zero_rows == random_rows
+    assert all(ok for _, _, ok in zero_rows.values())
+
+
 def test_bench_bulk_profile_lists_the_stack_functions() -> None:
     out = run_script("bench_bulk.py", "--bytes", "100kB", "--profile", "--top", "15")
     assert "function calls" in out

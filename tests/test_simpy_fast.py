@@ -89,3 +89,49 @@ def test_set_now_and_a_time_in_the_past_means_now() -> None:
     sf.call_at(env, 1.0, lambda _ev: times.append(env.now))
     env.run()
     assert times == [5.0]
+
+
+def _trace_of(run: object) -> list[object]:
+    """What a small model does under `run` (SimPy's Environment.run or simpy_fast.run)."""
+    env = simpy.Environment()
+    seen: list[object] = []
+
+    def proc(name: str, delay: int) -> object:
+        for _ in range(3):
+            yield env.timeout(delay)
+            seen.append((name, env.now))
+        return name
+
+    p = env.process(proc("a", 2))
+    env.process(proc("b", 3))
+    done = env.timeout(4, value="four")
+    done.callbacks.append(lambda ev: seen.append(("second callback", env.now)))
+    seen.append(run(env, done))  # type: ignore[operator]
+    seen.append(("now", env.now, type(env.now).__name__))  # an int time stays an int
+    seen.append(run(env, 7))  # type: ignore[operator]
+    seen.append(run(env, p))  # type: ignore[operator]
+    seen.append(run(env, p))  # type: ignore[operator]  # (already processed)
+    seen.append(run(env, None))  # type: ignore[operator]
+    seen.append(("end", env.now))
+    failing = env.event()
+    failing.fail(KeyError("k"))
+    try:
+        run(env, None)  # type: ignore[operator]
+    except KeyError as exc:
+        seen.append(("raised", repr(exc), repr(exc.__cause__)))
+    try:
+        run(env, env.event())  # type: ignore[operator]
+    except RuntimeError as exc:
+        seen.append(("stalled", str(exc)[:40]))
+    try:
+        run(env, env.now)  # type: ignore[operator]
+    except ValueError as exc:
+        seen.append(("past", str(exc)))
+    return seen
+
+
+def test_run_steps_through_events_as_simpy_run_does() -> None:
+    ours = _trace_of(sf.run)
+    assert ours == _trace_of(simpy.Environment.run)
+    assert ("second callback", 4) in ours and "four" in ours
+    assert any(item[0] == "raised" for item in ours if isinstance(item, tuple))

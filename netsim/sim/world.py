@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import simpy
 
+from netsim import simpy_fast
 from netsim.link.streams import RandomStreams
 
 __all__ = ["World"]
+
+
+class _Environment(simpy.Environment):
+    """A SimPy environment whose `run` steps through events in netsim.simpy_fast's loop."""
+
+    def run(self, until: Any = None) -> Any:
+        return simpy_fast.run(self, until)
 
 
 class World(RandomStreams):
@@ -15,7 +25,7 @@ class World(RandomStreams):
 
     def __init__(self, seed: int = 1) -> None:
         super().__init__(seed)
-        self.env = simpy.Environment()
+        self.env: simpy.Environment = _Environment()
 
     @property
     def now(self) -> float:

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # a student's subclass or replacement behaves as in pure Python, and the grader's trusted side
 # and sandbox run only code anyone can read.
 INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
-               "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.congestion",
+               "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.tcp_sender",
+               "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc")
 
 _WHY_NOT = why_not_compilable()

@@ -280,6 +280,7 @@ REFERENCES = {
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
+    "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
 }
 
 

@@ -80,7 +80,7 @@ class Sender(SegmentOutput):
         sent = False
         while True:
             nxt = self.snd_nxt
-            data_end = self._data_end()
+            data_end = self.sender.data_end()
             avail = seq_diff(data_end, nxt)
             if avail > 0:
                 flight = seq_diff(nxt, self.snd_una)
@@ -138,7 +138,7 @@ class Sender(SegmentOutput):
                              f"exactly {n} are held from that sequence number")
         retransmit = seq_lt(seq, self.snd_max)
         flags = ACK
-        if seq_diff(self._data_end(), seq) == n:
+        if seq_diff(self.sender.data_end(), seq) == n:
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
             self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)

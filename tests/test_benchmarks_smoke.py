@@ -110,3 +110,13 @@ def test_ns3_bulk_runs_the_chain_through_routers() -> None:
     assert values["completed"].strip() == "True" and values["routers"].strip() == "3"
     assert int(values["bytes_delivered"]) == 200_000
     assert int(values["retransmissions"]) == 0
+
+
+def test_bench_switch_prints_a_row_per_path_with_the_data_intact() -> None:
+    out = run_script("bench_switch.py", "--bytes", "200kB", "--repeat", "1", "--frames", "1000")
+    rows = [line.split() for line in out.splitlines()[2:5]]
+    assert "Bridge.receive alone" in out.splitlines()[5]
+    assert [" ".join(r[:2]) for r in rows] == ["direct link", "one switch", "three switches"]
+    assert all(r[-1] == "yes" for r in rows)
+    frames = [int(r[3]) for r in rows]
+    assert frames[1] == 2 * frames[0] and frames[2] == 4 * frames[0]  # 1, 2 and 4 links

@@ -281,6 +281,8 @@ REFERENCES = {
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
     "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
+    "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
+    "09-router": "from netsim.stack.forwarding import Router\n",
 }
 
 

@@ -20,9 +20,11 @@ import pytest
 from netsim.grading import differential
 from netsim.grading.differential import arp, reassembler, tcp_receiver
 from netsim.grading.differential.core import Call, Example, run_example
+from netsim.grading.differential.netif import reference as netif_reference
 from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
+from netsim.stack.forwarding import Router
 from netsim.stack.tcp.congestion.reno import Reno
 from netsim.stack.tcp.reassembly import SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator
@@ -32,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
           "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
-          "06-tcp-receiver": "", "07-tcp-sender": "TcpSender"}
+          "06-tcp-receiver": "", "07-tcp-sender": "TcpSender",
+          "08-network-interface": "NetworkInterface", "09-router": "Router"}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
               "wrong order")
@@ -98,6 +101,8 @@ REFERENCES: list[tuple[str, Any]] = [
     ("05-arp-cache", ArpTable),
     ("06-tcp-receiver", tcp_receiver.reference_module),
     ("07-tcp-sender", StreamSender),
+    ("08-network-interface", netif_reference),
+    ("09-router", Router),
 ]
 
 
@@ -164,6 +169,8 @@ def test_random_sequences_check_runs_through_the_sandboxed_grader(tmp_path: Path
     ("04-reno", "ssthresh_floor_one_mss", "2*SMSS"),
     ("04-reno", "slow_start_counts_acks", "count bytes"),
     ("05-arp-cache", "packets_released_newest_first", "order they came"),
+    ("09-router", "incremental_no_carry", "header checksum"),
+    ("09-router", "time_exceeded_for_us", "whatever its TTL"),
 ])
 def test_common_mistakes_get_a_hint(assignment: str, name: str, words: str) -> None:
     module = _load(CORPUS / assignment / f"{name}.py")

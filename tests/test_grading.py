@@ -38,6 +38,8 @@ REFERENCES = {
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
     "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
+    "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
+    "09-router": "from netsim.stack.forwarding import Router\n",
 }
 
 RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"
@@ -46,6 +48,8 @@ ARP_BASE = "from netsim.stack.arp import ArpTable\n"
 REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
 RECV_BASE = "from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, wrap\n"
 SEND_BASE = "from netsim.stack.tcp.tcp_sender import StreamSender\n"
+ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
+NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
 # A simple dictionary-based reassembler: correct unless a flag turns a bug on.
 NAIVE_REASM = '''
@@ -259,6 +263,51 @@ class TcpSender(StreamSender):
         n = super().acknowledge(ackno)
         return n + 1 if n and n == before else n
 ''', "fin", "never drop more bytes than are held"),
+    # 08: network interface
+    ("08-network-interface", "nic_request_per_datagram", NIC_BASE + '''
+class NetworkInterface(EthernetArp):
+    def __init__(self, mac, ip, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(mac, ip, ArpTable(timeout, retries, retry_interval, max_pending))
+    def send_datagram(self, datagram, next_hop, now):
+        frames = super().send_datagram(datagram, next_hop, now)
+        if not frames:
+            return [self._request(next_hop)]
+        return frames
+''', "arp_request", "one request per resolution"),
+    ("08-network-interface", "nic_no_retries", NIC_BASE + '''
+class NetworkInterface(EthernetArp):
+    def __init__(self, mac, ip, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(mac, ip, ArpTable(timeout, retries, retry_interval, max_pending))
+    def tick(self, now):
+        return super().tick(now)._replace(frames=[])
+''', "retries", "retry_interval"),
+    ("08-network-interface", "nic_learns_everyone", NIC_BASE + '''
+class NetworkInterface(EthernetArp):
+    def __init__(self, mac, ip, timeout=60.0, retries=3, retry_interval=1.0, max_pending=256):
+        super().__init__(mac, ip, ArpTable(timeout, retries, retry_interval, max_pending))
+        self.arp.update = lambda ip, mac, now, create=True: ArpTable.update(
+            self.arp, ip, mac, now, True)
+''', "answer_request", "does not teach"),
+    # 09: router
+    ("09-router", "router_ttl_one_forwarded", ROUTER_BASE + '''
+class Router(Reference):
+    def decide(self, datagram, ttl, dst, total):
+        return super().decide(datagram, 2 if ttl == 1 else ttl, dst, total)
+''', "ttl_expired", "TTL 0"),
+    ("09-router", "router_host_unreachable", ROUTER_BASE + '''
+class Router(Reference):
+    def decide(self, datagram, ttl, dst, total):
+        d = super().decide(datagram, ttl, dst, total)
+        return drop("no_route", (3, 1)) if d.reason == "no_route" else d
+''', "no_route", "host unreachable"),
+    ("09-router", "router_checksum_stale", ROUTER_BASE + '''
+class Router(Reference):
+    def decide(self, datagram, ttl, dst, total):
+        d = super().decide(datagram, ttl, dst, total)
+        if d.action != "forward":
+            return d
+        return d._replace(datagram=d.datagram[:10] + datagram[10:12] + d.datagram[12:])
+''', "checksum", "not updated"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

@@ -17,9 +17,8 @@ from netsim.sim.link import Endpoint, LinkConfig
 from netsim.sim.loss import Bernoulli, Scripted
 from netsim.sim.topology import capture, chain
 from netsim.sim.world import World
-from netsim.stack.host import _decrement_ttl
 from netsim.wire.ethernet import ETHERTYPE_IPV4, parse_ethernet
-from netsim.wire.ipv4 import PROTO_TCP, parse_ipv4
+from netsim.wire.ipv4 import PROTO_TCP, decrement_ttl, parse_ipv4
 from netsim.wire.lazyframe import LazyFrame
 from netsim.wire.mac import MacAddress
 from netsim.wire.tcp import TCPSegment, TimestampOption, encode_options, parse_tcp
@@ -171,7 +170,7 @@ def test_a_router_forwarding_a_lazy_frame_sends_the_bytes_it_would_forward() -> 
         raw = frame.raw()
         on = frame.forwarded(m3, m2).raw()
         assert on[:12] == bytes(m3) + bytes(m2)
-        assert on[14:] == _decrement_ttl(raw[14:], len(raw) - 14)
+        assert on[14:] == decrement_ttl(raw[14:], len(raw) - 14)
 
 
 def test_a_stack_on_a_port_without_attach_lazy_sends_bytes() -> None:

@@ -413,3 +413,34 @@ def test_ladder_and_time_sequence_of_a_linux_capture() -> None:
     retx = [s for s in rec.segments(conn, "tx") if s.retransmit and s.length]
     close(bars(coll(ts, "retransmission")),
           [(s.time, s.seq_rel, s.time, s.seq_rel + s.length) for s in retx])
+
+
+def test_queue_delay_draws_each_runs_pings_and_sojourn_times() -> None:
+    """Lesson 12's figure: the ping's RTTs at their send times (ms), and each frame's sojourn
+    time in h1's queue, one line per discipline; a frame that did not wait sits at the floor."""
+    from netsim.link.qdisc import parse_qdisc
+    from netsim.sim.link import LinkConfig
+    from netsim.sim.loaded_ping import ping_under_load
+    from netsim.trace.plots import plot_queue_delay
+
+    runs = {q: ping_under_load(LinkConfig(delay=0.01, rate_bps=10e6, queue_packets=100,
+                                          qdisc=parse_qdisc(q)),
+                               duration=2.0, warmup=0.5, record_queue=True)
+            for q in ("droptail", "codel")}
+    fig = plot_queue_delay(runs)
+    ax_rtt, ax_q = fig.axes
+    for name, run in runs.items():
+        assert run.queue and all(r.host == "link.a" for r in run.queue)
+        assert len(run.ping_times) == len(run.rtts) and run.ping_times[0] == 0.5
+        close(xy(line(ax_rtt, name)), [(t, r * 1000) for t, r in zip(run.ping_times, run.rtts,
+                                                                      strict=True)])
+        shown = [(q.time, max(q.sojourn * 1000, 0.1)) for q in run.queue
+                 if q.time <= run.ping_times[-1]]
+        close(xy(line(ax_q, name)), shown)
+    # a 100-frame drop-tail queue at 10 Mbit/s holds ~120 ms; CoDel keeps it near 5 ms
+    assert max(r.sojourn for r in runs["droptail"].queue) > 0.1
+    assert ax_rtt.get_ylabel() == "ping RTT (ms)" and ax_q.get_xlabel() == "time (s)"
+    assert ax_q.get_yscale() == "log"
+    with pytest.raises(UsageError, match="record_queue"):
+        plot_queue_delay({"x": ping_under_load(LinkConfig(delay=0.01, rate_bps=10e6),
+                                               duration=1.0, warmup=0.5)})

@@ -7,7 +7,9 @@ h1 sends a bulk flow to h2 over `two_hosts`; after ``warmup`` seconds (time for 
 fill the queue) h1 pings h2 every ``interval`` until ``duration``. The queue that matters is
 h1's (link.a): the data and the pings share it; the ACKs and replies come back on an empty
 one. ``base_rtt`` is the same ping on the same link with no flow. Goodput is counted over
-the pings' span (warmup to duration).
+the pings' span (warmup to duration). With ``record_queue=True`` the result also holds a
+`QueueRecord` (sojourn time, queue length) for every frame that left h1's queue, for plots
+over time (`netsim.trace.plots.plot_queue_delay`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
 from netsim.apps.ping import PingStats, ping
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
-from netsim.sim.topology import two_hosts
+from netsim.sim.topology import record_queues, two_hosts
 from netsim.sim.world import World
+from netsim.stack.events import QueueRecord, TraceRecord
 from netsim.stack.tcp.config import TcpConfig
 
 __all__ = ["LoadedPing", "ping_under_load"]
@@ -37,6 +40,8 @@ class LoadedPing:
     link_rate_bps: float
     drops: dict[str, int] = field(default_factory=dict)  # h1's queue, by reason
     queue_peak: int = 0  # most frames ever waiting in h1's queue
+    ping_times: list[float] = field(default_factory=list)  # when each of ``rtts`` was sent
+    queue: list[QueueRecord] = field(default_factory=list)  # h1's queue, if recorded
 
     def percentile(self, p: float) -> float:
         """The p-th percentile of the loaded RTTs (nearest rank); NaN with no reply."""
@@ -64,7 +69,7 @@ def _base_rtt(link: LinkConfig, seed: int) -> float:
 
 def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float = 5.0,
                     interval: float = 0.1, cc: str = "cubic", seed: int = 1,
-                    tcp: TcpConfig | None = None) -> LoadedPing:
+                    tcp: TcpConfig | None = None, record_queue: bool = False) -> LoadedPing:
     """Run the experiment of the module doc; ``link`` is both directions' config."""
     if link.rate_bps is None:
         raise UsageError("link: ping_under_load needs a link with a rate (rate_bps)")
@@ -74,6 +79,9 @@ def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float =
     env = world.env
     net = two_hosts(world, link, tcp=cfg)
     h1, h2 = net.hosts
+    queue: list[QueueRecord] = []
+    if record_queue:
+        record_queues(net.links[0], _QueueList(queue, net.links[0].a.name))
     sink = SinkResult()
     sent = BulkSendResult(seed=seed)
     nbytes = int(link.rate_bps / 8 * duration * 2)  # more than the link can carry meanwhile
@@ -103,12 +111,26 @@ def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float =
     assert isinstance(stats, PingStats)
     delivered = marks[1] - marks[0] if len(marks) == 2 else 0
     endpoint = net.links[0].a
+    answered = [r for r in stats.replies if not r.duplicate]
     return LoadedPing(
         base_rtt=base,
-        rtts=list(stats.rtts),
+        rtts=[r.rtt for r in answered],
+        ping_times=[warmup + (r.seq - 1) * interval for r in answered],  # ping: seq n at n-1
+        queue=queue,
         sent=stats.transmitted,
         goodput_bps=delivered * 8 / (end - warmup),
         link_rate_bps=float(link.rate_bps),
         drops=dict(endpoint.stats.dropped),
         queue_peak=endpoint.stats.queue_peak,
     )
+
+
+class _QueueList:
+    """A tracer keeping the queue records of one endpoint (``where``) in a list."""
+
+    def __init__(self, into: list[QueueRecord], where: str) -> None:
+        self.into, self.where = into, where
+
+    def record(self, rec: TraceRecord) -> None:
+        if isinstance(rec, QueueRecord) and rec.host == self.where:
+            self.into.append(rec)

@@ -78,7 +78,7 @@ class TimerRecord(TraceRecord):
 class DropRecord(TraceRecord):
     """A frame or segment dropped, with where and why."""
 
-    where: str  # "link", "eth", "arp", "ipv4", "icmp", "udp", "tcp"
+    where: str  # "link", "eth", "arp", "ipv4", "icmp", "udp", "tcp", "switch"
     reason: str  # e.g. "loss", "queue", "corrupt", "checksum", "out_of_window", "no_route"
     detail: str = ""
 
@@ -103,3 +103,29 @@ class EventRecord(TraceRecord):
     conn: str
     kind: str  # "fast_retransmit", "recovery_enter", "recovery_exit", "rto", "sack_recovery",...
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MacTableRecord(TraceRecord):
+    """A change in a switch's MAC address table (``host`` is the switch's name)."""
+
+    mac: str  # "02:00:00:00:00:01"
+    port: str  # the port the address is reached through (for "age": was)
+    event: str  # "learn", "move" (now seen on another port), "age" (not seen for the ageing
+    #             time), "full" (not learned: the table is full), "flush"
+    size: int  # entries in the table after the change
+    vlan: int = 1  # the VLAN whose table it is (IEEE 802.1Q: one table per VLAN)
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchRecord(TraceRecord):
+    """What a switch did with one frame (``host`` is the switch's name). One per frame, so
+    recorded only when asked for (a recorder with ``kinds={"switch", ...}``)."""
+
+    in_port: str
+    src: str
+    dst: str
+    action: str  # "forward", "flood", "filter" (known to be on the arrival port), "drop"
+    out: str = ""  # the ports it left by, comma-separated
+    reason: str = ""  # flood: "broadcast", "multicast", "unknown"; drop: "malformed", ...
+    vlan: int = 1  # the VLAN the frame was switched in

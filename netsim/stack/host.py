@@ -17,10 +17,12 @@ from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable, Enqueue
 from netsim.stack.counters import Counters
 from netsim.stack.events import DropRecord, Tracer
+from netsim.stack.forwarding import DELIVER, FORWARD, Decision, Forwarder, Router
 from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
 from netsim.stack.ipv6 import Ipv6Layer
+from netsim.stack.netif import NetworkInterface
 from netsim.stack.routing import RoutingTable
 from netsim.stack.tcp.layer import TcpLayer
 from netsim.stack.timers import INF, TimerQueue
@@ -30,7 +32,15 @@ from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket, parse_arp
 from netsim.wire.errors import IPv4ChecksumError, WireError
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ethernet import HEADER_LEN as ETH_HEADER_LEN
-from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, build_ipv4, parse_ipv4
+from netsim.wire.ipv4 import (
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    IPv4Packet,
+    build_ipv4,
+    decrement_ttl,
+    parse_ipv4,
+)
 from netsim.wire.lazyframe import HEADERS, LazyFrame
 from netsim.wire.mac import BROADCAST, MacAddress
 from netsim.wire.tcp import TCPSegment, build_tcp
@@ -65,6 +75,10 @@ class Stack:
         self.interfaces: dict[str, Interface] = {}
         self._by_ip: dict[IPv4Address, Interface] = {}
         self.routes = RoutingTable()
+        # the forwarding decision (a router's): netsim's own over `routes`, or another
+        # installed by set_forwarder (assignment 09), which then decides every datagram
+        self.forwarder: Forwarder = Router(self.routes)
+        self._own_forwarder = True
         self.timers = TimerQueue()
         self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
         self.counters = Counters()
@@ -101,6 +115,8 @@ class Stack:
         self.interfaces[name] = iface
         self._by_ip[iface.ip] = iface
         self.routes.add(addr.network, name)
+        if not self._own_forwarder:
+            self.forwarder.add_route(addr.network.network_address, addr.network.prefixlen, name)
         return iface
 
     def add_route(self, network: str, via: str | None = None,
@@ -115,7 +131,30 @@ class Stack:
             interface = gw_route.interface
         if interface not in self.interfaces:
             raise UsageError(f"route: no interface {interface!r} on {self.name}")
-        self.routes.add(network, interface, via)
+        route = self.routes.add(network, interface, via)
+        if not self._own_forwarder:
+            self.forwarder.add_route(route.network.network_address, route.network.prefixlen,
+                                     interface, route.gateway)
+
+    def set_forwarder(self, forwarder: Forwarder) -> None:
+        """Let `forwarder` decide every datagram this router receives (assignment 09). It is
+        given every route of the table now, and every route added later; the stack's own
+        table still routes what the router itself sends."""
+        if not self.forwarding:
+            raise UsageError(f"forwarder: {self.name} is not a router (made with "
+                             "forwarding=False)")
+        self.forwarder = forwarder
+        self._own_forwarder = False
+        for route in self.routes:
+            forwarder.add_route(route.network.network_address, route.network.prefixlen,
+                                route.interface, route.gateway)
+
+    def set_netif(self, interface: str, netif: NetworkInterface) -> None:
+        """Let `netif` do the Ethernet framing and ARP of `interface` (assignment 08): every
+        frame received there and every datagram sent there goes through it."""
+        if interface not in self.interfaces:
+            raise UsageError(f"netif: no interface {interface!r} on {self.name}")
+        self.interfaces[interface].netif = netif
 
     def set_default_route(self, via: str) -> None:
         self.add_route("0.0.0.0/0", via=via)
@@ -159,6 +198,9 @@ class Stack:
 
     def on_timer(self, now: float) -> None:
         for iface in self.interfaces.values():
+            if iface.netif is not None:
+                self._netif_tick(iface, now)
+                continue
             result = iface.arp.poll(now)
             for ip in result.requests:
                 self._send_arp_request(iface, ip)
@@ -175,7 +217,8 @@ class Stack:
         self._arm_housekeeping()
 
     def _arm_housekeeping(self) -> None:
-        deadlines = [iface.arp.next_deadline() for iface in self.interfaces.values()]
+        deadlines = [iface.arp.next_deadline() if iface.netif is None else
+                     iface.netif.next_deadline() for iface in self.interfaces.values()]
         deadlines.append(self.reassembler.next_deadline())
         soon = min((d for d in deadlines if d is not None), default=None)
         if soon is not None:
@@ -195,6 +238,10 @@ class Stack:
         self.now = now
         eth = self.eth_counts
         eth["rx"] += 1
+        if iface.netif is not None:
+            self._netif_input(iface, frame.raw() if isinstance(frame, LazyFrame) else frame,
+                              now)
+            return
         if isinstance(frame, LazyFrame):
             if not iface.up:
                 self.drop("eth", "interface_down")
@@ -260,6 +307,9 @@ class Stack:
         goes to TCP as it is; a router sends it on as one, when nothing needs its bytes.
         Anything else takes the path of the frame's bytes."""
         dst = frame.ip_dst
+        if not self._own_forwarder:
+            self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
+            return
         if dst in self._by_ip:
             ipc = self.ipv4_counts
             ipc["rx"] += 1
@@ -289,7 +339,7 @@ class Stack:
         if route is None:
             return None
         out = self.interfaces[route.interface]
-        if not out.lazy_frames or ip_length > out.mtu:
+        if not out.lazy_frames or ip_length > out.mtu or out.netif is not None:
             return None
         mac = out.arp.lookup(route.gateway or dst, now)
         return None if mac is None else (out, mac)
@@ -307,6 +357,13 @@ class Stack:
         dst = pkt.dst
         local = dst in self._by_ip
         if local or dst == LIMITED_BROADCAST or dst == iface.broadcast:
+            if local and not self._own_forwarder and not broadcast:
+                # another forwarder decides for datagrams to the router too (netsim's
+                # delivers them: RFC 1812 §5.2.3 local delivery decision)
+                decision = self.forwarder.route(data[:pkt.total_length], True)
+                if decision.action != DELIVER:
+                    self._apply(pkt, decision, now)
+                    return
             if pkt.mf or pkt.fragment_offset:
                 whole, reason = self.reassembler.add(pkt, now)
                 if reason is not None:
@@ -340,6 +397,11 @@ class Stack:
                             arrived_as_broadcast=broadcast)
 
     def _forward(self, iface: Interface, pkt: IPv4Packet, raw: bytes, now: float) -> None:
+        if not self._own_forwarder:
+            self._apply(pkt, self.forwarder.route(raw[:pkt.total_length], False), now)
+            return
+        # netsim's own decision, inline on the per-packet path (the same as `Router.decide`,
+        # which tests/test_forwarding.py holds to the same frames)
         ipc = self.ipv4_counts
         # RFC 1812 §5.3.1: a router decrements TTL; at zero it discards and sends time exceeded
         if pkt.ttl <= 1:
@@ -354,21 +416,60 @@ class Stack:
         out = self.interfaces[route.interface]
         total = pkt.total_length
         if total > out.mtu:
-            if pkt.df:
-                self.drop("ipv4", "fragmentation_needed", f"{total} > mtu {out.mtu}")
-                # RFC 1191: fragmentation needed, carrying the next-hop MTU
-                self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_FRAG_NEEDED, now,
-                                next_hop_mtu=out.mtu)
-                return
-            next_hop = route.gateway or pkt.dst
-            for frag in fragment(pkt._replace(ttl=pkt.ttl - 1), out.mtu):
-                ipc["tx_fragments"] += 1
-                self._ip_out(out, next_hop, frag.build(), now)
-            ipc["forwarded"] += 1
+            self._apply(pkt, Decision(FORWARD, decrement_ttl(raw, total), route.interface,
+                                      route.gateway or pkt.dst), now)
             return
         ipc["forwarded"] += 1
-        raw = _decrement_ttl(raw, total)
-        self._ip_out(out, route.gateway or pkt.dst, raw, now)
+        self._ip_out(out, route.gateway or pkt.dst, decrement_ttl(raw, total), now)
+
+    def _apply(self, pkt: IPv4Packet, decision: Any, now: float) -> None:
+        """Carry out the forwarder's decision about `pkt` (a `Decision`; any other forwarder's
+        answer is checked, field by field): send the datagram it gives (ARP, fragmenting to the
+        interface's MTU) or drop with the ICMP error it names."""
+        ipc = self.ipv4_counts
+        action = decision.action
+        if action == FORWARD:
+            out = self.interfaces.get(decision.interface) \
+                if isinstance(decision.interface, str) else None
+            next_hop = decision.next_hop
+            raw = decision.datagram
+            if out is None or not isinstance(next_hop, IPv4Address) or \
+                    not isinstance(raw, bytes) or len(raw) < 20:
+                self.drop("ipv4", "bad_decision", f"forward on {decision.interface!r:.40}")
+                return
+            total = len(raw)
+            if total > out.mtu:
+                if pkt.df:
+                    self.drop("ipv4", "fragmentation_needed", f"{total} > mtu {out.mtu}")
+                    # RFC 1191: fragmentation needed, carrying the next-hop MTU
+                    self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_FRAG_NEEDED,
+                                    now, next_hop_mtu=out.mtu)
+                    return
+                try:
+                    smaller = fragment(parse_ipv4(raw, verify_checksum=False), out.mtu)
+                except WireError as exc:
+                    self.drop("ipv4", "bad_decision", str(exc))
+                    return
+                for frag in smaller:
+                    ipc["tx_fragments"] += 1
+                    self._ip_out(out, next_hop, frag.build(), now)
+                ipc["forwarded"] += 1
+                return
+            ipc["forwarded"] += 1
+            self._ip_out(out, next_hop, raw, now)
+        elif action == DELIVER:  # a datagram not for us: nothing here to deliver it to
+            self.drop("ipv4", "not_for_us", str(pkt.dst))
+        else:
+            reason = decision.reason if isinstance(decision.reason, str) else ""
+            reason = "".join(c for c in reason[:40] if c.isalnum() or c == "_") or "dropped"
+            self.drop("ipv4", reason, str(pkt.dst))
+            icmp = decision.icmp
+            if icmp is not None:
+                if isinstance(icmp, tuple | list) and len(icmp) == 2 and \
+                        all(type(x) is int and 0 <= x <= 255 for x in icmp):
+                    self.icmp_error(pkt, icmp[0], icmp[1], now)
+                else:
+                    self.drop("icmp", "bad_decision", repr(icmp)[:40])
 
     # ------------------------------------------------------------------ ICMP
     def _icmp_input(self, pkt: IPv4Packet, now: float, broadcast: bool) -> None:
@@ -473,6 +574,9 @@ class Stack:
         return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
 
     def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
+        if iface.netif is not None:
+            self._netif_output(iface, next_hop, raw, now)
+            return
         mac = iface.arp.lookup(next_hop, now)
         if mac is not None:
             self._send_frame(iface, mac, ETHERTYPE_IPV4, raw)
@@ -488,6 +592,42 @@ class Stack:
             # (the detail only for a trace: under a SYN flood from spoofed on-link addresses
             # this runs once per SYN-ACK)
             self.drop("arp", "pending_overflow", "" if self.trace is None else str(next_hop))
+
+    # ------------------------------------------------------------------ another link layer
+    def _netif_input(self, iface: Interface, frame: bytes, now: float) -> None:
+        """A frame for an interface with its own link layer (`set_netif`)."""
+        if not iface.up:
+            self.drop("eth", "interface_down")
+            return
+        assert iface.netif is not None
+        got = iface.netif.recv_frame(frame, now)
+        self._transmit_all(iface, got.frames)
+        if got.datagram is not None:
+            self._ip_input(iface, frame[:14] + bytes(got.datagram), now,
+                           frame[0:6] == BROADCAST)
+        self._arm_housekeeping()
+
+    def _netif_output(self, iface: Interface, next_hop: IPv4Address, raw: bytes,
+                      now: float) -> None:
+        if next_hop == LIMITED_BROADCAST or next_hop == iface.broadcast:
+            self._send_frame(iface, BROADCAST, ETHERTYPE_IPV4, raw)
+            return
+        assert iface.netif is not None
+        self._transmit_all(iface, iface.netif.send_datagram(raw, next_hop, now))
+        self._arm_housekeeping()
+
+    def _netif_tick(self, iface: Interface, now: float) -> None:
+        assert iface.netif is not None
+        got = iface.netif.tick(now)
+        self._transmit_all(iface, got.frames)
+        for raw in got.failed:
+            self.drop("arp", "unresolved", "a next hop did not answer ARP")
+            self._arp_failed(bytes(raw), now)
+
+    def _transmit_all(self, iface: Interface, frames: list[bytes]) -> None:
+        for f in frames:
+            self.eth_counts["tx"] += 1
+            self.transmit(iface, bytes(f))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
         self.eth_counts["tx"] += 1
@@ -520,18 +660,6 @@ def _header_damaged(data: bytes, exc: WireError) -> bool:
         return False  # truncated: nothing to check
     hlen = max(20, min((data[0] & 0x0F) * 4, len(data)))
     return int.from_bytes(data[:hlen], "big") % 0xFFFF != 0
-
-
-def _decrement_ttl(raw: bytes, total: int) -> bytes:
-    """TTL minus one with the header checksum updated incrementally (RFC 1624, eqn. 3)."""
-    old_word = (raw[8] << 8) | raw[9]
-    new_word = old_word - 0x0100
-    csum = (raw[10] << 8) | raw[11]
-    s = (~csum & 0xFFFF) + (~old_word & 0xFFFF) + new_word
-    s = (s & 0xFFFF) + (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16)
-    csum = ~s & 0xFFFF
-    return raw[:8] + bytes((raw[8] - 1,)) + raw[9:10] + csum.to_bytes(2, "big") + raw[12:total]
 
 
 __all__ = ["Stack", "Interface"]

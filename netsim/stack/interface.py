@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 from netsim.stack.arp import ArpCache, ArpTable
+from netsim.stack.netif import NetworkInterface
 from netsim.wire.ipv4 import intern_ip
 from netsim.wire.mac import MacAddress
 
@@ -22,6 +23,9 @@ class Interface:
     # Set by the driver (netsim.node) when the port carries `LazyFrame` objects (a simulated
     # link), so that TCP frames sent here need no bytes built (netsim.wire.lazyframe).
     lazy_frames: bool = False
+    # Another link layer (Ethernet and ARP) for this interface (assignment 08): set by
+    # Stack.set_netif; None: the stack's own, with `arp`
+    netif: NetworkInterface | None = None
     # Derived once: IPv4Interface builds a new IPv4Address on every `.ip` access.
     ip: IPv4Address = field(init=False)
     network: IPv4Network = field(init=False)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Interface, IPv6Network
 from typing import TYPE_CHECKING, Final
 
 from netsim.errors import UsageError
 from netsim.stack.icmp import TokenBucket
 from netsim.stack.ipv6_input import error_to_udp, extensions_ok, forward, udp_input
+from netsim.stack.ipv6_state import Addr6, Iface6, Ipv6Host
 from netsim.stack.nd import NeighborDiscovery
 from netsim.stack.ndcache import NeighborCache
 from netsim.stack.timers import INF
@@ -39,52 +39,18 @@ from netsim.wire.ipv6 import (
 from netsim.wire.udp import build_udp
 
 if TYPE_CHECKING:
-    from netsim.stack.host import Stack
     from netsim.stack.interface import Interface
+
 
 Icmp6Handler = Callable[[IPv6Packet, i6.ICMPv6Message, float], None]
 
 LINK_LOCAL_NET: Final = IPv6Network("fe80::/64")
 
 
-@dataclass(eq=False)
-class Addr6:
-    address: IPv6Address
-    network: IPv6Network
-    tentative: bool = True
-    duplicate: bool = False
-
-
-@dataclass(eq=False)
-class Iface6:
-    """The IPv6 state of one interface."""
-
-    iface: Interface
-    cache: NeighborCache
-    addresses: list[Addr6] = field(default_factory=list)
-    groups: set[bytes] = field(default_factory=set)  # multicast MACs it listens to
-    multicast: set[IPv6Address] = field(default_factory=set)
-
-    def preferred(self, dst: IPv6Address) -> IPv6Address | None:
-        """RFC 8200 leaves source selection to RFC 6724; this host takes the usable address
-        of the destination's scope: link-local for link-local and multicast link scope,
-        else a global one (the first whose prefix matches, else the first)."""
-        usable = [a for a in self.addresses if not a.tentative and not a.duplicate]
-        if dst.is_link_local or (dst.is_multicast and (int(dst) >> 112) & 0xF == 2):
-            return next((a.address for a in usable if a.address.is_link_local), None)
-        glob = [a for a in usable if not a.address.is_link_local]
-        for a in glob:
-            if dst in a.network:
-                return a.address
-        if glob:
-            return glob[0].address
-        return next((a.address for a in usable), None)
-
-
 class Ipv6Layer:
     """IPv6 and ICMPv6 for one stack."""
 
-    def __init__(self, stack: Stack, icmp_rate: float = 100.0, icmp_burst: int = 50) -> None:
+    def __init__(self, stack: Ipv6Host, icmp_rate: float = 100.0, icmp_burst: int = 50) -> None:
         self.stack = stack
         self.ifaces: dict[str, Iface6] = {}
         self._local: dict[IPv6Address, Iface6] = {}  # every unicast address, tentative too

@@ -12,14 +12,14 @@ from netsim.wire.ipv6 import NH_DSTOPTS, NH_FRAGMENT, NH_HOPOPTS, NH_ROUTING, NH
 from netsim.wire.udp import parse_udp
 
 if TYPE_CHECKING:
-    from netsim.stack.ipv6 import Iface6, Ipv6Layer
+    from netsim.stack.ipv6_state import Iface6, Ipv6LayerApi
 
 #: Hop-by-hop options this host recognizes (RFC 8200 §4.2 leaves Pad1/PadN out of the list
 #: the parser returns; 5 is the router alert of RFC 2711)
 _KNOWN_OPTIONS: Final = frozenset({5})
 
 
-def extensions_ok(layer: Ipv6Layer, pkt: IPv6Packet, now: float, link_multicast: bool) -> bool:
+def extensions_ok(layer: Ipv6LayerApi, pkt: IPv6Packet, now: float, link_multicast: bool) -> bool:
     """RFC 8200 §4: process the extension headers in order; False when the packet is
     dropped (counted, with a parameter problem where the RFC asks for one)."""
     stack = layer.stack
@@ -67,7 +67,7 @@ def extensions_ok(layer: Ipv6Layer, pkt: IPv6Packet, now: float, link_multicast:
     return True
 
 
-def forward(layer: Ipv6Layer, state: Iface6, pkt: IPv6Packet, frame: bytes, now: float) -> None:
+def forward(layer: Ipv6LayerApi, state: Iface6, pkt: IPv6Packet, frame: bytes, now: float) -> None:
     """A router sends on a packet for someone else (extension headers other than
     hop-by-hop are not its business, RFC 8200 §4)."""
     stack = layer.stack
@@ -101,7 +101,7 @@ def forward(layer: Ipv6Layer, state: Iface6, pkt: IPv6Packet, frame: bytes, now:
     layer.output(out, next_hop, raw[:7] + bytes((pkt.hop_limit - 1,)) + raw[8:], now)
 
 
-def udp_input(layer: Ipv6Layer, pkt: IPv6Packet, now: float, link_multicast: bool) -> None:
+def udp_input(layer: Ipv6LayerApi, pkt: IPv6Packet, now: float, link_multicast: bool) -> None:
     stack = layer.stack
     data = pkt.payload
     if len(data) >= 8 and data[6:8] == b"\x00\x00":
@@ -125,7 +125,8 @@ def udp_input(layer: Ipv6Layer, pkt: IPv6Packet, now: float, link_multicast: boo
     if ep.on_datagram is not None:
         ep.on_datagram(dgram.payload, pkt.src, dgram.src_port, now)
 
-def error_to_udp(layer: Ipv6Layer, msg: i6.ICMPv6Message, sender: IPv6Address, now: float) -> None:
+def error_to_udp(layer: Ipv6LayerApi, msg: i6.ICMPv6Message, sender: IPv6Address,
+                 now: float) -> None:
     """An ICMPv6 error about one of our UDP datagrams: tell the endpoint that sent it."""
     try:
         quoted = msg.quoted_ipv6()

@@ -27,7 +27,7 @@ from netsim.wire.ipv6 import (
 from netsim.wire.mac import MacAddress
 
 if TYPE_CHECKING:
-    from netsim.stack.ipv6 import Addr6, Iface6, Ipv6Layer
+    from netsim.stack.ipv6_state import Addr6, Iface6, Ipv6LayerApi
 
 ND_HOP_LIMIT: Final = 255
 #: RFC 4861 §10 protocol constants: the random delay before a host's first solicitation
@@ -44,7 +44,7 @@ class _Dad:
 
 
 class NeighborDiscovery:
-    def __init__(self, layer: Ipv6Layer) -> None:
+    def __init__(self, layer: Ipv6LayerApi) -> None:
         self.layer = layer
         self.dad: dict[IPv6Address, _Dad] = {}
 

@@ -12,7 +12,8 @@ What gets recorded:
 - per connection: ``TcpConfig(trace_connections=False)`` on a `connect`/`listen` leaves those
   connections out, or give the recorder ``connections={":9000"}`` (see `Recorder`);
 - per record type: ``kinds={"segment", "cwnd"}`` (names in `KINDS`); links' per-frame
-  "queue" records (sojourn time, queue length) only when that kind is named;
+  "queue" records (sojourn time, queue length) and switches' per-frame "switch" records only
+  when that kind is named;
 - on and off: ``rec.enabled = False`` ignores records until it is set back to True (`enabled`
   is also what a stack may read to skip building records while recording is off).
 
@@ -33,10 +34,12 @@ from netsim.stack.events import (
     CwndRecord,
     DropRecord,
     EventRecord,
+    MacTableRecord,
     QueueRecord,
     RttRecord,
     SegmentRecord,
     StateRecord,
+    SwitchRecord,
     TimerRecord,
     TraceRecord,
 )
@@ -56,6 +59,8 @@ KINDS: dict[str, type[TraceRecord]] = {
     "drop": DropRecord,
     "event": EventRecord,
     "queue": QueueRecord,
+    "mac": MacTableRecord,
+    "switch": SwitchRecord,
 }
 _KIND_OF: dict[type[TraceRecord], str] = {cls: name for name, cls in KINDS.items()}
 
@@ -182,7 +187,7 @@ class Recorder:
 
     def asks_for(self, kind: str) -> bool:
         """Whether this recorder names ``kind`` in its ``kinds`` filter. Per-frame kinds
-        ("queue") are recorded only when asked for by name, so that a plain ``Recorder()``
+        ("queue", "switch") are recorded only when asked for by name, so that a plain ``Recorder()``
         does not pay for one record per frame per link."""
         return self._kinds is not None and KINDS.get(kind) in self._kinds
 
@@ -268,6 +273,16 @@ class Recorder:
         """Frames or segments dropped, by a link ("link.a"...) or a host's layer."""
         drops = self.of_kind(DropRecord, None, host)
         return drops if where is None else [d for d in drops if d.where == where]
+
+    def mac_table(self, switch: str | None = None) -> list[MacTableRecord]:
+        """Changes of switches' MAC tables (learn, move, age, full, flush)."""
+        return self.of_kind(MacTableRecord, None, switch)
+
+    def switching(self, switch: str | None = None,
+                  action: str | None = None) -> list[SwitchRecord]:
+        """What switches did with each frame (recorded only for ``kinds={"switch"}``)."""
+        recs = self.of_kind(SwitchRecord, None, switch)
+        return recs if action is None else [r for r in recs if r.action == action]
 
     def connections(self, host: str | None = None) -> list[str]:
         """Connection names in the order they first appear."""

@@ -151,3 +151,16 @@ def parse_ipv4(data: BytesLike, verify_checksum: bool = True) -> IPv4Packet:
         ttl, ident, bool(flags_frag & FLAG_DF), bool(flags_frag & FLAG_MF),
         (flags_frag & 0x1FFF) << 3, tos >> 2, tos & 3, buf[20:hlen], version, ihl, total, csum,
     )
+
+
+def decrement_ttl(raw: bytes, total: int) -> bytes:
+    """TTL minus one with the header checksum updated incrementally (RFC 1624, eqn. 3);
+    bytes beyond `total` (link padding) are cut."""
+    old_word = (raw[8] << 8) | raw[9]
+    new_word = old_word - 0x0100
+    csum = (raw[10] << 8) | raw[11]
+    s = (~csum & 0xFFFF) + (~old_word & 0xFFFF) + new_word
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    csum = ~s & 0xFFFF
+    return raw[:8] + bytes((raw[8] - 1,)) + raw[9:10] + csum.to_bytes(2, "big") + raw[12:total]

@@ -4,8 +4,10 @@
     plot_combined(rec).savefig("run.png")
 
 Every function takes a `Recorder` (or a DataFrame from `Recorder.to_dataframe`, or a list of
-records) and a connection (None: the end that sent the most data), and `time_range=(t0, t1)`
-where it has a time axis.
+records) and a connection (None: the end that sent the most data) — `plot_mac_table` a switch's
+name instead — and `time_range=(t0, t1)` where it has a time axis. `plot_queue_delay` is the
+exception: it takes runs of `netsim.sim.loaded_ping.ping_under_load` (a ping's RTT and a
+queue's sojourn times, lesson 12).
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from __future__ import annotations
 from netsim.trace.plots.combined import plot_combined
 from netsim.trace.plots.cwnd import cwnd_data, plot_cwnd
 from netsim.trace.plots.ladder import ladder_data, plot_ladder
+from netsim.trace.plots.mactable import mac_table_data, plot_mac_table
+from netsim.trace.plots.queue import plot_queue_delay
 from netsim.trace.plots.rtt import plot_rtt, rtt_data
 from netsim.trace.plots.timeseq import plot_time_sequence, time_sequence_data
 
 __all__ = [
     "cwnd_data",
     "ladder_data",
+    "mac_table_data",
     "plot_combined",
     "plot_cwnd",
     "plot_ladder",
+    "plot_mac_table",
+    "plot_queue_delay",
     "plot_rtt",
     "plot_time_sequence",
     "rtt_data",

@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # a student's subclass or replacement behaves as in pure Python, and the grader's trusted side
 # and sandbox run only code anyone can read.
 INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
-               "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.congestion",
+               "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.tcp_sender",
+               "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc")
 
 _WHY_NOT = why_not_compilable()
@@ -279,6 +280,7 @@ REFERENCES = {
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
+    "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
 }

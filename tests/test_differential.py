@@ -28,12 +28,13 @@ from netsim.stack.forwarding import Router
 from netsim.stack.tcp.congestion.reno import Reno
 from netsim.stack.tcp.reassembly import SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator
+from netsim.stack.tcp.tcp_sender import StreamSender
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
           "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
-          "06-tcp-receiver": "",
+          "06-tcp-receiver": "", "07-tcp-sender": "TcpSender",
           "08-network-interface": "NetworkInterface", "09-router": "Router"}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
@@ -99,6 +100,7 @@ REFERENCES: list[tuple[str, Any]] = [
     ("04-reno", Reno),
     ("05-arp-cache", ArpTable),
     ("06-tcp-receiver", tcp_receiver.reference_module),
+    ("07-tcp-sender", StreamSender),
     ("08-network-interface", netif_reference),
     ("09-router", Router),
 ]
@@ -114,6 +116,13 @@ def test_reference_passes(assignment: str, factory: Any) -> None:
 def test_model_solution_of_06_passes() -> None:
     module = _load(ROOT / "lessons" / "teachers" / "solutions" / "tcp_receiver.py")
     outcome = differential.check("06-tcp-receiver", lambda: module, max_examples=100,
+                                 budget=120.0)
+    assert outcome.passed, outcome.feedback
+
+
+def test_model_solution_of_07_passes() -> None:
+    module = _load(ROOT / "lessons" / "teachers" / "solutions" / "tcp_sender.py")
+    outcome = differential.check("07-tcp-sender", module.TcpSender, max_examples=100,
                                  budget=120.0)
     assert outcome.passed, outcome.feedback
 

@@ -37,6 +37,7 @@ REFERENCES = {
     "05-arp-cache": "from netsim.stack.arp import ArpTable as ArpCache\n",
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
+    "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
 }
@@ -46,6 +47,7 @@ RENO_BASE = "from netsim.stack.tcp.congestion.reno import Reno\n"
 ARP_BASE = "from netsim.stack.arp import ArpTable\n"
 REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
 RECV_BASE = "from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, wrap\n"
+SEND_BASE = "from netsim.stack.tcp.tcp_sender import StreamSender\n"
 ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
 NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
@@ -244,6 +246,23 @@ TcpReceiver = StreamReceiver
 def unwrap(seqno, isn, checkpoint):
     return (seqno - isn) % 2**32
 ''', "unwrap_checkpoint", "checkpoint was ignored"),
+    ("07-tcp-sender", "data_end_before_syn", SEND_BASE + '''
+class TcpSender(StreamSender):
+    def data_end(self):
+        return (super().data_end() - 1) % 2**32
+''', "start", "SYN occupies sequence number ISN"),
+    ("07-tcp-sender", "syn_ack_drops_byte", SEND_BASE + '''
+class TcpSender(StreamSender):
+    def acknowledge(self, ackno):
+        return super().acknowledge((ackno + 1) % 2**32)
+''', "old_acks", "drops nothing"),
+    ("07-tcp-sender", "fin_ack_counts_a_byte", SEND_BASE + '''
+class TcpSender(StreamSender):
+    def acknowledge(self, ackno):
+        before = self.buffered()
+        n = super().acknowledge(ackno)
+        return n + 1 if n and n == before else n
+''', "fin", "never drop more bytes than are held"),
     # 08: network interface
     ("08-network-interface", "nic_request_per_datagram", NIC_BASE + '''
 class NetworkInterface(EthernetArp):

@@ -30,7 +30,7 @@ SOLUTIONS = ROOT / "lessons" / "teachers" / "solutions"
 SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
                   "02-rto-estimator": "rto_estimator.py", "03-reassembler": "reassembler.py",
                   "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py",
-                  "06-tcp-receiver": "tcp_receiver.py",
+                  "06-tcp-receiver": "tcp_receiver.py", "07-tcp-sender": "tcp_sender.py",
                   "08-network-interface": "network_interface.py", "09-router": "router.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 # Grading the whole corpus (about ten submissions per assignment) takes minutes on a loaded

@@ -10,6 +10,7 @@ from netsim.stack.tcp.congestion import CongestionControl, make_cc
 from netsim.stack.tcp.reassembly import Reassembler, SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator, RtoEstimator
 from netsim.stack.tcp.tcp_receiver import StreamReceiver, TcpReceiver
+from netsim.stack.tcp.tcp_sender import StreamSender, TcpSender
 
 RTO_PRESETS = {"rfc6298": 1.0, "linux": 0.2}
 
@@ -63,6 +64,8 @@ class TcpConfig:
     # the receive side in sequence space (assignment 06); None: netsim's StreamReceiver
     # around a reassembler from reassembler_factory
     receiver_factory: Callable[[], TcpReceiver] | None = None
+    # the send side in sequence space (the send buffer); None: netsim's StreamSender
+    sender_factory: Callable[[], TcpSender] | None = None
     dupack_threshold: int = 3
     isn_key: bytes = b"netsim"
     trace_connections: bool = True
@@ -106,6 +109,11 @@ class TcpConfig:
         if self.receiver_factory is not None:
             return self.receiver_factory()
         return StreamReceiver(self.reassembler_factory())
+
+    def new_sender(self) -> TcpSender:
+        if self.sender_factory is not None:
+            return self.sender_factory()
+        return StreamSender()
 
     @classmethod
     def linux_like(cls, **kw: object) -> TcpConfig:

@@ -71,7 +71,7 @@ class TcpConnection(Handshake):
         """Leave nothing behind: timers, buffers and the table entry go."""
         self.rto_at = self.persist_at = self.delack_at = self.timewait_at = INF
         self.stack.timers.cancel(self)
-        self._sbuf = bytearray()
+        self.sender = self.cfg.new_sender()
         self.receiver = self.cfg.new_receiver()
         self.reasm = self.receiver.reassembler
         self.layer.remove(self)
@@ -113,7 +113,7 @@ class TcpConnection(Handshake):
         self.snd_una = self.iss
         self.recover = self.iss
         self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
-        self._sseq = self.snd_nxt
+        self.sender.start(self.iss)
         self._ts_off = ts_offset(key, self.local_ip, self.remote_ip)
 
     # ================================================================== closing
@@ -302,7 +302,7 @@ class TcpConnection(Handshake):
             self.sack_board.advance(self._una_off)
         if seq_lt(self.snd_nxt, ack):
             self.snd_nxt = ack  # after a go-back-N retransmission the peer had more
-        self._drop_acked(ack)
+        self._drop_acked(ack, acked)
         self.retries = 0
         rtt = self._rtt_from_ack(seg, now, False)
         if self._retrans_ts is not None and seq_ge(ack, self.recover):

@@ -1,7 +1,8 @@
-"""The sending side of a connection: the send buffer, what may be sent now, the peer's window
-and the persist timer.
+"""The sending side of a connection: what may be sent now, the peer's window and the persist
+timer.
 
-- The send buffer holds unacknowledged and unsent bytes; SND.UNA..SND.NXT is in flight.
+- The send buffer is an object of its own, `self.sender` (netsim.stack.tcp.tcp_sender: the
+  bytes written and not yet acknowledged, by sequence number); SND.UNA..SND.NXT is in flight.
 - `_output` sends what the windows allow: min(cwnd, SND.WND) (RFC 5681 §2, RFC 9293 §3.8.6),
   one new segment per duplicate ACK for the first two (limited transmit, RFC 3042), sender
   SWS avoidance and Nagle (RFC 1122 §4.2.3.4), the restart after idle (RFC 5681 §4.1), then
@@ -15,6 +16,7 @@ and the persist timer.
 
 from __future__ import annotations
 
+from netsim.errors import UsageError
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.output import SegmentOutput
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_le, seq_lt
@@ -34,12 +36,12 @@ from netsim.wire.tcp import ACK, FIN, PSH
 
 
 class Sender(SegmentOutput):
-    """The send buffer, `_output`, the peer's window, the persist timer."""
+    """`send`, `_output`, the peer's window, the persist timer."""
 
     # ================================================================== application
     @property
     def send_space(self) -> int:
-        return max(0, self.cfg.sndbuf - (len(self._sbuf) - self._shead))
+        return max(0, self.cfg.sndbuf - self.sender.buffered())
 
     @property
     def unsent(self) -> int:
@@ -55,10 +57,7 @@ class Sender(SegmentOutput):
                                    + (" after shutdown" if self.fin_queued else ""))
         take = min(len(data), self.send_space)
         if take:
-            if self._shead > 65536 and self._shead * 2 > len(self._sbuf):
-                del self._sbuf[:self._shead]
-                self._shead = 0
-            self._sbuf += data[:take] if take < len(data) else data
+            self.sender.write(data[:take] if take < len(data) else data)
             if self.state in CAN_SEND:
                 self._output(now)
         return take
@@ -70,8 +69,8 @@ class Sender(SegmentOutput):
         state = self.state
         if state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK):
             return
-        if not self.fin_queued and self.snd_nxt == \
-                (self._sseq + len(self._sbuf) - self._shead) & MASK and not self.sack_recovery:
+        if not self.fin_queued and self.snd_nxt == self.sender.data_end() and \
+                not self.sack_recovery:
             return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
             self._sack_output(now)
@@ -81,7 +80,7 @@ class Sender(SegmentOutput):
         sent = False
         while True:
             nxt = self.snd_nxt
-            data_end = self._data_end()
+            data_end = self.sender.data_end()
             avail = seq_diff(data_end, nxt)
             if avail > 0:
                 flight = seq_diff(nxt, self.snd_una)
@@ -132,12 +131,14 @@ class Sender(SegmentOutput):
             self._start_rto_if_stopped(now)
 
     def _send_segment(self, seq: int, n: int, now: float) -> None:
-        """Send `n` bytes of the send buffer from `seq` (new or again)."""
-        off = self._shead + seq_diff(seq, self._sseq)
-        payload = bytes(self._sbuf[off:off + n])
+        """Send the `n` bytes written from `seq` on (new or again)."""
+        payload = self.sender.payload(seq, n)
+        if len(payload) != n:
+            raise UsageError(f"sender: payload(seqno, {n}) gave {len(payload)} bytes; "
+                             f"exactly {n} are held from that sequence number")
         retransmit = seq_lt(seq, self.snd_max)
         flags = ACK
-        if seq_diff(self._data_end(), seq) == n:
+        if seq_diff(self.sender.data_end(), seq) == n:
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
             self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)
@@ -147,18 +148,14 @@ class Sender(SegmentOutput):
         self._emit(seq, flags, payload, now, retransmit)
 
     # ================================================================== ACKs
-    def _drop_acked(self, ack: int) -> None:
-        """Drop acknowledged bytes from the send buffer (SYN and FIN take no buffer space)."""
-        data_acked = seq_diff(ack, self._sseq)
-        if data_acked > 0:
-            held = len(self._sbuf) - self._shead
-            n = min(data_acked, held)
-            self._shead += n
-            self._sseq = (self._sseq + n) & MASK
-            if self._shead == len(self._sbuf):
-                self._sbuf.clear()
-                self._shead = 0
-            self.bytes_acked += n
+    def _drop_acked(self, ack: int, acked: int) -> None:
+        """The sender drops the bytes an ACK covers: at most `acked`, the sequence numbers
+        SND.UNA moved (the SYN and FIN among them take no room in the buffer)."""
+        dropped = self.sender.acknowledge(ack)
+        if not 0 <= dropped <= acked:
+            raise UsageError(f"sender: acknowledge() gave {dropped!r}; the ACK covers {acked} "
+                             "new sequence numbers, so 0 to that many bytes are allowed")
+        self.bytes_acked += dropped
 
     def _update_window(self, seq: int, ack: int, wnd: int) -> None:
         """RFC 9293 §3.10.7.4 fifth: take SND.WND from the ACK if SND.WL1 < SEG.SEQ or

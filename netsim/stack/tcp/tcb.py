@@ -9,7 +9,7 @@ statistics. Every part of a connection works on this one block, each in its own 
     retransmit_timer.RetransmitTimer RTO arm/restart/stop, RTT samples, backoff, persist start
     output.SegmentOutput             one segment out: ACK, window, timestamps, SACK blocks
     receiver.Receiver                acceptability, data and FIN in, window and SACK to tell
-    sender.Sender                    send buffer, what to send now, the peer's window, persist
+    sender.Sender                    what to send now, the peer's window, persist
     recovery.LossRecovery            duplicate ACKs, NewReno (RFC 6582), SACK (RFC 6675), RTO
     handshake.Handshake              SYN, SYN-ACK, options, SYN-SENT input
     connection.TcpConnection         the state table, open/close, segment and timer dispatch
@@ -65,9 +65,9 @@ class ControlBlock:
         self.snd_wl1 = 0
         self.snd_wl2 = 0
         self.max_snd_wnd = 0
-        self._sbuf = bytearray()  # unacknowledged and unsent data
-        self._shead = 0  # offset in _sbuf of the byte at sequence _sseq
-        self._sseq = 0  # sequence number of _sbuf[_shead]
+        # The send side in sequence space (netsim.stack.tcp.tcp_sender): it holds the bytes
+        # written and not yet acknowledged and gives the bytes at a sequence number
+        self.sender = cfg.new_sender()
         self.fin_queued = False  # the application shut down the sending side
         # --- receive sequence space
         self.irs = 0
@@ -162,7 +162,7 @@ class ControlBlock:
 
     def _data_end(self) -> int:
         """Sequence number just past the last queued data byte (where a FIN goes)."""
-        return (self._sseq + len(self._sbuf) - self._shead) & MASK
+        return self.sender.data_end()
 
     def _tsval(self, now: float) -> int:
         """Our TSval: a millisecond clock with a per-connection offset (RFC 7323 §5.4)."""

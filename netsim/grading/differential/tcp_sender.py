@@ -1,0 +1,111 @@
+"""Differential check of assignment 07: the TCP sender against `StreamSender`.
+
+Sequences are what netsim's connection could make: ``start`` with an ISN anywhere in 32-bit
+space (often just below 2**32, so the stream's sequence numbers wrap), then writes, payloads
+of held bytes (the oldest, the newest, across the wrap, whole or in part) and
+acknowledgment numbers from what was sent: the SYN's, old ones, duplicates, partial ones,
+everything, and one past the FIN. After each call it compares what was returned,
+``buffered()`` and ``data_end()``.
+
+The candidate's factory makes the student's sender (through the sandbox's proxy in the
+grader).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from netsim.grading.differential.core import (
+    Call,
+    DiffOutcome,
+    Example,
+    Observation,
+    Spec,
+    explore,
+    more,
+    pick,
+)
+from netsim.grading.differential.values import plain
+from netsim.stack.tcp.tcp_sender import MASK, StreamSender
+
+STREAM = bytes(range(65, 65 + 26)) * 8  # distinct neighbours, so a shifted byte shows
+M = 1 << 32
+
+RULES = {
+    "returned": "payload(seqno, n) is the n bytes from sequence number seqno (stream byte i "
+                "goes out with ISN + 1 + i); acknowledge(ackno) returns how many bytes it "
+                "dropped: those before ackno, none for the SYN's or an old ACK, never more "
+                "than are held",
+    "buffered()": "buffered() counts the bytes written and not yet acknowledged",
+    "data_end()": "data_end() is the sequence number after the last byte written: ISN + 1 + "
+                  "bytes written (mod 2**32)",
+}
+
+
+def examples() -> Any:
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw: Any) -> Example:
+        isn = pick(draw, [M - 3, 0, M - 1, 1 << 31, M - 20, 12345], 0, M - 1)
+        written = 0  # stream bytes written
+        una = 0  # stream bytes acknowledged
+        calls: list[Call] = [Call("start", (("isn", isn),))]
+
+        def seqno(index: int) -> int:
+            return int((isn + 1 + index) & MASK)  # stream index -> sequence number
+
+        while more(draw, len(calls), 16, least=4):
+            kind = pick(draw, ["write", "payload", "ack", "write", "ack", "payload"])
+            if kind == "write" or written == una and kind == "payload":
+                n = pick(draw, [3, 1, 0, 5, 12, 30], 0, 60)
+                calls.append(Call("write", (("data", STREAM[written % 26:written % 26 + n]),)))
+                written += n
+            elif kind == "payload":
+                start = pick(draw, [una, written - 1, una + 1], una, written - 1)
+                start = min(max(start, una), written - 1)
+                n = pick(draw, [written - start, 1, 2, 5], 1, written - start)
+                n = min(n, written - start)
+                calls.append(Call("payload", (("seqno", seqno(start)), ("n", n))))
+            else:
+                how = pick(draw, ["some", "all", "fin", "syn", "old", "same"])
+                if how == "all":
+                    to = written + 1  # absolute: the SYN is 0, stream byte i is i + 1
+                elif how == "fin":
+                    to = written + 2
+                elif how == "syn":
+                    to = 1
+                elif how == "old":
+                    to = max(1, una + 1 - pick(draw, [1, 2, 5]))
+                elif how == "same":
+                    to = una + 1
+                else:
+                    to = pick(draw, [una + 2, written], una + 1, written + 1)
+                    to = min(max(to, 1), written + 1)
+                calls.append(Call("acknowledge", (("ackno", (isn + to) & MASK),)))
+                una = max(una, min(to - 1, written))
+        return Example((), tuple(calls))
+
+    return build()
+
+
+def observe(s: Any, call: Call) -> Observation:
+    out = getattr(s, call.method)(*call.values())
+    if call.method in ("start", "write"):
+        out = None  # what they return is not part of the interface
+    return [("returned", plain(out)), ("buffered()", plain(s.buffered())),
+            ("data_end()", plain(s.data_end()))]
+
+
+SPEC = Spec("07-tcp-sender", "s", "TcpSender", examples, observe, RULES,
+            construct=lambda factory, params: factory())
+
+
+def check(candidate: Callable[[], Any], reference: Callable[[], Any] = StreamSender, *,
+          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          seed: int = 7) -> DiffOutcome:
+    """Random sequences on the senders `candidate()` and `reference()` make, compared step by
+    step."""
+    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
+                   shrink_budget=shrink_budget, seed=seed)

@@ -64,6 +64,9 @@ class TcpConfig:
     # around a reassembler from reassembler_factory
     receiver_factory: Callable[[], TcpReceiver] | None = None
     dupack_threshold: int = 3
+    # RACK-TLP loss detection (RFC 8985, netsim.stack.tcp.rack), used when SACK is agreed;
+    # off: DupAck counting (RFC 6675) alone. Linux has it on.
+    rack: bool = False
     isn_key: bytes = b"netsim"
     trace_connections: bool = True
 
@@ -85,6 +88,8 @@ class TcpConfig:
         if not self.challenge_ack_interval > 0:
             raise UsageError(f"challenge_ack_interval: {self.challenge_ack_interval!r} is not "
                              "a time > 0 seconds")
+        if not isinstance(self.rack, bool):
+            raise UsageError(f"rack: {self.rack!r} is not True or False")
         if self.synack_retries < 0 or self.syn_retries < 0:
             raise UsageError("syn_retries/synack_retries: must be >= 0")
 

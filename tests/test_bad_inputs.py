@@ -127,6 +127,8 @@ CLI_ROWS: list[tuple[str, str]] = [
     ("sim --flows 1001", "--flows: '1001' is not a number of connections"),
     ("sim --flows two", "--flows: 'two' is not a number of connections"),
     ("sim --flows -3", "--flows: '-3' is not a number of connections"),
+    ("sim --rack=yes", "--rack/--no-rack: ignored explicit argument 'yes'"),
+    ("sim --no-rack=0", "--rack/--no-rack: ignored explicit argument '0'"),
     ("sim --cc vegas", "--cc: unknown congestion control 'vegas'"),
     ("sim --cc {tmp}/nope.py:X", "--cc: no such file"),
     ("sim --cc {file}:X", "is not a .py file"),

@@ -216,7 +216,7 @@ class LossRecovery(Sender):
             self.cc.cwnd = min(self.cc.cwnd, self.snd_mss)
         self.in_recovery = self.sack_recovery = False
         if self.rack is not None:
-            self.rack.on_rto()  # RFC 8985 §7.1
+            self.rack.on_rto()  # RFC 8985 §7.1: TLP state initialised again
         self.sack_board.clear()  # RFC 6675 §5.1: after a timeout, resend from SND.UNA
         self.dupacks = 0
         self.recover = self.snd_max

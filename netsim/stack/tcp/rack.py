@@ -399,7 +399,11 @@ def enter_recovery(conn: LossRecovery, now: float) -> None:
     if conn.rack is not None:
         conn.rack.pto_at = INF
     if reduce:
-        conn.cc.on_loss(seq_diff(conn.snd_max, conn.snd_una), now)
+        # RFC 5681 §3.2 step 2: what limited transmit sent beyond cwnd is not FlightSize
+        flight = seq_diff(conn.snd_max, conn.snd_una)
+        if flight > conn.cc.cwnd:
+            flight = max(conn.cc.cwnd, flight - 2 * conn.snd_mss)
+        conn.cc.on_loss(flight, now)
         conn.cc.cwnd = conn.cc.ssthresh
     conn.fast_retransmits += 1
     conn.sack_recoveries += 1
@@ -407,6 +411,14 @@ def enter_recovery(conn: LossRecovery, now: float) -> None:
     conn.stack.tcp_counts["sack_recoveries"] += 1
     conn._event(now, "fast_retransmit", f"seq {conn.snd_una} (RACK)")
     conn._trace_cwnd(now, "fast_retransmit")
+    # RFC 6675 §5 step (4.2): the first segment deemed lost goes at once, whatever the pipe
+    if conn.rack is not None:
+        lost = conn.rack.next_lost(conn._una_off)
+        if lost is not None:
+            start, end = lost
+            conn._send_segment((conn.snd_una + (start - conn._una_off)) & MASK,
+                               min(conn.snd_mss, end - start), now)
+            conn.stack.tcp_counts["rack_retransmits"] += 1
 
 
 def output(conn: LossRecovery, now: float) -> None:

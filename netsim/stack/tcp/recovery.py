@@ -92,8 +92,10 @@ class LossRecovery(Sender):
                 self.cc.on_dup_ack(self.dupacks, flight, now)
                 self._trace_cwnd(now, "dupack")
             return
-        if self.rack is not None:
-            return  # RACK-TLP (RFC 8985) detects losses instead of DupAck counting
+        if self.rack is not None and self.sack_board.starts:
+            # RACK-TLP (RFC 8985) detects losses from SACK blocks instead of DupAck
+            # counting; plain duplicate ACKs (no SACK information) still count
+            return
         if self.dupacks == self.cfg.dupack_threshold or self.sack_ok and \
                 self.sack_board.starts and \
                 self.sack_board.is_lost(self._una_off, self.snd_mss, self.cfg.dupack_threshold):

@@ -203,6 +203,27 @@ def test_a_dsack_for_the_probe_means_no_loss() -> None:
     assert conn.cc.cwnd >= cwnd and conn.stack.tcp_counts["tlp_recoveries"] == 0
 
 
+def test_a_probe_that_repaired_a_loss_brings_the_fast_recovery_response() -> None:
+    # RFC 8985 §7.4.2: no D-SACK for the probe, and an ACK beyond it: the original or the
+    # probe was lost, and the window is reduced as fast recovery would have (§9.3)
+    h, conn = flight_of_ten(segments=10)
+    h.advance(RTT)
+    sack(h, 9)  # segment 9 is lost
+    h.advance(2 * RTT + MAX_ACK_DELAY + 0.005)
+    assert sent_segments(h) == [9]
+    h.advance(RTT)
+    sack(h, 10)  # the probe repaired it: a plain cumulative ACK
+    assert conn.rack is not None and conn.rack.tlp_end is not None  # not known yet
+    h.app_send(data(1))
+    assert sent_segments(h) == [10]
+    h.advance(RTT)
+    sack(h, 11)  # beyond the probe, no D-SACK came
+    assert conn.rack.tlp_end is None
+    assert conn.stack.tcp_counts["tlp_recoveries"] == 1
+    assert conn.cc.ssthresh == 2 * MSS  # half the one segment in flight, at least 2 SMSS
+    assert conn.timeouts == 0
+
+
 def test_without_sack_rack_stays_out() -> None:
     # RFC 8985 relies on SACK: without it DupAck counting goes on
     h = TcpScript(TcpConfig(rack=True, delayed_ack=0, timestamps=False))

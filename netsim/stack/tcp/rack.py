@@ -89,6 +89,7 @@ class RackTlp:
         # RFC 8985 §7.1: TLP.end_seq (None) and TLP.is_retrans
         self.tlp_end: int | None = None
         self.tlp_is_retrans = False
+        self.tlp_flight = 0  # FlightSize when the probe went (for §7.4.2's response)
         self.rtt_sampled = False  # an RTT sample since the last probe (§7.3 condition 2)
         self.probing = False  # the segment being sent is a probe (no new PTO for it)
         # statistics
@@ -136,6 +137,7 @@ class RackTlp:
                         self.lost_bytes -= seg.end - seg.start
                     if seg.delivered:  # sent again after a timeout forgot the SACKs
                         seg.delivered = False
+                        self.segs_sacked -= 1
                     seg.retransmitted = True
                     seg.xmit_ts = now
                     self.order.append((now, seg))
@@ -186,8 +188,7 @@ class RackTlp:
     def on_cumulative_ack(self, una: int, now: float) -> None:
         """SND.UNA moved to `una`: the segments below it are delivered (and forgotten)."""
         segs = self.segs
-        if len(segs) > self.head and segs[self.head].start < una < segs[self.head].end:
-            self._split(una)
+        self._split(una)  # a segment acknowledged in part: the rest stays a segment
         i = self.head
         while i < len(segs) and segs[i].end <= una:
             seg = segs[i]
@@ -372,9 +373,9 @@ def _tlp_ack(conn: LossRecovery, seg: TCPSegment, una: int, now: float) -> None:
         conn.stack.tcp_counts["tlp_recoveries"] += 1
         conn._event(now, "tlp_recovery", f"seq {(conn.snd_una) & MASK}")
         if not conn.in_recovery:
-            flight = seq_diff(conn.snd_max, conn.snd_una)
-            conn.cc.on_loss(flight, now)
-            conn.cc.on_recovery_end(flight, now)
+            # the response fast recovery would have had when the probe went
+            conn.cc.on_loss(rack.tlp_flight, now)
+            conn.cc.on_recovery_end(seq_diff(conn.snd_max, conn.snd_una), now)
             conn._trace_cwnd(now, "tlp_recovery")
 
 
@@ -476,6 +477,7 @@ def send_probe(conn: LossRecovery, now: float) -> None:
         return
     if rack.tlp_end is None and rack.rtt_sampled:
         rack.probing = True
+        rack.tlp_flight = seq_diff(conn.snd_max, conn.snd_una)
         nxt = conn.snd_max
         avail = seq_diff(conn._data_end(), nxt)
         n = min(conn.snd_mss, avail)

@@ -203,6 +203,25 @@ def test_a_dsack_for_the_probe_means_no_loss() -> None:
     assert conn.cc.cwnd >= cwnd and conn.stack.tcp_counts["tlp_recoveries"] == 0
 
 
+def test_a_duplicate_ack_for_the_probe_means_no_loss() -> None:
+    # RFC 8985 §7.4.2 case 2: a receiver without D-SACK answers the duplicate with a
+    # duplicate ACK without SACK blocks; then a later ACK brings no window reduction
+    h, conn = flight_of_ten(segments=10)
+    h.advance(RTT)
+    sack(h, 9)
+    h.advance(2 * RTT + MAX_ACK_DELAY + 0.005)
+    assert sent_segments(h) == [9]
+    h.advance(RTT)
+    sack(h, 10)  # the original's ACK
+    sack(h, 10)  # the probe's: a duplicate
+    assert conn.rack is not None and conn.rack.tlp_end is None
+    h.app_send(data(1))
+    h.drain()
+    h.advance(RTT)
+    sack(h, 11)
+    assert conn.stack.tcp_counts["tlp_recoveries"] == 0
+
+
 def test_a_probe_that_repaired_a_loss_brings_the_fast_recovery_response() -> None:
     # RFC 8985 §7.4.2: no D-SACK for the probe, and an ACK beyond it: the original or the
     # probe was lost, and the window is reduced as fast recovery would have (§9.3)

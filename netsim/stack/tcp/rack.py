@@ -346,26 +346,30 @@ def on_ack(conn: LossRecovery, seg: TCPSegment, now: float) -> None:
     if advanced:
         rack.on_cumulative_ack(una, now)
     if rack.tlp_end is not None:
-        _tlp_ack(conn, seg, una, now)
+        _tlp_ack(conn, seg, una, bool(advanced), now)
     detect(conn, now)
     if advanced:
         arm_pto(conn, now)  # RFC 8985 §7.2: after an ACK of new data
 
 
-def _tlp_ack(conn: LossRecovery, seg: TCPSegment, una: int, now: float) -> None:
+def _tlp_ack(conn: LossRecovery, seg: TCPSegment, una: int, advanced: bool,
+             now: float) -> None:
     """RFC 8985 §7.4.2: did the probe retransmission repair a single loss?"""
     rack = conn.rack
     assert rack is not None and rack.tlp_end is not None
     end = rack.tlp_end
     dsack = False
+    blocks = None
     for opt in seg.options:
         if opt.kind == OPT_SACK:
             blocks = opt.blocks  # type: ignore[union-attr]
             # RFC 2883: a first block at or below the cumulative ACK is a D-SACK
             dsack = bool(blocks) and not seq_gt(blocks[0][1], seg.ack)
             break
-    if dsack:
-        rack.tlp_end = None  # both the original and the probe arrived: no loss
+    if dsack or not advanced and blocks is None and una >= end and not seg.payload:
+        # both the original and the probe arrived: case 1, a D-SACK; case 2 (a receiver
+        # without D-SACK), a duplicate ACK without SACK blocks: no loss
+        rack.tlp_end = None
     elif una > end:
         # an ACK beyond the probe, and no D-SACK for it: the probe repaired a loss, which
         # the congestion controller is told about (RFC 8985 §7.4.2, §9.3)

@@ -164,6 +164,7 @@ CLI_ROWS: list[tuple[str, str]] = [
     ("demo --out {tmp}/d --ladder -5", "--ladder: '-5' is not allowed"),
     ("demo --out {tmp}/d --ladder x", "--ladder: 'x' is not allowed"),
     ("demo --out {tmp}/d --cc bogus", "--cc: 'bogus' is not one of"),
+    ("demo --out {tmp}/d --rack=on", "--rack/--no-rack: ignored explicit argument 'on'"),
     ("demo --out {tmp}/d --delay 10", "--delay: '10' has no unit"),
     ("demo --out {tmp}/d --delay -1ms", "--delay: '-1ms' is negative"),
     ("demo --out {tmp}/d --mtu 100", "--mtu: 100 cannot carry one TCP segment"),

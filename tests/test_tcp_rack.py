@@ -16,7 +16,7 @@ from netsim.link.loss import Bernoulli
 from netsim.sim.scenario import BulkScenario, run_bulk
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
-from netsim.stack.tcp.rack import MAX_ACK_DELAY
+from netsim.stack.tcp.rack_recovery import MAX_ACK_DELAY
 from netsim.testing.script import TcpScript
 
 MSS = 1000

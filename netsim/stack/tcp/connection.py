@@ -15,7 +15,7 @@ of SEGMENT ARRIVES, ACK processing, and what each timer does when it fires.
 from __future__ import annotations
 
 from netsim.stack.events import StateRecord
-from netsim.stack.tcp import rack
+from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import (
     ConnectionRefused,
     ConnectionReset,
@@ -179,13 +179,8 @@ class TcpConnection(Handshake):
             # bare ACK the acceptability test would give (as Linux's tcp_check_req does)
             self._send_syn(now, ack=True)
             return
-        # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS. An old TSval is
-        # answered with an ACK (rate-limited as an out-of-window one) and dropped; a RST
-        # is not checked (R1 says so, as RFC 7323 §5.2)
-        if self.ts_ok and self.cfg.paws and not flags & RST and self._paws_rejects(seg):
-            if plen or flags & (SYN | FIN) or not self._oow_limited(now):
-                self._send_ack(now)
-            self.stack.drop("tcp", "paws", self.name)
+        # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS
+        if self.ts_ok and self.cfg.paws and not flags & RST and self._paws_drop(seg, now):
             return
         # --- RFC 9293 §3.10.7.4 first: the acceptability test
         if not self._acceptable(seq, plen, flags):

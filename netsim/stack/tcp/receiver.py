@@ -34,7 +34,7 @@ from netsim.stack.tcp.states import (
     Event,
 )
 from netsim.stack.timers import INF
-from netsim.wire.tcp import FIN, TCPSegment, TimestampOption
+from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
 
 
 class Receiver(RetransmitTimer):
@@ -111,14 +111,19 @@ class Receiver(RetransmitTimer):
                 return opt.tsval
         return self.ts_recent
 
-    def _paws_rejects(self, seg: TCPSegment) -> bool:
-        """RFC 7323 §5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent (in the
-        timestamp clock's modular order) is a duplicate from an earlier wrap of the
-        sequence space. A segment without the option passes (RFC 7323 §3.2 lets a
-        receiver accept it; Linux does)."""
+    def _paws_drop(self, seg: TCPSegment, now: float) -> bool:
+        """RFC 7323 §5.3 R1 (PAWS): a segment (not a RST) whose TSval is older than
+        TS.Recent, in the timestamp clock's modular order, is an old duplicate: it is
+        answered with an ACK (rate-limited as an out-of-window one) and dropped. A segment
+        without the option passes (RFC 7323 §3.2 lets a receiver accept it; Linux does)."""
         for opt in seg.options:
             if isinstance(opt, TimestampOption):
-                return seq_lt(opt.tsval, self.ts_recent)
+                if not seq_lt(opt.tsval, self.ts_recent):
+                    return False
+                if seg.payload or seg.flags & (SYN | FIN) or not self._oow_limited(now):
+                    self._send_ack(now)
+                self.stack.drop("tcp", "paws", self.name)
+                return True
         return False
 
     def _update_ts_recent(self, seg: TCPSegment) -> None:

@@ -20,7 +20,7 @@ still opening, anything else is a soft error.
 
 from __future__ import annotations
 
-from netsim.stack.tcp import rack
+from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import HostUnreachable
 from netsim.stack.tcp.sender import Sender
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge

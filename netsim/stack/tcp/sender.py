@@ -15,7 +15,7 @@ and the persist timer.
 
 from __future__ import annotations
 
-from netsim.stack.tcp import rack
+from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.output import SegmentOutput
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_le, seq_lt

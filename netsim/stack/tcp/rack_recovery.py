@@ -100,6 +100,7 @@ def _tlp_ack(conn: LossRecovery, seg: TCPSegment, una: int, advanced: bool,
             # the response fast recovery would have had when the probe went
             conn.cc.on_loss(rack.tlp_flight, now)
             conn.cc.on_recovery_end(seq_diff(conn.snd_max, conn.snd_una), now)
+            conn.recover = conn.snd_max  # one reduction for this window (RFC 6582 §3.2)
             conn._trace_cwnd(now, "tlp_recovery")
 
 
@@ -123,6 +124,8 @@ def enter_recovery(conn: LossRecovery, now: float) -> None:
     conn.in_recovery = conn.sack_recovery = True
     if conn.rack is not None:
         conn.rack.pto_at = INF
+        conn.rack.tlp_end = None  # RFC 8985 §7.1: fast recovery starts TLP state afresh
+        conn.rack.tlp_is_retrans = False
     if reduce:
         # RFC 5681 §3.2 step 2: what limited transmit sent beyond cwnd is not FlightSize
         flight = seq_diff(conn.snd_max, conn.snd_una)

@@ -15,14 +15,15 @@ from netsim.stack.timers import INF
 from netsim.wire.tcp import OPT_SACK, TCPSegment
 
 if TYPE_CHECKING:
-    from netsim.stack.tcp.recovery import LossRecovery
+    # the connection, as far as these functions use it (the block and its timer)
+    from netsim.stack.tcp.retransmit_timer import RetransmitTimer as Conn
 
 #: RFC 8985 §7.2: TLP.max_ack_delay, added to the PTO when one segment is in flight (the
 #: worst-case delayed-ACK timer, 200 ms, as Linux's TCP_DELACK_MAX)
 MAX_ACK_DELAY = 0.2
 
 
-def on_transmit(conn: LossRecovery, seq: int, n: int, now: float, retransmit: bool) -> None:
+def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> None:
     """Hook of `_send_segment`: RFC 8985 §6.1, and §7.2 (a PTO after new data)."""
     rack = conn.rack
     assert rack is not None
@@ -35,7 +36,7 @@ def on_transmit(conn: LossRecovery, seq: int, n: int, now: float, retransmit: bo
         arm_pto(conn, now)
 
 
-def arm_pto(conn: LossRecovery, now: float) -> None:
+def arm_pto(conn: Conn, now: float) -> None:
     """RFC 8985 §7.2: (re)start the PTO unless in fast or RTO recovery or with SACKed
     segments; PTO = 2*SRTT (+ max_ack_delay with one segment in flight), 1 s without SRTT,
     never later than the RTO."""
@@ -56,7 +57,7 @@ def arm_pto(conn: LossRecovery, now: float) -> None:
     conn.stack.timers.ensure(conn, rack.pto_at)
 
 
-def on_ack(conn: LossRecovery, seg: TCPSegment, now: float) -> None:
+def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
     """Hook at the end of ACK processing: the cumulative part, TLP's ACK (§7.4.2), RACK's
     loss detection (§6.2) and, if it found losses, fast recovery (§9.3)."""
     rack = conn.rack
@@ -72,7 +73,7 @@ def on_ack(conn: LossRecovery, seg: TCPSegment, now: float) -> None:
         arm_pto(conn, now)  # RFC 8985 §7.2: after an ACK of new data
 
 
-def _tlp_ack(conn: LossRecovery, seg: TCPSegment, una: int, advanced: bool,
+def _tlp_ack(conn: Conn, seg: TCPSegment, una: int, advanced: bool,
              now: float) -> None:
     """RFC 8985 §7.4.2: did the probe retransmission repair a single loss?"""
     rack = conn.rack
@@ -104,7 +105,7 @@ def _tlp_ack(conn: LossRecovery, seg: TCPSegment, una: int, advanced: bool,
             conn._trace_cwnd(now, "tlp_recovery")
 
 
-def detect(conn: LossRecovery, now: float) -> None:
+def detect(conn: Conn, now: float) -> None:
     """RACK_detect_loss_and_arm_timer (RFC 8985 §6.2), then recovery for what it found."""
     rack = conn.rack
     assert rack is not None
@@ -116,7 +117,7 @@ def detect(conn: LossRecovery, now: float) -> None:
         conn.stack.timers.ensure(conn, rack.reo_at)
 
 
-def enter_recovery(conn: LossRecovery, now: float) -> None:
+def enter_recovery(conn: Conn, now: float) -> None:
     """RFC 8985 §9.3: a loss RACK detected starts the controller's fast recovery (once per
     window of data, RFC 6582 §3.2's `recover`); RFC 6675 §5's pipe then limits sending."""
     reduce = seq_ge(conn.snd_una, conn.recover)
@@ -149,7 +150,7 @@ def enter_recovery(conn: LossRecovery, now: float) -> None:
             conn.stack.tcp_counts["rack_retransmits"] += 1
 
 
-def output(conn: LossRecovery, now: float) -> None:
+def output(conn: Conn, now: float) -> None:
     """Sending in recovery (RFC 6675 §5 step (C) with RACK's losses): while
     cwnd - pipe >= 1 SMSS, the lowest lost segment, else new data."""
     rack = conn.rack
@@ -179,7 +180,7 @@ def output(conn: LossRecovery, now: float) -> None:
         conn._start_rto_if_stopped(now)
 
 
-def on_timer(conn: LossRecovery, now: float) -> None:
+def on_timer(conn: Conn, now: float) -> None:
     """The reordering timer (RFC 8985 §6.2) and the PTO (§7.3), from `on_timer`."""
     rack = conn.rack
     assert rack is not None
@@ -195,7 +196,7 @@ def on_timer(conn: LossRecovery, now: float) -> None:
         conn.stack.timers.ensure(conn, soonest)
 
 
-def send_probe(conn: LossRecovery, now: float) -> None:
+def send_probe(conn: Conn, now: float) -> None:
     """RFC 8985 §7.3, TLP_send_probe: one new segment if there is one and the peer's window
     takes it, else the highest segment sent again; then the RTO is re-armed."""
     rack = conn.rack

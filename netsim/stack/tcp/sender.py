@@ -146,7 +146,7 @@ class Sender(SegmentOutput):
         self.data_segs_out += 1
         self._last_send = now
         if self.rack is not None:  # RACK-TLP: the transmit time (RFC 8985 §6.1)
-            rack.on_transmit(self, seq, n, now, retransmit)  # type: ignore[arg-type]
+            rack.on_transmit(self, seq, n, now, retransmit)
         self._emit(seq, flags, payload, now, retransmit)
 
     # ================================================================== ACKs

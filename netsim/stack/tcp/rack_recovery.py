@@ -24,7 +24,8 @@ MAX_ACK_DELAY = 0.2
 
 
 def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> None:
-    """Hook of `_send_segment`: RFC 8985 §6.1, and §7.2 (a PTO after new data)."""
+    """Hook of `_send_segment`: RFC 8985 §6.1, and §7.2 (a loss probe scheduled after new
+    data)."""
     rack = conn.rack
     assert rack is not None
     if not conn.sack_ok:
@@ -37,9 +38,9 @@ def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> N
 
 
 def arm_pto(conn: Conn, now: float) -> None:
-    """RFC 8985 §7.2: (re)start the PTO unless in fast or RTO recovery or with SACKed
-    segments; PTO = 2*SRTT (+ max_ack_delay with one segment in flight), 1 s without SRTT,
-    never later than the RTO."""
+    """RFC 8985 §7.2: schedule the loss probe (PTO) unless in fast or RTO recovery or with
+    SACKed segments; PTO = 2*SRTT (+ max_ack_delay with one segment in flight), 1 s without
+    SRTT, never later than the RTO."""
     rack = conn.rack
     assert rack is not None
     if conn.in_recovery or conn._retrans_ts is not None or rack.segs_sacked or \

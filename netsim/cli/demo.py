@@ -75,6 +75,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--cc", default="newreno", metavar="NAME",
                         help=f"congestion control: {'|'.join(sorted(CC_FACTORIES))} "
                              "(default newreno)")
+    parser.add_argument("--rack", action=argparse.BooleanOptionalAction, default=None,
+                        help="RACK-TLP loss detection (RFC 8985); --no-rack: duplicate-ACK "
+                             "counting only (default: off)")
     parser.add_argument("--ladder", default=str(DEFAULT_LADDER), metavar="N",
                         help=f"segments in the ladder diagram, 2 or more (default "
                              f"{DEFAULT_LADDER}; the figure grows by ~80 pixels a segment)")
@@ -116,7 +119,8 @@ class DemoRun:
 
 
 def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "newreno",
-                 pcap: Path | None = None, progress: Progress | None = None) -> DemoRun:
+                 pcap: Path | None = None, progress: Progress | None = None,
+                 rack: bool | None = None) -> DemoRun:
     """One bulk transfer h1 -> h2 with every trace record kept: `run_bulk`, the same run as
     `netsim sim` with these settings, plus a progress bar."""
     rec = Recorder()
@@ -127,7 +131,7 @@ def run_transfer(nbytes: int, link: LinkConfig, *, seed: int = 1, cc: str = "new
                                          lambda: done.triggered))
 
     result = run_bulk(BulkScenario(bytes=nbytes, link=link, seed=seed, cc=cc, pcap=pcap,
-                                   trace=rec, on_start=start_progress))
+                                   trace=rec, on_start=start_progress, rack=rack))
     sres, kres = result.sender, result.sink
     assert sres is not None and kres is not None
     if progress is not None:
@@ -185,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     bar = Progress(nbytes, sys.stderr) if wanted(args) else None
     try:
         result = run_transfer(nbytes, link, seed=args.seed, cc=args.cc, pcap=paths["pcap"],
-                              progress=bar)
+                              progress=bar, rack=getattr(args, "rack", None))
     except OSError as exc:
         raise UsageError(f"--pcap: cannot write {str(paths['pcap'])!r}: "
                          f"{exc.strerror or exc}") from None

@@ -61,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "Jain's fairness index of their goodputs (default 1)",
     )
     parser.add_argument(
+        "--rack", action=argparse.BooleanOptionalAction, default=None,
+        help="RACK-TLP loss detection (RFC 8985): time-based, finds lost retransmissions, "
+        "probes a lost tail; --no-rack: duplicate-ACK counting only (default: off)",
+    )
+    parser.add_argument(
         "--time-limit", default=None, metavar="TIME",
         help="give up after this much simulated time (default: wait until TCP succeeds or "
         "gives up)",
@@ -90,7 +95,8 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
         limit = positive_time(args.time_limit, "--time-limit", "30s")
     flows = count(getattr(args, "flows", 1), "--flows", "connections", 1000)
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
-                        pcap=args.pcap, time_limit=limit, flows=flows)
+                        pcap=args.pcap, time_limit=limit, flows=flows,
+                        rack=getattr(args, "rack", None))
 
 
 def format_summary(result: BulkResult, link_text: str) -> str:

@@ -72,6 +72,7 @@ class BulkScenario:
     chunk: int = 1 << 16
     time_limit: float | None = None
     flows: int = 1  # parallel connections h1 -> h2 over the same link, `bytes` each
+    rack: bool | None = None  # RACK-TLP (RFC 8985) on or off; None: as `tcp` says
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
@@ -152,6 +153,8 @@ def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
                              f"from 64 to {largest} (MTU {mtu} - 40 header bytes"
                              + (" - 12 for timestamps)" if overhead else ")"))
         changes["mss"] = mss + overhead
+    if scenario.rack is not None:
+        changes["rack"] = scenario.rack
     return dataclasses.replace(base, **changes)
 
 

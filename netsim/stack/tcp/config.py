@@ -67,6 +67,13 @@ class TcpConfig:
     # the send side in sequence space (the send buffer); None: netsim's StreamSender
     sender_factory: Callable[[], TcpSender] | None = None
     dupack_threshold: int = 3
+    # RACK-TLP loss detection (RFC 8985, netsim.stack.tcp.rack), used when SACK is agreed;
+    # off: DupAck counting (RFC 6675) alone. Linux has it on.
+    rack: bool = False
+    # PAWS (RFC 7323 §5): drop a segment whose TSval is older than TS.Recent. Linux has it
+    # always on; off here for now because reordered pure ACKs are old by TSval and dropping
+    # them changes seeded outputs (Linux exempts such "disordered" ACKs)
+    paws: bool = False
     isn_key: bytes = b"netsim"
     trace_connections: bool = True
 
@@ -88,6 +95,9 @@ class TcpConfig:
         if not self.challenge_ack_interval > 0:
             raise UsageError(f"challenge_ack_interval: {self.challenge_ack_interval!r} is not "
                              "a time > 0 seconds")
+        for name in ("rack", "paws"):
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")
         if self.synack_retries < 0 or self.syn_retries < 0:
             raise UsageError("syn_retries/synack_retries: must be >= 0")
 

@@ -15,6 +15,7 @@ of SEGMENT ARRIVES, ACK processing, and what each timer does when it fires.
 from __future__ import annotations
 
 from netsim.stack.events import StateRecord
+from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import (
     ConnectionRefused,
     ConnectionReset,
@@ -178,6 +179,9 @@ class TcpConnection(Handshake):
             # bare ACK the acceptability test would give (as Linux's tcp_check_req does)
             self._send_syn(now, ack=True)
             return
+        # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS
+        if self.ts_ok and self.cfg.paws and not flags & RST and self._paws_drop(seg, now):
+            return
         # --- RFC 9293 §3.10.7.4 first: the acceptability test
         if not self._acceptable(seq, plen, flags):
             if not flags & RST:
@@ -279,7 +283,7 @@ class TcpConnection(Handshake):
             return False
         wnd = seg.window << self.snd_wscale
         if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):
-            self._take_sack(seg, una)
+            self._take_sack(seg, una, now)
         if seq_gt(ack, una):
             self._new_ack(seg, ack, now)
         elif ack == una:
@@ -290,6 +294,8 @@ class TcpConnection(Handshake):
             if not seg.payload and not seg.flags & (SYN | FIN) and wnd == self.snd_wnd and \
                     self.snd_max != una and self.persist_at == INF:
                 self._dup_ack(seg, now)
+        if self.rack is not None:  # RACK-TLP: loss detection on every ACK (RFC 8985 §6.2)
+            rack.on_ack(self, seg, now)
         self._update_window(seg.seq, ack, wnd)
         return True
 
@@ -355,6 +361,8 @@ class TcpConnection(Handshake):
         if self.persist_at <= now:
             self.persist_at = INF
             self._on_persist(now)
+        if self.rack is not None:  # RACK-TLP's reordering timer and PTO (RFC 8985 §8)
+            rack.on_timer(self, now)
         self._arm()
 
     def _on_rto(self, now: float) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from netsim.errors import UsageError
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.retransmit_timer import RetransmitTimer
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSING,
@@ -34,7 +34,7 @@ from netsim.stack.tcp.states import (
     Event,
 )
 from netsim.stack.timers import INF
-from netsim.wire.tcp import FIN, TCPSegment, TimestampOption
+from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
 
 
 class Receiver(RetransmitTimer):
@@ -110,6 +110,21 @@ class Receiver(RetransmitTimer):
             if isinstance(opt, TimestampOption):
                 return opt.tsval
         return self.ts_recent
+
+    def _paws_drop(self, seg: TCPSegment, now: float) -> bool:
+        """RFC 7323 §5.3 R1 (PAWS): a segment (not a RST) whose TSval is older than
+        TS.Recent, in the timestamp clock's modular order, is an old duplicate: it is
+        answered with an ACK (rate-limited as an out-of-window one) and dropped. A segment
+        without the option passes (RFC 7323 §3.2 lets a receiver accept it; Linux does)."""
+        for opt in seg.options:
+            if isinstance(opt, TimestampOption):
+                if not seq_lt(opt.tsval, self.ts_recent):
+                    return False
+                if seg.payload or seg.flags & (SYN | FIN) or not self._oow_limited(now):
+                    self._send_ack(now)
+                self.stack.drop("tcp", "paws", self.name)
+                return True
+        return False
 
     def _update_ts_recent(self, seg: TCPSegment) -> None:
         # RFC 7323 §4.3: TS.Recent <- SEG.TSval if SEG.TSval >= TS.Recent and

@@ -20,6 +20,7 @@ still opening, anything else is a soft error.
 
 from __future__ import annotations
 
+from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import HostUnreachable
 from netsim.stack.tcp.sender import Sender
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
@@ -31,7 +32,7 @@ class LossRecovery(Sender):
     """Duplicate ACKs, NewReno and SACK recovery, the congestion response to a timeout."""
 
     # ================================================================== ACKs
-    def _take_sack(self, seg: TCPSegment, una: int) -> None:
+    def _take_sack(self, seg: TCPSegment, una: int, now: float = 0.0) -> None:
         """Record the SACK blocks of an ACK in the scoreboard (RFC 6675 §5, Update())."""
         for opt in seg.options:
             if opt.kind == OPT_SACK:
@@ -42,6 +43,9 @@ class LossRecovery(Sender):
                     # Only blocks above the cumulative ACK and below SND.MAX count
                     # (a D-SACK block below SND.UNA is ignored, RFC 2883).
                     if 0 < hi <= top and lo < hi:
+                        if self.rack is not None:  # RACK: newly SACKed segments
+                            self.rack.on_sack(self.sack_board, base + max(lo, 0), base + hi,
+                                              now)
                         self.sack_board.add(base + max(lo, 0), base + hi)
                 return
 
@@ -88,6 +92,10 @@ class LossRecovery(Sender):
                 self.cc.on_dup_ack(self.dupacks, flight, now)
                 self._trace_cwnd(now, "dupack")
             return
+        if self.rack is not None and self.sack_board.starts:
+            # RACK-TLP (RFC 8985) detects losses from SACK blocks instead of DupAck
+            # counting; plain duplicate ACKs (no SACK information) still count
+            return
         if self.dupacks == self.cfg.dupack_threshold or self.sack_ok and \
                 self.sack_board.starts and \
                 self.sack_board.is_lost(self._una_off, self.snd_mss, self.cfg.dupack_threshold):
@@ -133,6 +141,9 @@ class LossRecovery(Sender):
     # ================================================================== sending again
     def _sack_output(self, now: float) -> None:
         """RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send NextSeg()."""
+        if self.rack is not None:  # RACK-TLP: RACK's losses and pipe
+            rack.output(self, now)
+            return
         board = self.sack_board
         mss = self.snd_mss
         dupthresh = self.cfg.dupack_threshold
@@ -206,6 +217,8 @@ class LossRecovery(Sender):
         else:
             self.cc.cwnd = min(self.cc.cwnd, self.snd_mss)
         self.in_recovery = self.sack_recovery = False
+        if self.rack is not None:
+            self.rack.on_rto()  # RFC 8985 §7.1: TLP state initialised again
         self.sack_board.clear()  # RFC 6675 §5.1: after a timeout, resend from SND.UNA
         self.dupacks = 0
         self.recover = self.snd_max

@@ -17,6 +17,7 @@ timer.
 from __future__ import annotations
 
 from netsim.errors import UsageError
+from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.output import SegmentOutput
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_le, seq_lt
@@ -145,6 +146,8 @@ class Sender(SegmentOutput):
             self._rtt_time = now
         self.data_segs_out += 1
         self._last_send = now
+        if self.rack is not None:  # RACK-TLP: the transmit time (RFC 8985 §6.1)
+            rack.on_transmit(self, seq, n, now, retransmit)
         self._emit(seq, flags, payload, now, retransmit)
 
     # ================================================================== ACKs

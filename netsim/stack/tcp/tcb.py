@@ -28,6 +28,7 @@ from netsim.stack.events import CwndRecord, EventRecord, SegmentRecord, TimerRec
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
 from netsim.stack.tcp.host_api import ConnectionTable, ListenerHooks
+from netsim.stack.tcp.rack import RackTlp
 from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_gt
 from netsim.stack.tcp.states import CLOSED, SYN_SENT, Event
@@ -128,6 +129,8 @@ class ControlBlock:
         self.sack_recovery = False  # in loss recovery driven by the scoreboard
         self._una_off = 0  # offset of SND.UNA
         self._high_rxt = 0  # RFC 6675 HighRxt, as an offset
+        # RFC 8985 RACK-TLP state (netsim.stack.tcp.rack); None: DupAck counting only
+        self.rack: RackTlp | None = RackTlp(cfg.dupack_threshold) if cfg.rack else None
         # --- application
         self.notify: Callable[[str], None] | None = None
         self.error: TcpError | None = None

@@ -1,0 +1,293 @@
+"""RACK-TLP loss detection (RFC 8985): the per-segment transmit times, the RACK state, the
+reordering timer and the tail loss probe's state.
+
+RACK ("recent ACK") deems a segment lost when a segment sent sufficiently later has been
+delivered: lost if ``xmit_ts + RACK.rtt + reo_wnd <= now`` for a segment sent before the most
+recently sent delivered one (RFC 8985 §6.2, step 5). Because it compares transmit *times*,
+it detects a lost retransmission as well as a lost original, where DupAck counting
+(RFC 6675) has to wait for the retransmission timer. TLP sends one probe 2*SRTT after the
+last transmission so that a lost tail of a flight draws an ACK (and RACK its conclusions)
+instead of a timeout (RFC 8985 §7).
+
+Offsets are 64-bit stream positions, like the SACK scoreboard's (netsim.stack.tcp.sack).
+`RackTlp` is the state and the algorithm; what it means for the connection (entering
+recovery, sending, the timers) is netsim.stack.tcp.rack_recovery (used where `conn.rack` is
+set: `TcpConfig.rack` and SACK agreed).
+
+Left out: the DSACK-driven adaptation of the reordering window (RFC 8985 §6.2 step 4,
+reo_wnd_mult stays 1); the TSecr check for retransmitted segments in step 2 (the min_RTT
+check alone guards against ambiguous samples); min_RTT is the plain minimum, not windowed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING
+
+from netsim.stack.timers import INF
+
+if TYPE_CHECKING:
+    from netsim.stack.tcp.sack import SackScoreboard
+
+
+class RackSegment:
+    """RFC 8985 §5.2, the per-segment variables: one transmission of [start, end)."""
+
+    __slots__ = ("start", "end", "xmit_ts", "retransmitted", "lost", "delivered")
+
+    def __init__(self, start: int, end: int, xmit_ts: float) -> None:
+        self.start = start
+        self.end = end
+        self.xmit_ts = xmit_ts
+        self.retransmitted = False
+        self.lost = False
+        self.delivered = False  # cumulatively acknowledged or SACKed
+
+    def __repr__(self) -> str:
+        flags = "R" * self.retransmitted + "L" * self.lost + "D" * self.delivered
+        return f"<seg {self.start}-{self.end} @{self.xmit_ts:.6f} {flags}>"
+
+
+def sent_after(t1: float, end1: int, t2: float, end2: int) -> bool:
+    """RFC 8985 §6.2 step 2, RACK_sent_after: later in time, ties broken by sequence."""
+    return t1 > t2 or (t1 == t2 and end1 > end2)
+
+
+class RackTlp:
+    """RFC 8985 §5.3 per-connection variables, the segments in flight and the two timers."""
+
+    def __init__(self, dupthresh: int = 3) -> None:
+        self.dupthresh = dupthresh
+        # segments from the cumulative ACK up, in sequence order (from index `head`)
+        self.segs: list[RackSegment] = []
+        self.head = 0
+        # (xmit_ts, segment) in transmission order: RFC 8985 §6.2's time-ordered list; an
+        # entry whose segment was sent again since (xmit_ts differs) is stale
+        self.order: deque[tuple[float, RackSegment]] = deque()
+        self.lost_heap: list[int] = []  # starts of segments marked lost (lazy)
+        self.lost_bytes = 0  # bytes marked lost and not sent again since
+        self.segs_sacked = 0  # RFC 8985 §5.3 RACK.segs_sacked
+        # RFC 8985 §5.3: the most recently sent segment that was delivered
+        self.xmit_ts = -INF
+        self.end_seq = 0
+        self.rtt = 0.0
+        self.min_rtt = INF
+        self.fack = 0  # highest end_seq delivered
+        self.reordering_seen = False
+        self.reo_at = INF  # the reordering timer (RFC 8985 §6.2)
+        self.pto_at = INF  # the loss probe timer (RFC 8985 §7.2)
+        # RFC 8985 §7.1: TLP.end_seq (None) and TLP.is_retrans
+        self.tlp_end: int | None = None
+        self.tlp_is_retrans = False
+        self.tlp_flight = 0  # FlightSize when the probe went (for §7.4.2's response)
+        self.rtt_sampled = False  # an RTT sample since the last probe (§7.3 condition 2)
+        self.probing = False  # the segment being sent is a probe (no new PTO for it)
+        # statistics
+        self.marked_lost = 0
+        self.lost_retransmissions = 0
+        self.probes = 0
+
+    # ------------------------------------------------------------------ segments
+    def _index(self, off: int) -> int:
+        """Index of the segment holding `off` (or the first after it)."""
+        return bisect.bisect_right(self.segs, off, lo=self.head, key=_start) - 1
+
+    def _split(self, off: int) -> None:
+        """Make a segment boundary at `off` (when a retransmission or ACK cuts a segment)."""
+        segs = self.segs
+        i = self._index(off)
+        if i < self.head:
+            return
+        seg = segs[i]
+        if seg.start < off < seg.end:
+            tail = RackSegment(off, seg.end, seg.xmit_ts)
+            tail.retransmitted, tail.lost, tail.delivered = seg.retransmitted, seg.lost, \
+                seg.delivered
+            seg.end = off
+            segs.insert(i + 1, tail)
+            self.order.append((tail.xmit_ts, tail))  # out of time order: scanned, never lost
+            if tail.lost:
+                heapq.heappush(self.lost_heap, off)
+
+    def on_transmit(self, start: int, end: int, now: float) -> None:
+        """RFC 8985 §6.1: record the transmit time of [start, end) (new or sent again)."""
+        segs = self.segs
+        top = segs[-1].end if len(segs) > self.head else start
+        if start < top:
+            # a retransmission: RACK_retransmit_data for each segment it covers
+            stop = min(end, top)
+            self._split(start)
+            self._split(stop)
+            i = max(self._index(start), self.head)
+            while i < len(segs) and segs[i].start < stop:
+                seg = segs[i]
+                if seg.end > start:
+                    if seg.lost:
+                        seg.lost = False
+                        self.lost_bytes -= seg.end - seg.start
+                    if seg.delivered:  # sent again after a timeout forgot the SACKs
+                        seg.delivered = False
+                        self.segs_sacked -= 1
+                    seg.retransmitted = True
+                    seg.xmit_ts = now
+                    self.order.append((now, seg))
+                i += 1
+            start = top
+        if end > start:
+            seg = RackSegment(start, end, now)
+            segs.append(seg)
+            self.order.append((now, seg))
+
+    # ------------------------------------------------------------------ ACKs
+    def _delivered(self, seg: RackSegment, now: float) -> None:
+        """RFC 8985 §6.2 steps 2 and 3 for one newly delivered segment."""
+        seg.delivered = True
+        if seg.lost:
+            seg.lost = False
+            self.lost_bytes -= seg.end - seg.start
+        rtt = now - seg.xmit_ts
+        # Step 2: a retransmitted segment's ACK may be for the original (too soon to be
+        # for the retransmission): no RTT, no RACK update from it
+        if not (seg.retransmitted and rtt < self.min_rtt):
+            self.rtt = rtt
+            if rtt < self.min_rtt:
+                self.min_rtt = rtt
+            self.rtt_sampled = True
+            if sent_after(seg.xmit_ts, seg.end, self.xmit_ts, self.end_seq):
+                self.xmit_ts, self.end_seq = seg.xmit_ts, seg.end
+        # Step 3: delivered below the forward-most delivered end, never sent again:
+        # the network reordered it
+        if seg.end > self.fack:
+            self.fack = seg.end
+        elif seg.end < self.fack and not seg.retransmitted:
+            self.reordering_seen = True
+
+    def on_sack(self, board: SackScoreboard, lo: int, hi: int, now: float) -> None:
+        """A SACK block [lo, hi) arrived (call before the scoreboard records it): the
+        segments it newly covers are delivered."""
+        segs = self.segs
+        for a, b in _uncovered(board, lo, hi):
+            i = max(self._index(a), self.head)
+            while i < len(segs) and segs[i].start < b:
+                seg = segs[i]
+                if seg.start >= a and seg.end <= b and not seg.delivered:
+                    self._delivered(seg, now)
+                    self.segs_sacked += 1
+                i += 1
+
+    def on_cumulative_ack(self, una: int, now: float) -> None:
+        """SND.UNA moved to `una`: the segments below it are delivered (and forgotten)."""
+        segs = self.segs
+        self._split(una)  # a segment acknowledged in part: the rest stays a segment
+        i = self.head
+        while i < len(segs) and segs[i].end <= una:
+            seg = segs[i]
+            if seg.delivered:
+                self.segs_sacked -= 1
+            else:
+                self._delivered(seg, now)
+            i += 1
+        self.head = i
+        if i > 256 and i * 2 > len(segs):
+            del segs[:i]
+            self.head = 0
+        if self.tlp_end is not None and self.tlp_end <= una and not self.tlp_is_retrans:
+            self.tlp_end = None  # RFC 8985 §7.3: a new-data probe was acknowledged
+
+    def reo_wnd(self, in_recovery: bool, srtt: float | None) -> float:
+        """RFC 8985 §6.2 step 4, RACK_update_reo_wnd (without DSACK adaptation)."""
+        if not self.reordering_seen:
+            if in_recovery or self.segs_sacked >= self.dupthresh:
+                return 0.0
+        if self.min_rtt == INF:
+            return 0.0
+        wnd = self.min_rtt / 4
+        return min(wnd, srtt) if srtt is not None else wnd
+
+    def detect_loss(self, una: int, now: float, reo_wnd: float) -> int:
+        """RFC 8985 §6.2 step 5, RACK_detect_loss: mark lost each segment sent before
+        RACK.xmit_ts whose time is up; arm the reordering timer for the others. Returns
+        how many segments were newly marked lost."""
+        order = self.order
+        timeout = 0.0
+        marked = 0
+        stale: list[tuple[float, RackSegment]] = []
+        while order:
+            ts, seg = order[0]
+            if seg.xmit_ts != ts or seg.delivered or seg.lost or seg.end <= una:
+                order.popleft()
+                continue
+            # the list is in transmission order: the first segment not sent before the
+            # most recently delivered one ends the scan
+            if not sent_after(self.xmit_ts, self.end_seq, seg.xmit_ts, seg.end):
+                break
+            order.popleft()
+            remaining = seg.xmit_ts + self.rtt + reo_wnd - now
+            if remaining <= 0:
+                seg.lost = True
+                self.lost_bytes += seg.end - seg.start
+                heapq.heappush(self.lost_heap, seg.start)
+                marked += 1
+                if seg.retransmitted:
+                    self.lost_retransmissions += 1
+            else:
+                timeout = max(timeout, remaining)
+                stale.append((ts, seg))
+        if stale:
+            order.extendleft(reversed(stale))  # still waiting: keep them first
+        self.marked_lost += marked
+        self.reo_at = now + timeout if timeout > 0 else INF
+        return marked
+
+    def next_lost(self, una: int) -> tuple[int, int] | None:
+        """The lowest segment marked lost and not sent again, as (start, end)."""
+        heap = self.lost_heap
+        while heap:
+            start = heap[0]
+            i = self._index(start)
+            if i >= self.head and start >= una:
+                seg = self.segs[i]
+                if seg.start == start and seg.lost and not seg.delivered:
+                    return seg.start, seg.end
+            heapq.heappop(heap)
+        return None
+
+    def pipe(self, outstanding: int, sacked: int) -> int:
+        """Bytes in flight: outstanding, less SACKed, less lost and not sent again."""
+        return max(outstanding - sacked - self.lost_bytes, 0)
+
+    def last_segment(self, una: int) -> tuple[int, int] | None:
+        if len(self.segs) > self.head:
+            seg = self.segs[-1]
+            return max(seg.start, una), seg.end
+        return None
+
+    def on_rto(self) -> None:
+        """RFC 8985 §7.1: TLP's state starts again after a timeout; no probe is pending."""
+        self.tlp_end = None
+        self.tlp_is_retrans = False
+        self.pto_at = INF
+
+
+def _start(seg: RackSegment) -> int:
+    return seg.start
+
+
+def _uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The parts of [lo, hi) the scoreboard does not hold yet."""
+    out = []
+    pos = lo
+    starts, ends = board.starts, board.ends
+    i = max(bisect.bisect_right(ends, lo) - 1, 0)
+    while i < len(starts) and starts[i] < hi:
+        s, e = starts[i], ends[i]
+        if e > pos:
+            if s > pos:
+                out.append((pos, min(s, hi)))
+            pos = max(pos, e)
+        i += 1
+    if pos < hi:
+        out.append((pos, hi))
+    return out

@@ -1,0 +1,234 @@
+"""RACK-TLP (RFC 8985) on a connection: what RACK's findings mean for it — the congestion
+control's fast recovery (§9.3), sending in recovery, the reordering timer and the PTO, the
+probe and its ACK (§7). The state and the loss-detection algorithm are
+netsim.stack.tcp.rack; these functions are called, where `conn.rack` is set, from small
+marked hooks in netsim.stack.tcp.sender (`_send_segment`), netsim.stack.tcp.recovery
+(`_sack_output`) and netsim.stack.tcp.connection (`_process_ack`, `on_timer`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt
+from netsim.stack.timers import INF
+from netsim.wire.tcp import OPT_SACK, TCPSegment
+
+if TYPE_CHECKING:
+    # the connection, as far as these functions use it (the block and its timer)
+    from netsim.stack.tcp.retransmit_timer import RetransmitTimer as Conn
+
+#: RFC 8985 §7.2: TLP.max_ack_delay, added to the PTO when one segment is in flight (the
+#: worst-case delayed-ACK timer, 200 ms, as Linux's TCP_DELACK_MAX)
+MAX_ACK_DELAY = 0.2
+
+
+def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> None:
+    """Hook of `_send_segment`: RFC 8985 §6.1, and §7.2 (a loss probe scheduled after new
+    data)."""
+    rack = conn.rack
+    assert rack is not None
+    if not conn.sack_ok:
+        conn.rack = None  # RFC 8985 needs SACK; without it DupAck counting stays
+        return
+    start = conn._una_off + seq_diff(seq, conn.snd_una)
+    rack.on_transmit(start, start + n, now)
+    if not retransmit and not rack.probing:
+        arm_pto(conn, now)
+
+
+def arm_pto(conn: Conn, now: float) -> None:
+    """RFC 8985 §7.2: schedule the loss probe (PTO) unless in fast or RTO recovery or with
+    SACKed segments; PTO = 2*SRTT (+ max_ack_delay with one segment in flight), 1 s without
+    SRTT, never later than the RTO."""
+    rack = conn.rack
+    assert rack is not None
+    if conn.in_recovery or conn._retrans_ts is not None or rack.segs_sacked or \
+            conn.snd_una == conn.snd_max:
+        rack.pto_at = INF
+        return
+    srtt = conn.rto_est.srtt
+    if srtt is None:
+        pto = 1.0
+    else:
+        pto = 2 * srtt
+        if seq_diff(conn.snd_max, conn.snd_una) <= conn.snd_mss:
+            pto += MAX_ACK_DELAY
+    rack.pto_at = min(now + pto, conn.rto_at)
+    conn.stack.timers.ensure(conn, rack.pto_at)
+
+
+def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
+    """Hook at the end of ACK processing: the cumulative part, TLP's ACK (§7.4.2), RACK's
+    loss detection (§6.2) and, if it found losses, fast recovery (§9.3)."""
+    rack = conn.rack
+    assert rack is not None
+    una = conn._una_off
+    advanced = rack.segs and len(rack.segs) > rack.head and rack.segs[rack.head].start < una
+    if advanced:
+        rack.on_cumulative_ack(una, now)
+    if rack.tlp_end is not None:
+        _tlp_ack(conn, seg, una, bool(advanced), now)
+    detect(conn, now)
+    if advanced:
+        arm_pto(conn, now)  # RFC 8985 §7.2: after an ACK of new data
+
+
+def _tlp_ack(conn: Conn, seg: TCPSegment, una: int, advanced: bool,
+             now: float) -> None:
+    """RFC 8985 §7.4.2: did the probe retransmission repair a single loss?"""
+    rack = conn.rack
+    assert rack is not None and rack.tlp_end is not None
+    end = rack.tlp_end
+    dsack = False
+    blocks = None
+    for opt in seg.options:
+        if opt.kind == OPT_SACK:
+            blocks = opt.blocks  # type: ignore[union-attr]
+            # RFC 2883: a first block at or below the cumulative ACK is a D-SACK
+            dsack = bool(blocks) and not seq_gt(blocks[0][1], seg.ack)
+            break
+    if dsack or not advanced and blocks is None and una >= end and not seg.payload:
+        # both the original and the probe arrived: case 1, a D-SACK; case 2 (a receiver
+        # without D-SACK), a duplicate ACK without SACK blocks: no loss
+        rack.tlp_end = None
+    elif una > end:
+        # an ACK beyond the probe, and no D-SACK for it: the probe repaired a loss, which
+        # the congestion controller is told about (RFC 8985 §7.4.2, §9.3)
+        rack.tlp_end = None
+        conn.stack.tcp_counts["tlp_recoveries"] += 1
+        conn._event(now, "tlp_recovery", f"seq {(conn.snd_una) & MASK}")
+        if not conn.in_recovery:
+            # the response fast recovery would have had when the probe went
+            conn.cc.on_loss(rack.tlp_flight, now)
+            conn.cc.on_recovery_end(seq_diff(conn.snd_max, conn.snd_una), now)
+            conn.recover = conn.snd_max  # one reduction for this window (RFC 6582 §3.2)
+            conn._trace_cwnd(now, "tlp_recovery")
+
+
+def detect(conn: Conn, now: float) -> None:
+    """RACK_detect_loss_and_arm_timer (RFC 8985 §6.2), then recovery for what it found."""
+    rack = conn.rack
+    assert rack is not None
+    reo = rack.reo_wnd(conn.in_recovery, conn.rto_est.srtt)
+    if rack.detect_loss(conn._una_off, now, reo):
+        if not conn.in_recovery:
+            enter_recovery(conn, now)
+    if rack.reo_at != INF:
+        conn.stack.timers.ensure(conn, rack.reo_at)
+
+
+def enter_recovery(conn: Conn, now: float) -> None:
+    """RFC 8985 §9.3: a loss RACK detected starts the controller's fast recovery (once per
+    window of data, RFC 6582 §3.2's `recover`); RFC 6675 §5's pipe then limits sending."""
+    reduce = seq_ge(conn.snd_una, conn.recover)
+    conn.recover = conn.snd_max
+    conn.in_recovery = conn.sack_recovery = True
+    if conn.rack is not None:
+        conn.rack.pto_at = INF
+        conn.rack.tlp_end = None  # RFC 8985 §7.1: fast recovery starts TLP state afresh
+        conn.rack.tlp_is_retrans = False
+    if reduce:
+        # RFC 5681 §3.2 step 2: what limited transmit sent beyond cwnd is not FlightSize
+        flight = seq_diff(conn.snd_max, conn.snd_una)
+        if flight > conn.cc.cwnd:
+            flight = max(conn.cc.cwnd, flight - 2 * conn.snd_mss)
+        conn.cc.on_loss(flight, now)
+        conn.cc.cwnd = conn.cc.ssthresh
+    conn.fast_retransmits += 1
+    conn.sack_recoveries += 1
+    conn.stack.tcp_counts["fast_retransmits"] += 1
+    conn.stack.tcp_counts["sack_recoveries"] += 1
+    conn._event(now, "fast_retransmit", f"seq {conn.snd_una} (RACK)")
+    conn._trace_cwnd(now, "fast_retransmit")
+    # RFC 6675 §5 step (4.2): the first segment deemed lost goes at once, whatever the pipe
+    if conn.rack is not None:
+        lost = conn.rack.next_lost(conn._una_off)
+        if lost is not None:
+            start, end = lost
+            conn._send_segment((conn.snd_una + (start - conn._una_off)) & MASK,
+                               min(conn.snd_mss, end - start), now)
+            conn.stack.tcp_counts["rack_retransmits"] += 1
+
+
+def output(conn: Conn, now: float) -> None:
+    """Sending in recovery (RFC 6675 §5 step (C) with RACK's losses): while
+    cwnd - pipe >= 1 SMSS, the lowest lost segment, else new data."""
+    rack = conn.rack
+    assert rack is not None
+    mss = conn.snd_mss
+    while True:
+        una_off = conn._una_off
+        outstanding = seq_diff(conn.snd_max, conn.snd_una)
+        pipe = rack.pipe(outstanding, conn.sack_board.sacked_above(una_off))
+        if conn.cc.cwnd - pipe < mss:
+            break
+        lost = rack.next_lost(una_off)
+        if lost is not None:
+            start, end = lost
+            n = min(mss, end - start)
+            conn._send_segment((conn.snd_una + (start - una_off)) & MASK, n, now)
+            conn.stack.tcp_counts["rack_retransmits"] += 1
+            continue
+        nxt = conn.snd_max
+        avail = seq_diff(conn._data_end(), nxt)
+        n = min(mss, avail, conn.snd_wnd - seq_diff(nxt, conn.snd_una))
+        if n <= 0 or n < mss and n < avail:
+            break
+        conn._send_segment(nxt, n, now)
+        conn.snd_nxt = conn.snd_max = (nxt + n) & MASK
+    if conn.snd_una != conn.snd_max:
+        conn._start_rto_if_stopped(now)
+
+
+def on_timer(conn: Conn, now: float) -> None:
+    """The reordering timer (RFC 8985 §6.2) and the PTO (§7.3), from `on_timer`."""
+    rack = conn.rack
+    assert rack is not None
+    if rack.reo_at <= now:
+        rack.reo_at = INF
+        detect(conn, now)
+        conn._output(now)
+    if rack.pto_at <= now:
+        rack.pto_at = INF
+        send_probe(conn, now)
+    soonest = min(rack.reo_at, rack.pto_at)
+    if soonest != INF:
+        conn.stack.timers.ensure(conn, soonest)
+
+
+def send_probe(conn: Conn, now: float) -> None:
+    """RFC 8985 §7.3, TLP_send_probe: one new segment if there is one and the peer's window
+    takes it, else the highest segment sent again; then the RTO is re-armed."""
+    rack = conn.rack
+    assert rack is not None
+    if conn.snd_una == conn.snd_max or conn.in_recovery:
+        return
+    if rack.tlp_end is None and rack.rtt_sampled:
+        rack.probing = True
+        rack.tlp_flight = seq_diff(conn.snd_max, conn.snd_una)
+        nxt = conn.snd_max
+        avail = seq_diff(conn._data_end(), nxt)
+        n = min(conn.snd_mss, avail)
+        if n > 0 and conn.snd_nxt == nxt and \
+                n <= conn.snd_wnd - seq_diff(nxt, conn.snd_una):
+            conn._send_segment(nxt, n, now)
+            conn._set_snd_nxt((nxt + n) & MASK)
+            rack.tlp_is_retrans = False
+        else:
+            last = rack.last_segment(conn._una_off)
+            if last is None:
+                rack.probing = False
+                return
+            start, end = last
+            n = min(end - start, conn.snd_mss)
+            start = end - n
+            conn._send_segment((conn.snd_una + (start - conn._una_off)) & MASK, n, now)
+            rack.tlp_is_retrans = True
+        rack.probing = False
+        rack.tlp_end = conn._una_off + seq_diff(conn.snd_max, conn.snd_una)
+        rack.rtt_sampled = False
+        rack.probes += 1
+        conn.stack.tcp_counts["tlp_probes"] += 1
+        conn._event(now, "tlp", f"seq {conn.snd_max}")
+    conn._restart_rto(now)

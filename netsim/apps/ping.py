@@ -31,9 +31,11 @@ from netsim.wire.errors import WireError
 from netsim.wire.ipv4 import PROTO_ICMP, IPv4Packet
 
 if TYPE_CHECKING:
+    import simpy
+
     from netsim.node import Node
 
-__all__ = ["PingReply", "PingError", "PingStats", "ping", "format_rtt", "error_text"]
+__all__ = ["EchoRun", "PingReply", "PingError", "PingStats", "ping", "format_rtt", "error_text"]
 
 MAX_SIZE = 65535 - 20 - 8  # the largest echo payload an IPv4 datagram can carry
 DEFAULT_LINGER = 10.0  # iputils' MAXWAIT: how long to wait for a reply when none came yet
@@ -216,89 +218,126 @@ def _run(node: Node, dst: IPv4Address, count: int, interval: float, size: int,
         identifier = stack.next_echo_ident
         stack.next_echo_ident = (identifier + 1) & 0xFFFF
     ident = identifier & 0xFFFF
-    emit = out or (lambda line: None)
-    stats = PingStats(dst, size)
-    sent_at: dict[int, float] = {}  # icmp sequence -> send time
-    answered: set[int] = set()
+    run = EchoRun(env, dst, ident, size, count, icmpw.ECHO_REQUEST, out)
     data = _payload(size)
-    done = env.event()
-    finished = [False]
-
-    def accounted() -> None:
-        if stats.transmitted >= count and stats.received + stats.errors >= count \
-                and not done.triggered:
-            done.succeed()
 
     def on_icmp(pkt: IPv4Packet, msg: icmpw.ICMPMessage, now: float) -> None:
-        if finished[0]:
-            return
         if msg.type == icmpw.ECHO_REPLY:
-            if msg.identifier != ident or msg.sequence not in sent_at:
-                return
-            seq = msg.sequence
-            dup = seq in answered
-            reply = PingReply(seq, pkt.src, pkt.ttl, now - sent_at[seq],
-                              icmpw.HEADER_LEN + len(msg.payload), dup)
-            stats.replies.append(reply)
-            if dup:
-                stats.duplicates += 1
-            else:
-                answered.add(seq)
-                stats.received += 1
-            emit(f"{reply.size} bytes from {pkt.src}: icmp_seq={seq} ttl={pkt.ttl} "
-                 f"time={format_rtt(reply.rtt)} ms" + (" (DUP!)" if dup else ""))
-            accounted()
+            if msg.identifier == ident:
+                run.reply(msg.sequence, pkt.src, pkt.ttl, icmpw.HEADER_LEN + len(msg.payload),
+                          now)
         elif msg.is_error:
             try:
                 quoted = msg.quoted_ipv4()
             except WireError:
                 return
-            head = quoted.payload
-            if quoted.protocol != PROTO_ICMP or quoted.dst != dst or len(head) < 8 \
-                    or head[0] != icmpw.ECHO_REQUEST:
-                return
-            qid, seq = (head[4] << 8) | head[5], (head[6] << 8) | head[7]
-            if qid != ident or seq not in sent_at or seq in answered:
-                return
-            answered.add(seq)
-            err = PingError(seq, pkt.src, msg.type, msg.code, error_text(msg))
-            stats.error_list.append(err)
-            stats.errors += 1
-            emit(f"From {pkt.src} icmp_seq={seq} {err.text}")
-            accounted()
+            if quoted.protocol == PROTO_ICMP and quoted.dst == dst:
+                run.error(quoted.payload, pkt.src, msg.type, msg.code, error_text(msg))
+
+    def send(seq: int) -> bool:
+        msg = icmpw.echo(icmpw.ECHO_REQUEST, ident, seq, data)
+        return stack.send_ip(dst, PROTO_ICMP, msg.build(), env.now, ttl=ttl, df=df)
 
     stack.icmp_handlers.append(on_icmp)
-    emit(f"PING {dst} ({dst}) {size}({size + 28}) bytes of data.")
-    start = env.now
+    run.emit(f"PING {dst} ({dst}) {size}({size + 28}) bytes of data.")
     try:
-        for n in range(count):
+        return (yield from run.run(send, interval, timeout))
+    finally:
+        run.finished = True
+        if on_icmp in stack.icmp_handlers:
+            stack.icmp_handlers.remove(on_icmp)
+
+
+class EchoRun:
+    """One ping run's bookkeeping, the same for ICMP and ICMPv6 (netsim/apps/ping6.py): when each
+    request was sent, which were answered, the statistics and the lines iputils prints.
+
+    `count` requests with identifier `ident`; `request_type` is the echo request's ICMP type
+    (8, or 128 for ICMPv6), which a quoted request in an error must carry."""
+
+    def __init__(self, env: simpy.Environment, dst: IPv4Address | IPv6Address, ident: int,
+                 size: int, count: int, request_type: int, out: Output | None) -> None:
+        self.env = env
+        self.ident = ident
+        self.count = count
+        self.request_type = request_type
+        self.emit: Output = out or (lambda line: None)
+        self.stats = PingStats(dst, size)
+        self.sent_at: dict[int, float] = {}  # icmp sequence -> send time
+        self.answered: set[int] = set()
+        self.done = env.event()
+        self.finished = False
+
+    def _accounted(self) -> None:
+        stats = self.stats
+        if stats.transmitted >= self.count and stats.received + stats.errors >= self.count \
+                and not self.done.triggered:
+            self.done.succeed()
+
+    def reply(self, seq: int, src: IPv4Address | IPv6Address, ttl: int, size: int,
+              now: float) -> None:
+        """An echo reply carrying this run's identifier (a duplicate is counted as such)."""
+        if self.finished or seq not in self.sent_at:
+            return
+        dup = seq in self.answered
+        reply = PingReply(seq, src, ttl, now - self.sent_at[seq], size, dup)
+        self.stats.replies.append(reply)
+        if dup:
+            self.stats.duplicates += 1
+        else:
+            self.answered.add(seq)
+            self.stats.received += 1
+        self.emit(f"{reply.size} bytes from {src}: icmp_seq={seq} ttl={ttl} "
+                  f"time={format_rtt(reply.rtt)} ms" + (" (DUP!)" if dup else ""))
+        self._accounted()
+
+    def error(self, quoted_head: bytes, src: IPv4Address | IPv6Address, type_: int, code: int,
+              text: str) -> None:
+        """An ICMP error from `src` quoting `quoted_head` (the first bytes of the datagram it
+        is about, after the IP header): counted if it quotes one of this run's requests."""
+        head = quoted_head
+        if self.finished or len(head) < 8 or head[0] != self.request_type:
+            return
+        qid, seq = (head[4] << 8) | head[5], (head[6] << 8) | head[7]
+        if qid != self.ident or seq not in self.sent_at or seq in self.answered:
+            return
+        self.answered.add(seq)
+        err = PingError(seq, src, type_, code, text)
+        self.stats.error_list.append(err)
+        self.stats.errors += 1
+        self.emit(f"From {src} icmp_seq={seq} {err.text}")
+        self._accounted()
+
+    def run(self, send: Callable[[int], bool], interval: float, timeout: float | None
+            ) -> Generator[Any, Any, PingStats]:
+        """Send the requests (`send(seq)` is False when one cannot leave), wait for the
+        answers, print the summary; the value is the `PingStats`."""
+        env, stats = self.env, self.stats
+        start = env.now
+        for n in range(self.count):
             seq = (n + 1) & 0xFFFF  # iputils numbers requests from 1
-            msg = icmpw.echo(icmpw.ECHO_REQUEST, ident, seq, data)
-            sent_at[seq] = env.now
-            answered.discard(seq)
+            self.sent_at[seq] = env.now
+            self.answered.discard(seq)
             stats.transmitted += 1
-            if not stack.send_ip(dst, PROTO_ICMP, msg.build(), env.now, ttl=ttl, df=df):
-                emit("ping: sendmsg: Network is unreachable")
+            if not send(seq):
+                self.emit("ping: sendmsg: Network is unreachable")
                 stats.errors += 1
-                answered.add(seq)
-            if n + 1 < count:
+                self.answered.add(seq)
+            if n + 1 < self.count:
                 # absolute send times, so a long run does not drift
                 yield env.timeout(max(0.0, start + (n + 1) * interval - env.now))
-        accounted()
-        if not done.triggered:
+        self._accounted()
+        if not self.done.triggered:
             if timeout is not None:
                 linger = timeout
             elif stats.rtts:
                 linger = max(1.0, 2 * max(stats.rtts))
             else:
                 linger = DEFAULT_LINGER
-            yield done | env.timeout(linger)
-    finally:
-        finished[0] = True
-        if on_icmp in stack.icmp_handlers:
-            stack.icmp_handlers.remove(on_icmp)
-    stats.elapsed = env.now - start
-    emit("")
-    for line in stats.summary_lines():
-        emit(line)
-    return stats
+            yield self.done | env.timeout(linger)
+        self.finished = True
+        stats.elapsed = env.now - start
+        self.emit("")
+        for line in stats.summary_lines():
+            self.emit(line)
+        return stats

@@ -19,16 +19,7 @@ from collections.abc import Generator
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
-from netsim.apps.ping import (
-    DEFAULT_LINGER,
-    Output,
-    PingError,
-    PingReply,
-    PingStats,
-    _check,
-    _payload,
-    format_rtt,
-)
+from netsim.apps.ping import EchoRun, Output, PingStats, _check, _payload
 from netsim.errors import UsageError
 from netsim.wire import icmpv6 as i6
 from netsim.wire.errors import WireError
@@ -92,97 +83,40 @@ def _run(node: Node, dst: IPv6Address, count: int, interval: float, size: int,
     layer = stack.ipv6
     ident = stack.next_echo_ident
     stack.next_echo_ident = (ident + 1) & 0xFFFF
-    emit = out or (lambda line: None)
-    stats = PingStats(dst, size)
-    sent_at: dict[int, float] = {}
-    answered: set[int] = set()
+    run = EchoRun(env, dst, ident, size, count, i6.ECHO_REQUEST, out)
     data = _payload(size)
-    done = env.event()
-    finished = [False]
-
-    def accounted() -> None:
-        if stats.transmitted >= count and stats.received + stats.errors >= count \
-                and not done.triggered:
-            done.succeed()
 
     def on_icmp(pkt: IPv6Packet, msg: i6.ICMPv6Message, now: float) -> None:
-        if finished[0]:
-            return
         if msg.type == i6.ECHO_REPLY:
-            if msg.identifier != ident or msg.sequence not in sent_at:
-                return
-            seq = msg.sequence
-            dup = seq in answered
-            reply = PingReply(seq, pkt.src, pkt.hop_limit, now - sent_at[seq],
-                              i6.HEADER_LEN + len(msg.payload), dup)
-            stats.replies.append(reply)
-            if dup:
-                stats.duplicates += 1
-            else:
-                answered.add(seq)
-                stats.received += 1
-            emit(f"{reply.size} bytes from {pkt.src}: icmp_seq={seq} ttl={pkt.hop_limit} "
-                 f"time={format_rtt(reply.rtt)} ms" + (" (DUP!)" if dup else ""))
-            accounted()
+            if msg.identifier == ident:
+                run.reply(msg.sequence, pkt.src, pkt.hop_limit,
+                          i6.HEADER_LEN + len(msg.payload), now)
         elif msg.is_error:
             try:
                 quoted = msg.quoted_ipv6()
             except WireError:
                 return
-            head = quoted.payload
-            if quoted.next_header != NH_ICMPV6 or quoted.dst != dst or len(head) < 8 \
-                    or head[0] != i6.ECHO_REQUEST:
-                return
-            qid, seq = (head[4] << 8) | head[5], (head[6] << 8) | head[7]
-            if qid != ident or seq not in sent_at or seq in answered:
-                return
-            answered.add(seq)
-            err = PingError(seq, pkt.src, msg.type, msg.code, error_text6(msg))
-            stats.error_list.append(err)
-            stats.errors += 1
-            emit(f"From {pkt.src} icmp_seq={seq} {err.text}")
-            accounted()
+            if quoted.next_header == NH_ICMPV6 and quoted.dst == dst:
+                run.error(quoted.payload, pkt.src, msg.type, msg.code, error_text6(msg))
+
+    def send(seq: int) -> bool:
+        src = _source(node, dst)
+        msg = i6.echo(i6.ECHO_REQUEST, ident, seq, data)
+        return src is not None and layer.send(dst, NH_ICMPV6, msg.build(src, dst), env.now,
+                                              src=src, hop_limit=hop_limit)
 
     waited = 0.0
     while _source(node, dst) is None and waited < DAD_WAIT:
         yield env.timeout(0.1)  # addresses still tentative (DAD)
         waited += 0.1
     layer.handlers.append(on_icmp)
-    emit(f"PING {dst} ({dst}) {size} data bytes")
-    start = env.now
+    run.emit(f"PING {dst} ({dst}) {size} data bytes")
     try:
-        for n in range(count):
-            seq = (n + 1) & 0xFFFF
-            sent_at[seq] = env.now
-            answered.discard(seq)
-            stats.transmitted += 1
-            src = _source(node, dst)
-            msg = i6.echo(i6.ECHO_REQUEST, ident, seq, data)
-            if src is None or not layer.send(dst, NH_ICMPV6, msg.build(src, dst), env.now,
-                                             src=src, hop_limit=hop_limit):
-                emit("ping: sendmsg: Network is unreachable")
-                stats.errors += 1
-                answered.add(seq)
-            if n + 1 < count:
-                yield env.timeout(max(0.0, start + (n + 1) * interval - env.now))
-        accounted()
-        if not done.triggered:
-            if timeout is not None:
-                linger = timeout
-            elif stats.rtts:
-                linger = max(1.0, 2 * max(stats.rtts))
-            else:
-                linger = DEFAULT_LINGER
-            yield done | env.timeout(linger)
+        return (yield from run.run(send, interval, timeout))
     finally:
-        finished[0] = True
+        run.finished = True
         if on_icmp in layer.handlers:
             layer.handlers.remove(on_icmp)
-    stats.elapsed = env.now - start
-    emit("")
-    for line in stats.summary_lines():
-        emit(line)
-    return stats
 
 
 def _source(node: Node, dst: IPv6Address) -> IPv6Address | None:

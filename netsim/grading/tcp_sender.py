@@ -14,6 +14,7 @@ from typing import Any
 
 from netsim.grading.differential import check_fn
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
+from netsim.grading.transfer import check_hostile_transfer
 from netsim.stack.tcp.tcp_sender import StreamSender
 
 M = 1 << 32
@@ -247,29 +248,7 @@ class _Bytes:
 
 
 def check_simulation(ctx: Context) -> None:
-    from netsim.sim.link import LinkConfig
-    from netsim.sim.loss import Bernoulli
-    from netsim.sim.scenario import BulkScenario, run_bulk
-    from netsim.stack.tcp.config import TcpConfig
-
-    cls = ctx.target()
-    link = LinkConfig(delay=0.005, jitter=0.0, rate_bps=20e6, loss=Bernoulli(0.02),
-                      reorder=0.05, duplicate=0.02)
-    ctx.step("run_bulk(400 kB, 5 ms delay, 20 Mbit/s, 2% loss, 5% reordered, 2% duplicated, "
-             "seed 7) with your TcpSender on both hosts")
-    res = run_bulk(BulkScenario(bytes=400_000, link=link, seed=7, time_limit=60.0,
-                                tcp=TcpConfig(sender_factory=cls)))
-    ctx.step(f"-> intact={res.intact}, completed={res.completed}, delivered "
-             f"{res.bytes_delivered} bytes, {res.retransmissions} retransmissions"
-             + (f", error: {res.error}" if res.error else ""))
-    if not res.intact or not res.completed:
-        raise CheckFailed("the transfer through a lossy, reordering, duplicating link did not "
-                          "arrive intact and close with your sender",
-                          expected="400000 bytes, same SHA-256, both sides closed",
-                          got=f"{res.bytes_delivered} bytes delivered, sha256 "
-                          f"{'equal' if res.sha256_sent == res.sha256_received else 'differs'}"
-                          f", closed {res.completed}"
-                          + (f", error: {res.error}" if res.error else ""))
+    check_hostile_transfer(ctx, "sender", loss=0.02, seed=7)
 
 
 ASSIGNMENT = Assignment(

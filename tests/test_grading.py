@@ -635,3 +635,24 @@ def test_stop_at_first_failure_skips_the_later_checks() -> None:
     assert first + 1 < len(full.results)  # something was left to skip
     assert all(r.status == "skipped" for r in quick.results[first + 1:])
     assert quick.score <= full.score < full.max_score
+
+
+def test_the_copy_check_cannot_be_made_to_run_for_minutes() -> None:
+    """Many large functions of one shape, each close in size to a unit of the reference, made
+    the trusted process spend minutes per submission; the comparison now stops on a budget."""
+    import time
+
+    from netsim.grading.similarity import BUDGET, MAX_SOURCE, similarity_notes
+    lines = []
+    for k in range(188):
+        lines.append(f"def f{k}(a, b, c):")
+        lines += [f"    a{i % 7} = b{i % 5} + c{i % 3}" for i in range(76)]
+    lines.append("class TcpReceiver: pass\ndef wrap(n, i): return 0\n"
+                 "def unwrap(s, i, c): return 0")
+    source = "\n".join(lines)
+    assert len(source) < MAX_SOURCE  # it is parsed and compared, not skipped for its size
+    asg = get_assignment("06-tcp-receiver")
+    t0 = time.thread_time()
+    notes = similarity_notes(source, asg, asg.target)
+    assert time.thread_time() - t0 < BUDGET + 2.0, notes
+    assert not any("looks like a copy" in n for n in notes)

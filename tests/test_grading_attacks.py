@@ -191,3 +191,39 @@ def test_forged_and_huge_messages_are_reported(batch: dict[str, object]) -> None
     assert any(r.status == "timeout" for r in hang.results)
     bomb = reps["fork_bomb.py"]
     assert all(r.status in ("timeout", "error") for r in bomb.results)
+
+
+_ISOLATED = pytest.mark.skipif(not (features().root and features().namespaces),
+                               reason="needs root and namespaces: " + "; ".join(
+                                   features().missing()))
+
+
+@_ISOLATED
+def test_a_submission_cannot_hand_in_the_teachers_solution(tmp_path: Path) -> None:
+    """The teachers' folder of the checkout is covered in the sandbox's mount namespace: a
+    submission that reads the model solution and runs it finds nothing there."""
+    sub = tmp_path / "rto_estimator.py"
+    sub.write_text("import netsim\nfrom pathlib import Path\n"
+                   "p = Path(netsim.__file__).resolve().parents[1] / 'lessons' / 'teachers'"
+                   " / 'solutions' / 'rto_estimator.py'\n"
+                   "exec(compile(p.read_text(), 'x', 'exec'))\n")
+    assert (ROOT / "lessons" / "teachers" / "solutions" / "rto_estimator.py").is_file()
+    rep = grade_batch("02", tmp_path, timeout=TIMEOUT, limits=LIMITS)[0][1]
+    assert rep is not None
+    assert rep.score == 0, text_report(rep)
+    assert "No such file" in text_report(rep) or "FileNotFoundError" in text_report(rep)
+
+
+@_ISOLATED
+def test_each_sandbox_runs_as_a_uid_of_its_own_in_a_closed_folder(tmp_path: Path) -> None:
+    """Sandboxes graded side by side cannot enter each other's folders: each runs as its own
+    unprivileged uid (not nobody, shared by all) in a folder only that uid can enter."""
+    check = ("import os, stat\n"
+             "uid = os.getuid()\n"
+             "assert 0x60000000 <= uid < 0x70000000, uid\n"
+             "assert stat.S_IMODE(os.stat('.').st_mode) & 0o077 == 0\n" + REFERENCE)
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(check)
+    rows = grade_batch("02", tmp_path, timeout=TIMEOUT, jobs=2, limits=LIMITS)
+    for _, rep in rows:
+        assert rep is not None and rep.full_marks, text_report(rep) if rep else rep

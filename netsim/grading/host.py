@@ -56,7 +56,7 @@ def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: s
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MS_RDONLY, MS_BIND, MS_REC, MS_PRIVATE = 1, 4096, 16384, 1 << 18
 
 
 def reveal(paths: list[str]) -> list[str]:
@@ -98,6 +98,20 @@ def reveal(paths: list[str]) -> list[str]:
     return covered
 
 
+def hide_teachers() -> list[str]:
+    """In this process's own mount namespace, cover the teachers' folder of a checkout
+    (lessons/teachers: model solutions and answers) with an empty read-only tmpfs, so that a
+    submission cannot read a solution and hand it in. Returns what was covered."""
+    import netsim
+
+    covered = []
+    teachers = Path(netsim.__file__).resolve().parents[1] / "lessons" / "teachers"
+    if teachers.is_dir():
+        _mount("tmpfs", str(teachers), "tmpfs", MS_RDONLY, "mode=555,size=4k")
+        covered.append(str(teachers))
+    return covered
+
+
 def _blocked(path: str) -> bool:
     """Is a directory on the way to `path` closed to other users?"""
     parts = Path(path).parts
@@ -132,6 +146,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
         if args.private_mounts:  # only ever in a mount namespace of our own
             try:
                 applied["revealed"] = reveal(needed)
+                applied["hidden"] = hide_teachers()
             except OSError as exc:
                 applied["not_dropped"] = f"cannot make Python reachable for uid {args.uid}: {exc}"
         elif any(_blocked(p) for p in needed):

@@ -9,7 +9,7 @@ report says which parts were unavailable:
 - as root with a working ``unshare``: its own PID namespace (when the process at its top ends,
   the kernel kills every process in it, also those that called setsid), its own network
   namespace (no network at all) and mount namespace (its own /proc);
-- as root: the unprivileged uid 65534 (nobody) with a process count limit;
+- as root: an unprivileged uid of its own (no account has it) with a process count limit;
 - with a writable cgroup hierarchy (v2, or v1 ``pids`` and ``memory``): memory and process
   count summed over all of the student's processes.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -28,7 +29,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-NOBODY = 65534
+#: As root, each sandbox runs as a uid of its own, drawn from this range (no account has these
+#: uids): sandboxes graded side by side (``--batch -j N``) cannot enter each other's folders,
+#: and the process limit counts one sandbox's processes only.
+SANDBOX_UIDS = range(0x6000_0000, 0x7000_0000)
 MAX_HELPERS = 20  # .py files copied along with the student's file (its helper modules)
 
 
@@ -137,7 +141,7 @@ class Sandbox:
             more = sorted(p for p in source.parent.glob("*.py") if p != source and p.is_file()
                           and not p.is_symlink() and p.stat().st_size <= 256 * 1024)
             files += more[:MAX_HELPERS] if len(more) <= MAX_HELPERS else []
-        uid = NOBODY if self.features.root else None
+        uid = secrets.choice(SANDBOX_UIDS) if self.features.root else None
         for f in files:
             shutil.copyfile(f, self.work / f.name)
             if uid is not None:

@@ -16,6 +16,7 @@ import ast
 import difflib
 import importlib.util
 import re
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,9 @@ MAX_SOURCE = 256 * 1024  # bytes of a submission the grader parses at all
 MIN_TOKENS = 60  # smaller units are too generic to call a copy
 MAX_TOKENS = 6000  # larger units are not compared (the comparison is quadratic)
 THRESHOLD = 0.9  # share of equal normalised tokens that counts as a copy
+#: CPU seconds the comparison may take in the trusted process: a file made of many large
+#: units of one shape would otherwise cost minutes per submission (found by a hostile reader)
+BUDGET = 5.0
 SOLUTIONS = Path(__file__).resolve().parents[2] / "lessons" / "teachers" / "solutions"
 
 _UnitDef = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -107,16 +111,28 @@ def similarity_notes(source: str, assignment: Assignment, target: str) -> list[s
         notes.append("uses netsim's reference implementation: " + ", ".join(reuse))
     corpus = _corpus(assignment.reference)
     copies = []
+    deadline = time.thread_time() + BUDGET  # this grading's own CPU (batches run in threads)
+    out_of_time = False
     for name, toks in _units(tree):
         best, ratio = "", 0.0
         for origin, ref in corpus:
             if abs(len(ref) - len(toks)) > (1 - THRESHOLD) * max(len(ref), len(toks)) * 2:
                 continue
-            r = difflib.SequenceMatcher(None, toks, ref, autojunk=False).ratio()
+            if time.thread_time() > deadline:
+                out_of_time = True
+                break
+            matcher = difflib.SequenceMatcher(None, toks, ref, autojunk=False)
+            if matcher.quick_ratio() < THRESHOLD:  # an upper bound of ratio(), and cheap
+                continue
+            r = matcher.ratio()
             if r > ratio:
                 best, ratio = origin, r
         if ratio >= THRESHOLD:
             copies.append(f"{name} ~ {best} ({100 * ratio:.0f}% of normalised tokens equal)")
+        if out_of_time:
+            notes.append(f"not compared in full with the reference and the solutions: that "
+                         f"took more than {BUDGET:g} s of CPU")
+            break
     if copies:
         notes.append("looks like a copy (names and layout aside): " + "; ".join(copies))
     return notes

@@ -142,7 +142,7 @@ def _start(session: Session, import_timeout: float, path: Path) -> tuple[str, st
         return "error", (f"importing {path.name}: the process running your code "
                          + ("died" if exc.kind == "died" else f"failed ({exc.message})"))
     if session.setup.get("not_dropped"):
-        session.missing = f"not run as uid 65534: {session.setup['not_dropped']}"
+        session.missing = f"not run as an unprivileged uid: {session.setup['not_dropped']}"
     return "", ""
 
 

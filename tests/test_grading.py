@@ -656,3 +656,17 @@ def test_the_copy_check_cannot_be_made_to_run_for_minutes() -> None:
     notes = similarity_notes(source, asg, asg.target)
     assert time.thread_time() - t0 < BUDGET + 2.0, notes
     assert not any("looks like a copy" in n for n in notes)
+
+
+@pytest.mark.parametrize("source", [
+    "import netsim.stack.tcp.tcp_receiver as m\n"
+    "TcpReceiver, wrap, unwrap = m.StreamReceiver, m.wrap, m.unwrap\n",
+    "from netsim.stack.tcp import tcp_receiver as m\nTcpReceiver = m.StreamReceiver\n",
+    "import netsim.stack.tcp.tcp_receiver\n"
+    "TcpReceiver = netsim.stack.tcp.tcp_receiver.StreamReceiver\n",
+])
+def test_the_reference_note_sees_a_module_alias(source: str) -> None:
+    from netsim.grading.similarity import similarity_notes
+    asg = get_assignment("06-tcp-receiver")
+    assert any("reference implementation" in n for n in similarity_notes(source, asg,
+                                                                          asg.target))

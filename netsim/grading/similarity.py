@@ -146,15 +146,31 @@ def _reuse(tree: ast.AST, assignment: Assignment, target: str) -> list[str]:
     ref_names = set(names.split(","))
     bound: dict[str, str] = {}  # local name -> reference name
     module_aliases = set()
+    parent, _, last = mod_name.rpartition(".")
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module == mod_name:
             for alias in node.names:
                 if alias.name in ref_names:
                     bound[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module == parent:
+            for alias in node.names:  # from netsim.stack.tcp import tcp_receiver as m
+                if alias.name == last:
+                    module_aliases.add(alias.asname or alias.name)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == mod_name:
-                    module_aliases.add(alias.asname or alias.name)
+                    module_aliases.add(alias.asname or mod_name)
+    for node in ast.walk(tree):  # Target = m.Reference, or A, B = m.X, m.Y
+        if not isinstance(node, ast.Assign):
+            continue
+        for lhs in node.targets:
+            pairs = (list(zip(lhs.elts, node.value.elts, strict=False))
+                     if isinstance(lhs, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                     else [(lhs, node.value)])
+            for name, value in pairs:
+                if isinstance(name, ast.Name) and isinstance(value, ast.Attribute) and \
+                        value.attr in ref_names and ast.unparse(value.value) in module_aliases:
+                    bound[name.id] = value.attr
     out = []
     if not target:  # functions: any reference function bound in the file
         return sorted(f"{local} is {mod_name}.{ref}" for local, ref in bound.items())

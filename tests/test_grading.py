@@ -336,6 +336,14 @@ class Reassembler(SegmentReassembler):
     def insert(self, index, data, is_last, window_end):
         return super().insert(index, data, is_last, window_end).decode("latin-1")
 '''),
+    "object_type": ("03-reassembler", REASM_BASE + '''
+class Chunk:
+    def __init__(self, data):
+        self.data = data
+class Reassembler(SegmentReassembler):
+    def insert(self, index, data, is_last, window_end):
+        return Chunk(super().insert(index, data, is_last, window_end))
+'''),
 }
 HOSTILE_TIMEOUT = 2.0
 
@@ -621,6 +629,15 @@ def test_a_value_of_the_wrong_type_fails_the_check_with_its_name(
     assert r.status == "error" and "insert() gave a value of type str" in r.output, r.output
     assert "must be bytes" in r.output
     assert rep.score == 0
+
+
+def test_an_object_returned_for_a_plain_value_is_named_as_such(
+        graded: dict[str, GradeReport]) -> None:
+    """Not the grader's internal name for a remote object and its address (which also
+    changed from run to run)."""
+    r = graded["hostile:object_type"].result("in_order")
+    assert r.status == "error" and "insert() gave an object of a class of yours" in r.output
+    assert "Ref" not in r.output and "0x" not in r.output, r.output
 
 
 def test_stop_at_first_failure_skips_the_later_checks() -> None:

@@ -247,6 +247,9 @@ class Session:
                                   for t in allowed):
             return value
         names = " or ".join("None" if t is None else t.__name__ for t in allowed)
+        if isinstance(value, Ref):  # an object that stays in the student's process
+            raise self._fail("value", f"{name} gave an object of a class of yours; it must be "
+                             f"{names}")
         raise self._fail("value", f"{name} gave a value of type {type(value).__name__} "
                          f"({repr(value)[:60]}); it must be {names}")
 

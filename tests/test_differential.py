@@ -189,6 +189,28 @@ def test_an_exception_in_the_candidate_is_reported_with_the_step() -> None:
     assert "raised" in outcome.message and "ZeroDivisionError: boom" in outcome.script
 
 
+def test_no_pass_when_time_ran_out_before_enough_sequences() -> None:
+    """A check that ran out of time (a slow candidate or a loaded machine) before ten
+    sequences were compared is not a pass: a student whose constructor always raises once
+    scored 3/3 here on a loaded CI box, where not one sequence had run."""
+    import time as _time
+
+    class Slow(Rfc6298Estimator):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            _time.sleep(0.05)
+            super().__init__(*args, **kw)
+
+    outcome = differential.check("02-rto-estimator", Slow, max_examples=300, budget=0.2,
+                                 shrink_budget=0.1)
+    assert not outcome.passed and outcome.examples < 10
+    assert "at least 10 must agree" in outcome.message
+    with pytest.raises(CheckFailed, match="random sequence"):
+        outcome.raise_if_failed()
+    fast = differential.check("02-rto-estimator", Rfc6298Estimator, max_examples=300,
+                              budget=120.0)
+    assert fast.passed and fast.examples >= 10
+
+
 def test_accepted_variant_is_not_a_mistake() -> None:
     """Reno may set cwnd = ssthresh at the end of recovery (RFC 5681 §3.2 step 6), where
     netsim's own Reno uses min(ssthresh, FlightSize + SMSS): both pass."""

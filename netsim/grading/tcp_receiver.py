@@ -11,10 +11,9 @@ scripted check and the simulation put the class in netsim's real TCP
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
-from netsim.grading.differential import check as differential
+from netsim.grading.differential import run_in_check
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.grading.transfer import check_hostile_transfer
 from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, wrap
@@ -297,14 +296,7 @@ class _Module:
 
 def check_random(ctx: Context) -> None:
     module = _Module(ctx)
-    # stay inside the check's time limit (as netsim.grading.differential.check_fn)
-    left = ctx.session.deadline - time.monotonic()
-    opts: dict[str, float] = {}
-    if left > 0:
-        opts = {"budget": min(8.0, 0.5 * left), "shrink_budget": min(3.0, 0.25 * left)}
-    outcome = differential("06-tcp-receiver", lambda: module, **opts)
-    ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
-    outcome.raise_if_failed()
+    run_in_check(ctx, "06-tcp-receiver", lambda: module)
 
 
 def check_stack(ctx: Context) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import DiffOutcome, MissingHypothesis
+from netsim.grading.differential.core import EXPLORING, DiffOutcome, MissingHypothesis
 from netsim.grading.framework import Context
 
 MODULES: dict[str, str] = {
@@ -58,18 +58,31 @@ def check_fn(assignment: str, **kw: Any) -> Callable[[Context], None]:
         else:  # assignment 01: the student's functions, looked up by name through the proxy
             functions = _Functions(ctx)
             factory = lambda: functions  # noqa: E731
-        # stay inside the check's own time limit: search for at most about half of what is
-        # left, shrink within a quarter (a short limit means fewer random sequences)
+        run_in_check(ctx, assignment, factory, **kw)
+
+    return fn
+
+
+def run_in_check(ctx: Context, assignment: str, factory: Callable[..., Any],
+                 **kw: Any) -> DiffOutcome:
+    """Run the differential check inside a grader check and raise `CheckFailed` if it fails.
+
+    One differential check runs at a time (Hypothesis's state is global); the time spent
+    waiting for another submission's check is not charged to this one: the check's deadline
+    moves by the wait. Then search for at most about half of what is left and shrink within a
+    quarter (a short limit means fewer random sequences)."""
+    waited = time.monotonic()
+    with EXPLORING:
+        ctx.session.deadline += time.monotonic() - waited
         opts = dict(kw)
         left = ctx.session.deadline - time.monotonic()
         if left > 0:
             opts["budget"] = min(float(opts.get("budget", 8.0)), 0.5 * left)
             opts["shrink_budget"] = min(float(opts.get("shrink_budget", 3.0)), 0.25 * left)
         outcome = check(assignment, factory, **opts)
-        ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
-        outcome.raise_if_failed()
+    ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
+    outcome.raise_if_failed()
+    return outcome
 
-    return fn
 
-
-__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check", "check_fn"]
+__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check", "check_fn", "run_in_check"]

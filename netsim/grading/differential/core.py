@@ -290,7 +290,11 @@ def _seed_only() -> Iterator[None]:
             setattr(providers, name, value)
 
 
-_EXPLORING = threading.Lock()
+# One exploration at a time (re-entrant: a grader check holds it while it waits its turn).
+EXPLORING = threading.RLock()
+
+
+MIN_EXAMPLES = 10  # sequences that must all agree before a differential check passes
 
 
 class _OutOfTime(BaseException):
@@ -341,7 +345,7 @@ def explore(spec: Spec, candidate: Callable[..., Any],
         hyp.seed(seed)(hyp.given(spec.examples())(body)))
     # One check at a time: `_seed_only` patches Hypothesis's module state, which a batch
     # graded in several threads would otherwise race on (Hypothesis is quiet: prints nothing).
-    with _EXPLORING, _seed_only():
+    with EXPLORING, _seed_only():
         # _Found is expected; with a failure kept, Hypothesis may also report a flaky replay
         # once the budget is spent (the replay is skipped): the shortest failure is kept.
         try:
@@ -354,6 +358,14 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     if best:
         best[0] = _delete_steps(spec, candidate, references, best[0], tally)
     seconds = time.monotonic() - start
+    needed = min(MIN_EXAMPLES, max_examples)
+    if not best and count[0] < needed:
+        # Out of time before enough sequences ran (a slow candidate, or a loaded machine
+        # leaving the check little time): too little was compared to award the points.
+        message = (f"only {count[0]} random sequence(s) finished in the {seconds:.1f} s this "
+                   f"check had; at least {needed} must agree with the reference to pass "
+                   "(each call should take microseconds; if the machine was busy, grade again)")
+        return DiffOutcome(False, message, count[0], tally[0], seconds, message=message)
     if not best:
         return DiffOutcome(True, "", count[0], tally[0], seconds)
     message, expected, got, script = render(spec, best[0])

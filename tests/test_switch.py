@@ -546,3 +546,24 @@ def test_a_full_table_makes_the_switch_a_hub_for_the_unlearned() -> None:
     # every request to h3 (never learned) was flooded to h1 as well; the replies to h2 were not
     assert h1.stack.counters["eth"]["drop.not_our_mac"] - seen_by_h1 == 5
     assert net.switches[0].bridge.counts["not_learned.table_full"] >= 5
+
+
+def test_a_tagged_frame_keeps_its_priority_across_the_switch() -> None:
+    """A frame tagged with priority 5 on one trunk leaves another trunk with priority 5 (it
+    used to leave with 0); an untagged frame from an access port gets the default 0."""
+    from netsim.wire.vlan import tag
+
+    w = Wires(ports=3)
+    w.bridge.trunk("p1", [10])
+    w.bridge.trunk("p2", [10])
+    w.bridge.access("p3", 10)
+    w.sent.clear()
+    w.bridge.receive("p1", tag(frame(BROADCAST, A), 10, pcp=5), 0.0)
+    assert dict(w.sent) == {"p2": tag(frame(BROADCAST, A), 10, pcp=5),
+                            "p3": frame(BROADCAST, A)}
+    w.sent.clear()
+    w.bridge.receive("p1", tag(frame(B, A), 10, pcp=3), 1.0)  # B unknown: flooded
+    w.bridge.receive("p2", tag(frame(A, B), 10, pcp=6), 2.0)  # A known: forwarded to p1
+    assert w.sent[-1] == ("p1", tag(frame(A, B), 10, pcp=6))
+    assert w.rx("p3", A, C, 3.0) == ["p1"]
+    assert w.sent[0][1] == tag(frame(A, C), 10)  # untagged in: priority 0

@@ -30,7 +30,8 @@ configured otherwise the bridge is VLAN-unaware (a tagged frame crosses it untou
 ``access(port, vlan)`` and ``trunk(port, vlans, native=None)`` make it VLAN-aware: a frame
 belongs to the VLAN of its tag (on a trunk) or of its port (untagged), is dropped and counted
 (``drop.vlan_ingress``) when the port is not in that VLAN, is switched only among the ports
-of its VLAN, leaves trunks tagged (but in the native VLAN) and access ports untagged, and each
+of its VLAN, leaves trunks tagged (but in the native VLAN), with the priority (PCP) it came
+in with (0 if it came in untagged), and access ports untagged, and each
 VLAN has its own table (independent learning: one address may sit on different ports in two
 VLANs).
 
@@ -137,6 +138,9 @@ class Bridge:
         self.counts = self.counters["switch"]
         self.transmit: SwitchTransmit = _no_transmit
         self.now = 0.0
+        #: the priority (PCP) of the frame being switched: its tag's, or the ports' default
+        #: priority 0 for an untagged frame; a frame that leaves tagged keeps it
+        self._pcp = 0
         if isinstance(ports, bool) or (isinstance(ports, int) and ports < 0):
             raise UsageError(f"ports: {ports!r} is not allowed; use a count >= 0 or names")
         names = [f"p{i + 1}" for i in range(ports)] if isinstance(ports, int) else list(ports)
@@ -259,12 +263,14 @@ class Bridge:
         member = self._member[port]
         vid = member.untagged
         inner: bytes | LazyFrame = frame
+        self._pcp = 0
         if not isinstance(frame, LazyFrame):
             if len(frame) < 14 or (frame[12:14] == TPID and len(frame) < 18):
                 self._drop(port, b"", b"", "malformed", f"{len(frame)}-byte frame", 0)
                 return
             if frame[12:14] == TPID:
                 tagged = ((frame[14] << 8) | frame[15]) & 0x0FFF
+                self._pcp = frame[14] >> 5  # kept on a tagged way out (the DEI bit is not)
                 inner = untag(frame)
                 if tagged:  # (a VID of 0 is a priority tag: the port's VLAN)
                     vid = tagged if member.carries(tagged) else None
@@ -313,7 +319,7 @@ class Bridge:
             if self.trace_frames and self.trace is not None:
                 self._frame_record(port, src, dst, "forward", entry.port, "", vid)
             if self._aware and vid in self._member[entry.port].tagged:
-                frame = tag(as_bytes(frame), vid)
+                frame = tag(as_bytes(frame), vid, self._pcp)
             self.transmit(entry.port, frame)
 
     def _learn(self, port: str, src: bytes, now: float, vid: int,
@@ -354,7 +360,7 @@ class Bridge:
         for p in out:
             if self._aware and vid in self._member[p].tagged:
                 if tagged is None:
-                    tagged = tag(as_bytes(frame), vid)
+                    tagged = tag(as_bytes(frame), vid, self._pcp)
                 transmit(p, tagged)
             else:
                 transmit(p, frame)

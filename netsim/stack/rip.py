@@ -64,6 +64,7 @@ class RipProcess:
         self._pending = False  # a triggered update is due (RFC 2453 §3.10.1)
         self._hold_until = 0.0  # no triggered update before this time
         self._next_check = INF  # no route times out before this time (a lower bound)
+        self._down: set[str] = set()  # interfaces whose link RIP was told is down
         self._endpoint = stack.udp.bind(PORT, self._on_datagram)
 
     # ------------------------------------------------------------------ control
@@ -73,7 +74,7 @@ class RipProcess:
         self.started = True
         for iface in self.stack.interfaces.values():
             iface.join_group(ALL_RIP_ROUTERS)
-            if iface.up:
+            if iface.name not in self._down:
                 self._connect(iface, now)
         request = whole_table_request().build()
         for iface in self._up():
@@ -85,6 +86,7 @@ class RipProcess:
     def interface_down(self, name: str, now: float) -> None:
         """The interface `name` lost its link: its network and every route through it become
         unreachable now (the deletion process of RFC 2453 §3.8 timers)."""
+        self._down.add(name)
         for route in list(self.routes.values()):
             if route.interface == name and route.metric < INFINITY:
                 self._delete(route, now)
@@ -93,6 +95,7 @@ class RipProcess:
     def interface_up(self, name: str, now: float) -> None:
         """The interface `name` has its link back: its network again, and a request on it."""
         iface = self.stack.interfaces[name]
+        self._down.discard(name)
         self._connect(iface, now)
         self._multicast(iface, whole_table_request().build())
         self.counts["tx_request"] += 1
@@ -205,7 +208,7 @@ class RipProcess:
             counts["drop.own"] += 1  # RFC 2453 §3.9.2 response messages: not our own
             return
         iface = next((i for i in self.stack.interfaces.values()
-                      if i.up and src in i.network), None)
+                      if i.name not in self._down and src in i.network), None)
         if iface is None:
             # RFC 2453 §3.9.2 response messages: the source must be a neighbour
             counts["drop.not_neighbour"] += 1
@@ -293,7 +296,7 @@ class RipProcess:
 
     # ------------------------------------------------------------------ output
     def _up(self) -> list[Interface]:
-        return [i for i in self.stack.interfaces.values() if i.up]
+        return [i for i in self.stack.interfaces.values() if i.name not in self._down]
 
     def _entries(self, iface: Interface, triggered: bool) -> list[RipEntry]:
         """RFC 2453 §3.10.2 generating response messages, for one interface; split horizon

@@ -14,6 +14,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Final, NamedTuple
 
 from netsim.wire.errors import WireError
+from netsim.wire.ipv4 import ip_from_bytes
 
 PORT: Final = 520
 ALL_RIP_ROUTERS: Final = IPv4Address("224.0.0.9")  # RFC 2453 §4.5 multicasting
@@ -91,6 +92,27 @@ def _mask_length(mask: bytes) -> int:
     return length
 
 
+# Every update repeats the same networks: each (address, mask) is parsed once (IPv4Network
+# objects are immutable, so the parsed ones are shared)
+_net_cache: dict[bytes, IPv4Network] = {}
+
+
+def _network(addr: bytes, mask: bytes) -> IPv4Network:
+    key = addr + mask
+    net = _net_cache.get(key)
+    if net is None:
+        length = _mask_length(mask)
+        try:
+            net = IPv4Network((int.from_bytes(addr, "big"), length))
+        except ValueError:
+            raise RipError(f"RIP: {IPv4Address(addr)} has bits beyond its /{length} mask"
+                           ) from None
+        if len(_net_cache) > 65536:
+            _net_cache.clear()
+        _net_cache[key] = net
+    return net
+
+
 def parse_rip(data: bytes) -> RipMessage:
     """The message in a UDP payload, or RipError: too short, a length that is not whole
     entries, more than 25 entries, an unknown command, version 0, a mask that is not a
@@ -117,13 +139,8 @@ def parse_rip(data: bytes) -> RipMessage:
                 raise RipError(f"RIP: authentication entry at position {i + 1}")
             authenticated = True
             continue
-        length = _mask_length(mask) if version >= 2 else 32
-        try:
-            network = IPv4Network((IPv4Address(addr), length))
-        except ValueError:
-            raise RipError(f"RIP: {IPv4Address(addr)} has bits beyond its /{length} mask"
-                           ) from None
-        entries.append(RipEntry(network, metric, IPv4Address(hop), tag, family))
+        network = _network(addr, mask if version >= 2 else b"\xff\xff\xff\xff")
+        entries.append(RipEntry(network, metric, ip_from_bytes(hop), tag, family))
     return RipMessage(command, tuple(entries), version, authenticated)
 
 

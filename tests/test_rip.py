@@ -263,3 +263,69 @@ def test_tshark_decodes_the_messages_as_ripv2_with_the_routes(
     # r2's: both its links at 1
     assert any(r[0] == "10.1.0.2" and r[4:7] == ["10.1.0.0,10.1.1.0",
                "255.255.255.0,255.255.255.0", "1,1"] for r in rows)
+
+
+def test_a_restored_link_brings_back_the_first_shortest_paths() -> None:
+    world = World(seed=8)
+    edges, net = _graph(world, 20, 8)
+    links = _networks(net, edges)
+    rip = enable_rip(net)
+    world.run(until=40)
+    graph = nx.Graph(edges)
+    bridges = {frozenset(e) for e in nx.bridges(graph)}
+    a, b = next(e for e in edges if frozenset(e) not in bridges)
+    rip.fail_link(a, b, at=50)
+    rip.restore_link(a, b, at=120)
+    world.run(until=110)
+    assert rip[a].metric(net.node(a).stack.interfaces[f"to-{b}"].network) > 1
+    world.run(until=200)
+    assert _mismatches(rip, net, graph, links) == []
+
+
+def _histories(seed: int) -> list[list[tuple[float, IPv4Network, int, IPv4Address | None]]]:
+    world = World(seed=seed)
+    _, net = _graph(world, 12, 4)
+    rip = enable_rip(net)
+    world.run(until=100)
+    return [p.history for p in rip]
+
+
+def test_runs_are_reproducible_from_the_seed() -> None:
+    assert _histories(4) == _histories(4)
+    # another seed: other graph, other jitter, so other times
+    assert [[t for t, *_ in h] for h in _histories(4)] != \
+        [[t for t, *_ in h] for h in _histories(5)]
+
+
+def test_route_changes_are_trace_records() -> None:
+    from netsim.trace import Recorder
+
+    world = World(1)
+    rec = Recorder()
+    net = routers_from_edges(world, [("r1", "r2"), ("r2", "r3")], trace=rec)
+    rip = enable_rip(net)
+    world.run(until=10)
+    routes = rec.events(kind="route", host="r1")
+    assert [e.detail for e in routes][-1] == "10.1.1.0/24 metric 2 via 10.1.0.2 dev to-r2"
+    assert len(routes) == len(rip["r1"].history) == rip["r1"].counts["route_changes"]
+
+
+def test_bad_arguments_are_one_line_usage_errors() -> None:
+    world = World(1)
+    net = routers_from_edges(world, [("r1", "r2"), ("r2", "r3")])
+    host = add_host(net, "r1", "h1")
+    with pytest.raises(UsageError, match="routers: h1 is a host"):
+        enable_rip(net, routers=["r1", "h1"])
+    rip = enable_rip(net)
+    with pytest.raises(UsageError, match="r1 already has UDP port 520 bound"):
+        enable_rip(net, routers=["r1"])
+    with pytest.raises(UsageError, match="not neighbours"):
+        rip.fail_link("r1", "r3")
+    with pytest.raises(UsageError, match="no RIP router named 'r9'"):
+        rip.fail_link("r1", "r9")
+    with pytest.raises(UsageError, match="no RIP process on 'h1'"):
+        rip[host.name].table()
+    with pytest.raises(UsageError, match="extra"):
+        random_edges(world.rng("g"), 4, 10)
+    with pytest.raises(UsageError, match="listed twice"):
+        routers_from_edges(World(1), [("r1", "r2"), ("r2", "r1")])

@@ -26,6 +26,7 @@ from netsim.sim.topology import Network, add_port, make_node
 from netsim.sim.world import World
 from netsim.stack.events import Tracer
 from netsim.stack.rip import RipConfig, RipProcess
+from netsim.wire.rip import PORT
 
 __all__ = ["RipDomain", "add_host", "enable_rip", "random_edges", "routers_from_edges"]
 
@@ -169,11 +170,20 @@ def enable_rip(net: Network, config: RipConfig | None = None,
     jitter from its own stream of the world's seed, so a run is reproducible."""
     world = net.world
     names = [r.name for r in net.routers] if routers is None else list(routers)
-    procs: dict[str, RipProcess] = {}
+    nodes = []
     for name in names:
-        node = net.node(name)
+        try:
+            node = net.node(name)
+        except KeyError:
+            raise UsageError(f"routers: no {name!r} in this network") from None
         if not node.stack.forwarding:
             raise UsageError(f"routers: {name} is a host, not a router")
+        if node.stack.udp.endpoint(PORT) is not None:
+            raise UsageError(f"routers: {name} already has UDP port {PORT} bound (RIP runs)")
+        nodes.append(node)
+    procs: dict[str, RipProcess] = {}
+    for node in nodes:
+        name = node.name
         proc = RipProcess(node.stack, config, world.rng(f"rip:{name}"))
         proc.start(world.now)
         procs[name] = proc

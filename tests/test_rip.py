@@ -329,3 +329,25 @@ def test_bad_arguments_are_one_line_usage_errors() -> None:
         random_edges(world.rng("g"), 4, 10)
     with pytest.raises(UsageError, match="listed twice"):
         routers_from_edges(World(1), [("r1", "r2"), ("r2", "r1")])
+
+
+def test_a_host_anywhere_can_ask_a_router_for_its_table() -> None:
+    """RFC 2453 §3.9.1 request messages: a whole-table request and a request for given
+    networks, from a port other than 520, answered to that port."""
+    world = World(1)
+    net = routers_from_edges(world, [("r1", "r2"), ("r2", "r3")])
+    h1 = add_host(net, "r1", "h1")
+    enable_rip(net)
+    world.run(until=30)
+    got: list[bytes] = []
+    sock = h1.stack.udp.bind(0, lambda data, src, sport, now: got.append(data))
+    r3 = IPv4Address("10.1.1.2")
+    sock.sendto(whole_table_request().build(), (r3, PORT), world.now)
+    query = [RipEntry(IPv4Network("192.168.1.0/24"), 0), RipEntry(IPv4Network("10.9.0.0/16"), 0)]
+    sock.sendto(build_rip(1, query), (r3, PORT), world.now)
+    world.run(until=32)
+    assert len(got) == 2
+    table = {(str(e.network), e.metric) for e in parse_rip(got[0]).entries}
+    assert table == {("10.1.0.0/24", 2), ("10.1.1.0/24", 1), ("192.168.1.0/24", 3)}
+    answer = [(str(e.network), e.metric) for e in parse_rip(got[1]).entries]
+    assert answer == [("192.168.1.0/24", 3), ("10.9.0.0/16", INFINITY)]

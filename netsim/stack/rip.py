@@ -209,10 +209,6 @@ class RipProcess:
             return
         iface = next((i for i in self.stack.interfaces.values()
                       if i.name not in self._down and src in i.network), None)
-        if iface is None:
-            # RFC 2453 §3.9.2 response messages: the source must be a neighbour
-            counts["drop.not_neighbour"] += 1
-            return
         try:
             msg = parse_rip(payload)
         except RipError as exc:
@@ -226,8 +222,13 @@ class RipProcess:
             counts["drop.authenticated"] += 1
             return
         if msg.command == REQUEST:
+            # RFC 2453 §3.9.1 request messages: from a neighbour, or from a monitoring tool
+            # anywhere (then no interface, and no split horizon)
             counts["rx_request"] += 1
             self._answer(msg, iface, src, sport, now)
+        elif iface is None:
+            # RFC 2453 §3.9.2 response messages: the source must be a neighbour
+            counts["drop.not_neighbour"] += 1
         elif sport != PORT:
             # RFC 2453 §3.9.2 response messages: from port 520 only
             counts["drop.not_rip_port"] += 1
@@ -280,7 +281,7 @@ class RipProcess:
             self._next_check = min(self._next_check, route.expires)
             self._changed(route, now)
 
-    def _answer(self, msg: RipMessage, iface: Interface, src: IPv4Address, sport: int,
+    def _answer(self, msg: RipMessage, iface: Interface | None, src: IPv4Address, sport: int,
                 now: float) -> None:
         """RFC 2453 §3.9.1 request messages."""
         if msg.whole_table_request:
@@ -298,7 +299,7 @@ class RipProcess:
     def _up(self) -> list[Interface]:
         return [i for i in self.stack.interfaces.values() if i.name not in self._down]
 
-    def _entries(self, iface: Interface, triggered: bool) -> list[RipEntry]:
+    def _entries(self, iface: Interface | None, triggered: bool) -> list[RipEntry]:
         """RFC 2453 §3.10.2 generating response messages, for one interface; split horizon
         (RFC 2453 §3.4.3) for the routes learned through it."""
         mode = self.config.split_horizon
@@ -307,7 +308,8 @@ class RipProcess:
             if triggered and not route.changed:
                 continue
             metric = route.metric
-            if route.interface == iface.name and not route.connected and mode != OFF:
+            if iface is not None and route.interface == iface.name and \
+                    not route.connected and mode != OFF:
                 if mode != POISONED_REVERSE:
                     continue  # simple split horizon: not sent back where it came from
                 metric = INFINITY  # poisoned reverse

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netsim.apps.ping import ping
 from netsim.errors import UsageError
@@ -82,6 +84,34 @@ def test_messages_round_trip_and_malformed_ones_raise() -> None:
         with pytest.raises(RipError):
             parse_rip(data)
             pytest.fail(what)
+
+
+_entry = st.builds(
+    lambda addr, length, metric, hop, tag: RipEntry(
+        IPv4Network((addr & ~((1 << (32 - length)) - 1) & 0xFFFFFFFF, length)), metric,
+        IPv4Address(hop), tag),
+    st.integers(0, 2**32 - 1), st.integers(0, 32), st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1), st.integers(0, 0xFFFF))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_entry, min_size=1, max_size=25), st.sampled_from([1, 2]))
+def test_any_message_built_parses_back_the_same(entries: list[RipEntry], command: int) -> None:
+    msg = parse_rip(build_rip(command, entries))
+    assert (msg.command, list(msg.entries)) == (command, entries)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=540))
+def test_any_bytes_parse_or_raise_rip_error(data: bytes) -> None:
+    try:
+        msg = parse_rip(data)
+    except RipError:
+        return
+    assert len(data) == 4 + 20 * (len(msg.entries) + msg.authenticated)
+    # what was parsed is what the bytes say: rebuilt, the entries give the same bytes
+    if msg.version == 2 and not msg.authenticated:
+        assert build_rip(msg.command, msg.entries, 2)[4:] == data[4:]
 
 
 def test_bad_messages_are_dropped_and_counted_not_learned() -> None:

@@ -81,7 +81,7 @@ class RipProcess:
             self._multicast(iface, request)
             self.counts["tx_request"] += 1
         self._next_update = now + self.rng.uniform(0.0, self.config.update_interval)
-        self._arm()
+        self._arm(now)
 
     def interface_down(self, name: str, now: float) -> None:
         """The interface `name` lost its link: its network and every route through it become
@@ -90,7 +90,7 @@ class RipProcess:
         for route in list(self.routes.values()):
             if route.interface == name and route.metric < INFINITY:
                 self._delete(route, now)
-        self._arm()
+        self._arm(now)
 
     def interface_up(self, name: str, now: float) -> None:
         """The interface `name` has its link back: its network again, and a request on it."""
@@ -99,7 +99,7 @@ class RipProcess:
         self._connect(iface, now)
         self._multicast(iface, whole_table_request().build())
         self.counts["tx_request"] += 1
-        self._arm()
+        self._arm(now)
 
     # ------------------------------------------------------------------ reading
     def table(self) -> list[tuple[str, int, str, str]]:
@@ -131,13 +131,13 @@ class RipProcess:
             self._send_all(now, triggered=True)
             # RFC 2453 §3.10.1: no other triggered update for a random 1 to 5 s
             self._hold_until = now + self.rng.uniform(cfg.triggered_min, cfg.triggered_max)
-        self._arm()
+        self._arm(now)
 
-    def _arm(self) -> None:
+    def _arm(self, now: float) -> None:
         when = min(self._next_update, self._next_check)
         if self._pending:
             # RFC 2453 §3.10.1: suppressed if the regular update is due by then
-            when = min(when, max(self._hold_until, self.stack.now))
+            when = min(when, max(self._hold_until, now))
         if when < INF:
             self.stack.timers.ensure(self, when)
 
@@ -236,7 +236,7 @@ class RipProcess:
             counts["rx_response"] += 1
             for entry in msg.entries:
                 self._learn(entry, iface, src, now)
-        self._arm()
+        self._arm(now)
 
     def _learn(self, entry: RipEntry, iface: Interface, src: IPv4Address, now: float) -> None:
         """RFC 2453 §3.9.2 response messages, for one entry."""

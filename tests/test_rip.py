@@ -21,6 +21,7 @@ from netsim.sim.rip import RipDomain, add_host, enable_rip, random_edges, router
 from netsim.sim.topology import Network, capture
 from netsim.sim.world import World
 from netsim.stack.rip_table import RipConfig
+from netsim.trace.plots import plot_rip_metric
 from netsim.wire.rip import (
     INFINITY,
     PORT,
@@ -215,6 +216,12 @@ def test_poisoned_reverse_stops_counting_to_infinity_that_split_horizon_off_show
     # r2 tells r3 the route r3 gave it, and back: the metric counts up to 16 round by round
     assert highest >= 14 and settled - t0 > 150
     assert all(rip[r].metric(far) == INFINITY for r in ("r1", "r2", "r3"))
+
+    # drawn: each router's metric climbs in stairs to 16
+    fig = plot_rip_metric(rip, far, routers=["r1", "r2", "r3"])
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 3 and all(line.get_ydata()[-1] == INFINITY for line in lines)
+    assert max(len(line.get_ydata()) for line in lines) > 5
 
     world, rip, far = _line(RipConfig(triggered_updates=False))  # poisoned reverse
     t0 = world.now

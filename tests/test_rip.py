@@ -388,3 +388,36 @@ def test_a_host_anywhere_can_ask_a_router_for_its_table() -> None:
     assert table == {("10.1.0.0/24", 2), ("10.1.1.0/24", 1), ("192.168.1.0/24", 3)}
     answer = [(str(e.network), e.metric) for e in parse_rip(got[1]).entries]
     assert answer == [("192.168.1.0/24", 3), ("10.9.0.0/16", INFINITY)]
+
+
+@pytest.mark.parametrize("detect", [True, False])
+def test_pings_are_lost_only_while_the_routes_converge(detect: bool) -> None:
+    """h1 - r1 - r2 - r3 - h2, and a longer way r1 - r4 - r5 - r3. The short way fails at
+    t = 60: pings are lost until r1 learns the long way, from r4's next regular update
+    (within 35 s) when r1 sees its link go down, or after the 180 s timeout when it does not."""
+    world = World(seed=2)
+    net = routers_from_edges(world, [("r1", "r2"), ("r2", "r3"), ("r1", "r4"), ("r4", "r5"),
+                                     ("r5", "r3")])
+    h1, h2 = add_host(net, "r1", "h1"), add_host(net, "r3", "h2")
+    rip = enable_rip(net)
+    world.run(until=30)
+    interval = 0.5
+    run = world.env.process(ping(h1, h2.ip, count=int(300 / interval), interval=interval))
+    rip.fail_link("r1", "r2", at=60, detect=detect)
+    world.run(until=30 + 300 + 10)
+    stats = run.value
+    answered = {r.seq for r in stats.replies}
+    sent_at = {seq: 30 + (seq - 1) * interval for seq in range(1, stats.transmitted + 1)}
+    lost = [seq for seq in sent_at if seq not in answered]
+    assert lost, "the failure cost some pings"
+    first, last = sent_at[min(lost)], sent_at[max(lost)]
+    assert 59 < first < 61  # from the failure on
+    assert len(lost) == round((last - first) / interval) + 1  # one outage, then none
+    if detect:
+        assert last - 60 < 35 + 6
+    else:
+        assert 150 < last - 60 < 215
+    assert lost[-1] < stats.transmitted - 10  # and the long way carries them after
+    # the replies crossed r3 r2 r1 before, r3 r5 r4 r1 after
+    assert {r.ttl for r in stats.replies if sent_at[r.seq] < first} == {64 - 3}
+    assert {r.ttl for r in stats.replies if sent_at[r.seq] > last} == {64 - 4}

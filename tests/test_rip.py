@@ -362,6 +362,10 @@ def test_bad_arguments_are_one_line_usage_errors() -> None:
         rip.fail_link("r1", "r9")
     with pytest.raises(UsageError, match="no RIP process on 'h1'"):
         rip[host.name].table()
+    with pytest.raises(UsageError, match="network: .*10.1.0.1/24 has host bits"):
+        rip["r1"].metric("10.1.0.1/24")
+    with pytest.raises(UsageError, match="interface: no 'eth9' on r1"):
+        rip["r1"].interface_down("eth9", 0.0)
     with pytest.raises(UsageError, match="extra"):
         random_edges(world.rng("g"), 4, 10)
     with pytest.raises(UsageError, match="listed twice"):

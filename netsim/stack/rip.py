@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from ipaddress import IPv4Address, IPv4Network
 
+from netsim.errors import UsageError
 from netsim.stack.events import EventRecord
 from netsim.stack.host import Stack
 from netsim.stack.interface import Interface
@@ -86,6 +87,7 @@ class RipProcess:
     def interface_down(self, name: str, now: float) -> None:
         """The interface `name` lost its link: its network and every route through it become
         unreachable now (the deletion process of RFC 2453 §3.8 timers)."""
+        self._interface(name)
         self._down.add(name)
         for route in list(self.routes.values()):
             if route.interface == name and route.metric < INFINITY:
@@ -94,12 +96,19 @@ class RipProcess:
 
     def interface_up(self, name: str, now: float) -> None:
         """The interface `name` has its link back: its network again, and a request on it."""
-        iface = self.stack.interfaces[name]
+        iface = self._interface(name)
         self._down.discard(name)
         self._connect(iface, now)
         self._multicast(iface, whole_table_request().build())
         self.counts["tx_request"] += 1
         self._arm(now)
+
+    def _interface(self, name: str) -> Interface:
+        iface = self.stack.interfaces.get(name)
+        if iface is None:
+            raise UsageError(f"interface: no {name!r} on {self.stack.name}; it has "
+                             f"{', '.join(self.stack.interfaces)}")
+        return iface
 
     # ------------------------------------------------------------------ reading
     def table(self) -> list[tuple[str, int, str, str]]:
@@ -109,7 +118,11 @@ class RipProcess:
 
     def metric(self, network: str | IPv4Network) -> int:
         """The metric to `network`: 16 when unknown or unreachable."""
-        route = self.routes.get(IPv4Network(network))
+        try:
+            net = IPv4Network(network)
+        except ValueError as exc:
+            raise UsageError(f"network: {exc}") from None
+        route = self.routes.get(net)
         return INFINITY if route is None else route.metric
 
     def __str__(self) -> str:

@@ -138,3 +138,10 @@ def test_bench_switch_prints_a_row_per_path_with_the_data_intact() -> None:
     assert all(r[-1] == "yes" for r in rows)
     frames = [int(r[3]) for r in rows]
     assert frames[1] == 2 * frames[0] and frames[2] == 4 * frames[0]  # 1, 2 and 4 links
+
+
+def test_bench_rip_prints_a_row_per_graph_with_complete_tables() -> None:
+    out = run_script("bench_rip.py", "--routers", "5,12", "--seconds", "40", "--repeat", "1")
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert [r[0] for r in rows] == ["5", "12"]
+    assert all(r[-1] == "yes" and int(r[5]) > 0 for r in rows)

@@ -262,6 +262,9 @@ class Stack:
             if frame[12:14] == _ETH_IPV6 and self.ipv6.accepts(iface, dst):
                 self.ipv6.input(iface, frame, now)  # to a multicast group IPv6 joined
                 return
+            if dst in iface.group_macs and frame[12:14] == _ETH_IPV4:
+                self._ip_input(iface, frame, now, True)  # to an IPv4 group joined (RIP)
+                return
             self.drop("eth", "not_our_mac", str(MacAddress(dst)))
             return
         ethertype = frame[12:14]
@@ -356,7 +359,8 @@ class Stack:
         ipc["rx"] += 1
         dst = pkt.dst
         local = dst in self._by_ip
-        if local or dst == LIMITED_BROADCAST or dst == iface.broadcast:
+        if local or dst == LIMITED_BROADCAST or dst == iface.broadcast or \
+                (broadcast and dst in iface.ip_groups):
             if local and not self._own_forwarder and not broadcast:
                 # another forwarder decides for datagrams to the router too (netsim's
                 # delivers them: RFC 1812 §5.2.3 local delivery decision)

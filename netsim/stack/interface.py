@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
+from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable
 from netsim.stack.netif import NetworkInterface
 from netsim.wire.ipv4 import intern_ip
@@ -26,6 +27,10 @@ class Interface:
     # Another link layer (Ethernet and ARP) for this interface (assignment 08): set by
     # Stack.set_netif; None: the stack's own, with `arp`
     netif: NetworkInterface | None = None
+    # IPv4 multicast groups joined here (RFC 1112), and the MAC of each: frames to one of
+    # them are received, datagrams to one delivered (a router running RIP joins 224.0.0.9)
+    ip_groups: set[IPv4Address] = field(default_factory=set)
+    group_macs: set[bytes] = field(default_factory=set)
     # Derived once: IPv4Interface builds a new IPv4Address on every `.ip` access.
     ip: IPv4Address = field(init=False)
     network: IPv4Network = field(init=False)
@@ -35,6 +40,15 @@ class Interface:
         self.ip = intern_ip(self.address.ip)
         self.network = self.address.network
         self.broadcast = intern_ip(self.address.network.broadcast_address)
+
+    def join_group(self, group: IPv4Address) -> None:
+        """Receive datagrams sent to the multicast `group` (RFC 1112: its MAC is
+        01:00:5e followed by the group's low 23 bits)."""
+        if not group.is_multicast:
+            raise UsageError(f"group: {group} is not an IPv4 multicast address")
+        self.ip_groups.add(intern_ip(group))
+        low = int(group) & 0x7FFFFF
+        self.group_macs.add(bytes.fromhex("01005e") + low.to_bytes(3, "big"))
 
     def __str__(self) -> str:
         return f"{self.name} {self.mac} {self.address} mtu {self.mtu}"

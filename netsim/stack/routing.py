@@ -45,6 +45,14 @@ class RoutingTable:
         self._routes = [r for r in self._routes if r.network != net]
         self._cache.clear()
 
+    def discard(self, route: Route) -> None:
+        """Remove this one route (the very object `add` returned), if it is in the table."""
+        for i, r in enumerate(self._routes):
+            if r is route:
+                del self._routes[i]
+                self._cache.clear()
+                return
+
     def lookup(self, dst: IPv4Address) -> Route | None:
         """RFC 1812 §5.2.4.3: the matching route with the longest prefix."""
         try:

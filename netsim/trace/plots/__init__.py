@@ -7,7 +7,8 @@ Every function takes a `Recorder` (or a DataFrame from `Recorder.to_dataframe`, 
 records) and a connection (None: the end that sent the most data) — `plot_mac_table` a switch's
 name instead — and `time_range=(t0, t1)` where it has a time axis. `plot_queue_delay` is the
 exception: it takes runs of `netsim.sim.loaded_ping.ping_under_load` (a ping's RTT and a
-queue's sojourn times, lesson 12).
+queue's sojourn times, lesson 12); `plot_rip_metric` takes RIP's processes (their route
+histories) and a network.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from netsim.trace.plots.cwnd import cwnd_data, plot_cwnd
 from netsim.trace.plots.ladder import ladder_data, plot_ladder
 from netsim.trace.plots.mactable import mac_table_data, plot_mac_table
 from netsim.trace.plots.queue import plot_queue_delay
+from netsim.trace.plots.routes import plot_rip_metric, rip_metric_data
 from netsim.trace.plots.rtt import plot_rtt, rtt_data
 from netsim.trace.plots.timeseq import plot_time_sequence, time_sequence_data
 
@@ -29,8 +31,10 @@ __all__ = [
     "plot_ladder",
     "plot_mac_table",
     "plot_queue_delay",
+    "plot_rip_metric",
     "plot_rtt",
     "plot_time_sequence",
+    "rip_metric_data",
     "rtt_data",
     "time_sequence_data",
 ]

@@ -11,7 +11,10 @@ assignment 05's `ArpCache` (netsim/stack/arp.py), which an implementation is giv
 `EthernetArp` is netsim's implementation. By default a `Stack` does this work itself, on its
 fast path (netsim/stack/host.py: `_ip_out`, `_arp_input`, `on_timer`); ``Stack.set_netif``
 installs an implementation on one interface, which then handles every frame and datagram
-there (frames sent as `EthernetArp` sends them are byte for byte the stack's own).
+there (frames sent as `EthernetArp` sends them are byte for byte the stack's own). The
+stack's ``arp`` counters still count: from the frames that cross the seam (`arp_counts_in`,
+`arp_counts_out`) and the datagrams `tick` gives up on. Only a datagram the implementation
+drops itself (its pending queue full) is not counted: nothing about it crosses the seam.
 """
 
 from __future__ import annotations

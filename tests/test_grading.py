@@ -603,6 +603,25 @@ def test_a_renamed_reformatted_copy_is_noted() -> None:
     assert similarity_notes("import os\nos._exit(3)\n" + "(" * 5000, a, "") == []
 
 
+@pytest.mark.parametrize("source", [
+    "def wrap(n, isn):\n    return (n + isn) % 2**32\n",
+    "def wrap(n: int, isn: int) -> int:\n    return (isn + n) & 0xFFFFFFFF\n",
+    'M = 1 << 32\n\ndef wrap(n, isn):\n    """The 32-bit sequence number."""\n'
+    "    return (isn + n) % M\n",
+])
+def test_a_one_line_function_is_no_copy(source: str) -> None:
+    """Assignment 06's `wrap` has one way to be written: each correct one was "a copy" of
+    netsim's or the solution's (the signature, which the starter dictates, was counted)."""
+    from netsim.grading.similarity import similarity_notes
+    asg = get_assignment("06-tcp-receiver")
+    assert similarity_notes(source, asg, asg.target) == []
+    # the whole solution handed in (renamed) is still a copy, its wrap aside
+    solution = (ROOT / "lessons" / "teachers" / "solutions" / "tcp_receiver.py").read_text()
+    notes = " ".join(similarity_notes(solution.replace("checkpoint", "cp"), asg, asg.target))
+    assert "unwrap ~" in notes and "TcpReceiver ~" in notes
+    assert not re.search(r"(?<!un)wrap ~", notes), notes
+
+
 def test_values_from_the_student_side_are_checked() -> None:
     from netsim.grading.codec import BadValue, clean_text, decode, encode, loads
     assert decode(encode((1, b"\x00", [None, 2.5], {"k": float("inf")}))) == \

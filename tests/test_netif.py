@@ -26,7 +26,8 @@ from netsim.wire.lazyframe import as_bytes
 from netsim.wire.mac import BROADCAST, MacAddress
 
 
-def _run(install: bool) -> tuple[list[tuple[float, str, bytes]], list[str]]:
+def _run(install: bool) -> tuple[list[tuple[float, str, bytes]], list[str],
+                               list[dict[str, int]]]:
     world = World(6)
     net = chain(world, 2, LinkConfig(delay=0.002, rate_bps=5e6, loss=Bernoulli(0.02)))
     for node in net.hosts + net.routers:
@@ -54,16 +55,35 @@ def _run(install: bool) -> tuple[list[tuple[float, str, bytes]], list[str]]:
     world.env.process(bulk_sender(h1, h2.ip, 5001, 150_000, into=sres))
     world.run(until=40.0)
     assert kres.sha256 == sres.sha256 and kres.bytes_received == 150_000
-    return frames, lines
+    return frames, lines, [dict(node.stack.counters["arp"]) for node in net.hosts + net.routers]
 
 
 def test_ethernet_arp_installed_sends_the_same_frames_at_the_same_times() -> None:
-    built_in, lines = _run(False)
-    installed, lines2 = _run(True)
+    built_in, lines, counted = _run(False)
+    installed, lines2, counted2 = _run(True)
     assert any("Unreachable" in line for line in lines)  # ARP gave up on 10.0.0.77
     assert sum(1 for _, _, f in built_in if f[12:14] == b"\x08\x06") > 6  # entries expired
     assert lines2 == lines
     assert installed == built_in
+    # the stack's ARP counters count what crosses the seam as its own ARP counts it
+    assert all(c["tx_request"] and c["rx_reply"] for c in counted), counted
+    assert counted[0]["retries"] and counted[0]["drop.unresolved"]
+    assert counted2 == counted
+
+
+def test_arp_counters_count_a_conflict_and_a_malformed_message_through_the_seam() -> None:
+    net = chain(World(1), 1)
+    h = net.hosts[0]
+    iface = next(iter(h.stack.interfaces.values()))
+    h.stack.set_netif(iface.name, EthernetArp(iface.mac, iface.ip))
+    h.stack.transmit = lambda i, f: None
+    other = MacAddress.local(77)
+    claim = build_ethernet(BROADCAST, other, ETHERTYPE_ARP,
+                           ArpPacket(OP_REPLY, other, iface.ip, iface.mac, iface.ip).build())
+    h.stack.receive(iface, claim, 1.0)
+    h.stack.receive(iface, build_ethernet(BROADCAST, other, ETHERTYPE_ARP, b"\x00" * 28), 1.0)
+    arp = h.stack.counters["arp"]
+    assert arp["drop.address_conflict"] == 1 and arp["drop.malformed"] == 1 and arp["rx"] == 1
 
 
 def test_set_netif_names_a_missing_interface() -> None:

@@ -15,7 +15,15 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from netsim.grading.differential import check_fn as differential_check
-from netsim.grading.differential.netif import IP, MAC, PEER_MACS, PEERS, fields, reference
+from netsim.grading.differential.netif import (
+    IP,
+    MAC,
+    OTHER_MAC,
+    PEER_MACS,
+    PEERS,
+    fields,
+    reference,
+)
 from netsim.grading.differential.values import show
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 from netsim.stack.netif import Received, Ticked
@@ -26,6 +34,7 @@ from netsim.wire.mac import BROADCAST, ZERO, MacAddress
 
 P1, P2 = PEERS[0], PEERS[1]
 M1, M2 = PEER_MACS[0], PEER_MACS[1]
+BRIDGE = OTHER_MAC  # a bridge or proxy that relays another host's ARP reply
 MAX_FRAMES = 10_000
 
 
@@ -185,6 +194,14 @@ def check_reply_releases(ctx: Context) -> None:
            "datagrams held for that next hop, in the order they came, framed for the MAC "
            "it gives", "only the replier's datagrams, oldest first")
     p.send(b"after", P1, 0.6, "after the reply the next hop is known: framed at once")
+    p.recv(f"ARP reply from {P2} (ARP sender {M2}) relayed by a bridge (Ethernet source "
+           f"{BRIDGE})", build_ethernet(MAC, BRIDGE, ETHERTYPE_ARP,
+                                        ArpPacket(OP_REPLY, M2, P2, MAC, IP).build()), 0.7,
+           "the datagrams go to the MAC the ARP message gives, its sender hardware address "
+           "(RFC 826: the mapping is <sender protocol address, sender hardware address>), "
+           "not to the frame's Ethernet source: the two differ when a bridge or a proxy "
+           "relays the reply", "take the MAC from the ARP message, not from the Ethernet "
+           "header")
 
 
 def check_answer_request(ctx: Context) -> None:
@@ -198,6 +215,15 @@ def check_answer_request(ctx: Context) -> None:
     p.recv(f"ARP request from {P1} for us", _request_from(M1, P1), 0.2, "a request for our "
            "address gets a reply: to the requester's MAC, op 2, our MAC and address as "
            "sender, the requester as target (RFC 826)")
+    rule = ("an ARP message that gives our own address as its sender is ignored: our "
+            "address is never learned as another host's (RFC 5227 §2.4: another host "
+            "claiming our address is a conflict, not a mapping)")
+    p.recv(f"ARP reply from {BRIDGE} claiming our address {IP}", build_ethernet(
+        BROADCAST, BRIDGE, ETHERTYPE_ARP, ArpPacket(OP_REPLY, BRIDGE, IP, ZERO, IP).build()),
+        0.3, rule)
+    p.send(b"to our own address", IP, 0.4, rule + ": a datagram for next hop "
+           f"{IP} is resolved like any unknown next hop, never framed for the claimer",
+           f"ignore an ARP message whose sender address is {IP} (ours)")
 
 
 def check_receive_ipv4(ctx: Context) -> None:

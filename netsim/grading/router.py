@@ -13,6 +13,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from netsim.grading.differential import check_fn as differential_check
+from netsim.grading.differential.router import SOURCE, checksum_feff
 from netsim.grading.differential.router import datagram as make_datagram
 from netsim.grading.differential.values import show
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
@@ -249,7 +250,12 @@ def check_checksum(ctx: Context) -> None:
     wrap = next(raw for n in range(65536) if (raw := _dgram("10.1.7.7", 64, 0, n))[10] == 0xFF)
     zero = next(raw for n in range(65536) if (raw := _dgram("10.1.7.7", 9, 0, n))[10] == 0x00)
     tests = [_dgram("10.1.7.7", ttl, n % 3, n * 4099) for n, ttl in enumerate((64, 2, 200, 17))]
-    for raw in [*tests, wrap, zero]:
+    # IP options: the header is IHL * 4 = 28 bytes; and a checksum of 0xfeff, whose update is
+    # 0x0000 (RFC 1141's HC + m + ~m' gives 0xffff, a value no header's checksum computed
+    # again has: RFC 1624)
+    options = [_dgram("10.1.7.7", ttl, 5, n) for n, ttl in ((3, 64), (8, 2))]
+    feff = checksum_feff(SOURCE, A("10.1.7.7"), b"\x00" * 8, 64)
+    for raw in [*tests, wrap, zero, *options, feff]:
         d = _route(ctx, r, raw)
         want = ref.route(raw, False)
         if d.action != FORWARD or len(d.datagram) < 20:
@@ -259,15 +265,28 @@ def check_checksum(ctx: Context) -> None:
         want_sum = int.from_bytes(want.datagram[10:12], "big")
         if got_sum != want_sum:
             unchanged = got_sum == int.from_bytes(raw[10:12], "big")
-            raise CheckFailed("the header checksum is updated for the new TTL (RFC 1812 "
-                              "§4.2.2.5, header checksum; RFC 1624 shows the incremental "
-                              "update)", expected=f"checksum 0x{want_sum:04x}",
+            ihl = (raw[0] & 15) * 4
+            first20 = bytearray(want.datagram[:20])
+            first20[10:12] = b"\0\0"
+            if ihl > 20 and got_sum == internet_checksum(bytes(first20)):
+                hint = (f"this header has IP options: it is IHL * 4 = {ihl} bytes, and the "
+                        "checksum covers all of them, not only the first 20 (RFC 791 §3.1, "
+                        "header format)")
+            elif got_sum == 0xFFFF and want_sum == 0:
+                hint = ("0xffff is RFC 1141's incremental update, HC + m + ~m': where the "
+                        "checksum computed again is 0x0000 it gives -0 instead; RFC 1624's "
+                        "~(~HC + ~m + m') (or computing the checksum again) gives 0x0000")
+            elif unchanged:
+                hint = "the checksum was not updated after the TTL changed"
+            else:
+                hint = ("the one's complement sum of the new header with the checksum field "
+                        "zero, carries folded back in, then complemented (RFC 1071)")
+            raise CheckFailed("the header checksum is updated for the new TTL: exactly the "
+                              "checksum of the new header, all IHL * 4 bytes of it, options "
+                              "included (RFC 1812 §4.2.2.5, header checksum; RFC 1624 shows "
+                              "the incremental update)", expected=f"checksum 0x{want_sum:04x}",
                               got=f"checksum 0x{got_sum:04x}" +
-                              (" (the old one)" if unchanged else ""),
-                              hint="the checksum was not updated after the TTL changed"
-                              if unchanged else "the one's complement sum of the new "
-                              "header with the checksum field zero, carries folded back "
-                              "in, then complemented (RFC 1071)")
+                              (" (the old one)" if unchanged else ""), hint=hint)
         if internet_checksum(d.datagram[:(d.datagram[0] & 15) * 4]) != 0:
             raise CheckFailed("the forwarded header's checksum verifies",
                               expected="0", got="non-zero")

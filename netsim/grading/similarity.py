@@ -7,7 +7,9 @@ The source is parsed with `ast`, never run. Two notes:
 - *looks like a copy*: a class or function of the file is, after normalising, the same as (or
   nearly the same as) netsim's reference or a teacher's solution (lessons/teachers/solutions).
   Normalising drops docstrings, comments and layout and renames every identifier to its order
-  of first appearance, so renaming variables or reformatting does not hide a copy.
+  of first appearance, so renaming variables or reformatting does not hide a copy. Only a
+  unit's body is compared (the starter dictates the signature), and a body of fewer than
+  `MIN_TOKENS` tokens (a one-line function) is not: there are too few ways to write it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from netsim.grading.framework import Assignment
 
 MAX_SOURCE = 256 * 1024  # bytes of a submission the grader parses at all
-MIN_TOKENS = 60  # smaller units are too generic to call a copy
+MIN_TOKENS = 60  # smaller bodies are too generic to call a copy
 MAX_TOKENS = 6000  # larger units are not compared (the comparison is quadratic)
 THRESHOLD = 0.9  # share of equal normalised tokens that counts as a copy
 #: CPU seconds the comparison may take in the trusted process: a file made of many large
@@ -60,7 +62,15 @@ class _Normalise(ast.NodeTransformer):
 
 
 def _tokens(unit: ast.AST) -> list[str]:
-    dumped = ast.dump(_Normalise().visit(unit), annotate_fields=False, include_attributes=False)
+    """The normalised tokens of a unit's body. Its signature (name, arguments, annotations,
+    bases) is left out: the starter dictates it, so it says nothing about where the code came
+    from, and counted in it made a one-line body such as ``return (isn + n) % 2**32`` (the
+    only way to write assignment 06's `wrap`) big enough to compare and a "copy"."""
+    node = _Normalise().visit(unit)
+    body = getattr(node, "body", None)
+    parts = body if isinstance(body, list) else [node]
+    dumped = " ".join(ast.dump(p, annotate_fields=False, include_attributes=False)
+                      for p in parts)
     return re.findall(r"\w+|[^\w\s]", dumped)
 
 

@@ -198,6 +198,21 @@ def check_syn(ctx: Context) -> None:
     q.receive(M - 2, True, False, b"xyz", rule=rule,
               hint="the payload of a SYN starts one after the SYN's sequence number")
     q.receive(2, False, False, b"uvw", rule=rule)
+    t = _Pair(ctx)
+    rule = ("a segment without the SYN flag that starts at the ISN: its first byte has the "
+            "SYN's sequence number, already acknowledged; only the rest is new (RFC 9293 "
+            "§3.10.7.4: of a segment that straddles old and new, only the new part is "
+            "processed)")
+    t.receive(77_000, True, False, b"", rule=rule)
+    t.receive(77_000, False, False, b"!abc", rule=rule,
+              hint="trim the byte at the ISN, do not drop the whole segment")
+    rule = ("only the first SYN gives the ISN: a later SYN (another ISN, or the same one "
+            "again) changes neither the ISN nor the acknowledgment number (RFC 9293 "
+            "§3.10.7.4: a SYN on a synchronized connection is no new start)")
+    t.receive(5_000_000, True, False, b"", rule=rule,
+              hint="set the ISN only while there is none")
+    t.receive(77_004, False, False, b"def", rule=rule,
+              hint="set the ISN only while there is none")
 
 
 def check_ackno(ctx: Context) -> None:

@@ -22,7 +22,7 @@ from netsim.stack.fragments import Reassembler, fragment
 from netsim.stack.icmp import TokenBucket, may_send_error_about
 from netsim.stack.interface import Interface
 from netsim.stack.ipv6 import Ipv6Layer
-from netsim.stack.netif import NetworkInterface
+from netsim.stack.netif import NetworkInterface, arp_counts_in, arp_counts_out
 from netsim.stack.routing import RoutingTable
 from netsim.stack.tcp.layer import TcpLayer
 from netsim.stack.timers import INF, TimerQueue
@@ -604,6 +604,10 @@ class Stack:
             self.drop("eth", "interface_down")
             return
         assert iface.netif is not None
+        if frame[12:14] == _ETH_ARP:  # the stack's ARP counters still count (arp_counts_in)
+            arpc = self.counters["arp"]
+            for key in arp_counts_in(frame, iface.ip, iface.mac):
+                arpc[key] += 1
         got = iface.netif.recv_frame(frame, now)
         self._transmit_all(iface, got.frames)
         if got.datagram is not None:
@@ -623,14 +627,18 @@ class Stack:
     def _netif_tick(self, iface: Interface, now: float) -> None:
         assert iface.netif is not None
         got = iface.netif.tick(now)
-        self._transmit_all(iface, got.frames)
+        self._transmit_all(iface, got.frames, retry=True)
         for raw in got.failed:
             self.drop("arp", "unresolved", "a next hop did not answer ARP")
             self._arp_failed(bytes(raw), now)
 
-    def _transmit_all(self, iface: Interface, frames: list[bytes]) -> None:
+    def _transmit_all(self, iface: Interface, frames: list[bytes], retry: bool = False) -> None:
         for f in frames:
             self.eth_counts["tx"] += 1
+            if f[12:14] == _ETH_ARP:
+                arpc = self.counters["arp"]
+                for key in arp_counts_out(f, retry):
+                    arpc[key] += 1
             self.transmit(iface, bytes(f))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:

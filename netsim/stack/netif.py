@@ -11,7 +11,10 @@ assignment 05's `ArpCache` (netsim/stack/arp.py), which an implementation is giv
 `EthernetArp` is netsim's implementation. By default a `Stack` does this work itself, on its
 fast path (netsim/stack/host.py: `_ip_out`, `_arp_input`, `on_timer`); ``Stack.set_netif``
 installs an implementation on one interface, which then handles every frame and datagram
-there (frames sent as `EthernetArp` sends them are byte for byte the stack's own).
+there (frames sent as `EthernetArp` sends them are byte for byte the stack's own). The
+stack's ``arp`` counters still count: from the frames that cross the seam (`arp_counts_in`,
+`arp_counts_out`) and the datagrams `tick` gives up on. Only a datagram the implementation
+drops itself (its pending queue full) is not counted: nothing about it crosses the seam.
 """
 
 from __future__ import annotations
@@ -126,4 +129,35 @@ class EthernetArp:
         return self.arp.next_deadline()
 
 
-__all__ = ["EthernetArp", "NetworkInterface", "Received", "Ticked"]
+def arp_counts_in(frame: bytes, ip: IPv4Address, mac: bytes) -> list[str]:
+    """The stack's ``arp`` counters a received frame moves, as the stack's own ARP input
+    counts them (netsim/stack/host.py, `_arp_input`): with `set_netif` the frame goes to
+    another implementation, and the stack counts what it sees cross the seam. Not an ARP
+    frame for us: nothing."""
+    dst = frame[0:6]
+    if len(frame) < 14 or frame[12:14] != _ARP or dst != mac and dst != BROADCAST:
+        return []
+    try:
+        pkt = parse_arp(frame[14:])
+    except WireError:
+        return ["drop.malformed"]
+    if pkt.sender_ip == ip:  # our own address from another host: a conflict (RFC 5227 §2.4)
+        return ["rx"] if pkt.sender_mac == mac else ["rx", "drop.address_conflict"]
+    if pkt.target_ip == ip and pkt.op == OP_REQUEST:
+        return ["rx", "rx_request"]
+    return ["rx", "rx_reply"] if pkt.op == OP_REPLY else ["rx"]
+
+
+def arp_counts_out(frame: bytes, retry: bool) -> list[str]:
+    """The ``arp`` counters a frame sent moves (as the stack's own `_send_arp` and
+    `on_timer` count): every ARP message, its requests, and those sent by `tick` as
+    retries."""
+    if len(frame) < 22 or frame[12:14] != _ARP:
+        return []
+    if frame[20:22] != OP_REQUEST.to_bytes(2, "big"):
+        return ["tx"]
+    return ["tx", "tx_request", "retries"] if retry else ["tx", "tx_request"]
+
+
+__all__ = ["EthernetArp", "NetworkInterface", "Received", "Ticked", "arp_counts_in",
+           "arp_counts_out"]

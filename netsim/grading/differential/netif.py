@@ -3,8 +3,11 @@ netsim's `EthernetArp` (over netsim's `ArpTable`, the cache of assignment 05).
 
 Sequences over three neighbours with a short timeout, few retries and a small pending bound:
 datagrams to send, frames received (ARP requests for us and for another address, replies,
-probes from 0.0.0.0, a neighbour claiming our address, IPv4 to our MAC, to broadcast and to
-another MAC, an unknown EtherType, a truncated frame), and ticks exactly at the deadlines.
+probes from 0.0.0.0, a neighbour claiming or announcing our address, ARP messages relayed by a
+bridge (the Ethernet source is not the ARP sender), IPv4 to our MAC, to broadcast and to
+another MAC, an unknown EtherType, a truncated frame), and ticks exactly at the deadlines;
+datagrams go to the neighbours and now and then to our own address (which a claim must not
+have taught a MAC for).
 After each call it compares what was returned: every frame (as tcpdump prints it, and its
 bytes), the datagram handed up, the datagrams given up on.
 """
@@ -85,6 +88,17 @@ def frame_pool(n: int) -> list[tuple[str, bytes]]:
                                                                     ZERO, IP).build())),
         ("unknown EtherType", build_ethernet(MAC, PEER_MACS[0], 0x86DD, b"\x60" + bytes(39))),
         ("truncated", bytes(MAC)[:4]),
+        # the ARP sender hardware address is not the Ethernet source (RFC 826: learn the
+        # former): a bridge or a proxy relayed the message
+        (f"reply from {PEERS[1]} relayed by a bridge", build_ethernet(
+            MAC, OTHER_MAC, ETHERTYPE_ARP,
+            ArpPacket(OP_REPLY, PEER_MACS[1], PEERS[1], MAC, IP).build())),
+        (f"request from {PEERS[2]} for us relayed by a bridge", build_ethernet(
+            BROADCAST, OTHER_MAC, ETHERTYPE_ARP,
+            ArpPacket(OP_REQUEST, PEER_MACS[2], PEERS[2], ZERO, IP).build())),
+        ("a neighbour announces our address", build_ethernet(
+            BROADCAST, OTHER_MAC, ETHERTYPE_ARP,
+            ArpPacket(OP_REQUEST, OTHER_MAC, IP, ZERO, IP).build())),
     ]
     return out
 
@@ -155,7 +169,7 @@ def examples() -> Any:
             kind = pick(draw, ["send", "recv", "send", "recv", "tick"])
             n += 1
             if kind == "send":
-                hop = pick(draw, PEERS)
+                hop = pick(draw, [*PEERS, IP])  # IP: never learned from a claim (RFC 5227)
                 c = Call("send_datagram", (("datagram", build_ipv4(IP, hop, PROTO_UDP,
                                                                    b"datagram %d" % n)),
                                            ("next_hop", hop), ("now", now)))

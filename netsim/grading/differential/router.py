@@ -4,7 +4,8 @@ netsim's `Router` (netsim/stack/forwarding.py).
 Sequences add routes from a small pool of overlapping prefixes (lengths 0, 1, 8, 16, 24, 25,
 31 and 32, host bits sometimes set, the same prefix twice), with or without a gateway, and
 interleave ``lookup`` of addresses near the prefixes' edges with ``route`` of datagrams of
-TTL 0, 1, 2, 64 and 255, to the router itself or not, some with link padding. After each call
+TTL 0, 1, 2, 64 and 255, to the router itself or not, some with link padding, IP options or a
+header checksum whose update gives 0x0000 (RFC 1141's equation gives 0xffff). After each call
 it compares what was returned: lookup's (interface, gateway); route's action, and for a
 forward the interface, the next hop, the new TTL, the header checksum and every other byte,
 for a drop the ICMP error. Also accepted: the route looked up before the TTL is checked (a
@@ -139,8 +140,27 @@ def datagram(ttl: int, dst: IPv4Address, kind: int, n: int) -> bytes:
             raw = build_ipv4(SOURCE, dst, PROTO_UDP, payload, ttl=ttl, identification=ident)
             if raw[10] == 0xFF:
                 return raw
+    if kind == 4:  # a header checksum of 0xfeff: the new one is 0x0000 (RFC 1141's 0xffff)
+        return checksum_feff(SOURCE, dst, payload, ttl)
+    if kind == 5:  # IP options: the header is IHL * 4 = 28 bytes (RFC 791 §3.1)
+        return build_ipv4(SOURCE, dst, PROTO_UDP, payload, ttl=ttl, identification=n * 31,
+                          options=OPTIONS)
     return build_ipv4(SOURCE, dst, PROTO_ICMP, b"\x08\x00" + payload, ttl=ttl, dscp=10,
                       identification=n)
+
+
+#: Router Alert (RFC 2113), then No Operation, No Operation, End of Option List
+OPTIONS = b"\x94\x04\x00\x00\x01\x01\x01\x00"
+
+
+def checksum_feff(src: IPv4Address, dst: IPv4Address, payload: bytes, ttl: int) -> bytes:
+    """A UDP datagram whose header checksum is 0xfeff (its identification chosen): with the
+    TTL one less the checksum computed again is 0x0000, where RFC 1141's incremental update,
+    HC + m + ~m', gives 0xffff (RFC 1624 explains why, and gives the update that does not)."""
+    c0 = int.from_bytes(build_ipv4(src, dst, PROTO_UDP, payload, ttl=ttl)[10:12], "big")
+    ident = 0x0100 + c0  # the checksum is ~(sum + identification): make it ~0x0100
+    ident = (ident & 0xFFFF) + (ident >> 16)
+    return build_ipv4(src, dst, PROTO_UDP, payload, ttl=ttl, identification=ident & 0xFFFF)
 
 
 def examples() -> Any:
@@ -163,7 +183,7 @@ def examples() -> Any:
             else:
                 n += 1
                 ttl = pick(draw, [64, 1, 2, 0, 255])
-                raw = datagram(ttl, pick(draw, DESTS), pick(draw, [0, 1, 2, 3]), n)
+                raw = datagram(ttl, pick(draw, DESTS), pick(draw, [0, 1, 2, 3, 4, 5]), n)
                 if pick(draw, [False, True]):
                     raw += b"\0" * 6  # link padding
                 calls.append(Call("route", (("datagram", raw),

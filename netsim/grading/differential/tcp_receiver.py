@@ -3,7 +3,9 @@
 Sequences are what a correct peer could send: an ISN anywhere in 32-bit space (often just
 below 2**32, so the sequence numbers wrap inside the stream), maybe a segment before the SYN,
 the SYN (sometimes with data), then segments cut from one stream — in order, ahead of a hole,
-old, at and past the window's edge, duplicated, the FIN with the last byte or alone — each with
+old, at and past the window's edge, duplicated, the FIN with the last byte or alone, one
+without the SYN flag that starts at the ISN (its first byte is trimmed), another SYN (which
+sets no new ISN) — each with
 the window that fits after the current acknowledgment number; now and then a window field to
 compute, or a call of the module's ``wrap`` or ``unwrap`` (checkpoints on both sides of
 multiples of 2**32 and near 0). After each call it compares what was returned and, after
@@ -38,9 +40,10 @@ M = 1 << 32
 RULES = {
     "returned": "receive() returns exactly the bytes that became contiguous, each byte once "
                 "(stream index = absolute sequence number - 1; the SYN's payload starts at "
-                "SYN + 1; only bytes inside the window)",
+                "SYN + 1; a segment without SYN at the ISN loses its first byte, the SYN's "
+                "number; only bytes inside the window)",
     "ackno()": "ackno() is wrap(1 + bytes assembled (+ 1 once the FIN's stream is complete), "
-               "ISN); None before the SYN",
+               "ISN); None before the SYN; only the first SYN gives the ISN",
     "wrap()": "wrap(n, isn) = (isn + n) mod 2**32 (RFC 9293 §3.4: sequence numbers wrap)",
     "unwrap()": "unwrap(seqno, isn, checkpoint) is the absolute sequence number >= 0 that "
                 "wraps to seqno, closest to the checkpoint",
@@ -99,7 +102,15 @@ def examples() -> Any:
             nxt = ref.reassembler.next_index
             window = pick(draw, [1 << 16, max(0, length - nxt), 0, 1, 2, 3, 4, 7, 16], 0, 40)
             how = pick(draw, ["any", "rest", "ahead", "at_next", "to_edge", "past_edge",
-                              "old", "tail", "fin_only"])
+                              "old", "tail", "fin_only", "at_isn", "syn_again"])
+            if how == "at_isn":  # no SYN flag, first byte at the SYN's number: trimmed
+                end = min(length, pick(draw, [2, 0, 1, 5], 0, 20))
+                receive(isn, False, False, b"!" + STREAM[:end], window)
+                continue
+            if how == "syn_again":  # another SYN: not a new ISN
+                receive(wrap(pick(draw, [0, 7, M - 100, 1 << 31], 0, M - 1), isn), True, False,
+                        b"", window)
+                continue
             if how == "ahead":  # leave a hole of 1 to 5 bytes
                 start = nxt + pick(draw, [1, 2, 3, 5])
             elif how in ("at_next", "rest"):

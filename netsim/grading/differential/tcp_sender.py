@@ -5,7 +5,8 @@ space (often just below 2**32, so the stream's sequence numbers wrap), then writ
 of held bytes (the oldest, the newest, across the wrap, whole or in part) and
 acknowledgment numbers from what was sent: the SYN's, old ones, duplicates, partial ones,
 everything, and one past the FIN. After each call it compares what was returned,
-``buffered()`` and ``data_end()``.
+``buffered()`` and ``data_end()``. A resource probe then streams 2 MiB, acknowledged as it
+goes: the sender must not go on holding what was acknowledged.
 
 The candidate's factory makes the student's sender (through the sandbox's proxy in the
 grader).
@@ -26,7 +27,7 @@ from netsim.grading.differential.core import (
     more,
     pick,
 )
-from netsim.grading.differential.values import plain
+from netsim.grading.differential.values import held, plain
 from netsim.stack.tcp.tcp_sender import MASK, StreamSender
 
 STREAM = bytes(range(65, 65 + 26)) * 8  # distinct neighbours, so a shifted byte shows
@@ -102,10 +103,50 @@ SPEC = Spec("07-tcp-sender", "s", "TcpSender", examples, observe, RULES,
             construct=lambda factory, params: factory())
 
 
+def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = held,
+                   total: int = 1 << 21, chunk: int = 16384,
+                   window: int = 32768) -> DiffOutcome | None:
+    """A `total`-byte stream written `chunk` bytes at a time, each write followed by the ACK
+    of all but the last `window` bytes: what the sender then holds must be about the bytes
+    not yet acknowledged (netsim's compacts its buffer now and then: at most about twice
+    that, plus 64 KiB), not the stream (README: acknowledge drops the bytes it covers)."""
+    s = candidate()
+    isn = M - 5000  # the stream crosses 2**32 early on
+    s.start(isn)
+    calls = 1
+    for off in range(0, total, chunk):
+        s.write(bytes(chunk))
+        s.acknowledge((isn + 1 + max(0, off + chunk - window)) & MASK)
+        calls += 2
+    amount = size(s)
+    calls += 1
+    bound = 4 * window + 2 * chunk + 65536
+    if amount <= bound:
+        return None
+    script = "\n".join([
+        "the resource probe (after the random sequences all agreed):",
+        "  s = TcpSender()",
+        f"  s.start({isn}); {total // chunk} times: s.write(<{chunk} bytes>), then "
+        f"s.acknowledge(...) of all but the last {window} bytes written",
+        f"      held after acknowledgment: reference at most {bound}, yours about {amount} "
+        "(acknowledged bytes are never released)"])
+    message = ("differential check: held after acknowledgment differs from netsim's "
+               f"reference ({amount} bytes or entries still held when {window} bytes are "
+               "unacknowledged; drop the bytes an ACK covers, do not just count them)")
+    return DiffOutcome(False, message + "\n\n" + script, 1, calls, 0.0, None, 0, message,
+                       f"held after acknowledgment <= {bound}",
+                       f"held after acknowledgment = {amount}", script)
+
+
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = StreamSender, *,
           max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
-          seed: int = 7) -> DiffOutcome:
+          seed: int = 7, size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """Random sequences on the senders `candidate()` and `reference()` make, compared step by
-    step."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+    step, then (with `size`, which measures what an object holds) the resource probe."""
+    outcome = explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
+                      shrink_budget=shrink_budget, seed=seed)
+    if outcome.passed and size is not None:
+        probe = resource_probe(candidate, size)
+        if probe is not None:
+            return probe
+    return outcome

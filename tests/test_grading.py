@@ -673,6 +673,23 @@ def test_stop_at_first_failure_skips_the_later_checks() -> None:
     assert quick.score <= full.score < full.max_score
 
 
+@pytest.mark.parametrize(("source", "words"), [
+    ("from netsim.stack.tcp import tcp_receiver\n\ndef wrap(n, isn):\n"
+     "    return tcp_receiver.wrap(n, isn)\n", "calls netsim.stack.tcp.tcp_receiver.wrap"),
+    ("from netsim.stack.tcp.tcp_receiver import unwrap as u\n",
+     "u is netsim.stack.tcp.tcp_receiver.unwrap"),
+    ("import netsim.stack.tcp.tcp_receiver as r\nwrap = r.wrap\n",
+     "wrap is netsim.stack.tcp.tcp_receiver.wrap"),
+])
+def test_a_helper_taken_from_the_reference_is_noted(source: str, words: str) -> None:
+    """Not only the target class: 06's wrap/unwrap handed over to netsim's own are named
+    for the teacher (a one-line wrapper is too short to be called a copy)."""
+    from netsim.grading.similarity import similarity_notes
+    asg = get_assignment("06-tcp-receiver")
+    notes = " ".join(similarity_notes(source, asg, asg.target))
+    assert "uses netsim's reference implementation" in notes and words in notes, notes
+
+
 def test_the_copy_check_cannot_be_made_to_run_for_minutes() -> None:
     """Many large functions of one shape, each close in size to a unit of the reference, made
     the trusted process spend minutes per submission; the comparison now stops on a budget."""

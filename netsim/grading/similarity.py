@@ -194,4 +194,11 @@ def _reuse(tree: ast.AST, assignment: Assignment, target: str) -> list[str]:
                                         for r in ref_names):
                     ref = bound.get(text, text.rpartition(".")[2])
                     out.append(f"{target} is (a subclass of) {mod_name}.{ref}")
+    for local, ref in bound.items():  # 06: wrap/unwrap taken from the reference module
+        if local != target:
+            out.append(f"{local} is {mod_name}.{ref}")
+    for node in ast.walk(tree):  # def wrap(n, isn): return tcp_receiver.wrap(n, isn)
+        if isinstance(node, ast.Attribute) and node.attr in ref_names and \
+                ast.unparse(node.value) in module_aliases:
+            out.append(f"calls {mod_name}.{node.attr}")
     return sorted(set(out))

@@ -173,6 +173,24 @@ def test_a_listener_answers_only_an_ecn_setup_syn_with_an_ecn_setup_syn_ack(
     assert conn.state is State.ESTABLISHED and conn.ecn_ok is agreed
 
 
+def test_a_syn_resent_without_ecn_turns_it_off_on_the_listener_side() -> None:
+    # RFC 3168 §6.1.1.1's example: B's ECN-setup SYN-ACK is lost, A resends a non-ECN-setup
+    # SYN, B answers with a non-ECN-setup SYN-ACK, and neither sends ECT
+    table = FakeTable()
+    host = table.stack
+    conn = TcpConnection(table, A, 80, B, 40000, cfg(2), listener=FakeListener())
+    conn.open_passive(TCPSegment(40000, 80, 9000, 0, SYN | ECE | CWR, 60000, b"", ()), 0.0)
+    assert host.last.flags == SYN | ACK | ECE
+    conn.segment_arrives(TCPSegment(40000, 80, 9000, 0, SYN, 60000, b"", ()), 1.0)
+    synack = host.last
+    assert synack.flags == SYN | ACK and not conn.ecn_ok
+    conn.segment_arrives(TCPSegment(40000, 80, 9001, synack.seq + 1, ACK, 60000, b"", ()),
+                         1.1)
+    assert conn.state is State.ESTABLISHED and not conn.ecn_ok
+    conn.send(b"x" * 100, 1.2)
+    assert host.sent[-1][0].payload and host.sent[-1][1] == NOT_ECT
+
+
 # ---------------------------------------------------------------------- §6.1.3 the receiver
 def test_the_receiver_echoes_ce_on_every_ack_until_cwr_arrives() -> None:
     conn, host = client()

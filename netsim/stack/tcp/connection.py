@@ -177,7 +177,7 @@ class TcpConnection(Handshake):
         if state is SYN_RECEIVED and flags & (SYN | ACK | RST) == SYN and seq == self.irs:
             # The peer's SYN again: it lost our SYN-ACK, so send that again rather than the
             # bare ACK the acceptability test would give (as Linux's tcp_check_req does)
-            self._send_syn(now, ack=True)
+            self._syn_again(flags, now)
             return
         # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS
         if self.ts_ok and self.cfg.paws and not flags & RST and self._paws_drop(seg, now):
@@ -208,7 +208,7 @@ class TcpConnection(Handshake):
         # --- fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
         if flags & SYN:
             if state is SYN_RECEIVED and seq == self.irs:
-                self._send_syn(now, ack=True)  # the peer lost our SYN-ACK
+                self._syn_again(flags, now)  # the peer lost our SYN-ACK
                 return
             self._challenge_ack(now)
             return

@@ -33,7 +33,7 @@ from netsim.wire.tcp import ACK, CWR, ECE
 if TYPE_CHECKING:
     from netsim.stack.tcp.retransmit_timer import RetransmitTimer as Conn
 
-__all__ = ["CE", "ECT0", "ECN_SETUP_SYN", "established", "new_data_cwr",
+__all__ = ["CE", "ECT0", "ECN_SETUP_SYN", "established", "syn_again", "new_data_cwr",
            "on_ece", "on_receive", "syn_flags", "take_syn"]
 
 #: The ECN field of the IP header (RFC 3168 §5): ECT(0), and CE (congestion experienced)
@@ -66,6 +66,14 @@ def take_syn(conn: Conn, flags: int) -> None:
         conn.ecn_ok = conn.cfg.ecn != NEVER and flags & ECN_SETUP_SYN == ECN_SETUP_SYN
     else:  # simultaneous open: both sent SYNs, both must be ECN-setup
         conn.ecn_ok = conn._ecn_asked and flags & ECN_SETUP_SYN == ECN_SETUP_SYN
+
+
+def syn_again(conn: Conn, flags: int) -> None:
+    """The peer's SYN again, in SYN-RECEIVED: once a non-ECN-setup SYN was received the host
+    should not send ECT (RFC 3168 §6.1.1); an ECN-setup one cannot turn it back on, as a
+    non-ECN-setup SYN-ACK may have been sent."""
+    if flags & ECN_SETUP_SYN != ECN_SETUP_SYN:
+        conn.ecn_ok = False
 
 
 def established(conn: Conn, now: float) -> None:

@@ -123,6 +123,13 @@ class Handshake(LossRecovery):
         self._emit_raw(self.iss, flags, b"", self._syn_options(ack), window, now, retransmit)
         self._start_rto_if_stopped(now)
 
+    def _syn_again(self, flags: int, now: float) -> None:
+        """The peer's SYN came again in SYN-RECEIVED (it lost our SYN-ACK): answer it again.
+        A SYN that is no longer ECN-setup (the peer gave up on ECN, RFC 3168 §6.1.1.1) turns
+        ECN off, and the SYN-ACK says so."""
+        ecn.syn_again(self, flags)
+        self._send_syn(now, ack=True)
+
     def _established(self, now: float) -> None:
         """Both SYNs are acknowledged: set up the data phase."""
         if self._syn_retransmitted:

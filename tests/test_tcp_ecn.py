@@ -25,6 +25,7 @@ from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.states import State
 from netsim.stack.timers import TimerQueue
+from netsim.trace.plots.cwnd import cwnd_data
 from netsim.trace.recorder import Recorder
 from netsim.wire.ipv4 import parse_ipv4
 from netsim.wire.tcp import ACK, CWR, ECE, SYN, MSSOption, TCPSegment, parse_tcp
@@ -354,6 +355,8 @@ def test_a_marking_bottleneck_marks_instead_of_dropping_when_tcp_does_ecn(qdisc:
     # once per window of data: never two reductions within one round trip
     times = [r.time for r in reductions]
     assert min(b - a for a, b in zip(times, times[1:], strict=False)) > base
+    # the cwnd plot marks each of them
+    assert [t for t, _ in cwnd_data(rec, reductions[0].conn).ecn_reductions] == times
     segs = rec.segments(direction="tx")
     assert any("E" in s.flags for s in segs if s.host == "h2")  # ECE on h2's ACKs
     assert any("W" in s.flags for s in segs if s.host == "h1")  # CWR on h1's data

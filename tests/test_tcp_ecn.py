@@ -409,3 +409,33 @@ def test_netsim_sim_ecn_prints_what_the_loop_did(capsys: pytest.CaptureFixture[s
     assert doc["ecn"]["negotiated"] == 1 and doc["ecn"]["ce_marks"] > 0
     assert main([*args, "--json"]) == 0  # without --ecn: no ecn key, outputs as before
     assert "ecn" not in __import__("json").loads(capsys.readouterr().out)
+
+
+def test_ect_survives_routers_and_a_mark_at_a_router_port_reaches_the_receiver() -> None:
+    # h1 - r1 - r2 - h2, the middle link a marking bottleneck: frames cross the routers as
+    # LazyFrame objects (netsim.wire.lazyframe) keeping their ECN field; a marked one becomes
+    # bytes with CE and a correct header checksum, and h2 echoes it
+    from netsim.sim.topology import chain
+    from netsim.wire.lazyframe import LazyFrame
+
+    world = World(2)
+    net = chain(world, 2, LinkConfig(delay=0.002, rate_bps=100e6), tcp=TcpConfig(ecn=1),
+                bottleneck=LinkConfig(delay=0.005, rate_bps=10e6,
+                                      qdisc=parse_qdisc("codel ecn")))
+    h1, h2 = net.hosts
+    lst = h2.stack.tcp.listen(80)
+    conn = h1.stack.tcp.connect(h2.ip, 80, 0.0)
+    world.env.run(until=0.1)
+    served = lst.accept()
+    assert served is not None and conn.ecn_ok and served.ecn_ok
+    for _ in range(30):
+        conn.send(b"x" * 65536, world.env.now)
+        world.env.run(until=world.env.now + 0.05)
+        served.recv(1 << 30, world.env.now)
+    assert served.ce_received > 0 and conn.ecn_reductions > 0
+    assert h2.stack.counters["ipv4"]["drop.checksum"] == 0
+    assert conn.retransmissions == 0
+    frame = LazyFrame(b"\x02" * 6, b"\x04" * 6, h1.ip, h2.ip, 64, 7,
+                      TCPSegment(1, 2, 3, 4, ACK, 100, b"data", ()), b"", ECT0)
+    ip = parse_ipv4(frame.raw()[14:])  # (checks the header checksum)
+    assert ip.ecn == ECT0 and ecn_of(frame.forwarded(b"\x06" * 6, b"\x08" * 6).raw()) == ECT0

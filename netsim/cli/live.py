@@ -106,6 +106,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--syncookies", default="1", metavar="MODE",
                    help="SYN cookies, as Linux's net.ipv4.tcp_syncookies: 0|off, "
                         "1|on-overflow (when the half-open queue is full; default), 2|always")
+    g.add_argument("--ecn", default="2", metavar="MODE",
+                   help="ECN (RFC 3168), as Linux's net.ipv4.tcp_ecn: 0 never, 1 ask for it on "
+                        "connections netsim opens and agree when asked, 2 agree only when "
+                        "asked (default)")
     g.add_argument("--quiet", "-q", action="store_true", help="print only results")
     add_link_arguments(p)
     # Live defaults: no impairment unless asked for; the MTU is the TAP's.
@@ -165,9 +169,14 @@ def _config(args: argparse.Namespace) -> LiveConfig:
     if cookies is None:
         raise UsageError(f"--syncookies: {args.syncookies!r} is not a mode; use 0|off, "
                          "1|on-overflow or 2|always")
+    ecn = str(getattr(args, "ecn", "2")).strip()
+    if ecn not in ("0", "1", "2"):
+        raise UsageError(f"--ecn: {args.ecn!r} is not a mode; use 0 (never), 1 (ask and agree) "
+                         "or 2 (agree when asked)")
     return LiveConfig(tap=args.tap, ip=args.ip, mac=args.mac, mtu=mtu, gateway=args.gateway,
                       impair=impair, seed=args.seed, pcap=args.pcap, trace=args.trace,
-                      tcp=TcpConfig.linux_like(min_rto=min_rto, syncookies=cookies))
+                      tcp=TcpConfig.linux_like(min_rto=min_rto, syncookies=cookies,
+                                               ecn=int(ecn)))
 
 
 def _say(args: argparse.Namespace, text: str, *, result: bool = False) -> None:

@@ -66,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "probes a lost tail; --no-rack: duplicate-ACK counting only (default: off)",
     )
     parser.add_argument(
+        "--ecn", action=argparse.BooleanOptionalAction, default=None,
+        help="ECN (RFC 3168): both hosts ask for it, data leaves ECT(0), a marking queue "
+        "(--qdisc '... ecn') sets CE instead of dropping, the receiver echoes ECE and the "
+        "sender halves cwnd; --no-ecn: never (default: agree only when asked, as Linux)",
+    )
+    parser.add_argument(
         "--time-limit", default=None, metavar="TIME",
         help="give up after this much simulated time (default: wait until TCP succeeds or "
         "gives up)",
@@ -96,7 +102,7 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
     flows = count(getattr(args, "flows", 1), "--flows", "connections", 1000)
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
                         pcap=args.pcap, time_limit=limit, flows=flows,
-                        rack=getattr(args, "rack", None))
+                        rack=getattr(args, "rack", None), ecn=getattr(args, "ecn", None))
 
 
 def format_summary(result: BulkResult, link_text: str) -> str:
@@ -117,6 +123,10 @@ def format_summary(result: BulkResult, link_text: str) -> str:
         ("retransmissions", f"{result.retransmissions} ({result.fast_retransmits} fast "
                             f"retransmits, {result.sack_recoveries} SACK recoveries)"),
         ("timeouts", str(result.timeouts)),
+        *([("ecn", f"{'agreed' if result.ecn['negotiated'] else 'NOT agreed'}, "
+                   f"{result.ecn['ce_marks']} CE marks, {result.ecn['ece_reductions']} window "
+                   f"reductions for ECE, {result.ecn['cwr_sent']} CWR sent")]
+          if result.ecn is not None else []),
         *([("flows", f"{result.flows}, Jain's fairness index {result.jain_fairness:.3f} ("
                      + ", ".join(format_rate(g) for g in result.flow_goodputs_bps) + ")")]
           if result.flows > 1 else []),

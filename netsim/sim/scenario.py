@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,9 @@ class BulkScenario:
     time_limit: float | None = None
     flows: int = 1  # parallel connections h1 -> h2 over the same link, `bytes` each
     rack: bool | None = None  # RACK-TLP (RFC 8985) on or off; None: as `tcp` says
+    # ECN (RFC 3168): True: both hosts ask for it (TcpConfig.ecn 1), False: never (0);
+    # None: as `tcp` says
+    ecn: bool | None = None
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
@@ -109,6 +113,9 @@ class BulkResult:
     # Jain's fairness index of the flows' goodputs, (sum x)^2 / (n sum x^2): 1 when equal
     jain_fairness: float = 1.0
     flow_goodputs_bps: list[float] = field(default_factory=list)
+    # with ECN asked for: CE marks the link's queues set, and h1's connections that agreed on
+    # ECN, window reductions for an ECN-Echo and CWR segments sent (tcp.ecn_* counters)
+    ecn: dict[str, int] | None = None
     sender: BulkSendResult | None = field(default=None, repr=False)  # the first flow's
     sink: SinkResult | None = field(default=None, repr=False)
 
@@ -117,7 +124,7 @@ class BulkResult:
         flattened in: ``delay``, ``rate_bps``, ``loss``, ``loss_model``, ``mtu``, ..."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name in ("sender", "sink", "link"):
+            if f.name in ("sender", "sink", "link") or f.name == "ecn" and self.ecn is None:
                 continue
             out[f.name] = getattr(self, f.name)
         for key, value in self.link.items():
@@ -155,6 +162,8 @@ def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
         changes["mss"] = mss + overhead
     if scenario.rack is not None:
         changes["rack"] = scenario.rack
+    if scenario.ecn is not None:
+        changes["ecn"] = 1 if scenario.ecn else 0
     return dataclasses.replace(base, **changes)
 
 
@@ -341,6 +350,12 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
     for endpoint in (link.a, link.b):
         for reason, n in endpoint.stats.dropped.items():
             drops[reason] = drops.get(reason, 0) + n
+    ecn = None
+    if cfg.ecn == 1:
+        counts = conn.stack.tcp_counts if conn is not None else Counter[str]()
+        ecn = {"ce_marks": sum(q.marks for q in (link.a.qdisc, link.b.qdisc) if q is not None),
+               "negotiated": counts["ecn_negotiated"],
+               "ece_reductions": counts["ecn_reductions"], "cwr_sent": counts["ecn_cwr_sent"]}
     if conn is not None:
         mss = conn.snd_mss
     else:
@@ -370,6 +385,7 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
         link=link_summary(scenario.link),
         reverse_link=link_summary(scenario.reverse) if scenario.reverse is not None else None,
         link_drops=drops,
+        ecn=ecn,
         flow_goodputs_bps=[delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0],
         sender=sres,
         sink=kres,

@@ -106,6 +106,18 @@ class EventRecord(TraceRecord):
 
 
 @dataclass(frozen=True, slots=True)
+class EcnRecord(TraceRecord):
+    """An ECN event of a connection (RFC 3168 §6.1, netsim.stack.tcp.ecn), with the window
+    after it."""
+
+    conn: str
+    event: str  # "negotiated"; receiver: "ce_received" (ECE on from now), "cwr_received"
+    #             (ECE off); sender: "reduce" (an ECE ACK cut cwnd), "cwr_sent"
+    cwnd: int
+    ssthresh: int
+
+
+@dataclass(frozen=True, slots=True)
 class MacTableRecord(TraceRecord):
     """A change in a switch's MAC address table (``host`` is the switch's name)."""
 

@@ -317,7 +317,7 @@ class Stack:
             ipc = self.ipv4_counts
             ipc["rx"] += 1
             ipc["delivered"] += 1
-            self.tcp.segment_input(frame.ip_src, dst, frame.seg, now)
+            self.tcp.segment_input(frame.ip_src, dst, frame.seg, now, frame.ecn)
             return
         if self.forwarding and frame.ttl > 1 and dst != LIMITED_BROADCAST and \
                 dst != iface.broadcast:
@@ -530,7 +530,8 @@ class Stack:
         self.now = now
         ipc = self.ipv4_counts
         if dst in self._by_ip:  # to ourselves: loop back
-            raw = build_ipv4(src or dst, dst, protocol, payload, ttl=ttl or self.default_ttl)
+            raw = build_ipv4(src or dst, dst, protocol, payload, ttl=ttl or self.default_ttl,
+                             ecn=ecn)
             ipc["loopback"] += 1
             self._deliver(parse_ipv4(raw), now)
             return True
@@ -557,11 +558,12 @@ class Stack:
         return True
 
     def send_tcp(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment, opts: bytes,
-                 now: float) -> bool:
+                 now: float, ecn: int = 0) -> bool:
         """Send a segment of one of this host's connections: `seg` with its options encoded
         as `opts`, in a datagram with DF set (as TCP always sends: RFC 1191 path MTU
-        discovery). Through a port that takes them it goes as a `LazyFrame`, its bytes never
-        built unless something needs them; otherwise (or while ARP resolves) as `send_ip`."""
+        discovery) and `ecn` in its ECN field. Through a port that takes them it goes as a
+        `LazyFrame`, its bytes never built unless something needs them; otherwise (or while ARP
+        resolves) as `send_ip`."""
         hop = None if dst in self._by_ip else self._lazy_hop(
             dst, HEADERS - ETH_HEADER_LEN + len(opts) + len(seg.payload), now)
         if hop is not None:
@@ -571,11 +573,11 @@ class Stack:
             self.ipv4_counts["tx"] += 1
             self.eth_counts["tx"] += 1
             self.transmit(out, LazyFrame(mac, out.mac, src, dst, self.default_ttl, ident, seg,
-                                         opts))
+                                         opts, ecn))
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)
-        return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
+        return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True, ecn=ecn)
 
     def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
         if iface.netif is not None:

@@ -33,6 +33,7 @@ from netsim.errors import UsageError
 from netsim.stack.events import (
     CwndRecord,
     DropRecord,
+    EcnRecord,
     EventRecord,
     MacTableRecord,
     QueueRecord,
@@ -59,6 +60,7 @@ KINDS: dict[str, type[TraceRecord]] = {
     "drop": DropRecord,
     "event": EventRecord,
     "queue": QueueRecord,
+    "ecn": EcnRecord,
     "mac": MacTableRecord,
     "switch": SwitchRecord,
 }

@@ -28,14 +28,14 @@ HEADERS: Final = 54
 
 
 class LazyFrame:
-    """One Ethernet II frame carrying an option-less IPv4 header (DF set, DSCP/ECN 0) and a
-    TCP segment whose encoded options are `opts`. Immutable once made."""
+    """One Ethernet II frame carrying an option-less IPv4 header (DF set, DSCP 0, ECN field
+    `ecn`) and a TCP segment whose encoded options are `opts`. Immutable once made."""
 
-    __slots__ = ("_raw", "dst_mac", "ident", "ip_dst", "ip_src", "length", "opts", "seg",
+    __slots__ = ("_raw", "dst_mac", "ecn", "ident", "ip_dst", "ip_src", "length", "opts", "seg",
                  "src_mac", "ttl")
 
     def __init__(self, dst_mac: bytes, src_mac: bytes, ip_src: IPv4Address, ip_dst: IPv4Address,
-                 ttl: int, ident: int, seg: TCPSegment, opts: bytes) -> None:
+                 ttl: int, ident: int, seg: TCPSegment, opts: bytes, ecn: int = 0) -> None:
         self.dst_mac = dst_mac
         self.src_mac = src_mac
         self.ip_src = ip_src
@@ -44,6 +44,7 @@ class LazyFrame:
         self.ident = ident
         self.seg = seg
         self.opts = opts
+        self.ecn = ecn
         self.length = HEADERS + len(opts) + len(seg.payload)
         self._raw: bytes | None = None
 
@@ -58,7 +59,7 @@ class LazyFrame:
             tcp = build_tcp(self.ip_src, self.ip_dst, seg.src_port, seg.dst_port, seg.seq,
                             seg.ack, seg.flags, seg.window, seg.payload, self.opts, seg.urgent)
             ip = build_ipv4(self.ip_src, self.ip_dst, PROTO_TCP, tcp, ttl=self.ttl,
-                            identification=self.ident, df=True)
+                            identification=self.ident, df=True, ecn=self.ecn)
             raw = build_ethernet(self.dst_mac, self.src_mac, ETHERTYPE_IPV4, ip, mtu=65535)
             self._raw = raw
         return raw
@@ -68,7 +69,7 @@ class LazyFrame:
         Its header checksum, computed afresh, equals the incremental update (RFC 1624) a router
         makes to the bytes."""
         return LazyFrame(dst_mac, src_mac, self.ip_src, self.ip_dst, self.ttl - 1, self.ident,
-                         self.seg, self.opts)
+                         self.seg, self.opts, self.ecn)
 
     def __repr__(self) -> str:
         seg = self.seg

@@ -74,6 +74,13 @@ class TcpConfig:
     # always on; off here for now because reordered pure ACKs are old by TSval and dropping
     # them changes seeded outputs (Linux exempts such "disordered" ACKs)
     paws: bool = False
+    # ECN (RFC 3168 §6.1, netsim.stack.tcp.ecn), as Linux's net.ipv4.tcp_ecn: 0 never, 1 ask
+    # for it in our SYNs and agree when asked, 2 agree only when a peer's SYN asks. 2 is Linux's
+    # default and netsim's: answering an ECN-setup SYN costs nothing unless the peer asked, and
+    # a Linux client with tcp_ecn=1 then gets ECN from netsim as from a Linux server, while
+    # netsim's own connections stay as they were (no ECT, so a marking queue drops) unless
+    # told (`--ecn`, ecn=1)
+    ecn: int = 2
     isn_key: bytes = b"netsim"
     trace_connections: bool = True
 
@@ -95,6 +102,11 @@ class TcpConfig:
         if not self.challenge_ack_interval > 0:
             raise UsageError(f"challenge_ack_interval: {self.challenge_ack_interval!r} is not "
                              "a time > 0 seconds")
+        if isinstance(self.ecn, bool):
+            self.ecn = int(self.ecn)  # True: ask for it (1); False: never (0)
+        if not isinstance(self.ecn, int) or self.ecn not in (0, 1, 2):
+            raise UsageError(f"ecn: {self.ecn!r} is not 0 (off), 1 (ask for it and agree) or "
+                             "2 (agree when asked)")
         for name in ("rack", "paws"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")

@@ -42,7 +42,7 @@ from netsim.stack.tcp.states import (
     next_state,
 )
 from netsim.stack.timers import INF
-from netsim.wire.tcp import ACK, FIN, OPT_SACK_PERMITTED, RST, SYN, TCPSegment
+from netsim.wire.tcp import ACK, ECE, FIN, OPT_SACK_PERMITTED, RST, SYN, TCPSegment
 
 
 class TcpConnection(Handshake):
@@ -161,7 +161,7 @@ class TcpConnection(Handshake):
             self._transition(Event.ABORT, now)
 
     # ================================================================== input
-    def segment_arrives(self, seg: TCPSegment, now: float) -> None:
+    def segment_arrives(self, seg: TCPSegment, now: float, ip_ecn: int = 0) -> None:
         """SEGMENT ARRIVES (RFC 9293 §3.10.7.4), its checks in the RFC's order."""
         self.segs_in += 1
         if self.trace is not None:
@@ -177,7 +177,7 @@ class TcpConnection(Handshake):
         if state is SYN_RECEIVED and flags & (SYN | ACK | RST) == SYN and seq == self.irs:
             # The peer's SYN again: it lost our SYN-ACK, so send that again rather than the
             # bare ACK the acceptability test would give (as Linux's tcp_check_req does)
-            self._send_syn(now, ack=True)
+            self._syn_again(flags, now)
             return
         # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS
         if self.ts_ok and self.cfg.paws and not flags & RST and self._paws_drop(seg, now):
@@ -208,7 +208,7 @@ class TcpConnection(Handshake):
         # --- fourth: SYN in a synchronized state: challenge ACK (RFC 5961 §4.2)
         if flags & SYN:
             if state is SYN_RECEIVED and seq == self.irs:
-                self._send_syn(now, ack=True)  # the peer lost our SYN-ACK
+                self._syn_again(flags, now)  # the peer lost our SYN-ACK
                 return
             self._challenge_ack(now)
             return
@@ -245,7 +245,7 @@ class TcpConnection(Handshake):
             return
         # --- seventh: the segment text
         if plen or flags & FIN:
-            self._receive_data(seg, now)
+            self._receive_data(seg, now, ip_ecn)
         if not self.closed:
             self._output(now)
 
@@ -281,7 +281,7 @@ class TcpConnection(Handshake):
             self.stack.drop("tcp", "ack_too_old", self.name)
             self._challenge_ack(now)
             return False
-        wnd = seg.window << self.snd_wscale
+        wnd, cwnd = seg.window << self.snd_wscale, self.cc.cwnd
         if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):
             self._take_sack(seg, una, now)
         if seq_gt(ack, una):
@@ -296,6 +296,8 @@ class TcpConnection(Handshake):
                 self._dup_ack(seg, now)
         if self.rack is not None:  # RACK-TLP: loss detection on every ACK (RFC 8985 §6.2)
             rack.on_ack(self, seg, now)
+        if seg.flags & ECE and self.ecn_ok:  # RFC 3168 §6.1.2: the sender's response
+            self._ecn_echoed(ack, cwnd, now)
         self._update_window(seg.seq, ack, wnd)
         return True
 

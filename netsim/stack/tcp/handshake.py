@@ -5,6 +5,7 @@
   scaled (RFC 7323 §2.2). An option is on only when both sides offered it.
 - The effective send MSS: min(peer's MSS, ours) less the option bytes of every segment.
 - SEGMENT ARRIVES in SYN-SENT (RFC 9293 §3.10.7.3), simultaneous open included (Figure 8).
+- ECN is agreed in the SYN and SYN-ACK flags (RFC 3168 §6.1.1, netsim.stack.tcp.ecn).
 - When both SYNs are acknowledged the data phase is set up: the congestion window, and the
   RTO kept from a SYN timeout is dropped (RFC 6298 (5.7)).
 
@@ -13,6 +14,7 @@ The ISN itself (RFC 9293 §3.4.1, RFC 6528) is chosen in netsim.stack.tcp.connec
 
 from __future__ import annotations
 
+from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionRefused
 from netsim.stack.tcp.recovery import LossRecovery
 from netsim.stack.tcp.seq import MASK, seq_gt, seq_le
@@ -76,6 +78,7 @@ class Handshake(LossRecovery):
                 self.rcv_wscale = self._wscale_for(cfg.rcvbuf)
             else:
                 self.rcv_wscale = self.snd_wscale = 0
+            ecn.take_syn(self, syn.flags)
         # RFC 9293 §3.7.1: Eff.snd.MSS = min(SendMSS, our MMS) - option bytes per segment
         self.snd_mss = min(self.peer_mss, mss_local) - (12 if self.ts_ok else 0)
         self.snd_mss = max(self.snd_mss, 64)
@@ -110,7 +113,7 @@ class Handshake(LossRecovery):
         return self.rcv_wscale != 0 or self.snd_wscale != 0
 
     def _send_syn(self, now: float, ack: bool) -> None:
-        flags = SYN | ACK if ack else SYN
+        flags = (SYN | ACK if ack else SYN) | ecn.syn_flags(self, ack)
         # The window in a SYN or SYN-ACK is not scaled (RFC 7323 §2.2).
         window = min(self.cfg.rcvbuf, 0xFFFF)
         self.rcv_adv = (self.rcv_nxt + window) & MASK
@@ -120,6 +123,13 @@ class Handshake(LossRecovery):
         self._emit_raw(self.iss, flags, b"", self._syn_options(ack), window, now, retransmit)
         self._start_rto_if_stopped(now)
 
+    def _syn_again(self, flags: int, now: float) -> None:
+        """The peer's SYN came again in SYN-RECEIVED (it lost our SYN-ACK): answer it again.
+        A SYN that is no longer ECN-setup (the peer gave up on ECN, RFC 3168 §6.1.1.1) turns
+        ECN off, and the SYN-ACK says so."""
+        ecn.syn_again(self, flags)
+        self._send_syn(now, ack=True)
+
     def _established(self, now: float) -> None:
         """Both SYNs are acknowledged: set up the data phase."""
         if self._syn_retransmitted:
@@ -128,6 +138,8 @@ class Handshake(LossRecovery):
         self.retries = 0
         self.cc.init(self.snd_mss, now)
         self._trace_cwnd(now, "init")
+        if self.ecn_ok:
+            ecn.established(self, now)
         self._notify("established")
 
     def _syn_sent_input(self, seg: TCPSegment, now: float) -> None:

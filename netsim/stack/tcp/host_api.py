@@ -34,8 +34,9 @@ class ConnectionHost(Protocol):
         """Count (and trace) a segment dropped for `reason`."""
 
     def send_tcp(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment, opts: bytes,
-                 now: float) -> bool:
-        """Send `seg`, its options already encoded as `opts`."""
+                 now: float, ecn: int = 0) -> bool:
+        """Send `seg`, its options already encoded as `opts`, with `ecn` in the IP header's
+        ECN field (RFC 3168 §5: ECT(0) for new data of an ECN connection)."""
 
 
 class ConnectionTable(Protocol):

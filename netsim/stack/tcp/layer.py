@@ -156,17 +156,17 @@ class TcpLayer:
             self.stack.drop("tcp", "checksum" if "checksum" in str(exc) else "malformed",
                             str(exc))
             return
-        self.segment_input(pkt.src, pkt.dst, seg, now)
+        self.segment_input(pkt.src, pkt.dst, seg, now, pkt.ecn)
 
     def segment_input(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment,
-                      now: float) -> None:
+                      now: float, ip_ecn: int = 0) -> None:
         """The segment `seg` (parsed and checked, or handed over whole in a `LazyFrame`) came
-        from `src` to our address `dst`."""
+        from `src` to our address `dst` in a datagram whose ECN field is `ip_ecn`."""
         stack = self.stack
         stack.tcp_counts["rx"] += 1
         conn = self.conns.get((dst, seg.dst_port, src, seg.src_port))
         if conn is not None:
-            conn.segment_arrives(seg, now)
+            conn.segment_arrives(seg, now, ip_ecn)
             return
         flags = seg.flags
         lst = self.listeners.get(seg.dst_port)

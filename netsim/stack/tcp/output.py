@@ -3,17 +3,20 @@
 A segment of the data phase (`_emit`) carries ACK = RCV.NXT, the window we advertise
 (netsim.stack.tcp.receiver), timestamps when agreed (RFC 7323 §3: TSval, TSecr = TS.Recent)
 and SACK blocks when we hold out-of-order data (RFC 2018 §4), in the option space the
-payload leaves (RFC 9293 §3.7.1). Any segment with ACK records Last.ACK.sent (RFC 7323 §4.3)
+payload leaves (RFC 9293 §3.7.1), and ECE while the receiver echoes a CE mark (RFC 3168
+§6.1.3, netsim.stack.tcp.ecn). Any segment with ACK records Last.ACK.sent (RFC 7323 §4.3)
 and cancels a pending delayed ACK. Here too the statistics of what was sent, and the "tx"
 trace record; the segment itself goes to the stack (`ConnectionHost.send_tcp`).
 """
 
 from __future__ import annotations
 
+from netsim.stack.tcp.ecn import ECT0
 from netsim.stack.tcp.receiver import Receiver
 from netsim.stack.timers import INF
 from netsim.wire.tcp import (
     ACK,
+    ECE,
     TCPOption,
     decode_options,
     sack_option,
@@ -31,8 +34,12 @@ class SegmentOutput(Receiver):
         # there: a pure ACK carries SND.MAX instead (as 4.4BSD tcp_output does)
         self._emit(self.snd_max, ACK, b"", now, False)
 
-    def _emit(self, seq: int, flags: int, payload: bytes, now: float, retransmit: bool) -> None:
-        """Send one segment of the data phase (with ACK, timestamps and SACK blocks)."""
+    def _emit(self, seq: int, flags: int, payload: bytes, now: float, retransmit: bool,
+              ect: bool = False) -> None:
+        """Send one segment of the data phase (with ACK, timestamps and SACK blocks); `ect`:
+        in an ECT(0) datagram (new data of an ECN connection)."""
+        if self.ecn_echo:
+            flags |= ECE  # RFC 3168 §6.1.3: on every ACK until the sender's CWR arrives
         window = self._window_field()
         opts = b""
         # `options`: `opts` decoded, as the receiver would parse them
@@ -48,12 +55,13 @@ class SegmentOutput(Receiver):
                 sack_bytes, sack_options = sack_option(blocks)
                 opts += sack_bytes
                 options += sack_options
-        self._emit_raw(seq, flags, payload, opts, window, now, retransmit, options)
+        self._emit_raw(seq, flags, payload, opts, window, now, retransmit, options, ect)
 
     def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
                   now: float, retransmit: bool = False,
-                  options: tuple[TCPOption, ...] | None = None) -> None:
-        """Send a segment; `options` is `opts` decoded, when the caller knows it."""
+                  options: tuple[TCPOption, ...] | None = None, ect: bool = False) -> None:
+        """Send a segment; `options` is `opts` decoded, when the caller knows it; `ect`: with
+        ECT(0) in the IP header."""
         ack = self.rcv_nxt if flags & ACK else 0
         if options is None:
             options = decode_options(opts)
@@ -73,4 +81,7 @@ class SegmentOutput(Receiver):
         if self.trace is not None:
             self._trace_segment("tx", seq, ack, len(payload), flags, window, options, now,
                                 retransmit)
-        self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now)
+        if ect:
+            self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now, ECT0)
+        else:
+            self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now)

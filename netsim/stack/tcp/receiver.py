@@ -8,7 +8,9 @@ to tell the peer (window, SACK blocks, when to ACK).
   stream is complete (eighth step); in-order bytes wait in the receive buffer until the
   application reads them.
 - ACKs: at once for out-of-order data and for data that fills a hole (RFC 5681 §4.2), else at
-  least every second full segment or within the delayed-ACK time (RFC 1122 §4.2.3.2).
+  least every second full segment or within the delayed-ACK time (RFC 1122 §4.2.3.2); at once
+  too for the first CE mark, which ECE echoes until CWR (RFC 3168 §6.1.3,
+  netsim.stack.tcp.ecn).
 - The window: receiver SWS avoidance (RFC 1122 §4.2.3.3); the right edge never moves left.
 - SACK blocks to advertise, most recent first (RFC 2018 §4).
 - TS.Recent (RFC 7323 §4.3).
@@ -20,6 +22,7 @@ to tell the peer (window, SACK blocks, when to ACK).
 from __future__ import annotations
 
 from netsim.errors import UsageError
+from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.retransmit_timer import RetransmitTimer
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
@@ -135,8 +138,9 @@ class Receiver(RetransmitTimer):
                     self.ts_recent = opt.tsval
                 return
 
-    def _receive_data(self, seg: TCPSegment, now: float) -> None:
-        """RFC 9293 §3.10.7.4 seventh (the segment text) and eighth (FIN)."""
+    def _receive_data(self, seg: TCPSegment, now: float, ip_ecn: int = 0) -> None:
+        """RFC 9293 §3.10.7.4 seventh (the segment text) and eighth (FIN); `ip_ecn` is the
+        ECN field of the datagram that carried the segment."""
         state = self.state
         flags = seg.flags
         payload = seg.payload
@@ -149,6 +153,8 @@ class Receiver(RetransmitTimer):
                     self.timewait_at = now + 2 * self.cfg.msl
                     self._arm()
             return
+        # a CE (or the CWR that ends its echo) on a data segment in the window
+        quick = self.ecn_ok and ecn.on_receive(self, flags, ip_ecn, now)
         before = self.rcv_nxt
         in_order = seg.seq == before
         had_holes = self.reasm.pending_bytes > 0
@@ -186,9 +192,9 @@ class Receiver(RetransmitTimer):
                 self._notify("readable")
             self._notify("eof")
             return
-        if not in_order or had_holes or not payload:
+        if not in_order or had_holes or not payload or quick:
             # RFC 5681 §4.2: an immediate ACK for out-of-order data and for data that
-            # fills (part of) a hole
+            # fills (part of) a hole; and for the first CE mark (as Linux's quick ACK)
             self._send_ack(now)
         else:
             self._unacked_rcv += len(payload)

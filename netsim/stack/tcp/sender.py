@@ -17,6 +17,7 @@ timer.
 from __future__ import annotations
 
 from netsim.errors import UsageError
+from netsim.stack.tcp import ecn
 from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.output import SegmentOutput
@@ -33,7 +34,7 @@ from netsim.stack.tcp.states import (
     SYN_SENT,
 )
 from netsim.stack.timers import INF
-from netsim.wire.tcp import ACK, FIN, PSH
+from netsim.wire.tcp import ACK, CWR, FIN, PSH
 
 
 class Sender(SegmentOutput):
@@ -148,9 +149,19 @@ class Sender(SegmentOutput):
         self._last_send = now
         if self.rack is not None:  # RACK-TLP: the transmit time (RFC 8985 §6.1)
             rack.on_transmit(self, seq, n, now, retransmit)
-        self._emit(seq, flags, payload, now, retransmit)
+        # RFC 3168 §6.1.2: ECT(0) on new data only, not on a retransmission (§6.1.5) or a
+        # window probe (§6.1.6); CWR on the first new data after a window reduction
+        ect = self.ecn_ok and not retransmit and not self._probing
+        if ect and ecn.new_data_cwr(self, now):
+            flags |= CWR
+        self._emit(seq, flags, payload, now, retransmit, ect)
 
     # ================================================================== ACKs
+    def _ecn_echoed(self, ack: int, cwnd_before: int, now: float) -> None:
+        """An ACK with ECE arrived (netsim.stack.tcp.ecn: reduce the window at most once per
+        window of data); `cwnd_before` is the window before the ACK was processed."""
+        ecn.on_ece(self, ack, cwnd_before, now)
+
     def _drop_acked(self, ack: int, acked: int) -> None:
         """The sender drops the bytes an ACK covers: at most `acked`, the sequence numbers
         SND.UNA moved (the SYN and FIN among them take no room in the buffer)."""
@@ -189,7 +200,9 @@ class Sender(SegmentOutput):
         una = self.snd_una
         if seq_diff(self._data_end(), una) > 0:
             # A window probe: one byte at SND.UNA, past the closed window
+            self._probing = True
             self._send_segment(una, 1, now)
+            self._probing = False
             if seq_lt(self.snd_nxt, (una + 1) & MASK):
                 self._set_snd_nxt((una + 1) & MASK)
         else:

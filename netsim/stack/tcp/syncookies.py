@@ -14,9 +14,11 @@ ACK that decodes.
 
 The ISN has no room for the other SYN options. With timestamps (RFC 7323) the low 6 bits of
 the SYN-ACK's TSval carry them and come back in the ACK's TSecr: window scale shift (4 bits,
-15 = not offered), SACK permitted (bit 4) and ECN (bit 5; netsim does not do ECN, so it is
-always 0). Without timestamps they are lost: the cookie SYN-ACK offers only MSS, as Linux's
-(tcp_conn_request clears the options of a cookie SYN without timestamps).
+15 = not offered), SACK permitted (bit 4) and ECN agreed (bit 5: the SYN was an ECN-setup SYN
+and the listener agrees, so the SYN-ACK is ECN-setup too, RFC 3168 §6.1.1). Without
+timestamps they are lost: the cookie SYN-ACK offers only MSS and is not ECN-setup (Linux
+clears the options of a cookie SYN without timestamps; its SYN-ACK may still carry ECE, but
+the connection the cookie opens has ECN off, so netsim does not offer what it cannot keep).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from netsim.stack.tcp.seq import MASK
 from netsim.wire.ipv4 import PROTO_TCP
 from netsim.wire.tcp import (
     ACK,
+    CWR,
+    ECE,
     OPT_MSS,
     OPT_SACK_PERMITTED,
     OPT_TIMESTAMPS,
@@ -136,10 +140,11 @@ def check_cookie(secret: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: i
     return idx if idx < len(MSS_TABLE) else None
 
 
-def ts_with_options(tsval: int, wscale: int | None, sack: bool) -> int:
+def ts_with_options(tsval: int, wscale: int | None, sack: bool, ecn: bool = False) -> int:
     """The SYN-ACK's TSval: the clock with its low 6 bits replaced by the options, never
     ahead of the clock (so the next TSval of the connection is not smaller)."""
-    bits = (_WS_NONE if wscale is None else wscale & 0xF) | (_SACK_BIT if sack else 0)
+    bits = (_WS_NONE if wscale is None else wscale & 0xF) | (_SACK_BIT if sack else 0) | \
+        (_ECN_BIT if ecn else 0)
     ts = (tsval & ~TS_MASK & MASK) | bits
     if ts > tsval:
         ts = (ts - (1 << TS_BITS)) & MASK
@@ -159,7 +164,7 @@ def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: I
     """Answer `syn` with a SYN-ACK whose ISN is a cookie, and keep nothing."""
     peer_mss, wscale, sack, tsval = syn_options(syn.options)
     answer(layer, lst, local, remote, syn.src_port, syn.dst_port, syn.seq, peer_mss, wscale,
-           sack, tsval, now)
+           sack, tsval, now, syn.flags & (ECE | CWR) == ECE | CWR)
 
 
 def syn_options(options: tuple[TCPOption, ...]) -> tuple[int, int | None, bool, int | None]:
@@ -183,10 +188,11 @@ def syn_options(options: tuple[TCPOption, ...]) -> tuple[int, int | None, bool, 
 
 def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Address,
            sport: int, dport: int, seq: int, peer_mss: int, wscale: int | None, sack: bool,
-           tsval: int | None, now: float) -> None:
+           tsval: int | None, now: float, ecn_setup: bool = False) -> None:
     """Send the cookie SYN-ACK for a SYN from `remote`:`sport` to `local`:`dport` with
     sequence number `seq` and these options (`send_cookie`, and the lean path of
-    netsim.stack.tcp.cookie_fastpath, which reads them straight from the frame)."""
+    netsim.stack.tcp.cookie_fastpath, which reads them straight from the frame, and
+    answers only SYNs without ECE and CWR); `ecn_setup`: the SYN was an ECN-setup SYN."""
     cfg = lst.cfg
     iss = make_cookie(layer.cookie_secret, remote, local, sport, dport, seq, count_at(now),
                       mss_index(peer_mss))
@@ -195,6 +201,7 @@ def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Ad
     # TcpConnection._syn_options lays them out; built directly: this runs once per SYN of a
     # flood.
     opts = _MSS_OPT.pack(2, 4, mss_local)
+    flags = SYN | ACK
     if tsval is not None and cfg.timestamps:
         # Options are on only when both sides offered them (and only timestamps carry them)
         sack = sack and cfg.sack
@@ -207,8 +214,12 @@ def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Ad
                 layer.ts_offsets.clear()
             off = layer.ts_offsets[remote] = ts_offset(cfg.isn_key, local, remote)
         clock = (int(now * 1000) + off) & MASK
+        # an ECN-setup SYN-ACK (ECE alone) to an ECN-setup SYN, if agreed (RFC 3168 §6.1.1)
+        ecn = ecn_setup and cfg.ecn != 0
+        if ecn:
+            flags |= ECE
         opts += b"\x08\x0a" + _II.pack(ts_with_options(clock, wscale if ws_on else None,
-                                                        sack), tsval)
+                                                        sack, ecn), tsval)
         if ws_on:
             opts += bytes((1, 3, 3, _our_shift(cfg.rcvbuf)))
         if len(opts) % 4:
@@ -217,8 +228,7 @@ def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Ad
     counts = layer.stack.tcp_counts
     counts["syncookies_sent"] += 1
     counts["tx"] += 1
-    raw = build_tcp(local, remote, dport, sport, iss, (seq + 1) & MASK, SYN | ACK, window, b"",
-                    opts)
+    raw = build_tcp(local, remote, dport, sport, iss, (seq + 1) & MASK, flags, window, b"", opts)
     layer.stack.send_ip(remote, PROTO_TCP, raw, now, src=local, df=True)
 
 
@@ -240,9 +250,12 @@ def syn_from_cookie(layer: TcpLayer, local: IPv4Address, remote: IPv4Address,
     if idx is None:
         return None
     opts: list[TCPOption] = [MSSOption(MSS_TABLE[idx])]
+    flags = SYN
     for opt in ack.options:
         if opt.kind == OPT_TIMESTAMPS and isinstance(opt, TimestampOption):
-            wscale, sack, _ecn = options_from_ts(opt.tsecr)
+            wscale, sack, ecn = options_from_ts(opt.tsecr)
+            if ecn:
+                flags |= ECE | CWR  # the SYN was ECN-setup, and the SYN-ACK answered so
             if sack:
                 opts.append(SACK_PERMITTED)
             # the client's TSval stands in for the one of its SYN (TS.Recent)
@@ -250,7 +263,7 @@ def syn_from_cookie(layer: TcpLayer, local: IPv4Address, remote: IPv4Address,
             if wscale is not None:
                 opts.append(WindowScaleOption(wscale))
             break
-    syn = TCPSegment(ack.src_port, ack.dst_port, sseq, 0, SYN, ack.window, b"", tuple(opts))
+    syn = TCPSegment(ack.src_port, ack.dst_port, sseq, 0, flags, ack.window, b"", tuple(opts))
     return syn, iss
 
 

@@ -131,6 +131,16 @@ class ControlBlock:
         self._high_rxt = 0  # RFC 6675 HighRxt, as an offset
         # RFC 8985 RACK-TLP state (netsim.stack.tcp.rack); None: DupAck counting only
         self.rack: RackTlp | None = RackTlp(cfg.dupack_threshold) if cfg.rack else None
+        # --- ECN (RFC 3168 §6.1, netsim.stack.tcp.ecn)
+        self.ecn_ok = False  # agreed in the handshake: new data leaves ECT(0)
+        self._ecn_asked = False  # our SYN (the last one sent) was an ECN-setup SYN
+        self.ecn_echo = False  # receiver: CE seen, ECE on every ACK until a CWR arrives
+        self._ecn_cwr = False  # sender: CWR on the next new data segment
+        self._ecn_high = 0  # sender: SND.MAX at the last ECE reduction (once per window)
+        self._ecn_recover = 0  # sender: `recover` last seen (a loss reduction moves it)
+        self._probing = False  # a window probe is being sent (no ECT on it)
+        self.ce_received = 0  # CE-marked segments received
+        self.ecn_reductions = 0  # window reductions for an ECN-Echo
         # --- application
         self.notify: Callable[[str], None] | None = None
         self.error: TcpError | None = None

@@ -36,6 +36,7 @@ COLORS = {
     "flight": "#7f7f7f",
     "fast_retransmit": "#ff7f0e",
     "rto": "#d62728",
+    "ecn": "#2ca02c",
     "recovery": "#ffdd99",
     "srtt": "#1f77b4",
     "rttvar": "#2ca02c",

@@ -35,6 +35,7 @@ class CwndSeries:
     flight: list[int] = field(default_factory=list)
     fast_retransmits: list[tuple[float, int]] = field(default_factory=list)
     rtos: list[tuple[float, int]] = field(default_factory=list)
+    ecn_reductions: list[tuple[float, int]] = field(default_factory=list)  # ECE answered
     recovery: list[tuple[float, float]] = field(default_factory=list)  # (start, end)
 
 
@@ -64,6 +65,8 @@ def cwnd_data(source: Any, conn: ConnLike = None,
             out.fast_retransmits.append((r.time, r.cwnd))
         elif r.event == "rto":
             out.rtos.append((r.time, r.cwnd))
+        elif r.event == "ecn":
+            out.ecn_reductions.append((r.time, r.cwnd))
     if start is not None:
         _add_span(out, start, last, time_range)
     return out
@@ -90,7 +93,8 @@ def draw_cwnd(ax: Axes, series: CwndSeries, legend: bool = True) -> None:
                 ls="--", label="ssthresh")
     for pts, marker, color, label in ((series.fast_retransmits, "v", "fast_retransmit",
                                        "fast retransmit"),
-                                      (series.rtos, "X", "rto", "RTO")):
+                                      (series.rtos, "X", "rto", "RTO"),
+                                      (series.ecn_reductions, "D", "ecn", "ECN-Echo")):
         if pts:
             xs, ys = zip(*pts, strict=True)
             ax.plot(xs, ys, linestyle="none", marker=marker, ms=8, color=COLORS[color],

@@ -253,3 +253,23 @@ def test_ipv4_on_the_same_dual_stack_hosts_still_goes_over_ipv4(tmp_path: Path) 
     assert sink.value.sha256 == sent.value.sha256 and sink.value.peer[0] == h1.ip
     assert sent.value.stream.conn.mss_local == 1460
     assert h1.stack.counters["ipv6"]["tx"] < 10  # neighbour discovery only
+
+
+def test_cli_echo_and_sim_take_dash_6_and_negative_values_stay_values(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from netsim.cli import main
+    assert main(["echo", "-6", "--delay", "1ms"]) == 0
+    out = capsys.readouterr().out
+    assert "IP6 2001:db8::1.49152 > 2001:db8::2.7: Flags [S], seq" in out
+    assert "options [mss 1440," in out and "got b'hello' back (ok)" in out
+    assert main(["sim", "-6", "--bytes", "200kB", "--delay", "5ms", "--rate", "10Mbit",
+                 "--loss", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "intact           yes" in out and "mss 1428" in out
+    assert main(["echo", "-6", "--mtu", "1000"]) == 2
+    assert "--mtu: 1000 is below IPv6's minimum link MTU of 1280" in capsys.readouterr().err
+    # with a "-6" option in the parser, "-1" is still a value the validator names
+    assert main(["ping", "-6", "--count", "-1"]) == 2
+    assert "--count: '-1' is not allowed" in capsys.readouterr().err
+    assert main(["sim", "-6", "--delay", "-1ms"]) == 2
+    assert "--delay: '-1ms' is negative" in capsys.readouterr().err

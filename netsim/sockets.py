@@ -8,6 +8,11 @@ objects and SimPy events.
         yield stream.sendall(b"hello")
         data = yield stream.recv(4096)      # b"" at end of stream
         yield stream.close()
+
+Over IPv6 the same calls take IPv6 addresses, as an AF_INET6 socket would:
+``node.connect("2001:db8::2", 7)`` connects over IPv6 (``stream.peer`` is then an
+`IPv6Address` and port), and ``node.listen(7)`` (or ``address="::"``) accepts both families;
+``address="0.0.0.0"`` only IPv4, ``address="2001:db8::2"`` only that address.
 """
 
 from __future__ import annotations

@@ -159,6 +159,7 @@ def test_listeners_take_their_family_and_address() -> None:
     v4_only = h2.listen(7, address="0.0.0.0")
     one = h2.listen(8, address="2001:db8::2")
     both = h2.listen(9)
+    h2.listen(11, address="10.0.0.2")
     results: dict[str, Any] = {}
 
     def attempt(label: str, ip: str, port: int) -> Generator[Any, Any, None]:
@@ -171,14 +172,16 @@ def test_listeners_take_their_family_and_address() -> None:
     def run() -> Generator[Any, Any, None]:
         for label, ip, port in [("7/v4", "10.0.0.2", 7), ("7/v6", "2001:db8::2", 7),
                                 ("8/v6", "2001:db8::2", 8), ("8/v4", "10.0.0.2", 8),
-                                ("9/v4", "10.0.0.2", 9), ("9/v6", "2001:db8::2", 9)]:
+                                ("9/v4", "10.0.0.2", 9), ("9/v6", "2001:db8::2", 9),
+                                ("11/v4", "10.0.0.2", 11), ("11/v6", "2001:db8::2", 11)]:
             yield world.env.process(attempt(label, ip, port))
 
     later(world, run)
     world.run(until=10.0)
     assert results == {"7/v4": IPv4Address("10.0.0.1"), "7/v6": "refused",
                        "8/v6": IPv6Address("2001:db8::1"), "8/v4": "refused",
-                       "9/v4": IPv4Address("10.0.0.1"), "9/v6": IPv6Address("2001:db8::1")}
+                       "9/v4": IPv4Address("10.0.0.1"), "9/v6": IPv6Address("2001:db8::1"),
+                       "11/v4": IPv4Address("10.0.0.1"), "11/v6": "refused"}
     assert len(v4_only.listener.accept_queue) == 1
     assert len(one.listener.accept_queue) == 1 and len(both.listener.accept_queue) == 2
     with pytest.raises(UsageError, match="listen: 2001:db8::99 is not an address of h2"):

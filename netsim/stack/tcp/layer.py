@@ -123,6 +123,8 @@ class TcpLayer:
         addr = _address("listen", address) if address is not None else None
         if isinstance(addr, IPv6Address) and addr.is_unspecified:
             addr = None
+        elif isinstance(addr, IPv4Address):
+            addr = intern_ip(addr)  # (the instance the stack's tables hash cheaply)
         every = addr is None or addr == ANY_IPV4
         if port in self.listeners if every else (addr, port) in self.bound:
             where = "" if every else f" of {addr}"

@@ -22,10 +22,14 @@ from netsim.sim.topology import Network, capture, chain
 from netsim.sim.topology6 import enable_ipv6_chain
 from netsim.sim.world import World
 from netsim.sockets import Stream
+from netsim.stack.ipv6_input import error_to_transport
 from netsim.stack.tcp import syncookies
 from netsim.stack.tcp.config import TcpConfig
-from netsim.stack.tcp.errors import ConnectionRefused
+from netsim.stack.tcp.errors import ConnectionRefused, HostUnreachable
 from netsim.stack.tcp.states import State
+from netsim.wire import icmpv6 as i6
+from netsim.wire.ipv6 import NH_TCP, build_ipv6
+from netsim.wire.tcp import SYN, build_tcp
 
 H1, H2 = IPv6Address("2001:db8::1"), IPv6Address("2001:db8:1::2")
 START = 3.0  # after duplicate address detection (up to 1 s of delay plus 1 s RetransTimer)
@@ -276,3 +280,34 @@ def test_cli_echo_and_sim_take_dash_6_and_negative_values_stay_values(
     assert "--count: '-1' is not allowed" in capsys.readouterr().err
     assert main(["sim", "-6", "--delay", "-1ms"]) == 2
     assert "--delay: '-1ms' is negative" in capsys.readouterr().err
+
+
+def test_icmpv6_errors_reach_the_connection_soft_and_hard() -> None:
+    """RFC 1122 §4.2.3.9: address unreachable (RFC 4443 §3.1 code 3, from the router whose
+    neighbour discovery gave up) is a soft error kept for the application; port unreachable
+    (code 4) aborts a connection still in SYN-SENT."""
+    world, net = dual_chain(1)
+    h1 = net.hosts[0]
+    conns: list[Any] = []
+
+    def opener() -> Generator[Any, Any, None]:
+        conns.append(h1.stack.tcp.connect("2001:db8:1::99", 80, world.env.now))
+        conns.append(h1.stack.tcp.connect(far(net), 81, world.env.now))
+        yield world.env.timeout(0)
+
+    later(world, opener)
+    world.run(until=START + 0.001)
+    lost, refused = conns
+    assert refused.state is State.SYN_SENT
+    # the far host's port unreachable about the SYN `refused` sent (quoted as RFC 4443 §3.1
+    # says: as much of the invoking packet as fits)
+    syn = build_tcp(H1, far(net), refused.local_port, 81, refused.iss, 0, SYN, 65535)
+    quoted = build_ipv6(H1, far(net), NH_TCP, syn)
+    msg = i6.error(i6.DEST_UNREACHABLE, i6.UNREACH_PORT, quoted)
+    error_to_transport(h1.stack.ipv6, msg, far(net), world.env.now)
+    assert refused.state is State.CLOSED and isinstance(refused.error, HostUnreachable)
+    assert "port unreachable" in str(refused.error)
+    world.run(until=START + 8.0)
+    assert isinstance(lost.soft_error, HostUnreachable), lost.soft_error
+    assert "host unreachable" in str(lost.soft_error)
+    assert net.routers[0].stack.counters["icmp6"]["tx_error"] >= 1

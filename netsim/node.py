@@ -10,7 +10,7 @@ port; the stack's next deadline becomes one scheduled SimPy event (DESIGN.md §1
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Protocol
 
 import simpy
@@ -99,14 +99,17 @@ class Node:
             self._wake_at(nxt)
 
     # ------------------------------------------------------------------ applications
-    def listen(self, port: int, backlog: int | None = None,
-               cfg: TcpConfig | None = None) -> Any:
+    def listen(self, port: int, backlog: int | None = None, cfg: TcpConfig | None = None,
+               address: str | IPv4Address | IPv6Address | None = None) -> Any:
+        """A `Listener` on `port` of `address`: every address of both families by default
+        (as "::"), "0.0.0.0" every IPv4 one, or one of this node's addresses."""
         from netsim.sockets import Listener
-        return Listener(self, self.stack.tcp.listen(port, backlog, cfg))
+        return Listener(self, self.stack.tcp.listen(port, backlog, cfg, address))
 
-    def connect(self, ip: str | IPv4Address, port: int, cfg: TcpConfig | None = None,
-                local_port: int = 0) -> Any:
-        """An event that succeeds with a connected `Stream` (or fails: refused, timed out)."""
+    def connect(self, ip: str | IPv4Address | IPv6Address, port: int,
+                cfg: TcpConfig | None = None, local_port: int = 0) -> Any:
+        """An event that succeeds with a connected `Stream` (or fails: refused, timed out);
+        `ip` may be an IPv6 address ("2001:db8::2"): the connection is then over IPv6."""
         from netsim.sockets import open_connection
         return open_connection(self, ip, port, cfg, local_port)
 

@@ -8,6 +8,11 @@ objects and SimPy events.
         yield stream.sendall(b"hello")
         data = yield stream.recv(4096)      # b"" at end of stream
         yield stream.close()
+
+Over IPv6 the same calls take IPv6 addresses, as an AF_INET6 socket would:
+``node.connect("2001:db8::2", 7)`` connects over IPv6 (``stream.peer`` is then an
+`IPv6Address` and port), and ``node.listen(7)`` (or ``address="::"``) accepts both families;
+``address="0.0.0.0"`` only IPv4, ``address="2001:db8::2"`` only that address.
 """
 
 from __future__ import annotations
@@ -181,11 +186,22 @@ class Stream:
     def state(self) -> State:
         return self.conn.state
 
+    @property
+    def peer(self) -> tuple[IPv4Address | IPv6Address, int]:
+        """The remote address and port (as getpeername; an IPv6 address over IPv6)."""
+        return self.conn.remote_ip, self.conn.remote_port
+
+    @property
+    def local(self) -> tuple[IPv4Address | IPv6Address, int]:
+        """Our address and port (as getsockname)."""
+        return self.conn.local_ip, self.conn.local_port
+
     def __repr__(self) -> str:
         return f"<Stream {self.conn.name} {self.conn.state}>"
 
 
-def open_connection(node: Node, ip: str | IPv4Address, port: int, cfg: TcpConfig | None,
+def open_connection(node: Node, ip: str | IPv4Address | IPv6Address, port: int,
+                    cfg: TcpConfig | None,
                     local_port: int = 0) -> Event:
     conn = node.stack.tcp.connect(ip, port, node.env.now, local_port, cfg)
     stream = Stream(node, conn)

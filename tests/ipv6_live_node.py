@@ -6,6 +6,12 @@
     ping6 ADDRESS COUNT [IFNAME]       the kernel's ICMPv6 echo through a raw socket (the
                                        kernel builds the header and the checksum, as for
                                        `ping -6`); prints one RTT (ms) per reply
+    tcp TAP IPV4/PREFIX IPV6/PREFIX PORT PEER PEERPORT FILE
+                                       netsim live as `node`, with a TCP echo server on PORT
+                                       (every address, IPv6 included); once ready it also
+                                       connects to [PEER]:PEERPORT over IPv6, sends FILE's
+                                       bytes and closes, printing "sent N"; on SIGINT the
+                                       counters of ipv6, icmp6 and tcp as one JSON line
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import struct
 import sys
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 
@@ -38,6 +45,40 @@ def node(tap: str, ip4: str, ip6: str) -> None:
         host.run(main())
         counters = {k: v for k, v in host.stack.counters.flat().items()
                     if v and k.split(".")[0] in ("ipv6", "icmp6")}
+        print(json.dumps(counters, sort_keys=True), flush=True)
+    finally:
+        host.close()
+
+
+def tcp(tap: str, ip4: str, ip6: str, port: str, peer: str, peer_port: str,
+        path: str) -> None:
+    from netsim.apps.echo import echo_server
+    from netsim.live.host import LiveConfig, LiveHost
+
+    host = LiveHost(LiveConfig(tap=tap, ip=ip4))
+    env = host.env
+    layer = host.stack.ipv6
+    layer.enable(tap, (ip6,), now=env.now)
+    data = Path(path).read_bytes()
+
+    def send() -> Generator[Any, Any, None]:
+        stream = yield host.node.connect(peer, int(peer_port))
+        yield stream.sendall(data)
+        yield stream.close()
+        print("sent", len(data), stream.local[0], flush=True)
+
+    def main() -> Generator[Any, Any, None]:
+        while any(a.tentative for a in layer.ifaces[tap].addresses):
+            yield env.timeout(0.05)
+        env.process(echo_server(host.node, int(port)))
+        print("ipv6 ready", " ".join(str(a) for a in layer.addresses(tap)), flush=True)
+        env.process(send())
+        yield env.stop_requested  # until SIGINT
+
+    try:
+        host.run(main())
+        counters = {k: v for k, v in host.stack.counters.flat().items()
+                    if v and k.split(".")[0] in ("ipv6", "icmp6", "tcp")}
         print(json.dumps(counters, sort_keys=True), flush=True)
     finally:
         host.close()
@@ -73,6 +114,8 @@ def ping6(address: str, count: int, ifname: str | None) -> list[float]:
 if __name__ == "__main__":
     if sys.argv[1] == "node":
         node(*sys.argv[2:5])
+    elif sys.argv[1] == "tcp":
+        tcp(*sys.argv[2:9])
     elif sys.argv[1] == "ping6":
         found = ping6(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
         print(" ".join(f"{r:.3f}" for r in found))

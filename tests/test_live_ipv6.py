@@ -4,16 +4,29 @@ address. The kernel resolves netsim with neighbour discovery; tshark checks ever
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from ipaddress import IPv6Address
 from pathlib import Path
 
 import pytest
-from live_helpers import REPO, Netns, capture, netns, tshark_fields, tshark_problems
+from live_helpers import (
+    REPO,
+    Netns,
+    capture,
+    netns,
+    running_netsim,
+    start_netsim,
+    tshark_fields,
+    tshark_problems,
+)
 
 from netsim.wire.ipv6 import link_local
 from netsim.wire.mac import MacAddress
@@ -85,3 +98,118 @@ def test_kernel_ping6_to_link_local_and_global(ns: Netns, tmp_path: Path) -> Non
     assert {r[0] for r in na} >= {lla, NETSIM_G} and {r[1] for r in na} == {str(NETSIM_MAC)}
     assert tshark_problems(pcap, "ipv6") == [], err.decode()
     print("RTT ms link-local:", " ".join(via_ll), "\nRTT ms global:", " ".join(via_global))
+
+
+KERNEL_ULA, NETSIM_ULA = "fd00::1", "fd00::2"  # a unique local prefix, inside the namespace
+
+
+@live
+def test_nc6_and_netsim_tcp_over_ipv6_both_directions_byte_exact(
+        ns: Netns, tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    """Linux `nc -6` talks to netsim's TCP echo server over IPv6, and netsim connects to
+    `nc -6 -l`: the bytes arrive exactly, the kernel resolved netsim with neighbour discovery,
+    and tshark checks every TCP checksum over the IPv6 pseudo-header."""
+    require_tool("nc")
+    ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0")
+    ns.run("sysctl", "-qw", f"net.ipv6.conf.{ns.tap}.disable_ipv6=0")
+    ns.run("ip", "-6", "addr", "add", f"{KERNEL_ULA}/64", "dev", ns.tap, "nodad")
+    to_netsim = tmp_path / "to_netsim.bin"
+    to_netsim.write_bytes(os.urandom(300_000))
+    to_linux = tmp_path / "to_linux.bin"
+    to_linux.write_bytes(os.urandom(200_000))
+    echoed, received = tmp_path / "echoed.bin", tmp_path / "received.bin"
+    pcap = tmp_path / "tcp6.pcap"
+    proc: subprocess.Popen[bytes] | None = None
+    with received.open("wb") as sink, capture(ns, pcap):
+        listener = ns.popen("nc", "-6", "-l", KERNEL_ULA, "9001", stdout=sink,
+                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            ns.wait_listening(9001)
+            proc = ns.popen(sys.executable, str(NODE), "tcp", ns.tap, "10.0.0.2/24",
+                            f"{NETSIM_ULA}/64", "7", KERNEL_ULA, "9001", str(to_linux),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO))
+            assert proc.stdout is not None
+            ready = proc.stdout.readline().decode()
+            assert ready.startswith("ipv6 ready") and NETSIM_ULA in ready.split(), \
+                f"netsim did not get ready: {ready}"
+            with to_netsim.open("rb") as src, echoed.open("wb") as dst:
+                nc = subprocess.run(["ip", "netns", "exec", ns.name, "nc", "-6", "-N",
+                                     NETSIM_ULA, "7"], stdin=src, stdout=dst,
+                                    stderr=subprocess.PIPE, timeout=60, check=False)
+            assert nc.returncode == 0, nc.stderr.decode(errors="replace")
+            assert listener.wait(timeout=30) == 0
+            sent = proc.stdout.readline().decode().split()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            for p in (listener, proc):
+                if p is not None and p.poll() is None:
+                    p.kill()
+                    p.wait(timeout=10)
+    assert echoed.read_bytes() == to_netsim.read_bytes()
+    assert received.read_bytes() == to_linux.read_bytes()
+    assert sent == ["sent", "200000", NETSIM_ULA]
+    counters = json.loads(out.decode().strip().splitlines()[-1])
+    assert counters.get("tcp.drop.checksum", 0) == 0
+    # netsim resolved the kernel's address (or answered its solicitation): neighbour discovery
+    assert counters.get("icmp6.tx_ns", 0) + counters.get("icmp6.tx_na", 0) >= 1
+    rows = tshark_fields(pcap, "tcp", "ipv6.src", "tcp.checksum.status", "tcp.options.mss_val")
+    assert {r[0] for r in rows} == {KERNEL_ULA, NETSIM_ULA}
+    # every checksum netsim computed is good (1); none of the kernel's is bad (0)
+    assert {r[1] for r in rows if r[0] == NETSIM_ULA} == {"1"}
+    assert "0" not in {r[1] for r in rows}
+    # netsim's SYNs announce its TAP's MTU less 60 (RFC 8200 §8.3)
+    assert {r[2] for r in rows if r[0] == NETSIM_ULA and r[2]} == {"1440"}
+    assert tshark_problems(pcap, "ipv6") == [], err.decode()
+
+
+@live
+def test_cli_live_dash_6_echo_server_and_send_talk_to_nc6(
+        ns: Netns, tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    """`netsim live echo-server -6` answers Linux `nc -6`, and `netsim live send -6 --connect
+    [fd00::1]:9001` delivers to `nc -6 -l` what its SHA-256 says."""
+    require_tool("nc")
+    ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0")
+    ns.run("sysctl", "-qw", f"net.ipv6.conf.{ns.tap}.disable_ipv6=0")
+    ns.run("ip", "-6", "addr", "add", f"{KERNEL_ULA}/64", "dev", ns.tap, "nodad")
+    data = os.urandom(100_000)
+    with running_netsim(ns, "echo-server", "-6", "--ip6", f"{NETSIM_ULA}/64", "--count", "1",
+                        "--port", "8080") as sim:
+        assert f"[{NETSIM_ULA}]:8080" in sim.wait_for("echo server listening").string
+        echoed = ns.run("nc", "-6", "-N", NETSIM_ULA, "8080", input=data, timeout=60).stdout
+        assert sim.wait(timeout=30) == 0, sim.stderr
+    assert echoed == data
+    assert "1 connections, 1 finished, 0 errors, 100000 bytes echoed" in sim.output
+    received = tmp_path / "received.bin"
+    with received.open("wb") as sink:
+        listener = ns.popen("nc", "-6", "-l", KERNEL_ULA, "9001", stdout=sink,
+                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            ns.wait_listening(9001)
+            sim = start_netsim(ns, "send", "-6", "--ip6", f"{NETSIM_ULA}/64", "--connect",
+                               f"[{KERNEL_ULA}]:9001", "--bytes", "300000")
+            assert sim.wait(timeout=60) == 0, sim.stderr
+            assert listener.wait(timeout=30) == 0
+        finally:
+            if listener.poll() is None:
+                listener.kill()
+                listener.wait(timeout=10)
+    m = re.search(r"send: 300000 bytes to \[fd00::1\]:9001 .* sha256 ([0-9a-f]{64})",
+                  sim.output)
+    assert m, sim.output
+    assert hashlib.sha256(received.read_bytes()).hexdigest() == m.group(1)
+
+
+def test_cli_live_connect_takes_a_bracketed_ipv6_address_only_with_dash_6(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from netsim.cli import main
+    from netsim.cli.live import parse_endpoint
+
+    assert parse_endpoint("[fd00::1]:9001", ipv6=True) == (IPv6Address("fd00::1"), 9001)
+    assert main(["live", "send", "--tap", "nosuch-tap0", "--bytes", "1", "--connect",
+                 "[fd00::1]:9001"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "[IPv6]:PORT with -6" in err, err
+    assert main(["live", "send", "-6", "--tap", "nosuch-tap0", "--bytes", "1", "--connect",
+                 "[fd00::zz]:9001"]) == 2
+    assert "--connect: '[fd00::zz]:9001'" in capsys.readouterr().err

@@ -18,6 +18,19 @@ from netsim.wire.ipv6 import build_ipv6, fragment_header, options_header, routin
 from netsim.wire.mac import MacAddress
 from netsim.wire.pcap import PcapWriter
 from netsim.wire.summary import summarize
+from netsim.wire.tcp import (
+    ACK,
+    NOP,
+    PSH,
+    RST,
+    SACK_PERMITTED,
+    SYN,
+    MSSOption,
+    TimestampOption,
+    WindowScaleOption,
+    build_tcp,
+    encode_options,
+)
 from netsim.wire.udp import build_udp
 
 M1, M2 = MacAddress("02:00:00:00:00:01"), MacAddress("02:00:00:00:00:02")
@@ -64,6 +77,12 @@ def frames() -> list[bytes]:
     ]
     out += [icmp(G2, G1, icmpv6.error(1, code, udp)) for code in (0, 1, 3, 4)]
     out += [icmp(G2, G1, icmpv6.error(4, code, udp, 6 + code)) for code in (0, 1, 2)]
+    # TCP over IPv6: a SYN with netsim's options, a data segment, a RST
+    syn_opts = encode_options([MSSOption(1440), SACK_PERMITTED, TimestampOption(7, 0), NOP,
+                               WindowScaleOption(5)])
+    out += [frame(G1, G2, 6, build_tcp(G1, G2, 49152, 7, 1000, 0, SYN, 65535, b"", syn_opts)),
+            frame(G2, G1, 6, build_tcp(G2, G1, 7, 49152, 5, 1001, ACK | PSH, 512, b"hello")),
+            frame(G2, G1, 6, build_tcp(G2, G1, 7, 49152, 0, 1001, RST | ACK, 0))]
     return out
 
 

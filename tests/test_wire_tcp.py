@@ -12,7 +12,7 @@ import re
 import struct
 import subprocess
 from collections.abc import Callable, Iterator
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 
 import pytest
@@ -170,6 +170,11 @@ def test_build_rejects_bad_flags_options_length_and_addresses() -> None:
         build_tcp(SRC, DST, 1, 2, 3, 4, ACK, 5, bytes(65516))
     with pytest.raises(TCPError, match="IPv4Address"):
         build_tcp("10.0.0.1", DST, 1, 2, 3, 4, ACK, 5)  # type: ignore[arg-type]
+    # one address of each family: no pseudo-header has that (RFC 8200 §8.1 has two IPv6)
+    with pytest.raises(TCPError, match="two IPv6Address"):
+        build_tcp(SRC, IPv6Address("2001:db8::2"), 1, 2, 3, 4, ACK, 5)
+    with pytest.raises(TCPError, match="does not fit an IPv6 packet"):
+        build_tcp(IPv6Address("::1"), IPv6Address("::2"), 1, 2, 3, 4, ACK, 5, bytes(65516))
 
 
 # --- options -------------------------------------------------------------------------------

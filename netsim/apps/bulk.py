@@ -18,7 +18,7 @@ import hashlib
 import random
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Event
@@ -106,12 +106,12 @@ class SinkResult:
     last_byte_at: float | None = None
     eof_at: float | None = None  # the sender's FIN (end of stream) reached the application
     closed_at: float | None = None  # our own close() done
-    peer: tuple[IPv4Address, int] | None = None
+    peer: tuple[IPv4Address | IPv6Address, int] | None = None
     stream: Stream | None = field(default=None, repr=False, compare=False)
 
 
-def bulk_sender(node: Node, ip: str | IPv4Address, port: int, nbytes: int, *, seed: int = 1,
-                chunk: int = BLOCK, cfg: TcpConfig | None = None,
+def bulk_sender(node: Node, ip: str | IPv4Address | IPv6Address, port: int, nbytes: int, *,
+                seed: int = 1, chunk: int = BLOCK, cfg: TcpConfig | None = None,
                 into: BulkSendResult | None = None) -> Generator[Event, Any, BulkSendResult]:
     """Connect, send ``nbytes`` pseudo-random bytes (``chunk`` bytes per `sendall`), close.
 

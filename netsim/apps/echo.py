@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
 from simpy.events import Event, Process
@@ -118,7 +118,7 @@ def echo_server(node: Node, port: int = ECHO_PORT, *, max_connections: int | Non
     return stats
 
 
-def echo_client(node: Node, ip: str | IPv4Address, port: int = ECHO_PORT,
+def echo_client(node: Node, ip: str | IPv4Address | IPv6Address, port: int = ECHO_PORT,
                 message: bytes = b"hello", *,
                 cfg: TcpConfig | None = None) -> Generator[Event, Any, EchoResult]:
     """Connect, send ``message``, read until as many bytes came back (or the stream ended),

@@ -58,11 +58,21 @@ _NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
 
 class _Parser(argparse.ArgumentParser):
     """Every netsim parser (subcommands included): negative values parse as values, and an
-    argparse error is one line in the same style as the validators' messages."""
+    argparse error is one line in the same style as the validators' messages.
+
+    A negative value stays a value even in a parser with an option that looks like a number
+    (``-6``, IPv6): argparse would then take "-1" for an option ("--count -1: expected one
+    argument" instead of the validator naming the value). The option itself is still matched
+    exactly, before this rule."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = _NEGATIVE_VALUE
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if _NEGATIVE_VALUE.match(arg_string) and arg_string not in self._option_string_actions:
+            return None  # a value, as argparse's rule for parsers without such options
+        return super()._parse_optional(arg_string)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # "argument --delay: expected one argument" -> "--delay: expected one argument"

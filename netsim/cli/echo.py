@@ -21,6 +21,7 @@ from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.cli.validate import positive_time
 from netsim.errors import UsageError
 from netsim.sim.topology import capture, two_hosts
+from netsim.sim.topology6 import check_ipv6_mtu, enable_ipv6_pair
 from netsim.sim.world import World
 from netsim.stack.events import StateRecord, TraceRecord
 from netsim.stack.tcp.config import TcpConfig
@@ -50,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help=f"Maximum Segment Lifetime; TIME-WAIT lasts 2*MSL (default {DEFAULT_MSL}, so the "
         "run ends quickly; RFC 9293 suggests 2 min, Linux waits 60 s)",
     )
+    parser.add_argument("-6", dest="ipv6", action="store_true",
+                        help="over IPv6: h1 2001:db8::1 to h2 2001:db8::2 (neighbour "
+                             "discovery instead of ARP)")
     add_link_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -79,6 +83,8 @@ class EchoRun:
 def run_echo(args: argparse.Namespace) -> EchoRun:
     link = link_config_from_args(args)
     check_tcp_mtu(link.mtu)
+    if getattr(args, "ipv6", False):
+        check_ipv6_mtu(link.mtu)
     msl = positive_time(args.msl, "--msl", "1s")
     message = args.message.encode("utf-8", "surrogateescape")
     log = StateLog("h1")
@@ -86,6 +92,7 @@ def run_echo(args: argparse.Namespace) -> EchoRun:
     env = world.env
     net = two_hosts(world, link, trace=log, tcp=TcpConfig(msl=msl))
     h1, h2 = net.hosts
+    dst = enable_ipv6_pair(net) if getattr(args, "ipv6", False) else h2.ip
     frames: list[tuple[float, bytes]] = []
     port = net.links[0].a
     port.add_tap(lambda t, _direction, frame: frames.append((t, frame)))
@@ -99,7 +106,7 @@ def run_echo(args: argparse.Namespace) -> EchoRun:
         env.run(until=settle)
         start = float(env.now)
         first = len(frames)
-        client = env.process(echo_client(h1, h2.ip, ECHO_PORT, message))
+        client = env.process(echo_client(h1, dst, ECHO_PORT, message))
         error: str | None = None
         result: EchoResult | None = None
         try:

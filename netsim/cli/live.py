@@ -5,10 +5,15 @@ Run it inside the namespace that holds the TAP (see ``scripts/netns_setup.sh``):
     ip netns exec netsim python -m netsim live echo-server --port 8080
     ip netns exec netsim python -m netsim live sink --port 9000 --loss 0.05
     ip netns exec netsim python -m netsim live send --connect 10.0.0.1:9000 --bytes 10MB
+    ip netns exec netsim python -m netsim live echo-server -6 --ip6 fd00::2/64
+    ip netns exec netsim python -m netsim live send -6 --connect [fd00::1]:9000 --bytes 1MB
 
 Every command answers ARP and ping while it runs. Ctrl-C (or SIGTERM) closes the open
 connections (FIN, not RST) and exits with status 0. Setup problems (not root, no
 /dev/net/tun, no such TAP, TAP busy, bad address) are one line on stderr and exit status 2.
+With ``-6`` the TAP also speaks IPv6 (a link-local address and ``--ip6``, checked by duplicate
+address detection before the command starts; neighbour discovery answers the kernel), and
+``--connect`` takes ``[IPV6]:PORT``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import argparse
 import json
 import sys
 from collections.abc import Generator
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, cast
 
 from simpy.events import Event, Process
@@ -111,6 +116,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "connections netsim opens and agree when asked, 2 agree only when "
                         "asked (default)")
     g.add_argument("--quiet", "-q", action="store_true", help="print only results")
+    g.add_argument("-6", dest="ipv6", action="store_true",
+                   help="also speak IPv6 on the TAP (TCP servers listen on both families)")
+    g.add_argument("--ip6", default="fd00::2/64", metavar="ADDR/PREFIX",
+                   help="netsim's IPv6 address with -6 (default fd00::2/64)")
     add_link_arguments(p)
     # Live defaults: no impairment unless asked for; the MTU is the TAP's.
     p.set_defaults(delay="0", rate="none", mtu="auto")
@@ -138,16 +147,22 @@ def _count_arg(text: str) -> int:
     return int(text)
 
 
-def parse_endpoint(text: str, flag: str = "--connect") -> tuple[IPv4Address, int]:
-    """``10.0.0.1:8080`` -> (IPv4Address, port); UsageError naming `flag` otherwise."""
+def parse_endpoint(text: str, flag: str = "--connect", ipv6: bool = False
+                   ) -> tuple[IPv4Address | IPv6Address, int]:
+    """``10.0.0.1:8080`` -> (IPv4Address, port), with `ipv6` also ``[fd00::1]:8080`` ->
+    (IPv6Address, port); UsageError naming `flag` otherwise."""
     host, sep, port = str(text).rpartition(":")
     try:
         if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError
+        if ipv6 and host.startswith("[") and host.endswith("]"):
+            return IPv6Address(host[1:-1]), int(port)
         return IPv4Address(host), int(port)
     except ValueError:
+        v6 = " or [IPv6]:PORT (e.g. [fd00::1]:8080)" if ipv6 else \
+            " ([IPv6]:PORT with -6)"
         raise UsageError(f"{flag}: {text!r} is not HOST:PORT with an IPv4 address and a port "
-                         "1..65535, e.g. 10.0.0.1:8080") from None
+                         f"1..65535, e.g. 10.0.0.1:8080{v6}") from None
 
 
 def _config(args: argparse.Namespace) -> LiveConfig:
@@ -194,7 +209,9 @@ def _result(args: argparse.Namespace, text: str, data: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cmd: str = args.live_cmd
-    target = parse_endpoint(args.connect) if cmd in ("echo-client", "send") else None
+    ipv6 = bool(getattr(args, "ipv6", False))
+    target = parse_endpoint(args.connect, ipv6=ipv6) if cmd in ("echo-client", "send") \
+        else None
     nbytes = transfer_bytes(args.bytes) if cmd == "send" else 0
     message = b""
     if cmd == "echo-client":
@@ -206,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     try:
         _say(args, host.describe())
+        if ipv6:
+            _enable_ipv6(host, args)
         if cmd == "up":
             _say(args, "answering ARP and ping; Ctrl-C to stop", result=True)
             host.run(None)
@@ -226,6 +245,40 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
+def _enable_ipv6(host: LiveHost, args: argparse.Namespace) -> None:
+    """IPv6 on the TAP: its link-local address and --ip6, each checked by duplicate address
+    detection (RFC 4862 §5.4) before the command starts."""
+    layer = host.stack.ipv6
+    state = layer.enable(args.tap, (args.ip6,), now=host.env.now)
+    env = host.env
+
+    def dad() -> Generator[Event, Any, None]:
+        while any(a.tentative for a in state.addresses):
+            yield env.timeout(0.05)
+
+    host.run(dad())
+    if host.interrupted:
+        raise KeyboardInterrupt
+    bad = [str(a.address) for a in state.addresses if a.duplicate]
+    if bad:
+        raise UsageError(f"--ip6: {', '.join(bad)} is already used on the link (duplicate "
+                         "address detection)")
+    _say(args, "ipv6: " + " ".join(str(a) for a in layer.addresses(args.tap)))
+
+
+def _ep(addr: IPv4Address | IPv6Address, port: int) -> str:
+    """An address and port as written on a command line: [IPv6]:PORT for IPv6."""
+    return f"[{addr}]:{port}" if isinstance(addr, IPv6Address) else f"{addr}:{port}"
+
+
+def _listening(host: LiveHost, args: argparse.Namespace) -> str:
+    """Where a server listens: the IPv4 address, and with -6 the IPv6 ones."""
+    where = f"{host.iface.ip}:{args.port}"
+    if getattr(args, "ipv6", False):
+        where += "".join(f", {_ep(a, args.port)}" for a in host.stack.ipv6.addresses(args.tap))
+    return where
+
+
 def _report(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     if args.stats:
         with open(args.stats, "w", encoding="utf-8") as f:
@@ -241,7 +294,7 @@ def _report(args: argparse.Namespace, summary: dict[str, Any]) -> None:
 def _echo_server(host: LiveHost, args: argparse.Namespace) -> int:
     stats = EchoServerStats()
     lst = host.node.listen(args.port)
-    _say(args, f"echo server listening on {host.iface.ip}:{args.port}", result=True)
+    _say(args, f"echo server listening on {_listening(host, args)}", result=True)
     host.run(echo_server(host.node, args.port, max_connections=args.count, listener=lst,
                          stats=stats))
     _result(args, f"echo server: {stats.connections} connections, {stats.finished} finished, "
@@ -252,8 +305,8 @@ def _echo_server(host: LiveHost, args: argparse.Namespace) -> int:
     return 0 if stats.errors == 0 else 1
 
 
-def _echo_client(host: LiveHost, args: argparse.Namespace, target: tuple[IPv4Address, int],
-                 message: bytes) -> int:
+def _echo_client(host: LiveHost, args: argparse.Namespace,
+                 target: tuple[IPv4Address | IPv6Address, int], message: bytes) -> int:
     result = host.run(echo_client(host.node, target[0], target[1], message))
     if result is None:
         return 130
@@ -286,13 +339,13 @@ def _sink(host: LiveHost, args: argparse.Namespace) -> int:
     env = host.env
     node = host.node
     lst: Listener = node.listen(args.port)
-    _say(args, f"sink listening on {host.iface.ip}:{args.port}", result=True)
+    _say(args, f"sink listening on {_listening(host, args)}", result=True)
     results: list[SinkResult] = []
 
     def report(res: SinkResult) -> None:
         secs = (res.last_byte_at or 0.0) - (res.accepted_at or 0.0)
         rate = res.bytes_received / secs / 1e6 if secs > 0 else 0.0
-        peer = f"{res.peer[0]}:{res.peer[1]}" if res.peer else "?"
+        peer = _ep(*res.peer) if res.peer else "?"
         _result(args, f"sink: {peer} {res.bytes_received} bytes in {secs:.3f} s "
                       f"({rate:.1f} MB/s) sha256 {res.sha256 or '(unfinished)'}",
                 {"result": "sink", "peer": peer, "bytes": res.bytes_received,
@@ -320,18 +373,18 @@ def _sink(host: LiveHost, args: argparse.Namespace) -> int:
     return 0
 
 
-def _send(host: LiveHost, args: argparse.Namespace, target: tuple[IPv4Address, int],
-          nbytes: int) -> int:
+def _send(host: LiveHost, args: argparse.Namespace,
+          target: tuple[IPv4Address | IPv6Address, int], nbytes: int) -> int:
     res = BulkSendResult()
-    _say(args, f"sending {nbytes} bytes to {target[0]}:{target[1]}")
+    _say(args, f"sending {nbytes} bytes to {_ep(*target)}")
     value = host.run(bulk_sender(host.node, target[0], target[1], nbytes, seed=args.data_seed,
                                  into=res))
     start = res.connected_at or 0.0
     end = res.closed_at or res.queued_at or host.env.now
     secs = end - start
     rate = res.bytes_sent / secs / 1e6 if secs > 0 else 0.0
-    _result(args, f"send: {res.bytes_sent} bytes to {target[0]}:{target[1]} in {secs:.3f} s "
+    _result(args, f"send: {res.bytes_sent} bytes to {_ep(*target)} in {secs:.3f} s "
                   f"({rate:.1f} MB/s) sha256 {res.sha256 or '(unfinished)'}",
-            {"result": "send", "peer": f"{target[0]}:{target[1]}", "bytes": res.bytes_sent,
+            {"result": "send", "peer": f"{_ep(*target)}", "bytes": res.bytes_sent,
              "seconds": secs, "sha256": res.sha256 or None, "complete": value is not None})
     return 0 if value is not None else 130

@@ -56,10 +56,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                              "(default 64)")
     parser.add_argument("-6", dest="ipv6", action="store_true",
                         help="ping h2's IPv6 address (ICMPv6 echo) instead of its IPv4 one")
-    # An option that looks like a negative number makes argparse take "-1" for an option
-    # too ("--count -1" would say "expected one argument" instead of naming the value):
-    # "-6" is still matched exactly, and negative numbers stay values.
-    parser._has_negative_number_optionals.clear()
     add_allow_large(parser, "wall time")
     add_link_arguments(parser)
     parser.set_defaults(func=run)

@@ -22,6 +22,7 @@ from netsim.cli.validate import count, positive_time
 from netsim.errors import NetsimError, UsageError
 from netsim.sim.loss import NoLoss
 from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk, tcp_config_for
+from netsim.sim.topology6 import check_ipv6_mtu
 from netsim.stack.tcp.congestion import CC_FACTORIES
 from netsim.units import format_rate, format_size, format_time, parse_size
 
@@ -85,6 +86,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--plot", default=None, metavar="FILE.png",
         help="write the time-sequence graph, cwnd and RTT of the transfer on one time axis",
     )
+    parser.add_argument("-6", dest="ipv6", action="store_true",
+                        help="over IPv6: h1 2001:db8::1 to h2 2001:db8::2 (MSS = MTU - 60)")
     add_progress_argument(parser)
     add_allow_large(parser, "wall time, pcap size or trace records")
     add_link_arguments(parser)
@@ -100,9 +103,13 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
     if args.time_limit is not None:
         limit = positive_time(args.time_limit, "--time-limit", "30s")
     flows = count(getattr(args, "flows", 1), "--flows", "connections", 1000)
+    ipv6 = bool(getattr(args, "ipv6", False))
+    if ipv6:
+        check_ipv6_mtu(link.mtu)
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
                         pcap=args.pcap, time_limit=limit, flows=flows,
-                        rack=getattr(args, "rack", None), ecn=getattr(args, "ecn", None))
+                        rack=getattr(args, "rack", None), ecn=getattr(args, "ecn", None),
+                        ipv6=ipv6)
 
 
 def format_summary(result: BulkResult, link_text: str) -> str:

@@ -31,6 +31,7 @@ from netsim.errors import UsageError
 from netsim.sim.link import Link, LinkConfig
 from netsim.sim.loss import Bernoulli, GilbertElliott, NoLoss, Periodic
 from netsim.sim.topology import capture, two_hosts
+from netsim.sim.topology6 import enable_ipv6_pair
 from netsim.sim.world import World
 from netsim.stack.events import Tracer
 from netsim.stack.tcp.config import TcpConfig
@@ -77,6 +78,7 @@ class BulkScenario:
     # ECN (RFC 3168): True: both hosts ask for it (TcpConfig.ecn 1), False: never (0);
     # None: as `tcp` says
     ecn: bool | None = None
+    ipv6: bool = False  # over IPv6 (netsim.sim.topology6.enable_ipv6_pair) instead of IPv4
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
@@ -228,6 +230,7 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     net = two_hosts(world, scenario.link, scenario.reverse, trace=scenario.trace, tcp=cfg)
     h1, h2 = net.hosts
     link = net.links[0]
+    dst = enable_ipv6_pair(net) if scenario.ipv6 else h2.ip
 
     senders = [BulkSendResult(seed=scenario.seed + i) for i in range(flows)]
     sinks = [SinkResult() for _ in range(flows)]
@@ -235,7 +238,7 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     for i, (sres, kres) in enumerate(zip(senders, sinks, strict=True)):
         # Flow i: port SINK_PORT + i, its own data (seed + i)
         procs.append(env.process(bulk_sink(h2, SINK_PORT + i, min_read=16384, into=kres)))
-        procs.append(env.process(bulk_sender(h1, h2.ip, SINK_PORT + i, nbytes,
+        procs.append(env.process(bulk_sender(h1, dst, SINK_PORT + i, nbytes,
                                              seed=scenario.seed + i, chunk=scenario.chunk,
                                              into=sres)))
     errors: list[BaseException] = []

@@ -3,7 +3,11 @@ unless asked for, and the IPv4 layouts stay as they are)."""
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
+
+from netsim.errors import UsageError
 from netsim.sim.topology import Network
+from netsim.wire.ipv6 import MIN_MTU
 
 
 def enable_ipv6_chain(net: Network, *, dad: bool = True) -> None:
@@ -33,4 +37,20 @@ def enable_ipv6_chain(net: Network, *, dad: bool = True) -> None:
                 layer.add_route(f"2001:db8:{j:x}::/64", f"2001:db8:{k:x}::2", "eth1")
 
 
-__all__ = ["enable_ipv6_chain"]
+def enable_ipv6_pair(net: Network) -> IPv6Address:
+    """Make `two_hosts` dual-stack: h1 2001:db8::1, h2 2001:db8::2 on one /64, without
+    duplicate address detection (so traffic can start at once; the first packet waits for
+    neighbour discovery, as the first IPv4 one for ARP). Returns h2's address."""
+    for i, node in enumerate(net.hosts, start=1):
+        node.stack.ipv6.enable("eth0", (f"2001:db8::{i}/64",), dad=False)
+    return IPv6Address("2001:db8::2")
+
+
+def check_ipv6_mtu(mtu: int) -> None:
+    """RFC 8200 §5 packet size: every link that carries IPv6 has an MTU of 1280 or more."""
+    if mtu < MIN_MTU:
+        raise UsageError(f"--mtu: {mtu} is below IPv6's minimum link MTU of {MIN_MTU}; "
+                         f"use {MIN_MTU} or more with -6")
+
+
+__all__ = ["check_ipv6_mtu", "enable_ipv6_chain", "enable_ipv6_pair"]

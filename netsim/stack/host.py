@@ -10,7 +10,7 @@ through socket objects, and trace records. Nothing here reads a clock or does I/
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address
 from typing import Any, Final
 
 from netsim.errors import UsageError
@@ -41,9 +41,10 @@ from netsim.wire.ipv4 import (
     decrement_ttl,
     parse_ipv4,
 )
+from netsim.wire.ipv6 import NH_TCP
 from netsim.wire.lazyframe import HEADERS, LazyFrame
 from netsim.wire.mac import BROADCAST, MacAddress
-from netsim.wire.tcp import TCPSegment, build_tcp
+from netsim.wire.tcp import IPAddress, TCPSegment, build_tcp
 
 IcmpHandler = Callable[[IPv4Packet, icmpw.ICMPMessage, float], None]
 # `frame` is a LazyFrame only on an interface whose port takes them (`Interface.lazy_frames`)
@@ -557,27 +558,35 @@ class Stack:
         self._ip_out(out, route.gateway or dst, raw, now)
         return True
 
-    def send_tcp(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment, opts: bytes,
+    def send_tcp(self, src: IPAddress, dst: IPAddress, seg: TCPSegment, opts: bytes,
                  now: float, ecn: int = 0) -> bool:
         """Send a segment of one of this host's connections: `seg` with its options encoded
         as `opts`, in a datagram with DF set (as TCP always sends: RFC 1191 path MTU
         discovery) and `ecn` in its ECN field. Through a port that takes them it goes as a
         `LazyFrame`, its bytes never built unless something needs them; otherwise (or while ARP
-        resolves) as `send_ip`."""
+        resolves) as `send_ip`. A segment to an IPv6 address goes to the IPv6 layer (never as
+        a `LazyFrame`; its ECN bits are not set there yet)."""
+        # (an IPv6 destination matches no IPv4 route: no hop, the bytes path below)
         hop = None if dst in self._by_ip else self._lazy_hop(
-            dst, HEADERS - ETH_HEADER_LEN + len(opts) + len(seg.payload), now)
+            dst, HEADERS - ETH_HEADER_LEN + len(opts) + len(seg.payload),  # type: ignore[arg-type]
+            now)
         if hop is not None:
             out, mac = hop
             self.now = now
             ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
             self.ipv4_counts["tx"] += 1
             self.eth_counts["tx"] += 1
-            self.transmit(out, LazyFrame(mac, out.mac, src, dst, self.default_ttl, ident, seg,
-                                         opts, ecn))
+            # (a hop was found: an IPv4 route, so both addresses are IPv4)
+            self.transmit(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
+                                         self.default_ttl, ident, seg, opts, ecn))
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)
-        return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True, ecn=ecn)
+        if isinstance(dst, IPv6Address):
+            # (the checksum over the IPv6 pseudo-header: RFC 8200 §8.1, upper-layer checksums)
+            return self.ipv6.send(dst, NH_TCP, raw, now, src=src)  # type: ignore[arg-type]
+        return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True,  # type: ignore[arg-type]
+                            ecn=ecn)
 
     def _ip_out(self, iface: Interface, next_hop: IPv4Address, raw: bytes, now: float) -> None:
         if iface.netif is not None:

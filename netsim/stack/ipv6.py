@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Final
 
 from netsim.errors import UsageError
 from netsim.stack.icmp import TokenBucket
-from netsim.stack.ipv6_input import error_to_udp, extensions_ok, forward, udp_input
+from netsim.stack.ipv6_input import (
+    error_to_transport,
+    extensions_ok,
+    forward,
+    tcp_input,
+    udp_input,
+)
 from netsim.stack.ipv6_state import Addr6, Iface6, Ipv6Host
 from netsim.stack.nd import NeighborDiscovery
 from netsim.stack.ndcache import NeighborCache
@@ -28,6 +34,7 @@ from netsim.wire.ipv6 import (
     ALL_NODES,
     NH_ICMPV6,
     NH_NONE,
+    NH_TCP,
     NH_UDP,
     IPv6Packet,
     build_ipv6,
@@ -197,6 +204,8 @@ class Ipv6Layer:
         self.counts["delivered"] += 1
         if nh == NH_ICMPV6:
             self._icmp_input(state, pkt, frame, now, link_multicast)
+        elif nh == NH_TCP:
+            tcp_input(self, pkt, now, link_multicast)
         elif nh == NH_UDP:
             udp_input(self, pkt, now, link_multicast)
         elif nh == NH_NONE:
@@ -219,6 +228,18 @@ class Ipv6Layer:
         data = build_udp(src, dst, sport, dport, payload)
         self.stack.counters["udp"]["tx"] += 1
         return self.send(dst, NH_UDP, data, now, src=src, hop_limit=hop_limit)
+
+    def source_for(self, dst: IPv6Address) -> IPv6Address | None:
+        """Our address for packets to `dst` (None: no route, or no usable address)."""
+        if dst in self._local:
+            return dst
+        hop = self.route(dst)
+        return None if hop is None else hop[0].preferred(dst)
+
+    def mtu_for(self, dst: IPv6Address) -> int | None:
+        """The MTU of the interface packets to `dst` leave by (None: no route)."""
+        hop = self.route(dst)
+        return None if hop is None else hop[0].iface.mtu
 
     def _tentative(self, addr: IPv6Address) -> bool:
         state = self._local.get(addr)
@@ -253,7 +274,7 @@ class Ipv6Layer:
             self.send(pkt.src, NH_ICMPV6, reply.build(src, pkt.src), now, src=src,
                       iface=state)
         elif msg.is_error:
-            error_to_udp(self, msg, pkt.src, now)
+            error_to_transport(self, msg, pkt.src, now)
         for handler in list(self.handlers):
             handler(pkt, msg, now)
 

@@ -1,5 +1,6 @@
 """What the IPv6 layer (netsim/stack/ipv6.py) decides about a packet it received: its
-extension headers (RFC 8200 §4), forwarding it as a router, delivering it to UDP."""
+extension headers (RFC 8200 §4), forwarding it as a router, delivering it to UDP or TCP, and
+ICMPv6 errors about our own UDP datagrams and TCP segments."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Final
 
 from netsim.wire import icmpv6 as i6
-from netsim.wire.errors import WireError
-from netsim.wire.ipv6 import NH_DSTOPTS, NH_FRAGMENT, NH_HOPOPTS, NH_ROUTING, NH_UDP, IPv6Packet
+from netsim.wire.errors import TCPChecksumError, WireError
+from netsim.wire.ipv6 import (
+    MIN_MTU,
+    NH_DSTOPTS,
+    NH_FRAGMENT,
+    NH_HOPOPTS,
+    NH_ROUTING,
+    NH_TCP,
+    NH_UDP,
+    IPv6Packet,
+)
+from netsim.wire.tcp import parse_tcp
 from netsim.wire.udp import parse_udp
 
 if TYPE_CHECKING:
@@ -125,16 +136,59 @@ def udp_input(layer: Ipv6LayerApi, pkt: IPv6Packet, now: float, link_multicast: 
     if ep.on_datagram is not None:
         ep.on_datagram(dgram.payload, pkt.src, dgram.src_port, now)
 
-def error_to_udp(layer: Ipv6LayerApi, msg: i6.ICMPv6Message, sender: IPv6Address,
-                 now: float) -> None:
-    """An ICMPv6 error about one of our UDP datagrams: tell the endpoint that sent it."""
+def tcp_input(layer: Ipv6LayerApi, pkt: IPv6Packet, now: float, link_multicast: bool) -> None:
+    """A TCP segment over IPv6: checked over the IPv6 pseudo-header (RFC 8200 §8.1,
+    upper-layer checksums), then demultiplexed as any other (netsim.stack.tcp.layer)."""
+    stack = layer.stack
+    src = pkt.src
+    if pkt.dst.is_multicast or link_multicast or src.is_multicast or src.is_unspecified:
+        # RFC 1122 §4.2.3.10 remote address validation: a segment from (or to) an address
+        # that is not one host's is dropped; TCP connects unicast addresses only
+        stack.drop("tcp", "not_unicast", f"{src} > {pkt.dst}")
+        return
+    try:
+        seg = parse_tcp(pkt.payload, src, pkt.dst)
+    except WireError as exc:
+        stack.drop("tcp", "checksum" if isinstance(exc, TCPChecksumError) else "malformed",
+                   str(exc))
+        return
+    stack.tcp.segment_input(src, pkt.dst, seg, now)
+
+
+#: ICMPv6 destination unreachable codes (RFC 4443 §3.1), as TCP's error kinds (the names the
+#: IPv4 codes get in netsim.stack.tcp.layer); port unreachable aborts a connection that is
+#: still opening, the others are soft errors (RFC 1122 §4.2.3.9)
+_UNREACH_KINDS: Final = {0: "net unreachable", 1: "administratively prohibited",
+                         2: "beyond scope of source address", 3: "host unreachable",
+                         4: "port unreachable"}
+
+
+def error_to_transport(layer: Ipv6LayerApi, msg: i6.ICMPv6Message, sender: IPv6Address,
+                       now: float) -> None:
+    """An ICMPv6 error about one of our UDP datagrams or TCP segments: tell the endpoint or
+    the connection that sent it."""
     try:
         quoted = msg.quoted_ipv6()
     except WireError:
         return
-    if quoted.next_header != NH_UDP or quoted.src not in layer._local \
-            or len(quoted.payload) < 2:
+    if quoted.src not in layer._local or len(quoted.payload) < 4:
         return
-    ep = layer.stack.udp.endpoint((quoted.payload[0] << 8) | quoted.payload[1])
-    if ep is not None and ep.on_error is not None:
-        ep.on_error(msg.type, msg.code, sender, now)
+    data = quoted.payload
+    if quoted.next_header == NH_UDP:
+        ep = layer.stack.udp.endpoint((data[0] << 8) | data[1])
+        if ep is not None and ep.on_error is not None:
+            ep.on_error(msg.type, msg.code, sender, now)
+    elif quoted.next_header == NH_TCP:
+        mtu = 0
+        if msg.type == i6.DEST_UNREACHABLE:
+            kind = _UNREACH_KINDS.get(msg.code, msg.type_name)
+        elif msg.type == i6.PACKET_TOO_BIG:
+            # RFC 4443 §3.2: the MTU of the next-hop link; RFC 8200 §5 packet size: no link
+            # is below 1280 bytes, so a smaller report is taken as 1280
+            kind, mtu = "fragmentation needed", max(msg.mtu, MIN_MTU)
+        elif msg.type == i6.PARAMETER_PROBLEM and msg.code == i6.PARAM_NEXT_HEADER:
+            kind = "protocol unreachable"  # RFC 4443 §3.4: TCP is not known there
+        else:
+            kind = msg.type_name
+        layer.stack.tcp.icmp_error_for(quoted.src, (data[0] << 8) | data[1], quoted.dst,
+                                       (data[2] << 8) | data[3], kind, now, mtu)

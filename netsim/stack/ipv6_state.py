@@ -17,6 +17,7 @@ from netsim.wire.ipv6 import IPv6Packet
 if TYPE_CHECKING:
     from netsim.stack.counters import Counters
     from netsim.stack.interface import Interface
+    from netsim.stack.tcp.layer import TcpLayer
     from netsim.stack.timers import TimerQueue
     from netsim.stack.udp import UdpLayer
     from netsim.wire.lazyframe import LazyFrame
@@ -69,6 +70,7 @@ class Ipv6Host(Protocol):
     counters: Counters
     eth_counts: Counter[str]
     udp: UdpLayer
+    tcp: TcpLayer
 
     def drop(self, layer: str, reason: str, detail: str = "") -> None: ...
 

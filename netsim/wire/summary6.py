@@ -51,6 +51,10 @@ def summarize_ipv6(data: bytes, notes: list[str]) -> str:
             return _udp_text(pkt, prefix, not words, notes)
         if pkt.next_header == NH_ICMPV6:
             return prefix + "ICMP6, " + _icmp6_text(pkt, notes)
+        if pkt.next_header == 6 and not words:
+            # TCP as over IPv4 (tcpdump prints both alike); imported here: summary imports us
+            from netsim.wire.summary import _summarize_tcp
+            return _summarize_tcp(pkt, False, notes)  # type: ignore[arg-type]
     except WireError as exc:
         return f"{prefix}[malformed: {exc}]"
     if pkt.next_header == NH_NONE:

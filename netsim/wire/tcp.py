@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Final, NamedTuple
 
 from netsim.wire.checksum import BytesLike, pseudo_header_sum, word_sum
@@ -35,6 +35,10 @@ OPT_WSCALE: Final = 3
 OPT_SACK_PERMITTED: Final = 4
 OPT_SACK: Final = 5
 OPT_TIMESTAMPS: Final = 8
+
+#: Pseudo-header addresses: IPv4 (RFC 9293 §3.1) or IPv6 (RFC 8200 §8.1, upper-layer
+#: checksums: the same sum over the 128-bit addresses, netsim.wire.checksum)
+IPAddress = IPv4Address | IPv6Address
 
 _HDR: Final = struct.Struct("!HHIIHHHH")
 _from_bytes = int.from_bytes
@@ -212,7 +216,7 @@ class TCPSegment(NamedTuple):
     data_offset: int = 5
     checksum: int = 0
 
-    def build(self, src_ip: IPv4Address, dst_ip: IPv4Address) -> bytes:
+    def build(self, src_ip: IPAddress, dst_ip: IPAddress) -> bytes:
         """The segment's bytes; data offset and checksum are computed here."""
         return build_tcp(src_ip, dst_ip, self.src_port, self.dst_port, self.seq, self.ack,
                          self.flags, self.window, self.payload, encode_options(self.options),
@@ -262,7 +266,7 @@ def sack_option(blocks: tuple[tuple[int, int], ...]) -> tuple[bytes, tuple[TCPOp
     return raw, (NOP, NOP, SackOption(blocks))
 
 
-def build_tcp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port: int,
+def build_tcp(src_ip: IPAddress, dst_ip: IPAddress, src_port: int, dst_port: int,
               seq: int, ack: int, flags: int, window: int, payload: bytes = b"",
               options: bytes = b"", urgent: int = 0) -> bytes:
     """Build a segment from already-encoded `options` (see `encode_options`)."""
@@ -272,13 +276,16 @@ def build_tcp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port:
                        f"(got {olen})")
     if not 0 <= flags <= 0xFFF:
         raise TCPError(f"TCP: flags 0x{flags:x} do not fit in 12 bits")
-    if not isinstance(src_ip, IPv4Address) or not isinstance(dst_ip, IPv4Address):
-        raise TCPError(f"TCP: pseudo-header addresses must be IPv4Address values, got "
-                       f"{src_ip!r} and {dst_ip!r}")
+    if not (isinstance(src_ip, IPv4Address) and isinstance(dst_ip, IPv4Address)
+            or isinstance(src_ip, IPv6Address) and isinstance(dst_ip, IPv6Address)):
+        raise TCPError(f"TCP: pseudo-header addresses must be two IPv4Address or two "
+                       f"IPv6Address values, got {src_ip!r} and {dst_ip!r}")
     hlen = HEADER_LEN + olen
     length = hlen + len(payload)
     if length > 0xFFFF:
-        raise TCPError(f"TCP: segment of {length} bytes does not fit an IPv4 packet")
+        # (IPv6 jumbograms, RFC 9293 §3.7.5, are not supported)
+        family = "IPv6" if isinstance(src_ip, IPv6Address) else "IPv4"
+        raise TCPError(f"TCP: segment of {length} bytes does not fit an {family} packet")
     off_flags = ((hlen >> 2) << 12) | flags
     # RFC 9293 §3.1: the checksum is the complement of the one's-complement sum of the
     # pseudo-header, the header and the data (padded to a whole word). The data begin on a
@@ -301,8 +308,8 @@ def build_tcp(src_ip: IPv4Address, dst_ip: IPv4Address, src_port: int, dst_port:
     return b"".join((head, options, payload))
 
 
-def parse_tcp(data: BytesLike, src_ip: IPv4Address | None = None,
-              dst_ip: IPv4Address | None = None) -> TCPSegment:
+def parse_tcp(data: BytesLike, src_ip: IPAddress | None = None,
+              dst_ip: IPAddress | None = None) -> TCPSegment:
     """Parse a TCP segment (the whole IP payload). The checksum is verified when both
     addresses are given."""
     n = len(data)

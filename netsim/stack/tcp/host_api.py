@@ -11,14 +11,14 @@ but so can a test's small fake: no part of TCP imports the stack.
 from __future__ import annotations
 
 from collections import Counter
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Protocol
 
 from netsim.stack.events import Tracer
 from netsim.stack.interface import Interface
 from netsim.stack.routing import RoutingTable
 from netsim.stack.timers import TimerQueue
-from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp import IPAddress, TCPSegment
 
 
 class ConnectionHost(Protocol):
@@ -33,7 +33,7 @@ class ConnectionHost(Protocol):
     def drop(self, layer: str, reason: str, detail: str = "") -> None:
         """Count (and trace) a segment dropped for `reason`."""
 
-    def send_tcp(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment, opts: bytes,
+    def send_tcp(self, src: IPAddress, dst: IPAddress, seg: TCPSegment, opts: bytes,
                  now: float, ecn: int = 0) -> bool:
         """Send `seg`, its options already encoded as `opts`, with `ecn` in the IP header's
         ECN field (RFC 3168 §5: ECT(0) for new data of an ECN connection)."""
@@ -45,10 +45,10 @@ class ConnectionTable(Protocol):
     @property
     def stack(self) -> ConnectionHost: ...
 
-    def mss_for(self, remote: IPv4Address) -> int:
+    def mss_for(self, remote: IPAddress) -> int:
         """The MSS to announce to `remote` (RFC 9293 §3.7.1)."""
 
-    def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
+    def send_rst(self, src: IPAddress, dst: IPAddress, sport: int, dport: int, seq: int,
                  ack: int, flags: int, now: float) -> None:
         """Send a RST that belongs to no connection."""
 
@@ -72,11 +72,27 @@ class ListenerHooks(Protocol):
         """`conn` left SYN-RECEIVED without completing its handshake."""
 
 
+class Ip6Host(Protocol):
+    """The IPv6 layer seen from TCP (netsim.stack.ipv6.Ipv6Layer provides it)."""
+
+    def source_for(self, dst: IPv6Address) -> IPv6Address | None:
+        """Our address on the way to `dst` (None: no route, or no usable address)."""
+
+    def mtu_for(self, dst: IPv6Address) -> int | None:
+        """The MTU of the interface towards `dst` (None: no route)."""
+
+    def send(self, dst: IPv6Address, nh: int, payload: bytes, now: float, *,
+             src: IPv6Address | None = None, hop_limit: int | None = None) -> bool:
+        """Route and send one packet with next header `nh` (False: it cannot leave)."""
+
+
 class LayerHost(ConnectionHost, Protocol):
-    """The stack seen from the TCP layer: also routes, interfaces and IP output."""
+    """The stack seen from the TCP layer: also routes, interfaces and IP output (IPv6's
+    through `ipv6`)."""
 
     routes: RoutingTable
     interfaces: dict[str, Interface]
+    ipv6: Ip6Host
 
     def source_for(self, dst: IPv4Address) -> IPv4Address | None:
         """Our address on the way to `dst` (None: no route)."""

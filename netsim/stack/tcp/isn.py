@@ -5,11 +5,11 @@ same ISNs for the same connections at the same times."""
 from __future__ import annotations
 
 import hashlib
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 
 
-def isn(key: bytes, now: float, local: IPv4Address, lport: int, remote: IPv4Address,
-        rport: int) -> int:
+def isn(key: bytes, now: float, local: IPv4Address | IPv6Address, lport: int,
+        remote: IPv4Address | IPv6Address, rport: int) -> int:
     digest = hashlib.blake2b(
         local.packed + lport.to_bytes(2, "big") + remote.packed + rport.to_bytes(2, "big"),
         key=key[:64] or b"\x00", digest_size=4).digest()
@@ -17,7 +17,8 @@ def isn(key: bytes, now: float, local: IPv4Address, lport: int, remote: IPv4Addr
     return (m + int.from_bytes(digest, "big")) & 0xFFFFFFFF
 
 
-def ts_offset(key: bytes, local: IPv4Address, remote: IPv4Address) -> int:
+def ts_offset(key: bytes, local: IPv4Address | IPv6Address,
+              remote: IPv4Address | IPv6Address) -> int:
     """A per-pair random offset for TCP timestamps, as Linux does (RFC 7323 §7, security
     considerations)."""
     digest = hashlib.blake2b(b"ts" + local.packed + remote.packed, key=key[:64] or b"\x00",

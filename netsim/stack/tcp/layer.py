@@ -7,6 +7,11 @@ is answered with a cookie and nothing is kept; with cookies off it is dropped (c
 already in the queue are never evicted for newcomers: a half-open connection leaves the queue
 when its handshake completes, a RST arrives, or its SYN-ACK retransmissions (``synack_retries``,
 5 as Linux's, the RTO doubling from 1 s) run out.
+
+Segments come over IPv4 and IPv6 alike (netsim.stack.ipv6_input hands TCP those of IPv6):
+a connection is known by its 4-tuple whatever the family, and a listener takes SYNs to any
+of the host's addresses of both families (as a Linux socket bound to "::"), to its IPv4
+addresses only ("0.0.0.0"), or to one address.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from netsim.errors import NetsimError, UsageError
 from netsim.stack.tcp import syncookies
@@ -25,9 +30,11 @@ from netsim.stack.tcp.states import State
 from netsim.wire import icmp as icmpw
 from netsim.wire.errors import WireError
 from netsim.wire.ipv4 import PROTO_TCP, IPv4Packet, intern_ip
-from netsim.wire.tcp import ACK, RST, SYN, TCPSegment, build_tcp, parse_tcp
+from netsim.wire.ipv6 import MIN_MTU, NH_TCP
+from netsim.wire.tcp import ACK, RST, SYN, IPAddress, TCPSegment, build_tcp, parse_tcp
 
-ConnKey = tuple[IPv4Address, int, IPv4Address, int]
+ConnKey = tuple[IPAddress, int, IPAddress, int]
+ANY_IPV4 = IPv4Address("0.0.0.0")
 EPHEMERAL = range(49152, 65536)
 
 
@@ -39,9 +46,13 @@ class TcpListener:
     """A passive open on a port: half-open connections bounded by `max_half_open`, and
     established ones waiting for `accept` bounded by `backlog`."""
 
-    def __init__(self, layer: TcpLayer, port: int, backlog: int, cfg: TcpConfig) -> None:
+    def __init__(self, layer: TcpLayer, port: int, backlog: int, cfg: TcpConfig,
+                 address: IPAddress | None = None) -> None:
         self.layer = layer
         self.port = port
+        #: None: every address of the host; 0.0.0.0: every IPv4 one; else that one only
+        self.address = address
+        self.ipv4_only = address == ANY_IPV4
         self.backlog = backlog
         self.cfg = cfg
         self.half_open: set[TcpConnection] = set()
@@ -72,7 +83,12 @@ class TcpListener:
     def close(self, now: float) -> None:
         """Stop listening; connections not yet accepted are reset."""
         self.closed = True
-        self.layer.listeners.pop(self.port, None)
+        layer = self.layer
+        if self.address is None or self.ipv4_only:
+            if layer.listeners.get(self.port) is self:
+                del layer.listeners[self.port]
+        elif layer.bound.get((self.address, self.port)) is self:
+            del layer.bound[(self.address, self.port)]
         for conn in list(self.half_open) + list(self.accept_queue):
             conn.abort(now)
         self.half_open.clear()
@@ -84,35 +100,64 @@ class TcpLayer:
         self.stack = stack
         self.cfg = cfg or TcpConfig()
         self.conns: dict[ConnKey, TcpConnection] = {}
-        self.listeners: dict[int, TcpListener] = {}
+        self.listeners: dict[int, TcpListener] = {}  # on every (IPv4) address
+        self.bound: dict[tuple[IPAddress, int], TcpListener] = {}  # on one address
         self._next_port = EPHEMERAL.start
         #: The key of SYN cookies: derived from the ISN key in simulation (reproducible);
         #: a live host sets random bytes.
         self.cookie_secret = syncookies.secret_for(self.cfg.isn_key, stack.name)
-        self.ts_offsets: dict[IPv4Address, int] = {}  # per peer, for cookie SYN-ACKs
+        self.ts_offsets: dict[IPAddress, int] = {}  # per peer, for cookie SYN-ACKs
         # RFC 5961 §7, host-wide: the interval the budget is for, and what is left of it
         self._challenge_interval = -1
         self._challenge_left = 0
         self._challenge_rng: random.Random | None = None
 
     # ------------------------------------------------------------------ application side
-    def listen(self, port: int, backlog: int | None = None,
-               cfg: TcpConfig | None = None) -> TcpListener:
+    def listen(self, port: int, backlog: int | None = None, cfg: TcpConfig | None = None,
+               address: IPAddress | str | None = None) -> TcpListener:
+        """Listen on `port` of `address`: None or "::" every address of both families,
+        "0.0.0.0" every IPv4 one, else one of the host's addresses (which then wins over a
+        listener on every address for SYNs to it)."""
         if not 1 <= port <= 0xFFFF:
             raise UsageError(f"port: {port} is not in 1..65535")
-        if port in self.listeners:
-            raise AddressInUse(f"TCP port {port} is already listening on {self.stack.name}")
+        addr = _address("listen", address) if address is not None else None
+        if isinstance(addr, IPv6Address) and addr.is_unspecified:
+            addr = None
+        elif isinstance(addr, IPv4Address):
+            addr = intern_ip(addr)  # (the instance the stack's tables hash cheaply)
+        every = addr is None or addr == ANY_IPV4
+        if port in self.listeners if every else (addr, port) in self.bound:
+            where = "" if every else f" of {addr}"
+            raise AddressInUse(f"TCP port {port}{where} is already listening on "
+                               f"{self.stack.name}")
+        if isinstance(addr, IPv6Address) and self.stack.ipv6.source_for(addr) != addr or \
+                isinstance(addr, IPv4Address) and not every and \
+                self.stack.source_for(addr) != addr:
+            raise UsageError(f"listen: {addr} is not an address of {self.stack.name}")
         c = cfg or self.cfg
-        lst = TcpListener(self, port, backlog if backlog is not None else c.backlog, c)
-        self.listeners[port] = lst
+        lst = TcpListener(self, port, backlog if backlog is not None else c.backlog, c, addr)
+        if addr is None or every:
+            self.listeners[port] = lst
+        else:
+            self.bound[(addr, port)] = lst
         return lst
 
-    def connect(self, remote_ip: IPv4Address | str, remote_port: int, now: float,
+    def connect(self, remote_ip: IPAddress | str, remote_port: int, now: float,
                 local_port: int = 0, cfg: TcpConfig | None = None) -> TcpConnection:
-        rip = intern_ip(remote_ip)
+        rip: IPAddress
+        lip: IPAddress | None
+        if isinstance(remote_ip, IPv6Address) or isinstance(remote_ip, str) and ":" in remote_ip:
+            rip = remote_ip if isinstance(remote_ip, IPv6Address) \
+                else _ipv6("connect", remote_ip)
+            if rip.is_multicast or rip.is_unspecified:
+                # RFC 1122 §4.2.3.10: an OPEN to an invalid remote address is an error
+                raise UsageError(f"connect: {rip} is not a unicast address")
+            lip = self.stack.ipv6.source_for(rip)
+        else:
+            rip = intern_ip(remote_ip)
+            lip = self.stack.source_for(rip)
         if not 1 <= remote_port <= 0xFFFF:
             raise UsageError(f"port: {remote_port} is not in 1..65535")
-        lip = self.stack.source_for(rip)
         if lip is None:
             raise UsageError(f"connect: no route to {rip}")
         if local_port == 0:
@@ -127,7 +172,7 @@ class TcpLayer:
         conn.open_active(now)
         return conn
 
-    def _ephemeral(self, lip: IPv4Address, rip: IPv4Address, rport: int) -> int:
+    def _ephemeral(self, lip: IPAddress, rip: IPAddress, rport: int) -> int:
         for _ in EPHEMERAL:
             port = self._next_port
             self._next_port = port + 1 if port + 1 < EPHEMERAL.stop else EPHEMERAL.start
@@ -135,8 +180,11 @@ class TcpLayer:
                 return port
         raise AddressInUse("no free ephemeral TCP port")
 
-    def mss_for(self, remote: IPv4Address) -> int:
-        """MSS to announce: the outgoing interface's MTU minus 40 (RFC 9293 §3.7.1)."""
+    def mss_for(self, remote: IPAddress) -> int:
+        """MSS to announce: the outgoing interface's MTU minus 40 (RFC 9293 §3.7.1), minus
+        60 over IPv6 (RFC 8200 §8.3, maximum upper-layer payload size: its header is 40)."""
+        if isinstance(remote, IPv6Address):
+            return (self.stack.ipv6.mtu_for(remote) or MIN_MTU) - 60
         route = self.stack.routes.lookup(remote)
         mtu = self.stack.interfaces[route.interface].mtu if route else 1500
         return mtu - 40
@@ -158,7 +206,7 @@ class TcpLayer:
             return
         self.segment_input(pkt.src, pkt.dst, seg, now, pkt.ecn)
 
-    def segment_input(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment,
+    def segment_input(self, src: IPAddress, dst: IPAddress, seg: TCPSegment,
                       now: float, ip_ecn: int = 0) -> None:
         """The segment `seg` (parsed and checked, or handed over whole in a `LazyFrame`) came
         from `src` to our address `dst` in a datagram whose ECN field is `ip_ecn`."""
@@ -170,6 +218,10 @@ class TcpLayer:
             return
         flags = seg.flags
         lst = self.listeners.get(seg.dst_port)
+        if self.bound:  # listeners on one address win over those on every address
+            lst = self.bound.get((dst, seg.dst_port), lst)
+        if lst is not None and lst.ipv4_only and dst.version == 6:
+            lst = None
         if lst is not None:
             # RFC 9293 §3.10.7.2, LISTEN state
             if flags & RST:
@@ -213,7 +265,7 @@ class TcpLayer:
             self.send_rst(dst, src, seg.dst_port, seg.src_port, 0,
                           (seg.seq + seg.seg_len) & 0xFFFFFFFF, RST | ACK, now)
 
-    def _cookie_ack(self, lst: TcpListener, src: IPv4Address, dst: IPv4Address,
+    def _cookie_ack(self, lst: TcpListener, src: IPAddress, dst: IPAddress,
                     seg: TCPSegment, now: float) -> bool:
         """An ACK to a listener that may return a SYN cookie: if it does, the connection is
         built from it and the ACK handed over (True); False means answer it with a RST."""
@@ -259,11 +311,19 @@ class TcpLayer:
         self.stack.tcp_counts["challenge_ack_limited"] += 1
         return False
 
-    def send_rst(self, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, seq: int,
+    def send_rst(self, src: IPAddress, dst: IPAddress, sport: int, dport: int, seq: int,
                  ack: int, flags: int, now: float) -> None:
         self.stack.tcp_counts["tx_rst"] += 1
-        raw = build_tcp(src, dst, sport, dport, seq, ack, flags, 0)
-        self.stack.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
+        self.send_raw(src, dst, build_tcp(src, dst, sport, dport, seq, ack, flags, 0), now)
+
+    def send_raw(self, src: IPAddress, dst: IPAddress, raw: bytes, now: float) -> None:
+        """Send a segment built outside a connection (a RST, a cookie SYN-ACK): over IPv4
+        with DF set (RFC 1191), or over IPv6 (whose packet size routers never cut down by
+        fragmenting, RFC 8200 §5)."""
+        if isinstance(dst, IPv6Address) and isinstance(src, IPv6Address):
+            self.stack.ipv6.send(dst, NH_TCP, raw, now, src=src)
+        elif isinstance(dst, IPv4Address) and isinstance(src, IPv4Address):
+            self.stack.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True)
 
     def icmp_error(self, msg: icmpw.ICMPMessage, quoted: IPv4Packet, sender: IPv4Address,
                    now: float) -> None:
@@ -271,19 +331,41 @@ class TcpLayer:
             return
         sport = (quoted.payload[0] << 8) | quoted.payload[1]
         dport = (quoted.payload[2] << 8) | quoted.payload[3]
-        conn = self.conns.get((quoted.src, sport, quoted.dst, dport))
-        if conn is None:
-            return
         kind = msg.type_name
         if msg.type == icmpw.DEST_UNREACHABLE:
             kind = {icmpw.UNREACH_NET: "net unreachable", icmpw.UNREACH_HOST: "host unreachable",
                     icmpw.UNREACH_PROTOCOL: "protocol unreachable",
                     icmpw.UNREACH_PORT: "port unreachable",
                     icmpw.UNREACH_FRAG_NEEDED: "fragmentation needed"}.get(msg.code, kind)
-        conn.icmp_error(kind, now, msg.next_hop_mtu if msg.type == icmpw.DEST_UNREACHABLE
-                        and msg.code == icmpw.UNREACH_FRAG_NEEDED else 0)
+        self.icmp_error_for(quoted.src, sport, quoted.dst, dport, kind, now,
+                            msg.next_hop_mtu if msg.type == icmpw.DEST_UNREACHABLE
+                            and msg.code == icmpw.UNREACH_FRAG_NEEDED else 0)
+
+    def icmp_error_for(self, local: IPAddress, sport: int, remote: IPAddress, dport: int,
+                       kind: str, now: float, mtu: int = 0) -> None:
+        """An ICMP (or ICMPv6) error of `kind` about a segment we sent: tell its connection."""
+        conn = self.conns.get((local, sport, remote, dport))
+        if conn is not None:
+            conn.icmp_error(kind, now, mtu)
 
     def state_count(self) -> int:
         """Connections and listeners this layer holds (for the leak test)."""
         return len(self.conns) + sum(len(lst.half_open) + len(lst.accept_queue)
                                      for lst in self.listeners.values())
+
+
+def _address(what: str, text: IPAddress | str) -> IPAddress:
+    """`text` as an address; a bad one is a one-line error naming `what` it was for."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return ip_address(text)
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an IPv4 or IPv6 address") from None
+
+
+def _ipv6(what: str, text: str) -> IPv6Address:
+    try:
+        return IPv6Address(text)
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not an IPv6 address") from None

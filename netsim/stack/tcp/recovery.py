@@ -233,9 +233,12 @@ class LossRecovery(Sender):
     def icmp_error(self, kind: str, now: float, mtu: int = 0) -> None:
         """An ICMP error about this connection (RFC 1122 §4.2.3.9): hard errors abort a
         connection that is still opening; everything else is a soft error. Fragmentation
-        needed lowers the MSS to the path MTU (RFC 1191 §6) and resends at once."""
+        needed (over IPv6: packet too big) lowers the MSS to the path MTU (RFC 1191 §6) and
+        resends at once."""
         if kind == "fragmentation needed" and mtu >= 68:
-            new_mss = max(mtu - 40 - (12 if self.ts_ok else 0), 64)
+            # headers: 40 bytes over IPv4, 60 over IPv6 (RFC 8200 §8.3, upper-layer payload)
+            headers = 60 if self.remote_ip.version == 6 else 40
+            new_mss = max(mtu - headers - (12 if self.ts_ok else 0), 64)
             if new_mss < self.snd_mss:
                 self.snd_mss = new_mss
                 if hasattr(self.cc, "mss"):

@@ -19,18 +19,21 @@ and the listener agrees, so the SYN-ACK is ECN-setup too, RFC 3168 §6.1.1). Wit
 timestamps they are lost: the cookie SYN-ACK offers only MSS and is not ECN-setup (Linux
 clears the options of a cookie SYN without timestamps; its SYN-ACK may still carry ECE, but
 the connection the cookie opens has ECN off, so netsim does not offer what it cannot keep).
+
+Over IPv6 the hashes take the two 128-bit addresses and the MSS classes are Linux's for IPv6
+(net/ipv6/syncookies.c): a connection's family is known from its addresses, so one cookie
+never decodes as the other family's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import struct
-from ipaddress import IPv4Address
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Final
 
 from netsim.stack.tcp.isn import ts_offset
 from netsim.stack.tcp.seq import MASK
-from netsim.wire.ipv4 import PROTO_TCP
 from netsim.wire.tcp import (
     ACK,
     CWR,
@@ -41,6 +44,7 @@ from netsim.wire.tcp import (
     OPT_WSCALE,
     SACK_PERMITTED,
     SYN,
+    IPAddress,
     MSSOption,
     TCPOption,
     TCPSegment,
@@ -54,6 +58,9 @@ if TYPE_CHECKING:
 
 #: The MSS classes a cookie can carry (Linux's msstab for IPv4): 2 bits of the ISN.
 MSS_TABLE: Final = (536, 1300, 1440, 1460)
+#: Over IPv6 (Linux's msstab of net/ipv6/syncookies.c): MTUs 1280, 1480, 1500 and 9000 less
+#: 60 bytes of headers (RFC 8200 §8.3, maximum upper-layer payload size)
+MSS_TABLE6: Final = (1220, 1420, 1440, 8940)
 COOKIE_BITS: Final = 24  # the low bits hold H2 + mss_index; the top 8 the count
 COOKIE_MASK: Final = (1 << COOKIE_BITS) - 1
 PERIOD_SHIFT: Final = 6  # the count ticks every 2**6 = 64 seconds
@@ -69,6 +76,7 @@ _SACK_BIT: Final = 1 << 4
 _ECN_BIT: Final = 1 << 5
 
 _HASH_INPUT: Final = struct.Struct("!IIHHI")
+_HASH_INPUT6: Final = struct.Struct("!16s16sHHI")
 _II: Final = struct.Struct("!II")
 _MSS_OPT: Final = struct.Struct("!BBH")
 
@@ -94,7 +102,7 @@ def count_at(now: float) -> int:
 _keyed: dict[tuple[bytes, bytes], hashlib.blake2s] = {}
 
 
-def _hash(secret: bytes, which: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: int,
+def _hash(secret: bytes, which: bytes, saddr: IPAddress, daddr: IPAddress, sport: int,
           dport: int, count: int) -> int:
     base = _keyed.get((secret, which))
     if base is None:  # a keyed BLAKE2s state, copied per use (cheaper than keying anew)
@@ -103,20 +111,28 @@ def _hash(secret: bytes, which: bytes, saddr: IPv4Address, daddr: IPv4Address, s
         base = _keyed[(secret, which)] = hashlib.blake2s(key=secret, digest_size=4,
                                                          person=which)
     h = base.copy()
-    # the addresses packed as 4 bytes each, then the ports and the count
-    h.update(_HASH_INPUT.pack(int(saddr), int(daddr), sport, dport, count & MASK))
+    # the addresses packed as 4 bytes each (16 over IPv6), then the ports and the count
+    if isinstance(saddr, IPv6Address):
+        h.update(_HASH_INPUT6.pack(saddr.packed, daddr.packed, sport, dport, count & MASK))
+    else:
+        h.update(_HASH_INPUT.pack(int(saddr), int(daddr), sport, dport, count & MASK))
     return int.from_bytes(h.digest(), "big")
 
 
-def mss_index(mss: int) -> int:
-    """The largest class not above `mss` (index 0, 536, for anything smaller, as Linux)."""
-    for i in range(len(MSS_TABLE) - 1, 0, -1):
-        if mss >= MSS_TABLE[i]:
+def mss_table(addr: IPAddress) -> tuple[int, ...]:
+    """The MSS classes of cookies for connections with `addr`'s family."""
+    return MSS_TABLE6 if isinstance(addr, IPv6Address) else MSS_TABLE
+
+
+def mss_index(mss: int, table: tuple[int, ...] = MSS_TABLE) -> int:
+    """The largest class not above `mss` (index 0 for anything smaller, as Linux)."""
+    for i in range(len(table) - 1, 0, -1):
+        if mss >= table[i]:
             return i
     return 0
 
 
-def make_cookie(secret: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: int, dport: int,
+def make_cookie(secret: bytes, saddr: IPAddress, daddr: IPAddress, sport: int, dport: int,
                 sseq: int, count: int, mss_idx: int) -> int:
     """The ISN for a SYN from (saddr, sport) to (daddr, dport) with sequence number `sseq`."""
     h1 = _hash(secret, b"h1", saddr, daddr, sport, dport, 0)
@@ -125,7 +141,7 @@ def make_cookie(secret: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: in
             + ((h2 + mss_idx) & COOKIE_MASK)) & MASK
 
 
-def check_cookie(secret: bytes, saddr: IPv4Address, daddr: IPv4Address, sport: int,
+def check_cookie(secret: bytes, saddr: IPAddress, daddr: IPAddress, sport: int,
                  dport: int, sseq: int, cookie: int, count: int) -> int | None:
     """The MSS index a cookie (ACK - 1) holds for a client whose ISN was `sseq` (SEQ - 1),
     or None if it is forged, for another connection, or older than `MAX_AGE` ticks."""
@@ -159,7 +175,7 @@ def options_from_ts(tsecr: int) -> tuple[int | None, bool, bool]:
 
 
 # ---------------------------------------------------------------------- the listener's side
-def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Address,
+def send_cookie(layer: TcpLayer, lst: TcpListener, local: IPAddress, remote: IPAddress,
                 syn: TCPSegment, now: float) -> None:
     """Answer `syn` with a SYN-ACK whose ISN is a cookie, and keep nothing."""
     peer_mss, wscale, sack, tsval = syn_options(syn.options)
@@ -186,7 +202,7 @@ def syn_options(options: tuple[TCPOption, ...]) -> tuple[int, int | None, bool, 
     return peer_mss, wscale, sack, tsval
 
 
-def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Address,
+def answer(layer: TcpLayer, lst: TcpListener, local: IPAddress, remote: IPAddress,
            sport: int, dport: int, seq: int, peer_mss: int, wscale: int | None, sack: bool,
            tsval: int | None, now: float, ecn_setup: bool = False) -> None:
     """Send the cookie SYN-ACK for a SYN from `remote`:`sport` to `local`:`dport` with
@@ -195,7 +211,7 @@ def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Ad
     answers only SYNs without ECE and CWR); `ecn_setup`: the SYN was an ECN-setup SYN."""
     cfg = lst.cfg
     iss = make_cookie(layer.cookie_secret, remote, local, sport, dport, seq, count_at(now),
-                      mss_index(peer_mss))
+                      mss_index(peer_mss, mss_table(remote)))
     mss_local = cfg.mss or layer.mss_for(remote)
     # The options as bytes, in Linux's order (mss, sackOK, TS, nop, wscale), as
     # TcpConnection._syn_options lays them out; built directly: this runs once per SYN of a
@@ -229,7 +245,7 @@ def answer(layer: TcpLayer, lst: TcpListener, local: IPv4Address, remote: IPv4Ad
     counts["syncookies_sent"] += 1
     counts["tx"] += 1
     raw = build_tcp(local, remote, dport, sport, iss, (seq + 1) & MASK, flags, window, b"", opts)
-    layer.stack.send_ip(remote, PROTO_TCP, raw, now, src=local, df=True)
+    layer.send_raw(local, remote, raw, now)
 
 
 def _our_shift(rcvbuf: int) -> int:
@@ -239,7 +255,7 @@ def _our_shift(rcvbuf: int) -> int:
     return shift
 
 
-def syn_from_cookie(layer: TcpLayer, local: IPv4Address, remote: IPv4Address,
+def syn_from_cookie(layer: TcpLayer, local: IPAddress, remote: IPAddress,
                     ack: TCPSegment, now: float) -> tuple[TCPSegment, int] | None:
     """If `ack` (an ACK without SYN or RST to a listener) returns a valid cookie: the SYN the
     client sent, as far as the cookie kept it, and our ISN. None otherwise."""
@@ -249,7 +265,7 @@ def syn_from_cookie(layer: TcpLayer, local: IPv4Address, remote: IPv4Address,
                        iss, count_at(now))
     if idx is None:
         return None
-    opts: list[TCPOption] = [MSSOption(MSS_TABLE[idx])]
+    opts: list[TCPOption] = [MSSOption(mss_table(remote)[idx])]
     flags = SYN
     for opt in ack.options:
         if opt.kind == OPT_TIMESTAMPS and isinstance(opt, TimestampOption):
@@ -274,6 +290,6 @@ def cookies_apply(lst: TcpListener, now: float) -> bool:
 
 
 __all__ = ["ALWAYS", "MAX_AGE", "MODES", "MSS_TABLE", "OFF", "ON_OVERFLOW", "answer",
-           "check_cookie", "cookies_apply", "count_at", "make_cookie", "mss_index",
+           "check_cookie", "cookies_apply", "count_at", "make_cookie", "mss_index", "mss_table",
            "options_from_ts", "secret_for", "send_cookie", "syn_from_cookie", "syn_options",
            "ts_with_options"]

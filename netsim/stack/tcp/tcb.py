@@ -22,7 +22,6 @@ declared here. The stack around a connection is `host_api.ConnectionHost`, not t
 from __future__ import annotations
 
 from collections.abc import Callable
-from ipaddress import IPv4Address
 
 from netsim.stack.events import CwndRecord, EventRecord, SegmentRecord, TimerRecord
 from netsim.stack.tcp.config import TcpConfig
@@ -33,14 +32,14 @@ from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_gt
 from netsim.stack.tcp.states import CLOSED, SYN_SENT, Event
 from netsim.stack.timers import INF
-from netsim.wire.tcp import ACK, OPT_SACK, TCPOption, flags_str, format_options
+from netsim.wire.tcp import ACK, OPT_SACK, IPAddress, TCPOption, flags_str, format_options
 
 
 class ControlBlock:
     """The variables of one connection (RFC 9293 §3.3.1), and its trace records."""
 
-    def __init__(self, layer: ConnectionTable, local_ip: IPv4Address, local_port: int,
-                 remote_ip: IPv4Address, remote_port: int, cfg: TcpConfig,
+    def __init__(self, layer: ConnectionTable, local_ip: IPAddress, local_port: int,
+                 remote_ip: IPAddress, remote_port: int, cfg: TcpConfig,
                  listener: ListenerHooks | None = None) -> None:
         self.layer = layer
         self.stack = layer.stack
@@ -48,7 +47,9 @@ class ControlBlock:
         self.local_ip, self.local_port = local_ip, local_port
         self.remote_ip, self.remote_port = remote_ip, remote_port
         self.key = (local_ip, local_port, remote_ip, remote_port)
-        self.name = f"{local_ip}:{local_port}>{remote_ip}:{remote_port}"
+        # (an IPv6 address in brackets before its port, as RFC 3986 writes it in a URI)
+        ep = "[{}]:{}" if local_ip.version == 6 else "{}:{}"
+        self.name = f"{ep.format(local_ip, local_port)}>{ep.format(remote_ip, remote_port)}"
         self.listener = listener
         self.state = CLOSED
         self._synced = False  # both SYNs acknowledged (the data phase was set up)

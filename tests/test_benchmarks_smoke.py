@@ -138,3 +138,11 @@ def test_bench_switch_prints_a_row_per_path_with_the_data_intact() -> None:
     assert all(r[-1] == "yes" for r in rows)
     frames = [int(r[3]) for r in rows]
     assert frames[1] == 2 * frames[0] and frames[2] == 4 * frames[0]  # 1, 2 and 4 links
+
+
+def test_bench_rack_prints_a_row_per_scenario_and_configuration() -> None:
+    out = run_script("bench_rack.py", "--bytes", "300kB", "--seeds", "1")
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [(s, c) for s in ("loss", "reorder")
+                                            for c in ("default", "rack", "rack-nodsack")]
+    assert all(r[-1] == "yes" for r in rows)

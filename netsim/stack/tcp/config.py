@@ -70,6 +70,10 @@ class TcpConfig:
     # RACK-TLP loss detection (RFC 8985, netsim.stack.tcp.rack), used when SACK is agreed;
     # off: DupAck counting (RFC 6675) alone. Linux has it on.
     rack: bool = False
+    # D-SACK (RFC 2883): report a duplicate segment in the first SACK block of the ACK it
+    # draws, as Linux's net.ipv4.tcp_dsack=1 does. A sender recognises D-SACK blocks
+    # whatever this says; RACK widens its reordering window on them (RFC 8985 §6.2)
+    dsack: bool = False
     # PAWS (RFC 7323 §5): drop a segment whose TSval is older than TS.Recent. Linux has it
     # always on; off here for now because reordered pure ACKs are old by TSval and dropping
     # them changes seeded outputs (Linux exempts such "disordered" ACKs)
@@ -95,7 +99,7 @@ class TcpConfig:
         if not self.challenge_ack_interval > 0:
             raise UsageError(f"challenge_ack_interval: {self.challenge_ack_interval!r} is not "
                              "a time > 0 seconds")
-        for name in ("rack", "paws"):
+        for name in ("rack", "paws", "dsack"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")
         if self.synack_retries < 0 or self.syn_retries < 0:

@@ -5,6 +5,9 @@ step 4). Segment-level scripts (netsim.testing.script); the receiver examples ar
 
 from __future__ import annotations
 
+import pytest
+
+from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
 from netsim.sim.scenario import BulkScenario, run_bulk
 from netsim.stack.events import EventRecord, TraceRecord
@@ -112,6 +115,11 @@ def test_without_dsack_a_duplicate_gets_a_plain_ack() -> None:
     ack = deliver(h, 0, 500)
     assert ack.ack == p(500) and sack_blocks(ack) == []
     assert conn.stack.tcp_counts["dsack_sent"] == 0
+
+
+def test_dsack_must_be_a_bool() -> None:
+    with pytest.raises(UsageError, match="dsack: 'yes' is not True or False"):
+        TcpConfig(dsack="yes")  # type: ignore[arg-type]
 
 
 # ====================================================================== sender

@@ -34,8 +34,9 @@ def sack_blocks(seg: TCPSegment) -> list[tuple[int, int]]:
     return []
 
 
-def receiver(dsack: bool = True, ts: bool = False) -> tuple[TcpScript, TcpConnection]:
-    h = TcpScript(TcpConfig(delayed_ack=0, dsack=dsack))
+def receiver(dsack: bool = True, ts: bool = False, paws: bool = False
+             ) -> tuple[TcpScript, TcpConnection]:
+    h = TcpScript(TcpConfig(delayed_ack=0, dsack=dsack, paws=paws))
     opts: dict[str, object] = {"mss": MSS, "sackOK": True}
     if ts:
         opts["ts"] = (1, 0)
@@ -44,9 +45,10 @@ def receiver(dsack: bool = True, ts: bool = False) -> tuple[TcpScript, TcpConnec
     return h, conn
 
 
-def deliver(h: TcpScript, start: int, end: int, ts: bool = False) -> TCPSegment:
-    """The peer sends its stream bytes [start, end); returns the stack's ACK."""
-    opts: dict[str, object] = {"ts": (2, 0)} if ts else {}
+def deliver(h: TcpScript, start: int, end: int, ts: bool | int = False) -> TCPSegment:
+    """The peer sends its stream bytes [start, end) (with TSval 2, or `ts`); returns the
+    stack's ACK."""
+    opts: dict[str, object] = {"ts": (2 if ts is True else ts, 0)} if ts else {}
     h.inject(flags="A", seq=p(start), payload=b"d" * (end - start), options=opts)
     return h.expect(flags="A")
 
@@ -107,6 +109,18 @@ def test_with_timestamps_the_dsack_block_takes_one_of_three_places() -> None:
         deliver(h, k, k + 500, ts=True)
     ack = deliver(h, 0, 500, ts=True)
     assert sack_blocks(ack) == [(p(0), p(500)), (p(3000), p(3500)), (p(2000), p(2500))]
+
+
+def test_a_duplicate_paws_drops_is_reported_in_the_ack_it_draws() -> None:
+    # RFC 2883 §4.3: PAWS answers an old segment with an ACK; a duplicate is reported there
+    h, conn = receiver(ts=True, paws=True)
+    deliver(h, 0, 500, ts=2000)
+    ack = deliver(h, 0, 500, ts=1500)  # an old copy, by its timestamp
+    assert conn.stack.tcp_counts["drop.paws"] == 1
+    assert ack.ack == p(500) and sack_blocks(ack) == [(p(0), p(500))]
+    # new data with an old timestamp is dropped too, but it is no duplicate
+    ack = deliver(h, 500, 1000, ts=1500)
+    assert ack.ack == p(500) and sack_blocks(ack) == []
 
 
 def test_without_dsack_a_duplicate_gets_a_plain_ack() -> None:

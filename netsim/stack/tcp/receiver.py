@@ -121,6 +121,10 @@ class Receiver(RetransmitTimer):
             if isinstance(opt, TimestampOption):
                 if not seq_lt(opt.tsval, self.ts_recent):
                     return False
+                if seg.payload and self.cfg.dsack:
+                    # RFC 2883 §4.3: the ACK of a segment PAWS drops may report it as a
+                    # duplicate (D-SACK) if it is one
+                    self._note_duplicate(seg.seq, len(seg.payload))
                 if seg.payload or seg.flags & (SYN | FIN) or not self._oow_limited(now):
                     self._send_ack(now)
                 self.stack.drop("tcp", "paws", self.name)

@@ -258,3 +258,11 @@ def test_rack_with_dsack_stops_most_spurious_retransmissions_under_reordering() 
         spurious[dsack] = total
     assert spurious[False] >= 20
     assert spurious[True] * 4 <= spurious[False]
+
+
+def test_a_scenario_with_rack_has_its_receiver_send_dsack() -> None:
+    # `netsim sim --rack` (BulkScenario.rack): RACK-TLP as Linux runs it, with D-SACK
+    link = LinkConfig(delay=0.01, rate_bps=100e6, reorder=0.05)
+    res = run_bulk(BulkScenario(bytes=1_000_000, link=link, seed=1, rack=True,
+                                reverse=LinkConfig(delay=0.01, rate_bps=100e6)))
+    assert res.intact and res.retransmissions <= 10

@@ -72,7 +72,9 @@ class BulkScenario:
     chunk: int = 1 << 16
     time_limit: float | None = None
     flows: int = 1  # parallel connections h1 -> h2 over the same link, `bytes` each
-    rack: bool | None = None  # RACK-TLP (RFC 8985) on or off; None: as `tcp` says
+    # RACK-TLP (RFC 8985) on or off; None: as `tcp` says. On also turns on D-SACK (RFC 2883),
+    # as Linux runs RACK: its reordering window adapts only to D-SACK blocks
+    rack: bool | None = None
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
@@ -155,6 +157,8 @@ def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
         changes["mss"] = mss + overhead
     if scenario.rack is not None:
         changes["rack"] = scenario.rack
+        if scenario.rack:
+            changes["dsack"] = True
     return dataclasses.replace(base, **changes)
 
 

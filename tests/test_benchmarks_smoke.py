@@ -145,3 +145,11 @@ def test_bench_rip_prints_a_row_per_graph_with_complete_tables() -> None:
     rows = [line.split() for line in out.splitlines()[2:]]
     assert [r[0] for r in rows] == ["5", "12"]
     assert all(r[-1] == "yes" and int(r[5]) > 0 for r in rows)
+
+
+def test_bench_rack_prints_a_row_per_scenario_and_configuration() -> None:
+    out = run_script("bench_rack.py", "--bytes", "300kB", "--seeds", "1")
+    rows = [line.split() for line in out.splitlines()[1:]]
+    assert [(r[0], r[1]) for r in rows] == [(s, c) for s in ("loss", "reorder")
+                                            for c in ("default", "rack", "rack-nodsack")]
+    assert all(r[-1] == "yes" for r in rows)

@@ -70,6 +70,10 @@ class TcpConfig:
     # RACK-TLP loss detection (RFC 8985, netsim.stack.tcp.rack), used when SACK is agreed;
     # off: DupAck counting (RFC 6675) alone. Linux has it on.
     rack: bool = False
+    # D-SACK (RFC 2883): report a duplicate segment in the first SACK block of the ACK it
+    # draws, as Linux's net.ipv4.tcp_dsack=1 does. A sender recognises D-SACK blocks
+    # whatever this says; RACK widens its reordering window on them (RFC 8985 §6.2)
+    dsack: bool = False
     # PAWS (RFC 7323 §5): drop a segment whose TSval is older than TS.Recent. Linux has it
     # always on; off here for now because reordered pure ACKs are old by TSval and dropping
     # them changes seeded outputs (Linux exempts such "disordered" ACKs)
@@ -107,7 +111,7 @@ class TcpConfig:
         if not isinstance(self.ecn, int) or self.ecn not in (0, 1, 2):
             raise UsageError(f"ecn: {self.ecn!r} is not 0 (off), 1 (ask for it and agree) or "
                              "2 (agree when asked)")
-        for name in ("rack", "paws"):
+        for name in ("rack", "paws", "dsack"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")
         if self.synack_retries < 0 or self.syn_retries < 0:

@@ -191,6 +191,8 @@ class TcpConnection(Handshake):
                 # a segment without data or SYN is answered at most once per
                 # invalid_ratelimit (Linux's tcp_oow_rate_limited): no ACK storms
                 if plen or flags & (SYN | FIN) or not self._oow_limited(now):
+                    if plen and self.cfg.dsack:  # an old duplicate: RFC 2883 §4
+                        self._note_duplicate(seq, plen)
                     self._send_ack(now)
             self.stack.drop("tcp", "out_of_window", self.name)
             return

@@ -14,9 +14,12 @@ Offsets are 64-bit stream positions, like the SACK scoreboard's (netsim.stack.tc
 recovery, sending, the timers) is netsim.stack.tcp.rack_recovery (used where `conn.rack` is
 set: `TcpConfig.rack` and SACK agreed).
 
-Left out: the DSACK-driven adaptation of the reordering window (RFC 8985 §6.2 step 4,
-reo_wnd_mult stays 1); the TSecr check for retransmitted segments in step 2 (the min_RTT
-check alone guards against ambiguous samples); min_RTT is the plain minimum, not windowed.
+The reordering window adapts to D-SACK blocks (RFC 2883, recognised in
+netsim.stack.tcp.recovery): each round trip that brings one widens it by min_RTT/4, up to
+SRTT, for the next 16 recoveries (RFC 8985 §6.2 step 4).
+
+Left out: the TSecr check for retransmitted segments in step 2 (the min_RTT check alone
+guards against ambiguous samples); min_RTT is the plain minimum, not windowed.
 """
 
 from __future__ import annotations
@@ -76,6 +79,15 @@ class RackTlp:
         self.min_rtt = INF
         self.fack = 0  # highest end_seq delivered
         self.reordering_seen = False
+        self.newly: list[RackSegment] = []  # delivered by this ACK, for step 3
+        # RFC 8985 §6.2 step 4: the reordering window's multiplier, the recoveries it
+        # persists for, the end of the round that has grown it (None) and whether the ACK
+        # being processed carried a D-SACK block
+        self.reo_wnd_mult = 1
+        self.reo_wnd_persist = 0
+        self.dsack_round: int | None = None
+        self.dsack_on_ack = False
+        self.recovering = False  # in fast or RTO recovery after the last ACK
         self.reo_at = INF  # the reordering timer (RFC 8985 §6.2)
         self.pto_at = INF  # the loss probe timer (RFC 8985 §7.2)
         # RFC 8985 §7.1: TLP.end_seq (None) and TLP.is_retrans
@@ -157,12 +169,21 @@ class RackTlp:
             self.rtt_sampled = True
             if sent_after(seg.xmit_ts, seg.end, self.xmit_ts, self.end_seq):
                 self.xmit_ts, self.end_seq = seg.xmit_ts, seg.end
-        # Step 3: delivered below the forward-most delivered end, never sent again:
-        # the network reordered it
-        if seg.end > self.fack:
-            self.fack = seg.end
-        elif seg.end < self.fack and not seg.retransmitted:
-            self.reordering_seen = True
+        self.newly.append(seg)
+
+    def detect_reordering(self) -> None:
+        """RFC 8985 §6.2 step 3, over the segments this ACK delivered in ascending order of
+        end (a cumulative and a selective part of one ACK are not reordering): one delivered
+        below the forward-most delivered end and never sent again was reordered."""
+        newly = self.newly
+        if len(newly) > 1:
+            newly.sort(key=_end)
+        for seg in newly:
+            if seg.end > self.fack:
+                self.fack = seg.end
+            elif seg.end < self.fack and not seg.retransmitted:
+                self.reordering_seen = True
+        newly.clear()
 
     def on_sack(self, board: SackScoreboard, lo: int, hi: int, now: float) -> None:
         """A SACK block [lo, hi) arrived (call before the scoreboard records it): the
@@ -196,14 +217,33 @@ class RackTlp:
         if self.tlp_end is not None and self.tlp_end <= una and not self.tlp_is_retrans:
             self.tlp_end = None  # RFC 8985 §7.3: a new-data probe was acknowledged
 
-    def reo_wnd(self, in_recovery: bool, srtt: float | None) -> float:
-        """RFC 8985 §6.2 step 4, RACK_update_reo_wnd (without DSACK adaptation)."""
+    def update_reo_wnd(self, una: int, snd_nxt: int, recovering: bool) -> None:
+        """RFC 8985 §6.2 step 4, the D-SACK part of RACK_update_reo_wnd, once per ACK: the
+        multiplier grows by one per round trip that brings a D-SACK and stays for 16
+        recoveries; then it is 1 again. `una` and `snd_nxt` are offsets; `recovering`: in
+        fast or RTO recovery after this ACK."""
+        if self.dsack_round is not None and una >= self.dsack_round:
+            self.dsack_round = None
+        if self.dsack_round is None and self.dsack_on_ack:
+            self.dsack_round = snd_nxt
+            self.reo_wnd_mult += 1
+            self.reo_wnd_persist = 16
+        elif self.recovering and not recovering:  # leaving fast or RTO recovery
+            self.reo_wnd_persist -= 1
+            if self.reo_wnd_persist <= 0:
+                self.reo_wnd_mult = 1
+        self.dsack_on_ack = False
+        self.recovering = recovering
+
+    def reo_wnd(self, recovering: bool, srtt: float | None) -> float:
+        """RFC 8985 §6.2 step 4: no reordering seen, in fast or RTO recovery or with
+        DupThresh segments SACKed, 0; else min(reo_wnd_mult * min_RTT / 4, SRTT)."""
         if not self.reordering_seen:
-            if in_recovery or self.segs_sacked >= self.dupthresh:
+            if recovering or self.segs_sacked >= self.dupthresh:
                 return 0.0
         if self.min_rtt == INF:
             return 0.0
-        wnd = self.min_rtt / 4
+        wnd = self.reo_wnd_mult * self.min_rtt / 4
         return min(wnd, srtt) if srtt is not None else wnd
 
     def detect_loss(self, una: int, now: float, reo_wnd: float) -> int:
@@ -273,6 +313,10 @@ class RackTlp:
 
 def _start(seg: RackSegment) -> int:
     return seg.start
+
+
+def _end(seg: RackSegment) -> int:
+    return seg.end
 
 
 def _uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:

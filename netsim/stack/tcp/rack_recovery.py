@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt
+from netsim.stack.tcp.sack import is_dsack
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
 from netsim.stack.timers import INF
 from netsim.wire.tcp import OPT_SACK, TCPSegment
 
@@ -67,6 +68,8 @@ def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
     advanced = rack.segs and len(rack.segs) > rack.head and rack.segs[rack.head].start < una
     if advanced:
         rack.on_cumulative_ack(una, now)
+    rack.detect_reordering()
+    rack.update_reo_wnd(una, una + seq_diff(conn.snd_max, conn.snd_una), recovering(conn))
     if rack.tlp_end is not None:
         _tlp_ack(conn, seg, una, bool(advanced), now)
     detect(conn, now)
@@ -85,8 +88,7 @@ def _tlp_ack(conn: Conn, seg: TCPSegment, una: int, advanced: bool,
     for opt in seg.options:
         if opt.kind == OPT_SACK:
             blocks = opt.blocks  # type: ignore[union-attr]
-            # RFC 2883: a first block at or below the cumulative ACK is a D-SACK
-            dsack = bool(blocks) and not seq_gt(blocks[0][1], seg.ack)
+            dsack = is_dsack(blocks, seg.ack)  # a duplicate, RFC 2883 §5
             break
     if dsack or not advanced and blocks is None and una >= end and not seg.payload:
         # both the original and the probe arrived: case 1, a D-SACK; case 2 (a receiver
@@ -110,12 +112,18 @@ def detect(conn: Conn, now: float) -> None:
     """RACK_detect_loss_and_arm_timer (RFC 8985 §6.2), then recovery for what it found."""
     rack = conn.rack
     assert rack is not None
-    reo = rack.reo_wnd(conn.in_recovery, conn.rto_est.srtt)
+    reo = rack.reo_wnd(recovering(conn), conn.rto_est.srtt)
     if rack.detect_loss(conn._una_off, now, reo):
         if not conn.in_recovery:
             enter_recovery(conn, now)
     if rack.reo_at != INF:
         conn.stack.timers.ensure(conn, rack.reo_at)
+
+
+def recovering(conn: Conn) -> bool:
+    """In fast recovery, or in RTO recovery (what was sent before the timeout is not all
+    acknowledged yet)."""
+    return conn.in_recovery or conn._retrans_ts is not None
 
 
 def enter_recovery(conn: Conn, now: float) -> None:

@@ -12,7 +12,8 @@ to tell the peer (window, SACK blocks, when to ACK).
   too for the first CE mark, which ECE echoes until CWR (RFC 3168 §6.1.3,
   netsim.stack.tcp.ecn).
 - The window: receiver SWS avoidance (RFC 1122 §4.2.3.3); the right edge never moves left.
-- SACK blocks to advertise, most recent first (RFC 2018 §4).
+- SACK blocks to advertise, most recent first (RFC 2018 §4), after a D-SACK block for a
+  duplicate segment when `TcpConfig.dsack` is on (RFC 2883 §4).
 - TS.Recent (RFC 7323 §4.3).
 - Answers to segments outside the window and challenge ACKs (RFC 5961 §3.2, §4.2), at most
   one per `invalid_ratelimit` (RFC 5961 §7, per connection as Linux); challenge ACKs also
@@ -123,6 +124,10 @@ class Receiver(RetransmitTimer):
             if isinstance(opt, TimestampOption):
                 if not seq_lt(opt.tsval, self.ts_recent):
                     return False
+                if seg.payload and self.cfg.dsack:
+                    # RFC 2883 §4.3: the ACK of a segment PAWS drops may report it as a
+                    # duplicate (D-SACK) if it is one
+                    self._note_duplicate(seg.seq, len(seg.payload))
                 if seg.payload or seg.flags & (SYN | FIN) or not self._oow_limited(now):
                     self._send_ack(now)
                 self.stack.drop("tcp", "paws", self.name)
@@ -163,6 +168,8 @@ class Receiver(RetransmitTimer):
             window = 0
         # the segment's stream index (bytes_received counts the bytes assembled so far)
         index = self.bytes_received + seq_diff(seg.seq, before)
+        if payload and self.cfg.dsack:
+            self._note_duplicate(seg.seq, len(payload))
         data = self.receiver.receive(seg.seq, False, bool(flags & FIN), payload, window)
         self._take_ackno()
         if data:
@@ -217,6 +224,26 @@ class Receiver(RetransmitTimer):
                                  "(0 to 2**32 - 1) or None is allowed")
             self.rcv_nxt = ackno
 
+    def _note_duplicate(self, seq: int, plen: int) -> None:
+        """RFC 2883 §4: the first part of an arriving segment that was received before —
+        below the cumulative ACK, or inside a block held above it — is what the ACK it draws
+        reports first (a D-SACK block, (left, right) sequence numbers), and only that ACK."""
+        if not self.sack_ok:
+            return
+        nxt = self.rcv_nxt
+        if seq_lt(seq, nxt):
+            end = (seq + plen) & MASK
+            self._dsack = (seq, end if seq_le(end, nxt) else nxt)
+            return
+        index = self.bytes_received + seq_diff(seq, nxt)
+        end_index = index + plen
+        base = self._index_base
+        for left, right in self.reasm.blocks():
+            if left < end_index and right > index:
+                self._dsack = ((base + max(left, index)) & MASK,
+                               (base + min(right, end_index)) & MASK)
+                return
+
     # ================================================================== what we advertise
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
@@ -252,8 +279,16 @@ class Receiver(RetransmitTimer):
         base = self._index_base
         held = self.reasm.blocks()
         room = min(4, (min(space, 40) - used - 4) // 8)
+        dsack, self._dsack = self._dsack, None  # RFC 2883 §4 (2): in one ACK only
         if room <= 0:
             return ()
+        first: tuple[tuple[int, int], ...] = ()
+        if dsack is not None:
+            # RFC 2883 §4: the D-SACK block first; the block of held data it lies in, if
+            # any, comes next (the most recent arrival, as RFC 2018 §4 orders it anyway)
+            first = (dsack,)
+            room -= 1
+            self.stack.tcp_counts["dsack_sent"] += 1
         chosen: list[tuple[int, int]] = []
         for idx in self._sack_recent:
             for blk in held:
@@ -269,4 +304,5 @@ class Receiver(RetransmitTimer):
                 chosen.append(blk)
         self._sack_recent = [i for i in self._sack_recent if any(b[0] <= i < b[1]
                                                                  for b in held)]
-        return tuple([((base + left) & MASK, (base + right) & MASK) for left, right in chosen])
+        return first + tuple([((base + left) & MASK, (base + right) & MASK)
+                              for left, right in chosen])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import HostUnreachable
+from netsim.stack.tcp.sack import is_dsack
 from netsim.stack.tcp.sender import Sender
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
 from netsim.stack.tcp.states import SYN_SENT, SYNCHRONIZED, Event
@@ -38,16 +39,29 @@ class LossRecovery(Sender):
             if opt.kind == OPT_SACK:
                 top = seq_diff(self.snd_max, una)
                 base = self._una_off
-                for left, right in opt.blocks:  # type: ignore[union-attr]
+                blocks = opt.blocks  # type: ignore[union-attr]
+                if is_dsack(blocks, seg.ack):
+                    # RFC 2883 §5: a duplicate was received; no new SACK information
+                    self._dsack_received(blocks[0], now)
+                    blocks = blocks[1:]
+                for left, right in blocks:
                     lo, hi = seq_diff(left, una), seq_diff(right, una)
                     # Only blocks above the cumulative ACK and below SND.MAX count
-                    # (a D-SACK block below SND.UNA is ignored, RFC 2883).
                     if 0 < hi <= top and lo < hi:
                         if self.rack is not None:  # RACK: newly SACKed segments
                             self.rack.on_sack(self.sack_board, base + max(lo, 0), base + hi,
                                               now)
                         self.sack_board.add(base + max(lo, 0), base + hi)
                 return
+
+    def _dsack_received(self, block: tuple[int, int], now: float) -> None:
+        """A D-SACK block arrived, reporting a duplicate (RFC 2883 §5): counted, traced,
+        and told to RACK, whose reordering window grows on it (RFC 8985 §6.2 step 4)."""
+        self.dsacks += 1
+        self.stack.tcp_counts["dsack_received"] += 1
+        self._event(now, "dsack", f"{block[0]}-{block[1]}")
+        if self.rack is not None:
+            self.rack.dsack_on_ack = True
 
     def _congestion_on_ack(self, acked: int, rtt: float | None, flight: int, ack: int,
                            now: float) -> None:

@@ -7,6 +7,25 @@ sequence numbers. Blocks are disjoint, sorted, half-open [start, end).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
+
+from netsim.stack.tcp.seq import seq_ge, seq_le, seq_lt
+
+
+def is_dsack(blocks: Sequence[tuple[int, int]], ack: int) -> bool:
+    """RFC 2883 §5: the first SACK block of an ACK reports a duplicate (a D-SACK block) if
+    it starts below that ACK's own cumulative ACK field (never SND.UNA, which a reordered ACK
+    would fool), or if it lies within the second block. Blocks are (left, right) sequence
+    numbers."""
+    if not blocks:
+        return False
+    left, right = blocks[0]
+    if seq_lt(left, ack):
+        return True
+    if len(blocks) > 1:
+        left2, right2 = blocks[1]
+        return seq_ge(left, left2) and seq_le(right, right2)
+    return False
 
 
 class SackScoreboard:

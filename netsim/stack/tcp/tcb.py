@@ -101,6 +101,8 @@ class ControlBlock:
         self.last_ack_sent = 0
         self._ts_off = 0
         self._sack_recent: list[int] = []  # stream indices of recent out-of-order arrivals
+        # RFC 2883 §4: (left, right) of the duplicate the next ACK reports first, once
+        self._dsack: tuple[int, int] | None = None
         # --- timers (absolute times; INF when off) and the TimerOwner field
         self.timer_at = INF
         self.rto_at = INF
@@ -156,6 +158,7 @@ class ControlBlock:
         self.timeouts = 0
         self.fast_retransmits = 0
         self.sack_recoveries = 0
+        self.dsacks = 0  # D-SACK blocks: duplicates reported (RFC 2883 §5)
         self.challenge_acks = 0
         self._last_oow_ack = -INF
 

@@ -379,7 +379,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
     tmp = tmp_path_factory.mktemp("submissions")
     jobs: list[tuple[str, str, str]] = []
     for a, src in REFERENCES.items():
-        p = tmp / f"ref_{a[:2]}.py"
+        p = tmp / f"ref_{a.split('-')[0]}.py"
         p.write_text(src)
         jobs.append((f"ref:{a}", a, str(p)))
     for a in ASSIGNMENTS:

@@ -313,6 +313,39 @@ def check_simulation(ctx: Context) -> None:
     check_transfer(ctx)
 
 
+def check_netsim_tcp(ctx: Context) -> None:
+    """A peer made of the student's sender and netsim's receiver opens a connection to
+    netsim's own TCP across a 5% lossy link, sends 100 kB and its FIN, and gets 20 kB and a
+    FIN back."""
+    import random
+
+    from netsim.grading.sender_timer_peer import exchange
+
+    rng = random.Random(17)
+    up, down = rng.randbytes(100_000), rng.randbytes(20_000)
+    kw: dict[str, Any] = dict(isn=rng.randrange(M), initial_rto=0.2, max_payload=1000)
+    ctx.step(f"s = {ctx.target_name}(isn={kw['isn']}, initial_rto=0.2, max_payload=1000), "
+             "with netsim's receiver, connects to netsim's TCP: 10 ms each way, 5% of the "
+             "segments lost either way; 100 kB and a FIN up, 20 kB and a FIN back")
+    ref = exchange(LabSender(**kw), up, down, seed=17)
+    res = exchange(ctx.target()(**kw), up, down, seed=17)
+    ctx.step(f"-> up intact={res.up_intact}, down intact={res.down_intact}, {res.segments} "
+             f"segments, {res.retransmissions} retransmitted, {res.seconds:.2f} s (the "
+             f"reference: {ref.retransmissions} retransmitted, {ref.seconds:.2f} s)"
+             + (", netsim's TCP sent a RST" if res.reset else ""))
+    if not (res.up_intact and res.down_intact) or res.reset:
+        raise CheckFailed("the connection with netsim's TCP did not carry both streams and "
+                          "both FINs intact within 120 simulated seconds",
+                          expected="up and down intact, no RST",
+                          got=f"up intact={res.up_intact}, down intact={res.down_intact}, "
+                          f"RST={res.reset}")
+    if res.retransmissions > 2 * ref.retransmissions + 20:
+        raise CheckFailed("your sender retransmits far more than the reference in the same "
+                          "connection (a timer that fires too early or too often?)",
+                          expected=f"about {ref.retransmissions} retransmissions",
+                          got=f"{res.retransmissions}")
+
+
 ASSIGNMENT = Assignment(
     name="07b-sender-timer",
     title="The TCP sender: window, SYN/FIN, retransmission timer, zero-window probes",
@@ -346,6 +379,9 @@ ASSIGNMENT = Assignment(
               "random call sequences: after every call the same answers as the reference"),
         Check("simulation_lossy_link", 3, check_simulation,
               "200 kB over a lossy, reordering, duplicating link to netsim's receiver: intact",
+              kind="simulation"),
+        Check("netsim_tcp", 3, check_netsim_tcp,
+              "a connection with netsim's own TCP over a lossy link: 100 kB up, 20 kB back",
               kind="simulation"),
     ),
 )

@@ -192,3 +192,10 @@ def test_students_run_the_peer_with_their_own_class(tmp_path: Path) -> None:
                           "--loss", "1.5"], capture_output=True, text=True, timeout=120,
                          cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "--loss: 1.5 is not allowed" in bad.stderr
+
+
+def test_07_and_07b_are_told_apart_by_name() -> None:
+    from netsim.grading import resolve_name
+
+    assert resolve_name("7") == resolve_name("07") == "07-tcp-sender"
+    assert resolve_name("7b") == resolve_name("sender-timer") == "07b-sender-timer"

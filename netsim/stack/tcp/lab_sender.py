@@ -129,7 +129,9 @@ class LabSender:
         if acked > self._next:
             return  # RFC 9293 §3.10.7.4: an ACK of something not yet sent is dropped
         if acked < self._acked:
-            return  # an old ACK (reordered): SND.UNA =< SEG.ACK fails, the window is stale
+            # an old ACK (reordered): its window is stale; RFC 9293 §3.8.6 (managing the
+            # window) acts on the window of segments with the highest acknowledgment number
+            return
         self._window = window
         if acked == self._acked:
             return  # a duplicate: no new data acknowledged, the timer runs on

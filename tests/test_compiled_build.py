@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # and sandbox run only code anyone can read.
 INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.tcp_sender",
+               "netsim.stack.tcp.lab_sender",
                "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc")
 
@@ -281,6 +282,7 @@ REFERENCES = {
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
     "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
+    "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
 }

@@ -26,6 +26,7 @@ from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
 from netsim.stack.forwarding import Router
 from netsim.stack.tcp.congestion.reno import Reno
+from netsim.stack.tcp.lab_sender import LabSender
 from netsim.stack.tcp.reassembly import SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator
 from netsim.stack.tcp.tcp_sender import StreamSender
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
           "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
-          "06-tcp-receiver": "", "07-tcp-sender": "TcpSender",
+          "06-tcp-receiver": "", "07-tcp-sender": "TcpSender", "07b-sender-timer": "Sender",
           "08-network-interface": "NetworkInterface", "09-router": "Router"}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
@@ -75,7 +76,7 @@ def test_corpus_has_ten_per_assignment_covering_every_category() -> None:
     assert seen == set(CATEGORIES)
 
 
-@pytest.mark.parametrize(("assignment", "path"), CASES, ids=[f"{a[:2]}-{p.stem}"
+@pytest.mark.parametrize(("assignment", "path"), CASES, ids=[f"{a.split('-')[0]}-{p.stem}"
                                                               for a, p in CASES])
 def test_wrong_implementation_is_caught_and_named(assignment: str, path: Path) -> None:
     module = _load(path)
@@ -101,6 +102,7 @@ REFERENCES: list[tuple[str, Any]] = [
     ("05-arp-cache", ArpTable),
     ("06-tcp-receiver", tcp_receiver.reference_module),
     ("07-tcp-sender", StreamSender),
+    ("07b-sender-timer", LabSender),
     ("08-network-interface", netif_reference),
     ("09-router", Router),
 ]
@@ -123,6 +125,13 @@ def test_model_solution_of_06_passes() -> None:
 def test_model_solution_of_07_passes() -> None:
     module = _load(ROOT / "lessons" / "teachers" / "solutions" / "tcp_sender.py")
     outcome = differential.check("07-tcp-sender", module.TcpSender, max_examples=100,
+                                 budget=120.0)
+    assert outcome.passed, outcome.feedback
+
+
+def test_model_solution_of_07b_passes() -> None:
+    module = _load(ROOT / "lessons" / "teachers" / "solutions" / "sender.py")
+    outcome = differential.check("07b-sender-timer", module.Sender, max_examples=100,
                                  budget=120.0)
     assert outcome.passed, outcome.feedback
 

@@ -38,6 +38,7 @@ REFERENCES = {
     "06-tcp-receiver": "from netsim.stack.tcp.tcp_receiver import StreamReceiver as TcpReceiver"
                        ", unwrap, wrap\n",
     "07-tcp-sender": "from netsim.stack.tcp.tcp_sender import StreamSender as TcpSender\n",
+    "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
 }
@@ -48,6 +49,7 @@ ARP_BASE = "from netsim.stack.arp import ArpTable\n"
 REASM_BASE = "from netsim.stack.tcp.reassembly import SegmentReassembler\n"
 RECV_BASE = "from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, wrap\n"
 SEND_BASE = "from netsim.stack.tcp.tcp_sender import StreamSender\n"
+LAB_BASE = "from netsim.stack.tcp.lab_sender import LabSender\n"
 ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
 NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
@@ -263,6 +265,29 @@ class TcpSender(StreamSender):
         n = super().acknowledge(ackno)
         return n + 1 if n and n == before else n
 ''', "fin", "never drop more bytes than are held"),
+    # 07b: the whole sender (window, timer)
+    ("07b-sender-timer", "newest_segment_resent", LAB_BASE + '''
+class Sender(LabSender):
+    def tick(self, elapsed):
+        out = super().tick(elapsed)
+        return [self._outstanding[-1][1]] if out else out
+''', "oldest", "OLDEST outstanding segment"),
+    ("07b-sender-timer", "zero_window_backs_off", LAB_BASE + '''
+class Sender(LabSender):
+    def tick(self, elapsed):
+        zero = self._window == 0
+        self._window = self._window or 1
+        out = super().tick(elapsed)
+        self._window = 0 if zero else self._window
+        return out
+''', "zero_window", "no count and no backoff"),
+    ("07b-sender-timer", "unsent_ack_taken", LAB_BASE + '''
+class Sender(LabSender):
+    def receive(self, ackno, window):
+        if ackno is not None:
+            self._next = max(self._next, (ackno - self._isn) % 2**32)
+        super().receive(ackno, window)
+''', "acks", "not yet sent"),
     # 08: network interface
     ("08-network-interface", "nic_request_per_datagram", NIC_BASE + '''
 class NetworkInterface(EthernetArp):
@@ -354,7 +379,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
     tmp = tmp_path_factory.mktemp("submissions")
     jobs: list[tuple[str, str, str]] = []
     for a, src in REFERENCES.items():
-        p = tmp / f"ref_{a[:2]}.py"
+        p = tmp / f"ref_{a.split('-')[0]}.py"
         p.write_text(src)
         jobs.append((f"ref:{a}", a, str(p)))
     for a in ASSIGNMENTS:

@@ -31,6 +31,7 @@ SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
                   "02-rto-estimator": "rto_estimator.py", "03-reassembler": "reassembler.py",
                   "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py",
                   "06-tcp-receiver": "tcp_receiver.py", "07-tcp-sender": "tcp_sender.py",
+                  "07b-sender-timer": "sender.py",
                   "08-network-interface": "network_interface.py", "09-router": "router.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 # Not mistakes: other choices a README allows, each graded like a model solution
@@ -57,7 +58,7 @@ def graded() -> dict[str, GradeReport]:
 
 
 @pytest.mark.parametrize(("assignment", "path"), CASES,
-                         ids=[f"{a[:2]}-{p.stem}" for a, p in CASES])
+                         ids=[f"{a.split('-')[0]}-{p.stem}" for a, p in CASES])
 def test_first_failing_check_names_the_mistake(graded: dict[str, GradeReport],
                                                assignment: str, path: Path) -> None:
     rep = graded[str(path)]

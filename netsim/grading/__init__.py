@@ -24,6 +24,7 @@ ASSIGNMENTS: dict[str, str] = {
     "05-arp-cache": "netsim.grading.arp_cache",
     "06-tcp-receiver": "netsim.grading.tcp_receiver",
     "07-tcp-sender": "netsim.grading.tcp_sender",
+    "07b-sender-timer": "netsim.grading.sender_timer",
     "08-network-interface": "netsim.grading.network_interface",
     "09-router": "netsim.grading.router",
 }

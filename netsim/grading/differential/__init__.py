@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "05-arp-cache": "netsim.grading.differential.arp",
     "06-tcp-receiver": "netsim.grading.differential.tcp_receiver",
     "07-tcp-sender": "netsim.grading.differential.tcp_sender",
+    "07b-sender-timer": "netsim.grading.differential.sender_timer",
     "08-network-interface": "netsim.grading.differential.netif",
     "09-router": "netsim.grading.differential.router",
 }

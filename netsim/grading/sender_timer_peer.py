@@ -1,0 +1,147 @@
+"""A minimal TCP peer built from a student's 07b sender and netsim's receiver
+(`StreamReceiver`), talking to netsim's own TCP across a lossy simulated link: the student
+sees their sender move bytes to a real TCP, and the real TCP's answer come back.
+
+The peer opens the connection (its sender's SYN), sends `up` and its FIN; netsim's TCP
+(listening, driven by `netsim.testing.script.TcpScript`, a fake clock and no other traffic)
+reads all of it, then sends `down` back and closes. Segments cross a link with a fixed delay
+that loses each one (either way) with probability `loss`. Time advances in steps of `step`
+seconds; the sender's `tick` gets the same steps.
+
+    python -m netsim.grading.sender_timer_peer sender.py [Sender] [--loss 0.05] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from netsim.stack.tcp.config import TcpConfig
+from netsim.stack.tcp.tcp_receiver import StreamReceiver
+from netsim.testing.script import TcpScript
+from netsim.wire.tcp import ACK, FIN, RST, SYN, TCPSegment
+
+RCV_WINDOW = 65535  # the peer reads at once, so it always offers its whole buffer
+
+
+@dataclass(frozen=True)
+class PeerResult:
+    up_intact: bool  # netsim's TCP read every byte the sender sent, then its FIN
+    down_intact: bool  # the peer's receiver got netsim's bytes and FIN
+    segments: int  # the sender's segments (retransmissions included)
+    retransmissions: int
+    seconds: float  # simulated
+    reset: bool  # netsim's TCP sent a RST
+
+
+def exchange(sender: Any, up: bytes, down: bytes, *, loss: float = 0.05, delay: float = 0.01,
+             seed: int = 7, step: float = 0.005, time_limit: float = 120.0) -> PeerResult:
+    """Run the exchange described in the module doc with `sender` (a 07b sender made with
+    `isn`, `initial_rto`, `max_payload`; its stream is written here)."""
+    rng = random.Random(seed)
+    h = TcpScript(TcpConfig())
+    h.listen(80)
+    rcv = StreamReceiver()
+    got_down = bytearray()
+    got_up = bytearray()
+    down_left = down
+    in_transit: list[tuple[float, int, str, Any]] = []  # (arrival, order, way, segment)
+    order = [0]
+    counts = {"segments": 0, "retransmissions": 0, "reset": 0}
+
+    def link(way: str, what: Any) -> None:
+        if rng.random() >= loss:
+            order[0] += 1
+            heapq.heappush(in_transit, (h.now + delay, order[0], way, what))
+
+    def send(msg: Any, again: bool = False) -> None:
+        seqno, syn, payload, fin = msg
+        counts["segments"] += 1
+        counts["retransmissions"] += again
+        link("up", (seqno, bool(syn), bytes(payload), bool(fin), rcv.ackno()))
+
+    def to_netsim(seqno: int, syn: bool, payload: bytes, fin: bool, ackno: int | None) -> None:
+        flags = ("S" if syn else "") + ("F" if fin else "") + ("A" if ackno is not None else "")
+        h.inject(flags or "A", seq=seqno, ack=ackno or 0, window=RCV_WINDOW, payload=payload,
+                 options={"mss": 1000} if syn else ())
+
+    def to_peer(seg: TCPSegment) -> None:
+        if seg.flags & RST:
+            counts["reset"] = 1
+            return
+        got_down.extend(rcv.receive(seg.seq, bool(seg.flags & SYN), bool(seg.flags & FIN),
+                                    seg.payload, RCV_WINDOW))
+        sender.receive(seg.ack if seg.flags & ACK else None, seg.window)
+        if seg.flags & (SYN | FIN) or seg.payload:
+            send(sender.make_empty_message())  # acknowledge what arrived
+
+    sender.write(up)
+    sender.close()
+    conn = None
+    while h.now < time_limit and not counts["reset"]:
+        for msg in sender.push():
+            send(msg)
+        while in_transit and in_transit[0][0] <= h.now + 1e-9:
+            _, _, way, what = heapq.heappop(in_transit)
+            if way == "up":
+                to_netsim(*what)
+            else:
+                to_peer(what)
+        conn = conn or h.accept()
+        if conn is not None:
+            got_up += h.app_recv()
+            if conn.at_eof and down_left:  # all of `up` read: answer, then close
+                n = h.app_send(down_left)
+                down_left = down_left[n:]
+                if not down_left:
+                    h.app_shutdown()
+        for seg in h.drain():
+            link("down", seg)
+        if rcv.reassembler.finished and sender.in_flight() == 0 and conn is not None and \
+                conn.at_eof and not in_transit and not down_left:
+            break
+        h.advance(step)
+        for msg in sender.tick(step):
+            send(msg, again=True)
+    up_ok = bytes(got_up) == up and conn is not None and bool(conn.at_eof)
+    down_ok = bytes(got_down) == down and rcv.reassembler.finished
+    return PeerResult(up_ok, down_ok, counts["segments"], counts["retransmissions"], h.now,
+                      bool(counts["reset"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the exchange with a sender class of yours (in this process: your own code)."""
+    import argparse
+    import importlib.util
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("file")
+    p.add_argument("cls", nargs="?", default="Sender")
+    p.add_argument("--loss", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=7)
+    a = p.parse_args(argv)
+    if not 0.0 <= a.loss < 1.0:
+        p.error(f"--loss: {a.loss} is not allowed; use a probability in [0, 1)")
+    spec = importlib.util.spec_from_file_location("student_sender", a.file)
+    if spec is None or spec.loader is None:
+        p.error(f"FILE: cannot load {a.file!r} as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    factory: Callable[..., Any] = getattr(module, a.cls)
+    data = random.Random(a.seed)
+    up, down = data.randbytes(100_000), data.randbytes(20_000)
+    res = exchange(factory(isn=data.randrange(1 << 32), initial_rto=0.2, max_payload=1000),
+                   up, down, loss=a.loss, seed=a.seed)
+    print(f"up (your sender -> netsim's TCP): {len(up)} bytes, intact={res.up_intact}; "
+          f"down (netsim's TCP -> netsim's receiver): {len(down)} bytes, "
+          f"intact={res.down_intact}; {res.segments} segments sent, {res.retransmissions} "
+          f"retransmitted, {res.seconds:.2f} simulated seconds"
+          + ("; netsim's TCP reset the connection" if res.reset else ""))
+    return 0 if res.up_intact and res.down_intact else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -565,7 +565,7 @@ class Stack:
         discovery) and `ecn` in its ECN field. Through a port that takes them it goes as a
         `LazyFrame`, its bytes never built unless something needs them; otherwise (or while ARP
         resolves) as `send_ip`. A segment to an IPv6 address goes to the IPv6 layer (never as
-        a `LazyFrame`; its ECN bits are not set there yet)."""
+        a `LazyFrame`), `ecn` in the low bits of its Traffic Class (RFC 3168 §5, ECT)."""
         # (an IPv6 destination matches no IPv4 route: no hop, the bytes path below)
         hop = None if dst in self._by_ip else self._lazy_hop(
             dst, HEADERS - ETH_HEADER_LEN + len(opts) + len(seg.payload),  # type: ignore[arg-type]
@@ -584,7 +584,8 @@ class Stack:
                         seg.window, seg.payload, opts, seg.urgent)
         if isinstance(dst, IPv6Address):
             # (the checksum over the IPv6 pseudo-header: RFC 8200 §8.1, upper-layer checksums)
-            return self.ipv6.send(dst, NH_TCP, raw, now, src=src)  # type: ignore[arg-type]
+            return self.ipv6.send(dst, NH_TCP, raw, now, src=src,  # type: ignore[arg-type]
+                                  traffic_class=ecn)
         return self.send_ip(dst, PROTO_TCP, raw, now, src=src, df=True,  # type: ignore[arg-type]
                             ecn=ecn)
 

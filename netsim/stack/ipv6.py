@@ -322,8 +322,10 @@ class Ipv6Layer:
 
     def send(self, dst: IPv6Address, nh: int, payload: bytes, now: float, *,
              src: IPv6Address | None = None, hop_limit: int | None = None,
-             iface: Iface6 | None = None) -> bool:
-        """Route and send one packet from this host. False when it cannot leave."""
+             iface: Iface6 | None = None, traffic_class: int = 0) -> bool:
+        """Route and send one packet from this host. False when it cannot leave.
+        `traffic_class`: the header's octet; its low two bits are the ECN field (RFC 3168 §5,
+        ECT and CE)."""
         stack = self.stack
         stack.now = now
         hop = self.route(dst, iface)
@@ -335,7 +337,8 @@ class Ipv6Layer:
         if src is None:
             stack.drop("ipv6", "no_source_address", str(dst))
             return False
-        raw = build_ipv6(src, dst, nh, payload, hop_limit=hop_limit or self.default_hop_limit)
+        raw = build_ipv6(src, dst, nh, payload, hop_limit=hop_limit or self.default_hop_limit,
+                         traffic_class=traffic_class)
         self.counts["tx"] += 1
         if dst in self._local:  # to ourselves: loop back
             self.counts["loopback"] += 1

@@ -152,7 +152,8 @@ def tcp_input(layer: Ipv6LayerApi, pkt: IPv6Packet, now: float, link_multicast: 
         stack.drop("tcp", "checksum" if isinstance(exc, TCPChecksumError) else "malformed",
                    str(exc))
         return
-    stack.tcp.segment_input(src, pkt.dst, seg, now)
+    # the ECN field: the Traffic Class's low two bits (RFC 3168 §5, CE)
+    stack.tcp.segment_input(src, pkt.dst, seg, now, pkt.traffic_class & 0b11)
 
 
 #: ICMPv6 destination unreachable codes (RFC 4443 §3.1), as TCP's error kinds (the names the

@@ -18,7 +18,16 @@ from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.states import State
 from netsim.stack.timers import TimerQueue
-from netsim.wire.tcp import ACK, CWR, ECE, SYN, MSSOption, TCPSegment
+from netsim.wire.tcp import (
+    ACK,
+    CWR,
+    ECE,
+    SYN,
+    MSSOption,
+    SackOption,
+    SackPermittedOption,
+    TCPSegment,
+)
 
 A = IPv4Address("10.9.0.1")
 B = IPv4Address("10.9.0.2")
@@ -280,3 +289,58 @@ def test_the_ecn_setting_is_checked() -> None:
     for bad in (3, -1, "on", 1.5):
         with pytest.raises(UsageError, match="ecn: .* is not 0"):
             TcpConfig(ecn=bad)  # type: ignore[arg-type]
+
+
+def test_a_loss_in_the_window_an_ece_ack_cut_is_resent_without_a_second_cut() -> None:
+    # RFC 3168 §6.1.2: cwnd is reduced once for the dropped and CE packets of one window
+    conn, host = client(initial_window="iw10", delayed_ack=0)
+    conn.send(b"x" * 40 * MSS, 0.1)
+    una = conn.snd_una
+    conn.segment_arrives(peer(5001, una + 2 * MSS, ACK | ECE), 0.2)  # the ECE cut
+    assert conn.cc.ssthresh == conn.cc.cwnd == 4 * MSS and conn.ecn_reductions == 1
+    for k in range(3, 7):  # segments 3-6 acknowledged; segment 7 (sent before the cut) lost
+        conn.segment_arrives(peer(5001, una + k * MSS, ACK), 0.2 + k / 1000)
+    cwnd = conn.cc.cwnd
+    for k in range(3):
+        conn.segment_arrives(peer(5001, una + 6 * MSS, ACK), 0.21 + k / 1000)
+    assert conn.fast_retransmits == 1 and conn.in_recovery
+    resent, ecn = host.sent[-1]
+    assert resent.seq == una + 6 * MSS and ecn == NOT_ECT and not resent.flags & CWR
+    # no second cut: ssthresh as the ECE ACK left it (a cut from FlightSize would halve it)
+    assert conn.cc.ssthresh == 4 * MSS and conn.cc.cwnd >= cwnd
+    assert host.tcp_counts["ecn_loss_after_cut"] == 1 and conn.ecn_reductions == 1
+    # the recovery ends; a loss in a later window is cut again
+    conn.segment_arrives(peer(5001, conn.snd_max, ACK), 0.3)
+    assert not conn.in_recovery
+    conn.send(b"y" * 20 * MSS, 0.3)
+    high = conn.snd_una
+    for k in range(3):
+        conn.segment_arrives(peer(5001, high, ACK), 0.31 + k / 1000)
+    assert conn.fast_retransmits == 2 and conn.cc.ssthresh < 4 * MSS
+    assert host.tcp_counts["ecn_loss_after_cut"] == 1
+
+
+def test_rack_finds_a_loss_in_the_window_an_ece_ack_cut_and_does_not_cut_again() -> None:
+    table = FakeTable()
+    conn = TcpConnection(table, A, 40000, B, 80,
+                         cfg(1, sack=True, rack=True, initial_window="iw10", delayed_ack=0))
+    host = table.stack
+    conn.open_active(0.0)
+    syn = host.last
+    conn.segment_arrives(TCPSegment(80, 40000, 5000, syn.seq + 1, SYN | ACK | ECE, 60000, b"",
+                                    (MSSOption(MSS), SackPermittedOption())), 0.05)
+    assert conn.sack_ok and conn.ecn_ok
+    conn.send(b"x" * 40 * MSS, 0.1)
+    una = conn.snd_una
+    conn.segment_arrives(peer(5001, una + 2 * MSS, ACK | ECE), 0.2)  # the ECE cut
+    assert conn.cc.ssthresh == 4 * MSS and conn.ecn_reductions == 1
+    conn.segment_arrives(peer(5001, una + 6 * MSS, ACK), 0.21)
+    # segment 7 (sent before the cut) lost: 8-10 SACKed, RACK marks 7 lost
+    for k in range(8, 11):
+        sack = SackOption((((una + 7 * MSS) & 0xFFFFFFFF, (una + k * MSS) & 0xFFFFFFFF),))
+        conn.segment_arrives(TCPSegment(80, 40000, 5001, una + 6 * MSS, ACK, 60000, b"",
+                                        (sack,)), 0.5 + k / 1000)
+    assert conn.in_recovery and host.tcp_counts["rack_retransmits"] >= 1
+    assert any(s.seq == una + 6 * MSS and s.payload for s, _ in host.sent[-5:])
+    assert conn.cc.ssthresh == 4 * MSS and conn.cc.cwnd <= 4 * MSS
+    assert host.tcp_counts["ecn_loss_after_cut"] == 1

@@ -11,8 +11,9 @@
   (§6.1.4: not-ECT), retransmissions (§6.1.5) and window probes (§6.1.6) do not. An ACK with
   ECE is a congestion signal, answered as a loss is, through the controller's own reduction
   (`on_loss`, with cwnd then at ssthresh: no recovery follows), at most once per window of
-  data; the window does not grow on an ECE ACK. After any window reduction (ECE, fast
-  retransmit or timeout) the first new data segment carries CWR.
+  data; the window does not grow on an ECE ACK. A loss found later in the window an ECE ACK
+  already cut is repaired without a second cut (`cut_this_window`). After any window
+  reduction (ECE, fast retransmit or timeout) the first new data segment carries CWR.
 - The receiver (RFC 3168 §6.1.3): a CE-marked segment in the window turns the echo on; every
   ACK then carries ECE until a segment with CWR arrives. The first CE is acknowledged at once
   (as Linux's quick ACK), so a delayed ACK cannot swallow it behind the CWR that ends it.
@@ -33,8 +34,8 @@ from netsim.wire.tcp import ACK, CWR, ECE
 if TYPE_CHECKING:
     from netsim.stack.tcp.retransmit_timer import RetransmitTimer as Conn
 
-__all__ = ["CE", "ECT0", "ECN_SETUP_SYN", "established", "syn_again", "new_data_cwr",
-           "on_ece", "on_receive", "syn_flags", "take_syn"]
+__all__ = ["CE", "ECT0", "ECN_SETUP_SYN", "cut_this_window", "established", "loss_after_cut",
+           "syn_again", "new_data_cwr", "on_ece", "on_receive", "syn_flags", "take_syn"]
 
 #: The ECN field of the IP header (RFC 3168 §5): ECT(0), and CE (congestion experienced)
 ECT0: Final = 0b10
@@ -128,6 +129,27 @@ def on_ece(conn: Conn, ack: int, cwnd_before: int, now: float) -> None:
     conn._event(now, "ecn_reduce", f"cwnd {cc.cwnd}")
     _record(conn, now, "reduce")
     conn._trace_cwnd(now, "ecn")
+
+
+def cut_this_window(conn: Conn, lost: int | None = None) -> bool:
+    """Whether an ECE reduction already answered congestion in the window of data that a loss
+    found now belongs to: the lost byte (`lost`, default SND.UNA) was sent before it (below
+    SND.MAX at that reduction). RFC 3168 §6.1.2: the window is reduced only once for a series
+    of dropped and/or CE packets from a single window of data, and ssthresh is not decreased
+    again within a round trip (as Linux, whose recovery entered in its CWR state does not
+    reduce again)."""
+    high = conn._ecn_high
+    return conn.ecn_ok and seq_gt(high, conn.snd_una if lost is None else lost) \
+        and not seq_gt(high, conn.snd_max)
+
+
+def loss_after_cut(conn: Conn, now: float) -> None:
+    """A loss was found in a window an ECE reduction already cut (`cut_this_window`): the
+    lost data is resent, but cwnd and ssthresh stay, and no new CWR is due (RFC 3168 §6.1.2:
+    CWR follows a reduction). Call after `recover` is set for the recovery."""
+    conn._ecn_recover = conn.recover
+    conn.stack.tcp_counts["ecn_loss_after_cut"] += 1
+    _record(conn, now, "loss_after_cut")
 
 
 def new_data_cwr(conn: Conn, now: float) -> bool:

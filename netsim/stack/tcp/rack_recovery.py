@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from netsim.stack.tcp import ecn
 from netsim.stack.tcp.sack import is_dsack
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
 from netsim.stack.timers import INF
@@ -100,8 +101,11 @@ def _tlp_ack(conn: Conn, seg: TCPSegment, una: int, advanced: bool,
         rack.tlp_end = None
         conn.stack.tcp_counts["tlp_recoveries"] += 1
         conn._event(now, "tlp_recovery", f"seq {(conn.snd_una) & MASK}")
-        if not conn.in_recovery:
-            # the response fast recovery would have had when the probe went
+        # the probe's last byte, the lost data ends there
+        last = (conn.snd_una + (end - una) - 1) & MASK
+        if not conn.in_recovery and not ecn.cut_this_window(conn, last):
+            # the response fast recovery would have had when the probe went (none in a
+            # window an ECE ACK already cut, RFC 3168 §6.1.2)
             conn.cc.on_loss(rack.tlp_flight, now)
             conn.cc.on_recovery_end(seq_diff(conn.snd_max, conn.snd_una), now)
             conn.recover = conn.snd_max  # one reduction for this window (RFC 6582 §3.2)
@@ -130,13 +134,18 @@ def enter_recovery(conn: Conn, now: float) -> None:
     """RFC 8985 §9.3: a loss RACK detected starts the controller's fast recovery (once per
     window of data, RFC 6582 §3.2's `recover`); RFC 6675 §5's pipe then limits sending."""
     reduce = seq_ge(conn.snd_una, conn.recover)
+    # RFC 3168 §6.1.2: not again in a window an ECE ACK already cut
+    after_ece = reduce and ecn.cut_this_window(conn)
     conn.recover = conn.snd_max
     conn.in_recovery = conn.sack_recovery = True
     if conn.rack is not None:
         conn.rack.pto_at = INF
         conn.rack.tlp_end = None  # RFC 8985 §7.1: fast recovery starts TLP state afresh
         conn.rack.tlp_is_retrans = False
-    if reduce:
+    if after_ece:
+        ecn.loss_after_cut(conn, now)
+        conn.cc.cwnd = min(conn.cc.cwnd, conn.cc.ssthresh)
+    elif reduce:
         # RFC 5681 §3.2 step 2: what limited transmit sent beyond cwnd is not FlightSize
         flight = seq_diff(conn.snd_max, conn.snd_una)
         if flight > conn.cc.cwnd:

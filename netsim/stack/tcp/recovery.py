@@ -20,6 +20,7 @@ still opening, anything else is a soft error.
 
 from __future__ import annotations
 
+from netsim.stack.tcp import ecn
 from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import HostUnreachable
 from netsim.stack.tcp.sack import is_dsack
@@ -129,9 +130,14 @@ class LossRecovery(Sender):
         # part of fast recovery only); limited transmit is done in _output.
 
     def _enter_recovery(self, flight: int, now: float) -> None:
+        # RFC 3168 §6.1.2: one reduction per window for losses and ECE together
+        cut = not ecn.cut_this_window(self)
         self.recover = self.snd_max
         self.in_recovery = True
-        self.cc.on_loss(flight, now)
+        if cut:
+            self.cc.on_loss(flight, now)
+        else:
+            ecn.loss_after_cut(self, now)
         self.fast_retransmits += 1
         self.stack.tcp_counts["fast_retransmits"] += 1
         self._event(now, "fast_retransmit", f"seq {self.snd_una}")

@@ -23,7 +23,16 @@ from netsim.trace.plots.cwnd import cwnd_data
 from netsim.trace.recorder import Recorder
 from netsim.wire.ipv4 import parse_ipv4
 from netsim.wire.lazyframe import LazyFrame
-from netsim.wire.tcp import ACK, CWR, ECE, SYN, TCPSegment, parse_tcp
+from netsim.wire.tcp import (
+    ACK,
+    CWR,
+    ECE,
+    SYN,
+    MSSOption,
+    TCPSegment,
+    TimestampOption,
+    parse_tcp,
+)
 
 
 # ---------------------------------------------------------------------- SYN cookies
@@ -59,6 +68,37 @@ def test_a_connection_opened_by_a_cookie_keeps_ecn_only_with_timestamps(
     data = [f for f in frames if len(f) > 100]
     assert data and all(ecn_of(f) == (ECT0 if timestamps else NOT_ECT) for f in data)
     assert served.bytes_received == 3000
+
+
+def test_the_ack_that_completes_a_cookie_handshake_keeps_its_ce_mark(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the third segment of the handshake, carrying data marked CE on the way, builds the
+    # connection from the cookie: the CE reaches it, and the answer carries ECE (§6.1.3)
+    world = World(1)
+    net = two_hosts(world, LinkConfig(delay=0.001, rate_bps=100e6),
+                    tcp=TcpConfig(ecn=1, syncookies=2))
+    h1, h2 = net.hosts
+    sent: list[TCPSegment] = []  # h2's segments
+    net.links[0].b.add_tap(lambda t, d, f: sent.append(parse_tcp(f[34:]))
+                           if d == "tx" and f[12:14] == b"\x08\x00" and f[23] == 6 else None)
+    # h1 plays a scripted client: its own TCP, which has no such connection, stays silent
+    monkeypatch.setattr(h1.stack.tcp, "segment_input", lambda *args: None)
+    lst = h2.stack.tcp.listen(80)
+    syn = TCPSegment(40000, 80, 1000, 0, SYN | ECE | CWR, 65535, b"",
+                     (MSSOption(1460), TimestampOption(77, 0)))
+    h2.stack.tcp.segment_input(h1.ip, h2.ip, syn, 0.0, NOT_ECT)
+    world.env.run(until=0.05)
+    (synack,) = [s for s in sent if s.flags & SYN]
+    assert synack.flags & ECE and h2.stack.tcp_counts["syncookies_sent"] == 1
+    ts = next(o for o in synack.options if isinstance(o, TimestampOption))
+    ack = TCPSegment(40000, 80, 1001, (synack.seq + 1) & 0xFFFFFFFF, ACK, 65535, b"d" * 100,
+                     (TimestampOption(78, ts.tsval),))
+    h2.stack.tcp.segment_input(h1.ip, h2.ip, ack, 0.06, CE)
+    world.env.run(until=0.1)
+    served = lst.accept()
+    assert served is not None and served.ecn_ok and served.ce_received == 1
+    assert served.bytes_received == 100 and served.ecn_echo
+    assert any(s.flags & ECE and s.ack == (1101 & 0xFFFFFFFF) for s in sent if not s.flags & SYN)
 
 
 # ---------------------------------------------------------------------- a marking bottleneck

@@ -228,7 +228,7 @@ class TcpLayer:
                 return
             if flags & ACK:
                 if not flags & SYN and syncookies.cookies_apply(lst, now) and \
-                        self._cookie_ack(lst, src, dst, seg, now):
+                        self._cookie_ack(lst, src, dst, seg, now, ip_ecn):
                     return
                 self.send_rst(dst, src, seg.dst_port, seg.src_port, seg.ack, 0, RST,
                               now)
@@ -266,9 +266,11 @@ class TcpLayer:
                           (seg.seq + seg.seg_len) & 0xFFFFFFFF, RST | ACK, now)
 
     def _cookie_ack(self, lst: TcpListener, src: IPAddress, dst: IPAddress,
-                    seg: TCPSegment, now: float) -> bool:
+                    seg: TCPSegment, now: float, ip_ecn: int) -> bool:
         """An ACK to a listener that may return a SYN cookie: if it does, the connection is
-        built from it and the ACK handed over (True); False means answer it with a RST."""
+        built from it and the ACK handed over with its ECN field `ip_ecn` (data on it may be
+        CE-marked: RFC 3168 §6.1.3, the receiver echoes CE) (True); False means answer it
+        with a RST."""
         counts = self.stack.tcp_counts
         found = syncookies.syn_from_cookie(self, dst, src, seg, now)
         if found is None:
@@ -284,7 +286,7 @@ class TcpLayer:
                               listener=lst)
         self.conns[child.key] = child
         child.open_from_cookie(syn, iss, now)
-        child.segment_arrives(seg, now)
+        child.segment_arrives(seg, now, ip_ecn)
         if child.state is State.SYN_RECEIVED:  # the ACK did not complete it: keep nothing
             child.abort(now)
         return True

@@ -112,7 +112,8 @@ class EcnRecord(TraceRecord):
 
     conn: str
     event: str  # "negotiated"; receiver: "ce_received" (ECE on from now), "cwr_received"
-    #             (ECE off); sender: "reduce" (an ECE ACK cut cwnd), "cwr_sent"
+    #             (ECE off); sender: "reduce" (an ECE ACK cut cwnd), "cwr_sent",
+    #             "loss_after_cut" (a loss in the window an ECE ACK cut: no second cut)
     cwnd: int
     ssthresh: int
 

@@ -13,7 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import EXPLORING, DiffOutcome, MissingHypothesis
+from netsim.grading.differential.core import (
+    EXPLORING,
+    DiffOutcome,
+    MissingHypothesis,
+    min_examples_until,
+)
 from netsim.grading.framework import Context
 
 MODULES: dict[str, str] = {
@@ -80,7 +85,9 @@ def run_in_check(ctx: Context, assignment: str, factory: Callable[..., Any],
         if left > 0:
             opts["budget"] = min(float(opts.get("budget", 8.0)), 0.5 * left)
             opts["shrink_budget"] = min(float(opts.get("shrink_budget", 3.0)), 0.25 * left)
-        outcome = check(assignment, factory, **opts)
+        # up to 80% of what is left to reach the minimum number of sequences (busy machine)
+        with min_examples_until(time.monotonic() + 0.8 * max(left, 0.0)):
+            outcome = check(assignment, factory, **opts)
     ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
     outcome.raise_if_failed()
     return outcome

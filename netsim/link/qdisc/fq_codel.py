@@ -3,8 +3,8 @@ list ahead of an "old" one, each queue run by its own CoDel (netsim.link.qdisc.c
 
 Defaults as Linux's sch_fq_codel (RFC 8290 §5.2): 1024 flows, quantum 1514 bytes, limit 10240
 packets, target 5 ms, interval 100 ms. RFC 8290 §5.2.6 has ECN on by default; here, as on every
-discipline of netsim, marking is off unless asked for (``ecn``), because netsim's TCP does not
-set ECT yet.
+discipline of netsim, marking is off unless asked for (``ecn``), because netsim's TCP sends
+ECT only on connections that negotiated ECN (TcpConfig.ecn), which its clients do not by default.
 """
 
 from __future__ import annotations

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 from netsim.stack.events import StateRecord
 from netsim.stack.tcp import rack_recovery as rack
-from netsim.stack.tcp.errors import (
-    ConnectionRefused,
-    ConnectionReset,
-    ConnectionTimedOut,
-)
+from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset, ConnectionTimedOut
 from netsim.stack.tcp.handshake import Handshake
 from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset

@@ -328,11 +328,17 @@ def check_netsim_tcp(ctx: Context) -> None:
              "with netsim's receiver, connects to netsim's TCP: 10 ms each way, 5% of the "
              "segments lost either way; 100 kB and a FIN up, 20 kB and a FIN back")
     ref = exchange(LabSender(**kw), up, down, seed=17)
-    res = exchange(ctx.target()(**kw), up, down, seed=17)
+    res = exchange(ctx.target()(**kw), up, down, seed=17, max_payload=kw["max_payload"],
+                   max_retransmissions=2 * ref.retransmissions + 20)
     ctx.step(f"-> up intact={res.up_intact}, down intact={res.down_intact}, {res.segments} "
              f"segments, {res.retransmissions} retransmitted, {res.seconds:.2f} s (the "
              f"reference: {ref.retransmissions} retransmitted, {ref.seconds:.2f} s)"
              + (", netsim's TCP sent a RST" if res.reset else ""))
+    if res.error:
+        raise CheckFailed("every segment on the link must follow the rules: the SYN first and "
+                          "only at the ISN, the stream's own bytes at their sequence numbers, "
+                          "at most max_payload bytes, the FIN right after the last byte, "
+                          "nothing past the window the peer offered", got=res.error)
     if not (res.up_intact and res.down_intact) or res.reset:
         raise CheckFailed("the connection with netsim's TCP did not carry both streams and "
                           "both FINs intact within 120 simulated seconds",

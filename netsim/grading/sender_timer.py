@@ -62,6 +62,8 @@ class _Run:
         self.timer_from = ""  # what last started the reference's timer: "push" or "ack"
         self.rto_reset = False  # an ACK of new data set a backed-off RTO back (reference)
         self.backed_off = False  # the reference's RTO is above initial_rto
+        self.after_timeout = False  # the reference's timer last (re)started at a timeout
+        self.fin_before = False  # the reference had sent its FIN before this call
         ctx.step(f"s = {ctx.target_name}(isn={isn}, initial_rto={initial_rto}, "
                  f"max_payload={max_payload})")
 
@@ -71,6 +73,7 @@ class _Run:
     def _call(self, method: str, *args: Any) -> None:
         shown = f"s.{method}({', '.join(_show(a) for a in args)})"
         before = self.ref.in_flight()
+        self.fin_before = self.ref._fin_sent
         want = getattr(self.ref, method)(*args)
         got = getattr(self.s, method)(*args)
         if method in ("push", "tick"):
@@ -79,8 +82,10 @@ class _Run:
             want = got = None
         if method == "push" and want and before == 0:
             self.timer_from = "push"
+            self.after_timeout = False
         if method == "receive" and self.ref.in_flight() < before:
             self.timer_from = "ack" if self.ref.in_flight() else self.timer_from
+            self.after_timeout = False
             self.rto_reset = self.rto_reset or self.backed_off
             self.backed_off = False
         inflight = (self.ref.in_flight(), self.s.in_flight())
@@ -94,11 +99,16 @@ class _Run:
                                   hint=self._hint(method, args, label, w, g, before))
         if method == "tick" and want and self.ref._window:
             self.backed_off, self.rto_reset = True, False
+        self.after_timeout = self.after_timeout or (method == "tick" and bool(want))
 
     def _hint(self, method: str, args: tuple[Any, ...], label: str, want: Any, got: Any,
               before: int) -> str | None:
         zero = self.ref._window == 0
         if label == "consecutive_retransmissions()":
+            if method == "receive" and self.ref.in_flight() == before and want:
+                return ("a duplicate ACK (no new data acknowledged) sets back neither the "
+                        "count nor the RTO, and does not restart the timer (RFC 6298 (5.3): "
+                        "an ACK of new data)")
             if method == "receive":
                 return "an ACK of new data sets the consecutive count back to 0"
             if zero and isinstance(got, int) and got > want:
@@ -115,6 +125,9 @@ class _Run:
             return "the SYN and the FIN each take one sequence number in flight"
         if method == "tick":
             if want == [] and got:
+                if self.after_timeout:
+                    return ("after a timeout the timer starts again from zero (RFC 6298 "
+                            "(5.6)), with the doubled RTO")
                 if self.timer_from == "ack":
                     return ("the timer restarts from zero on an ACK of new data (RFC 6298 "
                             "(5.3))")
@@ -125,10 +138,22 @@ class _Run:
                     return "a zero window: the probe is sent again at the same RTO, not doubled"
                 if self.rto_reset:
                     return "the RTO goes back to initial_rto on an ACK of new data"
+                if not self.backed_off:
+                    return ("the timer adds up the elapsed times of every tick since it "
+                            "started: it expires when they reach the RTO")
                 return "the RTO doubles at each timeout and the timer restarts from zero"
+            if want and got and len(got) == 1 and got[0][0] == want[0][0]:
+                return ("a timeout sends the oldest outstanding segment again as it was sent: "
+                        "the same sequence number, flags and bytes (RFC 6298 (5.4))")
             if want and got:
                 return "a timeout sends the OLDEST outstanding segment again (RFC 6298 (5.4))"
         if method == "push":
+            fins = sum(bool(g[3]) for g in got)
+            if fins > 1 or (fins and self.fin_before):
+                return "the FIN goes only once: after it, push() sends nothing new"
+            if zero and want == [] and got:
+                return ("one probe at a time: while it is outstanding push() sends nothing "
+                        "more, and the timer sends it again")
             if want and got == [] and zero:
                 return ("a zero window is taken as one: push() sends a one-byte probe "
                         "(RFC 9293 §3.8.6.1, zero-window probing)")
@@ -267,12 +292,14 @@ def check_backoff(ctx: Context) -> None:
 
 def check_ack_resets(ctx: Context) -> None:
     r = _Run(ctx, "an ACK of new data sets the RTO back to initial_rto and the count to 0, and "
-             "restarts the timer while data is outstanding (RFC 6298 (5.3))", max_payload=10)
+             "restarts the timer while data is outstanding (RFC 6298 (5.3)); a duplicate ACK "
+             "does none of this", max_payload=10)
     r.write(DATA[:30])
     r.receive(None, 1000)
     r.push()
     r.tick(1)
     r.tick(2)
+    r.receive(0, 1000)  # a duplicate: the count, the RTO and the timer stay
     r.tick(3.25)
     r.receive(11, 1000)
     r.tick(0.75)
@@ -288,6 +315,12 @@ def check_oldest(ctx: Context) -> None:
     r.receive(101, 1000)
     r.tick(1)
     r.receive(201, 1000)
+    r.tick(1)
+    r.receive(301, 1000)
+    r.write(b"ab")  # two small segments: the oldest goes again as it was, not merged
+    r.push()
+    r.write(b"cd")
+    r.push()
     r.tick(1)
 
 

@@ -410,7 +410,8 @@ ASSIGNMENT = Assignment(
               "the timer: started by a send, expires at RTO, off when nothing is outstanding"),
         Check("backoff", 2, check_backoff, "each timeout doubles the RTO and counts one"),
         Check("ack_resets", 2, check_ack_resets,
-              "an ACK of new data resets RTO and count, restarts the timer"),
+              "an ACK of new data resets RTO and count, restarts the timer; a duplicate does "
+              "not"),
         Check("oldest", 1, check_oldest, "a timeout resends the oldest outstanding segment"),
         Check("zero_window", 2, check_zero_window,
               "zero window: one-byte probes, no backoff, no count"),

@@ -5,8 +5,8 @@ segment came from):
 - the shape: ``(seqno, syn, payload, fin)`` with a 32-bit int, two bools and bytes of at most
   ``max_payload``; nothing empty (only ``make_empty_message()`` is, and it is not audited);
 - the SYN: the first segment carries it, and only the segment at the ISN does;
-- the bytes: the payload is the stream's bytes at that offset, byte for byte; the FIN sits
-  right after the stream's last byte (RFC 9293 §3.4);
+- the bytes: the payload is the stream's bytes at that offset, byte for byte; the FIN takes
+  the sequence number right after the stream's last byte (RFC 9293 §3.4, sequence numbers);
 - the window: no sequence number past the highest right edge the peer has offered (an ACK's
   number plus its window, a zero window taken as one: RFC 9293 §3.8.6.1, zero-window
   probing); until the peer says anything the window is one, the SYN;

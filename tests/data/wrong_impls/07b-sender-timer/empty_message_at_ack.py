@@ -1,7 +1,7 @@
 """make_empty_message() carries the last acknowledgment number's sequence number, not the
 next one to send.
 Category: wrong value
-RFC: RFC 9293 §3.8.1 (an ACK-only segment carries SND.NXT)
+RFC: README (make_empty_message(): the next sequence number, as in CS144)
 Observable: make_empty_message()
 Expect: next sequence number
 """

@@ -65,6 +65,11 @@ class Sender(LabSender):  # right shape and numbers, wrong bytes when sent again
     def tick(self, elapsed):
         return [(s, y, bytes(len(p)), f) for s, y, p, f in super().tick(elapsed)]
 ''', SIMS, "not the stream's bytes"),
+    "ints_for_flags": (LAB + '''
+class Sender(LabSender):  # 1 == True in Python: flags must still be bools
+    def push(self):
+        return [(s, int(y), p, int(f)) for s, y, p, f in super().push()]
+''', ALL, "True or False"),
     "moody": (LAB + '''
 import itertools
 _n = itertools.count()

@@ -42,7 +42,14 @@ def _plain(value: Any, call: str) -> Any:
         seqno, syn, payload, fin = value
         if isinstance(payload, bytearray):
             payload = bytes(payload)
-        return (seqno, syn, payload, fin)
+        if isinstance(seqno, int) and not isinstance(seqno, bool) and \
+                isinstance(syn, bool) and isinstance(fin, bool) and isinstance(payload, bytes):
+            return (seqno, syn, payload, fin)
+        raise CheckFailed(f"{call} must give segments (seqno, syn, payload, fin) of an int, "
+                          "True or False, bytes, True or False", input=call,
+                          expected="(int, bool, bytes, bool)",
+                          got="(" + ", ".join(type(v).__name__ for v in value) + ")",
+                          hint="1 and 0 are not True and False, nor a str bytes")
     raise CheckFailed(f"{call} must give segments as plain tuples (seqno, syn, payload, fin)",
                       input=call, expected="a tuple of 4 values",
                       got=_show(value) if isinstance(value, int | str | bytes | list | tuple |

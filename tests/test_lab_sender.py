@@ -199,3 +199,123 @@ def test_07_and_07b_are_told_apart_by_name() -> None:
 
     assert resolve_name("7") == resolve_name("07") == "07-tcp-sender"
     assert resolve_name("7b") == resolve_name("sender-timer") == "07b-sender-timer"
+
+
+# ----------------------------------------------------------------- the simulations' audit
+# A hostile or sloppy sender must not get the simulation checks' points by what the link
+# tolerates (netsim's receiver trims what is past its window) or by what it says of itself.
+class _Flood(LabSender):
+    """push() sends every outstanding segment again: retransmissions no tick() returned."""
+
+    def push(self) -> list[tuple[int, bool, bytes, bool]]:
+        super().push()
+        return [seg for _, seg in self._outstanding]
+
+
+class _Huge(LabSender):
+    """Ignores max_payload and the window: the whole stream in one segment."""
+
+    def __init__(self, isn: int = 0, initial_rto: float = 1.0, max_payload: int = 1000) -> None:
+        super().__init__(isn, initial_rto, 1 << 30)
+        self._window = 1 << 30
+
+    def receive(self, ackno: int | None, window: int) -> None:
+        super().receive(ackno, window)
+        self._window = 1 << 30
+
+
+class _NoWindow(LabSender):
+    """max_payload right, but the window taken as 20000 whatever the peer says."""
+
+    def receive(self, ackno: int | None, window: int) -> None:
+        super().receive(ackno, 20_000)
+
+
+class _Garbled(LabSender):
+    """Retransmissions carry other bytes than the first copy."""
+
+    def tick(self, elapsed: float) -> list[tuple[int, bool, bytes, bool]]:
+        return [(s, y, bytes(len(p)), f) for s, y, p, f in super().tick(elapsed)]
+
+
+class _FinTooSoon(LabSender):
+    """The FIN on a segment that is not the last of the stream."""
+
+    def push(self) -> list[tuple[int, bool, bytes, bool]]:
+        out = super().push()
+        return [(s, y, p, f or (len(p) > 0 and self._closed)) for s, y, p, f in out]
+
+
+class _SynAgain(LabSender):
+    """Every retransmission carries the SYN."""
+
+    def tick(self, elapsed: float) -> list[tuple[int, bool, bytes, bool]]:
+        return [(s, True, p, f) for s, _, p, f in super().tick(elapsed)]
+
+
+class _Empty(LabSender):
+    """tick() returns an empty segment, make_empty_message() one with payload."""
+
+    def tick(self, elapsed: float) -> list[tuple[int, bool, bytes, bool]]:
+        return [(s, False, b"", False) for s, *_ in super().tick(elapsed)]
+
+    def make_empty_message(self) -> tuple[int, bool, bytes, bool]:
+        return (self.make_empty_message_seqno(), False, b"x", False)
+
+    def make_empty_message_seqno(self) -> int:
+        return super().make_empty_message()[0]
+
+
+class _FinForgotten(LabSender):
+    """Says nothing is in flight, and never sends the FIN again when its ACK is lost."""
+
+    def in_flight(self) -> int:
+        return 0
+
+    def tick(self, elapsed: float) -> list[tuple[int, bool, bytes, bool]]:
+        out = super().tick(elapsed)
+        return [] if self._fin_sent and self._next - self._acked == 1 else out
+
+
+@pytest.mark.parametrize(("cls", "words"), [
+    (_Huge, "more than max_payload=1000"),
+    (_NoWindow, "the peer's window ends at"),
+    (_Garbled, "is not the stream's bytes"),
+    (_FinTooSoon, "a FIN after stream byte"),
+    (_SynAgain, "the SYN at absolute sequence number"),
+    (_Empty, "an empty segment"),
+])
+def test_the_simulation_audits_every_segment(cls: type[LabSender], words: str) -> None:
+    data = random.Random(7).randbytes(200_000)  # the grader's: losses, retransmissions
+    res = transfer(cls(isn=M - 1000, initial_rto=0.1), data, 7)
+    assert words in res.error and not res.intact, res
+
+
+def test_the_simulation_counts_retransmissions_push_sends_again() -> None:
+    data = random.Random(7).randbytes(200_000)
+    honest = transfer(LabSender(isn=5, initial_rto=0.1), data, 7, max_retransmissions=100)
+    assert honest.error == "" and 0 < honest.retransmissions < 100, honest
+    flood = transfer(_Flood(isn=5, initial_rto=0.1), data, 7, max_retransmissions=100)
+    assert "more than 100 segments sent again" in flood.error and not flood.intact, flood
+
+
+def test_the_simulation_wants_the_fin_acknowledged_not_just_in_flight_zero() -> None:
+    data = random.Random(7).randbytes(20_000)
+    lost = [transfer(_FinForgotten(initial_rto=0.1), data, seed) for seed in range(1, 30)]
+    assert any(r.intact and not r.all_acked for r in lost)  # the FIN's ACK lost: not done
+    assert all(transfer(LabSender(initial_rto=0.1), data, seed).all_acked
+               for seed in range(1, 30))
+
+
+@pytest.mark.parametrize(("cls", "words"), [
+    (_Huge, "more than max_payload=1000"),
+    (_Garbled, "is not the stream's bytes"),
+    (_Empty, "make_empty_message() gave a segment"),
+])
+def test_the_peer_audits_every_segment(cls: type[LabSender], words: str) -> None:
+    from netsim.grading.sender_timer_peer import exchange
+
+    rng = random.Random(5)
+    res = exchange(cls(isn=M - 30_000, initial_rto=0.2), rng.randbytes(30_000),
+                   rng.randbytes(5_000), loss=0.1, seed=1)
+    assert words in res.error and not res.up_intact, res

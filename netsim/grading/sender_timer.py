@@ -42,7 +42,14 @@ def _plain(value: Any, call: str) -> Any:
         seqno, syn, payload, fin = value
         if isinstance(payload, bytearray):
             payload = bytes(payload)
-        return (seqno, syn, payload, fin)
+        if isinstance(seqno, int) and not isinstance(seqno, bool) and \
+                isinstance(syn, bool) and isinstance(fin, bool) and isinstance(payload, bytes):
+            return (seqno, syn, payload, fin)
+        raise CheckFailed(f"{call} must give segments (seqno, syn, payload, fin) of an int, "
+                          "True or False, bytes, True or False", input=call,
+                          expected="(int, bool, bytes, bool)",
+                          got="(" + ", ".join(type(v).__name__ for v in value) + ")",
+                          hint="1 and 0 are not True and False, nor a str bytes")
     raise CheckFailed(f"{call} must give segments as plain tuples (seqno, syn, payload, fin)",
                       input=call, expected="a tuple of 4 values",
                       got=_show(value) if isinstance(value, int | str | bytes | list | tuple |
@@ -62,6 +69,8 @@ class _Run:
         self.timer_from = ""  # what last started the reference's timer: "push" or "ack"
         self.rto_reset = False  # an ACK of new data set a backed-off RTO back (reference)
         self.backed_off = False  # the reference's RTO is above initial_rto
+        self.after_timeout = False  # the reference's timer last (re)started at a timeout
+        self.fin_before = False  # the reference had sent its FIN before this call
         ctx.step(f"s = {ctx.target_name}(isn={isn}, initial_rto={initial_rto}, "
                  f"max_payload={max_payload})")
 
@@ -71,6 +80,7 @@ class _Run:
     def _call(self, method: str, *args: Any) -> None:
         shown = f"s.{method}({', '.join(_show(a) for a in args)})"
         before = self.ref.in_flight()
+        self.fin_before = self.ref._fin_sent
         want = getattr(self.ref, method)(*args)
         got = getattr(self.s, method)(*args)
         if method in ("push", "tick"):
@@ -79,8 +89,10 @@ class _Run:
             want = got = None
         if method == "push" and want and before == 0:
             self.timer_from = "push"
+            self.after_timeout = False
         if method == "receive" and self.ref.in_flight() < before:
             self.timer_from = "ack" if self.ref.in_flight() else self.timer_from
+            self.after_timeout = False
             self.rto_reset = self.rto_reset or self.backed_off
             self.backed_off = False
         inflight = (self.ref.in_flight(), self.s.in_flight())
@@ -94,11 +106,16 @@ class _Run:
                                   hint=self._hint(method, args, label, w, g, before))
         if method == "tick" and want and self.ref._window:
             self.backed_off, self.rto_reset = True, False
+        self.after_timeout = self.after_timeout or (method == "tick" and bool(want))
 
     def _hint(self, method: str, args: tuple[Any, ...], label: str, want: Any, got: Any,
               before: int) -> str | None:
         zero = self.ref._window == 0
         if label == "consecutive_retransmissions()":
+            if method == "receive" and self.ref.in_flight() == before and want:
+                return ("a duplicate ACK (no new data acknowledged) sets back neither the "
+                        "count nor the RTO, and does not restart the timer (RFC 6298 (5.3): "
+                        "an ACK of new data)")
             if method == "receive":
                 return "an ACK of new data sets the consecutive count back to 0"
             if zero and isinstance(got, int) and got > want:
@@ -115,6 +132,9 @@ class _Run:
             return "the SYN and the FIN each take one sequence number in flight"
         if method == "tick":
             if want == [] and got:
+                if self.after_timeout:
+                    return ("after a timeout the timer starts again from zero (RFC 6298 "
+                            "(5.6)), with the doubled RTO")
                 if self.timer_from == "ack":
                     return ("the timer restarts from zero on an ACK of new data (RFC 6298 "
                             "(5.3))")
@@ -125,10 +145,22 @@ class _Run:
                     return "a zero window: the probe is sent again at the same RTO, not doubled"
                 if self.rto_reset:
                     return "the RTO goes back to initial_rto on an ACK of new data"
+                if not self.backed_off:
+                    return ("the timer adds up the elapsed times of every tick since it "
+                            "started: it expires when they reach the RTO")
                 return "the RTO doubles at each timeout and the timer restarts from zero"
+            if want and got and len(got) == 1 and got[0][0] == want[0][0]:
+                return ("a timeout sends the oldest outstanding segment again as it was sent: "
+                        "the same sequence number, flags and bytes (RFC 6298 (5.4))")
             if want and got:
                 return "a timeout sends the OLDEST outstanding segment again (RFC 6298 (5.4))"
         if method == "push":
+            fins = sum(bool(g[3]) for g in got)
+            if fins > 1 or (fins and self.fin_before):
+                return "the FIN goes only once: after it, push() sends nothing new"
+            if zero and want == [] and got:
+                return ("one probe at a time: while it is outstanding push() sends nothing "
+                        "more, and the timer sends it again")
             if want and got == [] and zero:
                 return ("a zero window is taken as one: push() sends a one-byte probe "
                         "(RFC 9293 §3.8.6.1, zero-window probing)")
@@ -267,12 +299,14 @@ def check_backoff(ctx: Context) -> None:
 
 def check_ack_resets(ctx: Context) -> None:
     r = _Run(ctx, "an ACK of new data sets the RTO back to initial_rto and the count to 0, and "
-             "restarts the timer while data is outstanding (RFC 6298 (5.3))", max_payload=10)
+             "restarts the timer while data is outstanding (RFC 6298 (5.3)); a duplicate ACK "
+             "does none of this", max_payload=10)
     r.write(DATA[:30])
     r.receive(None, 1000)
     r.push()
     r.tick(1)
     r.tick(2)
+    r.receive(0, 1000)  # a duplicate: the count, the RTO and the timer stay
     r.tick(3.25)
     r.receive(11, 1000)
     r.tick(0.75)
@@ -288,6 +322,12 @@ def check_oldest(ctx: Context) -> None:
     r.receive(101, 1000)
     r.tick(1)
     r.receive(201, 1000)
+    r.tick(1)
+    r.receive(301, 1000)
+    r.write(b"ab")  # two small segments: the oldest goes again as it was, not merged
+    r.push()
+    r.write(b"cd")
+    r.push()
     r.tick(1)
 
 
@@ -328,11 +368,17 @@ def check_netsim_tcp(ctx: Context) -> None:
              "with netsim's receiver, connects to netsim's TCP: 10 ms each way, 5% of the "
              "segments lost either way; 100 kB and a FIN up, 20 kB and a FIN back")
     ref = exchange(LabSender(**kw), up, down, seed=17)
-    res = exchange(ctx.target()(**kw), up, down, seed=17)
+    res = exchange(ctx.target()(**kw), up, down, seed=17, max_payload=kw["max_payload"],
+                   max_retransmissions=2 * ref.retransmissions + 20)
     ctx.step(f"-> up intact={res.up_intact}, down intact={res.down_intact}, {res.segments} "
              f"segments, {res.retransmissions} retransmitted, {res.seconds:.2f} s (the "
              f"reference: {ref.retransmissions} retransmitted, {ref.seconds:.2f} s)"
              + (", netsim's TCP sent a RST" if res.reset else ""))
+    if res.error:
+        raise CheckFailed("every segment on the link must follow the rules: the SYN first and "
+                          "only at the ISN, the stream's own bytes at their sequence numbers, "
+                          "at most max_payload bytes, the FIN right after the last byte, "
+                          "nothing past the window the peer offered", got=res.error)
     if not (res.up_intact and res.down_intact) or res.reset:
         raise CheckFailed("the connection with netsim's TCP did not carry both streams and "
                           "both FINs intact within 120 simulated seconds",
@@ -371,7 +417,8 @@ ASSIGNMENT = Assignment(
               "the timer: started by a send, expires at RTO, off when nothing is outstanding"),
         Check("backoff", 2, check_backoff, "each timeout doubles the RTO and counts one"),
         Check("ack_resets", 2, check_ack_resets,
-              "an ACK of new data resets RTO and count, restarts the timer"),
+              "an ACK of new data resets RTO and count, restarts the timer; a duplicate does "
+              "not"),
         Check("oldest", 1, check_oldest, "a timeout resends the oldest outstanding segment"),
         Check("zero_window", 2, check_zero_window,
               "zero window: one-byte probes, no backoff, no count"),

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from netsim.grading.sender_timer_audit import Audit
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.tcp_receiver import StreamReceiver
 from netsim.testing.script import TcpScript
@@ -32,15 +33,19 @@ class PeerResult:
     up_intact: bool  # netsim's TCP read every byte the sender sent, then its FIN
     down_intact: bool  # the peer's receiver got netsim's bytes and FIN
     segments: int  # the sender's segments (retransmissions included)
-    retransmissions: int
+    retransmissions: int  # segments carrying only numbers sent before (the audit counts)
     seconds: float  # simulated
     reset: bool  # netsim's TCP sent a RST
+    error: str = ""  # the rule a segment broke (sender_timer_audit); the exchange stopped there
 
 
 def exchange(sender: Any, up: bytes, down: bytes, *, loss: float = 0.05, delay: float = 0.01,
-             seed: int = 7, step: float = 0.005, time_limit: float = 120.0) -> PeerResult:
+             seed: int = 7, step: float = 0.005, time_limit: float = 120.0,
+             max_payload: int = 1000, max_retransmissions: int | None = None) -> PeerResult:
     """Run the exchange described in the module doc with `sender` (a 07b sender made with
-    `isn`, `initial_rto`, `max_payload`; its stream is written here)."""
+    `isn`, `initial_rto` and `max_payload`; its stream is written here). Every segment it
+    sends is audited (`Audit`) before it goes on the link; more than `max_retransmissions`
+    segments sent again stop the exchange."""
     rng = random.Random(seed)
     h = TcpScript(TcpConfig())
     h.listen(80)
@@ -50,17 +55,18 @@ def exchange(sender: Any, up: bytes, down: bytes, *, loss: float = 0.05, delay: 
     down_left = down
     in_transit: list[tuple[float, int, str, Any]] = []  # (arrival, order, way, segment)
     order = [0]
-    counts = {"segments": 0, "retransmissions": 0, "reset": 0}
+    counts = {"reset": 0}
+    audit = Audit(up, max_payload, max_retransmissions)
 
     def link(way: str, what: Any) -> None:
         if rng.random() >= loss:
             order[0] += 1
             heapq.heappush(in_transit, (h.now + delay, order[0], way, what))
 
-    def send(msg: Any, again: bool = False) -> None:
+    def send(msg: Any, empty: bool = False) -> None:
+        if not audit.segment(msg, empty):
+            return
         seqno, syn, payload, fin = msg
-        counts["segments"] += 1
-        counts["retransmissions"] += again
         link("up", (seqno, bool(syn), bytes(payload), bool(fin), rcv.ackno()))
 
     def to_netsim(seqno: int, syn: bool, payload: bytes, fin: bool, ackno: int | None) -> None:
@@ -75,14 +81,15 @@ def exchange(sender: Any, up: bytes, down: bytes, *, loss: float = 0.05, delay: 
         got_down.extend(rcv.receive(seg.seq, bool(seg.flags & SYN), bool(seg.flags & FIN),
                                     seg.payload, RCV_WINDOW))
         sender.receive(seg.ack if seg.flags & ACK else None, seg.window)
+        audit.ack(seg.ack if seg.flags & ACK else None, seg.window)
         if seg.flags & (SYN | FIN) or seg.payload:
-            send(sender.make_empty_message())  # acknowledge what arrived
+            send(sender.make_empty_message(), empty=True)  # acknowledge what arrived
 
     sender.write(up)
     sender.close()
     conn = None
-    while h.now < time_limit and not counts["reset"]:
-        for msg in sender.push():
+    while h.now < time_limit and not counts["reset"] and not audit.error:
+        for msg in _segments(sender.push(), audit):
             send(msg)
         while in_transit and in_transit[0][0] <= h.now + 1e-9:
             _, _, way, what = heapq.heappop(in_transit)
@@ -104,12 +111,20 @@ def exchange(sender: Any, up: bytes, down: bytes, *, loss: float = 0.05, delay: 
                 conn.at_eof and not in_transit and not down_left:
             break
         h.advance(step)
-        for msg in sender.tick(step):
-            send(msg, again=True)
-    up_ok = bytes(got_up) == up and conn is not None and bool(conn.at_eof)
+        for msg in _segments(sender.tick(step), audit):
+            send(msg)
+    up_ok = bytes(got_up) == up and conn is not None and bool(conn.at_eof) and not audit.error
     down_ok = bytes(got_down) == down and rcv.reassembler.finished
-    return PeerResult(up_ok, down_ok, counts["segments"], counts["retransmissions"], h.now,
-                      bool(counts["reset"]))
+    return PeerResult(up_ok, down_ok, audit.segments, audit.retransmissions, h.now,
+                      bool(counts["reset"]), audit.error)
+
+
+def _segments(value: Any, audit: Audit) -> list[Any]:
+    """What push() or tick() returned, if a list (else nothing, and the audit's error)."""
+    if isinstance(value, list):
+        return value
+    audit.error = audit.error or "push() and tick() return a list of segments"
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
           f"down (netsim's TCP -> netsim's receiver): {len(down)} bytes, "
           f"intact={res.down_intact}; {res.segments} segments sent, {res.retransmissions} "
           f"retransmitted, {res.seconds:.2f} simulated seconds"
-          + ("; netsim's TCP reset the connection" if res.reset else ""))
+          + ("; netsim's TCP reset the connection" if res.reset else "")
+          + (f"; stopped: {res.error}" if res.error else ""))
     return 0 if res.up_intact and res.down_intact else 1
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netsim.grading.framework import CheckFailed, Context
+from netsim.grading.sender_timer_audit import Audit
 from netsim.stack.tcp.lab_sender import LabSender
 from netsim.stack.tcp.tcp_receiver import StreamReceiver
 
@@ -42,16 +43,19 @@ class Transfer:
     intact: bool  # every byte arrived, in order, and the FIN
     delivered: int
     sent_segments: int
-    retransmissions: int  # segments that tick() returned
+    retransmissions: int  # segments carrying only numbers sent before (the audit counts)
     probes: int  # segments sent while the peer's last window was zero
     seconds: float  # simulated
-    all_acked: bool  # the sender's in_flight() was 0 at the end
-    error: str = ""
+    all_acked: bool  # the FIN was acknowledged to it and its in_flight() was 0 at the end
+    error: str = ""  # the rule a segment broke (sender_timer_audit); the transfer stopped there
 
 
 def transfer(sender: Any, data: bytes, seed: int = 7, link: LinkSpec = LinkSpec(),
-             time_limit: float = 120.0) -> Transfer:
-    """Send `data` (then close) with `sender` to netsim's receiver; see the module doc."""
+             time_limit: float = 120.0, max_payload: int = 1000,
+             max_retransmissions: int | None = None) -> Transfer:
+    """Send `data` (then close) with `sender` (made with `max_payload`) to netsim's receiver;
+    see the module doc. Every segment is audited (`Audit`) before it goes on the link; more
+    than `max_retransmissions` segments sent again stop the transfer."""
     rng = random.Random(seed)
     events: list[tuple[float, int, str, Any]] = []
     order = [0]
@@ -71,28 +75,33 @@ def transfer(sender: Any, data: bytes, seed: int = 7, link: LinkSpec = LinkSpec(
     got = bytearray()
     read = 0  # bytes the application has read (the rest takes room in the buffer)
     now = 0.0
-    sent = retx = probes = 0
+    probes = 0
     window_seen = 1  # the window of the last ACK the receiver sent
+    audit = Audit(data, max_payload, max_retransmissions)
 
-    def emit(t: float, segments: list[Any], again: bool) -> None:
-        nonlocal sent, retx, probes
+    def emit(t: float, segments: list[Any]) -> None:
+        nonlocal probes
+        if not isinstance(segments, list):
+            audit.segments += 1
+            audit.error = audit.error or "push() and tick() return a list of segments"
+            return
         for seg in segments:
-            sent += 1
-            retx += again
+            if not audit.segment(seg):
+                return
             probes += window_seen == 0
             over_link(t, "segment", tuple(seg))
 
     sender.write(data)
     sender.close()
-    emit(0.0, sender.push(), False)
+    emit(0.0, sender.push())
     at(link.tick_every, "tick")
     at(link.read_every, "read")
-    while events:
+    while events and not audit.error:
         t, _, kind, what = heapq.heappop(events)
         if t > time_limit:
             break
         if t > now:
-            emit(t, sender.tick(t - now), True)
+            emit(t, sender.tick(t - now))
             now = t
         if kind == "segment":
             seqno, syn, payload, fin = what
@@ -103,9 +112,10 @@ def transfer(sender: Any, data: bytes, seed: int = 7, link: LinkSpec = LinkSpec(
                 over_link(t, "ack", (ackno, window_seen))
         elif kind == "ack":
             sender.receive(*what)
-            emit(t, sender.push(), False)
+            audit.ack(*what)
+            emit(t, sender.push())
         elif kind == "tick":
-            emit(t, sender.push(), False)
+            emit(t, sender.push())
             if not (rcv.reassembler.finished and sender.in_flight() == 0):
                 at(t + link.tick_every, "tick")
         elif kind == "read":
@@ -117,8 +127,10 @@ def transfer(sender: Any, data: bytes, seed: int = 7, link: LinkSpec = LinkSpec(
                 over_link(t, "ack", (ackno, window_seen))
             if not rcv.reassembler.finished or read < len(got):
                 at(t + link.read_every, "read")
-    intact = bytes(got) == data and rcv.reassembler.finished
-    return Transfer(intact, len(got), sent, retx, probes, now, sender.in_flight() == 0)
+    intact = bytes(got) == data and rcv.reassembler.finished and not audit.error
+    all_acked = audit.fin_acked() and sender.in_flight() == 0
+    return Transfer(intact, len(got), audit.segments, audit.retransmissions, probes, now,
+                    all_acked, audit.error)
 
 
 def check_transfer(ctx: Context, seed: int = 7) -> None:
@@ -128,15 +140,23 @@ def check_transfer(ctx: Context, seed: int = 7) -> None:
     ctx.step(f"s = {ctx.target_name}(isn={kw['isn']}, initial_rto=0.1, max_payload=1000); "
              "200 kB to netsim's receiver, 10 ms each way, 5% lost, 10% reordered, 2% "
              "duplicated; an 8000-byte receive buffer read 4000 bytes every 20 ms")
-    res = transfer(ctx.target()(**kw), data, seed)
+    res = transfer(ctx.target()(**kw), data, seed, max_payload=kw["max_payload"],
+                   max_retransmissions=2 * ref.retransmissions + 20)
     ctx.step(f"-> intact={res.intact}, {res.delivered} bytes delivered, {res.sent_segments} "
              f"segments sent, {res.retransmissions} retransmitted, {res.probes} zero-window "
              f"probes, {res.seconds:.2f} s (the reference: {ref.retransmissions} retransmitted,"
              f" {ref.seconds:.2f} s)")
+    if res.error:
+        raise CheckFailed("every segment on the link must follow the rules: the SYN first and "
+                          "only at the ISN, the stream's own bytes at their sequence numbers, "
+                          "at most max_payload bytes, the FIN right after the last byte, "
+                          "nothing past the window the peer offered",
+                          got=res.error)
     if not res.intact or not res.all_acked:
         raise CheckFailed("the transfer did not arrive intact with its FIN, every segment "
                           "acknowledged, within 120 simulated seconds",
-                          expected=f"{len(data)} bytes and the FIN; in_flight() 0 at the end",
+                          expected=f"{len(data)} bytes and the FIN; the FIN acknowledged and "
+                                   "in_flight() 0 at the end",
                           got=f"{res.delivered} bytes, intact={res.intact}, in_flight() 0: "
                           f"{res.all_acked}")
     if res.retransmissions > 2 * ref.retransmissions + 20:
@@ -168,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     digest = hashlib.sha256(data).hexdigest()[:12]
     print(f"{res.delivered} of {len(data)} bytes (sha256 {digest}...), intact={res.intact}, "
           f"{res.sent_segments} segments, {res.retransmissions} retransmitted, {res.probes} "
-          f"zero-window probes, {res.seconds:.2f} simulated seconds")
+          f"zero-window probes, {res.seconds:.2f} simulated seconds"
+          + (f"; stopped: {res.error}" if res.error else ""))
     return 0 if res.intact else 1
 
 

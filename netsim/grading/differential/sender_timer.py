@@ -104,7 +104,7 @@ def examples() -> Any:
             receive("end")
         while more(draw, len(calls), 40, least=8):
             kind = pick(draw, ["send", "ack", "tick", "send", "ack", "tick", "push",
-                               "receive", "write", "close", "ack"])
+                               "receive", "write", "close", "ack", "dup"])
             rto_now = ref._rto  # ticks are fractions of the reference's RTO: exact in binary
             if kind == "send":  # the application writes, the connection pushes
                 write()
@@ -124,6 +124,9 @@ def examples() -> Any:
                 call("tick", ("elapsed", pick(draw, [rto_now / 2, rto_now / 4,
                                                      3 * rto_now / 4, 0.0])))
                 receive(pick(draw, ["end", "all", "end"]))
+            elif kind == "dup":  # a timeout, then a duplicate ACK (it must change nothing)
+                call("tick", ("elapsed", rto_now))
+                receive("same")
             else:
                 receive(pick(draw, ["end", "all", "inside", "same", "old", "unsent", "none"]))
         return Example((("isn", isn), ("initial_rto", rto), ("max_payload", mp)), tuple(calls))
@@ -164,6 +167,11 @@ def diagnose(m: Mismatch) -> str | None:
                     "not doubled when the window is zero?")
         if w and g and w != g:
             return "a timeout sends the OLDEST outstanding segment again (RFC 6298 (5.4))"
+    if call.method == "receive" and "in_flight()" not in m.differs and \
+            "consecutive_retransmissions()" in m.differs and want.get("in_flight()") and \
+            want.get("consecutive_retransmissions()"):
+        return ("a duplicate ACK (no new data acknowledged) sets back neither the count nor "
+                "the RTO, and does not restart the timer (RFC 6298 (5.3): an ACK of new data)")
     if call.method == "receive" and "in_flight()" in m.differs:
         return ("an acknowledgment number past anything sent is ignored (RFC 9293 §3.10.7.4), "
                 "and an old one changes nothing")

@@ -227,3 +227,15 @@ def test_each_sandbox_runs_as_a_uid_of_its_own_in_a_closed_folder(tmp_path: Path
     rows = grade_batch("02", tmp_path, timeout=TIMEOUT, jobs=2, limits=LIMITS)
     for _, rep in rows:
         assert rep is not None and rep.full_marks, text_report(rep) if rep else rep
+
+
+def test_only_the_sandbox_host_loads_a_file_by_path_in_netsim_grading() -> None:
+    """House rule: the process that decides a score never imports a submission. In
+    netsim/grading only the sandbox's host (which runs inside the sandbox) loads a file by
+    path; a student's own runs of a lab live elsewhere (netsim/labrun.py)."""
+    loaders = re.compile(r"exec_module|spec_from_file_location|import_user_class|runpy|"
+                         r"__import__\(|SourceFileLoader|\bexec\(|\beval\(")
+    grading = ROOT / "netsim" / "grading"
+    found = sorted(str(p.relative_to(grading)) for p in grading.rglob("*.py")
+                   if loaders.search(p.read_text()))
+    assert found == ["host.py"], found

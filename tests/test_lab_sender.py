@@ -137,7 +137,7 @@ def test_students_run_the_transfer_with_their_own_class(tmp_path: Path) -> None:
     sol = ROOT / "lessons" / "teachers" / "solutions" / "sender.py"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # this checkout's netsim
-    proc = subprocess.run([sys.executable, "-m", "netsim.grading.sender_timer_sim", str(sol)],
+    proc = subprocess.run([sys.executable, "-m", "netsim.labrun", "sender-link", str(sol)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "200000 of 200000 bytes" in proc.stdout and "intact=True" in proc.stdout
@@ -183,12 +183,12 @@ def test_students_run_the_peer_with_their_own_class(tmp_path: Path) -> None:
     sol = ROOT / "lessons" / "teachers" / "solutions" / "sender.py"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    proc = subprocess.run([sys.executable, "-m", "netsim.grading.sender_timer_peer", str(sol),
+    proc = subprocess.run([sys.executable, "-m", "netsim.labrun", "sender-peer", str(sol),
                            "--loss", "0.1"], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("intact=True") == 2
-    bad = subprocess.run([sys.executable, "-m", "netsim.grading.sender_timer_peer", str(sol),
+    bad = subprocess.run([sys.executable, "-m", "netsim.labrun", "sender-peer", str(sol),
                           "--loss", "1.5"], capture_output=True, text=True, timeout=120,
                          cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "--loss: 1.5 is not allowed" in bad.stderr

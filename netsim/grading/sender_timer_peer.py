@@ -8,14 +8,13 @@ reads all of it, then sends `down` back and closes. Segments cross a link with a
 that loses each one (either way) with probability `loss`. Time advances in steps of `step`
 seconds; the sender's `tick` gets the same steps.
 
-    python -m netsim.grading.sender_timer_peer sender.py [Sender] [--loss 0.05] [--seed 7]
+    python -m netsim.labrun sender-peer sender.py[:Sender] [--loss 0.05] [--seed 7]
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,39 +124,3 @@ def _segments(value: Any, audit: Audit) -> list[Any]:
         return value
     audit.error = audit.error or "push() and tick() return a list of segments"
     return []
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the exchange with a sender class of yours (in this process: your own code)."""
-    import argparse
-    import importlib.util
-
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("file")
-    p.add_argument("cls", nargs="?", default="Sender")
-    p.add_argument("--loss", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=7)
-    a = p.parse_args(argv)
-    if not 0.0 <= a.loss < 1.0:
-        p.error(f"--loss: {a.loss} is not allowed; use a probability in [0, 1)")
-    spec = importlib.util.spec_from_file_location("student_sender", a.file)
-    if spec is None or spec.loader is None:
-        p.error(f"FILE: cannot load {a.file!r} as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    factory: Callable[..., Any] = getattr(module, a.cls)
-    data = random.Random(a.seed)
-    up, down = data.randbytes(100_000), data.randbytes(20_000)
-    res = exchange(factory(isn=data.randrange(1 << 32), initial_rto=0.2, max_payload=1000),
-                   up, down, loss=a.loss, seed=a.seed)
-    print(f"up (your sender -> netsim's TCP): {len(up)} bytes, intact={res.up_intact}; "
-          f"down (netsim's TCP -> netsim's receiver): {len(down)} bytes, "
-          f"intact={res.down_intact}; {res.segments} segments sent, {res.retransmissions} "
-          f"retransmitted, {res.seconds:.2f} simulated seconds"
-          + ("; netsim's TCP reset the connection" if res.reset else "")
-          + (f"; stopped: {res.error}" if res.error else ""))
-    return 0 if res.up_intact and res.down_intact else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

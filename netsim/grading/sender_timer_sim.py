@@ -8,15 +8,13 @@ no TCP header or stack is needed around it.
 proxy, or `LabSender`); `check_transfer` is the grader's check: intact, FIN delivered, every
 segment acknowledged, and not far more retransmissions than the reference needs.
 
-Run it on your own class: ``python -m netsim.grading.sender_timer_sim sender.py``.
+Run it on your own class: ``python -m netsim.labrun sender-link sender.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,34 +162,3 @@ def check_transfer(ctx: Context, seed: int = 7) -> None:
                           "link (a timer that fires too early or too often?)",
                           expected=f"about {ref.retransmissions} retransmissions",
                           got=f"{res.retransmissions}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m netsim.grading.sender_timer_sim FILE [CLASS]``: run the transfer with a
-    sender class of yours (in this process: your own code, trusted)."""
-    import argparse
-    import importlib.util
-
-    p = argparse.ArgumentParser(description=main.__doc__)
-    p.add_argument("file")
-    p.add_argument("cls", nargs="?", default="Sender")
-    p.add_argument("--seed", type=int, default=7)
-    a = p.parse_args(argv)
-    spec = importlib.util.spec_from_file_location("student_sender", a.file)
-    if spec is None or spec.loader is None:
-        p.error(f"FILE: cannot load {a.file!r} as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    factory: Callable[..., Any] = getattr(module, a.cls)
-    data = random.Random(a.seed).randbytes(200_000)
-    res = transfer(factory(isn=12345, initial_rto=0.1, max_payload=1000), data, a.seed)
-    digest = hashlib.sha256(data).hexdigest()[:12]
-    print(f"{res.delivered} of {len(data)} bytes (sha256 {digest}...), intact={res.intact}, "
-          f"{res.sent_segments} segments, {res.retransmissions} retransmitted, {res.probes} "
-          f"zero-window probes, {res.seconds:.2f} simulated seconds"
-          + (f"; stopped: {res.error}" if res.error else ""))
-    return 0 if res.intact else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

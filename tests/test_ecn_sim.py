@@ -10,6 +10,7 @@ import json
 import pytest
 
 from netsim.cli import main
+from netsim.link.loss import Scripted
 from netsim.link.qdisc.ecn import CE, ECT0, NOT_ECT, ecn_of
 from netsim.link.qdisc.spec import parse_qdisc
 from netsim.sim.link import LinkConfig
@@ -70,19 +71,23 @@ def test_a_connection_opened_by_a_cookie_keeps_ecn_only_with_timestamps(
     assert served.bytes_received == 3000
 
 
-def test_the_ack_that_completes_a_cookie_handshake_keeps_its_ce_mark(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_ack_that_completes_a_cookie_handshake_keeps_its_ce_mark() -> None:
     # the third segment of the handshake, carrying data marked CE on the way, builds the
     # connection from the cookie: the CE reaches it, and the answer carries ECE (§6.1.3)
     world = World(1)
+    def is_tcp(f: bytes) -> bool:
+        return f[12:14] == b"\x08\x00" and f[23] == 6
+
+    # h1 plays a scripted client: h2's TCP segments are seen on the wire (the tap comes before
+    # the loss) and then lost, so h1's own TCP, which has no such connection, never answers
+    # (not by patching h1's TCP: the compiled build's classes cannot be patched)
     net = two_hosts(world, LinkConfig(delay=0.001, rate_bps=100e6),
+                    LinkConfig(delay=0.001, rate_bps=100e6, loss=Scripted(predicate=is_tcp)),
                     tcp=TcpConfig(ecn=1, syncookies=2))
     h1, h2 = net.hosts
     sent: list[TCPSegment] = []  # h2's segments
     net.links[0].b.add_tap(lambda t, d, f: sent.append(parse_tcp(f[34:]))
-                           if d == "tx" and f[12:14] == b"\x08\x00" and f[23] == 6 else None)
-    # h1 plays a scripted client: its own TCP, which has no such connection, stays silent
-    monkeypatch.setattr(h1.stack.tcp, "segment_input", lambda *args: None)
+                           if d == "tx" and is_tcp(f) else None)
     lst = h2.stack.tcp.listen(80)
     syn = TCPSegment(40000, 80, 1000, 0, SYN | ECE | CWR, 65535, b"",
                      (MSSOption(1460), TimestampOption(77, 0)))

@@ -18,6 +18,7 @@ import ast
 import difflib
 import importlib.util
 import re
+import threading
 import time
 from functools import cache
 from pathlib import Path
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 MAX_SOURCE = 256 * 1024  # bytes of a submission the grader parses at all
 MIN_TOKENS = 60  # smaller bodies are too generic to call a copy
+# CPython 3.11's ast is not thread-safe (a batch grades in threads): two parses at once can
+# raise "SystemError: AST constructor recursion depth mismatch". Every parse and unparse of
+# the grading process holds this lock.
+AST_LOCK = threading.RLock()
 MAX_TOKENS = 6000  # larger units are not compared (the comparison is quadratic)
 THRESHOLD = 0.9  # share of equal normalised tokens that counts as a copy
 #: CPU seconds the comparison may take in the trusted process: a file made of many large
@@ -109,6 +114,14 @@ def _corpus(reference: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 def similarity_notes(source: str, assignment: Assignment, target: str) -> list[str]:
     """Notes for the teacher (empty when nothing stands out)."""
+    with AST_LOCK:
+        try:
+            return _notes(source, assignment, target)
+        except SystemError:  # the notes are optional: never fail a grading over them
+            return []
+
+
+def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
     if len(source) > MAX_SOURCE:
         return []
     try:

@@ -32,7 +32,7 @@ from netsim.grading.framework import (
 )
 from netsim.grading.proxy import SandboxFault, Session, StudentError
 from netsim.grading.sandbox import Limits, features
-from netsim.grading.similarity import MAX_SOURCE, similarity_notes
+from netsim.grading.similarity import AST_LOCK, MAX_SOURCE, similarity_notes
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check
 IMPORT_TIMEOUT = 10.0  # seconds to start Python and import the student's file
@@ -61,7 +61,8 @@ def precheck(path: Path) -> tuple[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         return f"{path.name} cannot be read as UTF-8 text ({exc})", ""
     try:
-        ast.parse(source, filename=path.name)
+        with AST_LOCK:  # (ast is not thread-safe in CPython 3.11: see similarity.AST_LOCK)
+            ast.parse(source, filename=path.name)
     except SyntaxError as exc:
         where = f" (line {exc.lineno}: {(exc.text or '').strip()})" if exc.lineno else ""
         return f"{path.name} does not compile: SyntaxError: {exc.msg}{where}", source

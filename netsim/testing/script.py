@@ -23,10 +23,10 @@ Every failure raises AssertionError with the whole script so far, as tcpdump-sty
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Final, NoReturn, TypeAlias
+from typing import Final, NoReturn
 
 from netsim.stack.arp import ArpTable
 from netsim.stack.events import Tracer
@@ -37,6 +37,19 @@ from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.layer import TcpListener
 from netsim.stack.tcp.seq import seq_gt
 from netsim.stack.tcp.states import State
+from netsim.testing.segspec import (  # (parse_flags, make_options: part of this module's API)
+    ANY,
+    MASK,
+    AnyValue,
+    BytesMatch,
+    IntMatch,
+    OptionsSpec,
+    flag_text,
+    make_options,
+    matches,
+    option_value,
+    parse_flags,
+)
 from netsim.wire.errors import WireError
 from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet, parse_ethernet
 from netsim.wire.ipv4 import PROTO_TCP, build_ipv4, parse_ipv4
@@ -45,137 +58,19 @@ from netsim.wire.mac import MacAddress
 from netsim.wire.summary import summarize
 from netsim.wire.tcp import (
     ACK,
-    CWR,
-    ECE,
-    FIN,
-    NOP,
-    PSH,
     RST,
-    SACK_PERMITTED,
     SYN,
-    URG,
-    MSSOption,
-    SackOption,
-    SackPermittedOption,
-    TCPOption,
     TCPSegment,
-    TimestampOption,
-    WindowScaleOption,
     build_tcp,
     encode_options,
     parse_tcp,
 )
 
-MASK: Final = 0xFFFFFFFF
 LOCAL_IP: Final = IPv4Address("10.0.0.1")
 PEER_IP: Final = IPv4Address("10.0.0.2")
 LOCAL_MAC: Final = MacAddress("02:00:00:00:00:01")
 PEER_MAC: Final = MacAddress("02:00:00:00:00:02")
 PEER_PORT: Final = 40000  # the scripted peer's port when it opens the connection
-
-
-class _AnyValue:
-    """Matches every value (``seq=ANY``)."""
-
-    def __repr__(self) -> str:
-        return "ANY"
-
-
-ANY: Final = _AnyValue()
-
-IntMatch: TypeAlias = int | _AnyValue | Callable[[int], bool]
-BytesMatch: TypeAlias = bytes | _AnyValue | Callable[[bytes], bool]
-OptionsSpec: TypeAlias = Mapping[str, object] | Sequence[TCPOption]
-
-# tcpdump's letters plus "A" for ACK and "C" for CWR, so "SA", "S.", "FA" and "F." all work.
-_FLAG_BITS: Final = {"F": FIN, "S": SYN, "R": RST, "P": PSH, "A": ACK, ".": ACK, "U": URG,
-                     "E": ECE, "W": CWR, "C": CWR}
-_FLAG_ORDER: Final = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"), (URG, "U"),
-                      (ECE, "E"), (CWR, "W"))
-
-
-def parse_flags(text: str) -> int:
-    """``"SA"`` -> SYN|ACK. Letters: S F R P A (or .) U E W; ``""`` or ``"none"`` is 0."""
-    if text == "none":
-        return 0
-    bits = 0
-    for ch in text.upper():
-        if ch not in _FLAG_BITS:
-            raise ValueError(f"flags: unknown flag letter {ch!r} in {text!r} (use S F R P A U E W)")
-        bits |= _FLAG_BITS[ch]
-    return bits
-
-
-def flag_text(bits: int) -> str:
-    return "".join(letter for bit, letter in _FLAG_ORDER if bits & bit) or "none"
-
-
-def make_options(spec: OptionsSpec) -> tuple[TCPOption, ...]:
-    """Options from a sequence of option objects (kept as given) or a mapping, laid out in
-    Linux's order: ``{"mss": 1460, "sackOK": True, "ts": (val, ecr), "wscale": 7,
-    "sack": [(left, right)]}``."""
-    if not isinstance(spec, Mapping):
-        return tuple(spec)
-    unknown = set(spec) - {"mss", "sackOK", "ts", "wscale", "sack"}
-    if unknown:
-        raise ValueError(f"options: unknown keys {sorted(unknown)} "
-                         "(allowed: mss, sackOK, ts, wscale, sack)")
-    out: list[TCPOption] = []
-    if spec.get("mss") is not None:
-        out.append(MSSOption(_int(spec["mss"])))
-    if spec.get("sackOK"):
-        out.append(SACK_PERMITTED)
-    ts = spec.get("ts")
-    if ts is not None:
-        val, ecr = _pair(ts)
-        out += [NOP, NOP, TimestampOption(val, ecr)]
-    if spec.get("wscale") is not None:
-        out += [NOP, WindowScaleOption(_int(spec["wscale"]))]
-    blocks = spec.get("sack")
-    if blocks:
-        if not isinstance(blocks, Sequence):
-            raise ValueError(f"options: sack must be a list of (left, right), not {blocks!r}")
-        out += [NOP, NOP, SackOption(tuple(_pair(b) for b in blocks))]
-    return tuple(out)
-
-
-def _int(value: object) -> int:
-    if not isinstance(value, int):
-        raise ValueError(f"options: expected an integer, not {value!r}")
-    return value
-
-
-def _pair(value: object) -> tuple[int, int]:
-    if not isinstance(value, tuple | list) or len(value) != 2:
-        raise ValueError(f"options: expected a pair of integers, not {value!r}")
-    return _int(value[0]) & MASK, _int(value[1]) & MASK
-
-
-def _option_value(seg: TCPSegment, key: str) -> object:
-    """The value of option `key` in `seg` (None when absent), in make_options' vocabulary."""
-    for opt in seg.options:
-        if key == "mss" and isinstance(opt, MSSOption):
-            return opt.mss
-        if key == "wscale" and isinstance(opt, WindowScaleOption):
-            return opt.shift
-        if key == "sackOK" and isinstance(opt, SackPermittedOption):
-            return True
-        if key == "ts" and isinstance(opt, TimestampOption):
-            return (opt.tsval, opt.tsecr)
-        if key == "sack" and isinstance(opt, SackOption):
-            return list(opt.blocks)
-    return None
-
-
-def _matches(want: object, got: object) -> bool:
-    if isinstance(want, _AnyValue):
-        return True
-    if callable(want):
-        return bool(want(got))
-    if isinstance(want, tuple | list) and isinstance(got, tuple | list):
-        return len(want) == len(got) and all(_matches(w, g) for w, g in zip(want, got,
-                                                                             strict=True))
-    return want == got
 
 
 @dataclass(frozen=True)
@@ -342,7 +237,7 @@ class TcpScript:
 
     def expect(self, flags: str | None = None, seq: IntMatch = ANY, ack: IntMatch = ANY, *,
                window: IntMatch = ANY, payload: BytesMatch = ANY,
-               options: OptionsSpec | _AnyValue = ANY, sport: IntMatch = ANY,
+               options: OptionsSpec | AnyValue = ANY, sport: IntMatch = ANY,
                dport: IntMatch = ANY) -> TCPSegment:
         """The next segment the stack sent must match: `flags` exactly (as letters), the
         other fields with ==, ANY, or a predicate. `options` as a mapping checks only the
@@ -351,7 +246,7 @@ class TcpScript:
                                    "payload": payload, "options": options, "sport": sport,
                                    "dport": dport}
         shown = ", ".join(f"{k}={v!r}" for k, v in want.items()
-                          if v is not None and not isinstance(v, _AnyValue))
+                          if v is not None and not isinstance(v, AnyValue))
         self._note(f"expect {shown or 'any segment'}")
         if not self._outbox:
             self.fail(f"expected a segment ({shown}), but the stack sent nothing")
@@ -369,15 +264,15 @@ class TcpScript:
             wrong.append(f"flags: expected [{flag_text(parse_flags(flags))}], "
                          f"got [{flag_text(seg.flags)}]")
         for key in ("seq", "ack", "window", "payload", "sport", "dport"):
-            if not _matches(want[key], got[key]):
+            if not matches(want[key], got[key]):
                 wrong.append(f"{key}: expected {want[key]!r}, got {got[key]!r}")
         if isinstance(options, Mapping):
             for key, value in options.items():
-                actual = _option_value(seg, key)
-                ok = actual is None if value is None else _matches(value, actual)
+                actual = option_value(seg, key)
+                ok = actual is None if value is None else matches(value, actual)
                 if not ok:
                     wrong.append(f"option {key}: expected {value!r}, got {actual!r}")
-        elif not isinstance(options, _AnyValue) and tuple(options) != seg.options:
+        elif not isinstance(options, AnyValue) and tuple(options) != seg.options:
             wrong.append(f"options: expected {tuple(options)!r}, got {seg.options!r}")
         if wrong:
             self.fail("the segment sent does not match:\n  " + "\n  ".join(wrong)

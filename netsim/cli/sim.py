@@ -20,9 +20,11 @@ from netsim.cli.linkflags import add_link_arguments, link_config_from_args, tran
 from netsim.cli.progressbar import Progress, add_progress_argument, progress_process, wanted
 from netsim.cli.validate import count, positive_time
 from netsim.errors import NetsimError, UsageError
+from netsim.seamspec import SEAMS, apply_seams, student_frame
 from netsim.sim.loss import NoLoss
 from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk, tcp_config_for
 from netsim.sim.topology6 import check_ipv6_mtu
+from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.congestion import CC_FACTORIES
 from netsim.units import format_rate, format_size, format_time, parse_size
 
@@ -87,6 +89,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--plot", default=None, metavar="FILE.png",
         help="write the time-sequence graph, cwnd and RTT of the transfer on one time axis",
     )
+    for kind, what in (("rto", "an RTO estimator (assignment 02)"),
+                       ("reassembler", "a reassembler (03), on both hosts"),
+                       ("receiver", "a TCP receiver (06), on both hosts"),
+                       ("sender", "a TCP send buffer (07), on both hosts")):
+        parser.add_argument(
+            f"--{kind}", default=None, metavar="FILE.py:CLASS",
+            help=f"{what} loaded from a Python file in place of netsim's "
+            f"(the interface: {SEAMS[kind].interface})")
     parser.add_argument("-6", dest="ipv6", action="store_true",
                         help="over IPv6: h1 2001:db8::1 to h2 2001:db8::2 (MSS = MTU - 60)")
     add_progress_argument(parser)
@@ -107,8 +117,10 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
     ipv6 = bool(getattr(args, "ipv6", False))
     if ipv6:
         check_ipv6_mtu(link.mtu)
+    seams = {kind: getattr(args, kind, None) for kind in SEAMS}
+    tcp = apply_seams(TcpConfig(), seams) if any(seams.values()) else None
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
-                        pcap=args.pcap, time_limit=limit, flows=flows,
+                        tcp=tcp, pcap=args.pcap, time_limit=limit, flows=flows,
                         rack=getattr(args, "rack", None), ecn=getattr(args, "ecn", None),
                         ipv6=ipv6)
 
@@ -186,9 +198,14 @@ def run(args: argparse.Namespace) -> int:
     except NetsimError:
         raise
     except Exception as exc:
-        if ":" in str(args.cc):  # a student's controller (path.py:Class) raised
-            raise NetsimError(f"--cc {args.cc}: the controller raised "
-                              f"{type(exc).__name__}: {exc}") from None
+        # a student's class (path.py:Class) raised: name its flag
+        given = {f"--{kind}": str(getattr(args, kind)).rpartition(":")[0]
+                 for kind in ("cc", *SEAMS) if ":" in str(getattr(args, kind, None) or "")}
+        flag = student_frame(exc, given)
+        if flag is not None:
+            spec = getattr(args, flag[2:])
+            raise NetsimError(f"{flag} {spec}: the class raised "
+                              f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
         raise
     if bar is not None:
         bar.finish(result.sink.bytes_received if result.sink else 0, result.close_seconds)

@@ -176,8 +176,10 @@ def test_the_frames_on_the_wire_carry_ect_ce_ece_and_cwr() -> None:
     assert syn & (ECE | CWR) == ECE | CWR and synack & (ECE | CWR) == ECE
 
 
-def test_netsim_sim_ecn_prints_what_the_loop_did(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["sim", "--bytes", "1MB", "--rate", "10Mbit", "--qdisc", "codel ecn"]
+@pytest.mark.parametrize("family", [[], ["-6"]], ids=["ipv4", "ipv6"])
+def test_netsim_sim_ecn_prints_what_the_loop_did(capsys: pytest.CaptureFixture[str],
+                                                 family: list[str]) -> None:
+    args = ["sim", "--bytes", "1MB", "--rate", "10Mbit", "--qdisc", "codel ecn", *family]
     assert main([*args, "--ecn"]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("ecn "))

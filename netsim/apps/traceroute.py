@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
 from netsim.errors import UsageError
@@ -25,11 +25,16 @@ from netsim.wire.ipv4 import PROTO_UDP, IPv4Packet
 if TYPE_CHECKING:
     from netsim.node import Node
 
-__all__ = ["Probe", "Hop", "TracerouteResult", "traceroute", "FIRST_PORT"]
+__all__ = ["FIRST_PORT", "Answer", "Hop", "Probe", "TracerouteResult", "probe_loop",
+           "traceroute"]
 
 FIRST_PORT = 33434  # traditional traceroute base port
 HEADERS = 20 + 8  # IPv4 + UDP
 Output = Callable[[str], None]
+Address = IPv4Address | IPv6Address
+#: What an ICMP hook reports about an error quoting one of our probes: (the probe's source
+#: port, its destination port, who answered, when, the mark, whether it ends the trace).
+Answer = Callable[[int, int, Address, float, str, bool], None]
 
 # Linux traceroute's marks for destination-unreachable codes (port unreachable from the
 # destination itself is the normal end and gets none).
@@ -42,7 +47,7 @@ _UNREACH_MARK = {
 @dataclass(frozen=True, slots=True)
 class Probe:
     port: int
-    addr: IPv4Address | None  # who answered; None: no answer in time ("*")
+    addr: Address | None  # who answered; None: no answer in time ("*")
     rtt: float | None = None  # seconds
     mark: str = ""  # "!H", "!N", "!F-576"...
     final: bool = False  # the answer ends the trace (destination reached or unreachable)
@@ -54,8 +59,8 @@ class Hop:
     probes: list[Probe] = field(default_factory=list)
 
     @property
-    def addresses(self) -> list[IPv4Address]:
-        seen: list[IPv4Address] = []
+    def addresses(self) -> list[Address]:
+        seen: list[Address] = []
         for p in self.probes:
             if p.addr is not None and p.addr not in seen:
                 seen.append(p.addr)
@@ -64,7 +69,7 @@ class Hop:
     def line(self) -> str:
         """The hop as Linux traceroute -n prints it."""
         text = f"{self.ttl:2d} "
-        last: IPv4Address | None = None
+        last: Address | None = None
         for p in self.probes:
             if p.addr is None or p.rtt is None:
                 text += " *"
@@ -80,7 +85,7 @@ class Hop:
 
 @dataclass
 class TracerouteResult:
-    destination: IPv4Address
+    destination: Address
     max_hops: int
     packet_size: int
     hops: list[Hop] = field(default_factory=list)
@@ -134,47 +139,71 @@ def traceroute(node: Node, destination: str | IPv4Address, *, max_hops: int = 30
 def _run(node: Node, dst: IPv4Address, max_hops: int, first_ttl: int, queries: int,
          wait: float, port: int, packet_size: int,
          out: Output | None) -> Generator[Any, Any, TracerouteResult]:
-    env = node.env
     stack = node.stack
+
+    def listen(answer: Answer) -> Callable[[], None]:
+        def on_icmp(pkt: IPv4Packet, msg: icmpw.ICMPMessage, now: float) -> None:
+            if msg.type not in (icmpw.TIME_EXCEEDED, icmpw.DEST_UNREACHABLE):
+                return
+            try:
+                quoted = msg.quoted_ipv4()
+            except WireError:
+                return
+            head = quoted.payload
+            if quoted.protocol != PROTO_UDP or quoted.dst != dst or len(head) < 4:
+                return
+            mark, final = "", False
+            if msg.type == icmpw.DEST_UNREACHABLE:
+                final = True  # Linux traceroute stops at any unreachable
+                if msg.code == icmpw.UNREACH_PORT:
+                    mark = "" if pkt.src == dst else "!P"
+                elif msg.code == icmpw.UNREACH_FRAG_NEEDED:
+                    mark = f"!F-{msg.next_hop_mtu}"
+                else:
+                    mark = _UNREACH_MARK.get(msg.code, f"!<{msg.code}>")
+            answer((head[0] << 8) | head[1], (head[2] << 8) | head[3], pkt.src, now, mark,
+                   final)
+
+        stack.icmp_handlers.append(on_icmp)
+
+        def stop() -> None:
+            if on_icmp in stack.icmp_handlers:
+                stack.icmp_handlers.remove(on_icmp)
+        return stop
+
+    result = TracerouteResult(dst, max_hops, packet_size)
+    return probe_loop(node, dst, result, first_ttl, queries, wait, port,
+                      packet_size - HEADERS, listen, out)
+
+
+def probe_loop(node: Node, dst: Address, result: TracerouteResult, first_ttl: int,
+               queries: int, wait: float, port: int, data_bytes: int,
+               listen: Callable[[Answer], Callable[[], None]],
+               out: Output | None) -> Generator[Any, Any, TracerouteResult]:
+    """The probes of both families: one at a time, `queries` per TTL (IPv6: hop limit),
+    each to the next port, each waiting up to `wait` for what the ICMP hook that `listen`
+    installs reports (it returns the function that removes the hook)."""
+    env = node.env
     sock = node.udp()
     sport = sock.port
     # Linux traceroute's default payload: "@ABCDEFG..." (bytes 0x40, 0x41, ...)
-    payload = bytes(0x40 + (i & 0x3F) for i in range(packet_size - HEADERS))
-    result = TracerouteResult(dst, max_hops, packet_size)
+    payload = bytes(0x40 + (i & 0x3F) for i in range(data_bytes))
     emit = out or (lambda line: None)
     pending: dict[int, tuple[Any, float]] = {}  # destination port -> (event, send time)
 
-    def on_icmp(pkt: IPv4Packet, msg: icmpw.ICMPMessage, now: float) -> None:
-        if msg.type not in (icmpw.TIME_EXCEEDED, icmpw.DEST_UNREACHABLE):
-            return
-        try:
-            quoted = msg.quoted_ipv4()
-        except WireError:
-            return
-        head = quoted.payload
-        if quoted.protocol != PROTO_UDP or quoted.dst != dst or len(head) < 4:
-            return
-        qsport, qdport = (head[0] << 8) | head[1], (head[2] << 8) | head[3]
+    def answer(qsport: int, qdport: int, src: Address, now: float, mark: str,
+               final: bool) -> None:
         entry = pending.pop(qdport, None) if qsport == sport else None
         if entry is None:
             return  # not ours, or the answer to a probe we gave up on
         event, sent = entry
-        mark, final = "", False
-        if msg.type == icmpw.DEST_UNREACHABLE:
-            final = True  # Linux traceroute stops at any unreachable
-            if msg.code == icmpw.UNREACH_PORT:
-                mark = "" if pkt.src == dst else "!P"
-            elif msg.code == icmpw.UNREACH_FRAG_NEEDED:
-                mark = f"!F-{msg.next_hop_mtu}"
-            else:
-                mark = _UNREACH_MARK.get(msg.code, f"!<{msg.code}>")
-        event.succeed(Probe(qdport, pkt.src, now - sent, mark, final))
+        event.succeed(Probe(qdport, src, now - sent, mark, final))
 
-    stack.icmp_handlers.append(on_icmp)
+    stop = listen(answer)
     emit(result.header())
     probe_port = port
     try:
-        for ttl in range(first_ttl, max_hops + 1):
+        for ttl in range(first_ttl, result.max_hops + 1):
             hop = Hop(ttl)
             for _ in range(queries):
                 event = env.event()
@@ -196,7 +225,6 @@ def _run(node: Node, dst: IPv4Address, max_hops: int, first_ttl: int, queries: i
                 result.reached = any(p.addr == dst for p in hop.probes)
                 break
     finally:
-        if on_icmp in stack.icmp_handlers:
-            stack.icmp_handlers.remove(on_icmp)
+        stop()
         sock.close()
     return result

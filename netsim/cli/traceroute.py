@@ -1,8 +1,10 @@
 """`netsim traceroute`: trace the path from h1 to h2 across a chain of N simulated routers.
 
     netsim traceroute --hops 3 --delay 1ms
+    netsim traceroute -6 --hops 3
 
-prints what Linux ``traceroute -n`` prints (or one JSON object with ``--json``).
+prints what Linux ``traceroute -n`` prints (or one JSON object with ``--json``); with ``-6``
+the chain is dual-stack (netsim/sim/topology6.py) and the probes go to h2's IPv6 address.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import sys
 from typing import Any
 
 from netsim.apps.traceroute import TracerouteResult, traceroute
-from netsim.cli.linkflags import add_link_arguments
+from netsim.apps.traceroute6 import traceroute6
+from netsim.cli.linkflags import add_link_arguments, link_config_from_args
 from netsim.cli.ping import add_chain_arguments, build_chain, int_flag, maybe_capture
 from netsim.errors import UsageError
+from netsim.sim.topology6 import check_ipv6_mtu, enable_ipv6_chain
 from netsim.units import parse_time
 
 
@@ -33,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                         help="probes per hop, 1..10 (default 3)")
     parser.add_argument("--wait", "-w", default="5s", metavar="TIME",
                         help="how long to wait for each probe's answer (default 5s)")
+    parser.add_argument("-6", dest="ipv6", action="store_true",
+                        help="trace to h2's IPv6 address (hop limits, ICMPv6 answers)")
     add_link_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -43,14 +49,24 @@ def run(args: argparse.Namespace) -> int:
     wait = parse_time(args.wait, "--wait")
     if wait <= 0:
         raise UsageError(f"--wait: {args.wait!r} is not allowed; use a time > 0, e.g. 5s")
+    if args.ipv6:
+        check_ipv6_mtu(link_config_from_args(args).mtu)
     world, net = build_chain(args)
     h1, h2 = net.hosts
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    proc = world.env.process(traceroute(h1, h2.ip, max_hops=max_hops, queries=queries,
-                                        wait=wait, out=None if args.json else say))
+    out = None if args.json else say
+    if args.ipv6:
+        # the addresses are usable at once (no DAD wait): the trace is about the path
+        enable_ipv6_chain(net, dad=False)
+        far = f"2001:db8:{len(net.routers):x}::2"
+        proc = world.env.process(traceroute6(h1, far, max_hops=max_hops, queries=queries,
+                                             wait=wait, out=out))
+    else:
+        proc = world.env.process(traceroute(h1, h2.ip, max_hops=max_hops, queries=queries,
+                                            wait=wait, out=out))
     with maybe_capture(net.links[0].a, args.pcap):
         world.env.run(until=proc)
     result = proc.value

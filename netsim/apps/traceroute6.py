@@ -3,8 +3,8 @@
 
 The same probe loop as IPv4 (`netsim.apps.traceroute.probe_loop`); what differs is the ICMPv6
 answer. A router whose hop limit runs out answers "time exceeded" (RFC 4443 §3.3, code 0;
-RFC 8200 §3 Hop Limit), the destination "port unreachable" (RFC 4443 §3.1, code 4), which
-ends the trace. Other answers end it with Linux traceroute's marks: no route "!N", address
+the Hop Limit of the IPv6 header, RFC 8200 §3), the destination "port unreachable"
+(RFC 4443 §3.1, code 4), which ends the trace. Other answers end it with Linux traceroute's marks: no route "!N", address
 unreachable or beyond scope "!H", administratively prohibited "!X", other codes "!<code>",
 packet too big "!F-<mtu>" (RFC 4443 §3.2).
 

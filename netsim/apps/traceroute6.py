@@ -4,9 +4,9 @@
 The same probe loop as IPv4 (`netsim.apps.traceroute.probe_loop`); what differs is the ICMPv6
 answer. A router whose hop limit runs out answers "time exceeded" (RFC 4443 §3.3, code 0;
 the Hop Limit of the IPv6 header, RFC 8200 §3), the destination "port unreachable"
-(RFC 4443 §3.1, code 4), which ends the trace. Other answers end it with Linux traceroute's marks: no route "!N", address
-unreachable or beyond scope "!H", administratively prohibited "!X", other codes "!<code>",
-packet too big "!F-<mtu>" (RFC 4443 §3.2).
+(RFC 4443 §3.1, code 4), which ends the trace. Other answers end it with Linux traceroute's
+marks: no route "!N", address unreachable or beyond scope "!H", administratively prohibited
+"!X", other codes "!<code>", packet too big "!F-<mtu>" (RFC 4443 §3.2).
 
     traceroute to 2001:db8:2::2 (2001:db8:2::2), 30 hops max, 80 byte packets
      1  2001:db8::2  2.013 ms  2.010 ms  2.009 ms

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netsim.wire import icmp
+from netsim.wire import icmp, vlan
 from netsim.wire.arp import ArpPacket
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, build_ipv4
@@ -172,6 +172,11 @@ def generated_frames() -> list[bytes]:
         # an EtherType netsim does not decode
         eth(bytes(46), 0x1234),
     ]
+    # 802.1Q-tagged frames (tcpdump without -e prints what the tag carries): ARP, TCP, a
+    # priority tag (VID 0), a double tag, an 802.1ad S-tag
+    frames += [vlan.tag(frames[0], 10), vlan.tag(frames[-10], 4094, pcp=7),
+               vlan.tag(frames[2], 0, pcp=5), vlan.tag(vlan.tag(frames[-10], 20), 30),
+               frames[0][:12] + b"\x88\xa8\x00\x64" + frames[0][12:]]
     for code in range(16):  # every destination-unreachable code tcpdump names
         frames.append(icmp_frame(icmp.error(icmp.DEST_UNREACHABLE, code, probe_udp(),
                                             next_hop_mtu=1400 if code == 4 else 0)))
@@ -432,3 +437,17 @@ def test_describe_of_the_whole_reference_capture_has_a_block_per_header() -> Non
         assert text.startswith("Ethernet II, ")
         assert "malformed" not in text
         assert ("ARP," in text) or ("IPv4," in text and ("TCP," in text or "ICMP," in text))
+
+
+def test_a_vlan_tag_is_shown_by_describe_and_a_truncated_one_named() -> None:
+    inner = tcp_frame(SYN, options=syn_options())
+    tagged = vlan.tag(vlan.tag(inner, 20, pcp=3), 30)
+    text = describe(tagged)
+    assert "802.1Q tag: priority 0  drop eligible 0  VLAN 30" in text
+    assert "802.1Q tag: priority 3  drop eligible 0  VLAN 20" in text
+    assert text.index("VLAN 30") < text.index("VLAN 20") < text.index("TCP")
+    assert summarize(tagged) == summarize(inner)
+    for cut in (14, 16, 17):
+        assert summarize(tagged[:cut]) == \
+            f"[malformed: 802.1Q: truncated tag: {cut} of 18 bytes]"
+        assert f"malformed: 802.1Q: truncated tag: {cut} of 18 bytes" in describe(tagged[:cut])

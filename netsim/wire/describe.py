@@ -96,6 +96,18 @@ def _describe_ethernet(data: bytes, lines: list[str]) -> None:
         lines.append(f"  length {ethertype} (IEEE 802.3 with LLC, not decoded)")
         lines.extend(_hexdump(data[ETH_HEADER_LEN:]))
         return
+    while ethertype in (0x8100, 0x88A8, 0x9100):  # 802.1Q / 802.1ad tags, outermost first
+        lines.append(f"  type 0x{ethertype:04x} ({ETHERTYPE_NAMES.get(ethertype, 'VLAN tag')})")
+        if len(data) < ETH_HEADER_LEN + 4:
+            lines.append(f"  malformed: 802.1Q: truncated tag: {len(data)} of "
+                         f"{ETH_HEADER_LEN + 4} bytes")
+            lines.extend(_hexdump(data[12:]))
+            return
+        tci = U16.unpack_from(data, 14)[0]
+        lines.append(f"802.1Q tag: priority {tci >> 13}  drop eligible {(tci >> 12) & 1}  "
+                     f"VLAN {tci & 0x0FFF}")
+        data = data[:12] + data[16:]
+        ethertype = U16.unpack_from(data, 12)[0]
     eth: EthernetFrame = parse_ethernet(data)
     name = ETHERTYPE_NAMES.get(ethertype, "unknown")
     lines.append(f"  type 0x{ethertype:04x} ({name})")

@@ -50,6 +50,9 @@ from netsim.wire.summary6 import summarize_ipv6
 from netsim.wire.udp import parse_udp
 
 ETH_HEADER_LEN = ethernet.HEADER_LEN
+#: Tag protocol identifiers tcpdump decodes as VLAN tags: 802.1Q, 802.1ad (S-tag), and the
+#: pre-standard 0x9100 of QinQ
+VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 UDP_HEADER_LEN = udp.HEADER_LEN
 
 __all__ = ["summarize", "describe", "tcpdump_flags", "tcp_options_text"]
@@ -86,6 +89,14 @@ def _summarize_ethernet(data: bytes, notes: list[str]) -> str:
         # IEEE 802.3 length field with an LLC header: not something netsim decodes.
         return (f"{MacAddress(data[6:12])} > {MacAddress(data[0:6])}, 802.3, length "
                 f"{len(data)}: LLC, length {ethertype}")
+    while ethertype in VLAN_TPIDS:
+        # An 802.1Q (or 802.1ad) tag: tcpdump without -e prints the frame inside it as if it
+        # were untagged, and so does this line (describe() shows the tag's fields).
+        if len(data) < ETH_HEADER_LEN + 4:
+            return (f"[malformed: 802.1Q: truncated tag: {len(data)} of "
+                    f"{ETH_HEADER_LEN + 4} bytes]")
+        data = data[:12] + data[16:]
+        ethertype = U16.unpack_from(data, 12)[0]
     try:
         eth = parse_ethernet(data)
     except WireError as exc:

@@ -64,7 +64,8 @@ class OspfError(WireError):
 
 
 class LsaHeader(NamedTuple):
-    """The 20-byte LSA header (appendix A.4.1). `seq` is signed (RFC 2328 §12.1.6)."""
+    """The 20-byte LSA header (appendix A.4.1). `seq`, the LS sequence number, is signed
+    (RFC 2328 §12.1.6)."""
 
     age: int
     options: int

@@ -299,9 +299,10 @@ def test_data_crosses_the_routes_and_pings_are_lost_only_while_they_converge() -
     assert {r.ttl for r in stats.replies if sent_at[r.seq] > last} == {64 - 4}
     # drawn: r1's cost to h2's LAN over time, up when the short way went
     lan = h2.stack.interfaces["eth0"].network
-    fig = plot_ospf_cost(ospf, lan, routers=["r1", "r4"])
-    r1 = next(line for line in fig.axes[0].get_lines() if line.get_label() == "r1")
-    assert list(r1.get_ydata())[-2:] == [4, 4] and 3 in list(r1.get_ydata())
+    fig = plot_ospf_cost(ospf, lan, routers=["r1", "r4"], lost=[sent_at[s] for s in lost])
+    lines = {line.get_label(): list(line.get_ydata()) for line in fig.axes[0].get_lines()}
+    assert lines["r1"][-2:] == [4, 4] and 3 in lines["r1"]
+    assert len(lines[f"lost ({len(lost)})"]) == len(lost)
 
 
 # ---------------------------------------------------------------------- bad input

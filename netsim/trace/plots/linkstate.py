@@ -1,10 +1,11 @@
 """The cost each router has to one network over time, from OSPF's route history: a step line
-per router, "unreachable" at the top, a dotted line at each failure or recovery.
+per router, "unreachable" at the top, a dotted line at each failure or recovery, and, when
+given, the times packets were lost (a red cross each, on the time axis).
 
     ospf = enable_ospf(net, OspfConfig(hello_interval=1, dead_interval=4))
     ospf.fail_link("r1", "r2", at=30)
     ...
-    plot_ospf_cost(ospf, "192.168.2.0/24").savefig("cost.png")
+    plot_ospf_cost(ospf, "192.168.2.0/24", lost=[...]).savefig("cost.png")
 
 It takes the `OspfDomain` of netsim.sim.ospf (or any iterable of `OspfProcess`), as
 `plot_rip_metric` takes RIP's processes: each process keeps its own history of route changes.
@@ -49,8 +50,11 @@ def ospf_cost_data(processes: Iterable[OspfProcess], network: str | IPv4Network,
 
 def plot_ospf_cost(processes: Iterable[OspfProcess], network: str | IPv4Network,
                    routers: Iterable[str] | None = None,
-                   time_range: tuple[float, float] | None = None) -> Figure:
-    """A step line per router (those named, or every one that had a route to `network`)."""
+                   time_range: tuple[float, float] | None = None,
+                   lost: Iterable[float] = ()) -> Figure:
+    """A step line per router (those named, or every one that had a route to `network`);
+    `lost`: the times packets to that network were sent and lost (a ping's unanswered
+    requests), drawn as crosses on the time axis."""
     procs = list(processes)
     data = ospf_cost_data(procs, network, routers)
     if not data:
@@ -70,6 +74,10 @@ def plot_ospf_cost(processes: Iterable[OspfProcess], network: str | IPv4Network,
     for when, what in events:
         ax.axvline(when, linestyle=":", color="grey")
         ax.annotate(what, (when, top), fontsize="small", rotation=90, va="top")
+    losses = sorted(lost)
+    if losses:
+        ax.plot(losses, [0.0] * len(losses), "x", color="red", clip_on=False,
+                label=f"lost ({len(losses)})")
     ax.set_ylim(0, top + 0.5)
     ticks = list(range(0, top, max(1, top // 8)))
     ax.set_yticks(ticks + [top])

@@ -460,3 +460,26 @@ def test_tshark_decodes_the_packets_as_ospf(tmp_path: Path,
     detail = subprocess.run([tshark, "-r", str(pcap), "-Y", "ospf", "-O", "ospf", "-V"],
                             capture_output=True, text=True, timeout=120, check=True).stdout
     assert detail.count("[correct]") == len(rows) and "incorrect" not in detail
+
+
+def test_the_example_topology_fails_and_recovers_as_the_docs_show(repo_root: Path) -> None:
+    """docs/architecture.md §9's example: examples/topologies/mesh.toml, r1-r2 failing at 30 s
+    and back at 60 s, found by the dead interval."""
+    edges, costs = read_topology(repo_root / "examples" / "topologies" / "mesh.toml")
+    graph = nx.Graph()
+    graph.add_edges_from((a, b, {"cost": costs.get((a, b), 1)}) for a, b in edges)
+    world = World(seed=7)
+    net = routers_from_edges(world, edges)
+    ospf = enable_ospf(net, FAST, costs=costs)
+    ospf.fail_link("r1", "r2", at=30, detect=False)
+    ospf.restore_link("r1", "r2", at=60)
+    ospf.snapshot_at([29, 59, 89])
+    world.run(until=90)
+    assert _mismatches(ospf, net, graph) == []
+    r3_r4 = net.node("r3").stack.interfaces["to-r4"].network
+    costs_to = [next(c for n, c, _, _ in tables["r1"] if n == str(r3_r4))
+                for _, tables in ospf.snapshots]
+    # r1 to r3-r4: r1 r2 r3 (+1) = 3; without r1-r2: r1 r6 r5 r4 (+1) = 4; then 3 again
+    assert costs_to == [3, 4, 3]
+    (_, _, start), (_, _, fail), (_, _, back) = ospf.convergence()
+    assert 5 <= start < 6 and 3 < fail < 5 and 0 < back < 1

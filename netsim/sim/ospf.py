@@ -1,8 +1,8 @@
 """Routers joined in any graph, running OSPF (netsim/stack/ospf.py), in a notebook cell.
 
     world = World(seed=7)
-    edges, costs = read_topology("mesh.toml")      # or edges_from_graph(nx_graph), or
-    net = routers_from_edges(world, edges)         # random_edges(...) as for RIP
+    edges, costs = read_topology("examples/topologies/mesh.toml")  # or edges_from_graph(g),
+    net = routers_from_edges(world, edges)         # or random_edges(...), as for RIP
     ospf = enable_ospf(net, costs=costs)
     ospf.fail_link("r1", "r2", at=30)
     ospf.restore_link("r1", "r2", at=60)

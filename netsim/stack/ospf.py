@@ -269,6 +269,9 @@ class OspfProcess(Flooding):
         if self.stack.is_local(src):
             counts["drop.own"] += 1
             return
+        # the interface it came in on, found by the source's subnet: every netsim link is
+        # numbered (RFC 2328 §8.2 receiving protocol packets skips that check on
+        # point-to-point networks, where the two ends' addresses may be unrelated)
         oi = next((self.interfaces[i.name] for i in self.stack.interfaces.values()
                    if src in i.network and i.name in self.interfaces), None)
         if oi is None or not oi.up:

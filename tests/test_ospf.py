@@ -14,7 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from netsim.apps.ping import ping
@@ -483,3 +483,33 @@ def test_the_example_topology_fails_and_recovers_as_the_docs_show(repo_root: Pat
     assert costs_to == [3, 4, 3]
     (_, _, start), (_, _, fail), (_, _, back) = ospf.convergence()
     assert 5 <= start < 6 and 3 < fail < 5 and 0 < back < 1
+
+
+_link = st.builds(RouterLink, st.integers(0, 2**32 - 1).map(A), st.integers(0, 2**32 - 1).map(A),
+                  st.integers(0, 5), st.integers(0, 0xFFFF))
+
+
+@settings(max_examples=25, deadline=None)
+@example([("10.1.0.1", 0x7FFFFFFF, 0, []), ("10.1.1.2", 0x7FFFFFFF, 3600, [])])
+@given(st.lists(st.tuples(st.sampled_from(["10.1.0.2", "10.1.1.2", "10.9.9.9", "10.1.0.1"]),
+                          st.integers(INITIAL_SEQUENCE, 0x7FFFFFFF), st.integers(0, 0xFFFF),
+                          st.lists(_link, max_size=6)), min_size=1, max_size=4))
+def test_any_router_lsas_from_a_neighbour_leave_the_process_working(
+        lsas: list[tuple[str, int, int, list[RouterLink]]]) -> None:
+    """Well-formed LSAs saying anything (our own router ID, sequence numbers at the top, any
+    age, links of any type to anything, masks that are not masks) are flooded and used or
+    dropped; the routers still route between them once the LSAs are refreshed or aged out."""
+    world = World(1)
+    net = routers_from_edges(world, [("r1", "r2"), ("r2", "r3")])
+    cfg = OspfConfig(hello_interval=1, dead_interval=4, retransmit_interval=1.0, max_age=40,
+                     refresh_interval=10)
+    ospf = enable_ospf(net, cfg)
+    world.run(until=6)
+    update = build_ls_update(ospf["r2"].router_id, [
+        build_router_lsa(A(rid), seq, links, age=age) for rid, seq, age, links in lsas])
+    net.node("r2").stack.send_ip(A("10.1.0.1"), 89, update, world.now)
+    world.run(until=60)
+    far = net.node("r2").stack.interfaces["to-r3"].network
+    assert ospf["r1"].cost(far) == 2 and ospf["r3"].cost("10.1.0.0/24") == 2
+    assert all(oi.neighbor is not None and oi.neighbor.state == "full"
+               for p in ospf for oi in p.interfaces.values())

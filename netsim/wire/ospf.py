@@ -5,7 +5,9 @@ Wireshark reads netsim's frames as OSPF: the 24-byte packet header (appendix A.3
 (A.3.2), Link State Update (A.3.5) and Link State Acknowledgment (A.3.6) packets, the LSA
 header (A.4.1) and router-LSAs (A.4.2). Database Description and Link State Request packets
 (types 2 and 3) are parsed as far as the header and kept as bytes. Only null authentication
-(AuType 0) is accepted; a packet with another is an `OspfError`.
+(AuType 0) is accepted; a packet with another is an `OspfError`. The routing process uses them
+on point-to-point links in the backbone area only, with no Designated Router (a Hello's DR and
+BDR are 0.0.0.0).
 
 Two checksums: the packet's is the IP one (RFC 1071) over the whole packet but the 8-byte
 authentication field (RFC 2328 appendix A.3.1); an LSA's is the Fletcher checksum of RFC 905

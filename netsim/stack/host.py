@@ -47,6 +47,7 @@ from netsim.wire.mac import BROADCAST, MacAddress
 from netsim.wire.tcp import IPAddress, TCPSegment, build_tcp
 
 IcmpHandler = Callable[[IPv4Packet, icmpw.ICMPMessage, float], None]
+IpHandler = Callable[[IPv4Packet, float], None]
 # `frame` is a LazyFrame only on an interface whose port takes them (`Interface.lazy_frames`)
 Transmit = Callable[[Interface, "bytes | LazyFrame"], None]
 
@@ -91,6 +92,8 @@ class Stack:
         self.reassembler = Reassembler()
         self.icmp_limiter = TokenBucket(icmp_rate, icmp_burst)
         self.icmp_handlers: list[IcmpHandler] = []
+        # the datagrams of other IP protocols delivered here, by number (OSPF's 89)
+        self.ip_protocols: dict[int, IpHandler] = {}
         # ICMP echo identifiers handed out to ping runs on this stack, so that two pings on
         # one host do not take each other's replies, and a seed gives the same run ("NS")
         self.next_echo_ident = 0x4E53
@@ -396,6 +399,8 @@ class Stack:
             self.udp.input(pkt, now, broadcast)
         elif proto == PROTO_ICMP:
             self._icmp_input(pkt, now, broadcast)
+        elif proto in self.ip_protocols:
+            self.ip_protocols[proto](pkt, now)
         else:
             self.drop("ipv4", "unknown_protocol", str(proto))
             self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_PROTOCOL, now,

@@ -8,7 +8,7 @@ records) and a connection (None: the end that sent the most data) — `plot_mac_
 name instead — and `time_range=(t0, t1)` where it has a time axis. `plot_queue_delay` is the
 exception: it takes runs of `netsim.sim.loaded_ping.ping_under_load` (a ping's RTT and a
 queue's sojourn times, lesson 12); `plot_rip_metric` takes RIP's processes (their route
-histories) and a network.
+histories) and a network, `plot_ospf_cost` OSPF's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from netsim.trace.plots.combined import plot_combined
 from netsim.trace.plots.cwnd import cwnd_data, plot_cwnd
 from netsim.trace.plots.ladder import ladder_data, plot_ladder
+from netsim.trace.plots.linkstate import ospf_cost_data, plot_ospf_cost
 from netsim.trace.plots.mactable import mac_table_data, plot_mac_table
 from netsim.trace.plots.queue import plot_queue_delay
 from netsim.trace.plots.routes import plot_rip_metric, rip_metric_data
@@ -26,10 +27,12 @@ __all__ = [
     "cwnd_data",
     "ladder_data",
     "mac_table_data",
+    "ospf_cost_data",
     "plot_combined",
     "plot_cwnd",
     "plot_ladder",
     "plot_mac_table",
+    "plot_ospf_cost",
     "plot_queue_delay",
     "plot_rip_metric",
     "plot_rtt",

@@ -97,6 +97,7 @@ def test_every_doc_has_checked_outputs() -> None:
                  "lessons/09-syn-flood-cookies.md", "lessons/10-rst-and-blind-attacks.md",
                  "lessons/11-fairness.md", "lessons/12-bufferbloat-aqm.md",
                  "lessons/13-switches-vlans.md",
+                 "lessons/14-ipv6-neighbour-discovery.md",
                  "lessons/congestion-theory.md",
                  "lessons/teachers/ANSWERS.md",
                  "lessons/assignments/README.md"]:

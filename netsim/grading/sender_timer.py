@@ -80,7 +80,7 @@ class _Run:
     def _call(self, method: str, *args: Any) -> None:
         shown = f"s.{method}({', '.join(_show(a) for a in args)})"
         before = self.ref.in_flight()
-        self.fin_before = self.ref._fin_sent
+        self.fin_before = self.ref.fin_sent()
         want = getattr(self.ref, method)(*args)
         got = getattr(self.s, method)(*args)
         if method in ("push", "tick"):
@@ -104,13 +104,13 @@ class _Run:
                 raise CheckFailed(self.rule, input=f"{shown}, then {label}" if label !=
                                   "returned" else shown, expected=_show(w), got=_show(g),
                                   hint=self._hint(method, args, label, w, g, before))
-        if method == "tick" and want and self.ref._window:
+        if method == "tick" and want and self.ref.peer_window():
             self.backed_off, self.rto_reset = True, False
         self.after_timeout = self.after_timeout or (method == "tick" and bool(want))
 
     def _hint(self, method: str, args: tuple[Any, ...], label: str, want: Any, got: Any,
               before: int) -> str | None:
-        zero = self.ref._window == 0
+        zero = self.ref.peer_window() == 0
         if label == "consecutive_retransmissions()":
             if method == "receive" and self.ref.in_flight() == before and want:
                 return ("a duplicate ACK (no new data acknowledged) sets back neither the "

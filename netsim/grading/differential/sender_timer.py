@@ -94,7 +94,7 @@ def examples() -> Any:
                 to = sent_end + pick(draw, [1, 2, 100])
             else:
                 to = acked
-            fit = max(0, sent_end - to) + len(ref._unsent)  # room for all but the FIN
+            fit = max(0, sent_end - to) + ref.unsent_bytes()  # room for all but the FIN
             window = pick(draw, [1000, 0, 3, 1, 8, 20, fit, 1000, fit], 0, 65535)
             call("receive", ("ackno", None if how == "none" else wrap(to, isn)),
                  ("window", window))
@@ -105,7 +105,7 @@ def examples() -> Any:
         while more(draw, len(calls), 40, least=8):
             kind = pick(draw, ["send", "ack", "tick", "send", "ack", "tick", "push",
                                "receive", "write", "close", "ack", "dup"])
-            rto_now = ref._rto  # ticks are fractions of the reference's RTO: exact in binary
+            rto_now = ref.rto()  # ticks are fractions of the reference's RTO: exact in binary
             if kind == "send":  # the application writes, the connection pushes
                 write()
                 push()

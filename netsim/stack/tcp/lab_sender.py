@@ -174,3 +174,19 @@ class LabSender:
     def consecutive_retransmissions(self) -> int:
         """Timeouts since the last ACK of new data (the caller gives up after too many)."""
         return self._retransmissions
+
+    def peer_window(self) -> int:
+        """The window the peer last offered (1 until its first ACK: the SYN goes alone)."""
+        return self._window
+
+    def fin_sent(self) -> bool:
+        """Whether the FIN has been sent."""
+        return self._fin_sent
+
+    def rto(self) -> float:
+        """The retransmission timeout now (backoff included)."""
+        return self._rto
+
+    def unsent_bytes(self) -> int:
+        """Stream bytes written and not yet sent."""
+        return len(self._unsent)

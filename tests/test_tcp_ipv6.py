@@ -311,3 +311,29 @@ def test_icmpv6_errors_reach_the_connection_soft_and_hard() -> None:
     assert isinstance(lost.soft_error, HostUnreachable), lost.soft_error
     assert "host unreachable" in str(lost.soft_error)
     assert net.routers[0].stack.counters["icmp6"]["tx_error"] >= 1
+
+
+def test_a_packet_too_big_below_1280_is_discarded_and_counted() -> None:
+    """RFC 8201 §4: a packet too big reporting less than IPv6's minimum link MTU is discarded
+    (never taken as 1280); one of 1300 lowers the MSS to 1300 - 60 - 12 (timestamps)."""
+    world, net = dual_chain(1)
+    h1, h2 = net.hosts
+    sink = world.env.process(bulk_sink(h2, 5001))
+    later(world, lambda: bulk_sender(h1, far(net), 5001, 300_000, seed=3))
+    world.run(until=START + 0.05)  # the handshake is over, the transfer under way
+    (conn,) = h1.stack.tcp.conns.values()
+    assert conn.state in (State.ESTABLISHED, State.FIN_WAIT_1)  # (all written, FIN queued)
+    mss = conn.snd_mss
+    seg = build_tcp(H1, far(net), conn.local_port, 5001, conn.snd_una, 0, SYN, 65535)
+    quoted = build_ipv6(H1, far(net), NH_TCP, seg + bytes(1200))
+    for reported in (1000, 1279):
+        msg = i6.error(i6.PACKET_TOO_BIG, 0, quoted, reported)
+        error_to_transport(h1.stack.ipv6, msg, IPv6Address("2001:db8::2"), world.env.now)
+    assert conn.snd_mss == mss
+    assert h1.stack.tcp_counts["pmtu_reductions"] == 0
+    assert h1.stack.counters.drops()["icmp6.too_big_below_min_mtu"] == 2
+    msg = i6.error(i6.PACKET_TOO_BIG, 0, quoted, 1300)
+    error_to_transport(h1.stack.ipv6, msg, IPv6Address("2001:db8::2"), world.env.now)
+    assert conn.snd_mss == 1300 - 60 - 12
+    world.run(until=START + 30.0)
+    assert sink.value.sha256 == expected_sha256(300_000, 3)

@@ -184,9 +184,13 @@ def error_to_transport(layer: Ipv6LayerApi, msg: i6.ICMPv6Message, sender: IPv6A
         if msg.type == i6.DEST_UNREACHABLE:
             kind = _UNREACH_KINDS.get(msg.code, msg.type_name)
         elif msg.type == i6.PACKET_TOO_BIG:
-            # RFC 4443 §3.2: the MTU of the next-hop link; RFC 8200 §5 packet size: no link
-            # is below 1280 bytes, so a smaller report is taken as 1280
-            kind, mtu = "fragmentation needed", max(msg.mtu, MIN_MTU)
+            # RFC 4443 §3.2: the MTU of the next-hop link. RFC 8200 §5 packet size: no link
+            # is below 1280 bytes, and RFC 8201 §4 (protocol requirements): a report of less
+            # than that is discarded, never taken as 1280 (Linux too, since 5.10)
+            if msg.mtu < MIN_MTU:
+                layer.stack.drop("icmp6", "too_big_below_min_mtu", str(msg.mtu))
+                return
+            kind, mtu = "fragmentation needed", msg.mtu
         elif msg.type == i6.PARAMETER_PROBLEM and msg.code == i6.PARAM_NEXT_HEADER:
             kind = "protocol unreachable"  # RFC 4443 §3.4: TCP is not known there
         else:

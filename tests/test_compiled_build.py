@@ -129,6 +129,11 @@ def _module_files(python: Path, modules: list[str]) -> dict[str, str]:
     return files
 
 
+# The fixture builds two virtualenvs and compiles the stack with mypyc: minutes on a loaded
+# machine, longer than the default 300 s per test
+pytestmark = pytest.mark.timeout(1200)
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The interpreter of each build's virtualenv: "compiled" (a wheel built with

@@ -24,6 +24,10 @@ from netsim.grading.framework import GradeReport
 from netsim.grading.report import gradescope_json, junit_xml, text_report
 from netsim.grading.supervisor import grade_many, grade_submission
 
+# The module's fixture grades every reference, starter and wrong submission at once: on a
+# busy machine that alone can take longer than the default 300 s per test
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 SOLUTION_01 = (LESSONS / "teachers" / "solutions" / "tcp_parsing.py").read_text()

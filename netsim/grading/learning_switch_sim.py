@@ -147,7 +147,7 @@ def _compare(ctx: Context, got: tuple[list[str], Frames, dict[str, int]],
         i = next((i for i, (a, b) in enumerate(zip(want_list, got_list, strict=False))
                   if a != b), min(len(want_list), len(got_list)))
 
-        def line(frames: list[tuple[float, str, bytes]], i: int = i, name: str = name) -> str:
+        def shown(frames: list[tuple[float, str, bytes]], i: int = i, name: str = name) -> str:
             if i >= len(frames):
                 return "(no more frames)"
             t, where, frame = frames[i]
@@ -156,7 +156,7 @@ def _compare(ctx: Context, got: tuple[list[str], Frames, dict[str, int]],
 
         raise CheckFailed(f"frame {i + 1} on the link {name} differs from the run with "
                           f"netsim's switches ({len(got_list)} frames on it, netsim's "
-                          f"{len(want_list)})", expected=line(want_list), got=line(got_list))
+                          f"{len(want_list)})", expected=shown(want_list), got=shown(got_list))
 
 
 def check_lan(ctx: Context) -> None:

@@ -4,8 +4,8 @@
 6-byte ``bytes``, times seconds): the switch (`netsim.stack.switch.Bridge`) tells it about
 each port (``add_port``) and, for each valid frame it receives, asks ``receive`` which ports
 the frame leaves by. `LearningTable` is netsim's implementation, the one every switch uses
-unless ``Bridge.set_learning`` installs another. IEEE 802.1D-2004 (a bridge standard, cited
-by clause):
+unless ``Bridge.set_learning`` installs another. IEEE 802.1D (MAC bridges; clause numbers
+as in netsim/stack/switch.py, from the 2004 edition):
 
 - learning (clause 7.8): the frame's source address is reached through the port it came in
   on; that becomes, or refreshes, a dynamic entry (clause 7.9.2) — a station that moved is
@@ -16,9 +16,10 @@ by clause):
   of the first byte set), is flooded: it leaves by every port but the one it came in on;
 - ageing (clause 7.9.2): an entry no frame has refreshed for the ageing time (300 s
   recommended) is gone: at ``now >= seen + ageing_time`` it no longer counts;
-- IEEE 802.1Q independent learning: each VLAN has its own table (one address may sit on
-  different ports in two VLANs). Which ports carry a VLAN is the switch's configuration: the
-  switch sends a frame only by the ports of its VLAN among those ``receive`` returns.
+- a table per VLAN (independent VLAN learning, which IEEE 802.1Q allows, as it allows tables
+  shared by several VLANs): one address may sit on different ports in two VLANs. Which ports
+  carry a VLAN is the switch's configuration: the switch sends a frame only by the ports of
+  its VLAN among those ``receive`` returns.
 
 The switch does the rest: it drops frames with a group source address (never learned) and
 those to the reserved addresses 01-80-C2-00-00-0x after learning, and it tags and untags.

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 class LearningSwitch:
     def __init__(self, ageing_time: float = 300.0) -> None:
-        """An entry not refreshed for `ageing_time` seconds is gone (IEEE 802.1D clause
-        7.9.2 recommends 300 s)."""
+        """An entry not refreshed for `ageing_time` seconds is gone (IEEE 802.1D recommends
+        300 s)."""
         self.ageing_time = ageing_time
         self.ports: list[int] = []
         # TODO: the MAC table

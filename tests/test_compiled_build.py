@@ -41,7 +41,8 @@ INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.tcp_sender",
                "netsim.stack.tcp.lab_sender",
                "netsim.stack.tcp.congestion",
-               "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc")
+               "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc",
+               "netsim.stack.learning")
 
 _WHY_NOT = why_not_compilable()
 needs_compiler = pytest.mark.skipif(_WHY_NOT is not None,
@@ -290,6 +291,7 @@ REFERENCES = {
     "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
+    "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
 }
 
 

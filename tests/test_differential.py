@@ -25,6 +25,7 @@ from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
 from netsim.stack.forwarding import Router
+from netsim.stack.learning import LearningTable
 from netsim.stack.tcp.congestion.reno import Reno
 from netsim.stack.tcp.lab_sender import LabSender
 from netsim.stack.tcp.reassembly import SegmentReassembler
@@ -36,7 +37,8 @@ CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
 TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
           "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
           "06-tcp-receiver": "", "07-tcp-sender": "TcpSender", "07b-sender-timer": "Sender",
-          "08-network-interface": "NetworkInterface", "09-router": "Router"}
+          "08-network-interface": "NetworkInterface", "09-router": "Router",
+          "11-learning-switch": "LearningSwitch"}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
               "wrong order")
@@ -105,6 +107,7 @@ REFERENCES: list[tuple[str, Any]] = [
     ("07b-sender-timer", LabSender),
     ("08-network-interface", netif_reference),
     ("09-router", Router),
+    ("11-learning-switch", LearningTable),
 ]
 
 
@@ -180,6 +183,8 @@ def test_random_sequences_check_runs_through_the_sandboxed_grader(tmp_path: Path
     ("05-arp-cache", "packets_released_newest_first", "order they came"),
     ("09-router", "incremental_no_carry", "header checksum"),
     ("09-router", "time_exceeded_for_us", "whatever its TTL"),
+    ("11-learning-switch", "floods_back_to_ingress", "port it came in on"),
+    ("11-learning-switch", "no_ageing", "aged out"),
 ])
 def test_common_mistakes_get_a_hint(assignment: str, name: str, words: str) -> None:
     module = _load(CORPUS / assignment / f"{name}.py")

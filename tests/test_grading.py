@@ -45,6 +45,7 @@ REFERENCES = {
     "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
+    "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
 }
 
 RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"
@@ -55,6 +56,7 @@ RECV_BASE = "from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, w
 SEND_BASE = "from netsim.stack.tcp.tcp_sender import StreamSender\n"
 LAB_BASE = "from netsim.stack.tcp.lab_sender import LabSender\n"
 ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
+SWITCH_BASE = "from netsim.stack.learning import LearningTable\n"
 NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
 # A simple dictionary-based reassembler: correct unless a flag turns a bug on.
@@ -337,6 +339,23 @@ class Router(Reference):
             return d
         return d._replace(datagram=d.datagram[:10] + datagram[10:12] + d.datagram[12:])
 ''', "checksum", "not updated"),
+    # 11: learning switch
+    ("11-learning-switch", "switch_floods_back", SWITCH_BASE + '''
+class LearningSwitch(LearningTable):
+    def receive(self, port, src, dst, vlan, now):
+        out = super().receive(port, src, dst, vlan, now)
+        return out + [port] if len(out) > 1 else out
+''', "unknown_flooded", "never leaves by the port it came in on"),
+    ("11-learning-switch", "switch_forwards_back", SWITCH_BASE + '''
+class LearningSwitch(LearningTable):
+    def receive(self, port, src, dst, vlan, now):
+        return super().receive(port, src, dst, vlan, now) or [port]
+''', "filter_same_port", "filtered"),
+    ("11-learning-switch", "switch_never_ages", SWITCH_BASE + '''
+class LearningSwitch(LearningTable):
+    def __init__(self, ageing_time=300.0):
+        super().__init__(1e12)
+''', "ageing", "exactly"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

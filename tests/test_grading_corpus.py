@@ -32,7 +32,8 @@ SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
                   "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py",
                   "06-tcp-receiver": "tcp_receiver.py", "07-tcp-sender": "tcp_sender.py",
                   "07b-sender-timer": "sender.py",
-                  "08-network-interface": "network_interface.py", "09-router": "router.py"}
+                  "08-network-interface": "network_interface.py", "09-router": "router.py",
+                  "11-learning-switch": "learning_switch.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 # Not mistakes: other choices a README allows, each graded like a model solution
 ACCEPTED = sorted((p.parent.name, p) for p in (CORPUS.parent / "accepted_impls").glob("*/*.py"))

@@ -22,6 +22,11 @@ The ideas are those of IEEE 802.1D-2004 (a bridge standard, not an RFC, cited by
   not learned (counted as ``not_learned.table_full``) and frames to it are flooded: what a MAC
   flooding attack relies on to turn a switch into a hub.
 
+The table and the forwarding decision (learning, ageing, forward or flood) are a
+`netsim.stack.learning.MacLearning`: netsim's `LearningTable` unless ``set_learning`` installs
+another (assignment 11); the bridge asks it about every valid frame, by port number (1, 2, ...
+in the order the ports were added).
+
 There is no spanning tree (the RSTP of clause 17): a loop of switches would carry every
 broadcast around for ever, so `netsim.switchnode.SwitchNode` refuses to close one.
 
@@ -44,22 +49,20 @@ for each change of the table, `DropRecord` (where "switch") for each frame dropp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Final
 
 from netsim.errors import UsageError
 from netsim.stack.counters import Counters
 from netsim.stack.events import DropRecord, MacTableRecord, SwitchRecord, Tracer
-from netsim.stack.timers import INF, TimerQueue
+from netsim.stack.learning import DEFAULT_AGEING_TIME, LearningTable, MacLearning
+from netsim.stack.timers import TimerQueue
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 from netsim.wire.mac import BROADCAST, MacAddress
 from netsim.wire.vlan import TPID, VID_MAX, tag, untag
 
 __all__ = ["DEFAULT_AGEING_TIME", "DEFAULT_TABLE_SIZE", "Bridge", "SwitchTransmit"]
 
-#: IEEE 802.1D-2004 clause 7.9.2: the recommended ageing time, in seconds
-DEFAULT_AGEING_TIME: Final = 300.0
 DEFAULT_TABLE_SIZE: Final = 8192
 
 #: 01-80-C2-00-00-00 .. 01-80-C2-00-00-0F: addresses a bridge never forwards (clause 7.12.6)
@@ -70,16 +73,6 @@ SwitchTransmit = Callable[[str, "bytes | LazyFrame"], None]
 
 def _no_transmit(port: str, frame: bytes | LazyFrame) -> None:
     raise RuntimeError("bridge has no driver: set bridge.transmit before frames arrive")
-
-
-class _Entry:
-    """A dynamic entry: the port an address was last seen on, and when."""
-
-    __slots__ = ("port", "seen")
-
-    def __init__(self, port: str, seen: float) -> None:
-        self.port = port
-        self.seen = seen
 
 
 class _Membership:
@@ -114,28 +107,23 @@ class Bridge:
                  ageing_time: float = DEFAULT_AGEING_TIME,
                  table_size: int = DEFAULT_TABLE_SIZE, trace: Tracer | None = None,
                  trace_frames: bool = False) -> None:
-        if isinstance(ageing_time, bool) or not isinstance(ageing_time, (int, float)) \
-                or not 0 < ageing_time < math.inf:
-            raise UsageError(f"ageing_time: {ageing_time!r} is not allowed; use seconds > 0 "
-                             f"(IEEE 802.1D recommends {DEFAULT_AGEING_TIME:g})")
-        if isinstance(table_size, bool) or not isinstance(table_size, int) or table_size < 1:
-            raise UsageError(f"table_size: {table_size!r} is not allowed; use a whole "
-                             "number >= 1")
+        self.timers = TimerQueue()
+        self.counters = Counters()
+        self.counts = self.counters["switch"]
+        self._ref = LearningTable(ageing_time, table_size, timers=self.timers,
+                                  counts=self.counts, on_change=self._on_change)
+        #: the table and forwarding decision asked about every frame (`set_learning`)
+        self.learning: MacLearning = self._ref
+        self._own = True
         self.name = name
-        self.ageing_time = float(ageing_time)
+        self.ageing_time = self._ref.ageing_time
         self.table_size = table_size
         self.trace = trace
         self.trace_frames = trace_frames
         self.ports: list[str] = []
+        self._number: dict[str, int] = {}  # port name -> its number for `learning`
         self._member: dict[str, _Membership] = {}
         self._aware = False  # VLAN-aware: some port is not an access port of VLAN 1
-        self._tables: dict[int, dict[bytes, _Entry]] = {1: {}}
-        self._table = self._tables[1]  # VLAN 1's, the only one of a VLAN-unaware bridge
-        self._entries = 0
-        self.timers = TimerQueue()
-        self.timer_at = INF  # TimerOwner: the ageing of the table
-        self.counters = Counters()
-        self.counts = self.counters["switch"]
         self.transmit: SwitchTransmit = _no_transmit
         self.now = 0.0
         #: the priority (PCP) of the frame being switched: its tag's, or the ports' default
@@ -148,7 +136,7 @@ class Bridge:
             self.add_port(port)
 
     def __repr__(self) -> str:
-        return f"<Bridge {self.name}: {len(self.ports)} ports, {self._entries} addresses>"
+        return f"<Bridge {self.name}: {len(self.ports)} ports, {len(self)} addresses>"
 
     # ------------------------------------------------------------------ configuration
     def add_port(self, name: str) -> None:
@@ -158,7 +146,22 @@ class Bridge:
         if name in self.ports:
             raise UsageError(f"port: {name!r} already exists on {self.name}")
         self.ports.append(name)
+        self._number[name] = len(self.ports)
         self._member[name] = _Membership(1, frozenset())
+        self.learning.add_port(len(self.ports))
+
+    def set_learning(self, learning: MacLearning) -> None:
+        """Let ``learning`` keep the table and decide where every frame goes (assignment 11);
+        it is told about the ports the bridge has, by number. The bridge keeps no table of
+        its own then: `table`, `flush` and the MAC table records are netsim's table's only."""
+        for method in ("add_port", "receive", "lookup"):
+            if not callable(getattr(learning, method, None)):
+                raise UsageError(f"learning: {learning!r} has no method {method}(); see "
+                                 "netsim.stack.learning.MacLearning")
+        for number in range(1, len(self.ports) + 1):
+            learning.add_port(number)
+        self.learning = learning
+        self._own = False
 
     def _port(self, port: str) -> str:
         if port not in self._member:
@@ -189,34 +192,30 @@ class Bridge:
     def table(self, vlan: int | None = None) -> dict[MacAddress, str]:
         """The addresses the bridge knows now, and their ports, in the order learned: of
         ``vlan``, or of every VLAN (an address known in two VLANs: the later one's port)."""
-        now = self.now
-        ageing = self.ageing_time
-        tables = self._tables.values() if vlan is None else [self._tables.get(vlan, {})]
-        return {MacAddress(mac): e.port for t in tables for mac, e in t.items()
-                if e.seen + ageing > now}
+        if not self._own:
+            raise UsageError(f"table: {self.name}'s table is a {type(self.learning).__name__}; "
+                             "ask it with lookup()")
+        ports = self.ports
+        return {MacAddress(mac): ports[p - 1] for mac, p in self._ref.live(self.now, vlan)}
 
     def lookup(self, mac: MacAddress | str, vlan: int = 1) -> str | None:
         """The port of ``mac`` in ``vlan``, or None if it is not in the table (or has aged)."""
-        entry = self._tables.get(vlan, {}).get(MacAddress(mac))
-        if entry is None or entry.seen + self.ageing_time <= self.now:
+        number = self.learning.lookup(bytes(MacAddress(mac)), vlan, self.now)
+        if type(number) is not int or not 1 <= number <= len(self.ports):
             return None
-        return entry.port
+        return self.ports[number - 1]
 
     def __len__(self) -> int:
-        return self._entries
+        return self._ref.entries if self._own else 0
 
     def flush(self, now: float, port: str | None = None) -> None:
         """Forget every address (of ``port`` only, when given), as a bridge does when the
         topology changes."""
         self.now = now
-        if port is not None:
-            self._port(port)
-        for vid, table in self._tables.items():
-            for mac, entry in list(table.items()):
-                if port is None or entry.port == port:
-                    del table[mac]
-                    self._entries -= 1
-                    self._table_record(now, mac, entry.port, "flush", vid)
+        number = None if port is None else self._number[self._port(port)]
+        if not self._own:
+            raise UsageError(f"flush: {self.name}'s table is a {type(self.learning).__name__}")
+        self._ref.flush(now, number)
 
     # ------------------------------------------------------------------ time
     def poll(self, now: float) -> None:
@@ -224,24 +223,8 @@ class Bridge:
         self.now = now
         self.timers.run(now)
 
-    def on_timer(self, now: float) -> None:
-        ageing = self.ageing_time
-        oldest = INF
-        for vid, table in self._tables.items():
-            for mac, entry in list(table.items()):
-                if entry.seen + ageing <= now:
-                    self._age(now, mac, entry, vid, table)
-                elif entry.seen < oldest:
-                    oldest = entry.seen
-        if oldest != INF:
-            self.timers.ensure(self, oldest + ageing)
-
-    def _age(self, now: float, mac: bytes, entry: _Entry, vid: int,
-             table: dict[bytes, _Entry]) -> None:
-        del table[mac]
-        self._entries -= 1
-        self.counts["aged"] += 1
-        self._table_record(now, mac, entry.port, "age", vid)
+    def _on_change(self, now: float, mac: bytes, port: int, event: str, vid: int) -> None:
+        self._table_record(now, mac, self.ports[port - 1], event, vid)
 
     # ------------------------------------------------------------------ frames
     def receive(self, port: str, frame: bytes | LazyFrame, now: float) -> None:
@@ -252,11 +235,11 @@ class Bridge:
             self._receive_vlan(port, frame, now)
             return
         if isinstance(frame, LazyFrame):
-            self._switch(port, frame, frame.src_mac, frame.dst_mac, now, 1, self._table)
+            self._switch(port, frame, frame.src_mac, frame.dst_mac, now, 1)
         elif len(frame) < 14:
             self._drop(port, b"", b"", "malformed", f"{len(frame)}-byte frame", 1)
         else:
-            self._switch(port, frame, frame[6:12], frame[0:6], now, 1, self._table)
+            self._switch(port, frame, frame[6:12], frame[0:6], now, 1)
 
     def _receive_vlan(self, port: str, frame: bytes | LazyFrame, now: float) -> None:
         """IEEE 802.1Q ingress: the frame's VLAN, from its tag or its port."""
@@ -279,80 +262,90 @@ class Bridge:
             self._drop(port, raw[6:12], raw[0:6], "vlan_ingress",
                        "a VLAN the port does not carry", 0)
             return
-        table = self._tables.get(vid)
-        if table is None:
-            table = self._tables[vid] = {}
         if isinstance(inner, LazyFrame):
-            self._switch(port, inner, inner.src_mac, inner.dst_mac, now, vid, table)
+            self._switch(port, inner, inner.src_mac, inner.dst_mac, now, vid)
         else:
-            self._switch(port, inner, inner[6:12], inner[0:6], now, vid, table)
+            self._switch(port, inner, inner[6:12], inner[0:6], now, vid)
 
     def _switch(self, port: str, frame: bytes | LazyFrame, src: bytes, dst: bytes, now: float,
-                vid: int, table: dict[bytes, _Entry]) -> None:
+                vid: int) -> None:
         """Learn, then forward, flood or filter an (untagged) frame of VLAN ``vid``."""
         if src[0] & 1:
             # an individual address is the only valid source (IEEE 802.3 clause 3.2.3)
             self._drop(port, src, dst, "group_source", "", vid)
             return
-        self._learn(port, src, now, vid, table)
+        out = self.learning.receive(self._number[port], src, dst, vid, now)
+        ports = self.ports
+        if not self._own:
+            self._decided(port, frame, src, dst, vid, out)
+            return
         if dst[0] & 1:
             if dst[:5] == _RESERVED_PREFIX and dst[5] < 0x10:
                 self._drop(port, src, dst, "reserved", "", vid)
                 return
             self._flood(port, frame, src, dst, "broadcast" if dst == BROADCAST else "multicast",
-                        vid)
+                        vid, [ports[n - 1] for n in out])
             return
-        entry = table.get(dst)
-        if entry is not None and entry.seen + self.ageing_time <= now:
-            self._age(now, dst, entry, vid, table)  # due now; the timer has not run yet
-            entry = None
-        counts = self.counts
-        if entry is None or (self._aware and not self._member[entry.port].carries(vid)):
-            self._flood(port, frame, src, dst, "unknown", vid)
-        elif entry.port == port:
-            counts["filtered"] += 1
+        if not self._ref.known:
+            self._flood(port, frame, src, dst, "unknown", vid, [ports[n - 1] for n in out])
+        elif not out:
+            self.counts["filtered"] += 1
             if self.trace_frames and self.trace is not None:
                 self._frame_record(port, src, dst, "filter", "", "", vid)
         else:
-            counts["forwarded"] += 1
-            counts["tx"] += 1
-            if self.trace_frames and self.trace is not None:
-                self._frame_record(port, src, dst, "forward", entry.port, "", vid)
-            if self._aware and vid in self._member[entry.port].tagged:
-                frame = tag(as_bytes(frame), vid, self._pcp)
-            self.transmit(entry.port, frame)
-
-    def _learn(self, port: str, src: bytes, now: float, vid: int,
-               table: dict[bytes, _Entry]) -> None:
-        entry = table.get(src)
-        if entry is None:
-            if self._entries >= self.table_size:
-                self.counts["not_learned.table_full"] += 1
-                self._table_record(now, src, port, "full", vid)
+            to = ports[out[0] - 1]
+            if self._aware and not self._member[to].carries(vid):
+                # learned before the port left the VLAN: as if unknown
+                self._flood(port, frame, src, dst, "unknown", vid,
+                            [p for p in ports if p != port])
                 return
-            table[src] = _Entry(port, now)
-            self._entries += 1
-            self.counts["learned"] += 1
-            self._table_record(now, src, port, "learn", vid)
-            self.timers.ensure(self, now + self.ageing_time)
-        elif entry.port != port:
-            entry.port = port
-            entry.seen = now
-            self.counts["moved"] += 1
-            self._table_record(now, src, port, "move", vid)
+            self._forward(port, frame, src, dst, vid, to)
+
+    def _forward(self, port: str, frame: bytes | LazyFrame, src: bytes, dst: bytes, vid: int,
+                 to: str) -> None:
+        counts = self.counts
+        counts["forwarded"] += 1
+        counts["tx"] += 1
+        if self.trace_frames and self.trace is not None:
+            self._frame_record(port, src, dst, "forward", to, "", vid)
+        if self._aware and vid in self._member[to].tagged:
+            frame = tag(as_bytes(frame), vid, self._pcp)
+        self.transmit(to, frame)
+
+    def _decided(self, port: str, frame: bytes | LazyFrame, src: bytes, dst: bytes, vid: int,
+                 out: object) -> None:
+        """Send a frame where another `MacLearning` said, by the ports of its VLAN only (and
+        back by the port it came in on, if it says so)."""
+        ports = self.ports
+        if not isinstance(out, (list, tuple)) or not all(
+                type(n) is int and 1 <= n <= len(ports) for n in out):
+            raise UsageError(f"learning: {type(self.learning).__name__}.receive() returned "
+                             f"{out!r:.60}; it must return a list of port numbers "
+                             f"1..{len(ports)}")
+        if dst[0] & 1 and dst[:5] == _RESERVED_PREFIX and dst[5] < 0x10:
+            self._drop(port, src, dst, "reserved", "", vid)
+            return
+        chosen = set(out)
+        names = [p for p in ports if self._number[p] in chosen]
+        if not names:
+            self.counts["filtered"] += 1
+            if self.trace_frames and self.trace is not None:
+                self._frame_record(port, src, dst, "filter", "", "", vid)
+        elif len(names) == 1 and not dst[0] & 1:
+            if not self._aware or self._member[names[0]].carries(vid):
+                self._forward(port, frame, src, dst, vid, names[0])
         else:
-            entry.seen = now
+            self._flood(port, frame, src, dst, "multicast" if dst[0] & 1 else "unknown", vid,
+                        names)
 
     def _flood(self, port: str, frame: bytes | LazyFrame, src: bytes, dst: bytes,
-               reason: str, vid: int) -> None:
+               reason: str, vid: int, out: list[str]) -> None:
         counts = self.counts
         counts["flooded"] += 1
         transmit = self.transmit
-        if not self._aware:
-            out = [p for p in self.ports if p != port]
-        else:
+        if self._aware:
             member = self._member
-            out = [p for p in self.ports if p != port and member[p].carries(vid)]
+            out = [p for p in out if member[p].carries(vid)]
         counts["tx"] += len(out)
         if self.trace_frames and self.trace is not None:
             self._frame_record(port, src, dst, "flood", ",".join(out), reason, vid)
@@ -378,7 +371,7 @@ class Bridge:
     def _table_record(self, now: float, mac: bytes, port: str, event: str, vid: int) -> None:
         if self.trace is not None:
             self.trace.record(MacTableRecord(now, self.name, str(MacAddress(mac)), port, event,
-                                             self._entries, vid))
+                                             self._ref.entries, vid))
 
     def _frame_record(self, port: str, src: bytes, dst: bytes, action: str, out: str,
                       reason: str, vid: int) -> None:

@@ -3,9 +3,10 @@ attached receiver.
 
 `open_tap` opens ``/dev/net/tun`` and attaches to an *existing* TAP interface with
 ``TUNSETIFF(IFF_TAP | IFF_NO_PI)`` (no packet-information header: each read or write is exactly
-one Ethernet frame), non-blocking. The device is expected to exist already (see
-``scripts/netns_setup.sh``): netsim refuses to create interfaces so that it never changes the
-host's network configuration by accident.
+one Ethernet frame), non-blocking; by default also with ``IFF_VNET_HDR`` and checksum and
+segmentation offload (netsim.live.offload), when the kernel offers them. The device is
+expected to exist already (see ``scripts/netns_setup.sh``): netsim refuses to create
+interfaces so that it never changes the host's network configuration by accident.
 
 Every failure to open is a `LiveSetupError` (a `UsageError`: exit status 2 from the CLI) with a
 one-line message saying what to do.
@@ -13,6 +14,7 @@ one-line message saying what to do.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -23,7 +25,23 @@ from collections.abc import Callable, Container
 
 from netsim.errors import UsageError
 from netsim.live.acks import coalesce
+from netsim.live.offload import (
+    GSO_ECN,
+    GSO_NONE,
+    GSO_TCPV4,
+    GSO_TCPV6,
+    IFF_VNET_HDR,
+    NEEDS_CSUM,
+    PLAIN,
+    TUNSETVNETHDRSZ,
+    VNET_HDR,
+    VNET_HDR_LEN,
+    complete_checksum,
+    set_offload,
+    supports_vnet_hdr,
+)
 from netsim.live.synqueue import SynQueue, is_pure_syn
+from netsim.wire.lazyframe import LazyFrame
 
 __all__ = [
     "LiveSetupError",
@@ -36,6 +54,7 @@ __all__ = [
 
 TUN_DEVICE = "/dev/net/tun"
 TUNSETIFF = 0x400454CA
+TUNGETIFF = 0x800454D2  # _IOR('T', 210, unsigned int)
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 SIOCGIFMTU = 0x8921
@@ -46,6 +65,9 @@ _IFREQ_INT = struct.Struct("16si20x")  # struct ifreq with ifr_mtu
 
 #: Largest frame read from the device: the 16-bit IPv4 total length plus an Ethernet header.
 READ_SIZE = 65536 + 14
+#: ... with a virtio-net header, and room for an IPv6 super-segment (payload length up to
+#: 65535 after the 40-byte header).
+READ_SIZE_VNET = VNET_HDR_LEN + 65536 + 40 + 14
 
 Receiver = Callable[[bytes], None]
 Tap = Callable[[float, str, bytes], None]
@@ -78,8 +100,9 @@ def interface_mac(name: str) -> bytes:
     return bytes(out[18:24])
 
 
-def open_tap(name: str) -> int:
-    """Attach to the existing TAP interface `name`; returns a non-blocking file descriptor."""
+def open_tap(name: str, vnet_hdr: bool = False) -> int:
+    """Attach to the existing TAP interface `name`; returns a non-blocking file descriptor.
+    `vnet_hdr`: with IFF_VNET_HDR if the kernel offers it (`has_vnet_hdr` tells)."""
     raw = _check_name(name)
     if not os.path.exists(TUN_DEVICE):
         raise LiveSetupError(f"{TUN_DEVICE} is missing: this kernel or container has no TUN/TAP "
@@ -98,8 +121,11 @@ def open_tap(name: str) -> int:
         fd = os.open(TUN_DEVICE, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise LiveSetupError(f"{TUN_DEVICE}: cannot open: {exc.strerror}") from None
+    flags = IFF_TAP | IFF_NO_PI
+    if vnet_hdr and supports_vnet_hdr(fd):
+        flags |= IFF_VNET_HDR
     try:
-        fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, IFF_TAP | IFF_NO_PI))
+        fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, flags))
     except OSError as exc:
         os.close(fd)
         if exc.errno == errno.EBUSY:
@@ -112,14 +138,34 @@ def open_tap(name: str) -> int:
             raise LiveSetupError(f"--tap: {name!r} is not a TAP device (a TUN device or an "
                                  "ordinary interface?)") from None
         raise LiveSetupError(f"--tap: cannot attach to {name!r}: {exc.strerror}") from None
+    if flags & IFF_VNET_HDR:
+        try:  # the header netsim.live.offload reads and writes (the default size, made sure)
+            fcntl.ioctl(fd, TUNSETVNETHDRSZ, struct.pack("i", VNET_HDR_LEN))
+        except OSError:
+            _reattach_plain(fd, raw)
     return fd
+
+
+def _reattach_plain(fd: int, raw: bytes) -> None:
+    """Back to frames without a virtio-net header (the header's size cannot be set)."""
+    fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, IFF_TAP | IFF_NO_PI))
+
+
+def has_vnet_hdr(fd: int) -> bool:
+    """Whether the TAP on `fd` puts a virtio-net header before each frame (TUNGETIFF)."""
+    try:
+        out = fcntl.ioctl(fd, TUNGETIFF, _IFREQ_FLAGS.pack(b"", 0))
+    except OSError:
+        return False
+    return bool(_IFREQ_FLAGS.unpack(out)[1] & IFF_VNET_HDR)
 
 
 class TapStats:
     """Counters of one TAP port (frames and bytes each way, and what went wrong)."""
 
     __slots__ = ("rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_dropped", "tx_errors",
-                 "rx_errors", "reads", "tx_coalesced")
+                 "rx_errors", "reads", "tx_coalesced", "rx_offloaded", "rx_gso",
+                 "rx_gso_size_max", "rx_offload_errors")
 
     def __init__(self) -> None:
         self.rx_frames = 0
@@ -131,6 +177,10 @@ class TapStats:
         self.rx_errors = 0
         self.reads = 0  # wake-ups that read at least one frame
         self.tx_coalesced = 0  # ACKs not written: a later ACK of the batch covers them
+        self.rx_offloaded = 0  # frames whose checksum the kernel checked or left to us
+        self.rx_gso = 0  # of them, super-segments (TSO: several segments' worth)
+        self.rx_gso_size_max = 0  # the largest segment size the kernel gave them (gso_size)
+        self.rx_offload_errors = 0  # dropped: a malformed virtio-net header
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -142,14 +192,36 @@ class TapPort:
     `poll()` reads every pending frame (up to `batch`) and hands each to the receiver, pure
     SYNs through a `SynQueue` (netsim.live.synqueue); a `LiveEnvironment` calls it when the
     descriptor is readable (`register(env)`).
-    ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap).
+    ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap), with
+    its checksums filled in.
+
+    `offload` (when netsim opens the device): with a virtio-net header and checksum and
+    segmentation offload if the kernel accepts them (netsim.live.offload); `offload_flags`
+    says which TUN_F_* flags are set, `vnet_hdr` whether frames carry the header. For a
+    descriptor `fd` handed over, `vnet_hdr` says whether its frames carry one.
     """
 
     def __init__(self, name: str, fd: int | None = None, batch: int = 1024,
                  syn_max_age: float | None = 1.0, coalesce_acks: bool = True,
-                 ack_batch: int = 32) -> None:
+                 ack_batch: int = 32, offload: bool = True, vnet_hdr: bool = False) -> None:
         self.name = name
-        self.fd = open_tap(name) if fd is None else fd
+        self.offload_flags = 0
+        if fd is None:
+            self.fd = open_tap(name, vnet_hdr=offload)
+            self.vnet_hdr = has_vnet_hdr(self.fd)
+            try:
+                # without the header: none (a netsim that stopped abruptly may have left them)
+                self.offload_flags = set_offload(self.fd, csum=self.vnet_hdr)
+            except OSError as exc:
+                os.close(self.fd)
+                raise LiveSetupError(f"--tap: cannot set offloads on {name!r}: "
+                                     f"{exc.strerror}") from None
+        else:
+            self.fd = fd
+            self.vnet_hdr = vnet_hdr
+        #: Tried on each frame whose TCP checksum the kernel vouches for: a `LazyFrame` for
+        #: the stack, or None (netsim.live.offload.trusted_tcp_frame; set by LiveHost).
+        self.trusted: Callable[[bytes], LazyFrame | None] | None = None
         self.batch = batch
         self.stats = TapStats()
         self._receiver: Receiver | None = None
@@ -218,7 +290,10 @@ class TapPort:
             for tap in self._taps:
                 tap(now, "tx", frame)
         try:
-            os.write(self.fd, frame)
+            if self.vnet_hdr:
+                os.writev(self.fd, (PLAIN, frame))  # checksums computed, not a GSO frame
+            else:
+                os.write(self.fd, frame)
         except (BlockingIOError, InterruptedError):
             stats.tx_dropped += 1
             return
@@ -273,11 +348,13 @@ class TapPort:
         known: Container[bytes] | None = None  # asked at the batch's first SYN
         read_at = 0.0
         flush_every = self.ack_batch if self._held is not None else 0
+        vnet = self.vnet_hdr
+        size = READ_SIZE_VNET if vnet else READ_SIZE
         n = 0
         nbytes = 0
         while n < self.batch:
             try:
-                frame = read(fd, READ_SIZE)
+                frame = read(fd, size)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
@@ -286,6 +363,27 @@ class TapPort:
             if not frame:
                 break
             n += 1
+            if vnet:
+                if frame[0] or frame[1]:
+                    got = self._offloaded(frame)
+                    if got is None:
+                        continue  # a malformed header: counted
+                    frame, lazy = got
+                    if lazy is not None:
+                        nbytes += len(frame)
+                        if taps:
+                            now = time.time()
+                            for tap in taps:
+                                tap(now, "rx", frame)
+                        if n > 1 and touch is not None:
+                            touch()
+                        if receiver is not None:
+                            receiver(lazy)  # type: ignore[arg-type]  # the stack takes both
+                        if flush_every and n % flush_every == 0:
+                            self._flush()
+                        continue
+                else:
+                    frame = frame[VNET_HDR_LEN:]
             nbytes += len(frame)
             if taps:
                 now = time.time()
@@ -309,6 +407,42 @@ class TapPort:
         if n:
             stats.reads += 1
         return n, nbytes
+
+    def _offloaded(self, frame: bytes) -> tuple[bytes, LazyFrame | None] | None:
+        """A frame read with a virtio-net header that is not all zeros (netsim.live.offload):
+        (its bytes, checksums filled in when a pcap needs them or the ordinary path checks
+        them; the `LazyFrame` the stack takes at once, or None). None: a malformed header,
+        counted and dropped."""
+        stats = self.stats
+        flags, gso, _hdr_len, gso_size, start, offset = VNET_HDR.unpack_from(frame)
+        frame = frame[VNET_HDR_LEN:]
+        if flags & ~(NEEDS_CSUM | 2) or gso & ~GSO_ECN not in (GSO_NONE, GSO_TCPV4, GSO_TCPV6):
+            stats.rx_offload_errors += 1  # a flag or GSO type never asked for (no UFO)
+            return None
+        stats.rx_offloaded += 1
+        if gso:
+            stats.rx_gso += 1
+            if gso_size > stats.rx_gso_size_max:
+                stats.rx_gso_size_max = gso_size
+        partial = flags & NEEDS_CSUM
+        if partial and self._taps:
+            done = complete_checksum(frame, start, offset)  # the pcap gets valid bytes
+            if done is None:
+                stats.rx_offload_errors += 1
+                return None
+            frame, partial = done, 0
+        trusted = self.trusted
+        if trusted is not None and not is_pure_syn(frame):  # (SYNs: netsim.live.synqueue)
+            lazy = trusted(frame)
+            if lazy is not None:
+                return frame, lazy
+        if partial:
+            done = complete_checksum(frame, start, offset)  # the ordinary path checks it
+            if done is None:
+                stats.rx_offload_errors += 1
+                return None
+            frame = done
+        return frame, None
 
     def _deliver(self, frame: bytes) -> None:
         shortcut = self.shortcut
@@ -341,6 +475,11 @@ class TapPort:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.offload_flags:
+                # the device (persistent) would keep them: whoever opens it next without a
+                # virtio-net header must get whole frames with their checksums
+                with contextlib.suppress(OSError):
+                    set_offload(self.fd, csum=False)
             os.close(self.fd)
 
     def __repr__(self) -> str:

@@ -219,10 +219,10 @@ def test_live_isn_and_cookie_keys_are_secret_per_process_while_simulation_repeat
     from netsim.stack.tcp.isn import isn
 
     class FakeTap(TapPort):
-        def __init__(self, name: str, offload: bool = True) -> None:
+        def __init__(self, name: str, **options: bool) -> None:
             ours, self.kernel = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             ours.setblocking(False)
-            super().__init__(name, fd=ours.detach(), offload=offload)
+            super().__init__(name, fd=ours.detach(), **options)
 
         mtu = 1500  # type: ignore[assignment]
         kernel_mac = b"\x02\x00\x00\x00\x00\x01"  # type: ignore[assignment]

@@ -124,7 +124,10 @@ class LiveHost:
         gateway = _parse_gateway(config.gateway, address) if config.gateway else None
         if config.mtu is not None and not 68 <= config.mtu <= 65535:
             raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
-        self.tap = TapPort(config.tap, offload=config.offload)
+        # An impaired link loses, queues and marks frames one by one, as on a wire: the kernel
+        # must not hand it super-segments (segmentation offload only without impairment)
+        impaired = config.impair is not None and is_impaired(config.impair)
+        self.tap = TapPort(config.tap, offload=config.offload, tso=not impaired)
         self.tap.coalesce_acks = config.coalesce_acks
         self._closables: list[Any] = [self.tap]
         try:
@@ -160,7 +163,7 @@ class LiveHost:
 
                 self.tap.add_tap(capture)
             self.impaired: ImpairedPort | None = None
-            if config.impair is not None and is_impaired(config.impair):
+            if config.impair is not None and impaired:
                 self.impaired = ImpairedPort(self.env, self.tap, config.impair, seed=config.seed)
                 self.node.attach(self.iface, self.impaired)
             else:

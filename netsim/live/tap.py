@@ -195,15 +195,17 @@ class TapPort:
     ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap), with
     its checksums filled in.
 
-    `offload` (when netsim opens the device): with a virtio-net header and checksum and
-    segmentation offload if the kernel accepts them (netsim.live.offload); `offload_flags`
-    says which TUN_F_* flags are set, `vnet_hdr` whether frames carry the header. For a
+    `offload` (when netsim opens the device): with a virtio-net header and checksum and (if
+    `tso`) segmentation offload if the kernel accepts them (netsim.live.offload);
+    `offload_flags` says which TUN_F_* flags are set, `vnet_hdr` whether frames carry the
+    header. For a
     descriptor `fd` handed over, `vnet_hdr` says whether its frames carry one.
     """
 
     def __init__(self, name: str, fd: int | None = None, batch: int = 1024,
                  syn_max_age: float | None = 1.0, coalesce_acks: bool = True,
-                 ack_batch: int = 32, offload: bool = True, vnet_hdr: bool = False) -> None:
+                 ack_batch: int = 32, offload: bool = True, vnet_hdr: bool = False,
+                 tso: bool = True) -> None:
         self.name = name
         self.offload_flags = 0
         if fd is None:
@@ -211,7 +213,7 @@ class TapPort:
             self.vnet_hdr = has_vnet_hdr(self.fd)
             try:
                 # without the header: none (a netsim that stopped abruptly may have left them)
-                self.offload_flags = set_offload(self.fd, csum=self.vnet_hdr)
+                self.offload_flags = set_offload(self.fd, csum=self.vnet_hdr, tso=tso)
             except OSError as exc:
                 os.close(self.fd)
                 raise LiveSetupError(f"--tap: cannot set offloads on {name!r}: "

@@ -9,6 +9,7 @@ Linux `nc` into netsim's sink through a real TAP with offload on."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from netsim.live.offload import (
     TUN_F_TSO4,
     VNET_HDR,
     complete_checksum,
+    set_offload,
     trusted_tcp_frame,
 )
 from netsim.live.tap import TapPort
@@ -149,6 +151,16 @@ def test_a_super_segment_larger_than_the_mss_is_one_segment_to_tcp(rig: Rig) -> 
     assert trusted_tcp_frame(bytes(broken), MAC, US.packed) is None
     # the kernel's half-done checksum of a super-segment, completed, is the full one
     assert complete_checksum(frame(b"x" * 60000, checksum="partial"), 34, 16) == big
+
+
+def test_offload_falls_back_to_none_where_the_kernel_refuses_it() -> None:
+    r, w = os.pipe()  # not a TAP: every TUNSETOFFLOAD fails (ENOTTY)
+    try:
+        assert set_offload(r) == 0
+        assert set_offload(r, tso=False) == 0
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 # ---------------------------------------------------------------------- live

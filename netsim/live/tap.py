@@ -1,46 +1,40 @@
 """A Linux TAP device as a netsim port: ``send(frame)`` writes a frame, received frames go to the
 attached receiver.
 
-`open_tap` opens ``/dev/net/tun`` and attaches to an *existing* TAP interface with
-``TUNSETIFF(IFF_TAP | IFF_NO_PI)`` (no packet-information header: each read or write is exactly
-one Ethernet frame), non-blocking; by default also with ``IFF_VNET_HDR`` and checksum and
-segmentation offload (netsim.live.offload), when the kernel offers them. The device is
-expected to exist already (see ``scripts/netns_setup.sh``): netsim refuses to create
-interfaces so that it never changes the host's network configuration by accident.
-
-Every failure to open is a `LiveSetupError` (a `UsageError`: exit status 2 from the CLI) with a
-one-line message saying what to do.
+The device is opened by netsim.live.tapdev (`open_tap`), by default with a virtio-net header
+and checksum and segmentation offload when the kernel offers them (netsim.live.offload).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
-import socket
-import struct
 import time
 from collections.abc import Callable, Container
 
-from netsim.errors import UsageError
 from netsim.live.acks import coalesce
 from netsim.live.offload import (
+    DATA_VALID,
     GSO_ECN,
     GSO_NONE,
     GSO_TCPV4,
     GSO_TCPV6,
-    IFF_VNET_HDR,
     NEEDS_CSUM,
     PLAIN,
-    TUNSETVNETHDRSZ,
     VNET_HDR,
     VNET_HDR_LEN,
     complete_checksum,
     set_offload,
-    supports_vnet_hdr,
 )
 from netsim.live.synqueue import SynQueue, is_pure_syn
+from netsim.live.tapdev import (
+    LiveSetupError,
+    has_vnet_hdr,
+    interface_mac,
+    interface_mtu,
+    open_tap,
+)
 from netsim.wire.lazyframe import LazyFrame
 
 __all__ = [
@@ -52,17 +46,6 @@ __all__ = [
     "open_tap",
 ]
 
-TUN_DEVICE = "/dev/net/tun"
-TUNSETIFF = 0x400454CA
-TUNGETIFF = 0x800454D2  # _IOR('T', 210, unsigned int)
-IFF_TAP = 0x0002
-IFF_NO_PI = 0x1000
-SIOCGIFMTU = 0x8921
-SIOCGIFHWADDR = 0x8927
-IFNAMSIZ = 16
-_IFREQ_FLAGS = struct.Struct("16sH22x")  # struct ifreq with ifr_flags
-_IFREQ_INT = struct.Struct("16si20x")  # struct ifreq with ifr_mtu
-
 #: Largest frame read from the device: the 16-bit IPv4 total length plus an Ethernet header.
 READ_SIZE = 65536 + 14
 #: ... with a virtio-net header, and room for an IPv6 super-segment (payload length up to
@@ -71,93 +54,6 @@ READ_SIZE_VNET = VNET_HDR_LEN + 65536 + 40 + 14
 
 Receiver = Callable[[bytes], None]
 Tap = Callable[[float, str, bytes], None]
-
-
-class LiveSetupError(UsageError):
-    """Live mode cannot start: not root, no TUN support, no such TAP, TAP busy, bad address."""
-
-
-def _check_name(name: str) -> bytes:
-    raw = name.encode("ascii", "replace")
-    if not name or len(raw) >= IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
-        raise LiveSetupError(f"--tap: {name!r} is not an interface name (1..15 characters)")
-    return raw
-
-
-def interface_mtu(name: str) -> int:
-    """The MTU of interface `name` in the current network namespace."""
-    raw = _check_name(name)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        out = fcntl.ioctl(s, SIOCGIFMTU, _IFREQ_INT.pack(raw, 0))
-    return int(_IFREQ_INT.unpack(out)[1])
-
-
-def interface_mac(name: str) -> bytes:
-    """The MAC address of interface `name` (for a TAP: the kernel side's address)."""
-    raw = _check_name(name)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        out = fcntl.ioctl(s, SIOCGIFHWADDR, raw + bytes(40 - len(raw)))
-    return bytes(out[18:24])
-
-
-def open_tap(name: str, vnet_hdr: bool = False) -> int:
-    """Attach to the existing TAP interface `name`; returns a non-blocking file descriptor.
-    `vnet_hdr`: with IFF_VNET_HDR if the kernel offers it (`has_vnet_hdr` tells)."""
-    raw = _check_name(name)
-    if not os.path.exists(TUN_DEVICE):
-        raise LiveSetupError(f"{TUN_DEVICE} is missing: this kernel or container has no TUN/TAP "
-                             "support (try `modprobe tun`)")
-    if os.geteuid() != 0:
-        raise LiveSetupError("live mode needs root (CAP_NET_ADMIN) to attach to a TAP device; "
-                             "run it with sudo / `ip netns exec`")
-    try:
-        socket.if_nametoindex(name)
-    except OSError:
-        raise LiveSetupError(
-            f"--tap: no interface {name!r} in this network namespace; create it with "
-            f"`scripts/netns_setup.sh up --tap {name}` and run netsim under `ip netns exec NS`"
-        ) from None
-    try:
-        fd = os.open(TUN_DEVICE, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise LiveSetupError(f"{TUN_DEVICE}: cannot open: {exc.strerror}") from None
-    flags = IFF_TAP | IFF_NO_PI
-    if vnet_hdr and supports_vnet_hdr(fd):
-        flags |= IFF_VNET_HDR
-    try:
-        fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, flags))
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno == errno.EBUSY:
-            raise LiveSetupError(f"--tap: {name!r} is busy: another process has it open "
-                                 "(is another netsim running?)") from None
-        if exc.errno == errno.EPERM:
-            raise LiveSetupError(f"--tap: not allowed to attach to {name!r} (needs root or the "
-                                 "TAP's owner)") from None
-        if exc.errno == errno.EINVAL:
-            raise LiveSetupError(f"--tap: {name!r} is not a TAP device (a TUN device or an "
-                                 "ordinary interface?)") from None
-        raise LiveSetupError(f"--tap: cannot attach to {name!r}: {exc.strerror}") from None
-    if flags & IFF_VNET_HDR:
-        try:  # the header netsim.live.offload reads and writes (the default size, made sure)
-            fcntl.ioctl(fd, TUNSETVNETHDRSZ, struct.pack("i", VNET_HDR_LEN))
-        except OSError:
-            _reattach_plain(fd, raw)
-    return fd
-
-
-def _reattach_plain(fd: int, raw: bytes) -> None:
-    """Back to frames without a virtio-net header (the header's size cannot be set)."""
-    fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, IFF_TAP | IFF_NO_PI))
-
-
-def has_vnet_hdr(fd: int) -> bool:
-    """Whether the TAP on `fd` puts a virtio-net header before each frame (TUNGETIFF)."""
-    try:
-        out = fcntl.ioctl(fd, TUNGETIFF, _IFREQ_FLAGS.pack(b"", 0))
-    except OSError:
-        return False
-    return bool(_IFREQ_FLAGS.unpack(out)[1] & IFF_VNET_HDR)
 
 
 class TapStats:
@@ -418,7 +314,8 @@ class TapPort:
         stats = self.stats
         flags, gso, _hdr_len, gso_size, start, offset = VNET_HDR.unpack_from(frame)
         frame = frame[VNET_HDR_LEN:]
-        if flags & ~(NEEDS_CSUM | 2) or gso & ~GSO_ECN not in (GSO_NONE, GSO_TCPV4, GSO_TCPV6):
+        if flags & ~(NEEDS_CSUM | DATA_VALID) \
+                or gso & ~GSO_ECN not in (GSO_NONE, GSO_TCPV4, GSO_TCPV6):
             stats.rx_offload_errors += 1  # a flag or GSO type never asked for (no UFO)
             return None
         stats.rx_offloaded += 1

@@ -5,8 +5,8 @@ A TAP opened with ``IFF_VNET_HDR`` puts a ``struct virtio_net_hdr`` before every
 ways; ``TUNSETOFFLOAD`` tells the kernel what the reader can take (Linux
 include/uapi/linux/if_tun.h: ``TUN_F_CSUM`` "you can hand me unchecksummed packets",
 ``TUN_F_TSO4``/``TUN_F_TSO6`` "I can handle TSO for IPv4/IPv6 packets"). The header
-(include/uapi/linux/virtio_net.h, ``struct virtio_net_hdr``; byte order: the host's, for a
-TAP whose little-endian flag is not set on a little-endian host) is ten bytes:
+(include/uapi/linux/virtio_net.h, ``struct virtio_net_hdr``; its numbers in the host's byte
+order, a TAP's default, which only TUNSETVNETLE/TUNSETVNETBE change) is ten bytes:
 
 - ``flags`` (u8): ``VIRTIO_NET_HDR_F_NEEDS_CSUM`` (1, "use csum_start, csum_offset"): the
   checksum is not computed; its field holds the pseudo-header's sum and the checksum is to be

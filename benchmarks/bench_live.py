@@ -8,7 +8,9 @@ from its accept to its last byte (the best of R runs). The reference is Linux ta
 over a veth pair between two namespaces at the same MTU, the same way (``nc`` to ``nc -l``).
 Ping RTTs (raw ICMP socket, 200 echoes 5 ms apart) are measured through netsim and over the
 veth. ``--profile`` runs the MTU-1500 sink once more under cProfile and prints where the time
-goes. Everything happens inside namespaces created (and removed) here.
+goes; ``--no-offload`` runs netsim without the TAP's checksum and segmentation offload
+(netsim.live.offload), to compare. Everything happens inside namespaces created (and removed)
+here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from live_helpers import NETSIM_IP, Netns, netns, running_netsim  # noqa: E402
 
 PY = sys.executable
+#: Extra arguments for every netsim run (``--no-offload``).
+NETSIM_ARGS: list[str] = []
 
 
 def sink_rate(ns: Netns, mb: int, profile: Path | None = None
@@ -39,7 +43,7 @@ def sink_rate(ns: Netns, mb: int, profile: Path | None = None
     measured it (accept to last byte), over nc's whole run (start to exit), and per second of
     netsim's CPU time (start-up included; what a loaded machine changes least)."""
     stats = Path(tempfile.mkdtemp()) / "stats.json"
-    args = ["sink", "--port", "9000", "--count", "1", "-q", "--stats", str(stats)]
+    args = ["sink", "--port", "9000", "--count", "1", "-q", "--stats", str(stats), *NETSIM_ARGS]
     if profile is not None:
         cmd = ["ip", "netns", "exec", ns.name, PY, "-m", "cProfile", "-o", str(profile),
                "-m", "netsim", "live", *args, "--tap", ns.tap]
@@ -104,7 +108,7 @@ def veth_rate(mb: int, mtu: int) -> tuple[float, list[float]]:
 
 
 def netsim_ping(ns: Netns) -> list[float]:
-    with running_netsim(ns, "up", "-q") as sim:
+    with running_netsim(ns, "up", "-q", *NETSIM_ARGS) as sim:
         rtts = [float(x) for x in ns.helper("ping", NETSIM_IP, "200").split()]
         sim.stop()
     return rtts
@@ -128,6 +132,8 @@ def main() -> int:
                         help="MTUs to measure (default 1500 9000)")
     parser.add_argument("--no-linux", action="store_true",
                         help="skip the Linux-to-Linux references (veth)")
+    parser.add_argument("--no-offload", action="store_true",
+                        help="netsim without checksum and segmentation offload on the TAP")
     parser.add_argument("--record", metavar="FILE",
                         help="also write the rates, machine, date and command to FILE (JSON)")
     args = parser.parse_args()
@@ -138,9 +144,12 @@ def main() -> int:
     import _record
     started = _record.machine()
     sinks: list[dict[str, float]] = []
-    if args.record and (args.no_linux or args.mtu != [1500, 9000]):
-        print("bench_live: --record needs a full run (both MTUs, with Linux)", file=sys.stderr)
+    if args.record and (args.no_linux or args.mtu != [1500, 9000] or args.no_offload):
+        print("bench_live: --record needs a full run (both MTUs, with Linux, netsim's "
+              "defaults)", file=sys.stderr)
         return 2
+    if args.no_offload:
+        NETSIM_ARGS.append("--no-offload")
     print(f"{'case':<44} {'MB/s':>8} {'vs Linux':>9}   (nc's whole run MB/s; MB per "
           "netsim CPU-second)")
     for mtu in args.mtu:

@@ -236,11 +236,14 @@ def capture(ns: Netns, path: Path) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- tshark
-def tshark_fields(path: Path, display_filter: str, *fields: str) -> list[list[str]]:
-    """Rows of `fields` for the frames of `path` matching `display_filter` (checksums on)."""
+def tshark_fields(path: Path, display_filter: str, *fields: str,
+                  transport_checksums: bool = True) -> list[list[str]]:
+    """Rows of `fields` for the frames of `path` matching `display_filter` (checksums on; TCP
+    and UDP ones off if not `transport_checksums`)."""
+    check = "TRUE" if transport_checksums else "FALSE"
     cmd = ["tshark", "-n", "-r", str(path),
-           "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
-           "-o", "udp.check_checksum:TRUE", "-o", "tcp.relative_sequence_numbers:FALSE",
+           "-o", "ip.check_checksum:TRUE", "-o", f"tcp.check_checksum:{check}",
+           "-o", f"udp.check_checksum:{check}", "-o", "tcp.relative_sequence_numbers:FALSE",
            "-Y", display_filter, "-T", "fields"]
     for port in APP_PORTS:  # random payloads are not HTTP or anything else: plain data
         cmd += ["-d", f"tcp.port=={port},data"]
@@ -255,10 +258,27 @@ BAD_FRAME_FILTER = ("_ws.malformed || _ws.expert.severity == error || ip.checksu
                     " || udp.checksum.status == 2")
 
 
-def tshark_problems(path: Path, extra: str = "") -> list[list[str]]:
-    """Frames tshark calls malformed or with a bad checksum (optionally restricted)."""
-    flt = f"({BAD_FRAME_FILTER})" + (f" && ({extra})" if extra else "")
-    return tshark_fields(path, flt, "frame.number", "_ws.col.Info")
+#: The same, but for the TCP and UDP checksums (see `tshark_problems`).
+_BAD_BUT_TRANSPORT_CHECKSUMS = ("_ws.malformed || _ws.expert.severity == error"
+                                " || ip.checksum.status == 2 || icmp.checksum.status == 2")
+
+
+def tshark_problems(path: Path, extra: str = "", kernel_side: bool = False) -> list[list[str]]:
+    """Frames tshark calls malformed or with a bad checksum (optionally restricted).
+
+    `kernel_side`: `path` was captured on the kernel's side of the TAP (tcpdump, `capture`)
+    while netsim had checksum offload on (its default, netsim.live.offload): the kernel's own
+    TCP and UDP checksums are only filled in after that point (the capture shows the
+    pseudo-header's sum), so on frames netsim did not send they are not checked; everything
+    else is, and netsim's frames are checked whole."""
+    only = f" && ({extra})" if extra else ""
+    flt = f"({BAD_FRAME_FILTER}){only}"
+    if not kernel_side:
+        return tshark_fields(path, flt, "frame.number", "_ws.col.Info")
+    ours = f"eth.src == {NETSIM_MAC}"
+    theirs = (f"({_BAD_BUT_TRANSPORT_CHECKSUMS}){only} && !({ours})")
+    return tshark_fields(path, f"{flt} && {ours}", "frame.number", "_ws.col.Info") + \
+        tshark_fields(path, theirs, "frame.number", "_ws.col.Info", transport_checksums=False)
 
 
 # ---------------------------------------------------------------------- Linux-side tools

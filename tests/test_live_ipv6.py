@@ -155,12 +155,13 @@ def test_nc6_and_netsim_tcp_over_ipv6_both_directions_byte_exact(
     assert counters.get("icmp6.tx_ns", 0) + counters.get("icmp6.tx_na", 0) >= 1
     rows = tshark_fields(pcap, "tcp", "ipv6.src", "tcp.checksum.status", "tcp.options.mss_val")
     assert {r[0] for r in rows} == {KERNEL_ULA, NETSIM_ULA}
-    # every checksum netsim computed is good (1); none of the kernel's is bad (0)
+    # every checksum netsim computed is good (1); the kernel's, with checksum offload on
+    # (netsim.live.offload), are filled in after the capture point: netsim checked or
+    # completed them (no checksum drop above), and tshark_problems leaves them out
     assert {r[1] for r in rows if r[0] == NETSIM_ULA} == {"1"}
-    assert "0" not in {r[1] for r in rows}
     # netsim's SYNs announce its TAP's MTU less 60 (RFC 8200 §8.3)
     assert {r[2] for r in rows if r[0] == NETSIM_ULA and r[2]} == {"1440"}
-    assert tshark_problems(pcap, "ipv6") == [], err.decode()
+    assert tshark_problems(pcap, "ipv6", kernel_side=True) == [], err.decode()
 
 
 @live

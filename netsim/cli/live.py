@@ -115,6 +115,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="ECN (RFC 3168), as Linux's net.ipv4.tcp_ecn: 0 never, 1 ask for it on "
                         "connections netsim opens and agree when asked, 2 agree only when "
                         "asked (default)")
+    g.add_argument("--no-offload", dest="offload", action="store_false",
+                   help="frames without a virtio-net header: netsim computes and checks every "
+                        "checksum and reads MTU-sized frames (default: the kernel does, and "
+                        "hands over TCP super-segments, when it can)")
     g.add_argument("--quiet", "-q", action="store_true", help="print only results")
     g.add_argument("-6", dest="ipv6", action="store_true",
                    help="also speak IPv6 on the TAP (TCP servers listen on both families)")
@@ -190,6 +194,7 @@ def _config(args: argparse.Namespace) -> LiveConfig:
                          "or 2 (agree when asked)")
     return LiveConfig(tap=args.tap, ip=args.ip, mac=args.mac, mtu=mtu, gateway=args.gateway,
                       impair=impair, seed=args.seed, pcap=args.pcap, trace=args.trace,
+                      offload=getattr(args, "offload", True),
                       tcp=TcpConfig.linux_like(min_rto=min_rto, syncookies=cookies,
                                                ecn=int(ecn)))
 

@@ -25,6 +25,7 @@ from simpy.events import Event, Process
 from netsim.link.config import LinkConfig
 from netsim.live.env import LiveEnvironment
 from netsim.live.impair import ImpairedPort, is_impaired
+from netsim.live.offload import trusted_tcp_frame
 from netsim.live.tap import LiveSetupError, TapPort
 from netsim.node import Node
 from netsim.stack.events import TraceRecord
@@ -110,6 +111,7 @@ class LiveConfig:
     tcp: TcpConfig | None = None  # default: TcpConfig.linux_like()
     name: str = "netsim"
     coalesce_acks: bool = True  # netsim.live.acks: one ACK per connection per batch read
+    offload: bool = True  # netsim.live.offload: the kernel checks and fills TCP checksums
 
 
 class LiveHost:
@@ -122,7 +124,10 @@ class LiveHost:
         gateway = _parse_gateway(config.gateway, address) if config.gateway else None
         if config.mtu is not None and not 68 <= config.mtu <= 65535:
             raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
-        self.tap = TapPort(config.tap)
+        # An impaired link loses, queues and marks frames one by one, as on a wire: the kernel
+        # must not hand it super-segments (segmentation offload only without impairment)
+        impaired = config.impair is not None and is_impaired(config.impair)
+        self.tap = TapPort(config.tap, offload=config.offload, tso=not impaired)
         self.tap.coalesce_acks = config.coalesce_acks
         self._closables: list[Any] = [self.tap]
         try:
@@ -158,13 +163,18 @@ class LiveHost:
 
                 self.tap.add_tap(capture)
             self.impaired: ImpairedPort | None = None
-            if config.impair is not None and is_impaired(config.impair):
+            if config.impair is not None and impaired:
                 self.impaired = ImpairedPort(self.env, self.tap, config.impair, seed=config.seed)
                 self.node.attach(self.iface, self.impaired)
             else:
                 self.node.attach(self.iface, self.tap)
                 # Under a SYN flood: SYNs answered with a cookie skip the parsed-object path
                 self.tap.shortcut = self._answer_cookie_syn
+                if self.tap.vnet_hdr:
+                    # TCP segments the kernel vouches for go to TCP unchecked (an impairment
+                    # reads bytes: then they take the ordinary path)
+                    own_mac, own_ip = bytes(self.iface.mac), self.iface.ip.packed
+                    self.tap.trusted = lambda frame: trusted_tcp_frame(frame, own_mac, own_ip)
             self.tap.answerable = self._answerable
             self.tap.register(self.env)
         except BaseException:
@@ -242,7 +252,7 @@ class LiveHost:
     def summary(self) -> dict[str, Any]:
         """Counters for people and tests: stack counters and drops, TAP and link statistics."""
         out: dict[str, Any] = {
-            "tap": self.tap.stats.as_dict(),
+            "tap": self.tap.stats.as_dict() | {"offload_flags": self.tap.offload_flags},
             "counters": {k: v for k, v in self.stack.counters.flat().items() if v},
             "drops": self.stack.counters.drops(),
             "env": {"wakeups": self.env.wakeups, "deferred": self.env.deferred,

@@ -1,29 +1,41 @@
 """A Linux TAP device as a netsim port: ``send(frame)`` writes a frame, received frames go to the
 attached receiver.
 
-`open_tap` opens ``/dev/net/tun`` and attaches to an *existing* TAP interface with
-``TUNSETIFF(IFF_TAP | IFF_NO_PI)`` (no packet-information header: each read or write is exactly
-one Ethernet frame), non-blocking. The device is expected to exist already (see
-``scripts/netns_setup.sh``): netsim refuses to create interfaces so that it never changes the
-host's network configuration by accident.
-
-Every failure to open is a `LiveSetupError` (a `UsageError`: exit status 2 from the CLI) with a
-one-line message saying what to do.
+The device is opened by netsim.live.tapdev (`open_tap`), by default with a virtio-net header
+and checksum and segmentation offload when the kernel offers them (netsim.live.offload).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import fcntl
 import os
-import socket
-import struct
 import time
 from collections.abc import Callable, Container
 
-from netsim.errors import UsageError
 from netsim.live.acks import coalesce
+from netsim.live.offload import (
+    DATA_VALID,
+    GSO_ECN,
+    GSO_NONE,
+    GSO_TCPV4,
+    GSO_TCPV6,
+    NEEDS_CSUM,
+    PLAIN,
+    VNET_HDR,
+    VNET_HDR_LEN,
+    complete_checksum,
+    set_offload,
+)
 from netsim.live.synqueue import SynQueue, is_pure_syn
+from netsim.live.tapdev import (
+    LiveSetupError,
+    has_vnet_hdr,
+    interface_mac,
+    interface_mtu,
+    open_tap,
+)
+from netsim.wire.lazyframe import LazyFrame
 
 __all__ = [
     "LiveSetupError",
@@ -34,92 +46,22 @@ __all__ = [
     "open_tap",
 ]
 
-TUN_DEVICE = "/dev/net/tun"
-TUNSETIFF = 0x400454CA
-IFF_TAP = 0x0002
-IFF_NO_PI = 0x1000
-SIOCGIFMTU = 0x8921
-SIOCGIFHWADDR = 0x8927
-IFNAMSIZ = 16
-_IFREQ_FLAGS = struct.Struct("16sH22x")  # struct ifreq with ifr_flags
-_IFREQ_INT = struct.Struct("16si20x")  # struct ifreq with ifr_mtu
-
 #: Largest frame read from the device: the 16-bit IPv4 total length plus an Ethernet header.
 READ_SIZE = 65536 + 14
+#: ... with a virtio-net header, and room for an IPv6 super-segment (payload length up to
+#: 65535 after the 40-byte header).
+READ_SIZE_VNET = VNET_HDR_LEN + 65536 + 40 + 14
 
 Receiver = Callable[[bytes], None]
 Tap = Callable[[float, str, bytes], None]
-
-
-class LiveSetupError(UsageError):
-    """Live mode cannot start: not root, no TUN support, no such TAP, TAP busy, bad address."""
-
-
-def _check_name(name: str) -> bytes:
-    raw = name.encode("ascii", "replace")
-    if not name or len(raw) >= IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
-        raise LiveSetupError(f"--tap: {name!r} is not an interface name (1..15 characters)")
-    return raw
-
-
-def interface_mtu(name: str) -> int:
-    """The MTU of interface `name` in the current network namespace."""
-    raw = _check_name(name)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        out = fcntl.ioctl(s, SIOCGIFMTU, _IFREQ_INT.pack(raw, 0))
-    return int(_IFREQ_INT.unpack(out)[1])
-
-
-def interface_mac(name: str) -> bytes:
-    """The MAC address of interface `name` (for a TAP: the kernel side's address)."""
-    raw = _check_name(name)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        out = fcntl.ioctl(s, SIOCGIFHWADDR, raw + bytes(40 - len(raw)))
-    return bytes(out[18:24])
-
-
-def open_tap(name: str) -> int:
-    """Attach to the existing TAP interface `name`; returns a non-blocking file descriptor."""
-    raw = _check_name(name)
-    if not os.path.exists(TUN_DEVICE):
-        raise LiveSetupError(f"{TUN_DEVICE} is missing: this kernel or container has no TUN/TAP "
-                             "support (try `modprobe tun`)")
-    if os.geteuid() != 0:
-        raise LiveSetupError("live mode needs root (CAP_NET_ADMIN) to attach to a TAP device; "
-                             "run it with sudo / `ip netns exec`")
-    try:
-        socket.if_nametoindex(name)
-    except OSError:
-        raise LiveSetupError(
-            f"--tap: no interface {name!r} in this network namespace; create it with "
-            f"`scripts/netns_setup.sh up --tap {name}` and run netsim under `ip netns exec NS`"
-        ) from None
-    try:
-        fd = os.open(TUN_DEVICE, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise LiveSetupError(f"{TUN_DEVICE}: cannot open: {exc.strerror}") from None
-    try:
-        fcntl.ioctl(fd, TUNSETIFF, _IFREQ_FLAGS.pack(raw, IFF_TAP | IFF_NO_PI))
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno == errno.EBUSY:
-            raise LiveSetupError(f"--tap: {name!r} is busy: another process has it open "
-                                 "(is another netsim running?)") from None
-        if exc.errno == errno.EPERM:
-            raise LiveSetupError(f"--tap: not allowed to attach to {name!r} (needs root or the "
-                                 "TAP's owner)") from None
-        if exc.errno == errno.EINVAL:
-            raise LiveSetupError(f"--tap: {name!r} is not a TAP device (a TUN device or an "
-                                 "ordinary interface?)") from None
-        raise LiveSetupError(f"--tap: cannot attach to {name!r}: {exc.strerror}") from None
-    return fd
 
 
 class TapStats:
     """Counters of one TAP port (frames and bytes each way, and what went wrong)."""
 
     __slots__ = ("rx_frames", "rx_bytes", "tx_frames", "tx_bytes", "tx_dropped", "tx_errors",
-                 "rx_errors", "reads", "tx_coalesced")
+                 "rx_errors", "reads", "tx_coalesced", "rx_offloaded", "rx_gso",
+                 "rx_gso_size_max", "rx_offload_errors")
 
     def __init__(self) -> None:
         self.rx_frames = 0
@@ -131,6 +73,10 @@ class TapStats:
         self.rx_errors = 0
         self.reads = 0  # wake-ups that read at least one frame
         self.tx_coalesced = 0  # ACKs not written: a later ACK of the batch covers them
+        self.rx_offloaded = 0  # frames whose checksum the kernel checked or left to us
+        self.rx_gso = 0  # of them, super-segments (TSO: several segments' worth)
+        self.rx_gso_size_max = 0  # the largest segment size the kernel gave them (gso_size)
+        self.rx_offload_errors = 0  # dropped: a malformed virtio-net header
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -142,14 +88,38 @@ class TapPort:
     `poll()` reads every pending frame (up to `batch`) and hands each to the receiver, pure
     SYNs through a `SynQueue` (netsim.live.synqueue); a `LiveEnvironment` calls it when the
     descriptor is readable (`register(env)`).
-    ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap).
+    ``add_tap(fn)`` sees every frame as ``fn(wall_time, "rx"|"tx", frame)`` (for pcap), with
+    its checksums filled in.
+
+    `offload` (when netsim opens the device): with a virtio-net header and checksum and (if
+    `tso`) segmentation offload if the kernel accepts them (netsim.live.offload);
+    `offload_flags` says which TUN_F_* flags are set, `vnet_hdr` whether frames carry the
+    header. For a
+    descriptor `fd` handed over, `vnet_hdr` says whether its frames carry one.
     """
 
     def __init__(self, name: str, fd: int | None = None, batch: int = 1024,
                  syn_max_age: float | None = 1.0, coalesce_acks: bool = True,
-                 ack_batch: int = 32) -> None:
+                 ack_batch: int = 32, offload: bool = True, vnet_hdr: bool = False,
+                 tso: bool = True) -> None:
         self.name = name
-        self.fd = open_tap(name) if fd is None else fd
+        self.offload_flags = 0
+        if fd is None:
+            self.fd = open_tap(name, vnet_hdr=offload)
+            self.vnet_hdr = has_vnet_hdr(self.fd)
+            try:
+                # without the header: none (a netsim that stopped abruptly may have left them)
+                self.offload_flags = set_offload(self.fd, csum=self.vnet_hdr, tso=tso)
+            except OSError as exc:
+                os.close(self.fd)
+                raise LiveSetupError(f"--tap: cannot set offloads on {name!r}: "
+                                     f"{exc.strerror}") from None
+        else:
+            self.fd = fd
+            self.vnet_hdr = vnet_hdr
+        #: Tried on each frame whose TCP checksum the kernel vouches for: a `LazyFrame` for
+        #: the stack, or None (netsim.live.offload.trusted_tcp_frame; set by LiveHost).
+        self.trusted: Callable[[bytes], LazyFrame | None] | None = None
         self.batch = batch
         self.stats = TapStats()
         self._receiver: Receiver | None = None
@@ -218,7 +188,10 @@ class TapPort:
             for tap in self._taps:
                 tap(now, "tx", frame)
         try:
-            os.write(self.fd, frame)
+            if self.vnet_hdr:
+                os.writev(self.fd, (PLAIN, frame))  # checksums computed, not a GSO frame
+            else:
+                os.write(self.fd, frame)
         except (BlockingIOError, InterruptedError):
             stats.tx_dropped += 1
             return
@@ -273,11 +246,13 @@ class TapPort:
         known: Container[bytes] | None = None  # asked at the batch's first SYN
         read_at = 0.0
         flush_every = self.ack_batch if self._held is not None else 0
+        vnet = self.vnet_hdr
+        size = READ_SIZE_VNET if vnet else READ_SIZE
         n = 0
         nbytes = 0
         while n < self.batch:
             try:
-                frame = read(fd, READ_SIZE)
+                frame = read(fd, size)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
@@ -286,6 +261,27 @@ class TapPort:
             if not frame:
                 break
             n += 1
+            if vnet:
+                if frame[0] or frame[1]:
+                    got = self._offloaded(frame)
+                    if got is None:
+                        continue  # a malformed header: counted
+                    frame, lazy = got
+                    if lazy is not None:
+                        nbytes += len(frame)
+                        if taps:
+                            now = time.time()
+                            for tap in taps:
+                                tap(now, "rx", frame)
+                        if n > 1 and touch is not None:
+                            touch()
+                        if receiver is not None:
+                            receiver(lazy)  # type: ignore[arg-type]  # the stack takes both
+                        if flush_every and n % flush_every == 0:
+                            self._flush()
+                        continue
+                else:
+                    frame = frame[VNET_HDR_LEN:]
             nbytes += len(frame)
             if taps:
                 now = time.time()
@@ -309,6 +305,43 @@ class TapPort:
         if n:
             stats.reads += 1
         return n, nbytes
+
+    def _offloaded(self, frame: bytes) -> tuple[bytes, LazyFrame | None] | None:
+        """A frame read with a virtio-net header that is not all zeros (netsim.live.offload):
+        (its bytes, checksums filled in when a pcap needs them or the ordinary path checks
+        them; the `LazyFrame` the stack takes at once, or None). None: a malformed header,
+        counted and dropped."""
+        stats = self.stats
+        flags, gso, _hdr_len, gso_size, start, offset = VNET_HDR.unpack_from(frame)
+        frame = frame[VNET_HDR_LEN:]
+        if flags & ~(NEEDS_CSUM | DATA_VALID) \
+                or gso & ~GSO_ECN not in (GSO_NONE, GSO_TCPV4, GSO_TCPV6):
+            stats.rx_offload_errors += 1  # a flag or GSO type never asked for (no UFO)
+            return None
+        stats.rx_offloaded += 1
+        if gso:
+            stats.rx_gso += 1
+            if gso_size > stats.rx_gso_size_max:
+                stats.rx_gso_size_max = gso_size
+        partial = flags & NEEDS_CSUM
+        if partial and self._taps:
+            done = complete_checksum(frame, start, offset)  # the pcap gets valid bytes
+            if done is None:
+                stats.rx_offload_errors += 1
+                return None
+            frame, partial = done, 0
+        trusted = self.trusted
+        if trusted is not None and not is_pure_syn(frame):  # (SYNs: netsim.live.synqueue)
+            lazy = trusted(frame)
+            if lazy is not None:
+                return frame, lazy
+        if partial:
+            done = complete_checksum(frame, start, offset)  # the ordinary path checks it
+            if done is None:
+                stats.rx_offload_errors += 1
+                return None
+            frame = done
+        return frame, None
 
     def _deliver(self, frame: bytes) -> None:
         shortcut = self.shortcut
@@ -341,6 +374,11 @@ class TapPort:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.offload_flags:
+                # the device (persistent) would keep them: whoever opens it next without a
+                # virtio-net header must get whole frames with their checksums
+                with contextlib.suppress(OSError):
+                    set_offload(self.fd, csum=False)
             os.close(self.fd)
 
     def __repr__(self) -> str:

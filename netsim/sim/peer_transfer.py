@@ -35,6 +35,7 @@ from netsim.stack.tcp.errors import TcpError
 from netsim.stack.tcp.peer_adapter import (
     PeerConnection,
     PeerFactory,
+    PeerListener,
     connect_peer,
     listen_peer,
     raised,
@@ -85,15 +86,19 @@ def transfer(peer_factory: PeerFactory, seed: int = 1, *, active: bool = False,
                       reorder=reorder, duplicate=duplicate)
     net = two_hosts(world, link, trace=trace, tcp=TcpConfig())
     h1, h2 = net.hosts
-    state: dict[str, Any] = {"conn": None, "got": bytearray(), "error": "", "netsim": None,
+    state: dict[str, Any] = {"conn": None, "got": bytearray(), "netsim": None,
                              "netsim_done": False, "peer_eof": False, "started": False}
     done = env.event()
 
     def check_done() -> None:
+        # both ends done; a peer that broke the interface is done too (its connection was
+        # reset, and netsim's TCP ends when the RST, or the answer to its next segment,
+        # arrives); a peer that could not be made never will be
         conn: PeerConnection | None = state["conn"]
+        lst: PeerListener | None = state.get("listener")
         peer_done = conn is not None and conn.closed
-        if not done.triggered and (state["netsim_done"] and peer_done or state["error"]
-                                   or conn is not None and conn.error is not None):
+        if not done.triggered and (state["netsim_done"] and peer_done
+                                   or conn is None and lst is not None and lst.error):
             done.succeed()
 
     def peer_app(conn: PeerConnection) -> None:

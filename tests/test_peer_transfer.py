@@ -4,12 +4,19 @@ as the passive and as the active side; and a broken peer is told apart from a wo
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from netsim.sim.peer_transfer import transfer
 from netsim.stack.tcp.lab_peer import LabPeer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("active", [False, True], ids=["peer-passive", "peer-active"])
@@ -63,3 +70,43 @@ def test_a_factory_that_raises_is_an_error_not_a_crash() -> None:
         assert not res.to_peer_intact and not res.from_peer_intact and res.segments == 0
         assert res.error.startswith("making the peer raised RuntimeError: 'no peer today'"), \
             res.error
+
+
+GLUE = '''
+from sender import Sender  # the 07b model solution, next to this file
+
+from netsim.stack.tcp.lab_peer import LabPeer
+
+
+class TcpPeer(LabPeer):
+    """LabPeer's glue around the sender of the file next to it."""
+
+    def __init__(self, isn=0, initial_rto=1.0, max_payload=1000, capacity=64000):
+        super().__init__(isn, initial_rto, max_payload, capacity)
+        self._sender = Sender(isn, initial_rto, max_payload)
+'''
+
+
+def test_students_run_the_simulation_on_their_file_which_imports_its_neighbours(
+        tmp_path: Path) -> None:
+    shutil.copy(ROOT / "lessons" / "teachers" / "solutions" / "sender.py", tmp_path)
+    (tmp_path / "tcp_peer.py").write_text(GLUE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # this checkout's netsim
+    plot = tmp_path / "out.png"
+    proc = subprocess.run([sys.executable, "-m", "netsim.labrun", "peer-sim", "tcp_peer.py",
+                           "--seed", "2", "--active", "--plot", str(plot)], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("1000000 bytes, intact=True") == 2, proc.stdout
+    assert "clean close: yours=True, netsim's=True" in proc.stdout
+    assert plot.stat().st_size > 10_000
+    bad = subprocess.run([sys.executable, "-m", "netsim.labrun", "peer-sim", "tcp_peer.py",
+                          "--loss", "1"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "--loss: 1.0 is not allowed" in bad.stderr
+    (tmp_path / "sender.py").unlink()
+    gone = subprocess.run([sys.executable, "-m", "netsim.labrun", "peer-sim", "tcp_peer.py"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert gone.returncode == 2
+    assert "ModuleNotFoundError: No module named 'sender'" in gone.stderr, gone.stderr

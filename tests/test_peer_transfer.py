@@ -110,3 +110,14 @@ def test_students_run_the_simulation_on_their_file_which_imports_its_neighbours(
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert gone.returncode == 2
     assert "ModuleNotFoundError: No module named 'sender'" in gone.stderr, gone.stderr
+
+
+def test_the_benchmark_prints_a_row_per_mode_with_the_transfers_ok() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_peer.py"),
+                           "--seeds", "1", "--repeat", "1", "--bytes", "100000"],
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["passive", "active"] and all(r[-1] == "yes" for r in rows)

@@ -95,10 +95,10 @@ def _corpus(reference: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Normalised units of netsim's reference (the named classes/functions) and of every
     teacher's solution."""
     out: list[tuple[str, tuple[str, ...]]] = []
-    mod_name, _, names = reference.partition(":")
-    wanted = set(filter(None, names.split(",")))
-    if mod_name:
-        spec = importlib.util.find_spec(mod_name)
+    for entry in filter(None, reference.split(";")):
+        mod_name, _, names = entry.partition(":")
+        wanted = set(filter(None, names.split(",")))
+        spec = importlib.util.find_spec(mod_name) if mod_name else None
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             tree = ast.parse(Path(spec.origin).read_text())
             for node in tree.body:
@@ -162,10 +162,16 @@ def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
 
 
 def _reuse(tree: ast.AST, assignment: Assignment, target: str) -> list[str]:
-    """Names the file takes from the reference module, and how."""
-    if not assignment.reference:
-        return []
-    mod_name, _, names = assignment.reference.partition(":")
+    """Names the file takes from the reference modules, and how."""
+    out: list[str] = []
+    for entry in filter(None, assignment.reference.split(";")):
+        out += _reuse_of(tree, entry, target)
+    return sorted(set(out))
+
+
+def _reuse_of(tree: ast.AST, reference: str, target: str) -> list[str]:
+    """Names the file takes from one reference module ("module:Name,name"), and how."""
+    mod_name, _, names = reference.partition(":")
     ref_names = set(names.split(","))
     bound: dict[str, str] = {}  # local name -> reference name
     module_aliases = set()

@@ -48,12 +48,17 @@ def peer_live(spec: str, *extra: str) -> tuple[int, str, str]:
 
 
 @live
-def test_linux_nc_gets_a_megabyte_back_byte_exact_from_labpeer(
-        require_tool: Callable[[str], str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("spec", [
+    "netsim/stack/tcp/lab_peer.py:LabPeer",
+    # the teachers' model solution, with the 07b and 06 model solutions next to it, as a
+    # student runs theirs
+    "lessons/teachers/solutions/tcp_peer.py",
+], ids=["LabPeer", "model-solution"])
+def test_linux_nc_gets_a_megabyte_back_byte_exact_from_the_peer(
+        spec: str, require_tool: Callable[[str], str], tmp_path: Path) -> None:
     require_tool("nc")
     plot = tmp_path / "peer.png"
-    status, out, err = peer_live(f"{REPO}/netsim/stack/tcp/lab_peer.py:LabPeer",
-                                 "--plot", str(plot))
+    status, out, err = peer_live(str(REPO / spec), "--plot", str(plot))
     assert status == 0, out + err
     assert "nc sent 1000000 bytes and got 1000000 back, byte-exact" in out, out
     assert "closed cleanly=True" in out and "error" not in out, out

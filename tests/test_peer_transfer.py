@@ -121,3 +121,20 @@ def test_the_benchmark_prints_a_row_per_mode_with_the_transfers_ok() -> None:
     assert proc.returncode == 0, proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines()[1:]]
     assert [r[0] for r in rows] == ["passive", "active"] and all(r[-1] == "yes" for r in rows)
+
+
+def test_the_teachers_model_solution_moves_a_megabyte_each_way_too() -> None:
+    from netsim.userclass import import_user_class
+
+    folder = ROOT / "lessons" / "teachers" / "solutions"
+    sys.path.insert(0, str(folder))  # its `from sender import Sender`, as labrun does
+    try:
+        model = import_user_class(f"{folder / 'tcp_peer.py'}:TcpPeer", "FILE", "test_peer")
+    finally:
+        sys.path.remove(str(folder))
+        for name in ("sender", "tcp_receiver"):  # not left for other tests to find
+            sys.modules.pop(name, None)
+    for seed, active in ((1, False), (2, True)):
+        res = transfer(model, seed, active=active)
+        assert res.to_peer_intact and res.from_peer_intact, res
+        assert res.peer_closed and res.netsim_closed and not res.reset and res.error == ""

@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.tcp_sender",
                "netsim.stack.tcp.lab_sender", "netsim.stack.tcp.lab_peer",
-               "netsim.stack.tcp.peer_adapter", "netsim.sim.peer_transfer",
+               "netsim.stack.tcp.peer_adapter", "netsim.stack.tcp.peer_checks",
+               "netsim.sim.peer_transfer", "netsim.live.peer_echo",
                "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc")
 

@@ -15,7 +15,8 @@ from netsim.sim.world import World
 from netsim.stack.events import SegmentRecord
 from netsim.stack.tcp.lab_peer import LabPeer
 from netsim.stack.tcp.layer import AddressInUse
-from netsim.stack.tcp.peer_adapter import PeerError, check_segments, listen_peer
+from netsim.stack.tcp.peer_adapter import listen_peer
+from netsim.stack.tcp.peer_checks import PeerError, check_segments
 from netsim.trace import Recorder
 from netsim.trace.plots.timeseq import time_sequence_data
 from netsim.wire.tcp import ACK, RST, SYN, MSSOption, TCPSegment

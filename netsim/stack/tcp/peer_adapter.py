@@ -29,10 +29,20 @@ from collections.abc import Callable
 from ipaddress import IPv6Address
 from typing import Any
 
-from netsim.errors import NetsimError, UsageError
+from netsim.errors import UsageError
 from netsim.stack.events import SegmentRecord, Tracer
 from netsim.stack.host import Stack
 from netsim.stack.tcp.layer import ConnKey
+from netsim.stack.tcp.peer_checks import (
+    MASK,
+    PeerError,
+    Seg,
+    check_bool,
+    check_segments,
+    is_int,
+    raised,
+    shown,
+)
 from netsim.stack.timers import INF
 from netsim.wire.ipv4 import intern_ip
 from netsim.wire.tcp import (
@@ -53,72 +63,8 @@ from netsim.wire.tcp import (
 __all__ = ["PeerConnection", "PeerError", "PeerListener", "check_segments", "connect_peer",
            "listen_peer", "raised"]
 
-MASK = 0xFFFFFFFF
-Seg = tuple[int, int | None, int, bool, bool, bool, bytes]
 #: factory(isn=, initial_rto=, max_payload=, capacity=) -> a TcpPeer
 PeerFactory = Callable[..., Any]
-
-
-class PeerError(NetsimError):
-    """What a peer returned (or raised) that the adapter cannot send."""
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """A short, printable picture of a value a peer returned (it may be anything)."""
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__
-        text = f"<{type(value).__name__}>"
-    text = text.encode("ascii", "backslashreplace").decode()
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def raised(exc: BaseException) -> str:
-    """An exception a peer raised, in one short escaped line."""
-    return f"{type(exc).__name__}: {_shown(str(exc), 160)}"
-
-
-def _is_int(v: Any, lo: int, hi: int) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
-
-
-def check_segments(value: Any, call: str, max_payload: int) -> list[Seg]:
-    """`value` (what `call` returned) as a list of segments; PeerError naming the first thing
-    wrong with it otherwise."""
-    if not isinstance(value, list):
-        raise PeerError(f"{call} returned {_shown(value)}; it must return a list of segments")
-    out: list[Seg] = []
-    for i, seg in enumerate(value):
-        where = f"{call}, segment {i}"
-        if not isinstance(seg, tuple) or len(seg) != 7:
-            raise PeerError(f"{where}: {_shown(seg)} is not a 7-tuple (seqno, ackno, window, "
-                            "syn, fin, rst, payload)")
-        seqno, ackno, window, syn, fin, rst, payload = seg
-        if not _is_int(seqno, 0, MASK):
-            raise PeerError(f"{where}: seqno {_shown(seqno)} is not an int in [0, 2**32)")
-        if ackno is not None and not _is_int(ackno, 0, MASK):
-            raise PeerError(f"{where}: ackno {_shown(ackno)} is neither None nor an int in "
-                            "[0, 2**32)")
-        if not _is_int(window, 0, 0xFFFF):
-            raise PeerError(f"{where}: window {_shown(window)} is not an int in [0, 65535]")
-        for name, flag in (("syn", syn), ("fin", fin), ("rst", rst)):
-            if not isinstance(flag, bool):
-                raise PeerError(f"{where}: {name} {_shown(flag)} is not a bool")
-        if not isinstance(payload, bytes):
-            raise PeerError(f"{where}: payload {_shown(payload)} is not bytes")
-        if len(payload) > max_payload:
-            raise PeerError(f"{where}: {len(payload)} bytes of payload; at most max_payload = "
-                            f"{max_payload}")
-        if rst and (syn or fin or payload):
-            raise PeerError(f"{where}: a RST with SYN, FIN or payload")
-        out.append((seqno, ackno, window, syn, fin, rst, payload))
-    return out
-
-
-def _check_bool(value: Any, call: str) -> bool:
-    if not isinstance(value, bool):
-        raise PeerError(f"{call} returned {_shown(value)}; it must return a bool")
-    return value
 
 
 class PeerConnection:
@@ -174,7 +120,7 @@ class PeerConnection:
             segs = check_segments(self._call(name, *args), f"{name}()", self.max_payload)
             for seg in segs:
                 self._send(seg)
-            active = _check_bool(self._call("active"), "active()")
+            active = check_bool(self._call("active"), "active()")
         except PeerError as exc:
             self.fail(exc)
             return
@@ -199,7 +145,7 @@ class PeerConnection:
         try:
             data = self._call("read")
             if not isinstance(data, bytes):
-                raise PeerError(f"read() returned {_shown(data)}; it must return bytes")
+                raise PeerError(f"read() returned {shown(data)}; it must return bytes")
         except PeerError as exc:
             self.fail(exc)
             return b""
@@ -209,7 +155,7 @@ class PeerConnection:
         if self.error is not None:
             return False
         try:
-            return _check_bool(self._call("at_eof"), "at_eof()")
+            return check_bool(self._call("at_eof"), "at_eof()")
         except PeerError as exc:
             self.fail(exc)
             return False
@@ -377,15 +323,15 @@ class PeerListener:
 
 def _check_options(port: int | None, initial_rto: float, max_payload: int, capacity: int,
                    tick_interval: float) -> None:
-    if port is not None and not (_is_int(port, 1, 0xFFFF)):
+    if port is not None and not (is_int(port, 1, 0xFFFF)):
         raise UsageError(f"port: {port!r} is not in 1..65535")
     for name, seconds in (("initial_rto", initial_rto), ("tick_interval", tick_interval)):
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or \
                 not 0 < seconds < INF:
             raise UsageError(f"{name}: {seconds!r} is not allowed; use seconds > 0")
-    if not _is_int(max_payload, 1, 0xFFFF - 60):
+    if not is_int(max_payload, 1, 0xFFFF - 60):
         raise UsageError(f"max_payload: {max_payload!r} is not allowed; use 1..65475 bytes")
-    if not _is_int(capacity, 1, 1 << 30):
+    if not is_int(capacity, 1, 1 << 30):
         raise UsageError(f"capacity: {capacity!r} is not allowed; use 1..2**30 bytes")
 
 

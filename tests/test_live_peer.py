@@ -7,6 +7,8 @@ machine slows the test down but does not fail it."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -60,7 +62,7 @@ def test_linux_nc_gets_a_megabyte_back_byte_exact_from_the_peer(
     plot = tmp_path / "peer.png"
     status, out, err = peer_live(str(REPO / spec), "--plot", str(plot))
     assert status == 0, out + err
-    assert "nc sent 1000000 bytes and got 1000000 back, byte-exact" in out, out
+    assert "1000000 of the 1000000 bytes nc sent came back, byte-exact" in out, out
     assert "closed cleanly=True" in out and "error" not in out, out
     assert plot.stat().st_size > 10_000  # the time-sequence graph of the peer's connection
 
@@ -90,3 +92,20 @@ def test_a_peer_that_breaks_fails_the_run_and_the_namespace_is_removed(
     assert status == 1, out + err
     assert "NOT byte-exact" in out, out
     assert "error: receive() returned 'not a list'; it must return a list of segments" in out
+
+
+@live
+def test_the_starter_is_refused_at_once(require_tool: Callable[[str], str],
+                                        tmp_path: Path) -> None:
+    """The starter raises on its first receive(): the adapter answers the SYN with a RST, so
+    nc is refused at once instead of waiting for its SYN retransmissions to give up."""
+    require_tool("nc")
+    for name in ("sender.py", "tcp_receiver.py"):
+        shutil.copy(REPO / "lessons" / "teachers" / "solutions" / name, tmp_path)
+    shutil.copy(REPO / "lessons" / "assignments" / "10-tcp-peer" / "tcp_peer.py", tmp_path)
+    status, out, err = peer_live(str(tmp_path / "tcp_peer.py"))
+    assert status == 1, out + err
+    assert "0 of the 1000000 bytes nc sent came back, NOT byte-exact" in out, out
+    assert "error: receive() raised NotImplementedError: 'TODO: TcpPeer.receive'" in out
+    seconds = float(re.search(r"in ([0-9.]+) s;", out).group(1))  # type: ignore[union-attr]
+    assert seconds < 30, out

@@ -138,3 +138,22 @@ def test_the_teachers_model_solution_moves_a_megabyte_each_way_too() -> None:
         res = transfer(model, seed, active=active)
         assert res.to_peer_intact and res.from_peer_intact, res
         assert res.peer_closed and res.netsim_closed and not res.reset and res.error == ""
+
+
+class _Unwritten(LabPeer):
+    """As the starter: every method raises."""
+
+    def connect(self) -> list[Any]:
+        raise NotImplementedError("TODO: TcpPeer.connect")
+
+    def receive(self, seg: Any) -> list[Any]:
+        raise NotImplementedError("TODO: TcpPeer.receive")
+
+
+@pytest.mark.parametrize(("active", "call"), [(False, "receive"), (True, "connect")])
+def test_a_peer_that_fails_before_its_syn_ends_the_run_at_once(active: bool, call: str) -> None:
+    res = transfer(_Unwritten, 1, active=active)
+    assert res.error == f"{call}() raised NotImplementedError: 'TODO: TcpPeer.{call}'"
+    assert res.seconds < 1 and not res.peer_closed and not res.netsim_closed
+    # passive: the SYN is answered with a RST (refused), so netsim's TCP stops too
+    assert res.segments == (0 if active else 1) and res.reset is not active

@@ -128,9 +128,10 @@ def run_live(spec: str, *, nbytes: int = 1_000_000, seed: int = 1, timeout: floa
                 return 2
             started = time.monotonic()
             with sent.open("rb") as src, got.open("wb") as dst:
-                nc = subprocess.run(["ip", "netns", "exec", ns, "nc", "-N", NETSIM_IP,
-                                     str(PORT)], stdin=src, stdout=dst, stderr=subprocess.PIPE,
-                                    timeout=timeout, check=False)
+                nc = subprocess.Popen(["ip", "netns", "exec", ns, "nc", "-N", NETSIM_IP,
+                                       str(PORT)], stdin=src, stdout=dst,
+                                      stderr=subprocess.DEVNULL)
+                nc_status = _wait_nc(nc, server, started + timeout)
             seconds = time.monotonic() - started
             out, _ = server.communicate(timeout=timeout)
             line = next((x for x in out.decode(errors="replace").splitlines()
@@ -151,16 +152,33 @@ def run_live(spec: str, *, nbytes: int = 1_000_000, seed: int = 1, timeout: floa
                            check=False)
         back = got.read_bytes()
         exact = back == data
-        ok = exact and nc.returncode == 0 and bool(result.get("closed"))
-        print(f"peer-live: nc sent {len(data)} bytes and got {len(back)} back, "
+        ok = exact and nc_status == 0 and bool(result.get("closed"))
+        print(f"peer-live: {len(back)} of the {len(data)} bytes nc sent came back, "
               f"{'byte-exact' if exact else 'NOT byte-exact'}, in {seconds:.2f} s; the peer "
               f"sent {result.get('segments', 0)} segments ({result.get('retransmissions', 0)} "
               f"retransmitted), closed cleanly={bool(result.get('closed'))}"
               + (f"; error: {result['error']}" if result.get("error") else "")
-              + (f"; nc exited {nc.returncode}" if nc.returncode else ""))
+              + (f"; nc exited {nc_status}" if nc_status else ""))
         if plot and trace and result.get("conn"):
             _plot(trace, str(result["conn"]), plot)
         return 0 if ok else 1
+
+
+def _wait_nc(nc: subprocess.Popen[bytes], server: subprocess.Popen[bytes],
+             deadline: float) -> int:
+    """nc's exit status; nc is stopped at `deadline`, or 5 s after netsim's side ended (a
+    peer that stopped answering leaves nc waiting for its retransmissions to give up)."""
+    server_ended: float | None = None
+    while nc.poll() is None:
+        now = time.monotonic()
+        if server_ended is None and server.poll() is not None:
+            server_ended = now
+        if now > deadline or server_ended is not None and now > server_ended + 5:
+            nc.kill()
+            nc.wait(timeout=30)
+            break
+        time.sleep(0.05)
+    return nc.returncode
 
 
 def _pythonpath() -> str:

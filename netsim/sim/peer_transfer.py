@@ -91,14 +91,16 @@ def transfer(peer_factory: PeerFactory, seed: int = 1, *, active: bool = False,
     done = env.event()
 
     def check_done() -> None:
-        # both ends done; a peer that broke the interface is done too (its connection was
-        # reset, and netsim's TCP ends when the RST, or the answer to its next segment,
-        # arrives); a peer that could not be made never will be
+        # both ends done. A peer that broke the interface is done too (the adapter reset its
+        # connection, and netsim's TCP ends when the RST, or the answer to its next segment,
+        # arrives), but netsim's TCP never connects to a peer that failed before its SYN, or
+        # that could not be made
         conn: PeerConnection | None = state["conn"]
         lst: PeerListener | None = state.get("listener")
         peer_done = conn is not None and conn.closed
-        if not done.triggered and (state["netsim_done"] and peer_done
-                                   or conn is None and lst is not None and lst.error):
+        never = conn is None and lst is not None and lst.error is not None or \
+            conn is not None and conn.error is not None and state["netsim"] is None
+        if not done.triggered and (state["netsim_done"] and peer_done or never):
             done.succeed()
 
     def peer_app(conn: PeerConnection) -> None:

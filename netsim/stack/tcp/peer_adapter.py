@@ -235,14 +235,18 @@ class PeerConnection:
 
     # -------------------------------------------------------------------- the end
     def fail(self, error: PeerError) -> None:
-        """The peer broke the interface: stop here. A RST after the highest sequence number
-        it sent tells the other side (RFC 9293 §3.10.5, ABORT call), if it sent anything."""
+        """The peer broke the interface: stop here, and tell the other side with a RST
+        (RFC 9293 §3.10.5, ABORT call): after the highest sequence number the peer sent; if
+        it sent nothing, one acknowledging the other side's SYN, as a closed port answers
+        (§3.10.7.1), so a connection that never opened is refused at once."""
         if self.closed:
             return
         self.error = error
         self.stack.tcp_counts["peer_errors"] += 1
         if self._iss is not None and not self.rst_sent:
             self._send(((self._iss + self._high) & MASK, None, 0, False, False, True, b""))
+        elif self._iss is None and self._irs is not None:
+            self._send((0, (self._irs + 1) & MASK, 0, False, False, True, b""))
         self._finish()
         if self.notify is not None:
             self.notify(self)

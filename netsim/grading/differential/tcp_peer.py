@@ -182,10 +182,10 @@ def diagnose(m: Mismatch) -> str | None:
         if call.method == "tick" and g and isinstance(g[-1], tuple) and len(g[-1]) == 7 \
                 and g[-1][5] and not (w and w[-1][5]):
             return ("give up only when consecutive_retransmissions() EXCEEDS 8: the 8th "
-                    "retransmission still goes (RFC 9293 §3.8.3)")
+                    "retransmission still goes (RFC 9293 §3.8.3, connection failures)")
         if call.method == "tick" and w and w[-1][5]:
             return ("after 8 retransmissions in a row (consecutive_retransmissions() > 8) "
-                    "the next timeout gives up: one RST (RFC 9293 §3.8.3)")
+                    "the next timeout gives up: one RST (connection failures, RFC 9293 §3.8.3)")
         if call.method == "tick" and w and not g:
             return "tick() hands the elapsed time to the sender: its timer resends segments"
         if isinstance(w, list) and isinstance(g, list) and len(w) == len(g):
@@ -198,8 +198,8 @@ def diagnose(m: Mismatch) -> str | None:
                                 "bytes, 0): unread bytes take room, read() frees it")
     if "active()" in m.differs and rst:
         return ("a RST counts in SYN-SENT only if it acknowledges our SYN (RFC 9293 "
-                "§3.10.7.3), later only if its sequence number is in the window (RFC 9293 "
-                "§3.5.3)")
+                "§3.10.7.3), later only if its sequence number is in the window (reset "
+                "processing, RFC 9293 §3.5.3)")
     if "active()" in m.differs:
         return ("an active close lingers 10 x initial_rto after the last segment received; a "
                 "passive close ends once our FIN is acknowledged (rule 6)")

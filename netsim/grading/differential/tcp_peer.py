@@ -106,7 +106,8 @@ def examples() -> Any:
         while more(draw, len(calls), 40, least=8):
             kind = pick(draw, ["deliver", "answer", "deliver", "write", "tick", "deliver",
                                "answer", "read", "remote_write", "close", "remote_close",
-                               "reorder", "dup", "rst", "junk", "remote_tick", "outage"])
+                               "reorder", "dup", "rst", "junk", "remote_tick", "outage",
+                               "flush", "close", "remote_close", "flush"])
             if kind == "deliver" and to_ref:
                 deliver(to_ref.pop(0))
             elif kind == "reorder" and len(to_ref) > 1:
@@ -129,6 +130,11 @@ def examples() -> Any:
                 now = ref._sender._rto
                 call("tick", ("elapsed", pick(draw, [now / 2, now, now / 4, 2 * now, 0.0,
                                                      8 * rto, 4 * rto])))
+            elif kind == "flush":  # the network settles: everything in flight arrives
+                for _ in range(3):
+                    answer()
+                    while to_ref:
+                        deliver(to_ref.pop(0))
             elif kind == "outage":  # nothing arrives for a while: timeouts in a row
                 for _ in range(pick(draw, [9, 3, 8, 12])):
                     call("tick", ("elapsed", ref._sender._rto))

@@ -18,6 +18,7 @@ from netsim.stack.tcp.layer import AddressInUse
 from netsim.stack.tcp.peer_adapter import PeerError, check_segments, listen_peer
 from netsim.trace import Recorder
 from netsim.trace.plots.timeseq import time_sequence_data
+from netsim.wire.tcp import ACK, RST, SYN, MSSOption, TCPSegment
 
 GOOD = (1, 2, 1000, False, False, False, b"ab")
 
@@ -134,3 +135,33 @@ def test_a_port_is_given_to_peers_once_and_checked() -> None:
         listen_peer(stack, 82, LabPeer, isn=lambda: 0, max_payload=0)
     with pytest.raises(UsageError, match="tick_interval: -1 is not allowed"):
         listen_peer(stack, 82, LabPeer, isn=lambda: 0, tick_interval=-1)
+
+
+def test_a_peer_port_answers_as_a_listener_until_a_syn_opens_a_connection() -> None:
+    net = two_hosts(World(1))
+    h1, h2 = net.hosts
+    stack = h2.stack
+    lst = listen_peer(stack, 80, LabPeer, isn=lambda: 7, max_payload=1000)
+    counts = stack.counters["tcp"]
+
+    def arrives(flags: int, payload: bytes = b"", mss: int | None = None, seq: int = 100,
+                ack: int = 5) -> None:
+        options = (MSSOption(mss),) if mss else ()
+        stack.tcp.segment_input(h1.ip, h2.ip, TCPSegment(40000, 80, seq, ack, flags, 1000,
+                                                         payload, options), 0.0)
+
+    # RFC 9293 §3.10.7.2 (LISTEN): a RST is ignored, an ACK gets a RST, data alone is dropped
+    arrives(RST)
+    assert counts["tx_rst"] == 0
+    arrives(ACK)
+    assert counts["tx_rst"] == 1
+    arrives(0, b"x")
+    assert counts["drop.no_syn_in_listen"] == 1 and not lst.opened
+    arrives(SYN, mss=536)  # the other side's MSS caps the peer's max_payload
+    (conn,) = lst.opened
+    assert conn.max_payload == 536 and conn.segs_in == 1 and conn.segs_out == 1
+    assert isinstance(conn.peer, LabPeer) and conn.peer.active()
+    arrives(ACK, seq=101, ack=8)  # the connection's now: the handshake's last ACK, no answer
+    assert conn.segs_in == 2 and conn.segs_out == 1 and counts["tx_rst"] == 1
+    arrives(ACK, seq=100, ack=8)  # an old one (out of the window): answered with an ACK
+    assert conn.segs_in == 3 and conn.segs_out == 2 and counts["tx_rst"] == 1

@@ -4,12 +4,19 @@ as the passive and as the active side; and a broken peer is told apart from a wo
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from netsim.sim.peer_transfer import transfer
 from netsim.stack.tcp.lab_peer import LabPeer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("active", [False, True], ids=["peer-passive", "peer-active"])
@@ -63,3 +70,71 @@ def test_a_factory_that_raises_is_an_error_not_a_crash() -> None:
         assert not res.to_peer_intact and not res.from_peer_intact and res.segments == 0
         assert res.error.startswith("making the peer raised RuntimeError: 'no peer today'"), \
             res.error
+
+
+GLUE = '''
+from sender import Sender  # the 07b model solution, next to this file
+
+from netsim.stack.tcp.lab_peer import LabPeer
+
+
+class TcpPeer(LabPeer):
+    """LabPeer's glue around the sender of the file next to it."""
+
+    def __init__(self, isn=0, initial_rto=1.0, max_payload=1000, capacity=64000):
+        super().__init__(isn, initial_rto, max_payload, capacity)
+        self._sender = Sender(isn, initial_rto, max_payload)
+'''
+
+
+def test_students_run_the_simulation_on_their_file_which_imports_its_neighbours(
+        tmp_path: Path) -> None:
+    shutil.copy(ROOT / "lessons" / "teachers" / "solutions" / "sender.py", tmp_path)
+    (tmp_path / "tcp_peer.py").write_text(GLUE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # this checkout's netsim
+    plot = tmp_path / "out.png"
+    proc = subprocess.run([sys.executable, "-m", "netsim.labrun", "peer-sim", "tcp_peer.py",
+                           "--seed", "2", "--active", "--plot", str(plot)], capture_output=True,
+                          text=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("1000000 bytes, intact=True") == 2, proc.stdout
+    assert "clean close: yours=True, netsim's=True" in proc.stdout
+    assert plot.stat().st_size > 10_000
+    bad = subprocess.run([sys.executable, "-m", "netsim.labrun", "peer-sim", "tcp_peer.py",
+                          "--loss", "1"], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "--loss: 1.0 is not allowed" in bad.stderr
+    (tmp_path / "sender.py").unlink()
+    gone = subprocess.run([sys.executable, "-m", "netsim.labrun", "peer-sim", "tcp_peer.py"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert gone.returncode == 2
+    assert "ModuleNotFoundError: No module named 'sender'" in gone.stderr, gone.stderr
+
+
+def test_the_benchmark_prints_a_row_per_mode_with_the_transfers_ok() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_peer.py"),
+                           "--seeds", "1", "--repeat", "1", "--bytes", "100000"],
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert [r[0] for r in rows] == ["passive", "active"] and all(r[-1] == "yes" for r in rows)
+
+
+def test_the_teachers_model_solution_moves_a_megabyte_each_way_too() -> None:
+    from netsim.userclass import import_user_class
+
+    folder = ROOT / "lessons" / "teachers" / "solutions"
+    sys.path.insert(0, str(folder))  # its `from sender import Sender`, as labrun does
+    try:
+        model = import_user_class(f"{folder / 'tcp_peer.py'}:TcpPeer", "FILE", "test_peer")
+    finally:
+        sys.path.remove(str(folder))
+        for name in ("sender", "tcp_receiver"):  # not left for other tests to find
+            sys.modules.pop(name, None)
+    for seed, active in ((1, False), (2, True)):
+        res = transfer(model, seed, active=active)
+        assert res.to_peer_intact and res.from_peer_intact, res
+        assert res.peer_closed and res.netsim_closed and not res.reset and res.error == ""

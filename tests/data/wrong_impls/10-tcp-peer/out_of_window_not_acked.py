@@ -85,7 +85,6 @@ class TcpPeer:
                 self.alive = False
             return []  # a RST is never answered
         length = len(payload) + int(syn) + int(fin)
-        acceptable = length > 0 or self._in_window(seqno)
         was_finished = self.receiver.reassembler.finished
         self.unread += self.receiver.receive(seqno, syn, fin, payload,
                                              self.capacity - len(self.unread))

@@ -287,6 +287,7 @@ REFERENCES = {
     "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
+    "10-tcp-peer": "from netsim.stack.tcp.lab_peer import LabPeer as TcpPeer\n",
 }
 
 

@@ -86,6 +86,9 @@ class Assignment:
     # separated by ";"): a submission that merely re-exports or subclasses it, or uses one of
     # the names, gets a note for the teacher.
     reference: str = ""
+    # The student's earlier work the file imports, copied next to it (file name -> its class):
+    # one that is netsim's reference (`reference`) gets a note for the teacher too.
+    helpers: dict[str, str] = field(default_factory=dict)
     # What the student's attributes and methods must give back, by name: a value of another
     # type costs the check with a message naming it, before netsim's stack sees the value.
     returns: dict[str, tuple[Any, ...]] = field(default_factory=dict)

@@ -161,6 +161,26 @@ def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
     return notes
 
 
+def helper_notes(folder: Path, assignment: Assignment) -> list[str]:
+    """Notes on the student's helper files next to the submission (`Assignment.helpers`,
+    e.g. assignment 10's sender.py and tcp_receiver.py): one that takes netsim's reference."""
+    notes = []
+    for name, cls in assignment.helpers.items():
+        path = folder / name
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE:
+                continue
+            with AST_LOCK:
+                tree = ast.parse(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError,
+                MemoryError, SystemError):
+            continue
+        reuse = _reuse(tree, assignment, cls)
+        if reuse:
+            notes.append(f"{name} uses netsim's reference implementation: " + ", ".join(reuse))
+    return notes
+
+
 def _reuse(tree: ast.AST, assignment: Assignment, target: str) -> list[str]:
     """Names the file takes from the reference modules, and how."""
     out: list[str] = []

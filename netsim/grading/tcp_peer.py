@@ -25,8 +25,8 @@ def _passive(ctx: Context, rule: str, initial_rto: float = 1.0,
              capacity: int = 64000) -> Pair:
     """A peer (ISN 1000) opened passively: their SYN, our SYN-ACK, their ACK of it."""
     r = Pair(ctx, rule, isn=ISN, initial_rto=initial_rto, capacity=capacity)
-    r.receive(THEIRS, None, 64000, syn=True)
-    r.receive(THEIRS + 1, ISN + 1, 64000)
+    r.receive(THEIRS, None, syn=True)
+    r.receive(THEIRS + 1, ISN + 1)
     return r
 
 
@@ -34,10 +34,10 @@ def check_passive_open(ctx: Context) -> None:
     r = Pair(ctx, "a passive open: their SYN gets our SYN-ACK (our ISN, ackno = their ISN + "
              "1, our window); their ACK of it completes the handshake and is not answered "
              "(RFC 9293 §3.5, the three-way handshake)", isn=ISN)
-    r.receive(THEIRS, None, 64000, syn=True)
-    r.receive(THEIRS + 1, ISN + 1, 64000)
+    r.receive(THEIRS, None, syn=True)
+    r.receive(THEIRS + 1, ISN + 1)
     r.write(b"hello")
-    r.receive(THEIRS + 1, ISN + 6, 64000)
+    r.receive(THEIRS + 1, ISN + 6)
 
 
 def check_active_open(ctx: Context) -> None:
@@ -57,12 +57,12 @@ def check_ack_data(ctx: Context) -> None:
     r = _passive(ctx, "data that arrives when there is nothing to send gets one empty "
                  "segment: ackno = receiver.ackno(), window = receiver.window_field(capacity "
                  "- unread bytes, 0) (RFC 9293 §3.10.7.4: send an acknowledgment)")
-    r.receive(THEIRS + 1, ISN + 1, 64000, payload=b"hello")
-    r.receive(THEIRS + 6, ISN + 1, 64000, payload=b"world")
-    r.receive(THEIRS + 1, ISN + 1, 64000, payload=b"hello")  # a duplicate: ACKed again
-    r.receive(THEIRS + 16, ISN + 1, 64000, payload=b"later")  # out of order: ACK the hole
+    r.receive(THEIRS + 1, ISN + 1, payload=b"hello")
+    r.receive(THEIRS + 6, ISN + 1, payload=b"world")
+    r.receive(THEIRS + 1, ISN + 1, payload=b"hello")  # a duplicate: ACKed again
+    r.receive(THEIRS + 16, ISN + 1, payload=b"later")  # out of order: ACK the hole
     r.write(b"abc")  # data carries the ACK: no empty segment besides it
-    r.receive(THEIRS + 11, ISN + 4, 64000, payload=b"12345")
+    r.receive(THEIRS + 11, ISN + 4, payload=b"12345")
 
 
 def check_out_of_window(ctx: Context) -> None:
@@ -70,10 +70,10 @@ def check_out_of_window(ctx: Context) -> None:
                  "one without data; one in the window without data is not "
                  "(RFC 9293 §3.10.7.4, the first check of the sequence number)",
                  capacity=2000)
-    r.receive(THEIRS + 1 + 5000, ISN + 1, 64000)  # past the window
-    r.receive(THEIRS - 100, ISN + 1, 64000)  # before it (old)
-    r.receive(THEIRS + 1 + 1999, ISN + 1, 64000)  # the window's last number: acceptable
-    r.receive(THEIRS + 1, ISN + 1, 64000)
+    r.receive(THEIRS + 1 + 5000, ISN + 1)  # past the window
+    r.receive(THEIRS - 100, ISN + 1)  # before it (old)
+    r.receive(THEIRS + 1 + 1999, ISN + 1)  # the window's last number: acceptable
+    r.receive(THEIRS + 1, ISN + 1)
 
 
 def check_rst_syn_sent(ctx: Context) -> None:
@@ -85,7 +85,7 @@ def check_rst_syn_sent(ctx: Context) -> None:
     r.receive(0, ISN + 7, 0, rst=True)  # acknowledges something we never sent: ignored
     r.receive(0, ISN + 1, 0, rst=True)  # acknowledges our SYN: the connection is refused
     r.tick(1.0)  # nothing more: the SYN is not sent again
-    r.receive(THEIRS, ISN + 1, 64000, syn=True)
+    r.receive(THEIRS, ISN + 1, syn=True)
 
 
 def check_rst_synchronized(ctx: Context) -> None:
@@ -94,9 +94,9 @@ def check_rst_synchronized(ctx: Context) -> None:
                  "the connection, and no RST is ever answered", capacity=1000)
     r.receive(THEIRS + 1 + 5000, ISN + 1, 0, rst=True)  # past the window: ignored
     r.receive(THEIRS - 50, ISN + 1, 0, rst=True)  # old: ignored
-    r.receive(THEIRS + 1, ISN + 1, 64000, payload=b"abc")
+    r.receive(THEIRS + 1, ISN + 1, payload=b"abc")
     r.receive(THEIRS + 4 + 500, None, 0, rst=True)  # in the window (no ACK needed)
-    r.receive(THEIRS + 4, ISN + 1, 64000, payload=b"more")
+    r.receive(THEIRS + 4, ISN + 1, payload=b"more")
     r.tick(5.0)
 
 
@@ -112,7 +112,7 @@ def check_give_up(ctx: Context) -> None:
         r.tick(rto / 2)
         rto *= 2
     r.tick(1.0)
-    r.receive(THEIRS + 1, ISN + 6, 64000, payload=b"late")
+    r.receive(THEIRS + 1, ISN + 6, payload=b"late")
 
 
 def check_active_close(ctx: Context) -> None:
@@ -121,26 +121,26 @@ def check_active_close(ctx: Context) -> None:
                  "§3.6: TIME-WAIT's 2 MSL, shortened)", initial_rto=0.5)
     r.write(b"bye")
     r.close()
-    r.receive(THEIRS + 1, ISN + 5, 64000)  # our data and FIN acknowledged
-    r.receive(THEIRS + 1, ISN + 5, 64000, payload=b"ok", fin=True)  # theirs: ACK, linger
+    r.receive(THEIRS + 1, ISN + 5)  # our data and FIN acknowledged
+    r.receive(THEIRS + 1, ISN + 5, payload=b"ok", fin=True)  # theirs: ACK, linger
     r.read()
     r.tick(4.0)
-    r.receive(THEIRS + 1, ISN + 5, 64000, payload=b"ok", fin=True)  # retransmitted: ACK
+    r.receive(THEIRS + 1, ISN + 5, payload=b"ok", fin=True)  # retransmitted: ACK
     r.tick(4.0)  # 8 s since their first FIN, 4 s since the last segment: still lingering
     r.tick(1.0)
-    r.receive(THEIRS + 1, ISN + 5, 64000, payload=b"ok", fin=True)  # over: not answered
+    r.receive(THEIRS + 1, ISN + 5, payload=b"ok", fin=True)  # over: not answered
 
 
 def check_passive_close(ctx: Context) -> None:
     r = _passive(ctx, "a passive close (their FIN first) does not linger: once our FIN is "
                  "acknowledged the peer is inactive at once (RFC 9293 §3.6, closing a "
                  "connection); at_eof() waits until every byte is read")
-    r.receive(THEIRS + 1, ISN + 1, 64000, payload=b"bye", fin=True)
+    r.receive(THEIRS + 1, ISN + 1, payload=b"bye", fin=True)
     r.read()
     r.write(b"ok")
     r.close()
-    r.receive(THEIRS + 5, ISN + 3, 64000)  # our data acknowledged, not our FIN
-    r.receive(THEIRS + 5, ISN + 4, 64000)  # our FIN acknowledged: over
+    r.receive(THEIRS + 5, ISN + 3)  # our data acknowledged, not our FIN
+    r.receive(THEIRS + 5, ISN + 4)  # our FIN acknowledged: over
     r.tick(10.0)
 
 
@@ -148,17 +148,22 @@ def check_read_window(ctx: Context) -> None:
     r = _passive(ctx, "bytes not yet read take room in the window; read() returns them once, "
                  "in order, and frees their room (a window that opens needs no segment of "
                  "its own: the other side probes)", capacity=10)
-    r.receive(THEIRS + 1, ISN + 1, 64000, payload=DATA[:6])
-    r.receive(THEIRS + 7, ISN + 1, 64000, payload=DATA[6:12])  # only 4 fit
-    r.receive(THEIRS + 11, ISN + 1, 64000, payload=DATA[10:12])  # a zero window: ACK
+    r.receive(THEIRS + 1, ISN + 1, payload=DATA[:6])
+    r.receive(THEIRS + 7, ISN + 1, payload=DATA[6:12])  # only 4 fit
+    r.receive(THEIRS + 11, ISN + 1, payload=DATA[10:12])  # a zero window: ACK
     r.read()
     r.read()
-    r.receive(THEIRS + 11, ISN + 1, 64000, payload=DATA[10:13])
+    r.receive(THEIRS + 11, ISN + 1, payload=DATA[10:13])
     r.write(b"x")
     r.read()
     big = _passive(ctx, "the window field is 16 bits: receiver.window_field caps a larger "
                    "room at 65535", capacity=70000)
-    big.receive(THEIRS + 1, ISN + 1, 64000, payload=DATA[:100])
+    big.receive(THEIRS + 1, ISN + 1, payload=DATA[:100])
+
+
+def check_simulation(ctx: Context) -> None:
+    from netsim.grading.tcp_peer_sim import check_transfers
+    check_transfers(ctx)
 
 
 ASSIGNMENT = Assignment(
@@ -168,6 +173,7 @@ ASSIGNMENT = Assignment(
     target="TcpPeer",
     reference="netsim.stack.tcp.lab_peer:LabPeer;netsim.stack.tcp.lab_sender:LabSender;"
               "netsim.stack.tcp.tcp_receiver:StreamReceiver",
+    helpers={"sender.py": "Sender", "tcp_receiver.py": "TcpReceiver"},
     returns={
         "connect()": (list,),
         "receive()": (list,),
@@ -202,5 +208,8 @@ ASSIGNMENT = Assignment(
               "unread bytes take window; read() frees it; the field is 16 bits"),
         Check("random_sequences", 3, check_fn("10-tcp-peer"),
               "random exchanges: after every call the same answers as the reference"),
+        Check("simulation_lossy_link", 4, check_simulation,
+              "with netsim's TCP over a hostile link, 30 kB each way, 3 runs: intact, closed "
+              "cleanly", kind="simulation"),
     ),
 )

@@ -106,6 +106,7 @@ class Pair:
         self.ref = LabPeer(**kw)
         self.p = ctx.target()(**kw)
         self.capacity = capacity
+        self.reads = 0  # calls of read() so far (for the hints)
         ctx.step(f"p = {ctx.target_name}(isn={isn}, initial_rto={initial_rto}, "
                  f"max_payload={max_payload}, capacity={capacity})")
 
@@ -113,7 +114,8 @@ class Pair:
         """Call `method` on both; compare what it returned, active() and at_eof(); return
         the reference's answer."""
         shown = f"p.{method}({', '.join(show(a) for a in args)})"
-        state = _State(self.ref)
+        state = _State(self.ref, self.reads)
+        self.reads += method == "read"
         want = getattr(self.ref, method)(*args)
         got = getattr(self.p, method)(*args)
         if method in SEGMENT_METHODS:
@@ -143,7 +145,7 @@ class Pair:
     def connect(self, **kw: Any) -> Any:
         return self.call("connect", **kw)
 
-    def receive(self, seqno: int, ackno: int | None = None, window: int = 64000, *,
+    def receive(self, seqno: int, ackno: int | None = None, window: int = 30000, *,
                 syn: bool = False, fin: bool = False, rst: bool = False,
                 payload: bytes = b"", hint: str | None = None) -> Any:
         return self.call("receive", (seqno % M, None if ackno is None else ackno % M, window,
@@ -165,11 +167,12 @@ class Pair:
 class _State:
     """What the reference was before a call (for the hints)."""
 
-    def __init__(self, ref: LabPeer) -> None:
+    def __init__(self, ref: LabPeer, reads: int) -> None:
         self.synchronized = ref._receiver.ackno() is not None
         self.fin_sent = ref._fin_sent
         self.finished = ref._receiver.reassembler.finished
         self.unread = len(ref._unread)
+        self.reads = reads
 
 
 RST_NEVER_ANSWERED = ("a RST is never answered, acceptable or not: drop it and return "
@@ -207,30 +210,42 @@ def returned_hint(method: str, args: tuple[Any, ...], want: Any, got: Any, befor
         return None
     if method == "tick" and got and got[-1][5] and not (want and want[-1][5]):
         return ("give up only when consecutive_retransmissions() EXCEEDS 8: the 8th "
-                "retransmission still goes (RFC 9293 §3.8.3)")
+                "retransmission still goes (RFC 9293 §3.8.3, connection failures)")
     if method == "tick" and want and want[-1][5] and got and not got[-1][5]:
         return ("after 8 retransmissions in a row (consecutive_retransmissions() > 8) the "
-                "next timeout gives up: one RST instead of the segment (RFC 9293 §3.8.3)")
+                "next timeout gives up: one RST instead of the segment (connection "
+                "failures, RFC 9293 §3.8.3)")
     if len(want) != len(got):
         if len(got) > len(want) and seg is not None:
             return ("one empty segment only when push() gave nothing: the segments push() "
                     "sends carry the acknowledgment already")
         return None
+    return segment_hint(want, got, ref, seg, before.reads)
+
+
+def segment_hint(want: list[Seg], got: list[Seg], ref: LabPeer, seg: Any = None,
+                 reads: int = 1) -> str | None:
+    """A hint for two segment lists of one length that differ in a field (`seg`: the segment
+    that just arrived, if any; `reads`: calls of read() so far)."""
+    theirs = ("the window field is receiver.window_field(capacity - unread bytes, 0), the "
+              "room left in OUR receive buffer, not the other side's window")
     for w, g in zip(want, got, strict=True):
-        if w[1] != g[1]:
-            if g[1] is None:
-                return ("every segment carries ackno = receiver.ackno(): the ACK flag is set "
-                        "once the other side's SYN has arrived (rule 4)")
-            return "every segment carries ackno = receiver.ackno() (rule 4)"
+        if seg is not None and w[2] != g[2] == seg[2]:
+            return theirs
+        if w[1] != g[1] and g[1] is None:
+            return ("every segment carries ackno = receiver.ackno(): the ACK flag is set "
+                    "once the other side's SYN has arrived (rule 4)")
         if w[2] != g[2]:
             full = ref._receiver.window_field(ref._capacity, 0)
             if g[2] == full and w[2] < full:
                 return ("bytes received and not yet read take room: the window field is "
                         "receiver.window_field(capacity - unread bytes, 0) (rule 4)")
-            if before.unread and g[2] < w[2] and method == "read":
-                return "read() frees the room of the bytes it returns"
-            return ("the window field is receiver.window_field(capacity - unread bytes, 0), "
-                    "the room left in OUR receive buffer, not the other side's window")
+            if g[2] < w[2] and reads:
+                return ("read() frees the room of the bytes it returns: the window field is "
+                        "receiver.window_field(capacity - unread bytes, 0) (rule 7)")
+            return theirs
+        if w[1] != g[1]:
+            return "every segment carries ackno = receiver.ackno() (rule 4)"
         if w[5] != g[5]:
             return "only giving up sends a RST (rule 5)"
     return None
@@ -249,7 +264,7 @@ def state_hint(label: str, method: str, args: tuple[Any, ...], want: bool, befor
                 return ("in SYN-SENT a RST counts only if its ACK acknowledges our SYN "
                         "(ackno = ISN + 1) (RFC 9293 §3.10.7.3); any other is ignored")
             return ("a RST counts only if its sequence number is in the receive window "
-                    "(RFC 9293 §3.5.3); any other is ignored")
+                    "(reset processing, RFC 9293 §3.5.3); any other is ignored")
         return "an acceptable RST ends the connection at once (active() is False)"
     if method == "tick" and want:
         return ("after an active close the peer lingers 10 x initial_rto after the LAST "

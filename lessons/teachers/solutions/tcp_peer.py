@@ -10,7 +10,7 @@ from sender import Sender
 from tcp_receiver import TcpReceiver
 
 SPACE = 2**32
-MAX_RETX = 8  # timeouts in a row before giving up (RFC 9293 §3.8.3, the R2 threshold)
+MAX_RETX = 8  # connection failures: give up after 8 timeouts in a row (RFC 9293 §3.8.3)
 LINGER_RTOS = 10  # TIME-WAIT, shortened to 10 initial RTOs as in CS144
 
 
@@ -78,7 +78,8 @@ class TcpPeer:
                 # SYN-SENT (RFC 9293 §3.10.7.3): only a RST that acknowledges our SYN counts
                 ok = ackno is not None and ackno == (self.isn + 1) % SPACE
             else:
-                ok = self._in_window(seqno)  # RFC 9293 §3.5.3: its seqno in the window
+                # reset processing (RFC 9293 §3.5.3): its seqno in the window
+                ok = self._in_window(seqno)
             if ok:
                 self.alive = False
             return []  # a RST is never answered

@@ -106,7 +106,8 @@ def examples() -> Any:
         while more(draw, len(calls), 40, least=8):
             kind = pick(draw, ["deliver", "answer", "deliver", "write", "tick", "deliver",
                                "answer", "read", "remote_write", "close", "remote_close",
-                               "reorder", "dup", "rst", "junk", "remote_tick", "outage"])
+                               "reorder", "dup", "rst", "junk", "remote_tick", "outage",
+                               "flush", "close", "remote_close", "flush"])
             if kind == "deliver" and to_ref:
                 deliver(to_ref.pop(0))
             elif kind == "reorder" and len(to_ref) > 1:
@@ -129,6 +130,11 @@ def examples() -> Any:
                 now = ref._sender._rto
                 call("tick", ("elapsed", pick(draw, [now / 2, now, now / 4, 2 * now, 0.0,
                                                      8 * rto, 4 * rto])))
+            elif kind == "flush":  # the network settles: everything in flight arrives
+                for _ in range(3):
+                    answer()
+                    while to_ref:
+                        deliver(to_ref.pop(0))
             elif kind == "outage":  # nothing arrives for a while: timeouts in a row
                 for _ in range(pick(draw, [9, 3, 8, 12])):
                     call("tick", ("elapsed", ref._sender._rto))
@@ -182,10 +188,10 @@ def diagnose(m: Mismatch) -> str | None:
         if call.method == "tick" and g and isinstance(g[-1], tuple) and len(g[-1]) == 7 \
                 and g[-1][5] and not (w and w[-1][5]):
             return ("give up only when consecutive_retransmissions() EXCEEDS 8: the 8th "
-                    "retransmission still goes (RFC 9293 §3.8.3)")
+                    "retransmission still goes (RFC 9293 §3.8.3, connection failures)")
         if call.method == "tick" and w and w[-1][5]:
             return ("after 8 retransmissions in a row (consecutive_retransmissions() > 8) "
-                    "the next timeout gives up: one RST (RFC 9293 §3.8.3)")
+                    "the next timeout gives up: one RST (connection failures, RFC 9293 §3.8.3)")
         if call.method == "tick" and w and not g:
             return "tick() hands the elapsed time to the sender: its timer resends segments"
         if isinstance(w, list) and isinstance(g, list) and len(w) == len(g):
@@ -198,8 +204,8 @@ def diagnose(m: Mismatch) -> str | None:
                                 "bytes, 0): unread bytes take room, read() frees it")
     if "active()" in m.differs and rst:
         return ("a RST counts in SYN-SENT only if it acknowledges our SYN (RFC 9293 "
-                "§3.10.7.3), later only if its sequence number is in the window (RFC 9293 "
-                "§3.5.3)")
+                "§3.10.7.3), later only if its sequence number is in the window (reset "
+                "processing, RFC 9293 §3.5.3)")
     if "active()" in m.differs:
         return ("an active close lingers 10 x initial_rto after the last segment received; a "
                 "passive close ends once our FIN is acknowledged (rule 6)")

@@ -15,7 +15,7 @@ from netsim.sim.world import World
 from netsim.stack.events import SegmentRecord
 from netsim.stack.tcp.lab_peer import LabPeer
 from netsim.stack.tcp.layer import AddressInUse
-from netsim.stack.tcp.peer_adapter import listen_peer
+from netsim.stack.tcp.peer_adapter import connect_peer, listen_peer
 from netsim.stack.tcp.peer_checks import PeerError, check_segments
 from netsim.trace import Recorder
 from netsim.trace.plots.timeseq import time_sequence_data
@@ -166,3 +166,23 @@ def test_a_peer_port_answers_as_a_listener_until_a_syn_opens_a_connection() -> N
     assert conn.segs_in == 2 and conn.segs_out == 1 and counts["tx_rst"] == 1
     arrives(ACK, seq=100, ack=8)  # an old one (out of the window): answered with an ACK
     assert conn.segs_in == 3 and conn.segs_out == 2 and counts["tx_rst"] == 1
+
+
+def test_an_active_peers_port_resets_segments_of_other_connections() -> None:
+    net = two_hosts(World(1))
+    h1, h2 = net.hosts
+    stack = h2.stack
+    conn = connect_peer(stack, h1.ip, 80, LabPeer(isn=7))
+    assert conn.segs_out == 1 and stack.tcp.peer_ports  # the SYN is out, the port taken
+    counts = stack.counters["tcp"]
+
+    def stranger(flags: int) -> None:  # from port 81, not the connection's 80
+        stack.tcp.segment_input(h1.ip, h2.ip, TCPSegment(81, conn.local_port, 100, 8, flags,
+                                                         1000), 0.0)
+
+    # RFC 9293 §3.10.7.1 (CLOSED): a RST to anything but a RST, none to a RST
+    for flags, resets in ((ACK, 1), (SYN, 2), (RST, 2)):
+        stranger(flags)
+        assert counts["tx_rst"] == resets and conn.segs_in == 0
+    conn.fail(PeerError("stop"))  # its end gives the port back
+    assert not stack.tcp.peer_ports and conn.closed

@@ -166,8 +166,11 @@ class PeerConnection:
         """The layer's handler of the port this connection owns (an active open)."""
         if (dst, seg.dst_port, src, seg.src_port) == self.key:
             self.segment_arrives(seg, now)
-        elif not seg.flags & RST:  # not our connection: as a closed port (RFC 9293 §3.10.7.1)
+        elif seg.flags & ACK:  # not our connection: as a closed port (RFC 9293 §3.10.7.1)
             self.stack.tcp.send_rst(dst, src, seg.dst_port, seg.src_port, seg.ack, 0, RST, now)
+        elif not seg.flags & RST:
+            self.stack.tcp.send_rst(dst, src, seg.dst_port, seg.src_port, 0,
+                                    (seg.seq + seg.seg_len) & MASK, RST | ACK, now)
 
     def segment_arrives(self, seg: TCPSegment, now: float) -> None:
         self.stack.now = now

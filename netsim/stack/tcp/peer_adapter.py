@@ -70,7 +70,8 @@ PeerFactory = Callable[..., Any]
 class PeerConnection:
     """One TCP connection whose endpoint on `stack` is `peer`. The application side (`write`,
     `close`, `read`, `at_eof`) calls the peer and sends what it returns; `notify(self)` is
-    called after every segment, tick or call that may have changed something."""
+    called after every segment that arrived, call of the application, tick that sent
+    something, and at the end."""
 
     def __init__(self, stack: Stack, peer: Any, key: ConnKey, max_payload: int,
                  tick_interval: float, remove: Callable[[PeerConnection], None]) -> None:
@@ -128,7 +129,8 @@ class PeerConnection:
             self._finish()
         elif self.timer_at == INF:
             self.stack.timers.ensure(self, self.stack.now + self.tick_interval)
-        if self.notify is not None:
+        # (a tick that sent nothing changed nothing the application can see: no call)
+        if self.notify is not None and (segs or not active or name != "tick"):
             self.notify(self)
 
     # ---------------------------------------------------------- the application side

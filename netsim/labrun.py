@@ -2,6 +2,9 @@
 
     python -m netsim.labrun sender-link sender.py[:Sender] [--seed N]
     python -m netsim.labrun sender-peer sender.py[:Sender] [--loss P] [--seed N]
+    python -m netsim.labrun peer-sim tcp_peer.py[:TcpPeer] [--seed N] [--loss P] [--active]
+                                     [--plot out.png]
+    sudo python -m netsim.labrun peer-live tcp_peer.py[:TcpPeer] [--plot out.png]
 
 ``sender-link``: assignment 07b's transfer, 200 kB to netsim's receiver over a link that loses,
 reorders and duplicates, with a slow reader (zero windows). ``sender-peer``: your sender and
@@ -9,9 +12,17 @@ netsim's receiver as one TCP peer, opening a connection to netsim's own TCP acro
 link, 100 kB up and 20 kB back. Each prints what arrived and how many segments were sent and
 retransmitted; the exit status is 0 when everything arrived intact.
 
+``peer-sim``: assignment 10's simulation (netsim.sim.peer_transfer): your TcpPeer and netsim's
+own TCP exchange 1 MB each way at once over a link that loses, reorders and duplicates, then
+both close; ``--active`` makes your peer open the connection. ``peer-live``: your TcpPeer as
+an echo server on a TAP in a network namespace made for the run (root; netsim.live.peer_echo):
+Linux's ``nc`` sends it 1 MB and must get the same bytes back. ``--plot`` draws the
+time-sequence graph of your peer's connection. Your file's folder is searched for the modules
+it imports (your sender.py and tcp_receiver.py).
+
 This imports your file into this process — your own code on your own machine. It is not how
 `netsim grade` scores it: the grader runs a submission in a sandbox and never imports it
-(netsim.grading); these are the simulations of 07b's last two checks, run directly.
+(netsim.grading); these are the simulations of the assignments' last checks, run directly.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import argparse
 import hashlib
 import random
 import sys
+from pathlib import Path
 
 from netsim.errors import UsageError
 from netsim.userclass import import_user_class
@@ -27,10 +39,40 @@ from netsim.userclass import import_user_class
 __all__ = ["main"]
 
 
-def _class(spec: str) -> type:
+def _class(spec: str, default: str = "Sender") -> type:
     if not spec.rpartition(":")[0].endswith(".py"):
-        spec += ":Sender"  # the starter's class name
+        spec += f":{default}"  # the starter's class name
     return import_user_class(spec, "FILE", "labrun")
+
+
+def _peer_class(spec: str) -> type:
+    """The TcpPeer class of a file that imports its neighbours (sender.py, tcp_receiver.py)."""
+    folder = str(Path(spec.rpartition(":")[0] if ".py:" in spec else spec).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return _class(spec, "TcpPeer")
+
+
+def _peer_sim(spec: str, seed: int, loss: float, active: bool, plot: str | None) -> int:
+    from netsim.sim.peer_transfer import transfer
+
+    rec = None
+    if plot:
+        from netsim.trace import Recorder
+        rec = Recorder()
+    res = transfer(_peer_class(spec), seed, active=active, loss=loss, trace=rec)
+    print(f"netsim's TCP -> your peer: 1000000 bytes, intact={res.to_peer_intact}; your peer "
+          f"-> netsim's TCP: 1000000 bytes, intact={res.from_peer_intact}; clean close: "
+          f"yours={res.peer_closed}, netsim's={res.netsim_closed}; your peer sent "
+          f"{res.segments} segments, {res.retransmissions} retransmitted; {res.seconds:.2f} "
+          "simulated seconds" + ("; a RST ended it" if res.reset else "")
+          + (f"; error: {res.error}" if res.error else ""))
+    if rec is not None and plot and res.conn:
+        from netsim.trace.plots.timeseq import plot_time_sequence
+        plot_time_sequence(rec, res.conn, title=f"your peer, {res.conn}").savefig(plot)
+        print(f"time-sequence graph: {plot}")
+    ok = res.to_peer_intact and res.from_peer_intact and res.peer_closed and res.netsim_closed
+    return 0 if ok else 1
 
 
 def _sender_link(spec: str, seed: int) -> int:
@@ -70,10 +112,34 @@ def main(argv: list[str] | None = None) -> int:
         q.add_argument("file", metavar="FILE", help="sender.py, or sender.py:ClassName")
         q.add_argument("--seed", type=int, default=7)
     peer.add_argument("--loss", type=float, default=0.05)
+    psim = sub.add_parser("peer-sim", help="10: your TcpPeer and netsim's TCP, 1 MB each way")
+    plive = sub.add_parser("peer-live", help="10: your TcpPeer echoes 1 MB from Linux's nc "
+                           "(root)")
+    serve = sub.add_parser("peer-live-serve")  # (peer-live's child, inside the namespace)
+    for q in (psim, plive, serve):
+        q.add_argument("file", metavar="FILE", help="tcp_peer.py, or tcp_peer.py:ClassName")
+    for q in (psim, plive):
+        q.add_argument("--seed", type=int, default=1)
+        q.add_argument("--plot", metavar="PNG", default=None,
+                       help="draw your peer's time-sequence graph into this file")
+    psim.add_argument("--loss", type=float, default=0.05)
+    psim.add_argument("--active", action="store_true", help="your peer opens the connection")
+    serve.add_argument("--trace", default=None)
+    serve.add_argument("--limit", type=float, default=120.0)
     a = p.parse_args(argv)
     try:
         if a.run == "sender-link":
             return _sender_link(a.file, a.seed)
+        if a.run == "peer-sim":
+            if not 0.0 <= a.loss < 1.0:
+                p.error(f"--loss: {a.loss} is not allowed; use a probability in [0, 1)")
+            return _peer_sim(a.file, a.seed, a.loss, a.active, a.plot)
+        if a.run == "peer-live":
+            from netsim.live.peer_echo import run_live
+            return run_live(a.file, seed=a.seed, plot=a.plot)
+        if a.run == "peer-live-serve":
+            from netsim.live.peer_echo import serve as serve_echo
+            return serve_echo(_peer_class(a.file), trace=a.trace, limit=a.limit)
         if not 0.0 <= a.loss < 1.0:
             p.error(f"--loss: {a.loss} is not allowed; use a probability in [0, 1)")
         return _sender_peer(a.file, a.loss, a.seed)

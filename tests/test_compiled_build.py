@@ -39,7 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # and sandbox run only code anyone can read.
 INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.stack.tcp.tcp_receiver", "netsim.stack.tcp.tcp_sender",
-               "netsim.stack.tcp.lab_sender",
+               "netsim.stack.tcp.lab_sender", "netsim.stack.tcp.lab_peer",
+               "netsim.stack.tcp.peer_adapter", "netsim.stack.tcp.peer_checks",
+               "netsim.sim.peer_transfer", "netsim.live.peer_echo",
                "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc",
                "netsim.stack.learning")
@@ -291,6 +293,7 @@ REFERENCES = {
     "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
+    "10-tcp-peer": "from netsim.stack.tcp.lab_peer import LabPeer as TcpPeer\n",
     "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
 }
 

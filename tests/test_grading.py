@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -45,6 +46,7 @@ REFERENCES = {
     "07b-sender-timer": "from netsim.stack.tcp.lab_sender import LabSender as Sender\n",
     "08-network-interface": "from netsim.stack.netif import EthernetArp as NetworkInterface\n",
     "09-router": "from netsim.stack.forwarding import Router\n",
+    "10-tcp-peer": "from netsim.stack.tcp.lab_peer import LabPeer as TcpPeer\n",
     "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
 }
 
@@ -56,6 +58,7 @@ RECV_BASE = "from netsim.stack.tcp.tcp_receiver import StreamReceiver, unwrap, w
 SEND_BASE = "from netsim.stack.tcp.tcp_sender import StreamSender\n"
 LAB_BASE = "from netsim.stack.tcp.lab_sender import LabSender\n"
 ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
+PEER_BASE = "from netsim.stack.tcp.lab_peer import LabPeer\n"
 SWITCH_BASE = "from netsim.stack.learning import LearningTable\n"
 NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
@@ -339,6 +342,25 @@ class Router(Reference):
             return d
         return d._replace(datagram=d.datagram[:10] + datagram[10:12] + d.datagram[12:])
 ''', "checksum", "not updated"),
+    # 10: the whole TCP peer
+    ("10-tcp-peer", "peer_no_empty_ack", PEER_BASE + '''
+class TcpPeer(LabPeer):
+    def receive(self, seg):
+        return [s for s in super().receive(seg) if s[3] or s[4] or s[6]]
+''', "ack_data", "sequence space"),
+    ("10-tcp-peer", "peer_rst_anywhere", PEER_BASE + '''
+class TcpPeer(LabPeer):
+    def _rst_acceptable(self, seqno, ackno):
+        return self._receiver.ackno() is not None or super()._rst_acceptable(seqno, ackno)
+''', "rst_synchronized", "receive window"),
+    ("10-tcp-peer", "peer_no_linger", PEER_BASE + '''
+class TcpPeer(LabPeer):
+    def receive(self, seg):
+        out = super().receive(seg)
+        if self._done():
+            self._active = False
+        return out
+''', "active_close", "lingers"),
     # 11: learning switch
     ("11-learning-switch", "switch_floods_back", SWITCH_BASE + '''
 class LearningSwitch(LearningTable):
@@ -407,6 +429,14 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
         jobs.append((f"ref:{a}", a, str(p)))
     for a in ASSIGNMENTS:
         starter = LESSONS / "assignments" / a / get_assignment(a).filename
+        helpers = get_assignment(a).helpers
+        if helpers:  # 10: the student's sender.py and tcp_receiver.py go next to the starter
+            folder = tmp / f"starter-{a}"
+            folder.mkdir()
+            shutil.copyfile(starter, folder / starter.name)
+            for name in helpers:
+                shutil.copyfile(LESSONS / "teachers" / "solutions" / name, folder / name)
+            starter = folder / starter.name
         jobs.append((f"starter:{a}", a, str(starter)))
     for a, name, src, _, _ in WRONG:
         p = tmp / f"wrong_{name}.py"

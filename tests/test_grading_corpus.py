@@ -15,6 +15,7 @@ runs every check.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
                   "06-tcp-receiver": "tcp_receiver.py", "07-tcp-sender": "tcp_sender.py",
                   "07b-sender-timer": "sender.py",
                   "08-network-interface": "network_interface.py", "09-router": "router.py",
+                  "10-tcp-peer": "tcp_peer.py",
                   "11-learning-switch": "learning_switch.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 # Not mistakes: other choices a README allows, each graded like a model solution
@@ -48,14 +50,33 @@ def _expect(path: Path) -> list[str]:
     return [w.strip() for w in m.group(1).split("|")]
 
 
+def staged(assignment: str, path: Path, tmp: Path) -> str:
+    """The file to grade for a corpus entry: itself, or, for an assignment whose file imports
+    the student's earlier work (`Assignment.helpers`: 10's sender.py and tcp_receiver.py), a
+    copy named as the starter in a folder of its own, with the model solutions of that work
+    next to it."""
+    helpers = get_assignment(assignment).helpers
+    if not helpers:
+        return str(path)
+    folder = tmp / f"{path.parent.name}-{path.stem}"
+    folder.mkdir()
+    shutil.copyfile(path, folder / get_assignment(assignment).filename)
+    for name in helpers:
+        shutil.copyfile(SOLUTIONS / name, folder / name)
+    return str(folder / get_assignment(assignment).filename)
+
+
 @pytest.fixture(scope="module")
-def graded() -> dict[str, GradeReport]:
-    wrong = [(a, str(p)) for a, p in CASES]
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
+    tmp = tmp_path_factory.mktemp("corpus")
+    wrong = [(a, staged(a, p, tmp)) for a, p in CASES]
     right = [(a, str(SOLUTIONS / f)) for a, f in SOLUTION_FILES.items()]
-    right += [(a, str(p)) for a, p in ACCEPTED]
+    right += [(a, staged(a, p, tmp)) for a, p in ACCEPTED]
     reports = grade_many(wrong, timeout=20.0, stop_at_first_failure=True)
     reports += grade_many(right, timeout=20.0)
-    return {path: rep for (_, path), rep in zip(wrong + right, reports, strict=True)}
+    keys = [str(p) for _, p in CASES] + [f for _, f in right[:len(SOLUTION_FILES)]] + \
+        [str(p) for _, p in ACCEPTED]
+    return dict(zip(keys, reports, strict=True))
 
 
 @pytest.mark.parametrize(("assignment", "path"), CASES,

@@ -105,10 +105,15 @@ def test_every_cited_command_parses() -> None:
 
 def test_assignment_starters_import_and_run(tmp_path: Path) -> None:
     """`python starter.py` works for every starter with a __main__ demo, or at least imports."""
+    from netsim.grading import get_assignment
+
     for name in ASSIGNMENTS:
         folder = LESSONS / "assignments" / name
         starters = [p for p in folder.glob("*.py")]
         assert len(starters) == 1, name
+        for helper in get_assignment(name).helpers:  # 10: the student's 07b and 06 files
+            (tmp_path / helper).write_text((LESSONS / "teachers" / "solutions" / helper)
+                                           .read_text())
         proc = subprocess.run([sys.executable, "-c", f"import runpy; runpy.run_path("
                                f"{str(starters[0])!r})"], cwd=tmp_path, text=True,
                               capture_output=True, timeout=60)

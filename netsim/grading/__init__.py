@@ -27,6 +27,7 @@ ASSIGNMENTS: dict[str, str] = {
     "07b-sender-timer": "netsim.grading.sender_timer",
     "08-network-interface": "netsim.grading.network_interface",
     "09-router": "netsim.grading.router",
+    "10-tcp-peer": "netsim.grading.tcp_peer",
     "11-learning-switch": "netsim.grading.learning_switch",
 }
 

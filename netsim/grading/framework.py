@@ -82,9 +82,13 @@ class Assignment:
     filename: str  # the starter file's name, looked for in batch mode
     target: str  # the class students write, or "" when they write functions
     checks: tuple[Check, ...]
-    # netsim's own implementation ("module:name", names separated by commas): a submission
-    # that merely re-exports or subclasses it gets a note for the teacher.
+    # netsim's own implementation ("module:name", names separated by commas; several modules
+    # separated by ";"): a submission that merely re-exports or subclasses it, or uses one of
+    # the names, gets a note for the teacher.
     reference: str = ""
+    # The student's earlier work the file imports, copied next to it (file name -> its class):
+    # one that is netsim's reference (`reference`) gets a note for the teacher too.
+    helpers: dict[str, str] = field(default_factory=dict)
     # What the student's attributes and methods must give back, by name: a value of another
     # type costs the check with a message naming it, before netsim's stack sees the value.
     returns: dict[str, tuple[Any, ...]] = field(default_factory=dict)

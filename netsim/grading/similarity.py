@@ -95,10 +95,10 @@ def _corpus(reference: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Normalised units of netsim's reference (the named classes/functions) and of every
     teacher's solution."""
     out: list[tuple[str, tuple[str, ...]]] = []
-    mod_name, _, names = reference.partition(":")
-    wanted = set(filter(None, names.split(",")))
-    if mod_name:
-        spec = importlib.util.find_spec(mod_name)
+    for entry in filter(None, reference.split(";")):
+        mod_name, _, names = entry.partition(":")
+        wanted = set(filter(None, names.split(",")))
+        spec = importlib.util.find_spec(mod_name) if mod_name else None
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             tree = ast.parse(Path(spec.origin).read_text())
             for node in tree.body:
@@ -161,11 +161,37 @@ def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
     return notes
 
 
+def helper_notes(folder: Path, assignment: Assignment) -> list[str]:
+    """Notes on the student's helper files next to the submission (`Assignment.helpers`,
+    e.g. assignment 10's sender.py and tcp_receiver.py): one that takes netsim's reference."""
+    notes = []
+    for name, cls in assignment.helpers.items():
+        path = folder / name
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE:
+                continue
+            with AST_LOCK:
+                tree = ast.parse(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError,
+                MemoryError, SystemError):
+            continue
+        reuse = _reuse(tree, assignment, cls)
+        if reuse:
+            notes.append(f"{name} uses netsim's reference implementation: " + ", ".join(reuse))
+    return notes
+
+
 def _reuse(tree: ast.AST, assignment: Assignment, target: str) -> list[str]:
-    """Names the file takes from the reference module, and how."""
-    if not assignment.reference:
-        return []
-    mod_name, _, names = assignment.reference.partition(":")
+    """Names the file takes from the reference modules, and how."""
+    out: list[str] = []
+    for entry in filter(None, assignment.reference.split(";")):
+        out += _reuse_of(tree, entry, target)
+    return sorted(set(out))
+
+
+def _reuse_of(tree: ast.AST, reference: str, target: str) -> list[str]:
+    """Names the file takes from one reference module ("module:Name,name"), and how."""
+    mod_name, _, names = reference.partition(":")
     ref_names = set(names.split(","))
     bound: dict[str, str] = {}  # local name -> reference name
     module_aliases = set()

@@ -32,7 +32,7 @@ from netsim.grading.framework import (
 )
 from netsim.grading.proxy import SandboxFault, Session, StudentError
 from netsim.grading.sandbox import Limits, features
-from netsim.grading.similarity import AST_LOCK, MAX_SOURCE, similarity_notes
+from netsim.grading.similarity import AST_LOCK, MAX_SOURCE, helper_notes, similarity_notes
 
 DEFAULT_TIMEOUT = 10.0  # seconds per check
 IMPORT_TIMEOUT = 10.0  # seconds to start Python and import the student's file
@@ -88,6 +88,8 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
     feats = features()
     problem, source = precheck(path)
     notes = similarity_notes(source, a, cls or a.target) if source else []
+    if source and siblings and a.helpers:
+        notes += helper_notes(path.parent, a)
     results: list[CheckResult] = []
     if problem:
         results = [_not_run(c, "error", "not run: " + problem) for c in a.checks]

@@ -6,7 +6,9 @@
 - `netsim.live.impair`: `ImpairedPort`, the simulation's `Link` between the TAP and the stack
   (loss, delay, jitter, reordering, duplication, corruption, rate);
 - `netsim.live.host`: `LiveHost`, which puts these together with `netsim.node.Node` and stops
-  cleanly on Ctrl-C.
+  cleanly on Ctrl-C;
+- `netsim.live.peer_echo`: assignment 10's TcpPeer as an echo server for Linux's ``nc``
+  (``python -m netsim.labrun peer-live``, which makes and removes its own namespace).
 
 The namespace and TAP come from ``scripts/netns_setup.sh``; the command is ``netsim live``.
 """

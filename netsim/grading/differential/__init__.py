@@ -32,6 +32,7 @@ MODULES: dict[str, str] = {
     "07b-sender-timer": "netsim.grading.differential.sender_timer",
     "08-network-interface": "netsim.grading.differential.netif",
     "09-router": "netsim.grading.differential.router",
+    "10-tcp-peer": "netsim.grading.differential.tcp_peer",
     "11-learning-switch": "netsim.grading.differential.switch",
 }
 

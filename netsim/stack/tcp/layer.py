@@ -34,6 +34,9 @@ from netsim.wire.ipv6 import MIN_MTU, NH_TCP
 from netsim.wire.tcp import ACK, RST, SYN, IPAddress, TCPSegment, build_tcp, parse_tcp
 
 ConnKey = tuple[IPAddress, int, IPAddress, int]
+#: Takes every segment to a port handed to an object outside this layer (src, dst, segment,
+#: now): netsim.stack.tcp.peer_adapter puts a TcpPeer (assignment 10) there
+PortHandler = Callable[[IPAddress, IPAddress, TCPSegment, float], None]
 ANY_IPV4 = IPv4Address("0.0.0.0")
 EPHEMERAL = range(49152, 65536)
 
@@ -103,6 +106,9 @@ class TcpLayer:
         self.listeners: dict[int, TcpListener] = {}  # on every (IPv4) address
         self.bound: dict[tuple[IPAddress, int], TcpListener] = {}  # on one address
         self._next_port = EPHEMERAL.start
+        #: ports whose segments go to a `PortHandler` (looked up only when no connection
+        #: matches, so ordinary connections pay nothing for them)
+        self.peer_ports: dict[int, PortHandler] = {}
         #: The key of SYN cookies: derived from the ISN key in simulation (reproducible);
         #: a live host sets random bytes.
         self.cookie_secret = syncookies.secret_for(self.cfg.isn_key, stack.name)
@@ -176,7 +182,8 @@ class TcpLayer:
         for _ in EPHEMERAL:
             port = self._next_port
             self._next_port = port + 1 if port + 1 < EPHEMERAL.stop else EPHEMERAL.start
-            if (lip, port, rip, rport) not in self.conns and port not in self.listeners:
+            if (lip, port, rip, rport) not in self.conns and port not in self.listeners \
+                    and port not in self.peer_ports:
                 return port
         raise AddressInUse("no free ephemeral TCP port")
 
@@ -216,6 +223,11 @@ class TcpLayer:
         if conn is not None:
             conn.segment_arrives(seg, now, ip_ecn)
             return
+        if self.peer_ports:
+            handler = self.peer_ports.get(seg.dst_port)
+            if handler is not None:
+                handler(src, dst, seg, now)
+                return
         flags = seg.flags
         lst = self.listeners.get(seg.dst_port)
         if self.bound:  # listeners on one address win over those on every address

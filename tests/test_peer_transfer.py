@@ -31,6 +31,18 @@ def test_labpeer_moves_a_megabyte_each_way_and_closes_cleanly(seed: int, active:
     assert 0 < res.seconds < 120
 
 
+@pytest.mark.parametrize(("nbytes", "seed", "active"), [(30_000, 5, False),
+                                                     (20_000, 2, True)])
+def test_a_rst_that_ends_the_linger_after_both_streams_is_a_clean_end(
+        nbytes: int, seed: int, active: bool) -> None:
+    # In these runs a late duplicate of the peer's reaches netsim's TCP after it closed; its
+    # RST ends the peer's linger, as a RST ends TIME-WAIT (RFC 9293 §3.10.7.4): both streams
+    # had arrived, so the transfer still ended cleanly
+    res = transfer(LabPeer, seed=seed, nbytes=nbytes, active=active)
+    assert res.to_peer_intact and res.from_peer_intact
+    assert res.peer_closed and res.netsim_closed and not res.reset and not res.error
+
+
 def test_a_lossless_link_needs_no_retransmission() -> None:
     res = transfer(LabPeer, 5, loss=0.0, reorder=0.0, duplicate=0.0, nbytes=200_000)
     assert res.to_peer_intact and res.from_peer_intact and res.peer_closed

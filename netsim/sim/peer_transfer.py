@@ -199,14 +199,21 @@ def _result(state: dict[str, Any], now: float, up: bytes, down: bytes, time_limi
             "no connection was opened"
     elif not (state["netsim_done"] and conn.closed):
         error = f"not done after the time limit of {time_limit:g} simulated seconds"
-    reset = conn is not None and (conn.rst_sent or conn.reset) or \
-        stream is not None and stream.conn.error is not None
-    peer_closed = conn is not None and conn.closed and conn.error is None and not reset
+    to_peer_intact = bytes(state["got"]) == down and bool(state["peer_eof"])
+    from_peer_intact = netsim_got == up
     netsim_closed = stream is not None and not netsim_error and netsim_got is not None \
         and stream.conn.error is None
+    # A RST the peer took after both streams were complete and netsim's TCP had closed ended
+    # its linger early, as a RST ends TIME-WAIT (RFC 9293 §3.10.7.4): a late duplicate of the
+    # peer's reached netsim's closed port, which answered it with a RST. That is a clean end.
+    late = conn is not None and conn.reset and not conn.rst_sent and to_peer_intact and \
+        from_peer_intact and netsim_closed
+    reset = conn is not None and (conn.rst_sent or conn.reset) and not late or \
+        stream is not None and stream.conn.error is not None
+    peer_closed = conn is not None and conn.closed and conn.error is None and not reset
     return PeerTransfer(
-        to_peer_intact=bytes(state["got"]) == down and state["peer_eof"],
-        from_peer_intact=netsim_got == up,
+        to_peer_intact=to_peer_intact,
+        from_peer_intact=from_peer_intact,
         peer_closed=peer_closed,
         netsim_closed=netsim_closed,
         reset=reset,

@@ -1,7 +1,7 @@
 """RACK-TLP (RFC 8985) with D-SACK (RFC 2883) against DupAck counting, on loss and on reordering.
 
 Run: ``.venv/bin/python benchmarks/bench_rack.py [--bytes 100MB] [--seeds 1,2,3,4,5]
-[--scenarios loss,reorder] [--configs default,rack,rack-nodsack] [--repeat R] [--json FILE]``.
+[--scenarios loss,reorder] [--configs dupack,rack,rack-nodsack] [--repeat R] [--json FILE]``.
 
 Scenarios (``run_bulk``, h1 -> h2, 100 Mbit/s, 10 ms one way, only the data direction impaired,
 the ACK direction clean):
@@ -11,8 +11,10 @@ the ACK direction clean):
 - ``reorder``: no loss, 5% of the data segments held back by 10 ms (``--reorder 0.05``; the
   link's default reorder delay is its one-way delay).
 
-Configurations: ``default`` (TcpConfig(): DupAck counting, RFC 6675), ``rack``
-(``rack=True, dsack=True``: RACK-TLP and a receiver that sends D-SACK, as Linux),
+Configurations: ``dupack`` (``rack=False, dsack=False``: DupAck counting, RFC 6675, netsim's
+default until RACK-TLP became it; ``--no-rack``), ``rack`` (``rack=True, dsack=True``:
+RACK-TLP and a receiver that sends D-SACK, as Linux; what ``TcpConfig()`` has now, also named
+``default``),
 ``rack-nodsack`` (``rack=True, dsack=False``: RACK-TLP with a reordering window that never
 adapts). With a checkout that predates ``TcpConfig.dsack`` the ``dsack`` setting is left out.
 
@@ -39,9 +41,10 @@ from netsim.sim.scenario import BulkScenario, run_bulk
 from netsim.stack.tcp.config import TcpConfig
 
 CONFIGS: dict[str, dict[str, bool]] = {
-    "default": {},
+    "dupack": {"rack": False, "dsack": False},
     "rack": {"rack": True, "dsack": True},
     "rack-nodsack": {"rack": True, "dsack": False},
+    "default": {},  # TcpConfig() as it is: the same as "rack" since RACK-TLP is the default
 }
 
 
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bytes", default="100MB")
     ap.add_argument("--seeds", default="1,2,3,4,5")
     ap.add_argument("--scenarios", default="loss,reorder")
-    ap.add_argument("--configs", default="default,rack,rack-nodsack")
+    ap.add_argument("--configs", default="dupack,rack,rack-nodsack")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write the rows to this file")
     args = ap.parse_args(argv)

@@ -462,6 +462,17 @@ SCENARIOS: list[Scenario] = [
              seed=16, until=60.0),
     Scenario("closing_resets_and_backlog", closing_resets_and_backlog(), tcp=_fast(),
              until=15.0),
+    # DupAck counting alone (RFC 6675, no RACK-TLP, no D-SACK), the default until RACK was:
+    # the same runs as above with `rack=False, dsack=False` (`netsim sim --no-rack`), whose
+    # recorded values are those the scenarios above had before RACK became the default
+    Scenario("loss2_newreno_sack_norack", bulk(1_500_000), _link(loss=Bernoulli(0.02)),
+             tcp=TcpConfig(rack=False, dsack=False), seed=2),
+    Scenario("loss3_cubic_norack", bulk(1_500_000), _link(loss=Bernoulli(0.03)),
+             tcp=TcpConfig(cc="cubic", rack=False, dsack=False), seed=4),
+    Scenario("reorder_norack", bulk(1_000_000), _link(reorder=0.05, loss=Bernoulli(0.01)),
+             tcp=TcpConfig(rack=False, dsack=False), seed=6),
+    Scenario("linux_like_iw10_norack", bulk(1_000_000), _link(loss=Bernoulli(0.01)),
+             tcp=TcpConfig.linux_like(rack=False, dsack=False), seed=12),
 ]
 
 

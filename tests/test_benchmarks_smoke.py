@@ -151,5 +151,5 @@ def test_bench_rack_prints_a_row_per_scenario_and_configuration() -> None:
     out = run_script("bench_rack.py", "--bytes", "300kB", "--seeds", "1")
     rows = [line.split() for line in out.splitlines()[1:]]
     assert [(r[0], r[1]) for r in rows] == [(s, c) for s in ("loss", "reorder")
-                                            for c in ("default", "rack", "rack-nodsack")]
+                                            for c in ("dupack", "rack", "rack-nodsack")]
     assert all(r[-1] == "yes" for r in rows)

@@ -19,6 +19,7 @@ from matplotlib.text import Annotation
 
 from netsim.errors import UsageError
 from netsim.stack.events import SegmentRecord
+from netsim.stack.tcp.config import TcpConfig
 from netsim.trace import Recorder
 from netsim.trace.plots import (
     plot_combined,
@@ -46,8 +47,9 @@ def lossy() -> Recorder:
 
 @pytest.fixture(scope="module")
 def tail() -> Recorder:
-    """20 kB whose last data segment is lost: only a retransmission timeout recovers it."""
-    return transfer(20_000, lose=[13])
+    """20 kB whose last data segment is lost: only a retransmission timeout recovers it
+    (without RACK-TLP, whose loss probe would recover it before the timeout)."""
+    return transfer(20_000, lose=[13], tcp=TcpConfig(rack=False, dsack=False))
 
 
 def line(ax: Axes, label: str) -> Line2D:

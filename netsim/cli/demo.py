@@ -76,8 +76,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
                         help=f"congestion control: {'|'.join(sorted(CC_FACTORIES))} "
                              "(default newreno)")
     parser.add_argument("--rack", action=argparse.BooleanOptionalAction, default=None,
-                        help="RACK-TLP loss detection (RFC 8985, with D-SACK); --no-rack: "
-                             "duplicate-ACK counting only (default: off)")
+                        help="RACK-TLP loss detection (RFC 8985, with D-SACK), as Linux "
+                             "(default: on); --no-rack: duplicate-ACK counting only")
     parser.add_argument("--ladder", default=str(DEFAULT_LADDER), metavar="N",
                         help=f"segments in the ladder diagram, 2 or more (default "
                              f"{DEFAULT_LADDER}; the figure grows by ~80 pixels a segment)")

@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--rack", action=argparse.BooleanOptionalAction, default=None,
         help="RACK-TLP loss detection (RFC 8985): time-based, finds lost retransmissions, "
-        "probes a lost tail, with D-SACK (RFC 2883) to adapt to reordering; --no-rack: "
-        "duplicate-ACK counting only (default: off)",
+        "probes a lost tail, with D-SACK (RFC 2883) to adapt to reordering, as Linux "
+        "(default: on); --no-rack: duplicate-ACK counting only, no D-SACK",
     )
     parser.add_argument(
         "--ecn", action=argparse.BooleanOptionalAction, default=None,

@@ -74,8 +74,10 @@ class BulkScenario:
     chunk: int = 1 << 16
     time_limit: float | None = None
     flows: int = 1  # parallel connections h1 -> h2 over the same link, `bytes` each
-    # RACK-TLP (RFC 8985) on or off; None: as `tcp` says. On also turns on D-SACK (RFC 2883),
-    # as Linux runs RACK: its reordering window adapts only to D-SACK blocks
+    # RACK-TLP (RFC 8985) on or off; None: as `tcp` says (on, with D-SACK, by default). True
+    # also turns on D-SACK (RFC 2883), as Linux runs RACK: its reordering window adapts only to
+    # D-SACK blocks. False turns both off: DupAck counting alone (RFC 6675), netsim's default
+    # before RACK was
     rack: bool | None = None
     # ECN (RFC 3168): True: both hosts ask for it (TcpConfig.ecn 1), False: never (0);
     # None: as `tcp` says
@@ -165,9 +167,7 @@ def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
                              + (" - 12 for timestamps)" if overhead else ")"))
         changes["mss"] = mss + overhead
     if scenario.rack is not None:
-        changes["rack"] = scenario.rack
-        if scenario.rack:
-            changes["dsack"] = True
+        changes["rack"] = changes["dsack"] = scenario.rack
     if scenario.ecn is not None:
         changes["ecn"] = 1 if scenario.ecn else 0
     return dataclasses.replace(base, **changes)

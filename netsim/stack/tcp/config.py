@@ -68,12 +68,13 @@ class TcpConfig:
     sender_factory: Callable[[], TcpSender] | None = None
     dupack_threshold: int = 3
     # RACK-TLP loss detection (RFC 8985, netsim.stack.tcp.rack), used when SACK is agreed;
-    # off: DupAck counting (RFC 6675) alone. Linux has it on.
-    rack: bool = False
+    # off: DupAck counting (RFC 6675) alone. On by default, as Linux's net.ipv4.tcp_recovery
+    # (default 0x1 since 4.4; RACK alone marks losses since 4.18)
+    rack: bool = True
     # D-SACK (RFC 2883): report a duplicate segment in the first SACK block of the ACK it
-    # draws, as Linux's net.ipv4.tcp_dsack=1 does. A sender recognises D-SACK blocks
-    # whatever this says; RACK widens its reordering window on them (RFC 8985 §6.2)
-    dsack: bool = False
+    # draws, as Linux's net.ipv4.tcp_dsack=1 (its default) does. A sender recognises D-SACK
+    # blocks whatever this says; RACK widens its reordering window on them (RFC 8985 §6.2)
+    dsack: bool = True
     # PAWS (RFC 7323 §5): drop a segment whose TSval is older than TS.Recent. Linux has it
     # always on; off here for now because reordered pure ACKs are old by TSval and dropping
     # them changes seeded outputs (Linux exempts such "disordered" ACKs)

@@ -201,10 +201,16 @@ class RackTlp:
     def on_cumulative_ack(self, una: int, now: float) -> None:
         """SND.UNA moved to `una`: the segments below it are delivered (and forgotten)."""
         segs = self.segs
-        self._split(una)  # a segment acknowledged in part: the rest stays a segment
+        n = len(segs)
         i = self.head
-        while i < len(segs) and segs[i].end <= una:
+        while i < n:
             seg = segs[i]
+            if seg.end > una:
+                if seg.start >= una:
+                    break
+                # acknowledged in part: the rest stays a segment (segs[i] now ends at una)
+                self._split(una)
+                n += 1
             if seg.delivered:
                 self.segs_sacked -= 1
             else:
@@ -222,6 +228,9 @@ class RackTlp:
         multiplier grows by one per round trip that brings a D-SACK and stays for 16
         recoveries; then it is 1 again. `una` and `snd_nxt` are offsets; `recovering`: in
         fast or RTO recovery after this ACK."""
+        if self.dsack_round is None and not self.dsack_on_ack and \
+                self.recovering == recovering:
+            return  # most ACKs: no D-SACK round open or starting, recovery state unchanged
         if self.dsack_round is not None and una >= self.dsack_round:
             self.dsack_round = None
         if self.dsack_round is None and self.dsack_on_ack:

@@ -66,14 +66,18 @@ def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
     rack = conn.rack
     assert rack is not None
     una = conn._una_off
-    advanced = rack.segs and len(rack.segs) > rack.head and rack.segs[rack.head].start < una
+    segs = rack.segs
+    advanced = len(segs) > rack.head and segs[rack.head].start < una
     if advanced:
         rack.on_cumulative_ack(una, now)
-    rack.detect_reordering()
-    rack.update_reo_wnd(una, una + seq_diff(conn.snd_max, conn.snd_una), recovering(conn))
+    if rack.newly:  # segments this ACK delivered (none on most duplicate ACKs)
+        rack.detect_reordering()
+    # in fast or RTO recovery after this ACK (recovering(conn); nothing below changes it)
+    rec = conn.in_recovery or conn._retrans_ts is not None
+    rack.update_reo_wnd(una, una + seq_diff(conn.snd_max, conn.snd_una), rec)
     if rack.tlp_end is not None:
-        _tlp_ack(conn, seg, una, bool(advanced), now)
-    detect(conn, now)
+        _tlp_ack(conn, seg, una, advanced, now)
+    detect(conn, now, rec)
     if advanced:
         arm_pto(conn, now)  # RFC 8985 §7.2: after an ACK of new data
 
@@ -112,11 +116,14 @@ def _tlp_ack(conn: Conn, seg: TCPSegment, una: int, advanced: bool,
             conn._trace_cwnd(now, "tlp_recovery")
 
 
-def detect(conn: Conn, now: float) -> None:
-    """RACK_detect_loss_and_arm_timer (RFC 8985 §6.2), then recovery for what it found."""
+def detect(conn: Conn, now: float, rec: bool | None = None) -> None:
+    """RACK_detect_loss_and_arm_timer (RFC 8985 §6.2), then recovery for what it found.
+    `rec`: `recovering(conn)` if the caller has it already."""
     rack = conn.rack
     assert rack is not None
-    reo = rack.reo_wnd(recovering(conn), conn.rto_est.srtt)
+    if rec is None:
+        rec = recovering(conn)
+    reo = rack.reo_wnd(rec, conn.rto_est.srtt)
     if rack.detect_loss(conn._una_off, now, reo):
         if not conn.in_recovery:
             enter_recovery(conn, now)

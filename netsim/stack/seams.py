@@ -18,35 +18,71 @@ the rate limit.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from netsim.errors import UsageError
+from netsim.stack.counters import Counters
 from netsim.stack.forwarding import DELIVER, FORWARD, Forwarder
 from netsim.stack.interface import Interface
 from netsim.stack.netif import NetworkInterface, arp_counts_in, arp_counts_out
+from netsim.stack.routing import RoutingTable
 from netsim.wire.ethernet import ETHERTYPE_IPV4
 from netsim.wire.ipv4 import IPv4Packet
+from netsim.wire.lazyframe import LazyFrame
 from netsim.wire.mac import BROADCAST
-
-if TYPE_CHECKING:
-    from netsim.stack.host import Stack
-    from netsim.stack.host_arp import ArpHost
-    from netsim.stack.host_forward import ForwardingHost
 
 _ETH_ARP: Final = b"\x08\x06"
 _LIMITED_BROADCAST: Final = IPv4Address("255.255.255.255")
 
 
+class StackParts(Protocol):
+    """What the glue uses of a Stack (netsim/stack/host.py and its parts, host_arp.py and
+    host_forward.py, which import this module: hence a protocol, not the class)."""
+
+    name: str
+    forwarding: bool
+    interfaces: dict[str, Interface]
+    routes: RoutingTable
+    forwarder: Forwarder
+    _own_forwarder: bool
+    counters: Counters
+    eth_counts: Counter[str]
+    transmit: Callable[[Interface, bytes | LazyFrame], None]
+
+    def drop(self, layer: str, reason: str, detail: str = "") -> None: ...
+
+    def _arm_housekeeping(self) -> None: ...
+
+    def _send_frame(self, iface: Interface, dst: bytes, ethertype: int,
+                    payload: bytes) -> None: ...
+
+    def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None: ...
+
+    def _arp_failed(self, raw: bytes, now: float) -> None: ...
+
+    def icmp_error(self, about: IPv4Packet, type_: int, code: int, now: float, *,
+                   next_hop_mtu: int = 0, arrived_as_broadcast: bool = False) -> bool: ...
+
+
+class ForwardingParts(StackParts, Protocol):
+    """A router's Stack: also how it sends a datagram it forwards (host_forward.py)."""
+
+    def _send_forwarded(self, pkt: IPv4Packet, out: Interface, next_hop: IPv4Address,
+                        raw: bytes, now: float) -> None: ...
+
+
 # ---------------------------------------------------------------------- another link layer
-def install_netif(stack: Stack, interface: str, netif: NetworkInterface) -> None:
+def install_netif(stack: StackParts, interface: str, netif: NetworkInterface) -> None:
     """`Stack.set_netif`: `netif` does the Ethernet framing and ARP of `interface`."""
     if interface not in stack.interfaces:
         raise UsageError(f"netif: no interface {interface!r} on {stack.name}")
     stack.interfaces[interface].netif = netif
 
 
-def netif_input(stack: ArpHost, iface: Interface, frame: bytes, now: float) -> None:
+def netif_input(stack: StackParts, iface: Interface, frame: bytes, now: float) -> None:
     """A frame for an interface with its own link layer."""
     if not iface.up:
         stack.drop("eth", "interface_down")
@@ -64,7 +100,7 @@ def netif_input(stack: ArpHost, iface: Interface, frame: bytes, now: float) -> N
     stack._arm_housekeeping()
 
 
-def netif_output(stack: ArpHost, iface: Interface, next_hop: IPv4Address, raw: bytes,
+def netif_output(stack: StackParts, iface: Interface, next_hop: IPv4Address, raw: bytes,
                  now: float) -> None:
     """A datagram for `next_hop` out of an interface with its own link layer."""
     if next_hop == _LIMITED_BROADCAST or next_hop == iface.broadcast:
@@ -75,7 +111,7 @@ def netif_output(stack: ArpHost, iface: Interface, next_hop: IPv4Address, raw: b
     stack._arm_housekeeping()
 
 
-def netif_tick(stack: ArpHost, iface: Interface, now: float) -> None:
+def netif_tick(stack: StackParts, iface: Interface, now: float) -> None:
     """The passage of time on an interface with its own link layer: ARP retries, and the
     datagrams it gave up on (each gets an ICMP host unreachable, as the stack's own ARP)."""
     assert iface.netif is not None
@@ -86,7 +122,7 @@ def netif_tick(stack: ArpHost, iface: Interface, now: float) -> None:
         stack._arp_failed(bytes(raw), now)
 
 
-def _transmit_all(stack: ArpHost, iface: Interface, frames: list[bytes],
+def _transmit_all(stack: StackParts, iface: Interface, frames: list[bytes],
                   retry: bool = False) -> None:
     for f in frames:
         stack.eth_counts["tx"] += 1
@@ -98,7 +134,7 @@ def _transmit_all(stack: ArpHost, iface: Interface, frames: list[bytes],
 
 
 # ---------------------------------------------------------------------- another forwarder
-def install_forwarder(stack: Stack, forwarder: Forwarder) -> None:
+def install_forwarder(stack: StackParts, forwarder: Forwarder) -> None:
     """`Stack.set_forwarder`: `forwarder` decides every datagram the router receives, and is
     given every route of the table now."""
     if not stack.forwarding:
@@ -111,12 +147,12 @@ def install_forwarder(stack: Stack, forwarder: Forwarder) -> None:
                             route.interface, route.gateway)
 
 
-def forward(stack: ForwardingHost, pkt: IPv4Packet, raw: bytes, now: float) -> None:
+def forward(stack: ForwardingParts, pkt: IPv4Packet, raw: bytes, now: float) -> None:
     """A datagram not for the router: the forwarder decides."""
     apply(stack, pkt, stack.forwarder.route(raw[:pkt.total_length], False), now)
 
 
-def delivers(stack: ForwardingHost, pkt: IPv4Packet, data: bytes, now: float) -> bool:
+def delivers(stack: ForwardingParts, pkt: IPv4Packet, data: bytes, now: float) -> bool:
     """Whether the forwarder lets a datagram to the router be delivered (netsim's own always
     does: RFC 1812 §5.2.3, local delivery decision); if not, its decision is carried out."""
     decision = stack.forwarder.route(data[:pkt.total_length], True)
@@ -126,7 +162,7 @@ def delivers(stack: ForwardingHost, pkt: IPv4Packet, data: bytes, now: float) ->
     return True
 
 
-def apply(stack: ForwardingHost, pkt: IPv4Packet, decision: Any, now: float) -> None:
+def apply(stack: ForwardingParts, pkt: IPv4Packet, decision: Any, now: float) -> None:
     """Carry out the forwarder's decision about `pkt` (a `Decision`; any other forwarder's
     answer is checked, field by field): send the datagram it gives (ARP, fragmenting to the
     interface's MTU) or drop with the ICMP error it names."""
@@ -156,5 +192,5 @@ def apply(stack: ForwardingHost, pkt: IPv4Packet, decision: Any, now: float) -> 
                 stack.drop("icmp", "bad_decision", repr(icmp)[:40])
 
 
-__all__ = ["apply", "delivers", "forward", "install_forwarder", "install_netif",
-           "netif_input", "netif_output", "netif_tick"]
+__all__ = ["ForwardingParts", "StackParts", "apply", "delivers", "forward",
+           "install_forwarder", "install_netif", "netif_input", "netif_output", "netif_tick"]

@@ -25,7 +25,8 @@ from typing import Any
 
 # The per-packet path: wire formats, the stack's input and output, TCP, the simulated link,
 # the SimPy driver and sockets. Not the replaceable parts students re-implement (rto,
-# congestion, reassembler, TCP receiver, ARP table: docs/architecture.md §4), not the grader
+# congestion, reassembler, TCP receiver, ARP table: docs/architecture.md §4) nor the stack's
+# glue that calls a replaced link layer or forwarder (netsim.stack.seams), not the grader
 # (netsim.grading), and not classes users construct with values to validate (LinkConfig,
 # TcpConfig): compiled code would answer a bad value with a generic TypeError instead of the
 # UsageError that names the field. This is the only list: setup.py and scripts/compile.py
@@ -36,6 +37,8 @@ COMPILED_MODULES = (
     "netsim.wire.ipv4",
     "netsim.wire.tcp",
     "netsim.wire.lazyframe",
+    "netsim.stack.host_arp",  # the parts of a Stack, each extending the one before
+    "netsim.stack.host_forward",
     "netsim.stack.host",
     "netsim.stack.interface",
     "netsim.stack.routing",

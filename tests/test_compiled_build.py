@@ -44,7 +44,7 @@ INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.sim.peer_transfer", "netsim.live.peer_echo",
                "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc",
-               "netsim.stack.learning")
+               "netsim.stack.seams", "netsim.stack.learning")
 
 _WHY_NOT = why_not_compilable()
 needs_compiler = pytest.mark.skipif(_WHY_NOT is not None,
@@ -171,7 +171,8 @@ def test_each_install_runs_the_build_it_was_asked_for_and_says_so(
     assert f"(compiled with mypyc: {n} of {n} hot modules)" in out.stdout
     assert "(pure Python)" in run(builds["pure"], "--version").stdout
     seams = ["netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
-             "netsim.stack.tcp.congestion.reno", "netsim.stack.arp", "netsim.grading.sandbox"]
+             "netsim.stack.tcp.congestion.reno", "netsim.stack.arp", "netsim.grading.sandbox",
+             "netsim.stack.seams"]
     files = _module_files(builds["compiled"], [*COMPILED_MODULES, *seams])
     suffixes = tuple(s for s in (sysconfig.get_config_var("EXT_SUFFIX"), ".so") if s)
     not_compiled = [m for m in COMPILED_MODULES if not files[m].endswith(suffixes)]

@@ -4,11 +4,12 @@
 datagram a router receives, a `Decision` (``route``): deliver it here, forward it (on which
 interface, to which next hop, with which bytes), or drop it (and which ICMP error to send
 back). `Router` is netsim's implementation. A forwarding `Stack` decides the same way on its
-own per-packet path (netsim/stack/host.py, `_forward`) unless ``Stack.set_forwarder``
-installs another forwarder, which then decides every datagram the router receives. The stack
-does everything else: it checks the header checksum before asking, finds the next hop's MAC
-(ARP), fragments, and sends the ICMP error the decision names, under RFC 1122 §3.2.2's rules
-(never about an ICMP error, a broadcast, a non-initial fragment) and its rate limit.
+own per-packet path (netsim/stack/host_forward.py, `_forward`) unless ``Stack.set_forwarder``
+installs another forwarder, which then decides every datagram the router receives (called
+from netsim/stack/seams.py). The stack does everything else: it checks the header checksum
+before asking, finds the next hop's MAC (ARP), fragments, and sends the ICMP error the
+decision names, under RFC 1122 §3.2.2's rules (never about an ICMP error, a broadcast, a
+non-initial fragment) and its rate limit.
 """
 
 from __future__ import annotations

@@ -9,12 +9,13 @@ and datagrams given up on. The neighbour cache with its expiry, pending queue an
 assignment 05's `ArpCache` (netsim/stack/arp.py), which an implementation is given.
 
 `EthernetArp` is netsim's implementation. By default a `Stack` does this work itself, on its
-fast path (netsim/stack/host.py: `_ip_out`, `_arp_input`, `on_timer`); ``Stack.set_netif``
+fast path (netsim/stack/host_arp.py: `_ip_out`, `_arp_input`, `on_timer`); ``Stack.set_netif``
 installs an implementation on one interface, which then handles every frame and datagram
-there (frames sent as `EthernetArp` sends them are byte for byte the stack's own). The
-stack's ``arp`` counters still count: from the frames that cross the seam (`arp_counts_in`,
-`arp_counts_out`) and the datagrams `tick` gives up on. Only a datagram the implementation
-drops itself (its pending queue full) is not counted: nothing about it crosses the seam.
+there, called from netsim/stack/seams.py (frames sent as `EthernetArp` sends them are byte for
+byte the stack's own). The stack's ``arp`` counters still count: from the frames that cross
+the seam (`arp_counts_in`, `arp_counts_out`) and the datagrams `tick` gives up on. Only a
+datagram the implementation drops itself (its pending queue full) is not counted: nothing
+about it crosses the seam.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class EthernetArp:
 
 def arp_counts_in(frame: bytes, ip: IPv4Address, mac: bytes) -> list[str]:
     """The stack's ``arp`` counters a received frame moves, as the stack's own ARP input
-    counts them (netsim/stack/host.py, `_arp_input`): with `set_netif` the frame goes to
+    counts them (netsim/stack/host_arp.py, `_arp_input`): with `set_netif` the frame goes to
     another implementation, and the stack counts what it sees cross the seam. Not an ARP
     frame for us: nothing."""
     dst = frame[0:6]

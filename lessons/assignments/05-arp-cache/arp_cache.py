@@ -1,6 +1,6 @@
 """Assignment 05: ARP (RFC 826) — the neighbour cache, the pending queue and retries.
 
-The stack (netsim/stack/host.py) asks this class what to do and does the sending itself:
+The stack (netsim/stack/host_arp.py) asks this class what to do and does the sending itself:
 
   - to send an IPv4 packet it calls lookup(); on None it calls enqueue(), and sends an ARP
     request when enqueue() answers Enqueue.SEND_REQUEST;

@@ -1,7 +1,7 @@
 """Assignment 08: the network interface — Ethernet framing (RFC 894) and ARP (RFC 826) for one
 interface, on top of assignment 05's ARP cache.
 
-The stack (netsim/stack/host.py) hands this class every datagram it sends on the interface and
+The stack (netsim/stack/seams.py) hands this class every datagram it sends on the interface and
 every frame that arrives there, and transmits the frames you return:
 
   - send_datagram(datagram, next_hop, now): the frames to send now;

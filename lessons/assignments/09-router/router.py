@@ -1,6 +1,6 @@
 """Assignment 09: the forwarding part of an IPv4 router (RFC 1812).
 
-A router's stack (netsim/stack/host.py) asks this class what to do with every datagram it
+A router's stack (netsim/stack/seams.py) asks this class what to do with every datagram it
 receives, and does the rest itself:
 
   - add_route() is called for every route of the router: its directly attached networks

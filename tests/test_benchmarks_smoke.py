@@ -137,7 +137,10 @@ def test_bench_switch_prints_a_row_per_path_with_the_data_intact() -> None:
     assert [" ".join(r[:2]) for r in rows] == ["direct link", "one switch", "three switches"]
     assert all(r[-1] == "yes" for r in rows)
     frames = [int(r[3]) for r in rows]
-    assert frames[1] == 2 * frames[0] and frames[2] == 4 * frames[0]  # 1, 2 and 4 links
+    # 1, 2 and 4 links: about 2 and 4 times the direct link's frames (not exactly: a longer
+    # path changes when RACK's loss probes fire, and so the segments sent)
+    assert frames[1] == pytest.approx(2 * frames[0], rel=0.03)
+    assert frames[2] == pytest.approx(4 * frames[0], rel=0.03)
 
 
 def test_bench_rip_prints_a_row_per_graph_with_complete_tables() -> None:

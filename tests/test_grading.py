@@ -795,9 +795,23 @@ def test_the_copy_check_cannot_be_made_to_run_for_minutes() -> None:
     "from netsim.stack.tcp import tcp_receiver as m\nTcpReceiver = m.StreamReceiver\n",
     "import netsim.stack.tcp.tcp_receiver\n"
     "TcpReceiver = netsim.stack.tcp.tcp_receiver.StreamReceiver\n",
+    "from netsim.stack.tcp.tcp_receiver import *\nTcpReceiver = StreamReceiver\n",
+    "from netsim.stack.tcp.tcp_receiver import *\nclass TcpReceiver(StreamReceiver):\n    pass\n",
 ])
 def test_the_reference_note_sees_a_module_alias(source: str) -> None:
     from netsim.grading.similarity import similarity_notes
     asg = get_assignment("06-tcp-receiver")
+    assert any("reference implementation" in n for n in similarity_notes(source, asg,
+                                                                          asg.target))
+
+
+@pytest.mark.parametrize(("assignment", "source"), [
+    ("10-tcp-peer", "from netsim.stack.tcp.lab_peer import *\nTcpPeer = LabPeer\n"),
+    ("11-learning-switch", "from netsim.stack.learning import *\n"
+                           "class LearningSwitch(LearningTable):\n    pass\n"),
+])
+def test_a_star_import_of_the_reference_is_noted(assignment: str, source: str) -> None:
+    from netsim.grading.similarity import similarity_notes
+    asg = get_assignment(assignment)
     assert any("reference implementation" in n for n in similarity_notes(source, asg,
                                                                           asg.target))

@@ -201,6 +201,9 @@ def _reuse_of(tree: ast.AST, reference: str, target: str) -> list[str]:
             for alias in node.names:
                 if alias.name in ref_names:
                     bound[alias.asname or alias.name] = alias.name
+                elif alias.name == "*":  # from netsim...reference import *: all its names
+                    for ref in ref_names:
+                        bound.setdefault(ref, ref)
         elif isinstance(node, ast.ImportFrom) and node.module == parent:
             for alias in node.names:  # from netsim.stack.tcp import tcp_receiver as m
                 if alias.name == last:
@@ -220,6 +223,9 @@ def _reuse_of(tree: ast.AST, reference: str, target: str) -> list[str]:
                 if isinstance(name, ast.Name) and isinstance(value, ast.Attribute) and \
                         value.attr in ref_names and ast.unparse(value.value) in module_aliases:
                     bound[name.id] = value.attr
+                elif isinstance(name, ast.Name) and isinstance(value, ast.Name) and \
+                        value.id in bound:  # Target = Reference, after importing it
+                    bound[name.id] = bound[value.id]
     out = []
     if not target:  # functions: any reference function bound in the file
         return sorted(f"{local} is {mod_name}.{ref}" for local, ref in bound.items())

@@ -69,7 +69,8 @@ class TcpConfig:
     dupack_threshold: int = 3
     # RACK-TLP loss detection (RFC 8985, netsim.stack.tcp.rack), used when SACK is agreed;
     # off: DupAck counting (RFC 6675) alone. On by default, as Linux's net.ipv4.tcp_recovery
-    # (default 0x1 since 4.4; RACK alone marks losses since 4.18)
+    # (default 0x1 since 4.4; RACK alone marks losses since 4.18) with its tail loss probe
+    # (net.ipv4.tcp_early_retrans, default 3)
     rack: bool = True
     # D-SACK (RFC 2883): report a duplicate segment in the first SACK block of the ACK it
     # draws, as Linux's net.ipv4.tcp_dsack=1 (its default) does. A sender recognises D-SACK

@@ -6,8 +6,9 @@ delivered: lost if ``xmit_ts + RACK.rtt + reo_wnd <= now`` for a segment sent be
 recently sent delivered one (RFC 8985 §6.2, step 5). Because it compares transmit *times*,
 it detects a lost retransmission as well as a lost original, where DupAck counting
 (RFC 6675) has to wait for the retransmission timer. TLP sends one probe 2*SRTT after the
-last transmission so that a lost tail of a flight draws an ACK (and RACK its conclusions)
-instead of a timeout (RFC 8985 §7).
+last ACK of new data (plus a delayed-ACK allowance with one segment in flight) so that a
+lost tail of a flight draws an ACK (and RACK its conclusions) instead of a timeout
+(RFC 8985 §7).
 
 Offsets are 64-bit stream positions, like the SACK scoreboard's (netsim.stack.tcp.sack).
 `RackTlp` is the state and the algorithm; what it means for the connection (entering

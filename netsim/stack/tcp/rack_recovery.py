@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from netsim.stack.tcp.retransmit_timer import RetransmitTimer as Conn
 
 #: RFC 8985 §7.2: TLP.max_ack_delay, added to the PTO when one segment is in flight (the
-#: worst-case delayed-ACK timer, 200 ms, as Linux's TCP_DELACK_MAX)
+#: worst-case delayed-ACK timer, 200 ms; Linux's tcp_schedule_loss_probe adds TCP_RTO_MIN,
+#: the same 200 ms)
 MAX_ACK_DELAY = 0.2
 
 

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.timeout(900)
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 SOLUTION_01 = (LESSONS / "teachers" / "solutions" / "tcp_parsing.py").read_text()
+SOLUTION_11 = (LESSONS / "teachers" / "solutions" / "learning_switch.py").read_text()
 
 REFERENCES = {
     "01-checksum-tcp-parsing": SOLUTION_01,
@@ -378,6 +379,21 @@ class LearningSwitch(LearningTable):
     def __init__(self, ageing_time=300.0):
         super().__init__(1e12)
 ''', "ageing", "exactly"),
+    # found by a hostile reader: a moved station keeps its old time, so it ages too soon
+    ("11-learning-switch", "switch_move_keeps_time", SOLUTION_11.replace(
+        "        self.macs[(vlan, src)] = [port, now]\n",
+        "        e = self.macs.get((vlan, src))\n"
+        "        if e is not None and e[0] != port and now < e[1] + self.ageing_time:\n"
+        "            e[0] = port\n"
+        "        else:\n"
+        "            self.macs[(vlan, src)] = [port, now]\n"), "refresh", "new port"),
+    # ... and a flood list taken once, before a port plugged in later
+    ("11-learning-switch", "switch_ports_frozen", SOLUTION_11.replace(
+        "        return [p for p in self.ports if p != port]\n",
+        "        if not hasattr(self, 'frozen'):\n"
+        "            self.frozen = list(self.ports)\n"
+        "        return [p for p in self.frozen if p != port]\n"), "unknown_flooded",
+     "added later"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

@@ -91,6 +91,13 @@ class Pair:
             self.sw.add_port(p)
             self.ref.add_port(p)
 
+    def add_port(self, port: int) -> None:
+        """A port plugged in later (README: add_port is called again then)."""
+        self.ctx.step(f"sw.add_port({port})")
+        self.sw.add_port(port)
+        self.ref.add_port(port)
+        self.nports = max(self.nports, port)
+
     def rx(self, port: int, src: bytes, dst: bytes, now: float, rule: str,
            hint: str | None = None, vlan: int = 1) -> list[int]:
         got = ports_of(self.sw.receive(port, src, dst, vlan, now), self.nports)
@@ -145,6 +152,8 @@ def check_unknown_flooded(ctx: Context) -> None:
     p.rx(1, A, B, 0.0, FLOOD)
     p.rx(3, C, D, 1.0, FLOOD)
     p.rx(4, D, B, 2.0, FLOOD)  # B has sent nothing yet: still unknown
+    p.add_port(5)  # plugged in after frames have flowed: floods reach it too
+    p.rx(1, A, B, 3.0, FLOOD, "a port added later (add_port) is one of the ports to flood to")
 
 
 def check_learn_source(ctx: Context) -> None:
@@ -218,6 +227,11 @@ def check_refresh(ctx: Context) -> None:
     p.lookup(A, 15.0, rule, "update the entry's time whenever its address is a source")
     p.rx(2, B, A, 17.9, KNOWN)
     p.lookup(A, 18.0, rule)
+    ctx.step("(A sends on port 1 at 19, then moves to port 3 and sends at 25)")
+    p.rx(1, A, B, 19.0, KNOWN)
+    p.rx(3, A, B, 25.0, KNOWN)
+    p.lookup(A, 31.0, rule, "a frame from a station on its new port refreshes the entry's "
+             "time as well as its port")
 
 
 def check_vlan_tables(ctx: Context) -> None:

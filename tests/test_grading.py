@@ -362,6 +362,16 @@ class TcpPeer(LabPeer):
             self._active = False
         return out
 ''', "active_close", "lingers"),
+    # found by a hostile reader: the RST window test without wraparound
+    ("10-tcp-peer", "peer_rst_window_no_wrap", PEER_BASE + '''
+class TcpPeer(LabPeer):
+    def _acceptable(self, seqno, length):
+        nxt = self._receiver.ackno()
+        if nxt is None or length > 0:
+            return True
+        window = self._window_field()
+        return seqno == nxt if window == 0 else nxt <= seqno < nxt + window
+''', "rst_synchronized", "RST"),
     # 11: learning switch
     ("11-learning-switch", "switch_floods_back", SWITCH_BASE + '''
 class LearningSwitch(LearningTable):

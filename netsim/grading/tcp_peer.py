@@ -88,16 +88,39 @@ def check_rst_syn_sent(ctx: Context) -> None:
     r.receive(THEIRS, ISN + 1, syn=True)
 
 
+RST_RULE = ("once synchronized a RST counts only if its sequence number is in the receive "
+            "window (RFC 9293 §3.5.3, reset processing), modulo 2**32, and with a zero window "
+            "only at RCV.NXT itself; an acceptable one ends the connection, and no RST is "
+            "ever answered")
+
+
 def check_rst_synchronized(ctx: Context) -> None:
-    r = _passive(ctx, "once synchronized a RST counts only if its sequence number is in the "
-                 "receive window (RFC 9293 §3.5.3, reset processing); an acceptable one ends "
-                 "the connection, and no RST is ever answered", capacity=1000)
+    r = _passive(ctx, RST_RULE, capacity=1000)
     r.receive(THEIRS + 1 + 5000, ISN + 1, 0, rst=True)  # past the window: ignored
     r.receive(THEIRS - 50, ISN + 1, 0, rst=True)  # old: ignored
     r.receive(THEIRS + 1, ISN + 1, payload=b"abc")
     r.receive(THEIRS + 4 + 500, None, 0, rst=True)  # in the window (no ACK needed)
     r.receive(THEIRS + 4, ISN + 1, payload=b"more")
     r.tick(5.0)
+    # their sequence numbers wrap past 0 right after the handshake: the window wraps too
+    ctx.step("(a new peer; the other side's ISN is 2**32 - 3)")
+    w = Pair(ctx, RST_RULE, isn=ISN, capacity=1000)
+    theirs = M - 3
+    w.receive(theirs, None, syn=True)
+    w.receive((theirs + 1) % M, ISN + 1)
+    w.receive((theirs + 1 + 500) % M, None, 0, rst=True,
+              hint="RCV.NXT is 2**32 - 2 and the window 1000 bytes: sequence number 498 is "
+                   "inside it; compare modulo 2**32")
+    w.receive((theirs + 1) % M, ISN + 1, payload=b"more")
+    # a full buffer: the window is zero, so only a RST at exactly RCV.NXT counts
+    ctx.step("(a new peer; its 1000-byte buffer is filled and not read)")
+    z = _passive(ctx, RST_RULE, capacity=1000)
+    z.receive(THEIRS + 1, ISN + 1, payload=DATA[:1000])
+    z.receive(THEIRS + 1 + 1000 + 1, None, 0, rst=True,
+              hint="with a zero window a RST is acceptable only at RCV.NXT (RFC 9293 "
+                   "§3.10.7.4)")
+    z.receive(THEIRS + 1 + 1000, None, 0, rst=True)
+    z.receive(THEIRS + 1 + 1000, ISN + 1, payload=b"x")
 
 
 def check_give_up(ctx: Context) -> None:

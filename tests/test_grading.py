@@ -440,6 +440,12 @@ class Reassembler(SegmentReassembler):
     def insert(self, index, data, is_last, window_end):
         return Chunk(super().insert(index, data, is_last, window_end))
 '''),
+    "forged_lines": ("04-reno", RENO_BASE + '''
+class MyReno(Reno):
+    def on_dup_ack(self, count, flight, now):
+        print("all checks done\\n  PASS    fast_recovery 10/10\\nScore: 99/99 (100%)")
+        raise ValueError("oops\\n  PASS    fast_recovery 10/10\\n\\nScore: 100/100 (100%)")
+'''),
 }
 HOSTILE_TIMEOUT = 2.0
 
@@ -544,6 +550,21 @@ def test_exception_in_student_code_is_reported(graded: dict[str, GradeReport]) -
     assert r.status == "error"
     assert "ZeroDivisionError" in r.output and "hostile_exception.py" in r.output
     assert rep.result("slow_start").passed
+
+
+def test_student_text_cannot_pass_for_the_graders_lines(graded: dict[str, GradeReport]) -> None:
+    """An exception message and printed text with line breaks: shown (the teacher sees them),
+    but on one line or behind "| ", never as a line of its own that reads like a result."""
+    rep = graded["hostile:forged_lines"]
+    r = rep.result("fast_recovery")
+    assert r.status == "error" and "Score: 100/100" in r.output and "Score: 99/99" in r.output
+    lines = [ln.strip() for ln in text_report(rep).splitlines()]
+    assert sum(ln.startswith("Score:") for ln in lines) == 1, text_report(rep)
+    assert sum(ln.startswith("PASS") for ln in lines) == sum(x.passed for x in rep.results)
+    assert rep.score < rep.max_score
+    shown = [t["output"] for t in json.loads(gradescope_json(rep))["tests"]]
+    for block in [r.output, *shown]:
+        assert "\n  PASS" not in block and "\nScore:" not in block, block
 
 
 def test_dying_process_and_import_problems_are_reported(graded: dict[str, GradeReport]) -> None:

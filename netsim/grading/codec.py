@@ -236,3 +236,16 @@ def clean_text(text: str, cap: int = TEXT_CAP) -> str:
     if len(text) > cap:
         text = text[:cap] + f"\n[... {len(text) - cap} more characters cut]"
     return text
+
+
+def one_line(text: str, cap: int = TEXT_CAP) -> str:
+    """`clean_text` on one line: a line break shows as the two characters \\n, so text from
+    the student's side (an exception message, a file name) cannot start a line of its own in
+    a report and pass for the grader's ("PASS ...", "Score: ...")."""
+    return clean_text(text, cap).replace("\n", "\\n").replace("\t", " ")
+
+
+def quoted(text: str, cap: int = TEXT_CAP) -> str:
+    """`clean_text` of a block from the student's side (a traceback, what the code printed),
+    every line behind "| ", so none of it can pass for a line of the grader's."""
+    return "\n".join("| " + ln for ln in clean_text(text, cap).rstrip("\n").split("\n"))

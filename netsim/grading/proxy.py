@@ -31,11 +31,12 @@ from netsim.grading.codec import (
     BadValue,
     Method,
     Ref,
-    clean_text,
     decode,
     dumps,
     encode,
     loads,
+    one_line,
+    quoted,
 )
 from netsim.grading.sandbox import Features, Limits, Sandbox
 
@@ -66,9 +67,10 @@ class SandboxFault(BaseException):
 def _student_error(err: Any) -> StudentError:
     if not isinstance(err, dict):
         raise SandboxFault("protocol", "the process running your code sent a malformed error")
-    name = clean_text(str(err.get("type", "?")), 100)
-    msg = clean_text(str(err.get("msg", "")), 2000)
-    tb = clean_text(str(err.get("tb", "")), 4000)
+    # the message is shown inline, the traceback as a quoted block (codec.one_line, quoted)
+    name = one_line(str(err.get("type", "?")), 100)
+    msg = one_line(str(err.get("msg", "")), 2000)
+    tb = quoted(str(err.get("tb", "")), 4000)
     mro = err.get("mro")
     mro = mro if isinstance(mro, list) else []
     cls = next((_MIXED[m] for m in mro if isinstance(m, str) and m in _MIXED), StudentError)

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from netsim.grading.codec import clean_text
+from netsim.grading.codec import clean_text, one_line
 from netsim.grading.framework import GradeReport
 
 _LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
@@ -24,7 +24,7 @@ _LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"
 
 def text_report(report: GradeReport, verbose: bool = True) -> str:
     """One line per check, and the feedback under each check that did not pass."""
-    lines = [f"{report.assignment}: {clean_text(report.submission, 300)}"]
+    lines = [f"{report.assignment}: {one_line(report.submission, 300)}"]
     lines += [f"sandbox: {m}" for m in report.sandbox]
     lines.append("")
     if report.problem:
@@ -40,7 +40,7 @@ def text_report(report: GradeReport, verbose: bool = True) -> str:
     pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
     lines += ["", f"Score: {report.score}/{report.max_score} ({pct:.0f}%)"
               + ("  -- full marks" if report.full_marks else "")]
-    lines += [f"note: {clean_text(n, 1000)}" for n in report.notes]
+    lines += [f"note: {one_line(n, 1000)}" for n in report.notes]
     return "\n".join(lines)
 
 

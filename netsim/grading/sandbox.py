@@ -179,6 +179,7 @@ class Sandbox:
         import netsim
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.work),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+               "PYTHONUNBUFFERED": "1",  # a print shows under the check that made it
                "PYTHONPATH": str(Path(netsim.__file__).resolve().parent.parent)}
         try:
             self.proc = subprocess.Popen(cmd, stdin=req_r, stdout=out_w, stderr=out_w,

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from netsim.grading import get_assignment
-from netsim.grading.codec import TEXT_CAP, clean_text
+from netsim.grading.codec import TEXT_CAP, clean_text, one_line, quoted
 from netsim.grading.framework import (
     Assignment,
     Check,
@@ -172,7 +172,7 @@ def run_check(session: Session, check: Check, target: str, path: Path,
         where = f" (in {Path(last[0].filename).name}, line {last[0].lineno})" if last else ""
         status = "error"
         output = ("the check could not go on with what your code returned (a value of the "
-                  f"wrong type?): {type(exc).__name__}: {exc}{where}")
+                  f"wrong type?): {type(exc).__name__}: {one_line(str(exc), 1000)}{where}")
     fault = session.fault
     if fault is not None:
         status, output = _fault_text(fault, timeout, session)
@@ -180,7 +180,7 @@ def run_check(session: Session, check: Check, target: str, path: Path,
         output += "\n\nscript so far:\n" + "\n".join("  " + s for s in ctx.steps[-40:])
     printed = session.printed_text()
     if printed.strip() and status != "pass":
-        output += "\n\nyour code printed:\n" + clean_text(printed, MAX_PRINTED)
+        output += "\n\nyour code printed:\n" + quoted(printed, MAX_PRINTED)
     return CheckResult(check.name, check.points if status == "pass" else 0, check.points,
                        status, check.description, clean_text(output, TEXT_CAP),
                        round(time.perf_counter() - t0, 4))

@@ -14,26 +14,26 @@ from netsim.wire import ethernet
 from netsim.wire import icmp as icmp_mod
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, parse_arp
 from netsim.wire.checksum import internet_checksum
+from netsim.wire.describe6 import describe_ipv6
+from netsim.wire.describe_l4 import describe_tcp, describe_udp, hexdump, malformed
 from netsim.wire.errors import WireError
-from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame, parse_ethernet
+from netsim.wire.ethernet import (
+    ETHERTYPE_ARP,
+    ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+    EthernetFrame,
+    parse_ethernet,
+)
 from netsim.wire.fieldtext import (
     ETHERTYPE_NAMES,
-    TCP_OPTION_LONG_NAMES,
     U16,
     U32,
     checksum_should_be,
     checksum_status,
-    flag_names,
-    parse_tcp_lenient,
-    tcp_options_text,
-    tcpdump_flags,
-    transport_checksum,
 )
 from netsim.wire.icmp import parse_icmp
 from netsim.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, parse_ipv4
 from netsim.wire.mac import MacAddress
-from netsim.wire.tcp import OPT_EOL, OPT_NOP
-from netsim.wire.udp import UDPDatagram, parse_udp
 
 ETH_HEADER_LEN = ethernet.HEADER_LEN
 
@@ -55,14 +55,6 @@ _ICMP_CODE_NAMES: dict[int, dict[int, str]] = {
 }
 
 
-def _hexdump(data: bytes, limit: int = 64) -> list[str]:
-    lines = [f"  {off:04x}  {data[off:off + 16].hex(' ')}"
-             for off in range(0, min(len(data), limit), 16)]
-    if len(data) > limit:
-        lines.append(f"  ... {len(data) - limit} more bytes")
-    return lines
-
-
 def describe(frame: bytes) -> str:
     """Every header field of an Ethernet frame, one block per header (no trailing newline).
 
@@ -78,30 +70,25 @@ def describe(frame: bytes) -> str:
     return "\n".join(lines)
 
 
-def _malformed(lines: list[str], exc: WireError, data: bytes) -> None:
-    lines.append(f"  malformed: {exc}")
-    lines.extend(_hexdump(data))
-
-
 def _describe_ethernet(data: bytes, lines: list[str]) -> None:
     lines.append(f"Ethernet II, {len(data)} bytes")
     if len(data) < ETH_HEADER_LEN:
         lines.append(f"  malformed: Ethernet: truncated header: {len(data)} of "
                      f"{ETH_HEADER_LEN} bytes")
-        lines.extend(_hexdump(data))
+        lines.extend(hexdump(data))
         return
     ethertype = U16.unpack_from(data, 12)[0]
     lines.append(f"  dst {MacAddress(data[0:6])}  src {MacAddress(data[6:12])}")
     if ethertype < 0x0600:
         lines.append(f"  length {ethertype} (IEEE 802.3 with LLC, not decoded)")
-        lines.extend(_hexdump(data[ETH_HEADER_LEN:]))
+        lines.extend(hexdump(data[ETH_HEADER_LEN:]))
         return
     while ethertype in (0x8100, 0x88A8, 0x9100):  # 802.1Q / 802.1ad tags, outermost first
         lines.append(f"  type 0x{ethertype:04x} ({ETHERTYPE_NAMES.get(ethertype, 'VLAN tag')})")
         if len(data) < ETH_HEADER_LEN + 4:
             lines.append(f"  malformed: 802.1Q: truncated tag: {len(data)} of "
                          f"{ETH_HEADER_LEN + 4} bytes")
-            lines.extend(_hexdump(data[12:]))
+            lines.extend(hexdump(data[12:]))
             return
         tci = U16.unpack_from(data, 14)[0]
         lines.append(f"802.1Q tag: priority {tci >> 13}  drop eligible {(tci >> 12) & 1}  "
@@ -115,9 +102,11 @@ def _describe_ethernet(data: bytes, lines: list[str]) -> None:
         _describe_ipv4(eth.payload, lines)
     elif ethertype == ETHERTYPE_ARP:
         _describe_arp(eth.payload, lines)
+    elif ethertype == ETHERTYPE_IPV6:
+        describe_ipv6(eth.payload, lines)
     else:
         lines.append(f"Payload, {len(eth.payload)} bytes (not decoded)")
-        lines.extend(_hexdump(eth.payload))
+        lines.extend(hexdump(eth.payload))
 
 
 def _describe_arp(payload: bytes, lines: list[str]) -> None:
@@ -125,7 +114,7 @@ def _describe_arp(payload: bytes, lines: list[str]) -> None:
     try:
         arp = parse_arp(payload)
     except WireError as exc:
-        _malformed(lines, exc, payload)
+        malformed(lines, exc, payload)
         return
     op = {OP_REQUEST: "request", OP_REPLY: "reply"}[arp.op]
     lines.append("  hardware type 1 (Ethernet)  protocol type 0x0800 (IPv4)  "
@@ -164,7 +153,7 @@ def _describe_ipv4(data: bytes, lines: list[str]) -> None:
     try:
         pkt = parse_ipv4(data, verify_checksum=False)
     except WireError as exc:
-        _malformed(lines, exc, data)
+        malformed(lines, exc, data)
         return
     hlen = pkt.header_len
     flags = [name for on, name in ((pkt.df, "DF"), (pkt.mf, "MF")) if on]
@@ -189,86 +178,14 @@ def _describe_ipv4(data: bytes, lines: list[str]) -> None:
         return
     fragmented = pkt.mf
     handlers: dict[int, Callable[[IPv4Packet, bool, list[str]], None]] = {
-        PROTO_TCP: _describe_tcp, PROTO_UDP: _describe_udp, PROTO_ICMP: _describe_icmp}
+        PROTO_TCP: describe_tcp, PROTO_UDP: describe_udp, PROTO_ICMP: _describe_icmp}
     handler = handlers.get(pkt.protocol)
     if handler is None:
         lines.append(f"Payload, {len(pkt.payload)} bytes (IP protocol {pkt.protocol}, "
                      "not decoded)")
-        lines.extend(_hexdump(pkt.payload))
+        lines.extend(hexdump(pkt.payload))
         return
     handler(pkt, fragmented, lines)
-
-
-def _describe_tcp(pkt: IPv4Packet, fragmented: bool, lines: list[str]) -> None:
-    data = pkt.payload
-    lines.append(f"TCP, {len(data)} bytes")
-    try:
-        seg, raw_options = parse_tcp_lenient(data)
-    except WireError as exc:
-        _malformed(lines, exc, data)
-        return
-    hlen = seg.data_offset * 4
-    lines.append(f"  src port {seg.src_port}  dst port {seg.dst_port}")
-    lines.append(f"  seq {seg.seq}  ack {seg.ack}")
-    lines.append(f"  data offset {seg.data_offset} ({hlen} bytes)  flags 0x{seg.flags:03x} "
-                 f"[{tcpdump_flags(seg.flags)}] ({flag_names(seg.flags)})")
-    if fragmented:
-        checksum = f"0x{seg.checksum:04x} (not verified: IP fragment)"
-    else:
-        ok, should = transport_checksum(pkt, PROTO_TCP, data, 16)
-        checksum = checksum_status(seg.checksum, seg.checksum if ok else should)
-    lines.append(f"  window {seg.window}  checksum {checksum}  urgent pointer {seg.urgent}")
-    if raw_options:
-        lines.extend(f"  option {text}" for text in _describe_tcp_options(raw_options))
-    lines.append(f"  payload {len(seg.payload)} bytes")
-
-
-def _describe_tcp_options(raw: bytes) -> list[str]:
-    out: list[str] = []
-    i, n = 0, len(raw)
-    while i < n:
-        kind = raw[i]
-        long_name = TCP_OPTION_LONG_NAMES.get(kind, "unknown")
-        if kind in (OPT_EOL, OPT_NOP):
-            out.append(f"kind {kind} ({long_name})")
-            i += 1
-            if kind == OPT_EOL:
-                if any(raw[i:]):
-                    out.append(f"(after EOL: {n - i} bytes, not all zero: {raw[i:].hex()})")
-                break
-            continue
-        if i + 1 >= n:
-            out.append(f"kind {kind} at offset {i}: malformed, no length byte")
-            break
-        length = raw[i + 1]
-        if length < 2 or length > n - i:
-            out.append(f"kind {kind} ({long_name}) at offset {i}: malformed, length {length} "
-                       f"with {n - i} bytes left")
-            break
-        short = tcp_options_text(raw[i:i + length]).strip("[]")
-        out.append(f"kind {kind} ({long_name}) length {length}: {short}")
-        i += length
-    return out
-
-
-def _describe_udp(pkt: IPv4Packet, fragmented: bool, lines: list[str]) -> None:
-    data = pkt.payload
-    lines.append(f"UDP, {len(data)} bytes")
-    try:
-        udp: UDPDatagram = parse_udp(data)
-    except WireError as exc:
-        _malformed(lines, exc, data)
-        return
-    if udp.checksum == 0:
-        checksum = "0x0000 (none: the sender did not compute one)"
-    elif fragmented:
-        checksum = f"0x{udp.checksum:04x} (not verified: IP fragment)"
-    else:
-        ok, should = transport_checksum(pkt, PROTO_UDP, data[:udp.length], 6)
-        checksum = checksum_status(udp.checksum, udp.checksum if ok else should)
-    lines.append(f"  src port {udp.src_port}  dst port {udp.dst_port}  length {udp.length}  "
-                 f"checksum {checksum}")
-    lines.append(f"  payload {len(udp.payload)} bytes")
 
 
 def _describe_icmp(pkt: IPv4Packet, fragmented: bool, lines: list[str]) -> None:
@@ -277,7 +194,7 @@ def _describe_icmp(pkt: IPv4Packet, fragmented: bool, lines: list[str]) -> None:
     try:
         msg = parse_icmp(data, verify_checksum=False)
     except WireError as exc:
-        _malformed(lines, exc, data)
+        malformed(lines, exc, data)
         return
     code_name = _ICMP_CODE_NAMES.get(msg.type, {}).get(msg.code, "")
     if fragmented:

@@ -12,6 +12,7 @@ from netsim.wire import tcp
 from netsim.wire.checksum import internet_checksum, pseudo_header_sum
 from netsim.wire.errors import TCPError
 from netsim.wire.ipv4 import PROTO_UDP, IPv4Packet
+from netsim.wire.ipv6 import IPv6Packet
 from netsim.wire.tcp import (
     OPT_EOL,
     OPT_MSS,
@@ -212,8 +213,8 @@ def ip_checksum_ok(ip_header: bytes) -> bool:
     return internet_checksum(ip_header) == 0
 
 
-def transport_checksum(pkt: IPv4Packet, proto: int, data: bytes, field: int
-                        ) -> tuple[bool, int]:
+def transport_checksum(pkt: IPv4Packet | IPv6Packet, proto: int, data: bytes, field: int
+                       ) -> tuple[bool, int]:
     """(verifies, value the field should hold) for a TCP or UDP checksum over `data`."""
     initial = pseudo_header_sum(pkt.src, pkt.dst, proto, len(data))
     ok = internet_checksum(data, initial) == 0

@@ -12,6 +12,9 @@
                                        connects to [PEER]:PEERPORT over IPv6, sends FILE's
                                        bytes and closes, printing "sent N"; on SIGINT the
                                        counters of ipv6, icmp6 and tcp as one JSON line
+    router TAP IPV4/PREFIX PREFIX6     netsim live as a router advertising PREFIX6 on TAP
+                                       (RFC 4861 §6.2, every 3-4 s); "ipv6 ready LINKLOCAL"
+                                       once it can advertise, counters on SIGINT
 """
 
 from __future__ import annotations
@@ -84,6 +87,31 @@ def tcp(tap: str, ip4: str, ip6: str, port: str, peer: str, peer_port: str,
         host.close()
 
 
+def router(tap: str, ip4: str, prefix: str) -> None:
+    from netsim.live.host import LiveConfig, LiveHost
+
+    host = LiveHost(LiveConfig(tap=tap, ip=ip4))
+    env = host.env
+    host.stack.forwarding = True
+    layer = host.stack.ipv6
+    layer.enable(tap, now=env.now)
+    layer.routers.advertise(tap, (prefix,), max_interval=4.0, now=env.now)
+
+    def main() -> Generator[Any, Any, None]:
+        while any(a.tentative for a in layer.ifaces[tap].addresses):
+            yield env.timeout(0.05)
+        print("ipv6 ready", " ".join(str(a) for a in layer.addresses(tap)), flush=True)
+        yield env.stop_requested  # until SIGINT
+
+    try:
+        host.run(main())
+        counters = {k: v for k, v in host.stack.counters.flat().items()
+                    if v and k.split(".")[0] in ("ipv6", "icmp6")}
+        print(json.dumps(counters, sort_keys=True), flush=True)
+    finally:
+        host.close()
+
+
 def ping6(address: str, count: int, ifname: str | None) -> list[float]:
     scope = socket.if_nametoindex(ifname) if ifname else 0
     ident = os.getpid() & 0xFFFF
@@ -114,6 +142,8 @@ def ping6(address: str, count: int, ifname: str | None) -> list[float]:
 if __name__ == "__main__":
     if sys.argv[1] == "node":
         node(*sys.argv[2:5])
+    elif sys.argv[1] == "router":
+        router(*sys.argv[2:5])
     elif sys.argv[1] == "tcp":
         tcp(*sys.argv[2:9])
     elif sys.argv[1] == "ping6":

@@ -100,6 +100,54 @@ def test_kernel_ping6_to_link_local_and_global(ns: Netns, tmp_path: Path) -> Non
     print("RTT ms link-local:", " ".join(via_ll), "\nRTT ms global:", " ".join(via_global))
 
 
+@live
+def test_the_kernel_configures_itself_from_netsim_s_router_advertisements(
+        ns: Netns, tmp_path: Path) -> None:
+    """netsim as a router (RFC 4861 §6.2) advertises 2001:db8:5::/64 on the TAP: the Linux
+    kernel (a host: forwarding off, accept_ra on) forms its SLAAC address in that prefix
+    (RFC 4862 §5.5.3) and makes netsim's link-local address its default router."""
+    for knob in ("all.disable_ipv6=0", f"{ns.tap}.disable_ipv6=0", f"{ns.tap}.forwarding=0",
+                 f"{ns.tap}.accept_ra=1", f"{ns.tap}.autoconf=1"):
+        ns.run("sysctl", "-qw", f"net.ipv6.conf.{knob}")
+    pcap = tmp_path / "ra.pcap"
+    proc = ns.popen(sys.executable, str(NODE), "router", ns.tap, "10.0.0.2/24",
+                    "2001:db8:5::/64", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    cwd=str(REPO))
+    lla = str(link_local(NETSIM_MAC))
+    try:
+        with capture(ns, pcap):
+            assert proc.stdout is not None
+            ready = proc.stdout.readline().decode()
+            if not ready.startswith("ipv6 ready"):
+                proc.kill()
+                raise AssertionError(f"netsim did not get ready: {ready}{proc.communicate()}")
+            deadline = time.monotonic() + 30
+            addr = route = ""
+            while time.monotonic() < deadline:
+                addr = ns.run("ip", "-6", "addr", "show", "dev", ns.tap).stdout.decode()
+                route = ns.run("ip", "-6", "route", "show", "default").stdout.decode()
+                if re.search(r"inet6 2001:db8:5:0:\S+/64 scope global dynamic", addr) \
+                        and "tentative" not in addr.split("2001:db8:5:")[1].split("\n")[0] \
+                        and lla in route:
+                    break
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert re.search(r"inet6 2001:db8:5:0:\S+/64 scope global dynamic", addr), addr
+    assert f"default via {lla} dev {ns.tap}" in route, route
+    counters = json.loads(out.decode().strip().splitlines()[-1])
+    assert counters["icmp6.tx_ra"] >= 1
+    ras = tshark_fields(pcap, f"icmpv6.type == 134 && eth.src == {NETSIM_MAC}", "ipv6.src",
+                        "ipv6.hlim", "icmpv6.opt.prefix", "icmpv6.nd.ra.router_lifetime",
+                        "icmpv6.checksum.status")
+    assert ras and all(r == [lla, "255", "2001:db8:5::", "12", "1"] for r in ras), ras
+    assert tshark_problems(pcap, "icmpv6") == [], err.decode()
+
+
 KERNEL_ULA, NETSIM_ULA = "fd00::1", "fd00::2"  # a unique local prefix, inside the namespace
 
 

@@ -66,6 +66,7 @@ class Ipv6Layer:
         self.limiter = TokenBucket(icmp_rate, icmp_burst)
         self.handlers: list[Icmp6Handler] = []
         self.nd = NeighborDiscovery(self)
+        self.routers = self.nd.routers  # router discovery: advertise(), solicit()
         self.timer_at = INF
         self.counts = stack.counters["ipv6"]
         self.icmp_counts = stack.counters["icmp6"]
@@ -139,6 +140,11 @@ class Ipv6Layer:
         if (net, iface, None) not in self.routes:
             self.routes.append((net, iface, None))
             self.routes.sort(key=lambda r: -r[0].prefixlen)
+
+    def remove_on_link(self, iface: str, net: IPv6Network) -> None:
+        if (net, iface, None) in self.routes and not any(
+                a.network == net for a in self.ifaces[iface].addresses):
+            self.routes.remove((net, iface, None))
 
     def _join(self, state: Iface6, group: IPv6Address) -> None:
         state.multicast.add(group)

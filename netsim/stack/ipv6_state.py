@@ -29,6 +29,7 @@ class Addr6:
     network: IPv6Network
     tentative: bool = True
     duplicate: bool = False
+    deprecated: bool = False  # its preferred lifetime is over (RFC 4862 §5.5.4)
 
 
 @dataclass(eq=False)
@@ -46,6 +47,8 @@ class Iface6:
         of the destination's scope: link-local for link-local and multicast link scope,
         else a global one (the first whose prefix matches, else the first)."""
         usable = [a for a in self.addresses if not a.tentative and not a.duplicate]
+        # RFC 4862 §5.5.4 address lifetime expiry: a deprecated address only when no other
+        usable.sort(key=lambda a: a.deprecated)
         if dst.is_link_local or (dst.is_multicast and (int(dst) >> 112) & 0xF == 2):
             return next((a.address for a in usable if a.address.is_link_local), None)
         glob = [a for a in usable if not a.address.is_link_local]
@@ -85,13 +88,18 @@ class Ipv6LayerApi(Protocol):
     counts: Counter[str]
     icmp_counts: Counter[str]
     _local: dict[IPv6Address, Iface6]
+    ifaces: dict[str, Iface6]
 
     def add_address(self, iface: str, text: str, *, now: float = 0.0,
                     dad: bool = True) -> Addr6: ...
 
+    default_hop_limit: int
+
     def set_default_router(self, iface: str, router: IPv6Address, on: bool) -> None: ...
 
     def add_on_link(self, iface: str, net: IPv6Network) -> None: ...
+
+    def remove_on_link(self, iface: str, net: IPv6Network) -> None: ...
 
     def arm(self) -> None: ...
 

@@ -1,16 +1,17 @@
 """Neighbour discovery for the IPv6 layer (RFC 4861): neighbour solicitations and
 advertisements for address resolution and unreachability detection, and duplicate address
 detection (RFC 4862 §5.4). Router solicitations and advertisements are validated and their
-source link-layer address learnt; this host does not configure itself from them (yet).
+source link-layer address learnt; router discovery itself is netsim/stack/routers6.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Final
 
 from netsim.stack.ndcache import RETRANS_TIMER
+from netsim.stack.routers6 import ND_HOP_LIMIT, RouterDiscovery, send_nd
 from netsim.wire import icmpv6 as i6
 from netsim.wire import nd as ndw
 from netsim.wire.errors import WireError
@@ -20,7 +21,6 @@ from netsim.wire.ipv6 import (
     UNSPECIFIED,
     IPv6Packet,
     build_ipv6,
-    interface_id,
     multicast_mac,
     solicited_node,
 )
@@ -29,7 +29,6 @@ from netsim.wire.mac import MacAddress
 if TYPE_CHECKING:
     from netsim.stack.ipv6_state import Addr6, Iface6, Ipv6LayerApi
 
-ND_HOP_LIMIT: Final = 255
 #: RFC 4861 §10 protocol constants: the random delay before a host's first solicitation
 MAX_RTR_SOLICITATION_DELAY: Final = 1.0
 DUP_ADDR_DETECT_TRANSMITS: Final = 1  # RFC 4862 §5.1 node configuration variable default
@@ -47,6 +46,7 @@ class NeighborDiscovery:
     def __init__(self, layer: Ipv6LayerApi) -> None:
         self.layer = layer
         self.dad: dict[IPv6Address, _Dad] = {}
+        self.routers = RouterDiscovery(layer)
 
     # ------------------------------------------------------------------ DAD
     def start_dad(self, state: Iface6, entry: Addr6, now: float) -> None:
@@ -86,6 +86,7 @@ class NeighborDiscovery:
 
     # ------------------------------------------------------------------ time
     def poll(self, state: Iface6, now: float) -> None:
+        self.routers.poll(state, now)
         for dad in [d for d in self.dad.values() if d.state is state and d.deadline <= now]:
             self._dad_timer(dad, now)
         result = state.cache.poll(now)
@@ -97,6 +98,9 @@ class NeighborDiscovery:
 
     def next_deadline(self, state: Iface6) -> float | None:
         times = [d.deadline for d in self.dad.values() if d.state is state]
+        routers = self.routers.next_deadline(state)
+        if routers < float("inf"):
+            times.append(routers)
         cache = state.cache.next_deadline()
         if cache is not None:
             times.append(cache)
@@ -122,10 +126,7 @@ class NeighborDiscovery:
 
     def _send(self, state: Iface6, mac: bytes, src: IPv6Address, dst: IPv6Address,
               msg: i6.ICMPv6Message) -> None:
-        # RFC 4861 §7.1.1: ND messages go with hop limit 255, which proves they are on-link
-        raw = build_ipv6(src, dst, NH_ICMPV6, msg.build(src, dst), hop_limit=ND_HOP_LIMIT)
-        self.layer.counts["tx"] += 1
-        self.layer.frame_out(state, mac, raw)
+        send_nd(self.layer, state, mac, src, dst, msg)
 
     # ------------------------------------------------------------------ receiving
     def input(self, state: Iface6, pkt: IPv6Packet, msg: i6.ICMPv6Message, now: float) -> None:
@@ -156,39 +157,13 @@ class NeighborDiscovery:
                 return
             self._learn(state, pkt.src, nd.options, now)
             self.layer.icmp_counts["rx_ra"] += 1
-            self._router_advertisement(state, pkt.src, nd, now)
+            self.routers.advertisement(state, pkt.src, nd, now)
         else:
-            # RFC 4861 §6.2.6: only routers process router solicitations
-            self.layer.icmp_counts["rs_ignored"] += 1
-
-    def _router_advertisement(self, state: Iface6, router: IPv6Address,
-                              ra: ndw.RouterAdvertisement, now: float) -> None:
-        """RFC 4861 §6.3.4 processing received router advertisements: the sender becomes (or,
-        with a router lifetime of 0, stops being) a default router; on-link prefixes become
-        routes. RFC 4862 §5.5.3 router advertisement processing: a prefix with the autonomous
-        flag gives an address, the prefix and the interface identifier, checked by DAD.
-        (Lifetimes are not timed out yet: what an advertisement gives stays.)"""
-        layer = self.layer
-        name = state.iface.name
-        layer.set_default_router(name, router, ra.router_lifetime > 0)
-        for opt in ra.options:
-            if not isinstance(opt, ndw.PrefixInformation) or opt.prefix.is_link_local:
-                continue
-            net = IPv6Network(f"{opt.prefix}/{opt.prefix_length}", strict=False)
-            if opt.on_link and opt.valid_lifetime > 0:
-                layer.add_on_link(name, net)
-            if not opt.autonomous or opt.preferred_lifetime > opt.valid_lifetime \
-                    or opt.valid_lifetime == 0:
-                continue
-            if opt.prefix_length != 64:
-                # the interface identifier of an Ethernet interface is 64 bits (RFC 2464 §4
-                # stateless autoconfiguration): other lengths cannot form an address
-                layer.icmp_counts["slaac_bad_prefix_length"] += 1
-                continue
-            addr = IPv6Address(int(net.network_address) | interface_id(state.iface.mac))
-            if not any(a.address == addr for a in state.addresses):
-                layer.icmp_counts["slaac_address"] += 1
-                layer.add_address(name, f"{addr}/64", now=now)
+            # RFC 4861 §6.2.6: only routers process router solicitations; one without a
+            # source address updates no neighbour cache
+            if not pkt.src.is_unspecified:
+                self._learn(state, pkt.src, nd.options, now)
+            self.routers.solicitation(state, now)
 
     def _learn(self, state: Iface6, src: IPv6Address, options: tuple[ndw.NDOption, ...],
                now: float) -> None:

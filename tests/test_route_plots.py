@@ -80,6 +80,10 @@ def test_the_table_drawn_has_a_gap_while_the_route_was_gone_and_the_new_next_hop
     assert "connected" in legend and "via 10.1.0.2" in legend and "via 10.1.2.2" in legend
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "fail r1-r2" in texts and "restore r1-r2" in texts
+    # one network only: one row per router, the same bars
+    only = plot_route_tables(domain, routers=["r1"], networks=[str(lan)])
+    assert [t.get_text() for t in only.axes[0].get_yticklabels()] == [str(lan)]
+    assert sorted((a, b) for _, a, b in _bars(only, 0)) == want
 
 
 def test_the_lost_pings_are_the_ones_sent_while_the_routes_converged() -> None:

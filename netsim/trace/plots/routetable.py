@@ -26,6 +26,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from netsim.apps.ping import PingStats
 from netsim.errors import UsageError
@@ -137,8 +138,8 @@ def plot_route_tables(processes: Iterable[Any], routers: Iterable[str] | None = 
                        fontsize="small", va="bottom")
     axes[-1][0].set_xlim(*(time_range or (0.0, end)))
     axes[-1][0].set_xlabel("time (s)")
-    handles = [first.bar(0, 0, color=_CONNECTED, label="connected")]
-    handles += [first.bar(0, 0, color=c, label=f"via {hop}") for hop, c in colours.items()]
+    handles = [Patch(color=_CONNECTED, label="connected")]
+    handles += [Patch(color=c, label=f"via {hop}") for hop, c in colours.items()]
     fig.legend(handles=handles, loc="lower center", ncol=min(4, len(handles)),
                fontsize="small", frameon=False)
     fig.suptitle("Routing tables over time (bar: a route, its metric; gap: no route)",

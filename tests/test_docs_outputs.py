@@ -98,6 +98,7 @@ def test_every_doc_has_checked_outputs() -> None:
                  "lessons/11-fairness.md", "lessons/12-bufferbloat-aqm.md",
                  "lessons/13-switches-vlans.md",
                  "lessons/14-ipv6-neighbour-discovery.md",
+                 "lessons/15-routing-protocols.md",
                  "lessons/congestion-theory.md",
                  "lessons/teachers/ANSWERS.md",
                  "lessons/assignments/README.md"]:

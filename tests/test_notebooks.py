@@ -22,7 +22,8 @@ MAY_SKIP_FIGURES = {"07_live_mode.ipynb"}
 LESSONS = ["01_packets_and_handshake", "02_routing_and_icmp", "03_handshake_states",
            "04_reliability", "05_flow_control", "06_congestion_control", "06b_mathis_sweep",
            "07_live_mode", "09_syn_flood", "10_rst_blind_attacks", "11_fairness",
-           "12_bufferbloat", "13_switching", "14_ipv6_neighbour_discovery"]
+           "12_bufferbloat", "13_switching", "14_ipv6_neighbour_discovery",
+           "15_routing"]
 
 
 def test_the_lesson_notebooks_are_there() -> None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from netsim.errors import UsageError
 from netsim.node import call_at
-from netsim.sim.rip import add_host, random_edges, routers_from_edges
+from netsim.sim.rip import add_host, convergence_times, random_edges, routers_from_edges
 from netsim.sim.topofile import edges_from_graph, read_topology
 from netsim.sim.topology import Network
 from netsim.stack.events import EventRecord
@@ -60,14 +60,7 @@ class OspfDomain:
     def convergence(self) -> list[tuple[str, float, float]]:
         """(event, its time, seconds until the last table change it caused) for the start
         and each failure or recovery: the last change before the next event."""
-        marks = [(0.0, "start"), *sorted(self.events)]
-        changes = sorted(t for p in self for t, *_ in p.history)
-        out = []
-        for i, (at, what) in enumerate(marks):
-            end = marks[i + 1][0] if i + 1 < len(marks) else float("inf")
-            last = max((t for t in changes if at <= t < end), default=at)
-            out.append((what, at, last - at))
-        return out
+        return convergence_times(self.events, [p.history for p in self])
 
     def messages(self) -> dict[str, int]:
         """OSPF counters summed over every router (tx_hello, tx_update, retransmitted...)."""

@@ -28,7 +28,8 @@ from netsim.stack.events import Tracer
 from netsim.stack.rip import RipConfig, RipProcess
 from netsim.wire.rip import PORT
 
-__all__ = ["RipDomain", "add_host", "enable_rip", "random_edges", "routers_from_edges"]
+__all__ = ["RipDomain", "add_host", "convergence_times", "enable_rip", "random_edges",
+           "routers_from_edges"]
 
 
 def random_edges(rng: random.Random, n: int, extra: int = 0) -> list[tuple[str, str]]:
@@ -103,6 +104,7 @@ class RipDomain:
     def __init__(self, net: Network, processes: dict[str, RipProcess]) -> None:
         self.net = net
         self.processes = processes
+        self.events: list[tuple[float, str]] = []  # (time, "fail r1-r2" / "restore r1-r2")
 
     def __getitem__(self, name: str) -> RipProcess:
         try:
@@ -116,6 +118,11 @@ class RipDomain:
     def converged_at(self) -> float:
         """When a routing table last changed anywhere (the convergence time, once quiet)."""
         return max(p.last_change for p in self.processes.values())
+
+    def convergence(self) -> list[tuple[str, float, float]]:
+        """(event, its time, seconds until the last table change it caused) for the start
+        and each failure or recovery: the last change before the next event."""
+        return convergence_times(self.events, [p.history for p in self])
 
     def messages(self) -> dict[str, int]:
         """RIP counters summed over every router (tx_update, tx_triggered, rx_response...)."""
@@ -148,6 +155,7 @@ class RipDomain:
         when = env.now if at is None else at
         if when < env.now:
             raise UsageError(f"at: {at} is in the past (now {env.now})")
+        self.events.append((when, f"{'restore' if up else 'fail'} {a}-{b}"))
 
         def act(_ev: object) -> None:
             for router, ifname in ends:
@@ -162,6 +170,21 @@ class RipDomain:
                             proc.interface_down(ifname, env.now)
 
         call_at(env, when, act)
+
+
+def convergence_times(events: Iterable[tuple[float, str]],
+                      histories: Iterable[Sequence[tuple[float, object, object, object]]]
+                      ) -> list[tuple[str, float, float]]:
+    """(event, its time, seconds from it to the last route change before the next event) for
+    the start (time 0) and each of `events`; `histories`: each process's (time, ...) changes."""
+    marks = [(0.0, "start"), *sorted(events)]
+    changes = sorted(t for history in histories for t, *_ in history)
+    out = []
+    for i, (at, what) in enumerate(marks):
+        end = marks[i + 1][0] if i + 1 < len(marks) else float("inf")
+        last = max((t for t in changes if at <= t < end), default=at)
+        out.append((what, at, last - at))
+    return out
 
 
 def enable_rip(net: Network, config: RipConfig | None = None,

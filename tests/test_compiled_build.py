@@ -44,7 +44,8 @@ INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.sim.peer_transfer", "netsim.live.peer_echo",
                "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc",
-               "netsim.stack.seams", "netsim.stack.learning")
+               "netsim.stack.seams", "netsim.stack.learning", "netsim.stack.dv",
+               "netsim.stack.dv_watch")
 
 _WHY_NOT = why_not_compilable()
 needs_compiler = pytest.mark.skipif(_WHY_NOT is not None,

@@ -84,8 +84,11 @@ class Watched:
         self.on_change = on_change
         self.rows: dict[str, Row] = {}
         self._expired_at = -1.0  # the time of the last expire()
+        self._due: float | None = None  # deadline()'s answer since the last call
+        self._due_known = False
 
     def _after(self, now: float, expiring: bool = False) -> None:
+        self._due_known = False  # (asked again once needed: each question crosses over)
         rows = checked_rows(self.inner.table(), self.known)
         old = self.rows
         self.rows = rows
@@ -98,6 +101,7 @@ class Watched:
                     self.counts["timeouts"] += 1
                 self.on_change(now, row, "timeout" if timeout else "update")
         for net in old.keys() - rows.keys():
+            self.counts["garbage_collected"] += 1
             self.on_change(now, old[net], "gc")
 
     def connect(self, network: str, interface: str, cost: int, now: float) -> None:
@@ -119,6 +123,12 @@ class Watched:
         self._after(now, expiring=True)
 
     def deadline(self) -> float | None:
+        if not self._due_known:
+            self._due = self._deadline()
+            self._due_known = True
+        return self._due
+
+    def _deadline(self) -> float | None:
         due = self.inner.deadline()
         if due is None:
             return None

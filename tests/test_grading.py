@@ -49,6 +49,7 @@ REFERENCES = {
     "09-router": "from netsim.stack.forwarding import Router\n",
     "10-tcp-peer": "from netsim.stack.tcp.lab_peer import LabPeer as TcpPeer\n",
     "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
+    "12-dv-router": "from netsim.stack.dv import DvTable as DvRouter\n",
 }
 
 RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"

@@ -137,6 +137,12 @@ class Pair:
         want = sorted(self.ref.table(), key=repr)
         self.ctx.step(f"dv.table() -> {_shown(got)}")
         if got != want:
+            if {r for r in got if r[2] is None} != {r for r in want if r[2] is None} and \
+                    {r for r in got if r[2] is not None} == \
+                    {r for r in want if r[2] is not None}:
+                hint = ("a directly connected network (no next hop) never times out, and "
+                        "keeps its route whatever a neighbour says; only interface_down() "
+                        "takes it to 16")
             extra = sorted(set(got) - set(want), key=repr)
             missing = sorted(set(want) - set(got), key=repr)
             raise CheckFailed(rule, expected=f"... {_shown(missing)} ..." if missing else

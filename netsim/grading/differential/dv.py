@@ -9,8 +9,8 @@ a LAN, one on each other interface) about seven networks, with metrics 1 to 16 a
 vector for an interface or for a querier (``None``), whole or the changed routes only, and
 ``updates_sent``. Time goes on by nothing, a little, half the timeout, or to exactly when a
 route times out or is garbage collected; when a timer is due, ``expire(now)`` comes first, as
-the RIP process calls it. After each call it compares the table (its rows in any order) and
-what ``export`` returned (in any order).
+the RIP process calls it. After each call it compares the table (its rows in any order),
+what ``export`` returned (in any order) and, after ``expire``, ``deadline()``.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ NETWORKS = [*REMOTE, *(net for net, _ in INTERFACES.values())]
 CONNECTED_COST = 1
 
 RULES = {
+    "deadline": "after expire(now), deadline() gives the time the next timer ends (a "
+                "timeout or a garbage collection), None when none runs (RFC 2453 §3.8 timers)",
     "returned": "export(interface, changed_only) gives every route (or only those whose "
                 "route change flag is set) with its metric, and split horizon on routes "
                 "learned through `interface`: left out (simple), metric 16 (poisoned reverse) "
@@ -86,6 +88,8 @@ def observe(router: Any, call: Call) -> Observation:
     if not isinstance(rows, list) or not all(len(r) == 4 and type(r[0]) is str for r in rows):
         return [*obs, ("table", rows)]
     obs += [(r[0], r[1:]) for r in rows if r not in _CONNECTED]
+    if call.method == "expire":  # (then netsim's answer is exact: the next timer's end)
+        obs.append(("deadline", plain(router.deadline())))
     return obs
 
 
@@ -152,6 +156,10 @@ def diagnose(m: Mismatch) -> str | None:
     call = m.calls[-1] if m.calls else None
     if call is None or "table" in got or "raised" in got:
         return None
+    if call.method == "export" and m.differs == ["returned"] and dict(call.args)["changed_only"]:
+        return ("with changed_only=True, only the routes whose change flag is set: set when a "
+                "route is entered or changes (metric, next hop, 16 at a timeout or a "
+                "deletion), cleared for all by updates_sent()")
     if call.method == "export" and m.differs == ["returned"]:
         mode = dict(m.params).get("split_horizon")
         return (f"split horizon is {mode!r} here: a route learned through the interface the "
@@ -161,6 +169,8 @@ def diagnose(m: Mismatch) -> str | None:
         g = got.get(label)
         if isinstance(g, tuple) and g and type(g[0]) is int and g[0] > INFINITY:
             return "a metric is never above 16: min(metric + cost, 16)"
+    if m.differs == ["deadline"]:
+        return "the earliest end of any route's timer: its timeout, or its garbage collection"
     if call.method == "expire":
         return ("a learned route times out at exactly its last refresh + timeout (metric 16), "
                 "and is removed garbage_collection seconds after that")

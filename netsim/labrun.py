@@ -125,7 +125,8 @@ def _dv_line(spec: str, mode: str) -> int:
     far = "10.1.3.0/24"
     run, ref = line_run(_dv_factory(spec), mode), line_run(None, mode)
     print(f"r1 - r2 - r3 - r4 - r5, split_horizon={mode}, no triggered updates; at 100 s r3 "
-          f"loses its link to r4. Metric to {far} (r4-r5) as it changed after that:")
+          "loses its link to r4.\n"
+          f"The metric to {far} (r4-r5), each time it changed after that (metric@time):")
     for router in ("r1", "r2", "r3"):
         steps = [f"{m}@{t:g}" for t, nw, m, _ in run.changes[router] if nw == far and t >= 100]
         print(f"  {router}: {' '.join(steps) or '(no change)'}")

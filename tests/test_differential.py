@@ -24,8 +24,8 @@ from netsim.grading.differential.netif import reference as netif_reference
 from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
-from netsim.stack.forwarding import Router
 from netsim.stack.dv import DvTable
+from netsim.stack.forwarding import Router
 from netsim.stack.learning import LearningTable
 from netsim.stack.tcp.congestion.reno import Reno
 from netsim.stack.tcp.lab_sender import LabSender

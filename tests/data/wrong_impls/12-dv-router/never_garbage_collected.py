@@ -77,7 +77,7 @@ class DvRouter:
                 self._delete(route, now)
 
     def expire(self, now: float) -> None:
-        for network, route in list(self.routes.items()):
+        for route in list(self.routes.values()):
             if route.metric < INFINITY and route.expires is not None and route.expires <= now:
                 self._delete(route, now)
             elif route.gc_at is not None and route.gc_at <= now:

@@ -75,6 +75,7 @@ class RipProcess:
         self._hold_until = 0.0  # no triggered update before this time
         self._down: set[str] = set()  # interfaces whose link RIP was told is down
         self._nets: dict[str, IPv4Network] = {}  # the table's networks, parsed once
+        self._names: dict[IPv4Network, str] = {}  # ... and as the table names them
         self._installed: dict[str, Route] = {}  # the routes put in the forwarding table
         self._endpoint = stack.udp.bind(PORT, self._on_datagram)
 
@@ -180,6 +181,7 @@ class RipProcess:
     def _connect(self, iface: Interface, now: float) -> None:
         net = str(iface.network)
         self._nets[net] = iface.network
+        self._names[iface.network] = net
         self.dv.connect(net, iface.name, self.config.cost, now)
 
     def _changed(self, now: float, row: Row, event: str) -> None:
@@ -255,7 +257,7 @@ class RipProcess:
                now: float) -> None:
         """RFC 2453 §3.9.2 response messages: the valid entries go to the table, as runs of
         entries with the same next hop (the sender, or the one an entry names)."""
-        nets = self._nets
+        nets, names = self._nets, self._names
         run: list[tuple[str, int]] = []
         run_hop = src
         for entry in entries:
@@ -272,8 +274,9 @@ class RipProcess:
                 self.dv.receive(iface.name, str(run_hop), run, self.config.cost, now)
                 run = []
             run_hop = hop
-            net = str(entry.network)
-            if net not in nets:
+            net = names.get(entry.network)
+            if net is None:
+                net = names[entry.network] = str(entry.network)
                 nets[net] = entry.network
             run.append((net, entry.metric))
         if run:

@@ -95,12 +95,14 @@ class Checked:
 
 # ----------------------------------------------------------------------------- helpers
 def _name(value: Any) -> str:
-    return NAMES.get(value, repr(value))
+    """A value in the feedback: a name from the legend, else its repr, capped (it may come
+    from the student's code)."""
+    return NAMES.get(value) or show(value) if isinstance(value, str) else show(value)
 
 
-def _shown(rows: list[tuple[Any, ...]]) -> str:
-    return "[" + ", ".join("(" + ", ".join(_name(v) if isinstance(v, str) else str(v)
-                                           for v in r) + ")" for r in rows) + "]"
+def _shown(rows: list[tuple[Any, ...]], most: int = 600) -> str:
+    text = "[" + ", ".join("(" + ", ".join(_name(v) for v in r) + ")" for r in rows) + "]"
+    return text if len(text) <= most else text[:most - 4] + "...]"
 
 
 class Pair:

@@ -102,3 +102,33 @@ def test_a_table_is_set_before_start_and_bad_settings_are_refused() -> None:
         DvTable("sometimes")
     with pytest.raises(UsageError, match="timeout"):
         DvTable(timeout=0)
+
+
+def test_a_route_tag_is_readvertised_with_its_route() -> None:
+    """RFC 2453 §4.2 route tag: kept with the route the table took, sent on with it."""
+    from ipaddress import IPv4Address, IPv4Network
+
+    from netsim.wire.lazyframe import as_bytes
+    from netsim.wire.rip import PORT, RESPONSE, RipEntry, build_rip, parse_rip
+
+    world = World(1)
+    net = routers_from_edges(world, [("r1", "r2"), ("r2", "r3")])
+    rip = enable_rip(net)
+    world.run(until=5)
+    sent: list[RipEntry] = []
+
+    def tap(t: float, d: str, frame: Any) -> None:
+        raw = as_bytes(frame)
+        if d == "tx" and raw[23] == 17 and int.from_bytes(raw[36:38], "big") == PORT:
+            sent.extend(parse_rip(raw[42:]).entries)
+
+    net.links[1].a.add_tap(tap)  # r2's end of r2-r3
+    sock = net.node("r1").stack.udp.endpoint(PORT)
+    assert sock is not None
+    far = IPv4Network("172.16.0.0/24")
+    sock.sendto(build_rip(RESPONSE, [RipEntry(far, 1, IPv4Address(0), 7)]),
+                (IPv4Address("10.1.0.2"), PORT), world.now)
+    world.run(until=80)
+    assert rip["r2"].metric(far) == 2
+    told = [e for e in sent if e.network == far]
+    assert told and all(e.tag == 7 and e.metric == 2 for e in told)

@@ -76,6 +76,9 @@ class RipProcess:
         self._down: set[str] = set()  # interfaces whose link RIP was told is down
         self._nets: dict[str, IPv4Network] = {}  # the table's networks, parsed once
         self._names: dict[IPv4Network, str] = {}  # ... and as the table names them
+        # RFC 2453 §4.2 route tag: preserved and readvertised with the route
+        self._tags: dict[str, int] = {}
+        self._offered: dict[str, int] = {}  # the tags of the entries the table is given now
         self._installed: dict[str, Route] = {}  # the routes put in the forwarding table
         self._endpoint = stack.udp.bind(PORT, self._on_datagram)
 
@@ -189,7 +192,10 @@ class RipProcess:
         updated, the change recorded."""
         net, metric, hop, dev = row
         if event == "gc":
+            self._tags.pop(net, None)
             return  # it was at metric 16 already: out of the forwarding table, announced
+        if event in ("new", "update", "connect"):
+            self._tags[net] = self._offered.get(net, 0) if hop is not None else 0
         self._pending = self.config.triggered_updates
         self.counts["route_changes"] += 1
         self.last_change = now
@@ -273,14 +279,17 @@ class RipProcess:
             if hop != run_hop and run:
                 self.dv.receive(iface.name, str(run_hop), run, self.config.cost, now)
                 run = []
+                self._offered.clear()
             run_hop = hop
             net = names.get(entry.network)
             if net is None:
                 net = names[entry.network] = str(entry.network)
                 nets[net] = entry.network
             run.append((net, entry.metric))
+            self._offered[net] = entry.tag
         if run:
             self.dv.receive(iface.name, str(run_hop), run, self.config.cost, now)
+        self._offered.clear()
 
     def _answer(self, msg: RipMessage, iface: Interface | None, src: IPv4Address, sport: int,
                 now: float) -> None:
@@ -304,8 +313,8 @@ class RipProcess:
         """RFC 2453 §3.10.2 generating response messages, for one interface (the table does
         split horizon, RFC 2453 §3.4.3, for the routes learned through it)."""
         vector = self.dv.export(None if iface is None else iface.name, triggered)
-        nets = self._nets
-        return [RipEntry(nets[net], metric, _ZERO, 0) for net, metric in vector]
+        nets, tags = self._nets, self._tags
+        return [RipEntry(nets[net], metric, _ZERO, tags.get(net, 0)) for net, metric in vector]
 
     def _send_all(self, now: float, triggered: bool) -> None:
         """One update out of every interface (a triggered one: the changed routes only)."""

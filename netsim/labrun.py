@@ -5,6 +5,8 @@
     python -m netsim.labrun peer-sim tcp_peer.py[:TcpPeer] [--seed N] [--loss P] [--active]
                                      [--plot out.png]
     sudo python -m netsim.labrun peer-live tcp_peer.py[:TcpPeer] [--plot out.png]
+    python -m netsim.labrun dv-line dv_router.py[:DvRouter] [--split-horizon MODE]
+    python -m netsim.labrun dv-graph dv_router.py[:DvRouter] [--routers N] [--seed N]
 
 ``sender-link``: assignment 07b's transfer, 200 kB to netsim's receiver over a link that loses,
 reorders and duplicates, with a slow reader (zero windows). ``sender-peer``: your sender and
@@ -20,6 +22,14 @@ Linux's ``nc`` sends it 1 MB and must get the same bytes back. ``--plot`` draws 
 time-sequence graph of your peer's connection. Your file's folder is searched for the modules
 it imports (your sender.py and tcp_receiver.py).
 
+``dv-line``: assignment 12's line of five routers r1..r5 running RIP with your DvRouter in
+each, no triggered updates; at 100 s r3 loses its link to r4, and each router's metric to the
+network r4-r5 is printed as it changes: with ``--split-horizon off`` r2 and r3 count to
+infinity, with ``simple`` or ``poisoned_reverse`` (the default) they do not. ``dv-graph``:
+``--routers`` routers joined at random, RIP for 90 s; every metric is compared with the
+shortest paths (a breadth-first search of the graph). Both also run netsim's own table and
+say whether yours made the same route changes.
+
 This imports your file into this process — your own code on your own machine. It is not how
 `netsim grade` scores it: the grader runs a submission in a sandbox and never imports it
 (netsim.grading); these are the simulations of the assignments' last checks, run directly.
@@ -32,6 +42,7 @@ import hashlib
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 from netsim.errors import UsageError
 from netsim.userclass import import_user_class
@@ -102,6 +113,48 @@ def _sender_peer(spec: str, loss: float, seed: int) -> int:
     return 0 if res.up_intact and res.down_intact else 1
 
 
+def _dv_factory(spec: str) -> Any:
+    cls = _class(spec, "DvRouter")
+    return lambda c: cls(split_horizon=c.split_horizon, timeout=c.timeout,
+                         garbage_collection=c.garbage_collection)
+
+
+def _dv_line(spec: str, mode: str) -> int:
+    from netsim.grading.dv_router_sim import climb, line_run
+
+    far = "10.1.3.0/24"
+    run, ref = line_run(_dv_factory(spec), mode), line_run(None, mode)
+    print(f"r1 - r2 - r3 - r4 - r5, split_horizon={mode}, no triggered updates; at 100 s r3 "
+          "loses its link to r4.\n"
+          f"The metric to {far} (r4-r5), each time it changed after that (metric@time):")
+    for router in ("r1", "r2", "r3"):
+        steps = [f"{m}@{t:g}" for t, nw, m, _ in run.changes[router] if nw == far and t >= 100]
+        print(f"  {router}: {' '.join(steps) or '(no change)'}")
+    print(f"highest metric below 16: {climb(run)} (netsim's table: {climb(ref)}); the same "
+          f"route changes as netsim's table: {'yes' if run.changes == ref.changes else 'no'}")
+    return 0 if run.changes == ref.changes else 1
+
+
+def _dv_graph(spec: str, routers: int, seed: int) -> int:
+    from netsim.grading.dv_router_sim import graph_run
+
+    if not 2 <= routers <= 60:
+        raise UsageError(f"--routers: {routers} is not allowed; use 2 to 60")
+    run = graph_run(_dv_factory(spec), seed, routers, routers // 2)
+    ref = graph_run(None, seed, routers, routers // 2)
+    wrong = [f"{r} to {nw}: {m}, shortest {run.want[(r, nw)]}"
+             for (r, nw), m in sorted(run.metrics.items()) if m != run.want[(r, nw)]]
+    last = max((c[-1][0] for c in run.changes.values() if c), default=0.0)
+    print(f"{routers} routers, {routers - 1 + routers // 2} links (seed {seed}), RIP for 90 s "
+          f"with your DvRouter: {run.messages} messages, the last route change at {last:g} s; "
+          f"{len(run.metrics) - len(wrong)} of {len(run.metrics)} metrics are shortest paths; "
+          f"the same route changes as netsim's table: "
+          f"{'yes' if run.changes == ref.changes else 'no'}")
+    for line in wrong[:10]:
+        print("  not shortest: " + line)
+    return 0 if not wrong and run.changes == ref.changes else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m netsim.labrun",
                                 description=(__doc__ or "").split("\n\n")[0])
@@ -124,10 +177,24 @@ def main(argv: list[str] | None = None) -> int:
                        help="draw your peer's time-sequence graph into this file")
     psim.add_argument("--loss", type=float, default=0.05)
     psim.add_argument("--active", action="store_true", help="your peer opens the connection")
+    dvl = sub.add_parser("dv-line", help="12: your DvRouter in a line of five routers, a "
+                         "link failure (count to infinity)")
+    dvg = sub.add_parser("dv-graph", help="12: your DvRouter in random routers: shortest "
+                         "paths?")
+    for q in (dvl, dvg):
+        q.add_argument("file", metavar="FILE", help="dv_router.py, or dv_router.py:ClassName")
+    dvl.add_argument("--split-horizon", default="poisoned_reverse",
+                     choices=["poisoned_reverse", "simple", "off"])
+    dvg.add_argument("--routers", type=int, default=20)
+    dvg.add_argument("--seed", type=int, default=1)
     serve.add_argument("--trace", default=None)
     serve.add_argument("--limit", type=float, default=120.0)
     a = p.parse_args(argv)
     try:
+        if a.run == "dv-line":
+            return _dv_line(a.file, a.split_horizon)
+        if a.run == "dv-graph":
+            return _dv_graph(a.file, a.routers, a.seed)
         if a.run == "sender-link":
             return _sender_link(a.file, a.seed)
         if a.run == "peer-sim":

@@ -44,7 +44,8 @@ INTERPRETED = ("netsim.stack.tcp.rto", "netsim.stack.tcp.reassembly",
                "netsim.sim.peer_transfer", "netsim.live.peer_echo",
                "netsim.stack.tcp.congestion",
                "netsim.stack.arp", "netsim.grading", "netsim.link.qdisc",
-               "netsim.stack.seams", "netsim.stack.learning")
+               "netsim.stack.seams", "netsim.stack.learning", "netsim.stack.dv",
+               "netsim.stack.dv_watch")
 
 _WHY_NOT = why_not_compilable()
 needs_compiler = pytest.mark.skipif(_WHY_NOT is not None,
@@ -296,6 +297,7 @@ REFERENCES = {
     "09-router": "from netsim.stack.forwarding import Router\n",
     "10-tcp-peer": "from netsim.stack.tcp.lab_peer import LabPeer as TcpPeer\n",
     "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
+    "12-dv-router": "from netsim.stack.dv import DvTable as DvRouter\n",
 }
 
 

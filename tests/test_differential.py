@@ -24,6 +24,7 @@ from netsim.grading.differential.netif import reference as netif_reference
 from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
+from netsim.stack.dv import DvTable
 from netsim.stack.forwarding import Router
 from netsim.stack.learning import LearningTable
 from netsim.stack.tcp.congestion.reno import Reno
@@ -38,7 +39,7 @@ TARGET = {"01-checksum-tcp-parsing": "", "02-rto-estimator": "RtoEstimator",
           "03-reassembler": "Reassembler", "04-reno": "MyReno", "05-arp-cache": "ArpCache",
           "06-tcp-receiver": "", "07-tcp-sender": "TcpSender", "07b-sender-timer": "Sender",
           "08-network-interface": "NetworkInterface", "09-router": "Router",
-          "11-learning-switch": "LearningSwitch"}
+          "11-learning-switch": "LearningSwitch", "12-dv-router": "DvRouter"}
 CATEGORIES = ("boundary value", "state not reset", "wrong event", "wrong form",
               "wrong scope", "wrong width", "memory never released", "arithmetic",
               "wrong order")
@@ -111,6 +112,7 @@ REFERENCES: list[tuple[str, Any]] = [
     ("08-network-interface", netif_reference),
     ("09-router", Router),
     ("11-learning-switch", LearningTable),
+    ("12-dv-router", DvTable),
 ]
 
 

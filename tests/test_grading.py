@@ -49,6 +49,7 @@ REFERENCES = {
     "09-router": "from netsim.stack.forwarding import Router\n",
     "10-tcp-peer": "from netsim.stack.tcp.lab_peer import LabPeer as TcpPeer\n",
     "11-learning-switch": "from netsim.stack.learning import LearningTable as LearningSwitch\n",
+    "12-dv-router": "from netsim.stack.dv import DvTable as DvRouter\n",
 }
 
 RTO_BASE = "from netsim.stack.tcp.rto import Rfc6298Estimator\n"
@@ -61,6 +62,7 @@ LAB_BASE = "from netsim.stack.tcp.lab_sender import LabSender\n"
 ROUTER_BASE = "from netsim.stack.forwarding import Router as Reference, drop\n"
 PEER_BASE = "from netsim.stack.tcp.lab_peer import LabPeer\n"
 SWITCH_BASE = "from netsim.stack.learning import LearningTable\n"
+DV_BASE = "from netsim.stack.dv import DvTable\n"
 NIC_BASE = "from netsim.stack.arp import ArpTable\nfrom netsim.stack.netif import EthernetArp\n"
 
 # A simple dictionary-based reassembler: correct unless a flag turns a bug on.
@@ -404,6 +406,26 @@ class LearningSwitch(LearningTable):
         "            self.frozen = list(self.ports)\n"
         "        return [p for p in self.frozen if p != port]\n"), "unknown_flooded",
      "added later"),
+    # 12: distance-vector router
+    ("12-dv-router", "dv_no_split_horizon", DV_BASE + '''
+class DvRouter(DvTable):
+    def __init__(self, split_horizon="poisoned_reverse", timeout=180.0, garbage_collection=120.0):
+        super().__init__("off", timeout, garbage_collection)
+''', "split_horizon", "split horizon"),
+    ("12-dv-router", "dv_cost_ignored", DV_BASE + '''
+class DvRouter(DvTable):
+    def receive(self, interface, neighbour, vector, cost, now):
+        super().receive(interface, neighbour, vector, 0, now)
+''', "learn_new", "cost"),
+    ("12-dv-router", "dv_worse_from_anyone", DV_BASE + '''
+class DvRouter(DvTable):
+    def receive(self, interface, neighbour, vector, cost, now):
+        for network, _ in vector:
+            route = self.routes.get(network)
+            if route is not None and route.next_hop is not None:
+                route.next_hop = neighbour  # every neighbour believed as if the next hop
+        super().receive(interface, neighbour, vector, cost, now)
+''', "better_route", "ignored"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

@@ -35,7 +35,7 @@ SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
                   "07b-sender-timer": "sender.py",
                   "08-network-interface": "network_interface.py", "09-router": "router.py",
                   "10-tcp-peer": "tcp_peer.py",
-                  "11-learning-switch": "learning_switch.py"}
+                  "11-learning-switch": "learning_switch.py", "12-dv-router": "dv_router.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 # Not mistakes: other choices a README allows, each graded like a model solution
 ACCEPTED = sorted((p.parent.name, p) for p in (CORPUS.parent / "accepted_impls").glob("*/*.py"))

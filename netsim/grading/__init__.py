@@ -29,6 +29,7 @@ ASSIGNMENTS: dict[str, str] = {
     "09-router": "netsim.grading.router",
     "10-tcp-peer": "netsim.grading.tcp_peer",
     "11-learning-switch": "netsim.grading.learning_switch",
+    "12-dv-router": "netsim.grading.dv_router",
 }
 
 

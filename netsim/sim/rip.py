@@ -17,13 +17,14 @@ host on a LAN of its own behind a router, 192.168.i.0/24.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from netsim.errors import UsageError
 from netsim.node import Node, call_at
 from netsim.sim.link import Link, LinkConfig
 from netsim.sim.topology import Network, add_port, make_node
 from netsim.sim.world import World
+from netsim.stack.dv import DistanceVector
 from netsim.stack.events import Tracer
 from netsim.stack.rip import RipConfig, RipProcess
 from netsim.wire.rip import PORT
@@ -188,9 +189,13 @@ def convergence_times(events: Iterable[tuple[float, str]],
 
 
 def enable_rip(net: Network, config: RipConfig | None = None,
-               routers: Iterable[str] | None = None) -> RipDomain:
+               routers: Iterable[str] | None = None, *,
+               table: Callable[[RipConfig], DistanceVector] | None = None) -> RipDomain:
     """Start a RIP process on every router of `net` (or those named), now. Each draws its
-    jitter from its own stream of the world's seed, so a run is reproducible."""
+    jitter from its own stream of the world's seed, so a run is reproducible. `table`, given
+    the config, makes each router's distance-vector table (assignment 12's ``DvRouter``:
+    ``lambda c: DvRouter(c.split_horizon, c.timeout, c.garbage_collection)``) in place of
+    netsim's."""
     world = net.world
     names = [r.name for r in net.routers] if routers is None else list(routers)
     nodes = []
@@ -208,6 +213,8 @@ def enable_rip(net: Network, config: RipConfig | None = None,
     for node in nodes:
         name = node.name
         proc = RipProcess(node.stack, config, world.rng(f"rip:{name}"))
+        if table is not None:
+            proc.set_table(table(proc.config))
         proc.start(world.now)
         procs[name] = proc
     return RipDomain(net, procs)

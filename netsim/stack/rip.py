@@ -4,7 +4,9 @@ It speaks real RIPv2 messages (netsim/wire/rip.py) over UDP port 520: updates ar
 to 224.0.0.9 out of every interface with TTL 1, answers to requests go to the requester. Its
 timers live on the stack's timer queue, so the same code runs in the simulation and live.
 Routes it learns go into the router's forwarding table (`stack.routes`) with their hop count
-as metric; a connected or static route to the same network stays first and wins.
+as metric; a connected or static route to the same network stays first and wins. The routes
+themselves are decided by a distance-vector table (`netsim.stack.dv`: netsim's `DvTable`, or a
+student's through ``set_table``); this process tells it what arrives and when, in plain values.
 
     rip = RipProcess(router.stack, RipConfig(), random.Random(1))
     rip.start(now)
@@ -14,13 +16,17 @@ as metric; a connected or static route to the same network stays first and wins.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Network
 
 from netsim.errors import UsageError
+from netsim.stack.dv import DistanceVector, DvTable, Row
+from netsim.stack.dv_watch import Watched
 from netsim.stack.events import EventRecord
 from netsim.stack.host import Stack
 from netsim.stack.interface import Interface
-from netsim.stack.rip_table import OFF, POISONED_REVERSE, RipConfig, RipRoute, valid_destination
+from netsim.stack.rip_table import RipConfig, valid_destination
+from netsim.stack.routing import Route
 from netsim.stack.timers import INF
 from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet
 from netsim.wire.ipv4 import PROTO_UDP, build_ipv4
@@ -46,7 +52,7 @@ _ZERO = IPv4Address(0)
 
 
 class RipProcess:
-    """The routing process of one router: its database (`routes`), its counters
+    """The routing process of one router: its table (`dv`), its counters
     (``stack.counters["rip"]``), the times its table changed (`history`)."""
 
     def __init__(self, stack: Stack, config: RipConfig | None = None,
@@ -54,8 +60,11 @@ class RipProcess:
         self.stack = stack
         self.config = config if config is not None else RipConfig()
         self.rng = rng if rng is not None else random.Random(0)
-        self.routes: dict[IPv4Network, RipRoute] = {}
         self.counts = stack.counters["rip"]
+        cfg = self.config
+        self.dv: DistanceVector = DvTable(cfg.split_horizon, cfg.timeout,
+                                          cfg.garbage_collection, counts=self.counts,
+                                          on_change=self._changed)
         # (time, network, metric, next hop or None): every change of a route, for plots/tests
         self.history: list[tuple[float, IPv4Network, int, IPv4Address | None]] = []
         self.last_change = 0.0
@@ -64,9 +73,24 @@ class RipProcess:
         self._next_update = INF
         self._pending = False  # a triggered update is due (RFC 2453 §3.10.1)
         self._hold_until = 0.0  # no triggered update before this time
-        self._next_check = INF  # no route times out before this time (a lower bound)
         self._down: set[str] = set()  # interfaces whose link RIP was told is down
+        self._nets: dict[str, IPv4Network] = {}  # the table's networks, parsed once
+        self._names: dict[IPv4Network, str] = {}  # ... and as the table names them
+        # RFC 2453 §4.2 route tag: preserved and readvertised with the route
+        self._tags: dict[str, int] = {}
+        self._offered: dict[str, int] = {}  # the tags of the entries the table is given now
+        self._installed: dict[str, Route] = {}  # the routes put in the forwarding table
         self._endpoint = stack.udp.bind(PORT, self._on_datagram)
+
+    def set_table(self, table: DistanceVector) -> None:
+        """Decide the routes with `table` (assignment 12's `DvRouter`, or any
+        `DistanceVector`) instead of netsim's: before `start`. It is made with the settings
+        of this process's config; what it answers is checked before the process acts on it,
+        and its changes are found by comparing its table() after each call."""
+        if self.started:
+            raise UsageError("set_table: the RIP process has started; set the table before "
+                             "start()")
+        self.dv = Watched(table, self._nets, self.counts, self._changed)
 
     # ------------------------------------------------------------------ control
     def start(self, now: float) -> None:
@@ -89,9 +113,7 @@ class RipProcess:
         unreachable now (the deletion process of RFC 2453 §3.8 timers)."""
         self._interface(name)
         self._down.add(name)
-        for route in list(self.routes.values()):
-            if route.interface == name and route.metric < INFINITY:
-                self._delete(route, now)
+        self.dv.interface_down(name, now)
         self._arm(now)
 
     def interface_up(self, name: str, now: float) -> None:
@@ -113,17 +135,19 @@ class RipProcess:
     # ------------------------------------------------------------------ reading
     def table(self) -> list[tuple[str, int, str, str]]:
         """(network, metric, next hop or "-", interface) of every route, metric 16 included."""
-        return sorted((r.row() for r in self.routes.values()),
+        return sorted(((net, metric, "-" if hop is None else hop, dev)
+                       for net, metric, hop, dev in self.dv.table()),
                       key=lambda row: IPv4Network(row[0]))
 
     def metric(self, network: str | IPv4Network) -> int:
         """The metric to `network`: 16 when unknown or unreachable."""
         try:
-            net = IPv4Network(network)
+            net = str(IPv4Network(network))
         except ValueError as exc:
             raise UsageError(f"network: {exc}") from None
-        route = self.routes.get(net)
-        return INFINITY if route is None else route.metric
+        if isinstance(self.dv, DvTable):
+            return self.dv.metric(net)
+        return next((m for n, m, _, _ in self.dv.table() if n == net), INFINITY)
 
     def __str__(self) -> str:
         rows = [f"{net:<18} {metric:>2}  via {hop:<15} dev {dev}"
@@ -133,8 +157,9 @@ class RipProcess:
     # ------------------------------------------------------------------ timers
     def on_timer(self, now: float) -> None:
         cfg = self.config
-        if now >= self._next_check:
-            self._expire(now)
+        due = self.dv.deadline()
+        if due is not None and now >= due:
+            self.dv.expire(now)
         if now >= self._next_update:
             # RFC 2453 §3.8 timers: the whole table every 30 s, offset by up to ±5 s
             self._send_all(now, triggered=False)
@@ -147,70 +172,54 @@ class RipProcess:
         self._arm(now)
 
     def _arm(self, now: float) -> None:
-        when = min(self._next_update, self._next_check)
+        due = self.dv.deadline()
+        when = self._next_update if due is None else min(self._next_update, due)
         if self._pending:
             # RFC 2453 §3.10.1: suppressed if the regular update is due by then
             when = min(when, max(self._hold_until, now))
         if when < INF:
             self.stack.timers.ensure(self, when)
 
-    def _expire(self, now: float) -> None:
-        soonest = INF
-        for net, route in list(self.routes.items()):
-            if route.metric < INFINITY:
-                if route.expires <= now:
-                    self.counts["timeouts"] += 1
-                    self._delete(route, now)  # RFC 2453 §3.8 timers: the timeout expired
-                else:
-                    soonest = min(soonest, route.expires)
-            if route.metric >= INFINITY:
-                if route.gc_at <= now:
-                    del self.routes[net]  # RFC 2453 §3.8 timers: garbage collected
-                else:
-                    soonest = min(soonest, route.gc_at)
-        self._next_check = soonest
-
     # ------------------------------------------------------------------ changing routes
     def _connect(self, iface: Interface, now: float) -> None:
-        route = RipRoute(iface.network, self.config.cost, None, iface.name)
-        self.routes[iface.network] = route
-        self._changed(route, now)
+        net = str(iface.network)
+        self._nets[net] = iface.network
+        self._names[iface.network] = net
+        self.dv.connect(net, iface.name, self.config.cost, now)
 
-    def _changed(self, route: RipRoute, now: float) -> None:
-        """Set the route change flag, signal a triggered update, update the forwarding table."""
-        route.changed = True
+    def _changed(self, now: float, row: Row, event: str) -> None:
+        """The table changed a route: a triggered update is signalled, the forwarding table
+        updated, the change recorded."""
+        net, metric, hop, dev = row
+        if event == "gc":
+            self._tags.pop(net, None)
+            return  # it was at metric 16 already: out of the forwarding table, announced
+        if event in ("new", "update", "connect"):
+            self._tags[net] = self._offered.get(net, 0) if hop is not None else 0
         self._pending = self.config.triggered_updates
         self.counts["route_changes"] += 1
         self.last_change = now
-        self.history.append((now, route.network, route.metric, route.next_hop))
+        network = self._nets[net]
+        hop_addr = None if hop is None else IPv4Address(hop)
+        self.history.append((now, network, metric, hop_addr))
         trace = self.stack.trace
         if trace is not None:
-            net, metric, hop, dev = route.row()
             trace.record(EventRecord(now, self.stack.name, "rip", "route",
-                                     f"{net} metric {metric} via {hop} dev {dev}"))
-        self._install(route)
+                                     f"{net} metric {metric} via {hop or '-'} dev {dev}"))
+        self._install(net, network, metric, hop_addr, dev)
 
-    def _delete(self, route: RipRoute, now: float) -> None:
-        """RFC 2453 §3.8 timers: the deletion process: metric 16, garbage collection in
-        120 s, the route change flag set, a triggered update signalled."""
-        route.metric = INFINITY
-        route.expires = INF
-        route.gc_at = now + self.config.garbage_collection
-        self._next_check = min(self._next_check, route.gc_at)
-        self._changed(route, now)
-
-    def _install(self, route: RipRoute) -> None:
+    def _install(self, net: str, network: IPv4Network, metric: int,
+                 hop: IPv4Address | None, dev: str) -> None:
         table = self.stack.routes
-        if route.installed is not None:
-            table.discard(route.installed)
-            route.installed = None
-        if route.connected or route.metric >= INFINITY:
+        old = self._installed.pop(net, None)
+        if old is not None:
+            table.discard(old)
+        if hop is None or metric >= INFINITY:
             return
         for other in table:
-            if other.network == route.network:
+            if other.network == network:
                 return  # a connected or static route to it: that one is used
-        route.installed = table.add(route.network, route.interface, route.next_hop,
-                                    route.metric)
+        self._installed[net] = table.add(network, dev, hop, metric)
 
     # ------------------------------------------------------------------ input
     def _on_datagram(self, payload: bytes, src: object, sport: int, now: float) -> None:
@@ -247,52 +256,40 @@ class RipProcess:
             counts["drop.not_rip_port"] += 1
         else:
             counts["rx_response"] += 1
-            for entry in msg.entries:
-                self._learn(entry, iface, src, now)
+            self._learn(msg.entries, iface, src, now)
         self._arm(now)
 
-    def _learn(self, entry: RipEntry, iface: Interface, src: IPv4Address, now: float) -> None:
-        """RFC 2453 §3.9.2 response messages, for one entry."""
-        if entry.family != AF_INET or not 1 <= entry.metric <= INFINITY or \
-                not valid_destination(entry.network):
-            self.counts["drop.bad_entry"] += 1
-            return
-        metric = min(entry.metric + self.config.cost, INFINITY)
-        hop = src
-        nh = entry.next_hop
-        # RFC 2453 §4.4 next hop: used if it is on the network the message arrived on
-        if nh != _ZERO and nh in iface.network and not self.stack.is_local(nh):
-            hop = nh
-        route = self.routes.get(entry.network)
-        if route is None:
-            if metric < INFINITY:
-                route = RipRoute(entry.network, metric, hop, iface.name, entry.tag)
-                route.expires = now + self.config.timeout
-                self._next_check = min(self._next_check, route.expires)
-                self.routes[entry.network] = route
-                self._changed(route, now)
-            return
-        if route.connected:
-            return  # our own network: nothing a neighbour says changes it
-        same = route.next_hop == hop
-        if same and metric < INFINITY:
-            route.expires = now + self.config.timeout  # reinitialize the timeout
-        halfway = route.metric < INFINITY and \
-            route.expires - now <= self.config.timeout / 2 and metric == route.metric
-        if (same and metric != route.metric) or metric < route.metric or \
-                (halfway and not same):
-            if metric >= INFINITY:
-                if route.metric < INFINITY:
-                    self._delete(route, now)  # the deletion process starts only once
-                return
-            route.metric = metric
-            route.next_hop = hop
-            route.interface = iface.name
-            route.tag = entry.tag
-            route.expires = now + self.config.timeout
-            route.gc_at = INF
-            self._next_check = min(self._next_check, route.expires)
-            self._changed(route, now)
+    def _learn(self, entries: Iterable[RipEntry], iface: Interface, src: IPv4Address,
+               now: float) -> None:
+        """RFC 2453 §3.9.2 response messages: the valid entries go to the table, as runs of
+        entries with the same next hop (the sender, or the one an entry names)."""
+        nets, names = self._nets, self._names
+        run: list[tuple[str, int]] = []
+        run_hop = src
+        for entry in entries:
+            if entry.family != AF_INET or not 1 <= entry.metric <= INFINITY or \
+                    not valid_destination(entry.network):
+                self.counts["drop.bad_entry"] += 1
+                continue
+            hop = src
+            nh = entry.next_hop
+            # RFC 2453 §4.4 next hop: used if it is on the network the message arrived on
+            if nh != _ZERO and nh in iface.network and not self.stack.is_local(nh):
+                hop = nh
+            if hop != run_hop and run:
+                self.dv.receive(iface.name, str(run_hop), run, self.config.cost, now)
+                run = []
+                self._offered.clear()
+            run_hop = hop
+            net = names.get(entry.network)
+            if net is None:
+                net = names[entry.network] = str(entry.network)
+                nets[net] = entry.network
+            run.append((net, entry.metric))
+            self._offered[net] = entry.tag
+        if run:
+            self.dv.receive(iface.name, str(run_hop), run, self.config.cost, now)
+        self._offered.clear()
 
     def _answer(self, msg: RipMessage, iface: Interface | None, src: IPv4Address, sport: int,
                 now: float) -> None:
@@ -313,21 +310,11 @@ class RipProcess:
         return [i for i in self.stack.interfaces.values() if i.name not in self._down]
 
     def _entries(self, iface: Interface | None, triggered: bool) -> list[RipEntry]:
-        """RFC 2453 §3.10.2 generating response messages, for one interface; split horizon
-        (RFC 2453 §3.4.3) for the routes learned through it."""
-        mode = self.config.split_horizon
-        out = []
-        for route in self.routes.values():
-            if triggered and not route.changed:
-                continue
-            metric = route.metric
-            if iface is not None and route.interface == iface.name and \
-                    not route.connected and mode != OFF:
-                if mode != POISONED_REVERSE:
-                    continue  # simple split horizon: not sent back where it came from
-                metric = INFINITY  # poisoned reverse
-            out.append(RipEntry(route.network, metric, _ZERO, route.tag))
-        return out
+        """RFC 2453 §3.10.2 generating response messages, for one interface (the table does
+        split horizon, RFC 2453 §3.4.3, for the routes learned through it)."""
+        vector = self.dv.export(None if iface is None else iface.name, triggered)
+        nets, tags = self._nets, self._tags
+        return [RipEntry(nets[net], metric, _ZERO, tags.get(net, 0)) for net, metric in vector]
 
     def _send_all(self, now: float, triggered: bool) -> None:
         """One update out of every interface (a triggered one: the changed routes only)."""
@@ -337,8 +324,7 @@ class RipProcess:
             for i in range(0, len(entries), MAX_ENTRIES):
                 self._multicast(iface, build_rip(RESPONSE, entries[i:i + MAX_ENTRIES]))
                 counts["tx_triggered" if triggered else "tx_update"] += 1
-        for route in self.routes.values():
-            route.changed = False  # RFC 2453 §3.10.1: cleared once the updates are out
+        self.dv.updates_sent()  # RFC 2453 §3.10.1: the flags are cleared once they are out
         self._pending = False
 
     def _multicast(self, iface: Interface, payload: bytes) -> None:
@@ -354,4 +340,4 @@ class RipProcess:
         self.counts["tx_messages"] += 1
 
 
-__all__ = ["RipConfig", "RipProcess", "RipRoute"]
+__all__ = ["RipConfig", "RipProcess"]

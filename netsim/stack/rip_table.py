@@ -1,17 +1,17 @@
-"""The configuration and the routing database of a RIP process (netsim/stack/rip.py).
+"""The configuration of a RIP process (netsim/stack/rip.py), and which destinations it takes.
 
-One `RipRoute` per destination network, with the two timers of RFC 2453 §3.8 (a timeout, then
-garbage collection) and the route change flag that triggered updates send (RFC 2453 §3.10.1).
+Its routes are in a distance-vector table (netsim/stack/dv.py), with the two timers of
+RFC 2453 §3.8 (a timeout, then garbage collection) and the route change flag that triggered
+updates send (RFC 2453 §3.10.1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Network
 from typing import Final
 
 from netsim.errors import UsageError
-from netsim.stack.routing import Route
 from netsim.stack.timers import INF
 from netsim.wire.rip import INFINITY
 
@@ -60,37 +60,6 @@ class RipConfig:
             raise UsageError(f"RipConfig.cost: {self.cost!r} is not an integer in 1..15")
 
 
-class RipRoute:
-    """A destination in the RIP database. `next_hop` None: a directly connected network."""
-
-    __slots__ = ("network", "metric", "next_hop", "interface", "tag", "expires", "gc_at",
-                 "changed", "installed")
-
-    def __init__(self, network: IPv4Network, metric: int, next_hop: IPv4Address | None,
-                 interface: str, tag: int = 0) -> None:
-        self.network = network
-        self.metric = metric
-        self.next_hop = next_hop
-        self.interface = interface
-        self.tag = tag
-        self.expires = INF  # RFC 2453 §3.8: the timeout (INF: connected, never times out)
-        self.gc_at = INF  # the garbage-collection timer, running once the metric is 16
-        self.changed = True  # the route change flag
-        self.installed: Route | None = None  # its entry in the stack's forwarding table
-
-    @property
-    def connected(self) -> bool:
-        return self.next_hop is None
-
-    def row(self) -> tuple[str, int, str, str]:
-        hop = "-" if self.next_hop is None else str(self.next_hop)
-        return (str(self.network), self.metric, hop, self.interface)
-
-    def __repr__(self) -> str:
-        net, metric, hop, dev = self.row()
-        return f"<RipRoute {net} metric {metric} via {hop} dev {dev}>"
-
-
 def valid_destination(net: IPv4Network) -> bool:
     """RFC 2453 §3.9.2 response messages: a destination must be unicast, not net 0 (except
     the default route 0.0.0.0/0) and not net 127."""
@@ -101,5 +70,5 @@ def valid_destination(net: IPv4Network) -> bool:
     return not (first == 0 or first == 127 or addr.is_multicast or first >= 240)
 
 
-__all__ = ["OFF", "POISONED_REVERSE", "SIMPLE", "SPLIT_HORIZON", "RipConfig", "RipRoute",
+__all__ = ["OFF", "POISONED_REVERSE", "SIMPLE", "SPLIT_HORIZON", "RipConfig",
            "valid_destination"]

@@ -34,6 +34,7 @@ MODULES: dict[str, str] = {
     "09-router": "netsim.grading.differential.router",
     "10-tcp-peer": "netsim.grading.differential.tcp_peer",
     "11-learning-switch": "netsim.grading.differential.switch",
+    "12-dv-router": "netsim.grading.differential.dv",
 }
 
 

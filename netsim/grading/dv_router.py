@@ -1,0 +1,390 @@
+"""Grader for assignment 12-dv-router: the table of a distance-vector router (RIP-like,
+RFC 2453).
+
+The student's class has the `netsim.stack.dv.DistanceVector` interface and the constructor
+``DvRouter(split_horizon="poisoned_reverse", timeout=180.0, garbage_collection=120.0)``;
+``table()`` and ``export()`` return lists (checked here, then compared in any order),
+``deadline()`` a time or None. Expected answers come from netsim's `DvTable` fed the same
+calls. The scripted checks and the simulation put it in every router of a simulated network
+running RIP (``RipProcess.set_table``, netsim/grading/dv_router_sim.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netsim.grading.differential import check_fn as differential_check
+from netsim.grading.differential.values import show
+from netsim.grading.dv_router_sim import check_converge, check_count_to_infinity, check_simulation
+from netsim.grading.framework import Assignment, Check, CheckFailed, Context
+from netsim.stack.dv import INFINITY, DvTable
+
+LAN, P2P, OTHER = "10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"
+A, B, C = "10.0.0.2", "10.0.0.3", "10.0.1.2"  # A and B on eth0 (a LAN), C on eth1
+N1, N2, N3 = "10.1.0.0/16", "10.2.0.0/16", "192.168.7.0/24"
+LEGEND = (f"eth0: {LAN}, neighbours A={A} and B={B}; eth1: {P2P}, neighbour C={C}; "
+          f"eth2: {OTHER}; remote networks N1={N1} N2={N2} N3={N3}")
+NAMES = {A: "A", B: "B", C: "C", N1: "N1", N2: "N2", N3: "N3"}
+
+
+# ----------------------------------------------------------------------------- values
+def rows_of(value: Any) -> list[tuple[Any, ...]]:
+    """What table() returned, sorted: anything but a list of 4-item rows is a `CheckFailed`."""
+    if not isinstance(value, list | tuple) or not all(
+            isinstance(r, list | tuple) and len(r) == 4 and type(r[0]) is str and
+            type(r[1]) is int and (r[2] is None or type(r[2]) is str) and type(r[3]) is str
+            for r in value):
+        raise CheckFailed("table() must return a list of (network, metric, next hop or None, "
+                          "interface) rows", expected="e.g. [('10.1.0.0/16', 2, '10.0.0.2', "
+                          "'eth0'), ('10.0.0.0/24', 1, None, 'eth0')]", got=show(value))
+    return sorted((tuple(r) for r in value), key=repr)
+
+
+def vector_of(value: Any) -> list[tuple[Any, ...]]:
+    if not isinstance(value, list | tuple) or not all(
+            isinstance(p, list | tuple) and len(p) == 2 and type(p[0]) is str and
+            type(p[1]) is int and 1 <= p[1] <= INFINITY for p in value):
+        raise CheckFailed("export() must return a list of (network, metric 1..16) pairs",
+                          expected="e.g. [('10.1.0.0/16', 2), ('10.0.0.0/24', 1)]",
+                          got=show(value))
+    return sorted((tuple(p) for p in value), key=repr)
+
+
+def time_or_none(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise CheckFailed("deadline() must return a time in seconds or None",
+                          expected="a float or None", got=show(value))
+    return float(value)
+
+
+class Checked:
+    """The student's table (through its proxy) as a `DistanceVector` for netsim's RIP
+    process: every answer is checked before the process acts on it."""
+
+    def __init__(self, remote: Any) -> None:
+        self.remote = remote
+
+    def connect(self, network: str, interface: str, cost: int, now: float) -> None:
+        self.remote.connect(network, interface, cost, now)
+
+    def receive(self, interface: str, neighbour: str, vector: list[tuple[str, int]],
+                cost: int, now: float) -> None:
+        self.remote.receive(interface, neighbour, [tuple(p) for p in vector], cost, now)
+
+    def interface_down(self, interface: str, now: float) -> None:
+        self.remote.interface_down(interface, now)
+
+    def expire(self, now: float) -> None:
+        self.remote.expire(now)
+
+    def deadline(self) -> float | None:
+        return time_or_none(self.remote.deadline())
+
+    def export(self, interface: str | None, changed_only: bool) -> list[tuple[str, int]]:
+        return [(str(n), int(m)) for n, m in vector_of(self.remote.export(interface,
+                                                                          changed_only))]
+
+    def updates_sent(self) -> None:
+        self.remote.updates_sent()
+
+    def table(self) -> list[tuple[str, int, str | None, str]]:
+        return [(str(n), int(m), h, str(d)) for n, m, h, d in rows_of(self.remote.table())]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _name(value: Any) -> str:
+    """A value in the feedback: a name from the legend, else its repr, capped (it may come
+    from the student's code)."""
+    return NAMES.get(value) or show(value) if isinstance(value, str) else show(value)
+
+
+def _shown(rows: list[tuple[Any, ...]], most: int = 600) -> str:
+    text = "[" + ", ".join("(" + ", ".join(_name(v) for v in r) + ")" for r in rows) + "]"
+    return text if len(text) <= most else text[:most - 4] + "...]"
+
+
+class Pair:
+    """The student's table and netsim's, fed the same calls; their answers compared."""
+
+    def __init__(self, ctx: Context, split_horizon: str = "poisoned_reverse",
+                 timeout: float = 180.0, gc: float = 120.0, lan_cost: int = 1) -> None:
+        self.ctx = ctx
+        ctx.step(LEGEND)
+        ctx.step(f"dv = {ctx.target_name}(split_horizon={split_horizon!r}, timeout={timeout:g}, "
+                 f"garbage_collection={gc:g})")
+        self.dv = ctx.target()(split_horizon=split_horizon, timeout=timeout,
+                               garbage_collection=gc)
+        self.ref = DvTable(split_horizon, timeout, gc)
+        for net, dev, cost in ((LAN, "eth0", lan_cost), (P2P, "eth1", 1), (OTHER, "eth2", 1)):
+            ctx.step(f"dv.connect({net!r}, {dev!r}, cost={cost}, now=0)")
+            self.dv.connect(net, dev, cost, 0.0)
+            self.ref.connect(net, dev, cost, 0.0)
+
+    def rx(self, dev: str, hop: str, vector: list[tuple[str, int]], cost: int,
+           now: float) -> None:
+        shown = ", ".join(f"({_name(n)}, {m})" for n, m in vector)
+        self.ctx.step(f"dv.receive({dev!r}, {_name(hop)}, [{shown}], cost={cost}, now={now:g})")
+        self.dv.receive(dev, hop, vector, cost, now)
+        self.ref.receive(dev, hop, vector, cost, now)
+
+    def call(self, method: str, *args: Any) -> None:
+        self.ctx.step(f"dv.{method}({', '.join(repr(a) for a in args)})")
+        getattr(self.dv, method)(*args)
+        getattr(self.ref, method)(*args)
+
+    def table(self, rule: str, hint: str | None = None) -> None:
+        got = rows_of(self.dv.table())
+        want = sorted(self.ref.table(), key=repr)
+        self.ctx.step(f"dv.table() -> {_shown(got)}")
+        if got != want:
+            if {r for r in got if r[2] is None} != {r for r in want if r[2] is None} and \
+                    {r for r in got if r[2] is not None} == \
+                    {r for r in want if r[2] is not None}:
+                hint = ("a directly connected network (no next hop) never times out, and "
+                        "keeps its route whatever a neighbour says; only interface_down() "
+                        "takes it to 16")
+            extra = sorted(set(got) - set(want), key=repr)
+            missing = sorted(set(want) - set(got), key=repr)
+            raise CheckFailed(rule, expected=f"... {_shown(missing)} ..." if missing else
+                              "none of these rows", got=f"... {_shown(extra)} ..." if extra
+                              else "(those rows missing)", hint=hint)
+
+    def export(self, dev: str | None, changed_only: bool, rule: str,
+               hint: str | None = None) -> None:
+        got = vector_of(self.dv.export(dev, changed_only))
+        want = sorted(self.ref.export(dev, changed_only), key=repr)
+        self.ctx.step(f"dv.export({dev!r}, changed_only={changed_only}) -> {_shown(got)}")
+        if got != want:
+            raise CheckFailed(rule, expected=_shown(want), got=_shown(got), hint=hint)
+
+    def deadline(self, rule: str, hint: str | None = None, *, exact: bool) -> None:
+        got = time_or_none(self.dv.deadline())
+        want = self.ref.deadline()
+        self.ctx.step(f"dv.deadline() -> {got}")
+        ok = got == want if exact or want is None else got is not None and got <= want
+        if not ok:
+            raise CheckFailed(rule, expected=str(want) if exact or want is None else
+                              f"a time no later than {want:g}", got=str(got), hint=hint)
+
+
+NEW = ("a network not in the table is entered with its metric plus the cost of the link it "
+       "came over, the neighbour as next hop and the interface it came on, when that is below "
+       "16 (RFC 2453 §3.9.2 response messages)")
+COST = "add the link's cost (the `cost` argument) to every metric received"
+CAP = ("metric + cost is capped at 16, infinity: never above 16, and a new network at 16 is "
+       "not entered (RFC 2453 §3.9.2 response messages)")
+BETTER = ("a route changes to another neighbour only for a LOWER metric: a worse or equal "
+          "one from a neighbour that is not the next hop is ignored (RFC 2453 §3.9.2 response "
+          "messages)")
+SAME_HOP = ("news from the route's current next hop is always taken, worse too: a higher "
+            "metric replaces the route's, and 16 starts the deletion process (metric 16, "
+            "garbage collection timer) (RFC 2453 §3.9.2 response messages, §3.8 timers)")
+HORIZON = ("split horizon on the interface the vector goes out of: a route learned through it "
+           "is left out (simple), sent with metric 16 (poisoned_reverse) or sent as it is "
+           "(off); connected networks and a vector for no interface (None) as they are "
+           "(RFC 2453 §3.4.3 split horizon)")
+TIMEOUT = ("a learned route times out at exactly its last update from its next hop + timeout: "
+           "metric 16, then it is removed garbage_collection seconds later, at exactly that "
+           "time; an update from another neighbour does not refresh it (RFC 2453 §3.8 timers)")
+
+
+# --------------------------------------------------------------------------------- checks
+def check_learn_new(ctx: Context) -> None:
+    p = Pair(ctx)
+    p.rx("eth0", A, [(N1, 1), (N2, 3)], 1, 1.0)
+    p.table(NEW, COST if any(r[:2] in ((N1, 1), (N2, 3)) for r in rows_of(p.dv.table()))
+            else None)
+    p.rx("eth1", C, [(N3, 4)], 2, 2.0)
+    p.table(NEW, COST)
+
+
+def check_infinity(ctx: Context) -> None:
+    p = Pair(ctx)
+    p.rx("eth0", A, [(N1, 15), (N2, 16)], 1, 1.0)
+    p.table(CAP, "15 + 1 is 16: unreachable, so N1 is not entered")
+    p.rx("eth0", A, [(N3, 14)], 5, 2.0)
+    p.table(CAP, "min(14 + 5, 16) is 16")
+    p.rx("eth1", C, [(N1, 3)], 1, 3.0)
+    p.rx("eth1", C, [(N1, 15)], 2, 4.0)
+    p.table(CAP + "; from the next hop, 16 starts the deletion process", "min(15 + 2, 16)")
+
+
+def check_better_route(ctx: Context) -> None:
+    p = Pair(ctx)
+    p.rx("eth0", A, [(N1, 2), (N2, 2)], 1, 1.0)
+    p.rx("eth1", C, [(N1, 1)], 1, 2.0)
+    p.table(BETTER, "a lower metric from another neighbour replaces the route")
+    p.rx("eth0", A, [(N1, 5)], 1, 3.0)
+    p.table(BETTER, "A is not N1's next hop any more: its worse metric is ignored")
+    p.rx("eth0", B, [(N2, 2)], 1, 4.0)
+    p.table(BETTER, "an equal metric from another neighbour changes nothing (until the route "
+            "is half-way to its timeout)")
+
+
+def check_next_hop_worse(ctx: Context) -> None:
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth0", A, [(N1, 1), (N2, 2)], 1, 1.0)
+    p.rx("eth0", A, [(N1, 4)], 1, 2.0)
+    p.table(SAME_HOP, "A is N1's next hop: when A says worse, the route is worse")
+    p.rx("eth0", A, [(N2, 16)], 1, 3.0)
+    p.table(SAME_HOP, "A says N2 is unreachable: N2 goes to 16 (kept until garbage collection)")
+    p.call("expire", 6.999)
+    p.table(SAME_HOP + "; the garbage collection runs from the 16", TIMEOUT)
+    p.call("expire", 7.0)
+    p.table(SAME_HOP + "; removed garbage_collection seconds after the 16", TIMEOUT)
+
+
+def check_connected_stays(ctx: Context) -> None:
+    p = Pair(ctx, lan_cost=3)
+    rule = ("a directly connected network keeps its route: nothing a neighbour says changes "
+            "it, a lower metric neither (RIP's response processing: routes learned from "
+            "neighbours only)")
+    p.rx("eth1", C, [(LAN, 1)], 1, 1.0)
+    p.table(rule, "skip an entry for a network whose route has no next hop (connected)")
+    p.rx("eth0", A, [(P2P, 16)], 1, 2.0)
+    p.table(rule)
+
+
+def check_split_horizon(ctx: Context) -> None:
+    for mode in ("poisoned_reverse", "simple", "off"):
+        p = Pair(ctx, split_horizon=mode)
+        p.rx("eth0", A, [(N1, 1)], 1, 1.0)
+        p.rx("eth1", C, [(N2, 2)], 1, 1.0)
+        hint = {"poisoned_reverse": "routes learned on eth0 go out of eth0 with metric 16",
+                "simple": "routes learned on eth0 are left out of eth0's vector",
+                "off": "every route as it is, even back where it came from (this is how "
+                       "two routers count to infinity)"}[mode]
+        p.export("eth0", False, HORIZON, hint)
+        p.export("eth1", False, HORIZON, hint)
+        p.export(None, False, HORIZON, "None: a querier on no interface, no split horizon")
+
+
+def check_triggered(ctx: Context) -> None:
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    rule = ("export(..., changed_only=True) gives only the routes whose route change flag is "
+            "set: set when a route is entered or changes (metric, next hop, 16), cleared for "
+            "all by updates_sent() (RFC 2453 §3.10.1 triggered updates)")
+    p.rx("eth0", A, [(N1, 1), (N2, 2)], 1, 1.0)
+    p.export("eth1", True, rule, "new routes and the connected networks are changes")
+    p.call("updates_sent")
+    p.export("eth1", True, rule, "updates_sent() clears every flag")
+    p.rx("eth0", A, [(N1, 1), (N2, 3)], 1, 2.0)
+    p.export("eth1", True, rule, "N1 was refreshed, unchanged: not flagged; N2 changed")
+    p.call("updates_sent")
+    p.call("expire", 8.0)
+    p.export("eth1", True, rule, "a route that times out changes (to 16)")
+
+
+def check_timeout(ctx: Context) -> None:
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth0", A, [(N1, 1), (N2, 1)], 1, 0.0)
+    p.rx("eth0", A, [(N1, 1)], 1, 2.0)
+    p.rx("eth0", B, [(N2, 1)], 1, 2.5)
+    p.call("expire", 5.999)
+    p.table(TIMEOUT, "keep when each route was last refreshed; compare with `now`")
+    p.call("expire", 6.0)
+    p.table(TIMEOUT, "N2 was last refreshed by its next hop A at 0: it times out at 6 (B "
+            "is not its next hop)")
+    p.call("expire", 8.0)
+    p.table(TIMEOUT, "N1, refreshed at 2, times out at exactly 8")
+    p.call("expire", 10.0)
+    p.table(TIMEOUT, "removed at exactly 6 + garbage_collection")
+
+
+def check_deadline(ctx: Context) -> None:
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    rule = ("deadline() gives a time no later than the next timeout or garbage collection "
+            "(the RIP process calls expire() then), None when no timer runs")
+    p.deadline(rule, "connected networks never time out", exact=True)
+    p.rx("eth0", A, [(N1, 1)], 1, 1.0)
+    p.deadline(rule, "N1 times out at 7", exact=False)
+    p.call("expire", 7.0)
+    p.deadline(rule, "N1 is at 16 now: it is removed at 11", exact=True)
+    p.call("expire", 11.0)
+    p.deadline(rule, "nothing is left to time out", exact=True)
+
+
+def check_garbage_collection(ctx: Context) -> None:
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    rule = ("during garbage collection a route at 16 is replaced by any route below 16 to its "
+            "network (from any neighbour), which stops the garbage collection (RFC 2453 "
+            "§3.9.2 response messages, §3.8 timers)")
+    p.rx("eth0", A, [(N1, 1)], 1, 0.0)
+    p.call("expire", 6.0)
+    p.rx("eth1", C, [(N1, 3)], 1, 7.0)
+    p.table(rule, "N1 at 16 is replaced by C's route, metric 4")
+    p.call("expire", 10.0)
+    p.table(rule, "the new route is not garbage collected: it times out at 7 + 6")
+
+
+def check_interface_down(ctx: Context) -> None:
+    p = Pair(ctx)
+    rule = ("when an interface goes down, every route through it (its connected network too) "
+            "goes to 16 at once, the deletion process (RFC 2453 §3.8 timers); connect() "
+            "brings its network back")
+    p.rx("eth0", A, [(N1, 1)], 1, 1.0)
+    p.rx("eth1", C, [(N2, 1)], 1, 1.0)
+    p.call("interface_down", "eth0", 2.0)
+    p.table(rule)
+    p.call("connect", LAN, "eth0", 1, 3.0)
+    p.table(rule)
+
+
+def check_halfway(ctx: Context) -> None:
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    rule = ("stretch: an equal metric from another neighbour replaces the route when the "
+            "route is at least half-way to its timeout (the heuristic of RFC 2453 §3.9.2 "
+            "response messages): timeout - (now - last update) <= timeout / 2")
+    p.rx("eth0", A, [(N1, 2)], 1, 0.0)
+    p.rx("eth1", C, [(N1, 2)], 1, 2.9)
+    p.table(rule, "at 2.9 the route has 3.1 s left of 6: keep it")
+    p.rx("eth1", C, [(N1, 2)], 1, 3.0)
+    p.table(rule, "at 3.0 it has 3 s left, half of 6: C's equal route replaces it")
+
+
+ASSIGNMENT = Assignment(
+    name="12-dv-router",
+    title="A distance-vector router: Bellman-Ford, split horizon, timers (RIP-like)",
+    filename="dv_router.py",
+    target="DvRouter",
+    reference="netsim.stack.dv:DvTable",
+    returns={"table()": (list, tuple), "export()": (list, tuple),
+             "deadline()": (int, float, None)},
+    checks=(
+        Check("learn_new", 1, check_learn_new,
+              "a new network: metric + link cost, via the neighbour that sent it"),
+        Check("infinity", 1, check_infinity, "metric + cost capped at 16, infinity"),
+        Check("better_route", 2, check_better_route,
+              "only a lower metric moves a route to another neighbour"),
+        Check("next_hop_worse", 2, check_next_hop_worse,
+              "the current next hop's news is taken, worse and 16 too"),
+        Check("connected_stays", 1, check_connected_stays,
+              "a directly connected network keeps its route"),
+        Check("split_horizon", 2, check_split_horizon,
+              "export: poisoned reverse, simple split horizon, or off"),
+        Check("triggered", 1, check_triggered,
+              "triggered updates: the changed routes only, flags cleared"),
+        Check("timeout", 2, check_timeout,
+              "routes time out after `timeout`, refreshed by their next hop only"),
+        Check("deadline", 1, check_deadline, "deadline() names when expire() is due"),
+        Check("garbage_collection", 1, check_garbage_collection,
+              "a route at 16 is removed later, or replaced by a route below 16"),
+        Check("interface_down", 1, check_interface_down,
+              "an interface down: its routes to 16; connect() brings it back"),
+        Check("halfway", 1, check_halfway,
+              "stretch: an equal metric from another neighbour past half the timeout"),
+        Check("random_sequences", 3, differential_check("12-dv-router"),
+              "random call sequences: after every call the same table as the reference"),
+        Check("converge", 3, check_converge,
+              "random graphs, yours in every router: shortest paths, as netsim's",
+              kind="scripted"),
+        Check("count_to_infinity", 2, check_count_to_infinity,
+              "a failed link: counting to infinity with split horizon off, not with it",
+              kind="scripted"),
+        Check("simulation", 3, check_simulation,
+              "10 routers, scaled timers, a link failure: the same route changes as netsim's",
+              kind="simulation"),
+    ),
+)

@@ -171,7 +171,7 @@ class LossRecovery(Sender):
             una_off = self._una_off
             high = una_off + seq_diff(self.snd_max, self.snd_una)
             pipe = board.pipe(una_off, high, self._high_rxt, mss, dupthresh)
-            if self.cc.cwnd - pipe < mss:
+            if self.cc.cwnd - pipe < mss or self.pacer is not None and self.pacer.wait(now):
                 break
             lost = board.next_lost(self._high_rxt, una_off, high, mss, dupthresh)
             if lost is not None:

@@ -27,7 +27,9 @@ from netsim.stack.events import CwndRecord, EventRecord, SegmentRecord, TimerRec
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
 from netsim.stack.tcp.host_api import ConnectionTable, ListenerHooks
+from netsim.stack.tcp.pacing import Pacer
 from netsim.stack.tcp.rack import RackTlp
+from netsim.stack.tcp.rate_sample import RateTracker
 from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_gt
 from netsim.stack.tcp.states import CLOSED, SYN_SENT, Event
@@ -124,6 +126,13 @@ class ControlBlock:
         self._last_send = 0.0
         # --- congestion control and loss recovery
         self.cc = cfg.new_cc()
+        # Delivery-rate samples for a controller that takes them (`on_rate_sample`, BBR) and
+        # pacing for one with a `pacing_rate`, or for any with cfg.pacing
+        # (netsim.stack.tcp.delivery); None for the others, which run as without them
+        self.rate: RateTracker | None = RateTracker() \
+            if hasattr(self.cc, "on_rate_sample") else None
+        self.pacer: Pacer | None = Pacer(self.stack.timers, self._output) \
+            if cfg.pacing or hasattr(self.cc, "pacing_rate") else None
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0  # RFC 6582: initialised to the ISS

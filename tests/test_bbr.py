@@ -273,3 +273,19 @@ def test_pacing_flag_must_be_a_bool() -> None:
     from netsim.errors import UsageError
     with pytest.raises(UsageError, match="pacing"):
         TcpConfig(pacing="yes")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- plots
+def test_the_combined_plot_gains_a_rate_panel_for_bbr_only() -> None:
+    from netsim.trace.plots import plot_combined, plot_rate
+    link = LinkConfig(delay=0.01, rate_bps=20e6)
+    bbr, reno = Recorder(), Recorder()
+    bulk("bbr", 500_000, link, bbr)
+    bulk("newreno", 500_000, link, reno)
+    fig = plot_combined(bbr)
+    assert len(fig.axes) == 4
+    labels = {t.get_text() for t in fig.axes[3].get_legend().get_texts()}
+    assert {"pacing rate", "delivery rate (samples)", "STARTUP"} <= labels
+    assert len(plot_combined(reno).axes) == 3
+    lines = {ln.get_label(): ln for ln in plot_rate(bbr).axes[0].lines}
+    assert max(lines["pacing rate"].get_ydata()) > 20  # Startup: 2/ln 2 x BtlBw, Mbit/s

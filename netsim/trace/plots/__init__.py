@@ -19,6 +19,7 @@ from netsim.trace.plots.ladder import ladder_data, plot_ladder
 from netsim.trace.plots.linkstate import ospf_cost_data, plot_ospf_cost
 from netsim.trace.plots.mactable import mac_table_data, plot_mac_table
 from netsim.trace.plots.queue import plot_queue_delay
+from netsim.trace.plots.rate import plot_rate, rate_data
 from netsim.trace.plots.routes import plot_rip_metric, rip_metric_data
 from netsim.trace.plots.rtt import plot_rtt, rtt_data
 from netsim.trace.plots.timeseq import plot_time_sequence, time_sequence_data
@@ -34,8 +35,10 @@ __all__ = [
     "plot_mac_table",
     "plot_ospf_cost",
     "plot_queue_delay",
+    "plot_rate",
     "plot_rip_metric",
     "plot_rtt",
+    "rate_data",
     "plot_time_sequence",
     "rip_metric_data",
     "rtt_data",

@@ -232,6 +232,7 @@ class Bbr:
     def on_rate_sample(self, rs: RateSample, now: float) -> None:
         """"Per-ACK steps": update the model and the state, then pacing rate and cwnd."""
         self.delivered = rs.conn_delivered
+        self.ssthresh = 1 << 30  # (only loss recovery's cwnd for the ACK that set it)
         self._update_round(rs)
         self._update_btl_bw(rs)
         self._check_cycle_phase(rs, now)

@@ -1,7 +1,8 @@
 """Pacing and delivery-rate samples on a connection: the hooks that feed
 netsim.stack.tcp.rate_sample and netsim.stack.tcp.pacing, called where `conn.rate` or
 `conn.pacer` is set from small marked hooks in netsim.stack.tcp.sender (`_send_segment`,
-`_output`), netsim.stack.tcp.recovery and rack_recovery (the sending loops) and
+`_output`), netsim.stack.tcp.recovery (`_take_sack`, the sending loop), rack_recovery (its
+sending loop) and
 netsim.stack.tcp.connection (`_process_ack`).
 
 A controller asks for rate samples by having an `on_rate_sample(rs, now)` method (BBR does),
@@ -16,9 +17,8 @@ from typing import TYPE_CHECKING
 
 from netsim.stack.events import RateRecord
 from netsim.stack.tcp.pacing import default_rate
-from netsim.stack.tcp.sack import is_dsack
 from netsim.stack.tcp.seq import seq_diff
-from netsim.wire.tcp import OPT_SACK, TCPSegment
+from netsim.wire.tcp import TCPSegment
 
 if TYPE_CHECKING:
     from netsim.stack.tcp.retransmit_timer import RetransmitTimer as Conn
@@ -51,24 +51,13 @@ def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> N
 
 
 def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
-    """Hook at the end of ACK processing: what this ACK delivered (cumulatively and by
-    SACK), the rate sample, the controller's `on_rate_sample`, the trace record."""
+    """Hook at the end of ACK processing: what this ACK delivered cumulatively, the rate
+    sample, the controller's `on_rate_sample`, the trace record."""
     tracker = conn.rate
     assert tracker is not None
     una = conn._una_off
+    # (what SACK blocks delivered was handed in from `_take_sack`, netsim.stack.tcp.recovery)
     tracker.deliver_cumulative(una, now)
-    if conn.sack_ok:
-        for opt in seg.options:
-            if opt.kind == OPT_SACK:
-                blocks = opt.blocks  # type: ignore[union-attr]
-                if is_dsack(blocks, seg.ack):
-                    blocks = blocks[1:]  # a duplicate (RFC 2883 §5): nothing newly delivered
-                for left, right in blocks:
-                    hi = una + seq_diff(right, conn.snd_una)
-                    if hi > una:
-                        tracker.deliver_range(max(una + seq_diff(left, conn.snd_una), una),
-                                              hi, now)
-                break
     rs = tracker.sample(now, inflight(conn))
     cc = conn.cc
     cc.on_rate_sample(rs, now)  # type: ignore[attr-defined]

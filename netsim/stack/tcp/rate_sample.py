@@ -18,8 +18,13 @@ netsim.stack.tcp.delivery.
 from __future__ import annotations
 
 import bisect
+from typing import TYPE_CHECKING
 
+from netsim.stack.tcp.rack import uncovered
 from netsim.stack.timers import INF
+
+if TYPE_CHECKING:
+    from netsim.stack.tcp.sack import SackScoreboard
 
 
 class SentPacket:
@@ -134,15 +139,17 @@ class RateTracker:
             del pkts[:i]
             self.head = 0
 
-    def deliver_range(self, lo: int, hi: int, now: float) -> None:
-        """Packets wholly inside a SACK block [lo, hi) are delivered."""
+    def deliver_sack(self, board: SackScoreboard, lo: int, hi: int, now: float) -> None:
+        """A SACK block [lo, hi) arrived (call before the scoreboard records it): packets
+        wholly inside the parts it newly covers are delivered."""
         pkts = self.pkts
-        i = max(bisect.bisect_left(pkts, lo, lo=self.head, key=_start), self.head)
         n = len(pkts)
-        while i < n and pkts[i].end <= hi:
-            if not pkts[i].done:
-                self._deliver(pkts[i], now)
-            i += 1
+        for a, b in uncovered(board, lo, hi):
+            i = max(bisect.bisect_left(pkts, a, lo=self.head, key=_start), self.head)
+            while i < n and pkts[i].end <= b:
+                if not pkts[i].done:
+                    self._deliver(pkts[i], now)
+                i += 1
 
     def sample(self, now: float, inflight: int) -> RateSample:
         """GenerateRateSample, after the ACK's packets were delivered; the sample

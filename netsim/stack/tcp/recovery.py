@@ -52,6 +52,9 @@ class LossRecovery(Sender):
                         if self.rack is not None:  # RACK: newly SACKed segments
                             self.rack.on_sack(self.sack_board, base + max(lo, 0), base + hi,
                                               now)
+                        if self.rate is not None:  # delivery-rate samples: newly SACKed
+                            self.rate.deliver_sack(self.sack_board, base + max(lo, 0),
+                                                   base + hi, now)
                         self.sack_board.add(base + max(lo, 0), base + hi)
                 return
 

@@ -31,6 +31,8 @@ machine hits both.
 ``--cc`` runs each variant with each congestion controller named (default newreno); ``bbr``
 is BBRv1 with pacing (netsim.stack.tcp.congestion.bbr; in ns-3 ``TcpBbr`` with
 ``EnablePacing``), and the table then ends with each controller's goodput, netsim against ns-3.
+``--no-rack`` turns RACK-TLP off in netsim (duplicate-ACK counting, as ns-3, which has no RACK:
+a lost retransmission then waits for the RTO in both).
 ``--profile`` runs the lossy variant under cProfile in this process and prints the top functions.
 
 ``--payload zeros`` measures what ns-3 does: the sender sends zero bytes from one buffer and
@@ -90,12 +92,14 @@ def rss_kib() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _scenario(variant: str, nbytes: int, seed: int, cc: str = "newreno") -> BulkScenario:
+def _scenario(variant: str, nbytes: int, seed: int, cc: str = "newreno",
+              rack: bool | None = None) -> BulkScenario:
     clean = LinkConfig(delay=DELAY, rate_bps=RATE)
     if variant == "lossy":
         lossy = LinkConfig(delay=DELAY, rate_bps=RATE, loss=Bernoulli(LOSS))
-        return BulkScenario(bytes=nbytes, link=lossy, reverse=clean, seed=seed, mss=MSS, cc=cc)
-    return BulkScenario(bytes=nbytes, link=clean, seed=seed, mss=MSS, cc=cc)
+        return BulkScenario(bytes=nbytes, link=lossy, reverse=clean, seed=seed, mss=MSS, cc=cc,
+                            rack=rack)
+    return BulkScenario(bytes=nbytes, link=clean, seed=seed, mss=MSS, cc=cc, rack=rack)
 
 
 def _zeros_sender(node: Node, ip: Any, port: int, nbytes: int,
@@ -134,10 +138,10 @@ def _count_sink(node: Node, port: int, min_read: int,
 
 
 def _run_world(variant: str, nbytes: int, seed: int, payload: str,
-               routers: int = 3, cc: str = "newreno") -> dict[str, Any]:
+               routers: int = 3, cc: str = "newreno", rack: bool | None = None) -> dict[str, Any]:
     """The bulk transfer with the same TCP settings as `run_bulk`: over `chain` for chain3
     (bulk_sink's default read size, as before), over `two_hosts` with ``--payload zeros``."""
-    scenario = _scenario("clean" if variant == "chain3" else variant, nbytes, seed, cc)
+    scenario = _scenario("clean" if variant == "chain3" else variant, nbytes, seed, cc, rack)
     cfg = tcp_config_for(scenario)
     world = World(seed)
     if variant == "chain3":
@@ -175,8 +179,9 @@ def _run_world(variant: str, nbytes: int, seed: int, payload: str,
     }
 
 
-def _run_single(variant: str, nbytes: int, seed: int, cc: str = "newreno") -> dict[str, Any]:
-    result = run_bulk(_scenario(variant, nbytes, seed, cc))
+def _run_single(variant: str, nbytes: int, seed: int, cc: str = "newreno",
+                rack: bool | None = None) -> dict[str, Any]:
+    result = run_bulk(_scenario(variant, nbytes, seed, cc, rack))
     return {
         "bytes_delivered": result.bytes_delivered,
         "intact": result.intact,
@@ -191,7 +196,8 @@ def _run_single(variant: str, nbytes: int, seed: int, cc: str = "newreno") -> di
 
 
 def run_variant(variant: str, nbytes: int, seed: int = SEED,
-                payload: str = "random", cc: str = "newreno") -> dict[str, Any]:
+                payload: str = "random", cc: str = "newreno",
+                rack: bool | None = None) -> dict[str, Any]:
     """Run one variant in this process and measure it."""
     if variant not in VARIANTS:
         raise SystemExit(f"bench_bulk: unknown variant {variant!r}; use {', '.join(VARIANTS)}")
@@ -201,9 +207,9 @@ def run_variant(variant: str, nbytes: int, seed: int = SEED,
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     if variant == "chain3" or payload != "random":
-        out = _run_world(variant, nbytes, seed, payload, cc=cc)
+        out = _run_world(variant, nbytes, seed, payload, cc=cc, rack=rack)
     else:
-        out = _run_single(variant, nbytes, seed, cc)
+        out = _run_single(variant, nbytes, seed, cc, rack)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     from netsim._build import describe, loaded_compiled
@@ -211,7 +217,8 @@ def run_variant(variant: str, nbytes: int, seed: int = SEED,
     out.update(
         simulator=name if payload == "random" else f"{name} zeros", payload=payload,
         build=describe(),
-        variant=variant, cc=cc, bytes=nbytes, wall_seconds=wall, cpu_seconds=cpu,
+        variant=variant, cc=cc if rack is not False else f"{cc}/no-rack", bytes=nbytes,
+        wall_seconds=wall, cpu_seconds=cpu,
         segments_per_wall_second=out["data_segments"] / wall if wall > 0 else 0.0,
         base_rss_kib=base, max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )
@@ -229,10 +236,12 @@ def _subprocess_json(cmd: list[str]) -> dict[str, Any]:
 
 
 def run_isolated(variant: str, nbytes: int, seed: int,
-                 payload: str = "random", cc: str = "newreno") -> dict[str, Any]:
+                 payload: str = "random", cc: str = "newreno",
+                 rack: bool | None = None) -> dict[str, Any]:
     """`run_variant` in a fresh interpreter (so peak RSS is this variant's alone)."""
     return _subprocess_json([sys.executable, __file__, "--one", variant, "--bytes", str(nbytes),
-                             "--seed", str(seed), "--payload", payload, "--cc", cc])
+                             "--seed", str(seed), "--payload", payload, "--cc", cc]
+                            + (["--no-rack"] if rack is False else []))
 
 
 def run_ns3(variant: str, nbytes: int, seed: int, cc: str = "newreno") -> dict[str, Any]:
@@ -279,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help=f"comma-separated, from {', '.join(VARIANTS)} (default all)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--no-rack", dest="rack", action="store_false", default=None,
+                        help="netsim without RACK-TLP (duplicate-ACK counting, as ns-3)")
     parser.add_argument("--cc", default="newreno",
                         help=f"comma-separated, from {', '.join(CCS)} (default newreno)")
     parser.add_argument("--ns3", action="store_true",
@@ -300,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     nbytes = parse_size(args.bytes, "--bytes")
 
     if args.one is not None:
-        print(json.dumps(run_variant(args.one, nbytes, args.seed, args.payload, args.cc)))
+        print(json.dumps(run_variant(args.one, nbytes, args.seed, args.payload, args.cc,
+                                     args.rack)))
         return 0
     if args.profile:
         profile(nbytes, args.seed, args.top, args.sort, args.cc.split(",")[0])
@@ -330,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     for v, cc in [(v, cc) for v in variants for cc in ccs]:
         ours, theirs = [], []
         for _ in range(args.repeat):  # alternate, so that load elsewhere hits both alike
-            ours.append(run_isolated(v, nbytes, args.seed, args.payload, cc))
+            ours.append(run_isolated(v, nbytes, args.seed, args.payload, cc, args.rack))
             if with_ns3:
                 theirs.append(run_ns3(v, nbytes, args.seed, cc))
         for runs, into in ((ours, rows), (theirs, ns3_rows)):
@@ -343,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         _record.write(args.record, {"bytes": nbytes, "repeat": args.repeat,
                                     "rows": rows + ns3_rows}, started)
     for n3 in ns3_rows:
-        ours = next(r for r in rows if r["variant"] == n3["variant"] and r["cc"] == n3["cc"])
+        ours = next(r for r in rows if r["variant"] == n3["variant"] and
+                    r["cc"].split("/")[0] == n3["cc"])
         print(f"{n3['variant']} {n3['cc']}: goodput netsim {format_rate(ours['goodput_bps'])}, "
               f"ns-3 {format_rate(n3['goodput_bps'])} "
               f"({ours['goodput_bps'] / n3['goodput_bps'] - 1:+.0%})")

@@ -7,8 +7,9 @@ netsim.stack.tcp.connection (`_process_ack`).
 
 A controller asks for rate samples by having an `on_rate_sample(rs, now)` method (BBR does),
 and for pacing at its own rate by having a `pacing_rate` attribute (bytes per second; 0:
-not yet known, unpaced); `TcpConfig(pacing=True)` paces any controller at Linux's default
-rate. A controller without either (Reno, CUBIC, a student's) runs exactly as before.
+not yet known, unpaced), both defined in its class; `TcpConfig(pacing=True)` paces any
+controller at Linux's default rate. A controller without either (Reno, CUBIC, a student's)
+runs exactly as before.
 """
 
 from __future__ import annotations

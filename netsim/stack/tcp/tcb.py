@@ -126,13 +126,16 @@ class ControlBlock:
         self._last_send = 0.0
         # --- congestion control and loss recovery
         self.cc = cfg.new_cc()
-        # Delivery-rate samples for a controller that takes them (`on_rate_sample`, BBR) and
-        # pacing for one with a `pacing_rate`, or for any with cfg.pacing
-        # (netsim.stack.tcp.delivery); None for the others, which run as without them
+        # Delivery-rate samples for a controller whose class takes them (`on_rate_sample`,
+        # BBR) and pacing for one whose class has a `pacing_rate`, or for any with cfg.pacing
+        # (netsim.stack.tcp.delivery); None for the others, which run as without them. (The
+        # class, not the object: a grader's proxy for a student's controller forwards any
+        # attribute, and must not be asked for these on every connection.)
+        cc_class = type(self.cc)
         self.rate: RateTracker | None = RateTracker() \
-            if hasattr(self.cc, "on_rate_sample") else None
+            if hasattr(cc_class, "on_rate_sample") else None
         self.pacer: Pacer | None = Pacer(self.stack.timers, self._output) \
-            if cfg.pacing or hasattr(self.cc, "pacing_rate") else None
+            if cfg.pacing or hasattr(cc_class, "pacing_rate") else None
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0  # RFC 6582: initialised to the ISS

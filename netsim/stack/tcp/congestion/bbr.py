@@ -48,13 +48,16 @@ FULL_BW_COUNT = 3  # ...missing for 3 rounds
 class Bbr:
     name = "bbr"
     partial_ack_recovery = True
+    # bytes per second; a class attribute, which asks the connection to pace by it
+    # (netsim.stack.tcp.delivery); 0.0: unpaced until the first RTT sample
+    pacing_rate: float = 0.0
 
     def __init__(self, iw: str = "iw10", seed: int = 0) -> None:
         self.iw_preset = iw
         self.mss = 1460
         self.cwnd = 0
         self.ssthresh = 1 << 30  # BBR keeps none; set only as loss recovery's cwnd
-        self.pacing_rate = 0.0  # bytes per second (0.0: unpaced until the first RTT)
+        self.pacing_rate = 0.0
         self.state = STARTUP
         self.pacing_gain = HIGH_GAIN
         self.cwnd_gain = HIGH_GAIN

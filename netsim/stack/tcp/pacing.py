@@ -9,8 +9,9 @@ default (tcp_update_pacing_rate): 2 x cwnd / SRTT in slow start (cwnd < ssthresh
 1.2 x cwnd / SRTT after, with no pacing before the first RTT sample.
 
 The connection gates each data segment of `_output` and of recovery's sending loops on
-`Pacer.wait`; pure ACKs, the FIN, a probe and the first retransmission of a fast retransmit
-are not held back (they are paced against, like Linux's, by the time they take).
+`Pacer.wait`; pure ACKs, the FIN, a window or loss probe and the first retransmission of a fast
+retransmit or timeout are not held back, but a data segment among them still moves the next
+departure time.
 Sizes are payload bytes, as the delivery rate (netsim.stack.tcp.rate_sample) counts them.
 """
 

@@ -1,7 +1,7 @@
 """Benchmark of a whole TCP transfer: 100 MB over 100 Mbit/s, 10 ms, 1% loss, in netsim (and ns-3).
 
 Run: ``.venv/bin/python benchmarks/bench_bulk.py [--bytes 100MB] [--variants lossy,clean,chain3]
-[--ns3] [--repeat R] [--profile]``.
+[--cc newreno,bbr] [--ns3] [--repeat R] [--profile]``.
 
 The scenario is ``netsim sim --bytes 100MB --rate 100Mbit --delay 10ms --loss 0.01 --mss 1448
 --cc newreno`` with one difference: ``netsim sim --loss`` applies to *both* directions of the link
@@ -28,6 +28,11 @@ is installed, and prints the ratio netsim/ns-3 of wall and CPU time. With ``--re
 row is the fastest of R runs (on a shared machine wall time is noisy; CPU time less so), and
 the netsim and ns-3 runs of a variant alternate, so that a burst of load elsewhere on the
 machine hits both.
+``--cc`` runs each variant with each congestion controller named (default newreno); ``bbr``
+is BBRv1 with pacing (netsim.stack.tcp.congestion.bbr; in ns-3 ``TcpBbr`` with
+``EnablePacing``), and the table then ends with each controller's goodput, netsim against ns-3.
+``--no-rack`` turns RACK-TLP off in netsim (duplicate-ACK counting, as ns-3, which has no RACK:
+a lost retransmission then waits for the RTO in both).
 ``--profile`` runs the lossy variant under cProfile in this process and prints the top functions.
 
 ``--payload zeros`` measures what ns-3 does: the sender sends zero bytes from one buffer and
@@ -74,6 +79,7 @@ LOSS = 0.01
 MSS = 1448
 SEED = 1
 VARIANTS = ("lossy", "clean", "chain3")
+CCS = ("newreno", "bbr")  # controllers both simulators have (ns-3: TcpNewReno, TcpBbr)
 PAYLOADS = ("random", "zeros")
 # variant -> (loss on the data direction, routers) of the same scenario in ns3_bulk.py
 NS3_VARIANTS = {"lossy": (LOSS, 0), "clean": (0.0, 0), "chain3": (0.0, 3)}
@@ -86,13 +92,14 @@ def rss_kib() -> int:
     return pages * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _scenario(variant: str, nbytes: int, seed: int) -> BulkScenario:
+def _scenario(variant: str, nbytes: int, seed: int, cc: str = "newreno",
+              rack: bool | None = None) -> BulkScenario:
     clean = LinkConfig(delay=DELAY, rate_bps=RATE)
     if variant == "lossy":
         lossy = LinkConfig(delay=DELAY, rate_bps=RATE, loss=Bernoulli(LOSS))
-        return BulkScenario(bytes=nbytes, link=lossy, reverse=clean, seed=seed, mss=MSS,
-                            cc="newreno")
-    return BulkScenario(bytes=nbytes, link=clean, seed=seed, mss=MSS, cc="newreno")
+        return BulkScenario(bytes=nbytes, link=lossy, reverse=clean, seed=seed, mss=MSS, cc=cc,
+                            rack=rack)
+    return BulkScenario(bytes=nbytes, link=clean, seed=seed, mss=MSS, cc=cc, rack=rack)
 
 
 def _zeros_sender(node: Node, ip: Any, port: int, nbytes: int,
@@ -131,10 +138,10 @@ def _count_sink(node: Node, port: int, min_read: int,
 
 
 def _run_world(variant: str, nbytes: int, seed: int, payload: str,
-               routers: int = 3) -> dict[str, Any]:
+               routers: int = 3, cc: str = "newreno", rack: bool | None = None) -> dict[str, Any]:
     """The bulk transfer with the same TCP settings as `run_bulk`: over `chain` for chain3
     (bulk_sink's default read size, as before), over `two_hosts` with ``--payload zeros``."""
-    scenario = _scenario("clean" if variant == "chain3" else variant, nbytes, seed)
+    scenario = _scenario("clean" if variant == "chain3" else variant, nbytes, seed, cc, rack)
     cfg = tcp_config_for(scenario)
     world = World(seed)
     if variant == "chain3":
@@ -172,8 +179,9 @@ def _run_world(variant: str, nbytes: int, seed: int, payload: str,
     }
 
 
-def _run_single(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
-    result = run_bulk(_scenario(variant, nbytes, seed))
+def _run_single(variant: str, nbytes: int, seed: int, cc: str = "newreno",
+                rack: bool | None = None) -> dict[str, Any]:
+    result = run_bulk(_scenario(variant, nbytes, seed, cc, rack))
     return {
         "bytes_delivered": result.bytes_delivered,
         "intact": result.intact,
@@ -188,7 +196,8 @@ def _run_single(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
 
 
 def run_variant(variant: str, nbytes: int, seed: int = SEED,
-                payload: str = "random") -> dict[str, Any]:
+                payload: str = "random", cc: str = "newreno",
+                rack: bool | None = None) -> dict[str, Any]:
     """Run one variant in this process and measure it."""
     if variant not in VARIANTS:
         raise SystemExit(f"bench_bulk: unknown variant {variant!r}; use {', '.join(VARIANTS)}")
@@ -198,9 +207,9 @@ def run_variant(variant: str, nbytes: int, seed: int = SEED,
     cpu0 = time.process_time()
     wall0 = time.perf_counter()
     if variant == "chain3" or payload != "random":
-        out = _run_world(variant, nbytes, seed, payload)
+        out = _run_world(variant, nbytes, seed, payload, cc=cc, rack=rack)
     else:
-        out = _run_single(variant, nbytes, seed)
+        out = _run_single(variant, nbytes, seed, cc, rack)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     from netsim._build import describe, loaded_compiled
@@ -208,7 +217,8 @@ def run_variant(variant: str, nbytes: int, seed: int = SEED,
     out.update(
         simulator=name if payload == "random" else f"{name} zeros", payload=payload,
         build=describe(),
-        variant=variant, bytes=nbytes, wall_seconds=wall, cpu_seconds=cpu,
+        variant=variant, cc=cc if rack is not False else f"{cc}/no-rack", bytes=nbytes,
+        wall_seconds=wall, cpu_seconds=cpu,
         segments_per_wall_second=out["data_segments"] / wall if wall > 0 else 0.0,
         base_rss_kib=base, max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     )
@@ -226,29 +236,32 @@ def _subprocess_json(cmd: list[str]) -> dict[str, Any]:
 
 
 def run_isolated(variant: str, nbytes: int, seed: int,
-                 payload: str = "random") -> dict[str, Any]:
+                 payload: str = "random", cc: str = "newreno",
+                 rack: bool | None = None) -> dict[str, Any]:
     """`run_variant` in a fresh interpreter (so peak RSS is this variant's alone)."""
     return _subprocess_json([sys.executable, __file__, "--one", variant, "--bytes", str(nbytes),
-                             "--seed", str(seed), "--payload", payload])
+                             "--seed", str(seed), "--payload", payload, "--cc", cc]
+                            + (["--no-rack"] if rack is False else []))
 
 
-def run_ns3(variant: str, nbytes: int, seed: int) -> dict[str, Any]:
+def run_ns3(variant: str, nbytes: int, seed: int, cc: str = "newreno") -> dict[str, Any]:
     loss, routers = NS3_VARIANTS[variant]
     cmd = [sys.executable, str(HERE / "ns3_bulk.py"), "--json", "--bytes", str(nbytes),
            "--rate", str(RATE), "--delay", str(DELAY), "--loss", str(loss),
-           "--mss", str(MSS), "--seed", str(seed), "--routers", str(routers)]
+           "--mss", str(MSS), "--seed", str(seed), "--routers", str(routers), "--cc", cc]
     result = _subprocess_json(cmd)
     result["variant"] = variant
     return result
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    header = ("simulator", "variant", "wall s", "cpu s", "data segs", "segs/wall-s",
+    header = ("simulator", "variant", "cc", "wall s", "cpu s", "data segs", "segs/wall-s",
               "retx", "timeouts", "sim s", "goodput", "peak RSS", "ok")
     body = []
     for r in rows:
         body.append((
-            r["simulator"], r["variant"], f"{r['wall_seconds']:.2f}", f"{r['cpu_seconds']:.2f}",
+            r["simulator"], r["variant"], r.get("cc", "newreno"), f"{r['wall_seconds']:.2f}",
+            f"{r['cpu_seconds']:.2f}",
             str(r["data_segments"]), f"{r['segments_per_wall_second']:,.0f}",
             str(r["retransmissions"]), str(r["timeouts"]), f"{r['sim_seconds']:.1f}",
             format_rate(r["goodput_bps"]), format_size(r["max_rss_kib"] * 1024),
@@ -260,10 +273,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def profile(nbytes: int, seed: int, top: int, sort: str) -> None:
+def profile(nbytes: int, seed: int, top: int, sort: str, cc: str = "newreno") -> None:
     profiler = cProfile.Profile()
     profiler.enable()
-    run_bulk(_scenario("lossy", nbytes, seed))
+    run_bulk(_scenario("lossy", nbytes, seed, cc))
     profiler.disable()
     stats = pstats.Stats(profiler)
     stats.strip_dirs().sort_stats(sort).print_stats(top)
@@ -275,6 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help=f"comma-separated, from {', '.join(VARIANTS)} (default all)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--no-rack", dest="rack", action="store_false", default=None,
+                        help="netsim without RACK-TLP (duplicate-ACK counting, as ns-3)")
+    parser.add_argument("--cc", default="newreno",
+                        help=f"comma-separated, from {', '.join(CCS)} (default newreno)")
     parser.add_argument("--ns3", action="store_true",
                         help="also run the single-link variants in ns-3 (needs the ns3 package)")
     parser.add_argument("--profile", action="store_true",
@@ -294,10 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     nbytes = parse_size(args.bytes, "--bytes")
 
     if args.one is not None:
-        print(json.dumps(run_variant(args.one, nbytes, args.seed, args.payload)))
+        print(json.dumps(run_variant(args.one, nbytes, args.seed, args.payload, args.cc,
+                                     args.rack)))
         return 0
     if args.profile:
-        profile(nbytes, args.seed, args.top, args.sort)
+        profile(nbytes, args.seed, args.top, args.sort, args.cc.split(",")[0])
         return 0
 
     import _record
@@ -306,8 +324,12 @@ def main(argv: list[str] | None = None) -> int:
     for v in variants:
         if v not in VARIANTS:
             parser.error(f"--variants: unknown {v!r}; use {', '.join(VARIANTS)}")
+    ccs = [c.strip() for c in args.cc.split(",") if c.strip()]
+    for c in ccs:
+        if c not in CCS:
+            parser.error(f"--cc: unknown {c!r}; use {', '.join(CCS)}")
     print(f"bulk transfer of {format_size(nbytes)}, {format_rate(RATE)}, "
-          f"{DELAY * 1e3:g} ms one way, mss {MSS}, newreno, seed {args.seed}; "
+          f"{DELAY * 1e3:g} ms one way, mss {MSS}, {', '.join(ccs)}, seed {args.seed}; "
           f"lossy = {LOSS:.0%} loss on the data direction only", flush=True)
     from netsim._build import describe
     print(f"netsim build: {describe()} (scripts/compile.py builds or removes the compiled one)",
@@ -317,12 +339,12 @@ def main(argv: list[str] | None = None) -> int:
         print("ns-3: the ns3 package is not installed (pip install -e '.[ns3]'); skipped")
     rows: list[dict[str, Any]] = []
     ns3_rows: list[dict[str, Any]] = []
-    for v in variants:
+    for v, cc in [(v, cc) for v in variants for cc in ccs]:
         ours, theirs = [], []
         for _ in range(args.repeat):  # alternate, so that load elsewhere hits both alike
-            ours.append(run_isolated(v, nbytes, args.seed, args.payload))
+            ours.append(run_isolated(v, nbytes, args.seed, args.payload, cc, args.rack))
             if with_ns3:
-                theirs.append(run_ns3(v, nbytes, args.seed))
+                theirs.append(run_ns3(v, nbytes, args.seed, cc))
         for runs, into in ((ours, rows), (theirs, ns3_rows)):
             if runs:
                 into.append(min(runs, key=lambda r: r["wall_seconds"]))
@@ -333,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         _record.write(args.record, {"bytes": nbytes, "repeat": args.repeat,
                                     "rows": rows + ns3_rows}, started)
     for n3 in ns3_rows:
-        ours = next(r for r in rows if r["variant"] == n3["variant"])
+        ours = next(r for r in rows if r["variant"] == n3["variant"] and
+                    r["cc"].split("/")[0] == n3["cc"])
+        print(f"{n3['variant']} {n3['cc']}: goodput netsim {format_rate(ours['goodput_bps'])}, "
+              f"ns-3 {format_rate(n3['goodput_bps'])} "
+              f"({ours['goodput_bps'] / n3['goodput_bps'] - 1:+.0%})")
         print(f"{n3['variant']}: netsim/ns-3 wall {ours['wall_seconds'] / n3['wall_seconds']:.1f}x"
               f", cpu {ours['cpu_seconds'] / n3['cpu_seconds']:.1f}x, "
               f"segs/wall-s {ours['segments_per_wall_second']:,.0f} vs "

@@ -12,12 +12,13 @@ The scenario matches ``netsim sim --bytes 100MB --rate 100Mbit --delay 10ms --lo
   only queue, as in netsim;
 - a ``RateErrorModel`` (``ERROR_UNIT_PACKET``, rate ``--loss``) on the receiver's device only:
   it drops packets arriving at the receiver (the data, SYN and FIN); the ACK direction is clean;
-- TCP: ``TcpNewReno`` (ns-3's default is CUBIC), segment size 1448 (the payload: with the 12-byte
-  timestamp option each data packet is exactly 1500 bytes of IP), SACK, timestamps and window
-  scaling on (ns-3's defaults, as netsim's), delayed ACK every 2nd segment or 200 ms (ns-3's and
-  netsim's default), minimum RTO 1 s (both), initial cwnd 3 segments (netsim's RFC 5681 IW for
-  this MSS; ns-3's default is 10), send and receive buffers 1 MiB (netsim's default; ns-3's is
-  128 KiB), Nagle on (netsim's default), 15 data retries (netsim's ``max_retries``);
+- TCP: ``TcpNewReno`` (ns-3's default is CUBIC; ``--cc bbr``: ``TcpBbr``, with
+  ``TcpSocketState::EnablePacing``, which BBR needs), segment size 1448 (the payload: with the
+  12-byte timestamp option each data packet is exactly 1500 bytes of IP), SACK, timestamps and
+  window scaling on (ns-3's defaults, as netsim's), delayed ACK every 2nd segment or 200 ms (ns-3's
+  and netsim's default), minimum RTO 1 s (both), initial cwnd 3 segments (netsim's RFC 5681 IW for
+  this MSS; ns-3's default is 10), send and receive buffers 1 MiB (netsim's default; ns-3's is 128
+  KiB), Nagle on (netsim's default), 15 data retries (netsim's ``max_retries``);
 - recovery: ``--recovery classic`` (default; RFC 5681/6582-style, closest to netsim's NewReno
   with RFC 6675 SACK recovery) or ``prr`` (ns-3's default, RFC 6937);
 - a BulkSendApplication (``MaxBytes`` = bytes, 64 KiB writes like netsim's bulk sender) and a
@@ -100,7 +101,7 @@ def _size(text: str) -> int:
 def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss: float = 0.01,
             mss: int = 1448, seed: int = 1, queue_packets: int = 1000,
             recovery: str = "classic", initial_cwnd: int | None = None,
-            delack_count: int = 2, routers: int = 0) -> dict[str, Any]:
+            delack_count: int = 2, routers: int = 0, cc: str = "newreno") -> dict[str, Any]:
     """Build and run the scenario; return wall/CPU time of the run and what happened."""
     t0 = time.perf_counter()
     import cppyy
@@ -119,7 +120,9 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
     ns.RngSeedManager.SetSeed(seed)
     ns.RngSeedManager.SetRun(1)
     cd = ns.Config.SetDefault
-    cd("ns3::TcpL4Protocol::SocketType", ns.StringValue("ns3::TcpNewReno"))
+    cd("ns3::TcpL4Protocol::SocketType",
+       ns.StringValue("ns3::TcpBbr" if cc == "bbr" else "ns3::TcpNewReno"))
+    cd("ns3::TcpSocketState::EnablePacing", ns.BooleanValue(cc == "bbr"))
     cd("ns3::TcpL4Protocol::RecoveryType", ns.StringValue(
         "ns3::TcpClassicRecovery" if recovery == "classic" else "ns3::TcpPrrRecovery"))
     cd("ns3::TcpSocket::SegmentSize", ns.UintegerValue(mss))
@@ -202,6 +205,7 @@ def run_ns3(nbytes: int, *, rate_bps: float = 100e6, delay: float = 0.010, loss:
     needed = math.ceil(nbytes / mss)
     return {
         "simulator": "ns-3",
+        "cc": cc,
         "version": _ns3_version(),
         "bytes": nbytes,
         "bytes_delivered": delivered,
@@ -254,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--routers", type=int, default=0,
                         help="routers in a chain h1 - r1 - ... - h2 (default 0: one link); "
                              "each of the routers+1 links has delay/(routers+1)")
+    parser.add_argument("--cc", choices=("newreno", "bbr"), default="newreno",
+                        help="TcpNewReno (default) or TcpBbr (with pacing)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.routers < 0:
@@ -265,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run_ns3(_size(args.bytes), rate_bps=args.rate, delay=args.delay, loss=args.loss,
                      mss=args.mss, seed=args.seed, recovery=args.recovery,
                      initial_cwnd=args.initial_cwnd, delack_count=args.delack_count,
-                     routers=args.routers)
+                     routers=args.routers, cc=args.cc)
     if args.json:
         print(json.dumps(result))
     else:

@@ -26,9 +26,20 @@ def test_bench_bulk_prints_a_row_per_variant_with_the_data_intact() -> None:
     rows = [line.split() for line in lines[header + 1:] if line.startswith(" ") or
             line.startswith("netsim")]
     assert [r[1] for r in rows] == ["lossy", "clean", "chain3"]
-    assert all(r[0] in ("netsim", "netsim+mypyc") and r[-1] == "yes" for r in rows)
+    assert all(r[0] in ("netsim", "netsim+mypyc") and r[2] == "newreno" and r[-1] == "yes"
+               for r in rows)
     # 150 kB at 1448 bytes per segment: at least 104 data segments in every variant.
-    assert all(int(r[4]) >= 104 for r in rows)
+    assert all(int(r[5]) >= 104 for r in rows)
+
+
+def test_bench_bulk_runs_each_controller_named() -> None:
+    out = run_script("bench_bulk.py", "--bytes", "150kB", "--variants", "lossy",
+                     "--cc", "newreno,bbr")
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if "segs/wall-s" in line)
+    rows = [line.split() for line in lines[header + 1:] if line.strip().startswith("netsim")]
+    assert [(r[1], r[2], r[-1]) for r in rows] == [("lossy", "newreno", "yes"),
+                                                   ("lossy", "bbr", "yes")]
 
 
 def test_bench_bulk_zeros_sends_the_same_segments_as_the_random_payload() -> None:

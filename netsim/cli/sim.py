@@ -76,6 +76,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "sender halves cwnd; --no-ecn: never (default: agree only when asked, as Linux)",
     )
     parser.add_argument(
+        "--pacing", action=argparse.BooleanOptionalAction, default=None,
+        help="pace data segments (as Linux's fq): no faster than 2 x cwnd/SRTT in slow start, "
+        "1.2 x after (default: off; --cc bbr paces at its own rate)",
+    )
+    parser.add_argument(
         "--time-limit", default=None, metavar="TIME",
         help="give up after this much simulated time (default: wait until TCP succeeds or "
         "gives up)",
@@ -122,6 +127,7 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
     return BulkScenario(bytes=nbytes, link=link, seed=args.seed, mss=mss, cc=args.cc,
                         tcp=tcp, pcap=args.pcap, time_limit=limit, flows=flows,
                         rack=getattr(args, "rack", None), ecn=getattr(args, "ecn", None),
+                        pacing=getattr(args, "pacing", None),
                         ipv6=ipv6)
 
 

@@ -82,6 +82,9 @@ class BulkScenario:
     # ECN (RFC 3168): True: both hosts ask for it (TcpConfig.ecn 1), False: never (0);
     # None: as `tcp` says
     ecn: bool | None = None
+    # pacing (netsim.stack.tcp.pacing) at Linux's default rate; None: as `tcp` says (off; BBR
+    # paces at its own rate whatever this says)
+    pacing: bool | None = None
     ipv6: bool = False  # over IPv6 (netsim.sim.topology6.enable_ipv6_pair) instead of IPv4
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
@@ -170,6 +173,8 @@ def tcp_config_for(scenario: BulkScenario) -> TcpConfig:
         changes["rack"] = changes["dsack"] = scenario.rack
     if scenario.ecn is not None:
         changes["ecn"] = 1 if scenario.ecn else 0
+    if scenario.pacing is not None:
+        changes["pacing"] = scenario.pacing
     return dataclasses.replace(base, **changes)
 
 

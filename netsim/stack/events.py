@@ -50,6 +50,19 @@ class CwndRecord(TraceRecord):
 
 
 @dataclass(frozen=True, slots=True)
+class RateRecord(TraceRecord):
+    """Pacing and delivery rate of a connection after an ACK with a rate sample
+    (netsim.stack.tcp.delivery), and the controller's state (BBR: "startup", "drain",
+    "probe_bw", "probe_rtt"; "" for a controller without states)."""
+
+    conn: str
+    pacing_bps: float  # bits per second (0.0: unpaced)
+    delivery_bps: float  # the rate sample, bits per second
+    state: str = ""
+    app_limited: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RttRecord(TraceRecord):
     conn: str
     sample: float | None  # the RTT measurement (None when only RTO changed, e.g. backoff)

@@ -37,6 +37,7 @@ from netsim.stack.events import (
     EventRecord,
     MacTableRecord,
     QueueRecord,
+    RateRecord,
     RttRecord,
     SegmentRecord,
     StateRecord,
@@ -55,6 +56,7 @@ KINDS: dict[str, type[TraceRecord]] = {
     "segment": SegmentRecord,
     "cwnd": CwndRecord,
     "rtt": RttRecord,
+    "rate": RateRecord,
     "state": StateRecord,
     "timer": TimerRecord,
     "drop": DropRecord,
@@ -252,6 +254,11 @@ class Recorder:
     def cwnd(self, conn: ConnLike = None, host: str | None = None) -> list[CwndRecord]:
         """Congestion window, ssthresh and bytes in flight, each time they were recorded."""
         return self.of_kind(CwndRecord, conn, host)
+
+    def rates(self, conn: ConnLike = None, host: str | None = None) -> list[RateRecord]:
+        """Pacing rate, delivery-rate sample and controller state (BBR's) after each ACK
+        with a sample (only for a controller that takes rate samples)."""
+        return self.of_kind(RateRecord, conn, host)
 
     def rtt(self, conn: ConnLike = None, host: str | None = None) -> list[RttRecord]:
         """RTT samples and the estimator's SRTT, RTTVAR and RTO after each change."""

@@ -87,6 +87,10 @@ class TcpConfig:
     # netsim's own connections stay as they were (no ECT, so a marking queue drops) unless
     # told (`--ecn`, ecn=1)
     ecn: int = 2
+    # Pacing (netsim.stack.tcp.pacing): data segments no faster than Linux's default rate,
+    # 2 x cwnd/SRTT in slow start, 1.2 x after (a controller with its own rate, BBR, is
+    # paced whatever this says); off by default, as without Linux's fq qdisc
+    pacing: bool = False
     isn_key: bytes = b"netsim"
     trace_connections: bool = True
 
@@ -113,7 +117,7 @@ class TcpConfig:
         if not isinstance(self.ecn, int) or self.ecn not in (0, 1, 2):
             raise UsageError(f"ecn: {self.ecn!r} is not 0 (off), 1 (ask for it and agree) or "
                              "2 (agree when asked)")
-        for name in ("rack", "paws", "dsack"):
+        for name in ("rack", "paws", "dsack", "pacing"):
             if not isinstance(getattr(self, name), bool):
                 raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")
         if self.synack_retries < 0 or self.syn_retries < 0:

@@ -294,6 +294,8 @@ class TcpConnection(Handshake):
                 self._dup_ack(seg, now)
         if self.rack is not None:  # RACK-TLP: loss detection on every ACK (RFC 8985 §6.2)
             rack.on_ack(self, seg, now)
+        if self.rate is not None:  # a rate sample for BBR (netsim.stack.tcp.delivery)
+            self._rate_sample(seg, now)
         if seg.flags & ECE and self.ecn_ok:  # RFC 3168 §6.1.2: the sender's response
             self._ecn_echoed(ack, cwnd, now)
         self._update_window(seg.seq, ack, wnd)

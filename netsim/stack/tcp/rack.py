@@ -190,7 +190,7 @@ class RackTlp:
         """A SACK block [lo, hi) arrived (call before the scoreboard records it): the
         segments it newly covers are delivered."""
         segs = self.segs
-        for a, b in _uncovered(board, lo, hi):
+        for a, b in uncovered(board, lo, hi):
             i = max(self._index(a), self.head)
             while i < len(segs) and segs[i].start < b:
                 seg = segs[i]
@@ -329,7 +329,7 @@ def _end(seg: RackSegment) -> int:
     return seg.end
 
 
-def _uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
+def uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
     """The parts of [lo, hi) the scoreboard does not hold yet."""
     out = []
     pos = lo

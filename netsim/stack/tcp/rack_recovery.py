@@ -186,8 +186,8 @@ def output(conn: Conn, now: float) -> None:
         una_off = conn._una_off
         outstanding = seq_diff(conn.snd_max, conn.snd_una)
         pipe = rack.pipe(outstanding, conn.sack_board.sacked_above(una_off))
-        if conn.cc.cwnd - pipe < mss:
-            break
+        if conn.cc.cwnd - pipe < mss or conn.pacer is not None and conn.pacer.wait(now):
+            break  # (pacing: the pacer's timer calls _output again, netsim.stack.tcp.pacing)
         lost = rack.next_lost(una_off)
         if lost is not None:
             start, end = lost

@@ -52,6 +52,9 @@ class LossRecovery(Sender):
                         if self.rack is not None:  # RACK: newly SACKed segments
                             self.rack.on_sack(self.sack_board, base + max(lo, 0), base + hi,
                                               now)
+                        if self.rate is not None:  # delivery-rate samples: newly SACKed
+                            self.rate.deliver_sack(self.sack_board, base + max(lo, 0),
+                                                   base + hi, now)
                         self.sack_board.add(base + max(lo, 0), base + hi)
                 return
 
@@ -171,7 +174,7 @@ class LossRecovery(Sender):
             una_off = self._una_off
             high = una_off + seq_diff(self.snd_max, self.snd_una)
             pipe = board.pipe(una_off, high, self._high_rxt, mss, dupthresh)
-            if self.cc.cwnd - pipe < mss:
+            if self.cc.cwnd - pipe < mss or self.pacer is not None and self.pacer.wait(now):
                 break
             lost = board.next_lost(self._high_rxt, una_off, high, mss, dupthresh)
             if lost is not None:

@@ -17,7 +17,7 @@ timer.
 from __future__ import annotations
 
 from netsim.errors import UsageError
-from netsim.stack.tcp import ecn
+from netsim.stack.tcp import delivery, ecn
 from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.output import SegmentOutput
@@ -34,7 +34,7 @@ from netsim.stack.tcp.states import (
     SYN_SENT,
 )
 from netsim.stack.timers import INF
-from netsim.wire.tcp import ACK, CWR, FIN, PSH
+from netsim.wire.tcp import ACK, CWR, FIN, PSH, TCPSegment
 
 
 class Sender(SegmentOutput):
@@ -113,6 +113,8 @@ class Sender(SegmentOutput):
                             # window that never grows cannot stall the sender for good
                             self._start_persist(now)
                         break
+                if self.pacer is not None and self.pacer.wait(now):
+                    break  # pacing: the pacer's timer sends it (netsim.stack.tcp.pacing)
                 if flight == 0 and now - self._last_send > self.rto_est.rto and \
                         self.data_segs_out:
                     self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
@@ -121,6 +123,8 @@ class Sender(SegmentOutput):
                 self._set_snd_nxt((nxt + n) & MASK)
                 sent = True
                 continue
+            if self.rate is not None:  # nothing more to send: application-limited?
+                delivery.app_limited(self, seq_diff(nxt, self.snd_una))
             if avail == 0 and self.fin_queued and state in (FIN_WAIT_1, LAST_ACK,
                                                              CLOSING):
                 # The FIN follows the last data byte.
@@ -149,6 +153,8 @@ class Sender(SegmentOutput):
         self._last_send = now
         if self.rack is not None:  # RACK-TLP: the transmit time (RFC 8985 §6.1)
             rack.on_transmit(self, seq, n, now, retransmit)
+        if self.rate is not None or self.pacer is not None:  # rate sample, pacing
+            delivery.on_transmit(self, seq, n, now, retransmit)
         # RFC 3168 §6.1.2: ECT(0) on new data only, not on a retransmission (§6.1.5) or a
         # window probe (§6.1.6); CWR on the first new data after a window reduction
         ect = self.ecn_ok and not retransmit and not self._probing
@@ -157,6 +163,11 @@ class Sender(SegmentOutput):
         self._emit(seq, flags, payload, now, retransmit, ect)
 
     # ================================================================== ACKs
+    def _rate_sample(self, seg: TCPSegment, now: float) -> None:
+        """What the ACK delivered, as a rate sample for the controller (BBR), which may change
+        cwnd and the pacing rate (netsim.stack.tcp.delivery)."""
+        delivery.on_ack(self, seg, now)
+
     def _ecn_echoed(self, ack: int, cwnd_before: int, now: float) -> None:
         """An ACK with ECE arrived (netsim.stack.tcp.ecn: reduce the window at most once per
         window of data); `cwnd_before` is the window before the ACK was processed."""

@@ -27,7 +27,9 @@ from netsim.stack.events import CwndRecord, EventRecord, SegmentRecord, TimerRec
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
 from netsim.stack.tcp.host_api import ConnectionTable, ListenerHooks
+from netsim.stack.tcp.pacing import Pacer
 from netsim.stack.tcp.rack import RackTlp
+from netsim.stack.tcp.rate_sample import RateTracker
 from netsim.stack.tcp.sack import SackScoreboard
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_gt
 from netsim.stack.tcp.states import CLOSED, SYN_SENT, Event
@@ -124,6 +126,16 @@ class ControlBlock:
         self._last_send = 0.0
         # --- congestion control and loss recovery
         self.cc = cfg.new_cc()
+        # Delivery-rate samples for a controller whose class takes them (`on_rate_sample`,
+        # BBR) and pacing for one whose class has a `pacing_rate`, or for any with cfg.pacing
+        # (netsim.stack.tcp.delivery); None for the others, which run as without them. (The
+        # class, not the object: a grader's proxy for a student's controller forwards any
+        # attribute, and must not be asked for these on every connection.)
+        cc_class = type(self.cc)
+        self.rate: RateTracker | None = RateTracker() \
+            if hasattr(cc_class, "on_rate_sample") else None
+        self.pacer: Pacer | None = Pacer(self.stack.timers, self._output) \
+            if cfg.pacing or hasattr(cc_class, "pacing_rate") else None
         self.dupacks = 0
         self.in_recovery = False
         self.recover = 0  # RFC 6582: initialised to the ISS

@@ -21,6 +21,7 @@ from netsim.trace.plots.ladder import ladder_data, plot_ladder
 from netsim.trace.plots.linkstate import ospf_cost_data, plot_ospf_cost
 from netsim.trace.plots.mactable import mac_table_data, plot_mac_table
 from netsim.trace.plots.queue import plot_queue_delay
+from netsim.trace.plots.rate import plot_rate, rate_data
 from netsim.trace.plots.routes import plot_rip_metric, rip_metric_data
 from netsim.trace.plots.routetable import (
     lost_pings,
@@ -44,9 +45,11 @@ __all__ = [
     "plot_mac_table",
     "plot_ospf_cost",
     "plot_queue_delay",
+    "plot_rate",
     "plot_rip_metric",
     "plot_route_tables",
     "plot_rtt",
+    "rate_data",
     "plot_time_sequence",
     "rip_metric_data",
     "route_table_data",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from netsim.errors import UsageError
 from netsim.stack.tcp.congestion.base import CongestionControl
+from netsim.stack.tcp.congestion.bbr import Bbr
 from netsim.stack.tcp.congestion.cubic import Cubic
 from netsim.stack.tcp.congestion.reno import FixedWindow, NewReno, Reno
 
@@ -13,6 +14,7 @@ CC_FACTORIES: dict[str, Callable[[], CongestionControl]] = {
     "reno": Reno,
     "newreno": NewReno,
     "cubic": Cubic,
+    "bbr": Bbr,
     "fixed": FixedWindow,
 }
 
@@ -30,4 +32,5 @@ def make_cc(name: str) -> CongestionControl:
                          "or path/to/file.py:ClassName") from None
 
 
-__all__ = ["CongestionControl", "Reno", "NewReno", "Cubic", "FixedWindow", "make_cc", "register"]
+__all__ = ["CongestionControl", "Reno", "NewReno", "Cubic", "Bbr", "FixedWindow", "make_cc",
+           "register"]

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 SOLUTION_01 = (LESSONS / "teachers" / "solutions" / "tcp_parsing.py").read_text()
 SOLUTION_11 = (LESSONS / "teachers" / "solutions" / "learning_switch.py").read_text()
+SOLUTION_12 = (LESSONS / "teachers" / "solutions" / "dv_router.py").read_text()
 
 REFERENCES = {
     "01-checksum-tcp-parsing": SOLUTION_01,
@@ -405,6 +406,34 @@ class LearningSwitch(LearningTable):
         "            self.frozen = list(self.ports)\n"
         "        return [p for p in self.frozen if p != port]\n"), "unknown_flooded",
      "added later"),
+    # 12: distance-vector router; each scored 27/27 for a hostile reader (or lost points only
+    # when the random sequences happened on it in their time budget)
+    ("12-dv-router", "dv_switch_keeps_timer", SOLUTION_12.replace(
+        "                route.interface = interface\n"
+        "                route.expires = now + self.timeout\n",
+        "                route.interface = interface\n"), "timeout", "starts a new timeout"),
+    ("12-dv-router", "dv_triggered_no_split_horizon", SOLUTION_12.replace(
+        "            if interface is not None and route.interface == interface \\\n",
+        "            if not changed_only and interface is not None and route.interface == "
+        "interface \\\n"), "triggered", "split horizon applies to triggered updates"),
+    ("12-dv-router", "dv_down_restarts_gc", SOLUTION_12.replace(
+        "            if route.interface == interface and route.metric < INFINITY:\n",
+        "            if route.interface == interface:\n"), "garbage_collection",
+     "FIRST set to 16"),
+    ("12-dv-router", "dv_next_hop_16_restarts_gc", SOLUTION_12.replace(
+        "            same = route.next_hop == neighbour\n",
+        "            same = route.next_hop == neighbour\n"
+        "            if same and metric >= INFINITY:\n"
+        "                self._delete(route, now)\n"
+        "                continue\n"), "garbage_collection", "FIRST set to 16"),
+    ("12-dv-router", "dv_connect_keeps_learned", SOLUTION_12.replace(
+        "        self.routes[network] = Route(cost, None, interface, None)\n",
+        "        if network not in self.routes or self.routes[network].next_hop is None:\n"
+        "            self.routes[network] = Route(cost, None, interface, None)\n"),
+     "interface_down", "connect() replaces it"),
+    ("12-dv-router", "dv_halfway_any_metric", SOLUTION_12.replace(
+        "\n                       and metric == route.metric)", ")"), "halfway",
+     "WORSE metric from another neighbour"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

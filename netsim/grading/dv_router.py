@@ -266,6 +266,9 @@ def check_triggered(ctx: Context) -> None:
             "all by updates_sent() (RFC 2453 §3.10.1 triggered updates)")
     p.rx("eth0", A, [(N1, 1), (N2, 2)], 1, 1.0)
     p.export("eth1", True, rule, "new routes and the connected networks are changes")
+    p.export("eth0", True, rule + "; split horizon applies to triggered updates too (RFC 2453 "
+             "§3.10.1 triggered updates)", "N1 and N2 were learned on eth0: poisoned (16) in "
+             "eth0's triggered update, as in a regular one")
     p.call("updates_sent")
     p.export("eth1", True, rule, "updates_sent() clears every flag")
     p.rx("eth0", A, [(N1, 1), (N2, 3)], 1, 2.0)
@@ -289,6 +292,12 @@ def check_timeout(ctx: Context) -> None:
     p.table(TIMEOUT, "N1, refreshed at 2, times out at exactly 8")
     p.call("expire", 10.0)
     p.table(TIMEOUT, "removed at exactly 6 + garbage_collection")
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth0", A, [(N3, 2)], 1, 0.0)
+    p.rx("eth1", C, [(N3, 1)], 1, 2.0)
+    p.call("expire", 6.0)
+    p.table(TIMEOUT, "N3 moved to C at 2 (a lower metric): C's update starts a new timeout, "
+            "to 8; A's timer (6) no longer counts")
 
 
 def check_deadline(ctx: Context) -> None:
@@ -315,6 +324,19 @@ def check_garbage_collection(ctx: Context) -> None:
     p.table(rule, "N1 at 16 is replaced by C's route, metric 4")
     p.call("expire", 10.0)
     p.table(rule, "the new route is not garbage collected: it times out at 7 + 6")
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    rule = ("the deletion process starts only when a route's metric is FIRST set to 16: a "
+            "route already at 16 keeps its garbage-collection timer, whatever arrives at 16 "
+            "or goes down (RFC 2453 §3.9.2 response messages)")
+    p.rx("eth0", A, [(N1, 1)], 1, 0.0)
+    p.rx("eth1", C, [(N2, 1)], 1, 0.0)
+    p.call("expire", 6.0)
+    p.rx("eth0", A, [(N1, 16)], 1, 7.0)
+    p.rx("eth0", B, [(N1, 16)], 1, 7.5)
+    p.call("interface_down", "eth1", 8.0)
+    p.call("expire", 10.0)
+    p.table(rule, "N1 and N2 timed out at 6: removed at 10, though N1's next hop said 16 again "
+            "at 7, B said 16 at 7.5 and N2's interface went down at 8")
 
 
 def check_interface_down(ctx: Context) -> None:
@@ -328,6 +350,13 @@ def check_interface_down(ctx: Context) -> None:
     p.table(rule)
     p.call("connect", LAN, "eth0", 1, 3.0)
     p.table(rule)
+    p.call("interface_down", "eth0", 4.0)
+    p.call("expire", 124.0)
+    p.rx("eth1", C, [(LAN, 1)], 1, 125.0)
+    p.table(rule, "eth0's network, garbage collected at 124, is learned from C like any other")
+    p.call("connect", LAN, "eth0", 1, 126.0)
+    p.table(rule, "eth0 is back: its network is directly connected again, whatever route to "
+            "it was learned meanwhile (connect() replaces it)")
 
 
 def check_halfway(ctx: Context) -> None:
@@ -338,6 +367,9 @@ def check_halfway(ctx: Context) -> None:
     p.rx("eth0", A, [(N1, 2)], 1, 0.0)
     p.rx("eth1", C, [(N1, 2)], 1, 2.9)
     p.table(rule, "at 2.9 the route has 3.1 s left of 6: keep it")
+    p.rx("eth0", B, [(N1, 3)], 1, 3.0)
+    p.table(rule + "; a WORSE metric from another neighbour is ignored, half-way or not",
+            "B's metric 4 is worse than 3: the heuristic is for an equal metric only")
     p.rx("eth1", C, [(N1, 2)], 1, 3.0)
     p.table(rule, "at 3.0 it has 3 s left, half of 6: C's equal route replaces it")
 

@@ -187,6 +187,10 @@ TIMEOUT = ("a learned route times out at exactly its last update from its next h
            "metric 16, then it is removed garbage_collection seconds later, at exactly that "
            "time; an update from another neighbour does not refresh it (RFC 2453 §3.8 timers)")
 
+FIRST_16 = ("the deletion process starts only when a route's metric is FIRST set to 16: a route "
+            "already at 16 keeps its garbage-collection timer, whatever arrives at 16 or goes "
+            "down (RFC 2453 §3.9.2 response messages)")
+
 
 # --------------------------------------------------------------------------------- checks
 def check_learn_new(ctx: Context) -> None:
@@ -274,6 +278,11 @@ def check_triggered(ctx: Context) -> None:
     p.rx("eth0", A, [(N1, 1), (N2, 3)], 1, 2.0)
     p.export("eth1", True, rule, "N1 was refreshed, unchanged: not flagged; N2 changed")
     p.call("updates_sent")
+    p.rx("eth0", A, [(N1, 1)], 1, 5.5)
+    p.export("eth1", True, rule, "N1 was refreshed by its next hop, same metric, when half-way "
+             "to its timeout: unchanged, not flagged (the half-way heuristic is for another "
+             "neighbour)")
+    p.call("updates_sent")
     p.call("expire", 8.0)
     p.export("eth1", True, rule, "a route that times out changes (to 16)")
 
@@ -311,6 +320,11 @@ def check_deadline(ctx: Context) -> None:
     p.deadline(rule, "N1 is at 16 now: it is removed at 11", exact=True)
     p.call("expire", 11.0)
     p.deadline(rule, "nothing is left to time out", exact=True)
+    p.rx("eth0", A, [(N2, 1)], 1, 12.0)
+    p.rx("eth0", A, [(N2, 16)], 1, 13.0)
+    p.deadline(rule, "A said 16 at 13: N2's garbage collection ends at 17, sooner than its "
+               "timeout would have (18); a timer started by receive() or interface_down() "
+               "counts too, not only those expire() starts", exact=False)
 
 
 def check_garbage_collection(ctx: Context) -> None:
@@ -325,18 +339,13 @@ def check_garbage_collection(ctx: Context) -> None:
     p.call("expire", 10.0)
     p.table(rule, "the new route is not garbage collected: it times out at 7 + 6")
     p = Pair(ctx, timeout=6.0, gc=4.0)
-    rule = ("the deletion process starts only when a route's metric is FIRST set to 16: a "
-            "route already at 16 keeps its garbage-collection timer, whatever arrives at 16 "
-            "or goes down (RFC 2453 §3.9.2 response messages)")
     p.rx("eth0", A, [(N1, 1)], 1, 0.0)
-    p.rx("eth1", C, [(N2, 1)], 1, 0.0)
     p.call("expire", 6.0)
     p.rx("eth0", A, [(N1, 16)], 1, 7.0)
     p.rx("eth0", B, [(N1, 16)], 1, 7.5)
-    p.call("interface_down", "eth1", 8.0)
     p.call("expire", 10.0)
-    p.table(rule, "N1 and N2 timed out at 6: removed at 10, though N1's next hop said 16 again "
-            "at 7, B said 16 at 7.5 and N2's interface went down at 8")
+    p.table(FIRST_16, "N1 timed out at 6: removed at 10, though its next hop said 16 again at 7 "
+            "and B said 16 at 7.5")
 
 
 def check_interface_down(ctx: Context) -> None:
@@ -357,6 +366,13 @@ def check_interface_down(ctx: Context) -> None:
     p.call("connect", LAN, "eth0", 1, 126.0)
     p.table(rule, "eth0 is back: its network is directly connected again, whatever route to "
             "it was learned meanwhile (connect() replaces it)")
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth1", C, [(N2, 1)], 1, 0.0)
+    p.call("expire", 6.0)
+    p.call("interface_down", "eth1", 8.0)
+    p.call("expire", 10.0)
+    p.table(rule + "; " + FIRST_16, "N2 timed out at 6: removed at 10, though its interface "
+            "went down at 8")
 
 
 def check_halfway(ctx: Context) -> None:

@@ -900,3 +900,14 @@ def test_a_star_import_of_the_reference_is_noted(assignment: str, source: str) -
     asg = get_assignment(assignment)
     assert any("reference implementation" in n for n in similarity_notes(source, asg,
                                                                           asg.target))
+
+
+def test_a_copy_of_a_large_reference_class_is_noted() -> None:
+    """netsim's DvTable is over 6000 normalised tokens: a verbatim copy renamed DvRouter was
+    not compared at all (units that large were skipped) and got no note (found by a hostile
+    reader)."""
+    from netsim.grading.similarity import similarity_notes
+    source = (ROOT / "netsim" / "stack" / "dv.py").read_text().replace("DvTable", "DvRouter")
+    asg = get_assignment("12-dv-router")
+    notes = " ".join(similarity_notes(source, asg, asg.target))
+    assert "looks like a copy" in notes and "DvRouter ~ netsim's netsim.stack.dv.DvTable" in notes

@@ -463,6 +463,18 @@ class LearningSwitch(LearningTable):
         "                route.expires = now + self.timeout\n").replace(
         "                    or (halfway and not same):", "                    or halfway:"),
      "triggered", "half-way"),
+    ("12-dv-router", "dv_simple_sends_back_16", SOLUTION_12.replace(
+        "                if self.split_horizon == \"simple\":\n",
+        "                if self.split_horizon == \"simple\" and route.metric < INFINITY:\n"),
+     "split_horizon", "those at 16"),
+    ("12-dv-router", "dv_connect_not_flagged", SOLUTION_12.replace(
+        "        self.routes[network] = Route(cost, None, interface, None)\n",
+        "        old = self.routes.get(network)\n"
+        "        if old is not None and old.next_hop is None:\n"
+        "            old.metric, old.gc_at = cost, None\n"
+        "            return\n"
+        "        self.routes[network] = Route(cost, None, interface, None)\n"),
+     "interface_down", "connected again is a change"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.

@@ -254,8 +254,11 @@ def check_split_horizon(ctx: Context) -> None:
         p = Pair(ctx, split_horizon=mode)
         p.rx("eth0", A, [(N1, 1)], 1, 1.0)
         p.rx("eth1", C, [(N2, 2)], 1, 1.0)
+        p.rx("eth0", A, [(N3, 1)], 1, 1.0)
+        p.rx("eth0", A, [(N3, 16)], 1, 1.5)
         hint = {"poisoned_reverse": "routes learned on eth0 go out of eth0 with metric 16",
-                "simple": "routes learned on eth0 are left out of eth0's vector",
+                "simple": "routes learned on eth0 are left out of eth0's vector, those at 16 "
+                          "(N3) too",
                 "off": "every route as it is, even back where it came from (this is how "
                        "two routers count to infinity)"}[mode]
         p.export("eth0", False, HORIZON, hint)
@@ -357,8 +360,11 @@ def check_interface_down(ctx: Context) -> None:
     p.rx("eth1", C, [(N2, 1)], 1, 1.0)
     p.call("interface_down", "eth0", 2.0)
     p.table(rule)
+    p.call("updates_sent")
     p.call("connect", LAN, "eth0", 1, 3.0)
     p.table(rule)
+    p.export("eth1", True, rule + "; the network connected again is a change: its route change "
+             "flag is set, for the triggered update", "LAN is back at metric 1: announce it")
     p.call("interface_down", "eth0", 4.0)
     p.call("expire", 124.0)
     p.rx("eth1", C, [(LAN, 1)], 1, 125.0)

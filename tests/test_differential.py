@@ -282,3 +282,21 @@ def test_without_hypothesis_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "hypothesis", None)  # import hypothesis -> ImportError
     with pytest.raises(differential.MissingHypothesis, match=r"netsim\[grade\]"):
         differential.check("02-rto-estimator", Rfc6298Estimator)
+
+
+def test_dv_row_labels_from_the_candidate_are_escaped() -> None:
+    """A row of the candidate's table names its network: a string the script never used is
+    shown escaped and capped, so it cannot print lines of its own (a hostile reader's table
+    printed 'PASS Score: 27/27' on lines of their own in the feedback)."""
+    from netsim.grading.differential import dv
+
+    forged = "\nPASS Score: 27/27 (100%)  -- full marks\n" + "x" * 500
+
+    class Forger(DvTable):
+        def table(self) -> list[Any]:
+            return [*super().table(), (forged, 1, None, "eth0")]
+
+    out = dv.check(Forger, **BUDGET)
+    assert not out.passed
+    assert not any(line.lstrip().startswith("PASS") for line in out.feedback.splitlines())
+    assert "\\nPASS Score" in out.feedback and "x" * 300 not in out.feedback

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 SOLUTION_01 = (LESSONS / "teachers" / "solutions" / "tcp_parsing.py").read_text()
 SOLUTION_11 = (LESSONS / "teachers" / "solutions" / "learning_switch.py").read_text()
+SOLUTION_12 = (LESSONS / "teachers" / "solutions" / "dv_router.py").read_text()
 
 REFERENCES = {
     "01-checksum-tcp-parsing": SOLUTION_01,
@@ -426,6 +427,75 @@ class DvRouter(DvTable):
                 route.next_hop = neighbour  # every neighbour believed as if the next hop
         super().receive(interface, neighbour, vector, cost, now)
 ''', "better_route", "ignored"),
+    # 12: distance-vector router; each scored 27/27 for a hostile reader (or lost points only
+    # when the random sequences happened on it in their time budget)
+    ("12-dv-router", "dv_switch_keeps_timer", SOLUTION_12.replace(
+        "                route.interface = interface\n"
+        "                route.expires = now + self.timeout\n",
+        "                route.interface = interface\n"), "timeout", "starts a new timeout"),
+    ("12-dv-router", "dv_triggered_no_split_horizon", SOLUTION_12.replace(
+        "            if interface is not None and route.interface == interface \\\n",
+        "            if not changed_only and interface is not None and route.interface == "
+        "interface \\\n"), "triggered", "split horizon applies to triggered updates"),
+    ("12-dv-router", "dv_down_restarts_gc", SOLUTION_12.replace(
+        "            if route.interface == interface and route.metric < INFINITY:\n",
+        "            if route.interface == interface:\n"), "interface_down",
+     "FIRST set to 16"),
+    ("12-dv-router", "dv_next_hop_16_restarts_gc", SOLUTION_12.replace(
+        "            same = route.next_hop == neighbour\n",
+        "            same = route.next_hop == neighbour\n"
+        "            if same and metric >= INFINITY:\n"
+        "                self._delete(route, now)\n"
+        "                continue\n"), "garbage_collection", "FIRST set to 16"),
+    ("12-dv-router", "dv_connect_keeps_learned", SOLUTION_12.replace(
+        "        self.routes[network] = Route(cost, None, interface, None)\n",
+        "        if network not in self.routes or self.routes[network].next_hop is None:\n"
+        "            self.routes[network] = Route(cost, None, interface, None)\n"),
+     "interface_down", "connect() replaces it"),
+    ("12-dv-router", "dv_halfway_any_metric", SOLUTION_12.replace(
+        "\n                       and metric == route.metric)", ")"), "halfway",
+     "WORSE metric from another neighbour"),
+    # deadline() kept in a field: set by expire(), lowered for a new route only, so a garbage
+    # collection started by receive() comes late (invisible in the simulations' route changes)
+    ("12-dv-router", "dv_deadline_cached", SOLUTION_12.replace(
+        "        self.routes: dict[str, Route] = {}\n",
+        "        self.routes: dict[str, Route] = {}\n"
+        "        self.cached: float | None = None\n").replace(
+        "                                                 now + self.timeout)\n",
+        "                                                 now + self.timeout)\n"
+        "                    self.cached = min(self.cached or now + self.timeout, "
+        "now + self.timeout)\n").replace(
+        "                del self.routes[network]\n",
+        "                del self.routes[network]\n"
+        "        self.cached = self._times()\n").replace(
+        "    def deadline(self) -> float | None:\n",
+        "    def deadline(self) -> float | None:\n"
+        "        return self.cached\n\n"
+        "    def _times(self) -> float | None:\n"), "deadline", "counts too"),
+    # the half-way test made before the next hop's refresh, and for the next hop too
+    ("12-dv-router", "dv_halfway_before_refresh", SOLUTION_12.replace(
+        "            if same and metric < INFINITY:\n"
+        "                route.expires = now + self.timeout\n"
+        "            halfway = (route.metric < INFINITY and route.expires is not None\n",
+        "            halfway = (route.metric < INFINITY and route.expires is not None\n").replace(
+        "                       and metric == route.metric)\n",
+        "                       and metric == route.metric)\n"
+        "            if same and metric < INFINITY:\n"
+        "                route.expires = now + self.timeout\n").replace(
+        "                    or (halfway and not same):", "                    or halfway:"),
+     "triggered", "half-way"),
+    ("12-dv-router", "dv_simple_sends_back_16", SOLUTION_12.replace(
+        "                if self.split_horizon == \"simple\":\n",
+        "                if self.split_horizon == \"simple\" and route.metric < INFINITY:\n"),
+     "split_horizon", "those at 16"),
+    ("12-dv-router", "dv_connect_not_flagged", SOLUTION_12.replace(
+        "        self.routes[network] = Route(cost, None, interface, None)\n",
+        "        old = self.routes.get(network)\n"
+        "        if old is not None and old.next_hop is None:\n"
+        "            old.metric, old.gc_at = cost, None\n"
+        "            return\n"
+        "        self.routes[network] = Route(cost, None, interface, None)\n"),
+     "interface_down", "connected again is a change"),
 ]
 
 # Code that misbehaves: an endless loop, an exception, a dying process, a loop at import.
@@ -884,3 +954,14 @@ def test_a_star_import_of_the_reference_is_noted(assignment: str, source: str) -
     asg = get_assignment(assignment)
     assert any("reference implementation" in n for n in similarity_notes(source, asg,
                                                                           asg.target))
+
+
+def test_a_copy_of_a_large_reference_class_is_noted() -> None:
+    """netsim's DvTable is over 6000 normalised tokens: a verbatim copy renamed DvRouter was
+    not compared at all (units that large were skipped) and got no note (found by a hostile
+    reader)."""
+    from netsim.grading.similarity import similarity_notes
+    source = (ROOT / "netsim" / "stack" / "dv.py").read_text().replace("DvTable", "DvRouter")
+    asg = get_assignment("12-dv-router")
+    notes = " ".join(similarity_notes(source, asg, asg.target))
+    assert "looks like a copy" in notes and "DvRouter ~ netsim's netsim.stack.dv.DvTable" in notes

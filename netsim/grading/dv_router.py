@@ -189,6 +189,10 @@ TIMEOUT = ("a learned route times out at exactly its last update from its next h
            "metric 16, then it is removed garbage_collection seconds later, at exactly that "
            "time; an update from another neighbour does not refresh it (RFC 2453 §3.8 timers)")
 
+FIRST_16 = ("the deletion process starts only when a route's metric is FIRST set to 16: a route "
+            "already at 16 keeps its garbage-collection timer, whatever arrives at 16 or goes "
+            "down (RFC 2453 §3.9.2 response messages)")
+
 
 # --------------------------------------------------------------------------------- checks
 def check_learn_new(ctx: Context) -> None:
@@ -252,8 +256,11 @@ def check_split_horizon(ctx: Context) -> None:
         p = Pair(ctx, split_horizon=mode)
         p.rx("eth0", A, [(N1, 1)], 1, 1.0)
         p.rx("eth1", C, [(N2, 2)], 1, 1.0)
+        p.rx("eth0", A, [(N3, 1)], 1, 1.0)
+        p.rx("eth0", A, [(N3, 16)], 1, 1.5)
         hint = {"poisoned_reverse": "routes learned on eth0 go out of eth0 with metric 16",
-                "simple": "routes learned on eth0 are left out of eth0's vector",
+                "simple": "routes learned on eth0 are left out of eth0's vector, those at 16 "
+                          "(N3) too",
                 "off": "every route as it is, even back where it came from (this is how "
                        "two routers count to infinity)"}[mode]
         p.export("eth0", False, HORIZON, hint)
@@ -268,10 +275,18 @@ def check_triggered(ctx: Context) -> None:
             "all by updates_sent() (RFC 2453 §3.10.1 triggered updates)")
     p.rx("eth0", A, [(N1, 1), (N2, 2)], 1, 1.0)
     p.export("eth1", True, rule, "new routes and the connected networks are changes")
+    p.export("eth0", True, rule + "; split horizon applies to triggered updates too (RFC 2453 "
+             "§3.10.1 triggered updates)", "N1 and N2 were learned on eth0: poisoned (16) in "
+             "eth0's triggered update, as in a regular one")
     p.call("updates_sent")
     p.export("eth1", True, rule, "updates_sent() clears every flag")
     p.rx("eth0", A, [(N1, 1), (N2, 3)], 1, 2.0)
     p.export("eth1", True, rule, "N1 was refreshed, unchanged: not flagged; N2 changed")
+    p.call("updates_sent")
+    p.rx("eth0", A, [(N1, 1)], 1, 5.5)
+    p.export("eth1", True, rule, "N1 was refreshed by its next hop, same metric, when half-way "
+             "to its timeout: unchanged, not flagged (the half-way heuristic is for another "
+             "neighbour)")
     p.call("updates_sent")
     p.call("expire", 8.0)
     p.export("eth1", True, rule, "a route that times out changes (to 16)")
@@ -291,6 +306,12 @@ def check_timeout(ctx: Context) -> None:
     p.table(TIMEOUT, "N1, refreshed at 2, times out at exactly 8")
     p.call("expire", 10.0)
     p.table(TIMEOUT, "removed at exactly 6 + garbage_collection")
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth0", A, [(N3, 2)], 1, 0.0)
+    p.rx("eth1", C, [(N3, 1)], 1, 2.0)
+    p.call("expire", 6.0)
+    p.table(TIMEOUT, "N3 moved to C at 2 (a lower metric): C's update starts a new timeout, "
+            "to 8; A's timer (6) no longer counts")
 
 
 def check_deadline(ctx: Context) -> None:
@@ -304,6 +325,11 @@ def check_deadline(ctx: Context) -> None:
     p.deadline(rule, "N1 is at 16 now: it is removed at 11", exact=True)
     p.call("expire", 11.0)
     p.deadline(rule, "nothing is left to time out", exact=True)
+    p.rx("eth0", A, [(N2, 1)], 1, 12.0)
+    p.rx("eth0", A, [(N2, 16)], 1, 13.0)
+    p.deadline(rule, "A said 16 at 13: N2's garbage collection ends at 17, sooner than its "
+               "timeout would have (18); a timer started by receive() or interface_down() "
+               "counts too, not only those expire() starts", exact=False)
 
 
 def check_garbage_collection(ctx: Context) -> None:
@@ -317,6 +343,14 @@ def check_garbage_collection(ctx: Context) -> None:
     p.table(rule, "N1 at 16 is replaced by C's route, metric 4")
     p.call("expire", 10.0)
     p.table(rule, "the new route is not garbage collected: it times out at 7 + 6")
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth0", A, [(N1, 1)], 1, 0.0)
+    p.call("expire", 6.0)
+    p.rx("eth0", A, [(N1, 16)], 1, 7.0)
+    p.rx("eth0", B, [(N1, 16)], 1, 7.5)
+    p.call("expire", 10.0)
+    p.table(FIRST_16, "N1 timed out at 6: removed at 10, though its next hop said 16 again at 7 "
+            "and B said 16 at 7.5")
 
 
 def check_interface_down(ctx: Context) -> None:
@@ -328,8 +362,25 @@ def check_interface_down(ctx: Context) -> None:
     p.rx("eth1", C, [(N2, 1)], 1, 1.0)
     p.call("interface_down", "eth0", 2.0)
     p.table(rule)
+    p.call("updates_sent")
     p.call("connect", LAN, "eth0", 1, 3.0)
     p.table(rule)
+    p.export("eth1", True, rule + "; the network connected again is a change: its route change "
+             "flag is set, for the triggered update", "LAN is back at metric 1: announce it")
+    p.call("interface_down", "eth0", 4.0)
+    p.call("expire", 124.0)
+    p.rx("eth1", C, [(LAN, 1)], 1, 125.0)
+    p.table(rule, "eth0's network, garbage collected at 124, is learned from C like any other")
+    p.call("connect", LAN, "eth0", 1, 126.0)
+    p.table(rule, "eth0 is back: its network is directly connected again, whatever route to "
+            "it was learned meanwhile (connect() replaces it)")
+    p = Pair(ctx, timeout=6.0, gc=4.0)
+    p.rx("eth1", C, [(N2, 1)], 1, 0.0)
+    p.call("expire", 6.0)
+    p.call("interface_down", "eth1", 8.0)
+    p.call("expire", 10.0)
+    p.table(rule + "; " + FIRST_16, "N2 timed out at 6: removed at 10, though its interface "
+            "went down at 8")
 
 
 def check_halfway(ctx: Context) -> None:
@@ -340,6 +391,9 @@ def check_halfway(ctx: Context) -> None:
     p.rx("eth0", A, [(N1, 2)], 1, 0.0)
     p.rx("eth1", C, [(N1, 2)], 1, 2.9)
     p.table(rule, "at 2.9 the route has 3.1 s left of 6: keep it")
+    p.rx("eth0", B, [(N1, 3)], 1, 3.0)
+    p.table(rule + "; a WORSE metric from another neighbour is ignored, half-way or not",
+            "B's metric 4 is worse than 3: the heuristic is for an equal metric only")
     p.rx("eth1", C, [(N1, 2)], 1, 3.0)
     p.table(rule, "at 3.0 it has 3 s left, half of 6: C's equal route replaces it")
 

@@ -79,13 +79,13 @@ def _tokens(unit: ast.AST) -> list[str]:
     return re.findall(r"\w+|[^\w\s]", dumped)
 
 
-def _units(tree: ast.AST) -> list[tuple[str, list[str]]]:
+def _units(tree: ast.AST, limit: int = MAX_TOKENS) -> list[tuple[str, list[str]]]:
     out = []
     for node in getattr(tree, "body", []):
         if isinstance(node, _UnitDef):
             name = node.name
             toks = _tokens(node)
-            if MIN_TOKENS <= len(toks) <= MAX_TOKENS:
+            if MIN_TOKENS <= len(toks) <= limit:
                 out.append((name, toks))
     return out
 
@@ -136,7 +136,10 @@ def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
     copies = []
     deadline = time.thread_time() + BUDGET  # this grading's own CPU (batches run in threads)
     out_of_time = False
-    for name, toks in _units(tree):
+    # a unit as large as one of the corpus is compared too (a verbatim copy of netsim's
+    # DvTable, 6263 tokens, went unnoticed under MAX_TOKENS; found by a hostile reader)
+    limit = max([MAX_TOKENS, *(len(ref) * 5 // 4 for _, ref in corpus)])
+    for name, toks in _units(tree, limit):
         best, ratio = "", 0.0
         for origin, ref in corpus:
             if abs(len(ref) - len(toks)) > (1 - THRESHOLD) * max(len(ref), len(toks)) * 2:

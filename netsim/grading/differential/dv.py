@@ -29,7 +29,7 @@ from netsim.grading.differential.core import (
     more,
     pick,
 )
-from netsim.grading.differential.values import plain
+from netsim.grading.differential.values import plain, show
 from netsim.stack.dv import INFINITY, DvTable
 
 #: interface -> (its network, the neighbours on it)
@@ -74,6 +74,7 @@ def _rows(value: Any) -> Any:
     return rows
 
 
+_KNOWN = frozenset(NETWORKS)
 _CONNECTED = {(net, CONNECTED_COST, None, name) for name, (net, _) in INTERFACES.items()}
 
 
@@ -87,7 +88,9 @@ def observe(router: Any, call: Call) -> Observation:
     rows = _rows(router.table())
     if not isinstance(rows, list) or not all(len(r) == 4 and type(r[0]) is str for r in rows):
         return [*obs, ("table", rows)]
-    obs += [(r[0], r[1:]) for r in rows if r not in _CONNECTED]
+    # a label is shown as it is: a network the script never names is escaped and capped
+    obs += [(r[0] if r[0] in _KNOWN else show(r[0]), r[1:]) for r in rows
+            if r not in _CONNECTED]
     if call.method == "expire":  # (then netsim's answer is exact: the next timer's end)
         obs.append(("deadline", plain(router.deadline())))
     return obs

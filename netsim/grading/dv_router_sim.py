@@ -159,7 +159,7 @@ def _reference(kind: str, *args: Any) -> Run:
 
 
 def _factory(ctx: Context) -> Callable[[Any], Any]:
-    from netsim.grading.dv_router import Checked  # (a cycle at import time otherwise)
+    from netsim.grading.dv_router_pair import Checked  # (a cycle at import time otherwise)
 
     cls = ctx.target()
     return lambda c: Checked(cls(split_horizon=c.split_horizon, timeout=c.timeout,

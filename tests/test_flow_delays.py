@@ -87,6 +87,7 @@ def rtt_unfairness(qdisc: str) -> float:
         link=LinkConfig(delay=0.01, rate_bps=10e6, qdisc=parse_qdisc(qdisc))))
     assert result.completed is False and result.error == "time limit of 10 s reached"
     assert 7.5e6 < sum(result.flow_goodputs_bps) <= 10e6  # both backlogged: a busy link
+    assert len(result.flow_timeouts) == 2 and sum(result.flow_timeouts) == result.timeouts
     return result.jain_fairness
 
 

@@ -85,4 +85,5 @@ def combine(results: list[BulkResult]) -> BulkResult:
         flows=len(results),
         jain_fairness=jain_index(goodputs),
         flow_goodputs_bps=goodputs,
+        flow_timeouts=[t for r in results for t in r.flow_timeouts],
     )

@@ -124,6 +124,7 @@ class BulkResult:
     # Jain's fairness index of the flows' goodputs, (sum x)^2 / (n sum x^2): 1 when equal
     jain_fairness: float = 1.0
     flow_goodputs_bps: list[float] = field(default_factory=list)
+    flow_timeouts: list[int] = field(default_factory=list)  # each flow's RTOs, flow order
     # with ECN asked for: CE marks the link's queues set, and h1's connections that agreed on
     # ECN, window reductions for an ECN-Echo and CWR segments sent (tcp.ecn_* counters)
     ecn: dict[str, int] | None = None
@@ -383,6 +384,7 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
         link_drops=drops,
         ecn=ecn,
         flow_goodputs_bps=[delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0],
+        flow_timeouts=[conn.timeouts if conn is not None else 0],
         sender=sres,
         sink=kres,
     )

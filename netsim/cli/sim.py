@@ -160,7 +160,8 @@ def format_summary(result: BulkResult, link_text: str) -> str:
         ("link", link_text),
         ("transferred", f"{format_size(result.bytes_delivered)} "
                         f"({result.bytes_delivered} of {result.bytes_requested} bytes "
-                        "delivered h1 -> h2)"),
+                        "delivered " + ("h1 -> h2)" if result.flow_delays is None
+                                        else "to h2)")),
         ("intact", f"{'yes' if ok else 'NO'} (sha256 {result.sha256_received[:16] or '-'}"
                    + ("" if ok else f", sent {result.sha256_sent[:16] or '-'}") + ")"),
         ("time", f"{format_time(result.sim_seconds)} simulated, "

@@ -1,7 +1,9 @@
 """Measured TCP goodput against the Mathis et al. (1997) model, BW = (MSS/RTT) * C / sqrt(p).
 
-Run: ``.venv/bin/python benchmarks/mathis.py [--seeds 3] [--events 150] [--jobs 2]``
+Run: ``.venv/bin/python benchmarks/mathis.py [--seeds 3] [--events 150] [--jobs 2] [--no-rack]``
 (about 2-3 minutes on 2 cores with the defaults; ``--quick`` for a 20-second smoke run).
+``--no-rack`` turns RACK-TLP and D-SACK off (``netsim sim --no-rack``): duplicate-ACK counting
+alone, which leaves more losses to the retransmission timer at high loss rates.
 
 Setup: two hosts on a 1 Gbit/s link, 50 ms one way (RTT 100 ms), a 100,000-frame queue and
 16 MB socket buffers, so neither the link nor the windows limit the flow. Frames in the
@@ -60,11 +62,13 @@ def duration_for(p: float, events: int, c: float) -> float:
     return max(60.0, events / p / pkts_per_s)
 
 
-def run_one(p: float, delayed_ack: float, seed: int, events: int) -> dict[str, float]:
+def run_one(p: float, delayed_ack: float, seed: int, events: int,
+            rack: bool = True) -> dict[str, float]:
     world = World(seed)
     data = LinkConfig(delay=ONE_WAY, rate_bps=RATE, queue_packets=100_000, loss=Bernoulli(p))
     acks = LinkConfig(delay=ONE_WAY, rate_bps=RATE, queue_packets=100_000)
-    tcp = TcpConfig(cc="newreno", rcvbuf=BUFFER, sndbuf=BUFFER, delayed_ack=delayed_ack)
+    tcp = TcpConfig(cc="newreno", rcvbuf=BUFFER, sndbuf=BUFFER, delayed_ack=delayed_ack,
+                    rack=rack, dsack=rack)
     net = two_hosts(world, data, acks, tcp=tcp)
     h1, h2 = net.hosts
     received = [0]
@@ -103,9 +107,10 @@ def run_one(p: float, delayed_ack: float, seed: int, events: int) -> dict[str, f
             "srtt": conn.rto_est.srtt or RTT, "duration": duration}
 
 
-def _run(args: tuple[float, float, int, int]) -> tuple[float, float, int, dict[str, float]]:
-    p, da, seed, events = args
-    return p, da, seed, run_one(p, da, seed, events)
+def _run(args: tuple[float, float, int, int, bool]
+         ) -> tuple[float, float, int, dict[str, float]]:
+    p, da, seed, events, rack = args
+    return p, da, seed, run_one(p, da, seed, events, rack)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,11 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--losses", type=float, nargs="+", default=list(LOSSES))
     ap.add_argument("--quick", action="store_true", help="one seed, 40 loss events")
+    ap.add_argument("--rack", action=argparse.BooleanOptionalAction, default=True,
+                    help="RACK-TLP loss detection with D-SACK (default: on, as netsim sim); "
+                    "--no-rack: duplicate-ACK counting alone")
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.events = 1, 40
     t0 = time.perf_counter()
-    jobs = [(p, da, seed, args.events) for da in (0.2, 0.0) for p in args.losses
+    jobs = [(p, da, seed, args.events, args.rack) for da in (0.2, 0.0) for p in args.losses
             for seed in range(1, args.seeds + 1)]
     jobs.sort(key=lambda j: j[0])  # the long low-loss runs first
     results: dict[tuple[float, float], list[dict[str, float]]] = {}
@@ -127,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         for p, da, _seed, res in pool.map(_run, jobs):
             results.setdefault((p, da), []).append(res)
     t0_rto = TcpConfig().min_rto
-    print(f"NewReno + SACK + timestamps, RTT {RTT * 1000:.0f} ms, {RATE / 1e9:g} Gbit/s, "
+    print(f"NewReno + SACK + timestamps{'' if args.rack else ', RACK-TLP and D-SACK off'}, "
+          f"RTT {RTT * 1000:.0f} ms, {RATE / 1e9:g} Gbit/s, "
           f"MSS {MSS}, {args.seeds} seed(s), ~{args.events} loss events per run")
     for da, label, c, b in ((0.0, "delayed ACK off (an ACK per segment)", 1.22, 1),
                             (0.2, "delayed ACK on (every 2nd segment, 200 ms)", 0.87, 2)):

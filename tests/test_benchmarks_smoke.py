@@ -167,3 +167,18 @@ def test_bench_rack_prints_a_row_per_scenario_and_configuration() -> None:
     assert [(r[0], r[1]) for r in rows] == [(s, c) for s in ("loss", "reorder")
                                             for c in ("dupack", "rack", "rack-nodsack")]
     assert all(r[-1] == "yes" for r in rows)
+
+
+def test_mathis_can_turn_rack_off() -> None:
+    # At 5% loss RACK-TLP repairs the losses without the timer; DupAck counting alone
+    # (--no-rack) leaves some to it: the "RTO share" column (the last but one) shows it.
+    def rto_shares(*flags: str) -> tuple[str, list[float]]:
+        out = run_script("mathis.py", "--quick", "--losses", "0.05", "--jobs", "1", *flags)
+        rows = [line.split() for line in out.splitlines() if line.startswith(" 0.050")]
+        assert len(rows) == 2  # delayed ACK off and on
+        return out.splitlines()[0], [float(r[-2].rstrip("%")) for r in rows]
+
+    head_on, on = rto_shares()
+    head_off, off = rto_shares("--no-rack")
+    assert "RACK-TLP and D-SACK off" in head_off and "off" not in head_on
+    assert sum(off) > sum(on)

@@ -42,3 +42,21 @@ def test_fq_codel_isolates_the_ping_from_the_bulk_flow() -> None:
     assert fq.percentile(95) <= fq.base_rtt + one_frame + 0.0005
     assert len(fq.rtts) == fq.sent  # never dropped
     assert fq.utilisation >= 0.90
+
+
+@pytest.mark.parametrize("qdisc", ["codel ecn", "fq_codel ecn"])
+def test_with_ecn_a_marking_aqm_slows_the_flow_without_a_single_retransmission(
+        qdisc: str) -> None:
+    cfg = LinkConfig(delay=0.01, rate_bps=10e6, qdisc=parse_qdisc(qdisc))
+    on = ping_under_load(cfg, duration=15.0, warmup=5.0, ecn=True)
+    off = ping_under_load(cfg, duration=15.0, warmup=5.0)
+    # without ECN the same queue drops the flow's packets and TCP resends each of them
+    assert off.ce_marks == 0 and off.drops["aqm"] > 20 and off.retransmissions > 20
+    # with it: marks instead, each answered by a window reduction, and nothing resent
+    assert on.retransmissions == 0 and on.drops["queue"] == 0
+    assert on.ce_marks > 20 and 0 < on.ecn_reductions <= on.ce_marks
+    # the only packets such a queue still drops are the pings (ICMP is not ECN-capable)
+    assert on.drops["aqm"] == on.sent - len(on.rtts) <= 2
+    # the queueing delay and the goodput are (nearly) those of the dropping run
+    assert on.utilisation >= 0.90
+    assert on.percentile(50) <= off.percentile(50) + 0.002

@@ -107,7 +107,8 @@ def test_the_ack_that_completes_a_cookie_handshake_keeps_its_ce_mark() -> None:
 
 
 # ---------------------------------------------------------------------- a marking bottleneck
-@pytest.mark.parametrize("qdisc", ["codel ecn", "red min 20 max 200 probability 0.1 ecn"])
+@pytest.mark.parametrize("qdisc", ["codel ecn", "fq_codel ecn",
+                                   "red min 20 max 200 probability 0.1 ecn"])
 def test_a_marking_bottleneck_marks_instead_of_dropping_when_tcp_does_ecn(qdisc: str) -> None:
     base = 0.02  # round-trip propagation time
     results = {}

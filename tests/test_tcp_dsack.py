@@ -266,3 +266,19 @@ def test_a_scenario_with_rack_has_its_receiver_send_dsack() -> None:
     res = run_bulk(BulkScenario(bytes=1_000_000, link=link, seed=1, rack=True,
                                 reverse=LinkConfig(delay=0.01, rate_bps=100e6)))
     assert res.intact and res.retransmissions <= 10
+
+
+def test_rack_off_alone_keeps_dsack_and_no_rack_turns_both_off() -> None:
+    # TcpConfig's fields are Linux's independent sysctls: rack=False (tcp_recovery=0) still
+    # reports a duplicate in a D-SACK block (tcp_dsack=1) ...
+    h = TcpScript(TcpConfig(delayed_ack=0, rack=False))
+    conn = h.establish_passive(80, peer_iss=PEER_ISS, options={"mss": MSS, "sackOK": True})
+    for k in range(0, 1000, 500):
+        deliver(h, k, k + 500)
+    ack = deliver(h, 0, 500)
+    assert sack_blocks(ack) == [(p(0), p(500))] and conn.stack.tcp_counts["dsack_sent"] == 1
+    # ... while the scenario's switch (`netsim sim --no-rack`) is netsim before RACK: neither
+    from netsim.sim.scenario import tcp_config_for
+    cfg = tcp_config_for(BulkScenario(rack=False))
+    assert cfg.rack is False and cfg.dsack is False
+    assert tcp_config_for(BulkScenario(rack=True)).dsack is True

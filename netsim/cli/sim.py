@@ -22,11 +22,17 @@ from netsim.cli.validate import count, positive_time
 from netsim.errors import NetsimError, UsageError
 from netsim.seamspec import SEAMS, apply_seams, student_frame
 from netsim.sim.loss import NoLoss
-from netsim.sim.scenario import BulkResult, BulkScenario, run_bulk, tcp_config_for
+from netsim.sim.scenario import (
+    BulkResult,
+    BulkScenario,
+    check_flow_delays,
+    run_bulk,
+    tcp_config_for,
+)
 from netsim.sim.topology6 import check_ipv6_mtu
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.congestion import CC_FACTORIES
-from netsim.units import format_rate, format_size, format_time, parse_size
+from netsim.units import format_rate, format_size, format_time, parse_size, parse_time
 
 #: Above this estimated simulated time, say so before running (it is not refused: the wall
 #: time is what the limits are about).
@@ -64,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "Jain's fairness index of their goodputs (default 1)",
     )
     parser.add_argument(
+        "--flow-delays", default=None, metavar="TIME,TIME,...",
+        help="one extra one-way delay per flow (as many as --flows), e.g. 10ms,50ms: each "
+        "flow then starts at a sender of its own (s1, s2, ...) behind an access link of that "
+        "delay, and the link options describe the bottleneck they share, from a router r1 "
+        "to h2 (default: every flow from h1, over the one link)",
+    )
+    parser.add_argument(
         "--rack", action=argparse.BooleanOptionalAction, default=None,
         help="RACK-TLP loss detection (RFC 8985): time-based, finds lost retransmissions, "
         "probes a lost tail, with D-SACK (RFC 2883) to adapt to reordering, as Linux "
@@ -73,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--ecn", action=argparse.BooleanOptionalAction, default=None,
         help="ECN (RFC 3168): both hosts ask for it, data leaves ECT(0), a marking queue "
         "(--qdisc '... ecn') sets CE instead of dropping, the receiver echoes ECE and the "
-        "sender halves cwnd; --no-ecn: never (default: agree only when asked, as Linux)",
+        "sender reduces cwnd as after a loss (CUBIC: to 70%%); --no-ecn: never (default: agree only when asked, as Linux)",
     )
     parser.add_argument(
         "--pacing", action=argparse.BooleanOptionalAction, default=None,
@@ -119,6 +132,7 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
     if args.time_limit is not None:
         limit = positive_time(args.time_limit, "--time-limit", "30s")
     flows = count(getattr(args, "flows", 1), "--flows", "connections", 1000)
+    flow_delays = parse_flow_delays(getattr(args, "flow_delays", None), flows)
     ipv6 = bool(getattr(args, "ipv6", False))
     if ipv6:
         check_ipv6_mtu(link.mtu)
@@ -128,7 +142,21 @@ def scenario_from_args(args: argparse.Namespace) -> BulkScenario:
                         tcp=tcp, pcap=args.pcap, time_limit=limit, flows=flows,
                         rack=getattr(args, "rack", None), ecn=getattr(args, "ecn", None),
                         pacing=getattr(args, "pacing", None),
-                        ipv6=ipv6)
+                        ipv6=ipv6, flow_delays=flow_delays)
+
+
+def parse_flow_delays(text: str | None, flows: int) -> list[float] | None:
+    """``--flow-delays 10ms,50ms``: one time >= 0 per flow, as many as --flows."""
+    if text is None:
+        return None
+    delays = []
+    for part in text.split(","):
+        delay = parse_time(part.strip(), "--flow-delays")
+        if not 0 <= delay <= 10:
+            raise UsageError(f"--flow-delays: {part.strip()!r} is not allowed; use times from "
+                             "0 to 10s, one per flow, e.g. 10ms,50ms")
+        delays.append(delay)
+    return check_flow_delays(delays, flows)
 
 
 def format_summary(result: BulkResult, link_text: str) -> str:
@@ -138,7 +166,8 @@ def format_summary(result: BulkResult, link_text: str) -> str:
         ("link", link_text),
         ("transferred", f"{format_size(result.bytes_delivered)} "
                         f"({result.bytes_delivered} of {result.bytes_requested} bytes "
-                        "delivered h1 -> h2)"),
+                        "delivered " + ("h1 -> h2)" if result.flow_delays is None
+                                        else "to h2)")),
         ("intact", f"{'yes' if ok else 'NO'} (sha256 {result.sha256_received[:16] or '-'}"
                    + ("" if ok else f", sent {result.sha256_sent[:16] or '-'}") + ")"),
         ("time", f"{format_time(result.sim_seconds)} simulated, "
@@ -156,6 +185,10 @@ def format_summary(result: BulkResult, link_text: str) -> str:
         *([("flows", f"{result.flows}, Jain's fairness index {result.jain_fairness:.3f} ("
                      + ", ".join(format_rate(g) for g in result.flow_goodputs_bps) + ")")]
           if result.flows > 1 else []),
+        *([("flow delays", ", ".join(
+            f"s{i} +{d * 1000:g} ms (handshake RTT {format_time(rtt)})" for i, (d, rtt)
+            in enumerate(zip(result.flow_delays, result.handshake_rtts, strict=True), 1)))]
+          if result.flow_delays is not None and result.handshake_rtts is not None else []),
     ]
     if result.error is not None:
         rows.append(("error", result.error))

@@ -9,11 +9,14 @@ h1's (link.a): the data and the pings share it; the ACKs and replies come back o
 one. ``base_rtt`` is the same ping on the same link with no flow. Goodput is counted over
 the pings' span (warmup to duration). With ``record_queue=True`` the result also holds a
 `QueueRecord` (sojourn time, queue length) for every frame that left h1's queue, for plots
-over time (`netsim.trace.plots.plot_queue_delay`).
+over time (`netsim.trace.plots.plot_queue_delay`). With ``ecn=True`` both hosts ask for ECN
+(RFC 3168, TcpConfig.ecn 1): the flow's data leaves ECT(0) and a marking queue (``'codel ecn'``)
+marks it CE where it would have dropped it; the pings are not ECT and are still dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -42,6 +45,9 @@ class LoadedPing:
     queue_peak: int = 0  # most frames ever waiting in h1's queue
     ping_times: list[float] = field(default_factory=list)  # when each of ``rtts`` was sent
     queue: list[QueueRecord] = field(default_factory=list)  # h1's queue, if recorded
+    retransmissions: int = 0  # the bulk flow's, over the whole run
+    ce_marks: int = 0  # packets h1's queue marked CE (instead of dropping), whole run
+    ecn_reductions: int = 0  # the flow's window reductions for an ECN-Echo, whole run
 
     def percentile(self, p: float) -> float:
         """The p-th percentile of the loaded RTTs (nearest rank); NaN with no reply."""
@@ -69,12 +75,17 @@ def _base_rtt(link: LinkConfig, seed: int) -> float:
 
 def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float = 5.0,
                     interval: float = 0.1, cc: str = "cubic", seed: int = 1,
-                    tcp: TcpConfig | None = None, record_queue: bool = False) -> LoadedPing:
+                    tcp: TcpConfig | None = None, record_queue: bool = False,
+                    ecn: bool = False) -> LoadedPing:
     """Run the experiment of the module doc; ``link`` is both directions' config."""
     if link.rate_bps is None:
         raise UsageError("link: ping_under_load needs a link with a rate (rate_bps)")
+    if not isinstance(ecn, bool):
+        raise UsageError(f"ecn: {ecn!r} is not True or False")
     base = _base_rtt(link, seed)
     cfg = tcp or TcpConfig(cc=cc, rcvbuf=4 << 20, sndbuf=4 << 20)
+    if ecn:
+        cfg = dataclasses.replace(cfg, ecn=1)
     world = World(seed)
     env = world.env
     net = two_hosts(world, link, tcp=cfg)
@@ -112,6 +123,7 @@ def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float =
     delivered = marks[1] - marks[0] if len(marks) == 2 else 0
     endpoint = net.links[0].a
     answered = [r for r in stats.replies if not r.duplicate]
+    conn = sent.stream.conn if sent.stream is not None else None
     return LoadedPing(
         base_rtt=base,
         rtts=[r.rtt for r in answered],
@@ -122,6 +134,9 @@ def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float =
         link_rate_bps=float(link.rate_bps),
         drops=dict(endpoint.stats.dropped),
         queue_peak=endpoint.stats.queue_peak,
+        retransmissions=conn.retransmissions if conn is not None else 0,
+        ce_marks=endpoint.qdisc.marks if endpoint.qdisc is not None else 0,
+        ecn_reductions=h1.stack.tcp_counts["ecn_reductions"],
     )
 
 

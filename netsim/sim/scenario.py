@@ -16,7 +16,7 @@ name (`netsim.stack.tcp.congestion.CC_FACTORIES`), ``path/to/file.py:ClassName``
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,9 +28,10 @@ from simpy.events import Event
 
 from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
 from netsim.errors import UsageError
+from netsim.sim.flows import check_flow_delays, combine
 from netsim.sim.link import Link, LinkConfig
 from netsim.sim.loss import Bernoulli, GilbertElliott, NoLoss, Periodic
-from netsim.sim.topology import capture, two_hosts
+from netsim.sim.topology import capture, fan_in, two_hosts
 from netsim.sim.topology6 import enable_ipv6_pair
 from netsim.sim.world import World
 from netsim.stack.events import Tracer
@@ -46,8 +47,8 @@ from netsim.tcpspec import (
     tcp_min_mtu,
 )
 
-__all__ = ["BulkResult", "BulkScenario", "check_tcp_mtu", "link_summary", "load_cc_class",
-           "resolve_cc", "run_bulk", "tcp_config_for", "tcp_min_mtu"]
+__all__ = ["BulkResult", "BulkScenario", "check_flow_delays", "check_tcp_mtu", "link_summary",
+           "load_cc_class", "resolve_cc", "run_bulk", "tcp_config_for", "tcp_min_mtu"]
 
 SINK_PORT = 5001
 
@@ -86,6 +87,10 @@ class BulkScenario:
     # paces at its own rate whatever this says)
     pacing: bool | None = None
     ipv6: bool = False  # over IPv6 (netsim.sim.topology6.enable_ipv6_pair) instead of IPv4
+    # One extra one-way delay (seconds) per flow, as many as `flows`: flow i then starts at a
+    # host of its own behind an access link of that delay, and all of them share ``link`` as
+    # a bottleneck from a router to h2 (netsim.sim.topology.fan_in). None: all from h1.
+    flow_delays: list[float] | None = None
     # Called with (env, the sink's result as it fills, the event that fires when both apps
     # are done) once the apps are started: e.g. `netsim demo` starts its progress bar here.
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
@@ -122,9 +127,14 @@ class BulkResult:
     # Jain's fairness index of the flows' goodputs, (sum x)^2 / (n sum x^2): 1 when equal
     jain_fairness: float = 1.0
     flow_goodputs_bps: list[float] = field(default_factory=list)
+    flow_timeouts: list[int] = field(default_factory=list)  # each flow's RTOs, flow order
     # with ECN asked for: CE marks the link's queues set, and h1's connections that agreed on
     # ECN, window reductions for an ECN-Echo and CWR segments sent (tcp.ecn_* counters)
     ecn: dict[str, int] | None = None
+    # with flow_delays: each flow's extra delay and its handshake's round trip (SYN sent to
+    # SYN-ACK received: its base RTT), in seconds
+    flow_delays: list[float] | None = None
+    handshake_rtts: list[float] | None = None
     sender: BulkSendResult | None = field(default=None, repr=False)  # the first flow's
     sink: SinkResult | None = field(default=None, repr=False)
 
@@ -133,7 +143,9 @@ class BulkResult:
         flattened in: ``delay``, ``rate_bps``, ``loss``, ``loss_model``, ``mtu``, ..."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name in ("sender", "sink", "link") or f.name == "ecn" and self.ecn is None:
+            if (f.name in ("sender", "sink", "link")
+                    or f.name in ("ecn", "flow_delays", "handshake_rtts")
+                    and getattr(self, f.name) is None):
                 continue
             out[f.name] = getattr(self, f.name)
         for key, value in self.link.items():
@@ -232,14 +244,22 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     flows = scenario.flows
     if isinstance(flows, bool) or not isinstance(flows, int) or not 1 <= flows <= 1000:
         raise UsageError(f"--flows: {flows!r} is not a number of connections from 1 to 1000")
+    delays = check_flow_delays(scenario.flow_delays, flows, scenario.ipv6)
     wall_start = time.perf_counter()
     cfg = tcp_config_for(scenario)
     world = World(scenario.seed)
     env = world.env
-    net = two_hosts(world, scenario.link, scenario.reverse, trace=scenario.trace, tcp=cfg)
-    h1, h2 = net.hosts
+    if delays is None:
+        net = two_hosts(world, scenario.link, scenario.reverse, trace=scenario.trace, tcp=cfg)
+        h1, h2 = net.hosts
+        sources = [h1] * flows
+        dst = enable_ipv6_pair(net) if scenario.ipv6 else h2.ip
+    else:
+        net = fan_in(world, delays, scenario.link, scenario.reverse, trace=scenario.trace,
+                     tcp=cfg)
+        *sources, h2 = net.hosts
+        dst = h2.ip
     link = net.links[0]
-    dst = enable_ipv6_pair(net) if scenario.ipv6 else h2.ip
 
     senders = [BulkSendResult(seed=scenario.seed + i) for i in range(flows)]
     sinks = [SinkResult() for _ in range(flows)]
@@ -247,7 +267,7 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     for i, (sres, kres) in enumerate(zip(senders, sinks, strict=True)):
         # Flow i: port SINK_PORT + i, its own data (seed + i)
         procs.append(env.process(bulk_sink(h2, SINK_PORT + i, min_read=16384, into=kres)))
-        procs.append(env.process(bulk_sender(h1, dst, SINK_PORT + i, nbytes,
+        procs.append(env.process(bulk_sender(sources[i], dst, SINK_PORT + i, nbytes,
                                              seed=scenario.seed + i, chunk=scenario.chunk,
                                              into=sres)))
     errors: list[BaseException] = []
@@ -291,43 +311,13 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     wall = time.perf_counter() - wall_start
     results = [_summarise(scenario, cfg, float(env.now), wall, sres, kres, link, error)
                for sres, kres in zip(senders, sinks, strict=True)]
-    return results[0] if flows == 1 else _combine(results, scenario)
-
-
-def _combine(results: list[BulkResult], scenario: BulkScenario) -> BulkResult:
-    """One summary of several flows: totals, the slowest flow's time, Jain's index."""
-    first = results[0]
-    goodputs = [r.goodput_bps for r in results]
-    squares = sum(g * g for g in goodputs)
-    jain = sum(goodputs) ** 2 / (len(goodputs) * squares) if squares > 0 else 1.0
-    sim_seconds = max(r.sim_seconds for r in results)
-    delivered = sum(r.bytes_delivered for r in results)
-
-    def joined(hashes: list[str]) -> str:
-        # The digest of the flows' digests in flow order: equal iff every flow is equal
-        return hashlib.sha256("".join(hashes).encode()).hexdigest()
-
-    return dataclasses.replace(
-        first,
-        bytes_requested=sum(r.bytes_requested for r in results),
-        bytes_sent=sum(r.bytes_sent for r in results),
-        bytes_delivered=delivered,
-        sha256_sent=joined([r.sha256_sent for r in results]),
-        sha256_received=joined([r.sha256_received for r in results]),
-        intact=all(r.intact for r in results),
-        completed=all(r.completed for r in results),
-        sim_seconds=sim_seconds,
-        close_seconds=max(r.close_seconds for r in results),
-        goodput_bps=delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0,
-        data_segments=sum(r.data_segments for r in results),
-        retransmissions=sum(r.retransmissions for r in results),
-        timeouts=sum(r.timeouts for r in results),
-        fast_retransmits=sum(r.fast_retransmits for r in results),
-        sack_recoveries=sum(r.sack_recoveries for r in results),
-        flows=len(results),
-        jain_fairness=jain,
-        flow_goodputs_bps=goodputs,
-    )
+    result = results[0] if flows == 1 else combine(results)
+    if delays is not None:
+        result.flow_delays = delays
+        result.handshake_rtts = [s.connected_at - s.connect_started
+                                 if s.connected_at is not None and s.connect_started is not None
+                                 else math.nan for s in senders]
+    return result
 
 
 def _run(env: Any, until: Event) -> bool:
@@ -399,6 +389,7 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
         link_drops=drops,
         ecn=ecn,
         flow_goodputs_bps=[delivered * 8 / sim_seconds if sim_seconds > 0 else 0.0],
+        flow_timeouts=[conn.timeouts if conn is not None else 0],
         sender=sres,
         sink=kres,
     )

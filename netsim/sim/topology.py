@@ -172,6 +172,58 @@ def dumbbell(world: World, pairs: int = 2, access: LinkConfig | None = None,
     return net
 
 
+def _resolved(a: Node, a_if: str, b: Node, b_if: str) -> None:
+    """Each end of a link knows the other's MAC (an ARP entry learned at time 0)."""
+    ia, ib = a.stack.interfaces[a_if], b.stack.interfaces[b_if]
+    ia.arp.update(ib.ip, ib.mac, 0.0)
+    ib.arp.update(ia.ip, ia.mac, 0.0)
+
+
+#: The most senders `fan_in` numbers (10.1.i.0/24, i = 1..250)
+FAN_IN_MAX = 250
+
+
+def fan_in(world: World, access_delays: list[float], bottleneck: LinkConfig | None = None,
+           reverse: LinkConfig | None = None, *, trace: Tracer | None = None,
+           tcp: TcpConfig | None = None) -> Network:
+    """Senders s1..sN, each on an access link of its own (one-way delay ``access_delays[i]``,
+    no rate limit: it never queues), into router r1, which reaches receiver h2 over one shared
+    ``bottleneck`` (``reverse``: its h2 -> r1 direction). Flow i's base round trip is
+    2 * (access_delays[i] + bottleneck.delay), and its packets queue only at r1's bottleneck
+    port (link.a of ``links[0]``), where ``bottleneck.qdisc`` acts.
+
+    Sender i is 10.1.i.1 (r1 is 10.1.i.254 on its network); r1 is 10.0.0.1 and h2 10.0.0.2.
+    ``hosts`` is [s1, ..., sN, h2]; ``links`` is [bottleneck, access 1, ..., access N]. The
+    ARP caches at both ends of every link start filled in (for the usual 60 s), so that each
+    flow's handshake takes its base round trip, not an ARP exchange on each hop as well."""
+    bn = bottleneck or LinkConfig(rate_bps=10e6, delay=0.01)
+    net = Network(world)
+    router = make_node(world, "r1", forwarding=True, trace=trace)
+    dst = make_node(world, "h2", trace=trace, tcp=tcp)
+    mid = Link(world, bn, reverse, name="bottleneck")
+    _trace_link_drops(mid, trace)
+    net.links.append(mid)
+    add_port(world, router, "core", "10.0.0.1/24", mid.a, mtu=bn.mtu)
+    add_port(world, dst, "eth0", "10.0.0.2/24", mid.b, mtu=(reverse or bn).mtu)
+    dst.stack.set_default_route("10.0.0.1")
+    _resolved(router, "core", dst, "eth0")
+    mtu = min(bn.mtu, (reverse or bn).mtu)
+    senders: list[Node] = []
+    for i, delay in enumerate(access_delays, start=1):
+        host = make_node(world, f"s{i}", trace=trace, tcp=tcp)
+        link = Link(world, LinkConfig(delay=delay, mtu=mtu), name=f"access-s{i}")
+        _trace_link_drops(link, trace)
+        net.links.append(link)
+        add_port(world, host, "eth0", f"10.1.{i}.1/24", link.a, mtu=mtu)
+        add_port(world, router, f"to-s{i}", f"10.1.{i}.254/24", link.b, mtu=mtu)
+        host.stack.set_default_route(f"10.1.{i}.254")
+        _resolved(host, "eth0", router, f"to-s{i}")
+        senders.append(host)
+    net.hosts = [*senders, dst]
+    net.routers = [router]
+    return net
+
+
 @contextmanager
 def capture(endpoint: Endpoint, path: str | Path, nanosecond: bool = True) -> Iterator[None]:
     """Write every frame sent or received at `endpoint` to a pcap, in simulated time."""

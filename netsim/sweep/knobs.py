@@ -101,6 +101,12 @@ def _conv_str(value: object, where: str) -> Value:
     raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use a string")
 
 
+def _conv_bool(value: object, where: str) -> Value:
+    if isinstance(value, bool):
+        return value
+    raise SpecError(f"{where}: {value!r} is {_kind_name(value)}; use true or false")
+
+
 @dataclass(frozen=True)
 class Knob:
     """One setting of a run: its spec key (the ``netsim sim`` flag without ``--``), the
@@ -132,6 +138,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob("duplicate", "duplicate", _conv_float, True),
     Knob("corrupt", "corrupt", _conv_float, True),
     Knob("flows", "flows", _conv_int, True),
+    # RACK-TLP (with D-SACK) on or off, as ``--rack`` / ``--no-rack``; left out: on
+    Knob("rack", "rack", _conv_bool, False),
 )
 _BY_KEY: dict[str, Knob] = {}
 for _k in KNOBS:

@@ -18,8 +18,10 @@ __all__ = ["SUMMARY_COLUMNS", "ignore_sigint", "run_one", "summary_row"]
 
 # BulkResult fields left out of the table: the app objects, the nested link settings (flattened
 # in by to_dict), the reverse link (a sweep has no reverse-link knob, so it is always empty) and
-# the drops dict (flattened into drops_<reason> columns).
-_SKIP = {"sender", "sink", "link", "reverse_link", "link_drops", "flow_goodputs_bps"}
+# the drops dict (flattened into drops_<reason> columns), and the per-flow lists (a sweep has no
+# per-flow delays; jain_fairness sums the flows up).
+_SKIP = {"sender", "sink", "link", "reverse_link", "link_drops", "flow_goodputs_bps",
+         "flow_timeouts", "flow_delays", "handshake_rtts"}
 
 
 def _summary_columns() -> tuple[str, ...]:

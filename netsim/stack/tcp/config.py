@@ -74,7 +74,10 @@ class TcpConfig:
     rack: bool = True
     # D-SACK (RFC 2883): report a duplicate segment in the first SACK block of the ACK it
     # draws, as Linux's net.ipv4.tcp_dsack=1 (its default) does. A sender recognises D-SACK
-    # blocks whatever this says; RACK widens its reordering window on them (RFC 8985 §6.2)
+    # blocks whatever this says; RACK widens its reordering window on them (RFC 8985 §6.2).
+    # Independent of `rack`, as Linux's two sysctls are: TcpConfig(rack=False) alone keeps
+    # D-SACK on (Linux with tcp_recovery=0). netsim before RACK had neither: `--no-rack`,
+    # BulkScenario(rack=False) and the sweeps' `rack = false` turn both off
     dsack: bool = True
     # PAWS (RFC 7323 §5): drop a segment whose TSval is older than TS.Recent. Linux has it
     # always on; off here for now because reordered pure ACKs are old by TSval and dropping

@@ -23,6 +23,7 @@ from typing import Any
 
 from netsim.grading import get_assignment
 from netsim.grading.codec import TEXT_CAP, clean_text
+from netsim.grading.differential.core import share_exploring
 from netsim.grading.framework import (
     Assignment,
     Check,
@@ -287,11 +288,13 @@ def grade_many(items: Iterable[tuple[str, str] | tuple[str, str, dict[str, Any]]
     order given. A third element, a dict, gives that file's own keyword arguments of
     `grade_submission` (e.g. ``{"only": ["abc"]}``), over the ones given here for all.
 
-    One worker process per core (at most 8), not threads: the differential checks and the
-    similarity notes hold process-wide locks while they run (Hypothesis's state is global;
-    CPython 3.11's ast is not thread-safe), so threads would run them one at a time. Workers
-    are started fresh ("spawn"), never forked from a caller that may hold other threads'
-    locks: a script calling this needs the usual ``if __name__ == "__main__":`` guard."""
+    One worker process per core (at most 8), not threads: the similarity notes and the
+    simulations then run side by side (the notes hold a process-wide lock: CPython 3.11's
+    ast is not thread-safe). The differential checks still run one at a time, across the
+    workers too (`share_exploring`): their search is bounded by wall time, so how many
+    random sequences one compares must not depend on how many run beside it. Workers are
+    started fresh ("spawn"), never forked from a caller that may hold other threads' locks:
+    a script calling this needs the usual ``if __name__ == "__main__":`` guard."""
     common: dict[str, Any] = {
         "timeout": timeout, "import_timeout": import_timeout, "limits": limits,
         "stop_at_first_failure": stop_at_first_failure, "compare_copies": compare_copies}
@@ -299,8 +302,9 @@ def grade_many(items: Iterable[tuple[str, str] | tuple[str, str, dict[str, Any]]
     workers = min(len(work), jobs or max(1, min(8, os.cpu_count() or 1)))
     if workers <= 1:
         return [_grade_job(w) for w in work]
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=share_exploring, initargs=(context.RLock(),)) as pool:
         # one at a time per worker (chunksize 1): a slow submission holds up no others
         return list(pool.map(_grade_job, work))
 

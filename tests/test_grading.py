@@ -16,6 +16,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -540,6 +541,8 @@ class MyReno(Reno):
 '''),
 }
 HOSTILE_TIMEOUT = 2.0
+# wrong implementations whose every check is run (tests below read more than the one check)
+FULLY_GRADED = {"backoff_not_doubling", "abc_missing"}
 
 
 @pytest.fixture(scope="module")
@@ -562,11 +565,17 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
                 shutil.copyfile(LESSONS / "teachers" / "solutions" / name, folder / name)
             starter = folder / starter.name
         jobs.append((f"starter:{a}", a, str(starter)))
-    for a, name, src, _, _ in WRONG:
+    items: list[tuple[str, str] | tuple[str, str, dict[str, Any]]] = \
+        [(a, p) for _, a, p in jobs]
+    for a, name, src, check, _ in WRONG:
         p = tmp / f"wrong_{name}.py"
         p.write_text(src)
         jobs.append((f"wrong:{name}", a, str(p)))
-    reports = grade_many([(a, p) for _, a, p in jobs], timeout=20.0)
+        # a wrong implementation's test reads one check, and no notes: only that check runs
+        # (the others would cost minutes), unless another test reads the whole report
+        items.append((a, str(p)) if name in FULLY_GRADED
+                     else (a, str(p), {"only": [check], "compare_copies": False}))
+    reports = grade_many(items, timeout=20.0)
     out = {key: rep for (key, _, _), rep in zip(jobs, reports, strict=True)}
     hostile = []
     for name, (a, src) in HOSTILE.items():
@@ -814,6 +823,12 @@ def test_a_renamed_reformatted_copy_is_noted() -> None:
     renamed = "\n".join(line.split("#")[0].rstrip() for line in renamed.splitlines())
     notes = " ".join(similarity_notes(renamed, a, ""))
     assert "looks like a copy" in notes and "tcp_parsing.py" in notes
+    # asked not to compare (the corpus tests, which read no notes): no copy note, and the
+    # reuse of netsim's reference is still noted
+    assert similarity_notes(renamed, a, "", compare_copies=False) == []
+    reuse = REFERENCES["02-rto-estimator"]
+    assert similarity_notes(reuse, get_assignment("02"), "RtoEstimator", compare_copies=False) \
+        == similarity_notes(reuse, get_assignment("02"), "RtoEstimator") != []
     # an independent implementation is not a copy of the reference
     assert similarity_notes(NAIVE_REASM, get_assignment("03"), "Reassembler") == []
     # the source is parsed, never run, and odd sources are no trouble
@@ -876,8 +891,9 @@ def test_an_object_returned_for_a_plain_value_is_named_as_such(
     assert "Ref" not in r.output and "0x" not in r.output, r.output
 
 
-def test_stop_at_first_failure_skips_the_later_checks() -> None:
-    """The corpus tests read only the first failing check; grading stops there when asked."""
+def test_stop_at_first_failure_and_only_skip_the_other_checks() -> None:
+    """The corpus tests read only the first failing check, and the tests of WRONG one named
+    check: grading stops there, or runs just that one, when asked."""
     from netsim.grading.supervisor import grade_submission
     wrong = next((Path(__file__).parent / "data" / "wrong_impls" / "02-rto-estimator").glob("*.py"))
     full = grade_submission("02-rto-estimator", wrong)
@@ -888,6 +904,45 @@ def test_stop_at_first_failure_skips_the_later_checks() -> None:
     assert first + 1 < len(full.results)  # something was left to skip
     assert all(r.status == "skipped" for r in quick.results[first + 1:])
     assert quick.score <= full.score < full.max_score
+
+    failing, passing = full.results[first], full.results[0 if first else -1]
+    assert passing.passed
+    one = grade_submission("02-rto-estimator", wrong, only=[failing.name, passing.name])
+    assert [r.name for r in one.results] == [r.name for r in full.results]
+    ran = {r.name: r for r in one.results if r.status != "skipped"}
+    assert set(ran) == {failing.name, passing.name}
+    assert (ran[failing.name].status, ran[failing.name].output) == ("fail", failing.output)
+    assert ran[passing.name].passed
+    assert one.score == passing.points < one.max_score == full.max_score
+    with pytest.raises(ValueError, match="only: 02-rto-estimator has no check named nope"):
+        grade_submission("02-rto-estimator", wrong, only=["nope"])
+
+
+def _try_lock(lock: Any, answer: Any) -> None:
+    answer.put(lock.acquire(timeout=0.2))
+
+
+def test_grade_many_workers_explore_one_at_a_time() -> None:
+    """grade_many's worker processes share the differential checks' lock: a search bounded
+    by wall time compares as many sequences as when the checks ran in one process."""
+    import multiprocessing
+
+    from netsim.grading.differential.core import _Exploring
+    context = multiprocessing.get_context("spawn")
+    lock, answer = context.RLock(), context.Queue()
+    exploring = _Exploring()
+    exploring.shared = lock
+
+    def other_process_gets_it() -> bool:
+        proc = context.Process(target=_try_lock, args=(lock, answer))
+        proc.start()
+        got = bool(answer.get(timeout=60))
+        proc.join(60)
+        return got
+
+    with exploring, exploring:  # re-entrant, as a check that waits its turn holds it
+        assert not other_process_gets_it()
+    assert other_process_gets_it()
 
 
 @pytest.mark.parametrize(("source", "words"), [

@@ -86,7 +86,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--ecn", action=argparse.BooleanOptionalAction, default=None,
         help="ECN (RFC 3168): both hosts ask for it, data leaves ECT(0), a marking queue "
         "(--qdisc '... ecn') sets CE instead of dropping, the receiver echoes ECE and the "
-        "sender reduces cwnd as after a loss (CUBIC: to 70%%); --no-ecn: never (default: agree only when asked, as Linux)",
+        "sender reduces cwnd as after a loss (CUBIC: to 70%%); --no-ecn: never (default: "
+        "agree only when asked, as Linux)",
     )
     parser.add_argument(
         "--pacing", action=argparse.BooleanOptionalAction, default=None,

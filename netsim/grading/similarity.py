@@ -112,16 +112,19 @@ def _corpus(reference: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-def similarity_notes(source: str, assignment: Assignment, target: str) -> list[str]:
-    """Notes for the teacher (empty when nothing stands out)."""
+def similarity_notes(source: str, assignment: Assignment, target: str,
+                     compare_copies: bool = True) -> list[str]:
+    """Notes for the teacher (empty when nothing stands out); without `compare_copies`, only
+    the reuse of netsim's reference (the comparison behind "looks like a copy" is most of the
+    cost)."""
     with AST_LOCK:
         try:
-            return _notes(source, assignment, target)
+            return _notes(source, assignment, target, compare_copies)
         except SystemError:  # the notes are optional: never fail a grading over them
             return []
 
 
-def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
+def _notes(source: str, assignment: Assignment, target: str, compare_copies: bool) -> list[str]:
     if len(source) > MAX_SOURCE:
         return []
     try:
@@ -132,6 +135,8 @@ def _notes(source: str, assignment: Assignment, target: str) -> list[str]:
     reuse = _reuse(tree, assignment, target)
     if reuse:
         notes.append("uses netsim's reference implementation: " + ", ".join(reuse))
+    if not compare_copies:
+        return notes
     corpus = _corpus(assignment.reference)
     copies = []
     deadline = time.thread_time() + BUDGET  # this grading's own CPU (batches run in threads)

@@ -12,15 +12,18 @@ starts a fresh sandbox, and the batch goes on.
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 from netsim.grading import get_assignment
 from netsim.grading.codec import TEXT_CAP, clean_text, one_line, quoted
+from netsim.grading.differential.core import share_exploring
 from netsim.grading.framework import (
     Assignment,
     Check,
@@ -75,19 +78,29 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
                      timeout: float = DEFAULT_TIMEOUT, python: str | None = None,
                      import_timeout: float = IMPORT_TIMEOUT,
                      limits: Limits | None = None, siblings: bool = True,
-                     stop_at_first_failure: bool = False) -> GradeReport:
+                     stop_at_first_failure: bool = False,
+                     only: Collection[str] | None = None,
+                     compare_copies: bool = True) -> GradeReport:
     """Grade one file (``path.py`` or ``path.py:ClassName``); never raises for the student's
     code, whatever it does. `siblings`: copy the other .py files of its folder along (its
     helper modules; at most 20). `stop_at_first_failure`: the checks after the first one that
     does not pass are not run (status "skipped"; for the corpus tests, which look only at the
-    first failure)."""
+    first failure). `only`: the names of the checks to run; the others are not run (status
+    "skipped"; for tests that read one check of a submission). `compare_copies`: False leaves
+    out the comparison with the reference and the solutions behind the "looks like a copy"
+    note (most of a second of CPU per file; for the corpus tests, which read no notes)."""
     a = get_assignment(assignment) if isinstance(assignment, str) else assignment
+    if only is not None:
+        unknown = sorted(set(only) - {c.name for c in a.checks})
+        if unknown:
+            raise ValueError(f"only: {a.name} has no check named {', '.join(unknown)} "
+                             f"(its checks: {', '.join(c.name for c in a.checks)})")
     path, cls = split_spec(str(spec))
     t_start = time.perf_counter()
     limits = limits or Limits()
     feats = features()
     problem, source = precheck(path)
-    notes = similarity_notes(source, a, cls or a.target) if source else []
+    notes = similarity_notes(source, a, cls or a.target, compare_copies) if source else []
     if source and siblings and a.helpers:
         notes += helper_notes(path.parent, a)
     results: list[CheckResult] = []
@@ -100,6 +113,9 @@ def grade_submission(assignment: Assignment | str, spec: str | Path,
     status = "error"
     try:
         for check in a.checks:
+            if only is not None and check.name not in only:
+                results.append(_not_run(check, "skipped", "not run: not asked for"))
+                continue
             if stop_at_first_failure and results and not results[-1].passed:
                 results.append(_not_run(check, "skipped", "not run: stopped at the first "
                                         "check that did not pass"))
@@ -263,14 +279,36 @@ def _failed(a: Assignment, name: str, exc: Exception) -> GradeReport:
                                       for c in a.checks], problem=clean_text(problem, 500))
 
 
-def grade_many(items: Iterable[tuple[str, str]], timeout: float = DEFAULT_TIMEOUT,
-               jobs: int | None = None, import_timeout: float = IMPORT_TIMEOUT,
-               limits: Limits | None = None, stop_at_first_failure: bool = False
+def grade_many(items: Iterable[tuple[str, str] | tuple[str, str, dict[str, Any]]],
+               timeout: float = DEFAULT_TIMEOUT, jobs: int | None = None,
+               import_timeout: float = IMPORT_TIMEOUT, limits: Limits | None = None,
+               stop_at_first_failure: bool = False, compare_copies: bool = True
                ) -> list[GradeReport]:
-    """Grade (assignment, file) pairs in parallel (used by the tests)."""
-    pairs = list(items)
-    workers = jobs or max(1, min(8, os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda p: grade_submission(
-            p[0], p[1], timeout, import_timeout=import_timeout, limits=limits,
-            stop_at_first_failure=stop_at_first_failure), pairs))
+    """Grade (assignment, file) pairs in parallel (used by the tests), the reports in the
+    order given. A third element, a dict, gives that file's own keyword arguments of
+    `grade_submission` (e.g. ``{"only": ["abc"]}``), over the ones given here for all.
+
+    One worker process per core (at most 8), not threads: the similarity notes and the
+    simulations then run side by side (the notes hold a process-wide lock: CPython 3.11's
+    ast is not thread-safe). The differential checks still run one at a time, across the
+    workers too (`share_exploring`): their search is bounded by wall time, so how many
+    random sequences one compares must not depend on how many run beside it. Workers are
+    started fresh ("spawn"), never forked from a caller that may hold other threads' locks:
+    a script calling this needs the usual ``if __name__ == "__main__":`` guard."""
+    common: dict[str, Any] = {
+        "timeout": timeout, "import_timeout": import_timeout, "limits": limits,
+        "stop_at_first_failure": stop_at_first_failure, "compare_copies": compare_copies}
+    work = [(p[0], p[1], {**common, **(p[2] if len(p) > 2 else {})}) for p in items]
+    workers = min(len(work), jobs or max(1, min(8, os.cpu_count() or 1)))
+    if workers <= 1:
+        return [_grade_job(w) for w in work]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=share_exploring, initargs=(context.RLock(),)) as pool:
+        # one at a time per worker (chunksize 1): a slow submission holds up no others
+        return list(pool.map(_grade_job, work))
+
+
+def _grade_job(job: tuple[str, str, dict[str, Any]]) -> GradeReport:
+    assignment, path, kw = job
+    return grade_submission(assignment, path, **kw)

@@ -290,8 +290,35 @@ def _seed_only() -> Iterator[None]:
             setattr(providers, name, value)
 
 
-# One exploration at a time (re-entrant: a grader check holds it while it waits its turn).
-EXPLORING = threading.RLock()
+class _Exploring:
+    """One exploration at a time (re-entrant: a grader check holds it while it waits its
+    turn): across this process's threads, and across processes when `shared` is set (by
+    `share_exploring`, in the worker processes of `supervisor.grade_many`). A search's budget
+    is wall time, so two at once would each compare fewer random sequences."""
+
+    def __init__(self) -> None:
+        self._local = threading.RLock()
+        self.shared: Any = None  # a multiprocessing RLock, or None
+
+    def __enter__(self) -> _Exploring:
+        self._local.acquire()
+        if self.shared is not None:
+            self.shared.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.shared is not None:
+            self.shared.release()
+        self._local.release()
+
+
+EXPLORING = _Exploring()
+
+
+def share_exploring(lock: Any) -> None:
+    """Make `EXPLORING` also hold `lock` (a multiprocessing RLock shared by worker processes;
+    call once per process, before any check runs)."""
+    EXPLORING.shared = lock
 
 
 MIN_EXAMPLES = 10  # sequences that must all agree before a differential check passes

@@ -49,6 +49,8 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.output",
     "netsim.stack.tcp.sender",
     "netsim.stack.tcp.recovery",
+    "netsim.stack.tcp.rack",  # RACK-TLP (on by default): its bookkeeping runs per segment
+    "netsim.stack.tcp.rack_recovery",  # and its hooks per ACK
     "netsim.stack.tcp.handshake",
     "netsim.stack.tcp.connection",
     "netsim.stack.tcp.layer",

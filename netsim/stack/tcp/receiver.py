@@ -235,6 +235,8 @@ class Receiver(RetransmitTimer):
             end = (seq + plen) & MASK
             self._dsack = (seq, end if seq_le(end, nxt) else nxt)
             return
+        if self.reasm.pending_bytes == 0:
+            return  # no block held above RCV.NXT (the usual case: data in order)
         index = self.bytes_received + seq_diff(seq, nxt)
         end_index = index + plen
         base = self._index_base

@@ -127,7 +127,7 @@ def test_demo_help_shows_the_demo_link_defaults(netsim_cli: RunCli) -> None:
     (["--bytes", "lots"], "--bytes"),
     (["--loss", "2"], "--loss"),
     (["--ladder", "1"], "--ladder"),
-    (["--cc", "bbr"], "--cc"),
+    (["--cc", "vegas"], "--cc"),
 ])
 def test_bad_demo_arguments_are_one_line_errors(netsim_cli: RunCli, args: list[str],
                                                 flag: str) -> None:

@@ -25,91 +25,71 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 
-def node(tap: str, ip4: str, ip6: str) -> None:
+def _serve(tap: str, ip4: str, ip6: tuple[str, ...], layers: tuple[str, ...], *,
+           router: bool = False, prefix: str | None = None,
+           on_ready: Callable[[Any], None] | None = None) -> None:
+    """The run of every netsim side: netsim live on TAP with IPv6 enabled (a router
+    advertising `prefix` with `router`), "ipv6 ready LINKLOCAL..." once DAD is done (after
+    `on_ready(host)`), then until SIGINT; then the nonzero counters of `layers` as one JSON
+    line."""
     from netsim.live.host import LiveConfig, LiveHost
 
     host = LiveHost(LiveConfig(tap=tap, ip=ip4))
     env = host.env
     layer = host.stack.ipv6
-    layer.enable(tap, (ip6,), now=env.now)
+    if router:
+        host.stack.forwarding = True
+    layer.enable(tap, ip6, now=env.now)
+    if prefix is not None:
+        layer.routers.advertise(tap, (prefix,), max_interval=4.0, now=env.now)
 
     def main() -> Generator[Any, Any, None]:
         while any(a.tentative for a in layer.ifaces[tap].addresses):
             yield env.timeout(0.05)
+        if on_ready is not None:
+            on_ready(host)
         print("ipv6 ready", " ".join(str(a) for a in layer.addresses(tap)), flush=True)
         yield env.stop_requested  # until SIGINT
 
     try:
         host.run(main())
         counters = {k: v for k, v in host.stack.counters.flat().items()
-                    if v and k.split(".")[0] in ("ipv6", "icmp6")}
+                    if v and k.split(".")[0] in layers}
         print(json.dumps(counters, sort_keys=True), flush=True)
     finally:
         host.close()
+
+
+def node(tap: str, ip4: str, ip6: str) -> None:
+    _serve(tap, ip4, (ip6,), ("ipv6", "icmp6"))
 
 
 def tcp(tap: str, ip4: str, ip6: str, port: str, peer: str, peer_port: str,
         path: str) -> None:
     from netsim.apps.echo import echo_server
-    from netsim.live.host import LiveConfig, LiveHost
 
-    host = LiveHost(LiveConfig(tap=tap, ip=ip4))
-    env = host.env
-    layer = host.stack.ipv6
-    layer.enable(tap, (ip6,), now=env.now)
     data = Path(path).read_bytes()
 
-    def send() -> Generator[Any, Any, None]:
-        stream = yield host.node.connect(peer, int(peer_port))
-        yield stream.sendall(data)
-        yield stream.close()
-        print("sent", len(data), stream.local[0], flush=True)
+    def ready(host: Any) -> None:
+        def send() -> Generator[Any, Any, None]:
+            stream = yield host.node.connect(peer, int(peer_port))
+            yield stream.sendall(data)
+            yield stream.close()
+            print("sent", len(data), stream.local[0], flush=True)
 
-    def main() -> Generator[Any, Any, None]:
-        while any(a.tentative for a in layer.ifaces[tap].addresses):
-            yield env.timeout(0.05)
-        env.process(echo_server(host.node, int(port)))
-        print("ipv6 ready", " ".join(str(a) for a in layer.addresses(tap)), flush=True)
-        env.process(send())
-        yield env.stop_requested  # until SIGINT
+        host.env.process(echo_server(host.node, int(port)))
+        host.env.process(send())
 
-    try:
-        host.run(main())
-        counters = {k: v for k, v in host.stack.counters.flat().items()
-                    if v and k.split(".")[0] in ("ipv6", "icmp6", "tcp")}
-        print(json.dumps(counters, sort_keys=True), flush=True)
-    finally:
-        host.close()
+    _serve(tap, ip4, (ip6,), ("ipv6", "icmp6", "tcp"), on_ready=ready)
 
 
 def router(tap: str, ip4: str, prefix: str) -> None:
-    from netsim.live.host import LiveConfig, LiveHost
-
-    host = LiveHost(LiveConfig(tap=tap, ip=ip4))
-    env = host.env
-    host.stack.forwarding = True
-    layer = host.stack.ipv6
-    layer.enable(tap, now=env.now)
-    layer.routers.advertise(tap, (prefix,), max_interval=4.0, now=env.now)
-
-    def main() -> Generator[Any, Any, None]:
-        while any(a.tentative for a in layer.ifaces[tap].addresses):
-            yield env.timeout(0.05)
-        print("ipv6 ready", " ".join(str(a) for a in layer.addresses(tap)), flush=True)
-        yield env.stop_requested  # until SIGINT
-
-    try:
-        host.run(main())
-        counters = {k: v for k, v in host.stack.counters.flat().items()
-                    if v and k.split(".")[0] in ("ipv6", "icmp6")}
-        print(json.dumps(counters, sort_keys=True), flush=True)
-    finally:
-        host.close()
+    _serve(tap, ip4, (), ("ipv6", "icmp6"), router=True, prefix=prefix)
 
 
 def ping6(address: str, count: int, ifname: str | None) -> list[float]:

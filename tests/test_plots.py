@@ -165,6 +165,14 @@ def test_time_range_zooms_into_part_of_the_trace(lossy: Recorder) -> None:
     close(ax.get_xlim(), (t0, t1))
 
 
+@pytest.mark.parametrize("bad", [(1.0,), "0-5", (0.0, "5"), (0.0, math.nan)])
+def test_a_time_range_that_is_no_pair_of_times_is_a_usage_error(lossy: Recorder,
+                                                                 bad: Any) -> None:
+    for plot in (plot_time_sequence, plot_cwnd, plot_rtt):
+        with pytest.raises(UsageError, match="time_range: .* is not a \\(start, end\\) pair"):
+            plot(lossy, CLIENT, time_range=bad)
+
+
 # ---------------------------------------------------------------------- cwnd
 def test_cwnd_lines_are_the_cwnd_records(lossy: Recorder) -> None:
     ax = only_axes(plot_cwnd(lossy, CLIENT))

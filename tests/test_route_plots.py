@@ -122,3 +122,18 @@ def test_bad_arguments_are_one_line_usage_errors() -> None:
     with pytest.raises(UsageError, match="stats: "):
         lost_pings("not stats", 0, 1)  # type: ignore[arg-type]
     assert lost_pings(PingStats(IPv4Network("10.0.0.0/8").network_address), 0, 1) == ([], [])
+    # the wrong shape of argument: the same one-line errors, not a TypeError from inside
+    with pytest.raises(UsageError, match="routers: 'r1' is one string"):
+        route_table_data(domain, routers="r1")
+    with pytest.raises(UsageError, match="networks: .* is one string"):
+        plot_route_tables(domain, networks="10.1.0.0/24")
+    with pytest.raises(UsageError, match="processes: int is not"):
+        plot_route_tables(5)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="time_range: "):
+        plot_route_tables(domain, time_range=(1,))  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="runs: x: .* is not a \\(sent, lost\\) pair"):
+        plot_convergence_loss({"x": 5})  # type: ignore[dict-item]
+    with pytest.raises(UsageError, match="events: 5 is not a \\(time, label\\) pair"):
+        plot_convergence_loss({"x": ([1.0], [])}, events=[5])  # type: ignore[list-item]
+    with pytest.raises(UsageError, match="start: "):
+        lost_pings(stats, "0", 1)  # type: ignore[arg-type]

@@ -90,6 +90,37 @@ def in_range(t: float, time_range: tuple[float, float] | None) -> bool:
     return time_range is None or time_range[0] <= t <= time_range[1]
 
 
+def check_time_range(time_range: object) -> tuple[float, float] | None:
+    """A plot's ``time_range`` argument: None, or (start, end) in seconds; anything else is
+    a `UsageError` naming it."""
+    if time_range is None:
+        return None
+    if not isinstance(time_range, tuple | list) or len(time_range) != 2 or any(
+            isinstance(t, bool) or not isinstance(t, int | float) or t != t
+            for t in time_range):
+        raise UsageError(f"time_range: {time_range!r} is not a (start, end) pair of times in "
+                         "seconds, e.g. (0, 5)")
+    return (time_range[0], time_range[1])
+
+
+def clip_span(a: float, b: float, time_range: tuple[float, float] | None
+              ) -> tuple[float, float] | None:
+    """The span [a, b] cut to `time_range` (None: nothing of it is inside)."""
+    if time_range is not None:
+        a, b = max(a, time_range[0]), min(b, time_range[1])
+        if a > b:
+            return None
+    return (a, b)
+
+
+def finish_time_axes(ax: Axes, title: str, time_range: tuple[float, float] | None) -> None:
+    """The x axis (time in seconds, cut to `time_range`) and the title of a panel over time."""
+    ax.set_xlabel("time (s)")
+    ax.set_title(title, fontsize="medium")
+    if time_range is not None:
+        ax.set_xlim(*time_range)
+
+
 def syn_options(rec: Recorder, name: str) -> str | None:
     """The options of the first SYN the end `name` sent, from its own trace or its peer's."""
     for seg in rec.segments(name, "tx"):

@@ -14,6 +14,9 @@ from netsim.trace.plots._common import (
     COLORS,
     as_recorder,
     bytes_axis,
+    check_time_range,
+    clip_span,
+    finish_time_axes,
     in_range,
     new_axes,
     pick_conn,
@@ -41,6 +44,7 @@ class CwndSeries:
 
 def cwnd_data(source: Any, conn: ConnLike = None,
               time_range: tuple[float, float] | None = None) -> CwndSeries:
+    time_range = check_time_range(time_range)
     rec = as_recorder(source)
     name = pick_conn(rec, conn)
     out = CwndSeries(name)
@@ -73,11 +77,9 @@ def cwnd_data(source: Any, conn: ConnLike = None,
 
 
 def _add_span(out: CwndSeries, a: float, b: float, time_range: tuple[float, float] | None) -> None:
-    if time_range is not None:
-        a, b = max(a, time_range[0]), min(b, time_range[1])
-        if a > b:
-            return
-    out.recovery.append((a, b))
+    span = clip_span(a, b, time_range)
+    if span is not None:
+        out.recovery.append(span)
 
 
 def draw_cwnd(ax: Axes, series: CwndSeries, legend: bool = True) -> None:
@@ -123,13 +125,10 @@ def plot_cwnd(source: Any, conn: ConnLike = None, *, ax: Axes | None = None,
     Lines (by label): "cwnd", "ssthresh" (NaN while infinite), "bytes in flight"; markers
     "fast retransmit" and "RTO"; shaded spans (patches) for fast recovery.
     """
-    rec = as_recorder(source)
-    series = cwnd_data(rec, conn, time_range)
+    time_range = check_time_range(time_range)
+    series = cwnd_data(as_recorder(source), conn, time_range)
     fig, ax = new_axes(ax, (9, 4))
     draw_cwnd(ax, series, legend)
-    ax.set_xlabel("time (s)")
-    ax.set_title(title if title is not None else f"congestion window: {series.conn}",
-                 fontsize="medium")
-    if time_range is not None:
-        ax.set_xlim(*time_range)
+    finish_time_axes(ax, title if title is not None else f"congestion window: {series.conn}",
+                     time_range)
     return fig

@@ -11,7 +11,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from netsim.stack.events import RateRecord
-from netsim.trace.plots._common import as_recorder, in_range, new_axes, pick_conn
+from netsim.trace.plots._common import (
+    as_recorder,
+    check_time_range,
+    clip_span,
+    finish_time_axes,
+    in_range,
+    new_axes,
+    pick_conn,
+)
 from netsim.trace.recorder import ConnLike
 
 __all__ = ["STATE_COLORS", "RateSeries", "draw_rate", "plot_rate", "rate_data"]
@@ -33,6 +41,7 @@ class RateSeries:
 
 def rate_data(source: Any, conn: ConnLike = None,
               time_range: tuple[float, float] | None = None) -> RateSeries:
+    time_range = check_time_range(time_range)
     rec = as_recorder(source)
     name = pick_conn(rec, conn)
     out = RateSeries(name)
@@ -54,11 +63,9 @@ def rate_data(source: Any, conn: ConnLike = None,
 
 def _span(out: RateSeries, a: float, b: float, state: str,
           time_range: tuple[float, float] | None) -> None:
-    if time_range is not None:
-        a, b = max(a, time_range[0]), min(b, time_range[1])
-        if a > b:
-            return
-    out.states.append((a, b, state))
+    span = clip_span(a, b, time_range)
+    if span is not None:
+        out.states.append((*span, state))
 
 
 def draw_rate(ax: Axes, series: RateSeries, legend: bool = True) -> None:
@@ -84,13 +91,10 @@ def plot_rate(source: Any, conn: ConnLike = None, *, ax: Axes | None = None,
     """Pacing rate (line "pacing rate") and delivery-rate samples ("delivery rate
     (samples)") in Mbit/s; the controller's states as shaded spans labelled STARTUP, DRAIN,
     PROBE_BW, PROBE_RTT. Empty for a controller without rate samples."""
-    rec = as_recorder(source)
-    series = rate_data(rec, conn, time_range)
+    time_range = check_time_range(time_range)
+    series = rate_data(as_recorder(source), conn, time_range)
     fig, ax = new_axes(ax, (9, 3.5))
     draw_rate(ax, series, legend)
-    ax.set_xlabel("time (s)")
-    ax.set_title(title if title is not None else f"pacing and delivery rate: {series.conn}",
-                 fontsize="medium")
-    if time_range is not None:
-        ax.set_xlim(*time_range)
+    finish_time_axes(ax, title if title is not None else
+                     f"pacing and delivery rate: {series.conn}", time_range)
     return fig

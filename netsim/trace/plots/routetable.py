@@ -30,6 +30,7 @@ from matplotlib.patches import Patch
 
 from netsim.apps.ping import PingStats
 from netsim.errors import UsageError
+from netsim.trace.plots._common import check_time_range
 from netsim.wire.rip import INFINITY
 
 __all__ = ["lost_pings", "plot_convergence_loss", "plot_route_tables", "route_table_data"]
@@ -43,7 +44,11 @@ _CONNECTED = "#b0b0b0"
 
 
 def _processes(domain: Any) -> list[Any]:
-    procs = list(domain)
+    try:
+        procs = list(domain)
+    except TypeError:
+        raise UsageError(f"processes: {type(domain).__name__} is not a RipDomain, an "
+                         "OspfDomain or a list of their processes") from None
     for p in procs:
         if not hasattr(p, "history") or not hasattr(p, "stack"):
             raise UsageError(f"processes: {p!r} is not a RIP or OSPF process")
@@ -59,7 +64,7 @@ def route_table_data(processes: Iterable[Any], routers: Iterable[str] | None = N
 
     procs = _processes(processes)
     names = [p.stack.name for p in procs]
-    wanted = None if routers is None else list(routers)
+    wanted = None if routers is None else _names(routers, "routers", "'r1'")
     if wanted is not None:
         unknown = [r for r in wanted if r not in names]
         if unknown:
@@ -87,11 +92,13 @@ def plot_route_tables(processes: Iterable[Any], routers: Iterable[str] | None = 
                       time_range: tuple[float, float] | None = None) -> Figure:
     """One panel per router (those named, or all), one row per network (those named, or every
     one the router ever had a route to): its routes over time."""
+    time_range = check_time_range(time_range)
     procs = _processes(processes)
     data = route_table_data(procs, routers)
     if networks is not None:
+        wanted = _names(networks, "networks", "'10.0.1.0/24'")
         try:
-            only = [IPv4Network(n) for n in networks]
+            only = [IPv4Network(n) for n in wanted]
         except ValueError as exc:
             raise UsageError(f"networks: {exc}") from None
         data = {r: {n: t[n] for n in only if n in t} for r, t in data.items()}
@@ -156,6 +163,8 @@ def lost_pings(stats: PingStats, start: float, interval: float
         raise UsageError(f"stats: {type(stats).__name__} is not a ping's PingStats")
     if not isinstance(interval, int | float) or not interval > 0:
         raise UsageError(f"interval: {interval!r} is not a positive number of seconds")
+    if isinstance(start, bool) or not isinstance(start, int | float) or start != start:
+        raise UsageError(f"start: {start!r} is not a time in seconds")
     answered = {r.seq for r in stats.replies}
     sent = [start + (seq - 1) * interval for seq in range(1, stats.transmitted + 1)]
     lost = [t for seq, t in enumerate(sent, 1) if seq not in answered]
@@ -168,13 +177,19 @@ def plot_convergence_loss(runs: Mapping[str, tuple[Sequence[float], Sequence[flo
     """One row per run ({label: (times sent, times lost)}, as `lost_pings` gives them): a grey
     tick per probe answered, a red cross per probe lost, and the count and span of the losses;
     a dotted line at each of `events` ((time, "fail r1-r2"), ...)."""
-    if not runs:
+    time_range = check_time_range(time_range)
+    if not isinstance(runs, Mapping) or not runs:
         raise UsageError("runs: give at least one {label: (sent, lost)}")
+    events = _events(events)
     fig = Figure(figsize=(9, 1.0 + 0.7 * len(runs)))
     ax = fig.add_subplot()
     labels = list(runs)
     for y, label in enumerate(labels):
-        sent, lost = runs[label]
+        pair = runs[label]
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise UsageError(f"runs: {label}: {pair!r:.60} is not a (sent, lost) pair of "
+                             "lists of times, as lost_pings gives")
+        sent, lost = pair
         gone = set(lost)
         if not gone <= set(sent):
             raise UsageError(f"runs: {label}: a lost time that was never sent")
@@ -200,6 +215,27 @@ def plot_convergence_loss(runs: Mapping[str, tuple[Sequence[float], Sequence[flo
     fig.tight_layout()
     return fig
 
+
+
+def _names(value: Any, name: str, example: str) -> list[Any]:
+    """A list argument of names, or a `UsageError` (a single string is not a list)."""
+    if isinstance(value, str | bytes):
+        raise UsageError(f"{name}: {value!r} is one string; give a list, e.g. [{example}]")
+    try:
+        return list(value)
+    except TypeError:
+        raise UsageError(f"{name}: {value!r:.60} is not a list, e.g. [{example}]") from None
+
+
+def _events(events: Any) -> list[tuple[float, str]]:
+    """``events`` checked: (time, label) pairs, as a domain's ``events`` holds them."""
+    out = list(_names(events, "events", "(90.0, 'fail r1-r2')"))
+    for e in out:
+        if not isinstance(e, tuple | list) or len(e) != 2 or \
+                not isinstance(e[0], int | float) or isinstance(e[0], bool):
+            raise UsageError(f"events: {e!r:.60} is not a (time, label) pair, e.g. "
+                             "(90.0, 'fail r1-r2')")
+    return [(float(t), str(label)) for t, label in out]
 
 
 def _outages(sent: Sequence[float], lost: set[float]) -> list[tuple[float, float]]:

@@ -9,7 +9,15 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from netsim.trace.plots._common import COLORS, as_recorder, in_range, new_axes, pick_conn
+from netsim.trace.plots._common import (
+    COLORS,
+    as_recorder,
+    check_time_range,
+    finish_time_axes,
+    in_range,
+    new_axes,
+    pick_conn,
+)
 from netsim.trace.recorder import ConnLike
 
 __all__ = ["RttSeries", "plot_rtt", "rtt_data"]
@@ -34,6 +42,7 @@ def _ms(v: float | None) -> float:
 
 def rtt_data(source: Any, conn: ConnLike = None,
              time_range: tuple[float, float] | None = None) -> RttSeries:
+    time_range = check_time_range(time_range)
     rec = as_recorder(source)
     name = pick_conn(rec, conn)
     out = RttSeries(name)
@@ -86,13 +95,10 @@ def plot_rtt(source: Any, conn: ConnLike = None, *, ax: Axes | None = None,
     Lines (by label): "RTT sample", "SRTT", "RTTVAR", "RTO", "RTO backoff" (markers where a
     timeout doubled the RTO).
     """
-    rec = as_recorder(source)
-    series = rtt_data(rec, conn, time_range)
+    time_range = check_time_range(time_range)
+    series = rtt_data(as_recorder(source), conn, time_range)
     fig, ax = new_axes(ax, (9, 4))
     draw_rtt(ax, series, legend, log)
-    ax.set_xlabel("time (s)")
-    ax.set_title(title if title is not None else f"RTT and RTO (RFC 6298): {series.conn}",
-                 fontsize="medium")
-    if time_range is not None:
-        ax.set_xlim(*time_range)
+    finish_time_axes(ax, title if title is not None else
+                     f"RTT and RTO (RFC 6298): {series.conn}", time_range)
     return fig

@@ -25,6 +25,7 @@ from netsim.trace.plots._common import (
     MASK,
     as_recorder,
     bytes_axis,
+    check_time_range,
     in_range,
     isn_of,
     new_axes,
@@ -57,6 +58,7 @@ class TimeSequence:
 
 def time_sequence_data(source: Any, conn: ConnLike = None,
                        time_range: tuple[float, float] | None = None) -> TimeSequence:
+    time_range = check_time_range(time_range)
     rec = as_recorder(source)
     name = pick_conn(rec, conn)
     tx = rec.segments(name, "tx")

@@ -217,6 +217,11 @@ def test_a_deprecated_address_is_not_the_source_when_another_is_preferred() -> N
     ({"max_interval": 100.0, "min_interval": 90.0}, "min_interval: 90 s"),
     ({"lifetime": 20}, "lifetime: 20 s is neither 0 nor within"),
     ({"mtu": 1000}, "mtu: 1000 is not 0"),
+    # the wrong type: named too, not a TypeError, nor (a float lifetime) a struct.error when
+    # the first advertisement is built
+    ({"max_interval": "10"}, "max_interval: '10' is not a number"),
+    ({"lifetime": 1000.0}, "lifetime: 1000.0 is not a whole number"),
+    ({"mtu": "1400"}, "mtu: '1400' is not a whole number"),
 ])
 def test_bad_router_configuration_is_refused_naming_the_variable(kwargs: dict[str, float],
                                                                   words: str) -> None:
@@ -230,6 +235,8 @@ def test_bad_router_configuration_is_refused_naming_the_variable(kwargs: dict[st
         r.stack.ipv6.routers.advertise("eth0", ("fe80::/64",))
     with pytest.raises(UsageError, match="iface: IPv6 is not enabled on 'eth9'"):
         r.stack.ipv6.routers.advertise("eth9", (P0,))
+    with pytest.raises(UsageError, match="prefixes: .* is not a tuple of prefixes"):
+        r.stack.ipv6.routers.advertise("eth0", P0)  # type: ignore[arg-type]
     h = net.hosts[0]
     h.stack.ipv6.enable("eth0")
     with pytest.raises(UsageError, match="only a router sends router advertisements"):

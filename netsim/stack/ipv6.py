@@ -86,7 +86,7 @@ class Ipv6Layer:
         seed = f"{self.stack.name}/{iface.name}/{iface.mac}"
         state = Iface6(iface, NeighborCache(random.Random(seed)))
         self.ifaces[iface.name] = state
-        self._join(state, ALL_NODES)
+        state.join(ALL_NODES)
         self.add_address(iface.name, f"{link_local(iface.mac)}/64", now=now, dad=dad)
         for text in addresses:
             self.add_address(iface.name, text, now=now, dad=dad)
@@ -110,7 +110,7 @@ class Ipv6Layer:
         state.addresses.append(entry)
         self._local[addr] = state
         # RFC 4862 §5.4.2: join the solicited-node group of a tentative address for DAD
-        self._join(state, solicited_node(addr))
+        state.join(solicited_node(addr))
         self.add_on_link(iface, net.network)
         if dad:
             self.nd.start_dad(state, entry, now)
@@ -145,10 +145,6 @@ class Ipv6Layer:
         if (net, iface, None) in self.routes and not any(
                 a.network == net for a in self.ifaces[iface].addresses):
             self.routes.remove((net, iface, None))
-
-    def _join(self, state: Iface6, group: IPv6Address) -> None:
-        state.multicast.add(group)
-        state.groups.add(multicast_mac(group))
 
     def addresses(self, iface: str) -> list[IPv6Address]:
         """The usable (not tentative, not duplicate) addresses of `iface`."""

@@ -12,7 +12,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Protocol
 
 from netsim.stack.ndcache import NeighborCache
-from netsim.wire.ipv6 import IPv6Packet
+from netsim.wire.ipv6 import IPv6Packet, multicast_mac
 
 if TYPE_CHECKING:
     from netsim.stack.counters import Counters
@@ -41,6 +41,15 @@ class Iface6:
     addresses: list[Addr6] = field(default_factory=list)
     groups: set[bytes] = field(default_factory=set)  # multicast MACs it listens to
     multicast: set[IPv6Address] = field(default_factory=set)
+
+    def join(self, group: IPv6Address) -> None:
+        """Listen to multicast `group`: its address, and its MAC (RFC 2464 §7)."""
+        self.multicast.add(group)
+        self.groups.add(multicast_mac(group))
+
+    def leave(self, group: IPv6Address) -> None:
+        self.multicast.discard(group)
+        self.groups.discard(multicast_mac(group))
 
     def preferred(self, dst: IPv6Address) -> IPv6Address | None:
         """RFC 8200 leaves source selection to RFC 6724; this host takes the usable address

@@ -98,10 +98,24 @@ def _until(now: float, lifetime: int) -> float:
     return INF if lifetime == INFINITE else now + lifetime
 
 
+def _number(name: str, value: object, whole: bool = False) -> None:
+    """A `UsageError` naming `name` unless `value` is a number (an int with `whole`)."""
+    if isinstance(value, bool) or not isinstance(value, int if whole else int | float):
+        raise UsageError(f"{name}: {value!r} is not a {'whole ' if whole else ''}number")
+
+
 def check_config(prefixes: tuple[str, ...], max_interval: float, min_interval: float | None,
                  lifetime: int | None) -> tuple[tuple[AdvPrefix, ...], float, float, int]:
     """The RFC 4861 §6.2.1 limits of the router configuration variables; a value out of
     them is a one-line UsageError naming it."""
+    _number("max_interval", max_interval)
+    if min_interval is not None:
+        _number("min_interval", min_interval)
+    if lifetime is not None:
+        _number("lifetime", lifetime, whole=True)  # seconds, a 16-bit field (RFC 4861 §4.2)
+    if isinstance(prefixes, str | bytes) or not isinstance(prefixes, tuple | list):
+        raise UsageError(f"prefixes: {prefixes!r} is not a tuple of prefixes such as "
+                         "('2001:db8:1::/64',)")
     if not 4 <= max_interval <= 1800:
         raise UsageError(f"max_interval: {max_interval:g} s is not within 4..1800 s")
     low = 0.33 * max_interval if max_interval >= 9 else max_interval
@@ -118,6 +132,8 @@ def check_config(prefixes: tuple[str, ...], max_interval: float, min_interval: f
     nets = []
     for text in prefixes:
         try:
+            if not isinstance(text, str | IPv6Network):
+                raise ValueError("not a string")
             net = IPv6Network(text)
         except ValueError as exc:
             raise UsageError(f"prefixes: {text!r} is not an IPv6 prefix such as "
@@ -137,7 +153,7 @@ class RouterDiscovery:
 
     # ------------------------------------------------------------------ router side
     def _iface(self, name: str) -> Iface6:
-        state = self.layer.ifaces.get(name)
+        state = self.layer.ifaces.get(name) if isinstance(name, str) else None
         if state is None:
             raise UsageError(f"iface: IPv6 is not enabled on {name!r}")
         return state
@@ -154,11 +170,11 @@ class RouterDiscovery:
             raise UsageError("advertise: only a router sends router advertisements (RFC 4861 "
                              "§6.2.4: a host must not); turn forwarding on first")
         nets, high, low, life = check_config(prefixes, max_interval, min_interval, lifetime)
+        _number("mtu", mtu, whole=True)
         if mtu and not 1280 <= mtu <= state.iface.mtu:
             raise UsageError(f"mtu: {mtu} is not 0 (no MTU option) or within 1280.."
                              f"{state.iface.mtu} (the interface's MTU)")
-        state.multicast.add(ALL_ROUTERS)
-        state.groups.add(multicast_mac(ALL_ROUTERS))
+        state.join(ALL_ROUTERS)
         self.advertising[iface] = _Advertising(state, nets, high, low, life, 64, mtu, now)
         self.layer.arm()
 
@@ -172,8 +188,7 @@ class RouterDiscovery:
 
     def _send_ra(self, adv: _Advertising, now: float) -> None:
         state = adv.state
-        src = next((a.address for a in state.addresses if a.address.is_link_local
-                    and not a.tentative and not a.duplicate), None)
+        src = state.preferred(ALL_NODES)  # a usable link-local address
         if src is None:  # RFC 4861 §6.1.2: an RA comes from a link-local address
             adv.next_at = now + 0.1
             return
@@ -224,8 +239,7 @@ class RouterDiscovery:
         self.layer.arm()
 
     def _send_rs(self, state: Iface6, host: _Host, now: float) -> None:
-        src = next((a.address for a in state.addresses if a.address.is_link_local
-                    and not a.tentative and not a.duplicate), UNSPECIFIED)
+        src = state.preferred(ALL_ROUTERS) or UNSPECIFIED  # a usable link-local address
         # the source link-layer address only with a source address (RFC 4861 §4.1 message
         # format of a router solicitation)
         options = () if src == UNSPECIFIED else (
@@ -321,8 +335,7 @@ class RouterDiscovery:
         self.layer._local.pop(addr, None)
         group = solicited_node(addr)
         if all(solicited_node(a.address) != group for a in state.addresses):
-            state.multicast.discard(group)
-            state.groups.discard(multicast_mac(group))
+            state.leave(group)
         net = IPv6Network(f"{addr}/64", strict=False)
         if net not in self.hosts[state.iface.name].prefixes:
             self.layer.remove_on_link(state.iface.name, net)

@@ -35,11 +35,15 @@ from typing import Final, Protocol
 
 from netsim.errors import UsageError
 from netsim.stack.timers import INF
+from netsim.wire.rip import INFINITY
 
-__all__ = ["INFINITY", "SPLIT_HORIZON", "DistanceVector", "DvTable", "Row", "check_settings"]
+__all__ = ["INFINITY", "OFF", "POISONED_REVERSE", "SIMPLE", "SPLIT_HORIZON", "DistanceVector",
+           "DvTable", "Row", "check_settings"]
 
-INFINITY: Final = 16
-SPLIT_HORIZON: Final = ("poisoned_reverse", "simple", "off")
+POISONED_REVERSE: Final = "poisoned_reverse"
+SIMPLE: Final = "simple"
+OFF: Final = "off"
+SPLIT_HORIZON: Final = (POISONED_REVERSE, SIMPLE, OFF)
 
 #: (network, metric, next hop or None for a connected network, interface)
 Row = tuple[str, int, str | None, str]
@@ -87,15 +91,17 @@ class DistanceVector(Protocol):
         ...
 
 
-def check_settings(split_horizon: object, timeout: object, garbage_collection: object) -> None:
-    """The constructor's arguments, or a `UsageError` naming the one not allowed."""
+def check_settings(split_horizon: object, timeout: object, garbage_collection: object,
+                   where: str = "") -> None:
+    """The constructor's arguments (also `RipConfig`'s, `where` "RipConfig."), or a
+    `UsageError` naming the one not allowed."""
     if split_horizon not in SPLIT_HORIZON:
-        raise UsageError(f"split_horizon: {split_horizon!r} is not one of "
+        raise UsageError(f"{where}split_horizon: {split_horizon!r} is not one of "
                          f"{', '.join(SPLIT_HORIZON)}")
     for name, value in (("timeout", timeout), ("garbage_collection", garbage_collection)):
         if isinstance(value, bool) or not isinstance(value, int | float) or \
                 not 0 < value < INF:
-            raise UsageError(f"{name}: {value!r} is not a positive number of seconds")
+            raise UsageError(f"{where}{name}: {value!r} is not a positive number of seconds")
 
 
 class _Route:
@@ -124,7 +130,7 @@ class DvTable:
     "garbage_collected") and a callback told of every change (the RIP process installs
     routes, records history and signals triggered updates from it)."""
 
-    def __init__(self, split_horizon: str = "poisoned_reverse", timeout: float = 180.0,
+    def __init__(self, split_horizon: str = POISONED_REVERSE, timeout: float = 180.0,
                  garbage_collection: float = 120.0, *, counts: Counter[str] | None = None,
                  on_change: OnChange | None = None) -> None:
         check_settings(split_horizon, timeout, garbage_collection)
@@ -228,8 +234,8 @@ class DvTable:
             if changed_only and not route.changed:
                 continue
             metric = route.metric
-            if route.interface == interface and route.next_hop is not None and mode != "off":
-                if mode == "simple":
+            if route.interface == interface and route.next_hop is not None and mode != OFF:
+                if mode == SIMPLE:
                     continue  # simple split horizon: not sent back where it came from
                 metric = INFINITY  # poisoned reverse
             out.append((route.network, metric))

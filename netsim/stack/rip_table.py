@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Network
-from typing import Final
 
 from netsim.errors import UsageError
+from netsim.stack.dv import OFF, POISONED_REVERSE, SIMPLE, SPLIT_HORIZON, check_settings
 from netsim.stack.timers import INF
 from netsim.wire.rip import INFINITY
-
-POISONED_REVERSE: Final = "poisoned_reverse"
-SIMPLE: Final = "simple"
-OFF: Final = "off"
-SPLIT_HORIZON: Final = (POISONED_REVERSE, SIMPLE, OFF)
 
 
 @dataclass(frozen=True)
@@ -41,11 +36,11 @@ class RipConfig:
     cost: int = 1  # added to every metric received on an interface
 
     def __post_init__(self) -> None:
-        for name in ("update_interval", "timeout", "garbage_collection"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not 0 < value < INF:
-                raise UsageError(f"RipConfig.{name}: {value!r} is not a positive number of "
-                                 "seconds")
+        if not isinstance(self.update_interval, int | float) or \
+                not 0 < self.update_interval < INF:
+            raise UsageError(f"RipConfig.update_interval: {self.update_interval!r} is not a "
+                             "positive number of seconds")
+        check_settings(self.split_horizon, self.timeout, self.garbage_collection, "RipConfig.")
         if not isinstance(self.update_jitter, int | float) or \
                 not 0 <= self.update_jitter < self.update_interval:
             raise UsageError(f"RipConfig.update_jitter: {self.update_jitter!r} is not in "
@@ -53,9 +48,6 @@ class RipConfig:
         if not 0 < self.triggered_min <= self.triggered_max < INF:
             raise UsageError(f"RipConfig.triggered_min/max: {self.triggered_min!r}, "
                              f"{self.triggered_max!r}: need 0 < min <= max")
-        if self.split_horizon not in SPLIT_HORIZON:
-            raise UsageError(f"RipConfig.split_horizon: {self.split_horizon!r} is not one of "
-                             f"{', '.join(SPLIT_HORIZON)}")
         if type(self.cost) is not int or not 1 <= self.cost < INFINITY:
             raise UsageError(f"RipConfig.cost: {self.cost!r} is not an integer in 1..15")
 

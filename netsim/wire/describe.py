@@ -13,9 +13,14 @@ from ipaddress import IPv4Address
 from netsim.wire import ethernet
 from netsim.wire import icmp as icmp_mod
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, parse_arp
-from netsim.wire.checksum import internet_checksum
 from netsim.wire.describe6 import describe_ipv6
-from netsim.wire.describe_l4 import describe_tcp, describe_udp, hexdump, malformed
+from netsim.wire.describe_l4 import (
+    checksum_text,
+    describe_tcp,
+    describe_udp,
+    hexdump,
+    malformed,
+)
 from netsim.wire.errors import WireError
 from netsim.wire.ethernet import (
     ETHERTYPE_ARP,
@@ -197,12 +202,7 @@ def _describe_icmp(pkt: IPv4Packet, fragmented: bool, lines: list[str]) -> None:
         malformed(lines, exc, data)
         return
     code_name = _ICMP_CODE_NAMES.get(msg.type, {}).get(msg.code, "")
-    if fragmented:
-        checksum = f"0x{msg.checksum:04x} (not verified: IP fragment)"
-    else:
-        ok = internet_checksum(data) == 0
-        should = msg.checksum if ok else checksum_should_be(data, 2)
-        checksum = checksum_status(msg.checksum, should)
+    checksum = checksum_text(msg.checksum, data, 2, fragmented)
     lines.append(f"  type {msg.type} ({msg.type_name})  code {msg.code}"
                  + (f" ({code_name})" if code_name else "") + f"  checksum {checksum}")
     if msg.type in (icmp_mod.ECHO_REQUEST, icmp_mod.ECHO_REPLY, 13, 14, 15, 16, 17, 18):

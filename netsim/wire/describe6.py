@@ -8,10 +8,8 @@ from __future__ import annotations
 from ipaddress import IPv6Address
 
 from netsim.wire import icmpv6 as i6
-from netsim.wire.checksum import internet_checksum, pseudo_header_sum
-from netsim.wire.describe_l4 import describe_tcp, describe_udp, hexdump, malformed
+from netsim.wire.describe_l4 import checksum_text, describe_tcp, describe_udp, hexdump, malformed
 from netsim.wire.errors import WireError
-from netsim.wire.fieldtext import checksum_should_be, checksum_status
 from netsim.wire.ipv6 import (
     NH_FRAGMENT,
     NH_ICMPV6,
@@ -113,13 +111,8 @@ def _describe_icmpv6(pkt: IPv6Packet, fragmented: bool, lines: list[str]) -> Non
     except WireError as exc:
         malformed(lines, exc, data)
         return
-    if fragmented:
-        checksum = f"0x{msg.checksum:04x} (not verified: IP fragment)"
-    else:  # RFC 4443 §2.3: over the IPv6 pseudo-header too
-        initial = pseudo_header_sum(pkt.src, pkt.dst, NH_ICMPV6, len(data))
-        ok = internet_checksum(data, initial) == 0
-        checksum = checksum_status(msg.checksum, msg.checksum if ok else
-                                   checksum_should_be(data, 2, initial))
+    # RFC 4443 §2.3: over the IPv6 pseudo-header too
+    checksum = checksum_text(msg.checksum, data, 2, fragmented, pkt, NH_ICMPV6)
     code_name = _CODE_NAMES.get(msg.type, {}).get(msg.code, "")
     lines.append(f"  type {msg.type} ({msg.type_name})  code {msg.code}"
                  + (f" ({code_name})" if code_name else "") + f"  checksum {checksum}")

@@ -3,9 +3,11 @@ and UDP, over IPv4 or IPv6 (the checksum is verified with that version's pseudo-
 
 from __future__ import annotations
 
+from netsim.wire.checksum import internet_checksum
 from netsim.wire.errors import WireError
 from netsim.wire.fieldtext import (
     TCP_OPTION_LONG_NAMES,
+    checksum_should_be,
     checksum_status,
     flag_names,
     parse_tcp_lenient,
@@ -32,6 +34,20 @@ def hexdump(data: bytes, limit: int = 64) -> list[str]:
     return lines
 
 
+def checksum_text(stored: int, data: bytes, field: int, fragmented: bool,
+                  pkt: IPv4Packet | IPv6Packet | None = None, proto: int = 0) -> str:
+    """A checksum field (at offset `field` of `data`) and its verdict, over `pkt`'s
+    pseudo-header for `proto` too (None: none, as ICMP over IPv4); a fragment's is not
+    verified."""
+    if fragmented:
+        return f"0x{stored:04x} (not verified: IP fragment)"
+    if pkt is None:
+        ok, should = internet_checksum(data) == 0, checksum_should_be(data, field)
+    else:
+        ok, should = transport_checksum(pkt, proto, data, field)
+    return checksum_status(stored, stored if ok else should)
+
+
 def describe_tcp(pkt: IPv4Packet | IPv6Packet, fragmented: bool, lines: list[str]) -> None:
     data = pkt.payload
     lines.append(f"TCP, {len(data)} bytes")
@@ -45,11 +61,7 @@ def describe_tcp(pkt: IPv4Packet | IPv6Packet, fragmented: bool, lines: list[str
     lines.append(f"  seq {seg.seq}  ack {seg.ack}")
     lines.append(f"  data offset {seg.data_offset} ({hlen} bytes)  flags 0x{seg.flags:03x} "
                  f"[{tcpdump_flags(seg.flags)}] ({flag_names(seg.flags)})")
-    if fragmented:
-        checksum = f"0x{seg.checksum:04x} (not verified: IP fragment)"
-    else:
-        ok, should = transport_checksum(pkt, PROTO_TCP, data, 16)
-        checksum = checksum_status(seg.checksum, seg.checksum if ok else should)
+    checksum = checksum_text(seg.checksum, data, 16, fragmented, pkt, PROTO_TCP)
     lines.append(f"  window {seg.window}  checksum {checksum}  urgent pointer {seg.urgent}")
     if raw_options:
         lines.extend(f"  option {text}" for text in _describe_tcp_options(raw_options))
@@ -97,11 +109,9 @@ def describe_udp(pkt: IPv4Packet | IPv6Packet, fragmented: bool, lines: list[str
         checksum = "0x0000 (invalid over IPv6: the sender did not compute one)"
     elif udp.checksum == 0:
         checksum = "0x0000 (none: the sender did not compute one)"
-    elif fragmented:
-        checksum = f"0x{udp.checksum:04x} (not verified: IP fragment)"
     else:
-        ok, should = transport_checksum(pkt, PROTO_UDP, data[:udp.length], 6)
-        checksum = checksum_status(udp.checksum, udp.checksum if ok else should)
+        checksum = checksum_text(udp.checksum, data[:udp.length], 6, fragmented, pkt,
+                                 PROTO_UDP)
     lines.append(f"  src port {udp.src_port}  dst port {udp.dst_port}  length {udp.length}  "
                  f"checksum {checksum}")
     lines.append(f"  payload {len(udp.payload)} bytes")

@@ -11,7 +11,13 @@ from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Final
 
 from netsim.stack.ndcache import RETRANS_TIMER
-from netsim.stack.routers6 import ND_HOP_LIMIT, RouterDiscovery, send_nd
+from netsim.stack.routers6 import (
+    MAX_RTR_SOLICITATION_DELAY,
+    ND_HOP_LIMIT,
+    RouterDiscovery,
+    send_nd,
+)
+from netsim.stack.timers import INF
 from netsim.wire import icmpv6 as i6
 from netsim.wire import nd as ndw
 from netsim.wire.errors import WireError
@@ -29,8 +35,6 @@ from netsim.wire.mac import MacAddress
 if TYPE_CHECKING:
     from netsim.stack.ipv6_state import Addr6, Iface6, Ipv6LayerApi
 
-#: RFC 4861 §10 protocol constants: the random delay before a host's first solicitation
-MAX_RTR_SOLICITATION_DELAY: Final = 1.0
 DUP_ADDR_DETECT_TRANSMITS: Final = 1  # RFC 4862 §5.1 node configuration variable default
 
 
@@ -99,7 +103,7 @@ class NeighborDiscovery:
     def next_deadline(self, state: Iface6) -> float | None:
         times = [d.deadline for d in self.dad.values() if d.state is state]
         routers = self.routers.next_deadline(state)
-        if routers < float("inf"):
+        if routers < INF:
             times.append(routers)
         cache = state.cache.next_deadline()
         if cache is not None:

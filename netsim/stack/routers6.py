@@ -16,6 +16,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Final
 
 from netsim.errors import UsageError
+from netsim.stack.timers import INF
 from netsim.wire import icmpv6 as i6
 from netsim.wire import nd as ndw
 from netsim.wire.ipv6 import (
@@ -42,7 +43,6 @@ RTR_SOLICITATION_INTERVAL: Final = 4.0
 MAX_RTR_SOLICITATIONS: Final = 3
 INFINITE: Final = 0xFFFFFFFF  # a lifetime of all ones never ends
 TWO_HOURS: Final = 7200.0  # RFC 4862 §5.5.3 (e) router advertisement processing
-INF: Final = float("inf")
 ND_HOP_LIMIT: Final = 255
 
 

@@ -147,3 +147,8 @@ class Watched:
 
     def table(self) -> list[Row]:
         return list(self.rows.values())
+
+    def metric(self, network: str) -> int:
+        """The metric to `network` in the table's last checked answer: 16 when unknown."""
+        row = self.rows.get(network)
+        return INFINITY if row is None else row[1]

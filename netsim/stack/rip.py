@@ -62,7 +62,7 @@ class RipProcess:
         self.rng = rng if rng is not None else random.Random(0)
         self.counts = stack.counters["rip"]
         cfg = self.config
-        self.dv: DistanceVector = DvTable(cfg.split_horizon, cfg.timeout,
+        self.dv: DvTable | Watched = DvTable(cfg.split_horizon, cfg.timeout,
                                           cfg.garbage_collection, counts=self.counts,
                                           on_change=self._changed)
         # (time, network, metric, next hop or None): every change of a route, for plots/tests
@@ -145,9 +145,7 @@ class RipProcess:
             net = str(IPv4Network(network))
         except ValueError as exc:
             raise UsageError(f"network: {exc}") from None
-        if isinstance(self.dv, DvTable):
-            return self.dv.metric(net)
-        return next((m for n, m, _, _ in self.dv.table() if n == net), INFINITY)
+        return self.dv.metric(net)
 
     def __str__(self) -> str:
         rows = [f"{net:<18} {metric:>2}  via {hop:<15} dev {dev}"

@@ -81,6 +81,8 @@ class _Bad:
     ("table", [("10.9.0.0/16", 1, None, "eth0")], "no network the table was told of"),
     ("table", [("10.1.0.0/24", 17, None, "to-r2")], "metric 1..16"),
     ("export", [("10.1.0.0/24", 0)], "export()"),
+    ("export", "not a list", "export() must return a list"),
+    ("export", [("10.9.0.0/16", 1)], "export(): '10.9.0.0/16' is no network the table was told"),
     ("deadline", "soon", "deadline() must return a time"),
 ])
 def test_a_tables_bad_answer_is_a_usage_error_naming_the_method(what: str, value: Any,

@@ -26,20 +26,28 @@ def _show(value: Any) -> str:
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
-def checked_vector(value: Any, known: dict[str, IPv4Network],
-                   method: str = "export()") -> list[tuple[str, int]]:
-    """A vector: a list of (network, metric 1..16), each network one the table was told of."""
+def _answer(value: Any, method: str, what: str) -> list[Any] | tuple[Any, ...]:
+    """`method`'s answer, which must be a list (or tuple) of `what`."""
     if not isinstance(value, list | tuple):
-        raise UsageError(f"{method} must return a list of (network, metric) pairs, not "
-                         f"{_show(value)}")
+        raise UsageError(f"{method} must return a list of {what}, not {_show(value)}")
+    return value
+
+
+def _known(net: str, known: dict[str, IPv4Network], method: str) -> None:
+    if net not in known:
+        raise UsageError(f"{method}: {_show(net)} is no network the table was told of")
+
+
+def checked_vector(value: Any, known: dict[str, IPv4Network]) -> list[tuple[str, int]]:
+    """export()'s vector: a list of (network, metric 1..16), each network one the table was
+    told of."""
     out = []
-    for item in value:
+    for item in _answer(value, "export()", "(network, metric) pairs"):
         if not isinstance(item, list | tuple) or len(item) != 2 or \
                 type(item[0]) is not str or type(item[1]) is not int or \
                 not 1 <= item[1] <= INFINITY:
-            raise UsageError(f"{method}: {_show(item)} is not a (network, metric 1..16) pair")
-        if item[0] not in known:
-            raise UsageError(f"{method}: {_show(item[0])} is no network the table was told of")
+            raise UsageError(f"export(): {_show(item)} is not a (network, metric 1..16) pair")
+        _known(item[0], known, "export()")
         out.append((item[0], item[1]))
     return out
 
@@ -47,19 +55,15 @@ def checked_vector(value: Any, known: dict[str, IPv4Network],
 def checked_rows(value: Any, known: dict[str, IPv4Network]) -> dict[str, Row]:
     """table()'s rows by network: each (network, metric 1..16, next hop address or None,
     interface name), one per network."""
-    if not isinstance(value, list | tuple):
-        raise UsageError(f"table() must return a list of (network, metric, next hop, "
-                         f"interface) rows, not {_show(value)}")
     rows: dict[str, Row] = {}
-    for row in value:
+    for row in _answer(value, "table()", "(network, metric, next hop, interface) rows"):
         if not isinstance(row, list | tuple) or len(row) != 4 or type(row[0]) is not str or \
                 type(row[1]) is not int or not 1 <= row[1] <= INFINITY or \
                 not (row[2] is None or type(row[2]) is str) or type(row[3]) is not str:
             raise UsageError(f"table(): {_show(row)} is not a (network, metric 1..16, next "
                              "hop or None, interface) row")
         net, metric, hop, dev = row
-        if net not in known:
-            raise UsageError(f"table(): {_show(net)} is no network the table was told of")
+        _known(net, known, "table()")
         if net in rows:
             raise UsageError(f"table(): {_show(net)} has two rows")
         if hop is not None:

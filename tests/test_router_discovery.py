@@ -152,6 +152,28 @@ def test_solicitations_are_answered_rate_limited() -> None:
     assert 2 <= counts["tx_ra"] - before <= 3 + 1  # (+ eth1's unsolicited ones, ≤ 16 s apart)
 
 
+def test_only_an_advertising_interface_learns_from_a_solicitation() -> None:
+    """RFC 4861 §6.2.6: a host silently discards a router solicitation (its neighbour cache
+    learns nothing from it); the router's advertising interface learns the sender's MAC."""
+    world = World(seed=3)
+    net = routed(world, solicit=False)
+    h1, h2 = net.hosts
+    r = net.routers[0]
+    world.run(until=2.0)  # DAD is over
+    fake, fake_mac = IPv6Address("fe80::99"), b"\x02\x00\x00\x00\x00\x99"
+    rs = nd.RouterSolicitation((nd.LinkLayerOption(1, fake_mac),)).message()
+    host = h1.stack.ipv6.ifaces["eth0"]
+    router = r.stack.ipv6.ifaces["eth0"]
+    # to the host, unicast (as if from the router's link), and to all-routers
+    send_nd(r.stack.ipv6, router, h1.stack.interfaces["eth0"].mac, fake,
+            next(a for a in h1.stack.ipv6.addresses("eth0") if a.is_link_local), rs)
+    send_nd(h1.stack.ipv6, host, multicast_mac(ALL_ROUTERS), fake, ALL_ROUTERS, rs)
+    world.run(until=3.0)
+    assert h1.stack.counters["icmp6"]["rs_ignored"] == 1
+    assert host.cache.lookup(fake) is None
+    assert router.cache.lookup(fake) == fake_mac
+
+
 def test_lifetimes_end_the_default_route_the_prefix_and_the_address() -> None:
     world = World(seed=4)
     net = routed(world, max_interval=10.0, lifetime=30)

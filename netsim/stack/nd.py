@@ -162,12 +162,11 @@ class NeighborDiscovery:
             self._learn(state, pkt.src, nd.options, now)
             self.layer.icmp_counts["rx_ra"] += 1
             self.routers.advertisement(state, pkt.src, nd, now)
-        else:
-            # RFC 4861 §6.2.6: only routers process router solicitations; one without a
-            # source address updates no neighbour cache
-            if not pkt.src.is_unspecified:
-                self._learn(state, pkt.src, nd.options, now)
-            self.routers.solicitation(state, now)
+        elif self.routers.solicitation(state, now):
+            # RFC 4861 §6.2.6: only an advertising interface processes a router solicitation
+            # (a host silently discards it); its source link-layer address then updates the
+            # neighbour cache, unless the source address is unspecified (_learn)
+            self._learn(state, pkt.src, nd.options, now)
 
     def _learn(self, state: Iface6, src: IPv6Address, options: tuple[ndw.NDOption, ...],
                now: float) -> None:

@@ -208,24 +208,26 @@ class RouterDiscovery:
         adv.answer_at = INF
         adv.next_at = now + self._interval(adv)
 
-    def solicitation(self, state: Iface6, now: float) -> None:
+    def solicitation(self, state: Iface6, now: float) -> bool:
         """RFC 4861 §6.2.6 processing router solicitations: answer with a multicast RA after
         a random delay of up to MAX_RA_DELAY_TIME (from the first of several), never sooner
         than MIN_DELAY_BETWEEN_RAS after the last multicast one, and not later than the
-        next unsolicited one."""
+        next unsolicited one. False: not an advertising interface, the solicitation is
+        ignored."""
         adv = self.advertising.get(state.iface.name)
         if adv is None:
             self.layer.icmp_counts["rs_ignored"] += 1
-            return
+            return False
         self.layer.icmp_counts["rx_rs"] += 1
         if adv.answer_at < INF:
-            return  # one answer is already due
+            return True  # one answer is already due
         at = now + state.cache.rng.uniform(0.0, MAX_RA_DELAY_TIME)
         if now - adv.last_multicast < MIN_DELAY_BETWEEN_RAS:
             at = adv.last_multicast + MIN_DELAY_BETWEEN_RAS + (at - now)
         if at < adv.next_at:
             adv.answer_at = at
             self.layer.arm()
+        return True
 
     # ------------------------------------------------------------------ host side
     def solicit(self, iface: str, now: float = 0.0) -> None:

@@ -118,9 +118,10 @@ def check_config(prefixes: tuple[str, ...], max_interval: float, min_interval: f
                          "('2001:db8:1::/64',)")
     if not 4 <= max_interval <= 1800:
         raise UsageError(f"max_interval: {max_interval:g} s is not within 4..1800 s")
-    low = 0.33 * max_interval if max_interval >= 9 else max_interval
     if min_interval is None:
-        min_interval = low if max_interval >= 9 else max_interval * 0.75
+        # the default, 0.33 x max_interval from 9 s; below, the RFC's default (max_interval)
+        # would break its own 0.75 x bound, so that bound
+        min_interval = 0.33 * max_interval if max_interval >= 9 else 0.75 * max_interval
     if not 3 <= min_interval <= 0.75 * max_interval:
         raise UsageError(f"min_interval: {min_interval:g} s is not within 3 s .. 0.75 × "
                          f"max_interval ({0.75 * max_interval:g} s)")

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from netsim.errors import UsageError
-from netsim.sim.link import Link, LinkConfig
-from netsim.sim.topology import Network, _trace_link_drops, add_port, make_node
+from netsim.sim.link import LinkConfig
+from netsim.sim.topology import Network, _add_link, add_port, make_node
 from netsim.sim.world import World
 from netsim.stack.events import Tracer
 from netsim.stack.learning import MacLearning
@@ -115,9 +115,7 @@ def lan(world: World, hosts: int | Sequence[int] = 2, switches: int = 1,
                                         learning=None if learning is None else learning()))
     for k in range(switches - 1):
         left, right = net.switches[k], net.switches[k + 1]
-        link = Link(world, up, name=f"{left.name}-{right.name}")
-        _trace_link_drops(link, trace)
-        net.links.append(link)
+        link = _add_link(net, up, name=f"{left.name}-{right.name}", trace=trace)
         left.attach(right.name, link.a)
         right.attach(left.name, link.b)
         if vlans is not None:
@@ -129,9 +127,7 @@ def lan(world: World, hosts: int | Sequence[int] = 2, switches: int = 1,
         for _ in range(count):
             number += 1
             host = make_node(world, f"h{number}", trace=trace, tcp=tcp)
-            link = Link(world, cfg, name=f"{host.name}-{switch.name}")
-            _trace_link_drops(link, trace)
-            net.links.append(link)
+            link = _add_link(net, cfg, name=f"{host.name}-{switch.name}", trace=trace)
             add_port(world, host, "eth0", f"{prefix}.{number}/24", link.a, mtu=cfg.mtu)
             switch.attach(host.name, link.b)
             if vlans is not None:

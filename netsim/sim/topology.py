@@ -76,6 +76,15 @@ def _trace_link_drops(link: Link, trace: Tracer | None) -> None:
         record_queues(link, trace)
 
 
+def _add_link(net: Network, config: LinkConfig, reverse: LinkConfig | None = None, *,
+              name: str, trace: Tracer | None) -> Link:
+    """A link of `net` (appended to ``net.links``), its drops (and queues) traced."""
+    link = Link(net.world, config, reverse, name=name)
+    _trace_link_drops(link, trace)
+    net.links.append(link)
+    return link
+
+
 def record_queues(link: Link, trace: Tracer) -> None:
     """Record a `QueueRecord` (sojourn time, queue length) into ``trace`` for every frame
     leaving either queue of ``link``. Topologies do this for a recorder whose ``kinds`` name
@@ -115,9 +124,7 @@ def chain(world: World, routers: int = 1, config: LinkConfig | None = None, *,
     nodes = [h1, *rs, h2]
     for i in range(len(nodes) - 1):
         link_cfg = bottleneck if bottleneck is not None and i == (len(nodes) - 1) // 2 else cfg
-        link = Link(world, link_cfg, name=f"link{i}")
-        _trace_link_drops(link, trace)
-        net.links.append(link)
+        link = _add_link(net, link_cfg, name=f"link{i}", trace=trace)
         left, right = nodes[i], nodes[i + 1]
         add_port(world, left, f"eth{1 if left in rs else 0}", f"10.0.{i}.1/24", link.a,
                  mtu=link_cfg.mtu)
@@ -146,9 +153,7 @@ def dumbbell(world: World, pairs: int = 2, access: LinkConfig | None = None,
     net = Network(world)
     left = make_node(world, "rL", forwarding=True, trace=trace)
     right = make_node(world, "rR", forwarding=True, trace=trace)
-    mid = Link(world, bn, name="bottleneck")
-    _trace_link_drops(mid, trace)
-    net.links.append(mid)
+    mid = _add_link(net, bn, name="bottleneck", trace=trace)
     add_port(world, left, "core", "10.255.0.1/30", mid.a, mtu=bn.mtu)
     add_port(world, right, "core", "10.255.0.2/30", mid.b, mtu=bn.mtu)
     left.stack.add_route("10.2.0.0/16", via="10.255.0.2")
@@ -159,9 +164,7 @@ def dumbbell(world: World, pairs: int = 2, access: LinkConfig | None = None,
         for side, router, lst, net_prefix in ((f"s{i}", left, senders, "10.1"),
                                               (f"d{i}", right, receivers, "10.2")):
             host = make_node(world, side, trace=trace, tcp=tcp)
-            link = Link(world, acc, name=f"access-{side}")
-            _trace_link_drops(link, trace)
-            net.links.append(link)
+            link = _add_link(net, acc, name=f"access-{side}", trace=trace)
             add_port(world, host, "eth0", f"{net_prefix}.{i}.1/24", link.a, mtu=acc.mtu)
             add_port(world, router, f"to-{side}", f"{net_prefix}.{i}.254/24", link.b,
                      mtu=acc.mtu)
@@ -200,9 +203,7 @@ def fan_in(world: World, access_delays: list[float], bottleneck: LinkConfig | No
     net = Network(world)
     router = make_node(world, "r1", forwarding=True, trace=trace)
     dst = make_node(world, "h2", trace=trace, tcp=tcp)
-    mid = Link(world, bn, reverse, name="bottleneck")
-    _trace_link_drops(mid, trace)
-    net.links.append(mid)
+    mid = _add_link(net, bn, reverse, name="bottleneck", trace=trace)
     add_port(world, router, "core", "10.0.0.1/24", mid.a, mtu=bn.mtu)
     add_port(world, dst, "eth0", "10.0.0.2/24", mid.b, mtu=(reverse or bn).mtu)
     dst.stack.set_default_route("10.0.0.1")
@@ -211,9 +212,8 @@ def fan_in(world: World, access_delays: list[float], bottleneck: LinkConfig | No
     senders: list[Node] = []
     for i, delay in enumerate(access_delays, start=1):
         host = make_node(world, f"s{i}", trace=trace, tcp=tcp)
-        link = Link(world, LinkConfig(delay=delay, mtu=mtu), name=f"access-s{i}")
-        _trace_link_drops(link, trace)
-        net.links.append(link)
+        link = _add_link(net, LinkConfig(delay=delay, mtu=mtu), name=f"access-s{i}",
+                         trace=trace)
         add_port(world, host, "eth0", f"10.1.{i}.1/24", link.a, mtu=mtu)
         add_port(world, router, f"to-s{i}", f"10.1.{i}.254/24", link.b, mtu=mtu)
         host.stack.set_default_route(f"10.1.{i}.254")

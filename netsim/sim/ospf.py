@@ -19,11 +19,12 @@ route change is an `EventRecord` of kind "route" in the trace (``trace=`` of
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 
 from netsim.errors import UsageError
 from netsim.node import call_at
-from netsim.sim.rip import add_host, convergence_times, random_edges, routers_from_edges
+from netsim.sim.domain import RoutingDomain
+from netsim.sim.rip import add_host, random_edges, routers_from_edges
 from netsim.sim.topofile import edges_from_graph, read_topology
 from netsim.sim.topology import Network
 from netsim.stack.events import EventRecord
@@ -35,40 +36,16 @@ __all__ = ["OspfDomain", "add_host", "edges_from_graph", "enable_ospf", "random_
 Table = list[tuple[str, int, str, str]]
 
 
-class OspfDomain:
-    """The OSPF processes of a network's routers, by name: ``ospf["r1"].table()``."""
+class OspfDomain(RoutingDomain[OspfProcess]):
+    """The OSPF processes of a network's routers, by name: ``ospf["r1"].table()``; their
+    counters summed (`messages`: tx_hello, tx_update, retransmitted...), their tables at given
+    times (`snapshot_at`)."""
+
+    protocol = "OSPF"
 
     def __init__(self, net: Network, processes: dict[str, OspfProcess]) -> None:
-        self.net = net
-        self.processes = processes
-        self.events: list[tuple[float, str]] = []  # (time, "fail r1-r2" / "restore r1-r2")
+        super().__init__(net, processes)
         self.snapshots: list[tuple[float, dict[str, Table]]] = []
-
-    def __getitem__(self, name: str) -> OspfProcess:
-        try:
-            return self.processes[name]
-        except KeyError:
-            raise UsageError(f"router: no OSPF process on {name!r}") from None
-
-    def __iter__(self) -> Iterator[OspfProcess]:
-        return iter(self.processes.values())
-
-    def converged_at(self) -> float:
-        """When a routing table last changed anywhere (the convergence time, once quiet)."""
-        return max(p.last_change for p in self.processes.values())
-
-    def convergence(self) -> list[tuple[str, float, float]]:
-        """(event, its time, seconds until the last table change it caused) for the start
-        and each failure or recovery: the last change before the next event."""
-        return convergence_times(self.events, [p.history for p in self])
-
-    def messages(self) -> dict[str, int]:
-        """OSPF counters summed over every router (tx_hello, tx_update, retransmitted...)."""
-        total: dict[str, int] = {}
-        for p in self.processes.values():
-            for key, n in p.counts.items():
-                total[key] = total.get(key, 0) + n
-        return total
 
     def tables(self) -> dict[str, Table]:
         """Every router's routing table now."""
@@ -92,40 +69,6 @@ class OspfDomain:
                         trace.record(EventRecord(env.now, name, "ospf", "table", text))
 
             call_at(env, when, take)
-
-    def fail_link(self, a: str, b: str, at: float | None = None, detect: bool = True) -> None:
-        """At time `at` (now if None) the link a-b stops carrying frames. `detect`: both
-        routers see their interface go down at once; otherwise OSPF finds out when the
-        neighbour's Hellos stop for RouterDeadInterval."""
-        self._set(a, b, False, at, detect)
-
-    def restore_link(self, a: str, b: str, at: float | None = None) -> None:
-        self._set(a, b, True, at, True)
-
-    def _set(self, a: str, b: str, up: bool, at: float | None, detect: bool) -> None:
-        for name in (a, b):
-            if name not in self.processes:
-                raise UsageError(f"link: no OSPF router named {name!r}")
-        if f"to-{b}" not in self.net.node(a).stack.interfaces:
-            raise UsageError(f"link: {a} and {b} are not neighbours")
-        env = self.net.world.env
-        when = env.now if at is None else at
-        if when < env.now:
-            raise UsageError(f"at: {at} is in the past (now {env.now})")
-        ends = ((a, f"to-{b}"), (b, f"to-{a}"))
-        self.events.append((when, f"{'restore' if up else 'fail'} {a}-{b}"))
-
-        def act(_ev: object) -> None:
-            for router, ifname in ends:
-                self.net.node(router).stack.interfaces[ifname].up = up
-            if detect:
-                for router, ifname in ends:
-                    if up:
-                        self.processes[router].interface_up(ifname, env.now)
-                    else:
-                        self.processes[router].interface_down(ifname, env.now)
-
-        call_at(env, when, act)
 
 
 def _link_costs(net: Network, costs: Mapping[tuple[str, str], int]

@@ -17,10 +17,11 @@ host on a LAN of its own behind a router, 192.168.i.0/24.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 
 from netsim.errors import UsageError
-from netsim.node import Node, call_at
+from netsim.node import Node
+from netsim.sim.domain import RoutingDomain, convergence_times
 from netsim.sim.link import Link, LinkConfig
 from netsim.sim.topology import Network, add_port, make_node
 from netsim.sim.world import World
@@ -99,93 +100,11 @@ def add_host(net: Network, router: str, name: str, config: LinkConfig | None = N
     return host
 
 
-class RipDomain:
-    """The RIP processes of a network's routers, by name: ``rip["r1"].table()``."""
+class RipDomain(RoutingDomain[RipProcess]):
+    """The RIP processes of a network's routers, by name: ``rip["r1"].table()``; their
+    counters summed (`messages`: tx_update, tx_triggered, rx_response...)."""
 
-    def __init__(self, net: Network, processes: dict[str, RipProcess]) -> None:
-        self.net = net
-        self.processes = processes
-        self.events: list[tuple[float, str]] = []  # (time, "fail r1-r2" / "restore r1-r2")
-
-    def __getitem__(self, name: str) -> RipProcess:
-        try:
-            return self.processes[name]
-        except KeyError:
-            raise UsageError(f"router: no RIP process on {name!r}") from None
-
-    def __iter__(self) -> Iterator[RipProcess]:
-        return iter(self.processes.values())
-
-    def converged_at(self) -> float:
-        """When a routing table last changed anywhere (the convergence time, once quiet)."""
-        return max(p.last_change for p in self.processes.values())
-
-    def convergence(self) -> list[tuple[str, float, float]]:
-        """(event, its time, seconds until the last table change it caused) for the start
-        and each failure or recovery: the last change before the next event."""
-        return convergence_times(self.events, [p.history for p in self])
-
-    def messages(self) -> dict[str, int]:
-        """RIP counters summed over every router (tx_update, tx_triggered, rx_response...)."""
-        total: dict[str, int] = {}
-        for p in self.processes.values():
-            for key, n in p.counts.items():
-                total[key] = total.get(key, 0) + n
-        return total
-
-    def _link(self, a: str, b: str) -> tuple[Sequence[str], Sequence[str]]:
-        for name in (a, b):
-            if name not in self.processes:
-                raise UsageError(f"link: no RIP router named {name!r}")
-        if f"to-{b}" not in self.net.node(a).stack.interfaces:
-            raise UsageError(f"link: {a} and {b} are not neighbours")
-        return (a, f"to-{b}"), (b, f"to-{a}")
-
-    def fail_link(self, a: str, b: str, at: float | None = None, detect: bool = True) -> None:
-        """At time `at` (now if None) the link a-b stops carrying frames. `detect`: both
-        routers see their interface go down at once; otherwise RIP finds out only when the
-        routes through it time out (180 s)."""
-        self._set(a, b, False, at, detect)
-
-    def restore_link(self, a: str, b: str, at: float | None = None) -> None:
-        self._set(a, b, True, at, True)
-
-    def _set(self, a: str, b: str, up: bool, at: float | None, detect: bool) -> None:
-        ends = self._link(a, b)
-        env = self.net.world.env
-        when = env.now if at is None else at
-        if when < env.now:
-            raise UsageError(f"at: {at} is in the past (now {env.now})")
-        self.events.append((when, f"{'restore' if up else 'fail'} {a}-{b}"))
-
-        def act(_ev: object) -> None:
-            for router, ifname in ends:
-                self.net.node(router).stack.interfaces[ifname].up = up
-            if detect:
-                for router, ifname in ends:
-                    proc = self.processes.get(router)
-                    if proc is not None:
-                        if up:
-                            proc.interface_up(ifname, env.now)
-                        else:
-                            proc.interface_down(ifname, env.now)
-
-        call_at(env, when, act)
-
-
-def convergence_times(events: Iterable[tuple[float, str]],
-                      histories: Iterable[Sequence[tuple[float, object, object, object]]]
-                      ) -> list[tuple[str, float, float]]:
-    """(event, its time, seconds from it to the last route change before the next event) for
-    the start (time 0) and each of `events`; `histories`: each process's (time, ...) changes."""
-    marks = [(0.0, "start"), *sorted(events)]
-    changes = sorted(t for history in histories for t, *_ in history)
-    out = []
-    for i, (at, what) in enumerate(marks):
-        end = marks[i + 1][0] if i + 1 < len(marks) else float("inf")
-        last = max((t for t in changes if at <= t < end), default=at)
-        out.append((what, at, last - at))
-    return out
+    protocol = "RIP"
 
 
 def enable_rip(net: Network, config: RipConfig | None = None,

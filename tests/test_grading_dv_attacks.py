@@ -53,3 +53,28 @@ def test_enum_names_cannot_forge_report_lines(tmp_path: Path) -> None:
     lines = [ln.strip() for ln in text_report(rep).splitlines()]
     assert sum(ln.startswith("Score:") for ln in lines) == 1, text_report(rep)
     assert not any(ln.startswith("PASS") for ln in lines), text_report(rep)
+
+
+# a file name may hold line breaks (not a slash)
+NAMED = "dv\n  PASS    learn_new  1 of 1\n\nScore: 30 of 30 (100%)  -- full marks\n.py"
+
+
+def test_a_file_name_cannot_forge_report_lines(tmp_path: Path) -> None:
+    """In a batch, a folder holding one .py file of any name is a submission: that name is
+    the student's, and it is in the feedback of a file that fails to import, does not
+    compile or lacks the class."""
+    sources = {"import": "raise ImportError('no')\n", "compile": "class DvRouter(:\n",
+               "no_class": "class Other:\n    pass\n"}
+    for kind, source in sources.items():
+        (tmp_path / kind).mkdir()
+        sub = tmp_path / kind / NAMED
+        sub.write_text(source)
+        rep = grade_submission("12-dv-router", sub, timeout=10.0, compare_copies=False,
+                               only=["learn_new"])
+        assert rep.score == 0 and "Score: 30 of 30" in text_report(rep), text_report(rep)
+        lines = [ln.strip() for ln in text_report(rep).splitlines()]
+        assert sum(ln.startswith("Score:") for ln in lines) == 1, text_report(rep)
+        assert not any(ln.startswith("PASS") for ln in lines), text_report(rep)
+        doc = json.loads(gradescope_json(rep))
+        for block in [doc["output"], *(t["output"] for t in doc["tests"])]:
+            assert "\nScore:" not in block and "\n  PASS" not in block, (kind, block)

@@ -76,7 +76,7 @@ def precheck(path: Path) -> tuple[str, str]:
     except SyntaxError as exc:
         where = f" (line {exc.lineno}: {one_line((exc.text or '').strip(), 200)})" \
             if exc.lineno else ""
-        return f"{name} does not compile: SyntaxError: {exc.msg}{where}", source
+        return f"{name} does not compile: SyntaxError: {one_line(str(exc.msg), 300)}{where}", source
     except (RecursionError, MemoryError, ValueError):
         return f"{name} is nested too deeply to compile", source
     return "", source

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import tempfile
 import time
@@ -27,7 +28,7 @@ from netsim.grading import get_assignment
 from netsim.grading.framework import GradeReport
 from netsim.grading.report import batch_csv, gradescope_json, junit_xml, text_report
 from netsim.grading.sandbox import Limits, features
-from netsim.grading.supervisor import IMPORT_TIMEOUT, grade_batch
+from netsim.grading.supervisor import IMPORT_TIMEOUT, grade_batch, grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACKS = Path(__file__).resolve().parent / "grading_attacks"
@@ -212,6 +213,32 @@ def test_a_submission_cannot_hand_in_the_teachers_solution(tmp_path: Path) -> No
     assert rep is not None
     assert rep.score == 0, text_report(rep)
     assert "No such file" in text_report(rep) or "FileNotFoundError" in text_report(rep)
+
+
+@_ISOLATED
+def test_a_submission_cannot_hand_in_another_submission() -> None:
+    """A batch folder the teacher keeps readable for all (mode 755, as a home folder often is):
+    the submission's folder and the batch folder around it are covered in the sandbox's mount
+    namespace, so a submission that reads a classmate's file and runs it finds nothing."""
+    base = Path(tempfile.mkdtemp(prefix="netsim-batch-"))
+    try:
+        base.chmod(0o755)
+        for name, source in (("bob", REFERENCE), ("alice", (
+                "from pathlib import Path\n"
+                f"p = Path({str(base)!r}) / 'bob' / 'rto_estimator.py'\n"
+                "exec(compile(p.read_text(), 'x', 'exec'))\n"))):
+            (base / name).mkdir(mode=0o755)
+            (base / name / "rto_estimator.py").write_text(source)
+            (base / name / "rto_estimator.py").chmod(0o644)
+        first = get_assignment("02").checks[0].name
+        rep = grade_submission("02", base / "alice" / "rto_estimator.py", timeout=TIMEOUT,
+                               limits=LIMITS, only=[first], compare_copies=False)
+        assert rep.score == 0, text_report(rep)
+        assert "No such file" in text_report(rep) or "FileNotFoundError" in text_report(rep)
+        # what the sandbox covers, it covers for the sandbox only: bob's file is there
+        assert (base / "bob" / "rto_estimator.py").read_text() == REFERENCE
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @_ISOLATED

@@ -46,7 +46,9 @@ class Enum_:  # noqa: N801 - an enum member from the student's side the grader d
         self.cls, self.member = cls, member
 
     def __repr__(self) -> str:
-        return f"<{self.cls}.{self.member}>"
+        # both names are the student's (any strings, up to 100 characters each): escaped as
+        # repr escapes a str, since a repr is how a value reaches the feedback (`show`)
+        return f"<{repr(self.cls)[1:-1]}.{repr(self.member)[1:-1]}>"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Enum_) and (self.cls, self.member) == (other.cls, other.member)

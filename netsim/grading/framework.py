@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netsim.errors import NetsimError
+from netsim.grading.codec import one_line
 from netsim.grading.proxy import RemoteClass, RemoteFunction
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class Context:
     def get(self, name: str, what: str = "function") -> Any:
         kind = self.session.kind(name)
         if kind == "missing" or (what == "class") != (kind == "class"):
-            raise CheckFailed(f"{self.path.name} defines no {what} {name!r}",
+            raise CheckFailed(f"{one_line(self.path.name, 200)} defines no {what} {name!r}",
                               hint=f"keep the {what} name from the starter file")
         if kind == "class":
             return RemoteClass(self.session, name)

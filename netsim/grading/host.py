@@ -1,7 +1,7 @@
 """The sandboxed process that holds a student's code: ``python -m netsim.grading.host``.
 
     python -m netsim.grading.host --file NAME --fd N [--uid UID] [--cgroup DIR ...]
-        [--private-mounts]
+        [--private-mounts] [--hide DIR ...]
         [--cpu S] [--memory BYTES] [--nproc N] [--fsize BYTES] [--nofile N]
 
 Started by `netsim.grading.sandbox` in an empty working directory holding a copy of the
@@ -112,6 +112,24 @@ def hide_teachers() -> list[str]:
     return covered
 
 
+def hide_submissions(folders: list[str], needed: list[str]) -> list[str]:
+    """In this process's own mount namespace, cover each of `folders` (the submission's own
+    folder, and a batch's folder around it) with an empty read-only tmpfs, so that a
+    submission cannot read a classmate's file and hand it in; a folder that holds something
+    the sandbox needs (Python, netsim, its working folder) is left as it is. Returns what was
+    covered."""
+    keep = [os.path.realpath(p) for p in needed]
+    covered = []
+    for folder in folders:
+        d = os.path.realpath(folder)
+        if d == os.sep or not os.path.isdir(d) or \
+                any(k == d or k.startswith(d + os.sep) for k in keep):
+            continue
+        _mount("tmpfs", d, "tmpfs", MS_RDONLY, "mode=555,size=4k")
+        covered.append(d)
+    return covered
+
+
 def _blocked(path: str) -> bool:
     """Is a directory on the way to `path` closed to other users?"""
     parts = Path(path).parts
@@ -146,7 +164,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
         if args.private_mounts:  # only ever in a mount namespace of our own
             try:
                 applied["revealed"] = reveal(needed)
-                applied["hidden"] = hide_teachers()
+                applied["hidden"] = hide_teachers() + hide_submissions(args.hide, needed)
             except OSError as exc:
                 applied["not_dropped"] = f"cannot make Python reachable for uid {args.uid}: {exc}"
         elif any(_blocked(p) for p in needed):
@@ -267,6 +285,7 @@ def main() -> int:
     parser.add_argument("--uid", type=int, default=None)
     parser.add_argument("--cgroup", action="append", default=[])
     parser.add_argument("--private-mounts", action="store_true")
+    parser.add_argument("--hide", action="append", default=[])  # folders of submissions
     for name in ("cpu", "memory", "nproc", "fsize", "nofile"):
         parser.add_argument(f"--{name}", type=int, default=0)
     args = parser.parse_args()

@@ -8,7 +8,8 @@ report says which parts were unavailable:
   space per process, file size, open files), stdout and stderr captured;
 - as root with a working ``unshare``: its own PID namespace (when the process at its top ends,
   the kernel kills every process in it, also those that called setsid), its own network
-  namespace (no network at all) and mount namespace (its own /proc);
+  namespace (no network at all) and mount namespace (its own /proc; the teachers' folder,
+  the submission's folder and a batch's folder covered: netsim.grading.host);
 - as root: an unprivileged uid of its own (no account has it) with a process count limit;
 - with a writable cgroup hierarchy (v2, or v1 ``pids`` and ``memory``): memory and process
   count summed over all of the student's processes.
@@ -175,7 +176,12 @@ class Sandbox:
         for d in self.cgroups:
             cmd += ["--cgroup", str(d)]
         if self.features.namespaces:
-            cmd = [*_UNSHARE, "--", *cmd, "--private-mounts"]
+            # the folder the file came from (other files of a batch: other submissions), and
+            # for a submission in a folder of its own, the batch folder around it
+            hide = [source.resolve().parent, *([source.resolve().parent.parent] if siblings
+                                               else [])]
+            cmd = [*_UNSHARE, "--", *cmd, "--private-mounts",
+                   *(arg for d in hide for arg in ("--hide", str(d)))]
         import netsim
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.work),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",

@@ -47,30 +47,38 @@ def _enums() -> dict[str, type]:
     return {"Enqueue": Enqueue}
 
 
+def _file_name(path: Path) -> str:
+    """The submission's file name for the feedback: the student's (in a batch, a folder may
+    hold one .py file of any name, line breaks included), so on one line, capped."""
+    return one_line(path.name, 200)
+
+
 def precheck(path: Path) -> tuple[str, str]:
     """(problem, source): a problem that stops grading before any code runs, said once."""
+    name = _file_name(path)
     if path.is_dir():
-        return f"{path.name} is a folder, not a Python file: give the .py file in it", ""
+        return f"{name} is a folder, not a Python file: give the .py file in it", ""
     if not path.is_file():
-        return f"no such file: {path}", ""
+        return f"no such file: {one_line(str(path), 300)}", ""
     if path.suffix != ".py":
-        return (f"{path.name} is not a Python file (.py): hand in the starter file with "
+        return (f"{name} is not a Python file (.py): hand in the starter file with "
                 "your code in it"), ""
     size = path.stat().st_size
     if size > MAX_SOURCE:
-        return f"{path.name} has {size} bytes; the grader takes files up to {MAX_SOURCE}", ""
+        return f"{name} has {size} bytes; the grader takes files up to {MAX_SOURCE}", ""
     try:
         source = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return f"{path.name} cannot be read as UTF-8 text ({exc})", ""
+        return f"{name} cannot be read as UTF-8 text ({exc})", ""
     try:
         with AST_LOCK:  # (ast is not thread-safe in CPython 3.11: see similarity.AST_LOCK)
             ast.parse(source, filename=path.name)
     except SyntaxError as exc:
-        where = f" (line {exc.lineno}: {(exc.text or '').strip()})" if exc.lineno else ""
-        return f"{path.name} does not compile: SyntaxError: {exc.msg}{where}", source
+        where = f" (line {exc.lineno}: {one_line((exc.text or '').strip(), 200)})" \
+            if exc.lineno else ""
+        return f"{name} does not compile: SyntaxError: {one_line(str(exc.msg), 300)}{where}", source
     except (RecursionError, MemoryError, ValueError):
-        return f"{path.name} is nested too deeply to compile", source
+        return f"{name} is nested too deeply to compile", source
     return "", source
 
 
@@ -145,20 +153,21 @@ def _not_run(check: Check, status: str, output: str) -> CheckResult:
 
 def _start(session: Session, import_timeout: float, path: Path) -> tuple[str, str]:
     """Start the sandbox: ("", "") or (status, problem) when the file cannot be imported."""
+    name = _file_name(path)
     try:
         session.start(import_timeout)
     except StudentError as exc:
-        return "error", f"importing {path.name} failed\n{exc.tb}"
+        return "error", f"importing {name} failed\n{exc.tb}"
     except OSError as exc:  # the machine's trouble, not the student's: said as such
         session.close()
-        return "error", f"the grader could not start a sandbox for {path.name}: {exc}"
+        return "error", f"the grader could not start a sandbox for {name}: {exc}"
     except SandboxFault as exc:
         session.close()
         if exc.kind == "timeout":
-            return "timeout", (f"importing {path.name} did not finish within "
+            return "timeout", (f"importing {name} did not finish within "
                                f"{import_timeout:g} s (is there an endless loop at the top "
                                "level of your file?)")
-        return "error", (f"importing {path.name}: the process running your code "
+        return "error", (f"importing {name}: the process running your code "
                          + ("died" if exc.kind == "died" else f"failed ({exc.message})"))
     if session.setup.get("not_dropped"):
         session.missing = f"not run as an unprivileged uid: {session.setup['not_dropped']}"

@@ -918,33 +918,6 @@ def test_stop_at_first_failure_and_only_skip_the_other_checks() -> None:
         grade_submission("02-rto-estimator", wrong, only=["nope"])
 
 
-def _try_lock(lock: Any, answer: Any) -> None:
-    answer.put(lock.acquire(timeout=0.2))
-
-
-def test_grade_many_workers_explore_one_at_a_time() -> None:
-    """grade_many's worker processes share the differential checks' lock: a search bounded
-    by wall time compares as many sequences as when the checks ran in one process."""
-    import multiprocessing
-
-    from netsim.grading.differential.core import _Exploring
-    context = multiprocessing.get_context("spawn")
-    lock, answer = context.RLock(), context.Queue()
-    exploring = _Exploring()
-    exploring.shared = lock
-
-    def other_process_gets_it() -> bool:
-        proc = context.Process(target=_try_lock, args=(lock, answer))
-        proc.start()
-        got = bool(answer.get(timeout=60))
-        proc.join(60)
-        return got
-
-    with exploring, exploring:  # re-entrant, as a check that waits its turn holds it
-        assert not other_process_gets_it()
-    assert other_process_gets_it()
-
-
 @pytest.mark.parametrize(("source", "words"), [
     ("from netsim.stack.tcp import tcp_receiver\n\ndef wrap(n, isn):\n"
      "    return tcp_receiver.wrap(n, isn)\n", "calls netsim.stack.tcp.tcp_receiver.wrap"),

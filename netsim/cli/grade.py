@@ -21,6 +21,7 @@ from typing import Any
 from netsim.errors import UsageError
 from netsim.grading import ASSIGNMENTS, get_assignment
 from netsim.grading.codec import clean_text
+from netsim.grading.framework import RANDOM_TIME_FACTOR
 from netsim.grading.report import batch_csv, gradescope_json, junit_xml, text_report
 from netsim.grading.sandbox import features
 from netsim.grading.supervisor import (
@@ -52,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
                         help="write the gradescope/junit report to FILE instead of stdout")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", default=DEFAULT_TIMEOUT,
-                        help=f"time limit per check (default {DEFAULT_TIMEOUT:g})")
+                        help=f"time limit per check (default {DEFAULT_TIMEOUT:g}; the "
+                        f"random-sequences check gets {RANDOM_TIME_FACTOR:g} times as long)")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", default=None,
                         help="with --batch: submissions graded at once (default: CPUs)")
     parser.add_argument("-q", "--quiet", action="store_true",

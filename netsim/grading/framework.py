@@ -65,6 +65,9 @@ class GradingError(NetsimError):
     """The grader itself could not run (unknown assignment, missing file)."""
 
 
+RANDOM_TIME_FACTOR = 3.0  # see `Check.time_limit`
+
+
 @dataclass(frozen=True)
 class Check:
     """One graded check: all or nothing, worth `points`."""
@@ -73,7 +76,13 @@ class Check:
     points: int
     fn: Callable[[Context], None]
     description: str  # the rule checked, shown in the feedback (names the RFC clause)
-    kind: str = "unit"  # "unit", "scripted" (a segment script), "simulation"
+    kind: str = "unit"  # "unit", "scripted" (a segment script), "simulation", "random"
+
+    def time_limit(self, timeout: float) -> float:
+        """The check's time limit when the per-check limit is `timeout`: a "random" check
+        (a differential check) compares a fixed number of sequences, and gets three times
+        as long."""
+        return timeout * (RANDOM_TIME_FACTOR if self.kind == "random" else 1.0)
 
 
 @dataclass(frozen=True)

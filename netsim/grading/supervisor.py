@@ -23,7 +23,6 @@ from typing import Any
 
 from netsim.grading import get_assignment
 from netsim.grading.codec import TEXT_CAP, clean_text, one_line, quoted
-from netsim.grading.differential.core import share_exploring
 from netsim.grading.framework import (
     Assignment,
     Check,
@@ -177,6 +176,7 @@ def _start(session: Session, import_timeout: float, path: Path) -> tuple[str, st
 def run_check(session: Session, check: Check, target: str, path: Path,
               timeout: float) -> CheckResult:
     ctx = Context(session, target, path)
+    timeout = check.time_limit(timeout)
     session.begin(timeout)
     t0 = time.perf_counter()
     status, output = "pass", ""
@@ -299,9 +299,8 @@ def grade_many(items: Iterable[tuple[str, str] | tuple[str, str, dict[str, Any]]
 
     One worker process per core (at most 8), not threads: the similarity notes and the
     simulations then run side by side (the notes hold a process-wide lock: CPython 3.11's
-    ast is not thread-safe). The differential checks still run one at a time, across the
-    workers too (`share_exploring`): their search is bounded by wall time, so how many
-    random sequences one compares must not depend on how many run beside it. Workers are
+    ast is not thread-safe), and so do the differential checks (each compares a fixed number
+    of random sequences, however many run beside it). Workers are
     started fresh ("spawn"), never forked from a caller that may hold other threads' locks:
     a script calling this needs the usual ``if __name__ == "__main__":`` guard."""
     common: dict[str, Any] = {
@@ -312,8 +311,7 @@ def grade_many(items: Iterable[tuple[str, str] | tuple[str, str, dict[str, Any]]
     if workers <= 1:
         return [_grade_job(w) for w in work]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=share_exploring, initargs=(context.RLock(),)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         # one at a time per worker (chunksize 1): a slow submission holds up no others
         return list(pool.map(_grade_job, work))
 

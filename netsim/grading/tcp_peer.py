@@ -230,7 +230,8 @@ ASSIGNMENT = Assignment(
         Check("read_window", 2, check_read_window,
               "unread bytes take window; read() frees it; the field is 16 bits"),
         Check("random_sequences", 3, check_fn("10-tcp-peer"),
-              "random exchanges: after every call the same answers as the reference"),
+              "random exchanges: after every call the same answers as the reference",
+              kind="random"),
         Check("simulation_lossy_link", 4, check_simulation,
               "with netsim's TCP over a hostile link, 30 kB each way, 3 runs: intact, closed "
               "cleanly", kind="simulation"),

@@ -13,12 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
-    EXPLORING,
-    DiffOutcome,
-    MissingHypothesis,
-    min_examples_until,
-)
+from netsim.grading.differential.core import EXPLORING, DiffOutcome, MissingHypothesis
 from netsim.grading.framework import Context
 
 MODULES: dict[str, str] = {
@@ -76,21 +71,18 @@ def run_in_check(ctx: Context, assignment: str, factory: Callable[..., Any],
                  **kw: Any) -> DiffOutcome:
     """Run the differential check inside a grader check and raise `CheckFailed` if it fails.
 
-    One differential check runs at a time (Hypothesis's state is global); the time spent
-    waiting for another submission's check is not charged to this one: the check's deadline
-    moves by the wait. Then search for at most about half of what is left and shrink within a
-    quarter (a short limit means fewer random sequences)."""
+    One differential check runs at a time in a process (Hypothesis's state is global); the
+    time spent waiting for another thread's check is not charged to this one: the check's
+    deadline moves by the wait. The search must finish its fixed number of sequences within
+    most of what is left of the check's time limit (the rest is for shrinking a failure)."""
     waited = time.monotonic()
     with EXPLORING:
         ctx.session.deadline += time.monotonic() - waited
         opts = dict(kw)
-        left = ctx.session.deadline - time.monotonic()
-        if left > 0:
-            opts["budget"] = min(float(opts.get("budget", 8.0)), 0.5 * left)
-            opts["shrink_budget"] = min(float(opts.get("shrink_budget", 3.0)), 0.25 * left)
-        # up to 80% of what is left to reach the minimum number of sequences (busy machine)
-        with min_examples_until(time.monotonic() + 0.8 * max(left, 0.0)):
-            outcome = check(assignment, factory, **opts)
+        left = max(ctx.session.deadline - time.monotonic(), 0.0)
+        opts.setdefault("budget", 0.75 * left)
+        opts.setdefault("shrink_budget", min(3.0, 0.2 * left))
+        outcome = check(assignment, factory, **opts)
     ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
     outcome.raise_if_failed()
     return outcome

@@ -242,7 +242,7 @@ def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = h
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = ArpTable, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 5,
           size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """Random call sequences on `candidate(**params)` and the reference, then (with `size`)

@@ -174,7 +174,7 @@ SPEC = Spec("01-checksum-tcp-parsing", "", "", examples, observe, RULES,
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = Reference, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 1) -> DiffOutcome:
     """`candidate()` returns an object with the three functions (the student's module, or a
     proxy to it)."""

@@ -234,8 +234,8 @@ class DiffOutcome:
     def raise_if_failed(self) -> None:
         """Raise the framework's `CheckFailed` (for use inside a grader's check)."""
         if not self.passed:
-            raise CheckFailed(self.message, expected=self.expected, got=self.got,
-                              hint=self.hint, script=self.script)
+            raise CheckFailed(self.message, expected=self.expected or None,
+                              got=self.got or None, hint=self.hint, script=self.script or None)
 
 
 def _delete_steps(spec: Spec, candidate: Callable[..., Any],
@@ -291,59 +291,26 @@ def _seed_only() -> Iterator[None]:
 
 
 class _Exploring:
-    """One exploration at a time (re-entrant: a grader check holds it while it waits its
-    turn): across this process's threads, and across processes when `shared` is set (by
-    `share_exploring`, in the worker processes of `supervisor.grade_many`). A search's budget
-    is wall time, so two at once would each compare fewer random sequences."""
+    """One exploration at a time in this process (re-entrant: a grader check holds it while it
+    waits its turn): `_seed_only` patches Hypothesis's module state, which checks graded in
+    several threads would otherwise race on."""
 
     def __init__(self) -> None:
         self._local = threading.RLock()
-        self.shared: Any = None  # a multiprocessing RLock, or None
 
     def __enter__(self) -> _Exploring:
         self._local.acquire()
-        if self.shared is not None:
-            self.shared.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.shared is not None:
-            self.shared.release()
         self._local.release()
 
 
 EXPLORING = _Exploring()
 
 
-def share_exploring(lock: Any) -> None:
-    """Make `EXPLORING` also hold `lock` (a multiprocessing RLock shared by worker processes;
-    call once per process, before any check runs)."""
-    EXPLORING.shared = lock
-
-
-MIN_EXAMPLES = 10  # sequences that must all agree before a differential check passes
-
-
-_FLOOR_UNTIL = [0.0]  # see `min_examples_until`
-
-
-@contextlib.contextmanager
-def min_examples_until(deadline: float) -> Iterator[None]:
-    """While held, a search that has not yet run `MIN_EXAMPLES` sequences may go past its
-    `budget`, up to the `time.monotonic()` value `deadline`: on a busy machine the check then
-    compares enough sequences to decide, if its time limit allows (a grader check passes the
-    part of its limit it can spare)."""
-    with EXPLORING:
-        saved = _FLOOR_UNTIL[0]
-        _FLOOR_UNTIL[0] = deadline
-        try:
-            yield
-        finally:
-            _FLOOR_UNTIL[0] = saved
-
-
 class _OutOfTime(BaseException):
-    """The time budget is spent (raised through Hypothesis, caught by `explore`)."""
+    """The time limit is spent (raised through Hypothesis, caught by `explore`)."""
 
 
 def explore(spec: Spec, candidate: Callable[..., Any],
@@ -351,10 +318,13 @@ def explore(spec: Spec, candidate: Callable[..., Any],
             budget: float = 8.0, shrink_budget: float = 3.0, seed: int = 0) -> DiffOutcome:
     """Search for a sequence on which the candidate disagrees with every reference.
 
-    Reproducible (a fixed seed, no example database); bounded by `max_examples` and by
-    `budget` seconds of wall time in all, of which shrinking gets at most `shrink_budget`
-    after the first failure (once spent, the shortest failure found so far is reported).
-    Reproducible as long as the budget is not reached: a slow machine may stop sooner.
+    The same `max_examples` sequences for every candidate and on every machine (a fixed seed,
+    no example database; fewer only when Hypothesis runs out of distinct ones), so the verdict
+    does not depend on the machine's speed: a pass means all of them agreed. `budget` is a
+    time limit (seconds of wall time): a search that has not finished its sequences by then
+    fails, saying so (a slow candidate or a very busy machine), and never passes on fewer.
+    After the first failure, shrinking gets at most `shrink_budget` seconds; the shortest
+    failure found by then is reported.
     """
     hyp = _hypothesis()
     from hypothesis import strategies as st  # noqa: F401 - imported for the spec modules
@@ -363,18 +333,17 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     tally = [0]
     count = [0]
     best: list[Mismatch] = []
+    out_of_time = [False]
 
     class _Found(Exception):
         pass
 
     first_failure = [0.0, 0]
 
-    needed = min(MIN_EXAMPLES, max_examples)
-
     def body(example: Example) -> None:
         now = time.monotonic()
-        if now - start > budget and (count[0] >= needed or best or now > _FLOOR_UNTIL[0]) \
-                or best and now - first_failure[0] > shrink_budget:
+        if best and now - first_failure[0] > shrink_budget or not best and now - start > budget:
+            out_of_time[0] = not best
             raise _OutOfTime  # a BaseException: Hypothesis stops searching and shrinking
         count[0] += 1
         found = run_example(spec, candidate, references, example, tally)
@@ -406,12 +375,13 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     if best:
         best[0] = _delete_steps(spec, candidate, references, best[0], tally)
     seconds = time.monotonic() - start
-    if not best and count[0] < needed:
-        # Out of time before enough sequences ran (a slow candidate, or a loaded machine
-        # leaving the check little time): too little was compared to award the points.
-        message = (f"only {count[0]} random sequence(s) finished in the {seconds:.1f} s this "
-                   f"check had; at least {needed} must agree with the reference to pass "
-                   "(each call should take microseconds; if the machine was busy, grade again)")
+    if out_of_time[0]:
+        # Out of time before every sequence ran (a slow candidate, or a loaded machine): a
+        # pass on fewer would depend on the machine's speed, so this is not one.
+        message = (f"only {count[0]} of the {max_examples} random sequences finished in the "
+                   f"{seconds:.1f} s this check had; all of them must agree with the reference "
+                   "to pass (each call should take microseconds; if the machine was busy, "
+                   "grade again, or with a longer --timeout)")
         return DiffOutcome(False, message, count[0], tally[0], seconds, message=message)
     if not best:
         return DiffOutcome(True, "", count[0], tally[0], seconds)

@@ -205,7 +205,7 @@ SPEC = Spec("12-dv-router", "dv", "DvRouter", examples, observe, RULES, construc
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = DvTable, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 12, size: Any = None) -> DiffOutcome:
     """Random call sequences on `candidate` and on netsim's `DvTable`."""
     return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,

@@ -196,7 +196,7 @@ SPEC = Spec("08-network-interface", "nic", "NetworkInterface", examples, observe
 
 
 def check(candidate: Callable[..., Any], ref: Callable[..., Any] = reference, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 80, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 8, size: Any = None) -> DiffOutcome:
     """Random call sequences on `candidate(mac=..., ip=..., **params)` and the reference."""
     return explore(SPEC, candidate, [ref], max_examples=max_examples, budget=budget,

@@ -160,7 +160,7 @@ def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = he
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = SegmentReassembler, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 100, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 3,
           size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """Random insert sequences on `candidate()` and `reference()`, compared step by step,

@@ -242,7 +242,7 @@ SPEC = Spec("04-reno", "cc", "MyReno", examples, observe, RULES,
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = Reno, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 4) -> DiffOutcome:
     """Random event sequences on `candidate()` and on Reno and its accepted variants."""
     return explore(SPEC, candidate, [reference, *ACCEPTED], max_examples=max_examples,

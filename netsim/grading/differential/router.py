@@ -218,7 +218,7 @@ SPEC = Spec("09-router", "router", "Router", examples, observe, RULES, diagnose=
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Router, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 9, size: Any = None) -> DiffOutcome:
     """Random call sequences on `candidate()` and the reference (and the accepted variant)."""
     return explore(SPEC, candidate, [reference, *ACCEPTED[1:]], max_examples=max_examples,

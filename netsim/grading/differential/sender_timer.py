@@ -186,7 +186,7 @@ SPEC = Spec("07b-sender-timer", "s", "Sender", examples, observe, RULES, valid=v
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = LabSender, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 7) -> DiffOutcome:
     """Random sequences on the senders `candidate(**params)` and `reference(**params)` make,
     compared step by step."""

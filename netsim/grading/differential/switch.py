@@ -125,7 +125,7 @@ SPEC = Spec("11-learning-switch", "switch", "LearningSwitch", examples, observe,
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = LearningTable, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 120, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 11, size: Any = None) -> DiffOutcome:
     """Random call sequences on `candidate` and on netsim's `LearningTable`."""
     return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,

@@ -172,7 +172,7 @@ def reference_module() -> Any:
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = reference_module, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 100, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 6) -> DiffOutcome:
     """Random sequences on the modules `candidate()` and `reference()` return, compared step
     by step."""

@@ -139,7 +139,7 @@ def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = he
 
 
 def check(candidate: Callable[[], Any], reference: Callable[[], Any] = StreamSender, *,
-          max_examples: int = 300, budget: float = 8.0, shrink_budget: float = 3.0,
+          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 7, size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """Random sequences on the senders `candidate()` and `reference()` make, compared step by
     step, then (with `size`, which measures what an object holds) the resource probe."""

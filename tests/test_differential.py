@@ -316,6 +316,22 @@ def test_dv_row_labels_from_the_candidate_are_escaped() -> None:
     assert "\\nPASS Score" in out.feedback and "x" * 300 not in out.feedback
 
 
+def test_dv_a_second_row_for_a_network_is_a_difference() -> None:
+    """A table with an extra, wrong row for a network before the right one does not pass:
+    the comparison kept only a label's last value, so the wrong row went unseen."""
+    from netsim.grading.differential import dv
+
+    class TwoRows(DvTable):
+        def table(self) -> list[Any]:
+            rows = super().table()
+            learnt = [r for r in rows if r[2] is not None]
+            # on no interface: sorted before the right row, which the comparison kept
+            return [(r[0], r[1], r[2], "") for r in learnt] + rows
+
+    out = dv.check(TwoRows, **BUDGET)
+    assert not out.passed, out.examples
+
+
 @pytest.mark.parametrize("assignment", sorted(differential.MODULES))
 def test_readme_states_how_many_sequences_run(assignment: str) -> None:
     """Each assignment's README gives the number of random sequences its check compares:

@@ -163,6 +163,11 @@ def _differs(want: Observation, got: Observation) -> list[str]:
     labels = [label for label, _ in want]
     out = [label for label, value in want if label not in gd or not same(value, gd[label])]
     out += [label for label, _ in got if label not in labels]
+    # a label the candidate gave twice (two rows for one network) differs, whatever the last
+    # one says: dict() above kept only that one
+    got_labels = [label for label, _ in got]
+    out += [label for i, label in enumerate(got_labels)
+            if label in got_labels[:i] and label not in out]
     return out
 
 

@@ -871,6 +871,8 @@ def test_values_from_the_student_side_are_checked() -> None:
         loads(b"[1]")
     text = clean_text("\x1b[31mred\x1b[0m\x00\x07 ok\u202e\n" + "y" * 10_000, 100)
     assert text.startswith("red ok\n") and "\x1b" not in text and "more characters" in text
+    # the direction marks reorder what a reader sees, like the overrides
+    assert clean_text("a\u200eb\u200fc\u061cd", 100) == "abcd"
 
 
 def test_a_value_of_the_wrong_type_fails_the_check_with_its_name(

@@ -33,7 +33,7 @@ MAX_INT_BITS = 128  # |an int| < 2**128
 TEXT_CAP = 4000  # characters of student-derived text per check in a report
 
 _CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|"
-                      r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
                       r"\ud800-\udfff\ufffe\uffff]")
 
 

@@ -52,6 +52,17 @@ def test_config_chooses_the_controller_and_initial_window() -> None:
         make_cc("vegas")
 
 
+def test_an_unknown_initial_window_is_refused_up_front() -> None:
+    """It was taken for RFC 5681's window, silently, whatever its spelling."""
+    with pytest.raises(UsageError, match="initial_window: 'IW10' is not 'rfc5681'"):
+        TcpConfig(initial_window="IW10")
+    for cls in (Reno, NewReno, Cubic):
+        with pytest.raises(UsageError, match="iw: 'bogus' is not"):
+            cls(iw="bogus")
+    with pytest.raises(UsageError, match="iw: 'iw4' is not"):
+        initial_window(1460, "iw4")
+
+
 # ---------------------------------------------------------------------- slow start
 def test_slow_start_with_abc_adds_at_most_two_smss_per_ack() -> None:
     # RFC 3465 §2.2 (L = 2) / RFC 5681 §3.1 (2): cwnd += min(N, L * SMSS)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from netsim.errors import UsageError
 from netsim.stack.tcp.congestion import CongestionControl, make_cc
+from netsim.stack.tcp.congestion.reno import IW_PRESETS
 from netsim.stack.tcp.reassembly import Reassembler, SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator, RtoEstimator
 from netsim.stack.tcp.tcp_receiver import StreamReceiver, TcpReceiver
@@ -125,6 +126,9 @@ class TcpConfig:
                 raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")
         if self.synack_retries < 0 or self.syn_retries < 0:
             raise UsageError("syn_retries/synack_retries: must be >= 0")
+        if self.initial_window not in IW_PRESETS:
+            raise UsageError(f"initial_window: {self.initial_window!r} is not 'rfc5681' (RFC 5681 "
+                             "§3.1) or 'iw10' (RFC 6928)")
 
     def new_cc(self) -> CongestionControl:
         if self.cc_factory is not None:

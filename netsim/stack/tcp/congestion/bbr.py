@@ -24,7 +24,7 @@ import math
 import random
 from collections import deque
 
-from netsim.stack.tcp.congestion.reno import initial_window
+from netsim.stack.tcp.congestion.reno import check_iw, initial_window
 from netsim.stack.tcp.rate_sample import RateSample
 
 STARTUP = "startup"
@@ -53,6 +53,7 @@ class Bbr:
     pacing_rate: float = 0.0
 
     def __init__(self, iw: str = "iw10", seed: int = 0) -> None:
+        check_iw(iw)
         self.iw_preset = iw
         self.mss = 1460
         self.cwnd = 0

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from netsim.errors import UsageError
+
+IW_PRESETS = ("rfc5681", "iw10")
+
+
+def check_iw(preset: object) -> None:
+    if preset not in IW_PRESETS:
+        raise UsageError(f"iw: {preset!r} is not 'rfc5681' (RFC 5681 §3.1) or 'iw10' (RFC 6928)")
+
 
 def initial_window(mss: int, preset: str = "rfc5681") -> int:
     """RFC 5681 §3.1 (IW by SMSS), or "iw10" (RFC 6928)."""
+    check_iw(preset)
     if preset == "iw10":
         return min(10 * mss, max(2 * mss, 14600))
     if mss > 2190:
@@ -23,6 +33,7 @@ class Reno:
     ABC_L = 2  # RFC 3465 §2.2: at most L*SMSS per ACK in slow start
 
     def __init__(self, iw: str = "rfc5681", ssthresh: int = 1 << 30) -> None:
+        check_iw(iw)
         self.iw_preset = iw
         self.mss = 1460
         self.cwnd = 0

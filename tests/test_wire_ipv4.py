@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from ipaddress import IPv4Address
 
 import pytest
@@ -131,6 +133,22 @@ def test_parse_accepts_bytearray_and_memoryview() -> None:
 def test_ip_from_bytes_gives_addresses() -> None:
     assert ip_from_bytes(b"\x0a\x00\x00\x01") == IPv4Address("10.0.0.1")
     assert ip_from_bytes(b"\x0a\x00\x00\x01") == ip_from_bytes(bytes([10, 0, 0, 1]))
+
+
+def test_interned_address_is_the_same_key_as_a_plain_one() -> None:
+    # The stack's interned addresses (netsim.wire.address) keep the stdlib's hash, so a
+    # user's IPv4Address finds what the stack stored, and the other way round; pickling and
+    # copying give back an equal address (pickled as a plain IPv4Address).
+    addr = ip_from_bytes(bytes([10, 0, 0, 7]))
+    plain = IPv4Address("10.0.0.7")
+    assert hash(addr) == hash(plain) and addr == plain
+    assert {addr: "x"}[plain] == "x" and {plain: "y"}[addr] == "y"
+    assert addr in {plain} and plain in frozenset((addr,))
+    assert ip_from_bytes(bytes([10, 0, 0, 8])) not in {plain}
+    back = pickle.loads(pickle.dumps(addr))
+    assert type(back) is IPv4Address and back == addr
+    assert copy.copy(addr) == addr and copy.deepcopy(addr) == addr
+    assert repr(addr) == "IPv4Address('10.0.0.7')"
 
 
 # --- malformed input: each error names what is wrong ----------------------------------------

@@ -179,8 +179,7 @@ class Stack(ForwardingHost):
             ipc["delivered"] += 1
             self.tcp.segment_input(frame.ip_src, dst, frame.seg, now, frame.ecn)
             return
-        if self.forwarding and frame.ttl > 1 and dst != LIMITED_BROADCAST and \
-                dst != iface.broadcast:
+        if self.forwarding and frame.ttl > 1 and dst not in iface.broadcasts:
             # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
             hop = self._lazy_hop(dst, frame.length - ETH_HEADER_LEN, now)
             if hop is not None:

@@ -11,6 +11,8 @@ from netsim.stack.netif import NetworkInterface
 from netsim.wire.ipv4 import intern_ip
 from netsim.wire.mac import MacAddress
 
+_LIMITED_BROADCAST = intern_ip("255.255.255.255")
+
 
 @dataclass(eq=False)
 class Interface:
@@ -35,11 +37,16 @@ class Interface:
     ip: IPv4Address = field(init=False)
     network: IPv4Network = field(init=False)
     broadcast: IPv4Address = field(init=False)
+    # The broadcast addresses a router does not forward a datagram to from here (the limited
+    # one and this network's), as a set: a lookup hashes in C (netsim.wire.address), where
+    # `dst != broadcast` runs ipaddress's __eq__ in Python, twice per forwarded frame
+    broadcasts: frozenset[IPv4Address] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.ip = intern_ip(self.address.ip)
         self.network = self.address.network
         self.broadcast = intern_ip(self.address.network.broadcast_address)
+        self.broadcasts = frozenset((_LIMITED_BROADCAST, self.broadcast))
 
     def join_group(self, group: IPv4Address) -> None:
         """Receive datagrams sent to the multicast `group` (RFC 1112: its MAC is

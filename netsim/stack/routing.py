@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from netsim.errors import UsageError
+from netsim.wire.ipv4 import intern_ip
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,9 @@ class RoutingTable:
             gateway: str | IPv4Address | None = None, metric: int = 0) -> Route:
         try:
             net = IPv4Network(network, strict=False) if isinstance(network, str) else network
-            gw = IPv4Address(gateway) if isinstance(gateway, str) else gateway
+            # (interned: the ARP cache looks the gateway up once per frame routed by it, and
+            # the interned address hashes cheaply: netsim.wire.address)
+            gw = None if gateway is None else intern_ip(gateway)
         except ValueError as exc:
             raise UsageError(f"route: {exc}") from None
         route = Route(net, interface, gw, metric)

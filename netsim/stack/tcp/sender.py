@@ -71,18 +71,19 @@ class Sender(SegmentOutput):
         state = self.state
         if state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK):
             return
-        if not self.fin_queued and self.snd_nxt == self.sender.data_end() and \
-                not self.sack_recovery:
+        # The end of the data written, asked of the send buffer once: nothing in here
+        # writes to it (the application does, between calls)
+        data_end = self.sender.data_end()
+        if not self.fin_queued and self.snd_nxt == data_end and not self.sack_recovery:
             return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
             self._sack_output(now)
-            if seq_diff(self._data_end(), self.snd_max) > 0 or not self.fin_queued:
+            if seq_diff(data_end, self.snd_max) > 0 or not self.fin_queued:
                 return
         mss = self.snd_mss
         sent = False
         while True:
             nxt = self.snd_nxt
-            data_end = self.sender.data_end()
             avail = seq_diff(data_end, nxt)
             if avail > 0:
                 flight = seq_diff(nxt, self.snd_una)
@@ -119,7 +120,7 @@ class Sender(SegmentOutput):
                         self.data_segs_out:
                     self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
                     n = min(n, self.cc.cwnd)
-                self._send_segment(nxt, n, now)
+                self._send_segment(nxt, n, now, data_end)
                 self._set_snd_nxt((nxt + n) & MASK)
                 sent = True
                 continue
@@ -136,15 +137,18 @@ class Sender(SegmentOutput):
         if sent and self.persist_at == INF:
             self._start_rto_if_stopped(now)
 
-    def _send_segment(self, seq: int, n: int, now: float) -> None:
-        """Send the `n` bytes written from `seq` on (new or again)."""
+    def _send_segment(self, seq: int, n: int, now: float, data_end: int = -1) -> None:
+        """Send the `n` bytes written from `seq` on (new or again); `data_end`: the send
+        buffer's `data_end()` when the caller has it."""
         payload = self.sender.payload(seq, n)
         if len(payload) != n:
             raise UsageError(f"sender: payload(seqno, {n}) gave {len(payload)} bytes; "
                              f"exactly {n} are held from that sequence number")
         retransmit = seq_lt(seq, self.snd_max)
         flags = ACK
-        if seq_diff(self.sender.data_end(), seq) == n:
+        if data_end < 0:
+            data_end = self.sender.data_end()
+        if seq_diff(data_end, seq) == n:
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
             self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)

@@ -14,9 +14,8 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Protocol
 
 import simpy
-from simpy.events import Event
 
-from netsim.simpy_fast import call_at, now_of
+from netsim.simpy_fast import Call, call_at, now_of
 from netsim.stack.host import Stack
 from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
@@ -75,7 +74,7 @@ class Node:
         else:
             port.attach(receive)  # e.g. a TAP: frames leave the process as bytes
         if announce:
-            def up(_ev: Event, iface: Interface = iface) -> None:
+            def up(_call: Call, iface: Interface = iface) -> None:
                 stack.bring_up(iface, env.now)
 
             call_at(env, env.now, up)
@@ -88,7 +87,7 @@ class Node:
             self._wake = when
             call_at(self.env, when, self._on_wake)
 
-    def _on_wake(self, _ev: Event) -> None:
+    def _on_wake(self, _call: Call) -> None:
         now = self.env.now
         if now < self._wake:
             return  # superseded by an earlier wake-up that already ran

@@ -12,6 +12,14 @@ SimPy 4.1's private layout:
 - ``env._now``: the current time, as a float attribute;
 - an `Event` whose ``callbacks`` is a list, ``_value`` is not PENDING and ``_ok`` is True is
   triggered: `step` runs its callbacks and passes it over (what `Timeout.__init__` does).
+  `step` reads nothing else of a successful event, so netsim's own callbacks go on the heap
+  as lighter objects that only look like one (`Call`, `Fifo`: a ``callbacks`` list and
+  ``_ok``), and `run`'s loop calls them directly.
+
+A link direction's frames arrive in the order they were sent: a `Fifo` keeps them, each with
+the event id it took when it was sent, and only the first is on the heap. The events run in
+the same order as if each had been pushed at once, over a heap of a few entries instead of
+one per frame in flight.
 
 `run` is `Environment.run` with `Environment.step` inlined in its loop (compiled in the
 compiled build): the loop runs once per event. It copies SimPy 4.1's `run` and `step`, which
@@ -25,10 +33,11 @@ installed SimPy no longer works this way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from heapq import heappop, heappush
 from operator import attrgetter
-from typing import Any, Final
+from typing import Any, Final, final
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
@@ -36,8 +45,8 @@ from simpy.events import NORMAL as _SIMPY_NORMAL
 from simpy.events import URGENT as _SIMPY_URGENT
 from simpy.events import Event
 
-__all__ = ["CHECKED_SIMPY", "NORMAL", "Triggered", "call_at", "next_time", "now_of", "run",
-           "schedule", "set_now", "value_of"]
+__all__ = ["CHECKED_SIMPY", "NORMAL", "Call", "Fifo", "Triggered", "call_at", "next_time",
+           "now_of", "post", "run", "schedule", "set_now", "value_of"]
 
 #: The SimPy versions (major.minor) these internals were checked against (see pyproject.toml).
 CHECKED_SIMPY: Final = ("4.1",)
@@ -65,17 +74,107 @@ class Triggered(Event):
         self._ok = True
 
 
+@final
+class Call:
+    """A call of ``fn(call)`` at a scheduled time: what netsim schedules for its own
+    callbacks, lighter than an `Event` (one object with two fields, no attribute dict, no
+    callback list). `run`'s loop calls ``fn`` directly; to SimPy's own `Environment.step`
+    (an environment that SimPy steps, e.g. netsim.live's) it looks like a triggered event
+    whose one callback is ``fn`` (``callbacks``, ``_ok``). It is not an `Event`: a process
+    cannot wait for it (schedule a `Triggered` for that)."""
+
+    __slots__ = ("fn", "value")
+
+    def __init__(self, fn: Callable[[Call], None], value: Any = None) -> None:
+        self.fn = fn
+        self.value = value
+
+    @property
+    def callbacks(self) -> list[Callable[[Call], None]] | None:
+        return [self.fn]
+
+    @callbacks.setter
+    def callbacks(self, value: list[Callable[[Call], None]] | None) -> None:
+        pass  # (Environment.step sets None before it runs them: nothing to forget)
+
+    @property
+    def _ok(self) -> bool:
+        return True
+
+
+def post(env: simpy.Environment, when: float, fn: Callable[[Call], None],
+         value: Any = None) -> None:
+    """Call ``fn(call)`` (``call.value`` is `value`) at the absolute time `when`, after the
+    events already scheduled for that time; `when` must not be in the past."""
+    heappush(env._queue, (when, NORMAL, next(env._eid), Call(fn, value)))  # type: ignore[misc]
+
+
+@final
+class Fifo:
+    """Calls of one function ``fn(value)`` at times that never decrease (a link direction's
+    deliveries, in the order they were sent), with only the earliest on the environment's
+    heap. Each call takes its place in the event order (its event id) when it is `push`-ed,
+    and reaches the heap with that id when the call before it runs, so events run in exactly
+    the order they would if each were pushed at once; the heap stays short (one entry per
+    `Fifo` instead of one per frame in flight), so each event costs fewer comparisons. The
+    heap entry is the `Fifo` itself: `run`'s loop calls `run_first`; to SimPy's own
+    `Environment.step` it looks like a triggered event, as a `Call` does."""
+
+    __slots__ = ("_queue", "_eid", "_fn", "_items")
+
+    def __init__(self, env: simpy.Environment, fn: Callable[[Any], None]) -> None:
+        self._queue: list[Any] = env._queue  # (SimPy never replaces these two)
+        self._eid: Iterator[int] = env._eid
+        self._fn = fn
+        self._items: deque[tuple[float, int, Any]] = deque()
+
+    def push(self, when: float, value: Any) -> None:
+        """Call ``fn(value)`` at `when`: not before the time of the previous push, nor now."""
+        eid = next(self._eid)
+        items = self._items
+        if not items:
+            heappush(self._queue, (when, NORMAL, eid, self))
+        items.append((when, eid, value))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def run_first(self) -> None:
+        """Make the first call (its time has come), after putting the next on the heap."""
+        items = self._items
+        value = items.popleft()[2]
+        if items:
+            when, eid, _ = items[0]
+            heappush(self._queue, (when, NORMAL, eid, self))
+        self._fn(value)
+
+    def _step(self, _event: Any) -> None:
+        self.run_first()
+
+    @property
+    def callbacks(self) -> list[Callable[[Any], None]] | None:
+        return [self._step]
+
+    @callbacks.setter
+    def callbacks(self, value: list[Callable[[Any], None]] | None) -> None:
+        pass
+
+    @property
+    def _ok(self) -> bool:
+        return True
+
+
 def schedule(env: simpy.Environment, when: float, event: Event) -> None:
     """Put an already-triggered `event` on `env`'s heap at the absolute time `when`, after
     the events already there for that time."""
     heappush(env._queue, (when, NORMAL, next(env._eid), event))  # type: ignore[misc]
 
 
-def call_at(env: simpy.Environment, when: float, callback: Callable[[Event], None]) -> None:
+def call_at(env: simpy.Environment, when: float, callback: Callable[[Call], None]) -> None:
     """Run `callback` at the absolute time `when` (exactly, with no float drift from adding a
-    delay to `now`; a time in the past means now)."""
+    delay to `now`; a time in the past means now). It is given a `Call`, not an `Event`."""
     now: float = env._now
-    schedule(env, when if when > now else now, Triggered(env, callback))
+    post(env, when if when > now else now, callback)
 
 
 def next_time(env: simpy.Environment) -> float:
@@ -131,6 +230,13 @@ def _step_until_stopped(env: simpy.Environment) -> None:
             raise EmptySchedule from None
         env._now = entry[0]
         event: Any = entry[3]
+        # (netsim's own callbacks never fail, and never stop the simulation)
+        if isinstance(event, Fifo):
+            event.run_first()
+            continue
+        if isinstance(event, Call):
+            event.fn(event)
+            continue
         callbacks: list[Any] = event.callbacks
         event.callbacks = None  # (no callback added while they run)
         callback: Any = None

@@ -20,11 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 import simpy
-from simpy.events import Event
 
 from netsim.errors import UsageError
 from netsim.node import Port
-from netsim.simpy_fast import call_at, now_of
+from netsim.simpy_fast import Call, call_at, now_of
 from netsim.stack.switch import Bridge
 from netsim.stack.timers import INF
 from netsim.wire.lazyframe import LazyFrame, as_bytes
@@ -132,7 +131,7 @@ class SwitchNode:
             self._wake = when
             call_at(self.env, when, self._on_wake)
 
-    def _on_wake(self, _ev: Event) -> None:
+    def _on_wake(self, _call: Call) -> None:
         now = self.env.now
         if now < self._wake:
             return  # superseded by an earlier wake-up that already ran

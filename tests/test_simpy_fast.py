@@ -135,3 +135,64 @@ def test_run_steps_through_events_as_simpy_run_does() -> None:
     assert ours == _trace_of(simpy.Environment.run)
     assert ("second callback", 4) in ours and "four" in ours
     assert any(item[0] == "raised" for item in ours if isinstance(item, tuple))
+
+
+def _fifo_model(run: object, use_fifo: bool) -> list[object]:
+    """Deliveries through a `Fifo` (or each pushed at once as a `Triggered`), interleaved
+    with SimPy timeouts and `Call`s at the same times, run by `run`."""
+    env = simpy.Environment()
+    seen: list[object] = []
+
+    def deliver(value: object) -> None:
+        seen.append((env.now, "fifo", value))
+        if value == "b":  # a push from inside a delivery, at the time of the one after it
+            send(0.3, "b2")
+
+    fifo = sf.Fifo(env, deliver)
+
+    def send(when: float, value: str) -> None:
+        if use_fifo:
+            fifo.push(when, value)
+        else:
+            sf.schedule(env, when, sf.Triggered(env, lambda ev: deliver(ev.value), value))
+
+    def proc() -> object:
+        yield env.timeout(0.1)
+        seen.append((env.now, "process"))
+        send(0.3, "d")
+        sf.post(env, 0.3, lambda call: seen.append((env.now, "call", call.value)), "x")
+        yield env.timeout(0.2)
+        seen.append((env.now, "process"))
+
+    send(0.1, "a")  # (before the process's first timeout: runs first at 0.1)
+    env.process(proc())
+    send(0.2, "b")
+    send(0.3, "c")
+    sf.call_at(env, 0.3, lambda _call: seen.append((env.now, "call_at")))
+    send(0.3, "c2")
+    run(env)  # type: ignore[operator]
+    return seen
+
+
+def test_a_fifo_runs_its_calls_in_the_order_of_pushing_each_at_once() -> None:
+    want = _fifo_model(sf.run, use_fifo=False)
+    assert [v[2] for v in want if v[1] == "fifo"] == ["a", "b", "c", "c2", "d", "b2"]
+    assert _fifo_model(sf.run, use_fifo=True) == want
+    # SimPy's own loop (Environment.step, as a LiveEnvironment's) runs Fifos and Calls too
+    assert _fifo_model(simpy.Environment.run, use_fifo=True) == want
+
+
+def test_a_fifo_keeps_one_heap_entry_and_calls_look_triggered_to_simpy() -> None:
+    env = simpy.Environment()
+    got: list[object] = []
+    fifo = sf.Fifo(env, got.append)
+    for i in range(5):
+        fifo.push(1.0 + i, i)
+    assert len(fifo) == 5 and len(env._queue) == 1 and sf.next_time(env) == 1.0
+    call = sf.Call(lambda _call: None, "v")
+    for event in (fifo, call):
+        assert event._ok and event.callbacks is not None and len(event.callbacks) == 1
+    env.run(until=2.5)
+    assert got == [0, 1] and len(fifo) == 3 and [e[0] for e in env._queue if e[3] is fifo] == [3.0]
+    sf.run(env)
+    assert got == [0, 1, 2, 3, 4] and not env._queue

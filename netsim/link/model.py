@@ -25,9 +25,11 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 
 Performance (DESIGN.md section 5): no SimPy process per frame. The transmitter is a ``busy_until``
 time and a deque of the start times of frames still waiting; each delivered copy costs exactly one
-event pushed on the SimPy heap at its absolute arrival time (so equal times keep send order, and
-frames are never reordered by floating-point rounding); a direction with a queue discipline adds
-one event per frame, the transmitter freeing. Randomness comes from separate streams per
+event at its absolute arrival time (so equal times keep send order, and frames are never
+reordered by floating-point rounding), taken from a `Fifo` of the direction's frames in flight
+that keeps only the first on the SimPy heap (netsim.simpy_fast; a frame held back by reordering
+is scheduled on its own); a direction with a queue discipline adds one event per frame, the
+transmitter freeing. Randomness comes from separate streams per
 direction *and* per impairment, so turning on, say, duplication does not change which frames a
 seed loses.
 """
@@ -40,7 +42,6 @@ from collections.abc import Callable
 from typing import Final
 
 import simpy
-from simpy.events import Event
 
 from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
@@ -48,7 +49,7 @@ from netsim.link.loss import LossModel, NoLoss
 from netsim.link.qdisc.base import Packet, QueueDisc
 from netsim.link.stats import DROP_REASONS, ETH_HEADER, LinkStats, flip_one_bit
 from netsim.link.streams import LinkWorld
-from netsim.simpy_fast import Triggered, now_of, schedule, value_of
+from netsim.simpy_fast import Call, Fifo, now_of, post
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 
 __all__ = ["DROP_REASONS", "ETH_HEADER", "Endpoint", "Link", "LinkConfig", "LinkStats"]
@@ -83,7 +84,10 @@ class Endpoint:
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks
         self._queue_hooks = link.queue_hooks
-        self._deliver_cb = self._deliver
+        # frames in flight in arrival order (all but those held back by reordering): one SimPy
+        # event at a time, for the first to arrive
+        self._arrivals = Fifo(self._env, self._deliver)
+        self._deliver_cb = self._deliver_call
         self._tx_done_cb = self._tx_done
         self._depart_cb = self._depart
 
@@ -240,7 +244,7 @@ class Endpoint:
             self._impaired_send(frame, index, now, arrival)
             return
         # Without jitter/reordering arrival times never decrease, so FIFO holds by construction.
-        schedule(env, arrival, Triggered(env, self._deliver_cb, frame))
+        self._arrivals.push(arrival, frame)
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -252,10 +256,10 @@ class Endpoint:
             self._depart_now(now, 0.0, number)
             return
         env = self._env
-        schedule(env, start, Triggered(env, self._depart_cb, (now, number)))
+        post(env, start, self._depart_cb, (now, number))
 
-    def _depart(self, event: Event) -> None:
-        enqueued, number = value_of(event)
+    def _depart(self, call: Call) -> None:
+        enqueued, number = call.value
         now = now_of(self._env)
         self._depart_now(now, now - enqueued, number)
 
@@ -290,14 +294,14 @@ class Endpoint:
             for hook in self._queue_hooks:
                 hook(now, self.name, now - pkt.enqueued, len(qdisc), pkt.marked)
         env = self._env
-        schedule(env, end, Triggered(env, self._tx_done_cb, None))
+        post(env, end, self._tx_done_cb)
         arrival = end + self._delay
         if self._impaired:
             self._impaired_send(pkt.frame, pkt.index, now, arrival)
         else:
-            schedule(env, arrival, Triggered(env, self._deliver_cb, pkt.frame))
+            self._arrivals.push(arrival, pkt.frame)
 
-    def _tx_done(self, event: Event) -> None:
+    def _tx_done(self, _call: Call) -> None:
         self._transmit_next(now_of(self._env))
 
     def _qdisc_drop(self, pkt: Packet, reason: str) -> None:
@@ -321,23 +325,29 @@ class Endpoint:
             stats.corrupted += 1
         if self._jitter:
             arrival += self._rng_jitter.random() * self._jitter
-        if self._reorder and self._rng_reorder.random() < self._reorder:
+        held = self._reorder and self._rng_reorder.random() < self._reorder
+        if held:
             # Held back; it does not move the FIFO floor, so later frames may overtake it.
             arrival += self._reorder_delay
             stats.reordered += 1
-        elif arrival < self._last_arrival:
-            arrival = self._last_arrival  # jitter alone never reorders
+            post(self._env, arrival, self._deliver_cb, frame)
         else:
-            self._last_arrival = arrival
-        env = self._env
-        cb = self._deliver_cb
-        schedule(env, arrival, Triggered(env, cb, frame))
+            if arrival < self._last_arrival:
+                arrival = self._last_arrival  # jitter alone never reorders
+            else:
+                self._last_arrival = arrival
+            self._arrivals.push(arrival, frame)
         if self._duplicate and self._rng_duplicate.random() < self._duplicate:
             stats.duplicated += 1
-            schedule(env, arrival, Triggered(env, cb, frame))
+            if held:
+                post(self._env, arrival, self._deliver_cb, frame)
+            else:
+                self._arrivals.push(arrival, frame)
 
-    def _deliver(self, event: Event) -> None:
-        frame: bytes | LazyFrame = value_of(event)
+    def _deliver_call(self, call: Call) -> None:
+        self._deliver(call.value)
+
+    def _deliver(self, frame: bytes | LazyFrame) -> None:
         peer = self.peer
         if peer._taps:
             now = now_of(self._env)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,6 +30,9 @@ from netsim.testing.live_host import (
     live_must_run,
     live_unavailable_reason,
 )
+
+if TYPE_CHECKING:
+    from model_grades import SharedGrades
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -141,3 +145,12 @@ def netsim_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def shared_grades(tmp_path_factory: pytest.TempPathFactory) -> SharedGrades:
+    """Submissions several test files grade (the model solutions, netsim's references), each
+    graded once per session (tests/model_grades.py)."""
+    from model_grades import SharedGrades
+
+    return SharedGrades(tmp_path_factory.mktemp("shared-grades"))

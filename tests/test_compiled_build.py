@@ -1,13 +1,15 @@
 """netsim's two builds, installed the way users install them, are the same netsim.
 
 Installing netsim compiles its hot path with mypyc when it can (setup.py; NETSIM_BUILD
-chooses). Two copies of the checkout are installed into two fresh virtualenvs: one as a wheel
-with NETSIM_BUILD=compiled (`pip install .`), one editable with NETSIM_BUILD=interpreted. The
-README's own install (./scripts/bootstrap.sh: editable, compiled by default) is the one the
-rest of the suite runs in. The same seeded commands run in both builds must give the same
-bytes: pcaps, JSON summaries and printed output. A student's replacement parts (docs/
-architecture.md §4) must still plug into the compiled stack: the reference solutions of the
-assignments score full marks through it. Installing takes minutes: these tests are slow.
+chooses). The compiled build compared here is the README's own install when the checkout holds
+it (./scripts/bootstrap.sh: editable, compiled by default, in place; .ci/run has just made it,
+and the rest of the suite runs in it), otherwise a wheel of a copy of the checkout installed
+into a fresh virtualenv with NETSIM_BUILD=compiled (`pip install .`). The interpreted build is
+a copy installed editable with NETSIM_BUILD=interpreted. The same seeded commands run in both
+builds must give the same bytes: pcaps, JSON summaries and printed output. A student's
+replacement parts (docs/architecture.md §4) must still plug into the compiled stack: the
+reference solutions of the assignments score full marks through it. scripts/compile.py
+rebuilds a stale build once. Installing and compiling take minutes: these tests are slow.
 """
 
 from __future__ import annotations
@@ -19,18 +21,25 @@ import subprocess
 import sys
 import sysconfig
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from model_grades import SharedGrades
 
 from netsim._build import (
     COMPILED_MODULES,
     ENV_VAR,
     compiled_files,
+    describe,
+    extensions_of,
     module_path,
     mypyc_sources,
+    stale_modules,
     why_not_compilable,
 )
+from netsim.grading.report import text_report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,29 +131,57 @@ def _install(python: Path, build: str, *target: str, **env: str) -> str:
     return result.stdout + result.stderr
 
 
-def _module_files(python: Path, modules: list[str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class Build:
+    """An install of netsim: the interpreter that runs it and, for a checkout's in-place
+    build, the checkout (put on PYTHONPATH, where it wins over any install)."""
+
+    python: Path
+    checkout: Path | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return _env(**({"PYTHONPATH": str(self.checkout)} if self.checkout else {}), **extra)
+
+
+def _module_files(build: Build, modules: list[str]) -> dict[str, str]:
     code = ("import importlib, json, sys; print(json.dumps({m: importlib.import_module(m)."
             "__file__ for m in sys.argv[1:]}))")
-    out = subprocess.run([str(python), "-W", "error::RuntimeWarning", "-c", code, *modules],
-                         capture_output=True, text=True, timeout=120, check=False,
-                         env=_env(), cwd=python.parent)
+    out = subprocess.run([str(build.python), "-W", "error::RuntimeWarning", "-c", code,
+                          *modules], capture_output=True, text=True, timeout=120, check=False,
+                         env=build.env(), cwd=build.python.parent)
     assert out.returncode == 0, out.stderr
     files: dict[str, str] = json.loads(out.stdout)
     return files
 
 
-# The fixture builds two virtualenvs and compiles the stack with mypyc: minutes on a loaded
+def _why_not_the_checkouts_build() -> str | None:
+    """None if this checkout holds a complete compiled build that is not older than its
+    sources (what ./scripts/bootstrap.sh leaves, and .ci/run has just run it), else why not."""
+    if _WHY_NOT is not None:
+        return _WHY_NOT
+    missing = [m for m in COMPILED_MODULES if not extensions_of(module_path(ROOT, m))]
+    if missing:
+        return f"not compiled in the checkout: {', '.join(missing[:3])}"
+    stale = stale_modules(ROOT)
+    return f"out of date in the checkout: {', '.join(stale)}" if stale else None
+
+
+# The fixture may build a virtualenv and compile the stack with mypyc: minutes on a loaded
 # machine, longer than the default 300 s per test
 pytestmark = pytest.mark.timeout(1200)
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The interpreter of each build's virtualenv: "compiled" (a wheel built with
-    NETSIM_BUILD=compiled) and "pure" (editable, NETSIM_BUILD=interpreted, over a checkout
-    that an earlier compiled build left a compiled module in)."""
-    compiled = _venv(tmp_path_factory.mktemp("compiled-venv"))
-    _install(compiled, "compiled", str(_copy_checkout(tmp_path_factory.mktemp("c"))))
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Build]:
+    """Each build: "compiled" (the checkout's own compiled build, see the module docstring,
+    or else a wheel built with NETSIM_BUILD=compiled) and "pure" (editable,
+    NETSIM_BUILD=interpreted, over a checkout that an earlier compiled build left a compiled
+    module in)."""
+    if _why_not_the_checkouts_build() is None:
+        compiled = Build(Path(sys.executable), ROOT)
+    else:
+        compiled = Build(_venv(tmp_path_factory.mktemp("compiled-venv")))
+        _install(compiled.python, "compiled", str(_copy_checkout(tmp_path_factory.mktemp("c"))))
     pure = _venv(tmp_path_factory.mktemp("pure-venv"))
     checkout = _copy_checkout(tmp_path_factory.mktemp("p"))
     leftover = Path(_module_files(compiled, ["netsim.stack.tcp.sack"])["netsim.stack.tcp.sack"])
@@ -152,20 +189,20 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         leftover.name))
     _install(pure, "interpreted", "-e", str(checkout))
     assert compiled_files(checkout) == [], "the editable install left a compiled module"
-    return {"pure": pure, "compiled": compiled}
+    return {"pure": Build(pure), "compiled": compiled}
 
 
-def run(python: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = _env(PYTHONWARNINGS="error::RuntimeWarning")
-    return subprocess.run([str(python), "-m", "netsim", *args], capture_output=True,
+def run(build: Build, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = build.env(PYTHONWARNINGS="error::RuntimeWarning")
+    return subprocess.run([str(build.python), "-m", "netsim", *args], capture_output=True,
                           text=True, timeout=300, check=False, env=env,
-                          cwd=cwd or python.parent)
+                          cwd=cwd or build.python.parent)
 
 
 @pytest.mark.slow
 @needs_compiler
 def test_each_install_runs_the_build_it_was_asked_for_and_says_so(
-        builds: dict[str, Path], tmp_path: Path) -> None:
+        builds: dict[str, Build], tmp_path: Path) -> None:
     n = len(COMPILED_MODULES)
     out = run(builds["compiled"], "--version")
     assert out.returncode == 0, out.stderr
@@ -189,13 +226,13 @@ def test_each_install_runs_the_build_it_was_asked_for_and_says_so(
     out = _install(python, "", "-v", str(checkout), CC="no-such-cc")
     assert out.count("netsim: installing the interpreted build") == 1, out[-3000:]
     assert "no C compiler (no-such-cc is not on PATH)" in out
-    assert "(pure Python)" in run(python, "--version").stdout
+    assert "(pure Python)" in run(Build(python), "--version").stdout
 
 
 @pytest.mark.slow
 @needs_compiler
 def test_compiled_and_pure_give_the_same_capture_and_summary(
-        builds: dict[str, Path], tmp_path: Path) -> None:
+        builds: dict[str, Build], tmp_path: Path) -> None:
     # every impairment, SACK recovery and timeouts: most of the per-packet code runs
     args = ["sim", "--bytes", "3MB", "--loss", "0.03", "--reorder", "0.02", "--duplicate",
             "0.01", "--corrupt", "0.01", "--jitter", "1ms", "--seed", "11", "--json"]
@@ -214,7 +251,7 @@ def test_compiled_and_pure_give_the_same_capture_and_summary(
 
 @pytest.mark.slow
 @needs_compiler
-def test_compiled_ping_and_traceroute_print_the_same_lines(builds: dict[str, Path]) -> None:
+def test_compiled_ping_and_traceroute_print_the_same_lines(builds: dict[str, Build]) -> None:
     for args in (["ping", "-c", "20", "-i", "20ms", "--hops", "2", "--loss", "0.2", "--seed",
                   "3"],
                  ["traceroute", "--hops", "3", "--seed", "3"]):
@@ -226,7 +263,7 @@ def test_compiled_ping_and_traceroute_print_the_same_lines(builds: dict[str, Pat
 @pytest.mark.slow
 @needs_compiler
 def test_a_stale_compiled_module_warns_until_compile_py_rebuilds_or_removes_it(
-        builds: dict[str, Path], tmp_path: Path) -> None:
+        builds: dict[str, Build], tmp_path: Path) -> None:
     # A checkout (sources next to a pyproject.toml) holding the compiled build, as an
     # editable install leaves it: the compiled modules are newer than the sources.
     installed = Path(_module_files(builds["compiled"], ["netsim"])["netsim"]).parent
@@ -240,7 +277,7 @@ def test_a_stale_compiled_module_warns_until_compile_py_rebuilds_or_removes_it(
         os.utime(ext, (now - 100, now - 100))
 
     def netsim(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(builds["compiled"]), "-m", "netsim", *args],
+        return subprocess.run([str(builds["compiled"].python), "-m", "netsim", *args],
                               capture_output=True, text=True, timeout=120, check=False,
                               env=_env(PYTHONPATH=str(checkout)), cwd=tmp_path)
 
@@ -301,13 +338,52 @@ REFERENCES = {
 }
 
 
+def _this_session_runs(build: Build) -> bool:
+    """Whether `build` is the netsim this test session runs: the checkout's own compiled
+    build, imported from it."""
+    import netsim
+
+    return (build.checkout == ROOT and Path(netsim.__file__).resolve().parent == ROOT / "netsim"
+            and "compiled with mypyc" in describe())
+
+
+@pytest.fixture(scope="module")
+def references_graded(builds: dict[str, Build], tmp_path_factory: pytest.TempPathFactory,
+                      request: pytest.FixtureRequest, shared_grades: SharedGrades
+                      ) -> dict[str, tuple[bool, str]]:
+    """For each selected assignment: whether its reference file scored full marks in the
+    compiled build, and the report. When that build is the one this session runs, the
+    session's own grading of the same files (shared with tests/test_grading.py, in one
+    parallel batch) is the check; otherwise `netsim grade` in that build's environment, one
+    process per core at a time."""
+    chosen = sorted({item.callspec.params["assignment"] for item in request.session.items
+                     if getattr(item, "originalname", "") == _PLUG_TEST
+                     and item.module is request.module})
+    if _this_session_runs(builds["compiled"]):
+        reports, _ = shared_grades.references({a: REFERENCES[a] for a in chosen}, [])
+        return {a: (rep.full_marks, text_report(rep)) for a, rep in reports.items()}
+
+    def grade(assignment: str) -> tuple[bool, str]:
+        folder = tmp_path_factory.mktemp(assignment)
+        student = folder / "student.py"
+        student.write_text(REFERENCES[assignment])
+        try:
+            out = run(builds["compiled"], "grade", assignment, str(student), cwd=folder)
+        except subprocess.TimeoutExpired as exc:
+            return False, f"timed out: {exc}"
+        return out.returncode == 0 and "100%" in out.stdout, out.stdout + out.stderr
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(chosen), os.cpu_count() or 1))) as pool:
+        return dict(zip(chosen, pool.map(grade, chosen), strict=True))
+
+
+_PLUG_TEST = "test_student_parts_plug_into_the_compiled_stack"
+
+
 @pytest.mark.slow
 @needs_compiler
 @pytest.mark.parametrize("assignment", sorted(REFERENCES))
-def test_student_parts_plug_into_the_compiled_stack(builds: dict[str, Path], tmp_path: Path,
-                                                     assignment: str) -> None:
-    student = tmp_path / "student.py"
-    student.write_text(REFERENCES[assignment])
-    out = run(builds["compiled"], "grade", assignment, str(student), cwd=tmp_path)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "100%" in out.stdout
+def test_student_parts_plug_into_the_compiled_stack(
+        references_graded: dict[str, tuple[bool, str]], assignment: str) -> None:
+    full_marks, report = references_graded[assignment]
+    assert full_marks, report

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from model_grades import SharedGrades
 
 from netsim.cli import main
 from netsim.grading import ASSIGNMENTS, get_assignment, resolve_name
@@ -546,14 +547,12 @@ FULLY_GRADED = {"backoff_not_doubling", "abc_missing"}
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
-    """Every submission graded once, in parallel: keys 'ref:A', 'starter:A', 'wrong:NAME'."""
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           shared_grades: SharedGrades) -> dict[str, GradeReport]:
+    """Every submission graded once, in parallel: keys 'ref:A', 'starter:A', 'wrong:NAME'.
+    The references are shared with tests/test_compiled_build.py (tests/model_grades.py)."""
     tmp = tmp_path_factory.mktemp("submissions")
     jobs: list[tuple[str, str, str]] = []
-    for a, src in REFERENCES.items():
-        p = tmp / f"ref_{a.split('-')[0]}.py"
-        p.write_text(src)
-        jobs.append((f"ref:{a}", a, str(p)))
     for a in ASSIGNMENTS:
         starter = LESSONS / "assignments" / a / get_assignment(a).filename
         helpers = get_assignment(a).helpers
@@ -575,8 +574,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
         # (the others would cost minutes), unless another test reads the whole report
         items.append((a, str(p)) if name in FULLY_GRADED
                      else (a, str(p), {"only": [check], "compare_copies": False}))
-    reports = grade_many(items, timeout=20.0)
-    out = {key: rep for (key, _, _), rep in zip(jobs, reports, strict=True)}
+    refs, reports = shared_grades.references(REFERENCES, items)
+    out = {f"ref:{a}": rep for a, rep in refs.items()}
+    out |= {key: rep for (key, _, _), rep in zip(jobs, reports, strict=True)}
     hostile = []
     for name, (a, src) in HOSTILE.items():
         p = tmp / f"hostile_{name}.py"

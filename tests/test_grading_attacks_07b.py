@@ -7,16 +7,14 @@ is: sandbox, proxy, codec, checks.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from model_grades import SharedGrades
 
 from netsim.grading import get_assignment
 from netsim.grading.framework import GradeReport
 from netsim.grading.report import text_report
-from netsim.grading.supervisor import grade_many
 
-ROOT = Path(__file__).resolve().parent.parent
 LAB = "from netsim.stack.tcp.lab_sender import LabSender\n"
 SIMS = {"simulation_lossy_link", "netsim_tcp"}
 ALL = {c.name for c in get_assignment("07b-sender-timer").checks}
@@ -81,17 +79,17 @@ class Sender(LabSender):  # in_flight() right only every other call
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           shared_grades: SharedGrades) -> dict[str, GradeReport]:
     folder = tmp_path_factory.mktemp("attacks07b")
     files = {}
     for name, (src, _, _) in ATTACKS.items():
         files[name] = folder / f"{name}.py"
         files[name].write_text(src)
-    files["model"] = folder / "model.py"
-    files["model"].write_text((ROOT / "lessons" / "teachers" / "solutions" / "sender.py")
-                              .read_text())
-    reps = grade_many([("07b-sender-timer", str(p)) for p in files.values()], timeout=20.0)
-    return dict(zip(files, reps, strict=True))
+    # the model (lessons/teachers/solutions/sender.py), graded once per session
+    models, reps = shared_grades.models(["07b-sender-timer"],
+                                      [("07b-sender-timer", str(p)) for p in files.values()])
+    return {**dict(zip(files, reps, strict=True)), "model": models["07b-sender-timer"]}
 
 
 def test_the_model_solution_keeps_full_marks(graded: dict[str, GradeReport]) -> None:

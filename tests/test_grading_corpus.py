@@ -11,7 +11,8 @@ Everything is graded once, in parallel, by a module-scoped fixture; a wrong impl
 grading stops at its first failing check (the only one these tests read) and leaves out the
 comparison behind the "looks like a copy" note (no test here reads it; these files are near
 copies of the solutions, so it cost most of a second of CPU each), a model solution's runs
-every check.
+every check. The models' reports are shared with the other grading tests (tests/
+model_grades.py: each model is graded once per session).
 """
 
 from __future__ import annotations
@@ -21,23 +22,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from model_grades import SOLUTION_FILES, SOLUTIONS, Job, SharedGrades
 
 from netsim.grading import ASSIGNMENTS, get_assignment
 from netsim.grading.framework import GradeReport
 from netsim.grading.report import text_report
-from netsim.grading.supervisor import grade_many
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "data" / "wrong_impls"
-SOLUTIONS = ROOT / "lessons" / "teachers" / "solutions"
-SOLUTION_FILES = {"01-checksum-tcp-parsing": "tcp_parsing.py",
-                  "02-rto-estimator": "rto_estimator.py", "03-reassembler": "reassembler.py",
-                  "04-reno": "my_reno.py", "05-arp-cache": "arp_cache.py",
-                  "06-tcp-receiver": "tcp_receiver.py", "07-tcp-sender": "tcp_sender.py",
-                  "07b-sender-timer": "sender.py",
-                  "08-network-interface": "network_interface.py", "09-router": "router.py",
-                  "10-tcp-peer": "tcp_peer.py",
-                  "11-learning-switch": "learning_switch.py", "12-dv-router": "dv_router.py"}
 CASES = sorted((p.parent.name, p) for p in CORPUS.glob("*/*.py"))
 # Not mistakes: other choices a README allows, each graded like a model solution
 ACCEPTED = sorted((p.parent.name, p) for p in (CORPUS.parent / "accepted_impls").glob("*/*.py"))
@@ -69,16 +61,18 @@ def staged(assignment: str, path: Path, tmp: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           shared_grades: SharedGrades) -> dict[str, GradeReport]:
     tmp = tmp_path_factory.mktemp("corpus")
-    wrong = [(a, staged(a, p, tmp)) for a, p in CASES]
-    right = [(a, str(SOLUTIONS / f)) for a, f in SOLUTION_FILES.items()]
-    right += [(a, staged(a, p, tmp)) for a, p in ACCEPTED]
-    reports = grade_many(wrong, timeout=20.0, stop_at_first_failure=True, compare_copies=False)
-    reports += grade_many(right, timeout=20.0)
-    keys = [str(p) for _, p in CASES] + [f for _, f in right[:len(SOLUTION_FILES)]] + \
-        [str(p) for _, p in ACCEPTED]
-    return dict(zip(keys, reports, strict=True))
+    first_failure = {"stop_at_first_failure": True, "compare_copies": False}
+    wrong: list[Job] = [(a, staged(a, p, tmp), first_failure) for a, p in CASES]
+    accepted: list[Job] = [(a, staged(a, p, tmp)) for a, p in ACCEPTED]
+    # the models with the rest, in one parallel batch (any graded earlier in the session, by
+    # the attack tests, are not graded again)
+    models, reports = shared_grades.models(list(SOLUTION_FILES), [*wrong, *accepted])
+    keys = [str(p) for _, p in CASES] + [str(p) for _, p in ACCEPTED]
+    return {**dict(zip(keys, reports, strict=True)),
+            **{str(SOLUTIONS / SOLUTION_FILES[a]): rep for a, rep in models.items()}}
 
 
 @pytest.mark.parametrize(("assignment", "path"), CASES,

@@ -16,12 +16,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from model_grades import SharedGrades
 
 from netsim.cli import main
 from netsim.grading import get_assignment
 from netsim.grading.framework import GradeReport
 from netsim.grading.report import gradescope_json, text_report
-from netsim.grading.supervisor import grade_many
 from netsim.stack.tcp.lab_peer import LabPeer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,19 +165,18 @@ class TcpPeer(LabPeer):  # never says the connection is over
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GradeReport]:
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           shared_grades: SharedGrades) -> dict[str, GradeReport]:
     folder = tmp_path_factory.mktemp("attacks10")
     files = {}
     for name, (src, _, _) in ATTACKS.items():
         files[name] = folder / f"{name}.py"
         files[name].write_text(src)
-    model = folder / "model"
-    model.mkdir()
-    for name in ("tcp_peer.py", *HELPERS):
-        shutil.copyfile(SOLUTIONS / name, model / name)
-    files["model"] = model / "tcp_peer.py"
-    reps = grade_many([("10-tcp-peer", str(p)) for p in files.values()], timeout=20.0)
-    return dict(zip(files, reps, strict=True))
+    # the model (lessons/teachers/solutions/tcp_peer.py with its sender.py and
+    # tcp_receiver.py), graded once per session
+    models, reps = shared_grades.models(["10-tcp-peer"],
+                                      [("10-tcp-peer", str(p)) for p in files.values()])
+    return {**dict(zip(files, reps, strict=True)), "model": models["10-tcp-peer"]}
 
 
 def test_the_model_solution_keeps_full_marks(graded: dict[str, GradeReport]) -> None:

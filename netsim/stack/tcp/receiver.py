@@ -22,6 +22,8 @@ to tell the peer (window, SACK blocks, when to ACK).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from netsim.errors import UsageError
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionClosed
@@ -39,6 +41,8 @@ from netsim.stack.tcp.states import (
 )
 from netsim.stack.timers import INF
 from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
+
+_AFTER_ANY = 1 << 64  # above any block's end: (idx, _AFTER_ANY) sorts after every (idx, end)
 
 
 class Receiver(RetransmitTimer):
@@ -294,19 +298,21 @@ class Receiver(RetransmitTimer):
             room -= 1
             self.stack.tcp_counts["dsack_sent"] += 1
         chosen: list[tuple[int, int]] = []
+        recent: list[int] = []  # the recent arrivals still held
         for idx in self._sack_recent:
-            for blk in held:
-                if blk[0] <= idx < blk[1] and blk not in chosen:
+            # blocks() is sorted and disjoint (the seam's contract): the block that holds
+            # idx, if any, is the last one starting at or before it
+            j = bisect_right(held, (idx, _AFTER_ANY)) - 1
+            if j >= 0 and idx < held[j][1]:
+                recent.append(idx)
+                blk = held[j]
+                if len(chosen) < room and blk not in chosen:
                     chosen.append(blk)
-                    break
-            if len(chosen) >= room:
-                break
         for blk in reversed(held):
             if len(chosen) >= room:
                 break
             if blk not in chosen:
                 chosen.append(blk)
-        self._sack_recent = [i for i in self._sack_recent if any(b[0] <= i < b[1]
-                                                                 for b in held)]
+        self._sack_recent = recent
         return first + tuple([((base + left) & MASK, (base + right) & MASK)
                               for left, right in chosen])

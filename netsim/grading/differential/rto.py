@@ -91,7 +91,7 @@ SPEC = Spec("02-rto-estimator", "est", "RtoEstimator", examples, observe, RULES,
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Rfc6298Estimator, *,
-          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
+          max_examples: int = 250, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 2) -> DiffOutcome:
     """Random sample/timeout sequences on `candidate(**params)` and the reference."""
     return explore(SPEC, candidate, [reference, _CountingEveryTimeout], max_examples=max_examples,

@@ -217,7 +217,7 @@ SPEC = Spec("10-tcp-peer", "p", "TcpPeer", examples, observe, RULES, valid=valid
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = LabPeer, *,
-          max_examples: int = 25, budget: float = 60.0, shrink_budget: float = 3.0,
+          max_examples: int = 40, budget: float = 60.0, shrink_budget: float = 3.0,
           seed: int = 10) -> DiffOutcome:
     """Random exchanges on the peers `candidate(**params)` and `reference(**params)` make,
     compared step by step."""

@@ -4,6 +4,7 @@ holds (for the resource probes)."""
 from __future__ import annotations
 
 import enum
+import ipaddress
 from typing import Any
 
 SHOW_LIMIT = 90  # characters of one value in the feedback (student values are capped)
@@ -11,10 +12,15 @@ SHOW_LIMIT = 90  # characters of one value in the feedback (student values are c
 
 def show(value: Any) -> str:
     """A value for the feedback: repr (so strings from student code are escaped), capped."""
-    if type(value).__module__ == "ipaddress" or type(value).__name__ == "MacAddress":
-        return str(value)
+    if isinstance(value, _ADDRESSES) or type(value).__module__ == "ipaddress" \
+            or type(value).__name__ == "MacAddress":
+        return str(value)  # (a subclass too: the stack's routes hold HashedIPv4Address)
     text = repr(value)
     return text if len(text) <= SHOW_LIMIT else text[:SHOW_LIMIT - 3] + "..."
+
+
+_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network,
+              ipaddress.IPv6Network, ipaddress.IPv4Interface, ipaddress.IPv6Interface)
 
 
 def plain(value: Any) -> Any:
@@ -22,8 +28,9 @@ def plain(value: Any) -> Any:
     addresses as strings, bytes-likes as bytes, sequences as lists (recursively)."""
     if isinstance(value, enum.Enum):
         return plain(value.value)
-    if type(value).__module__ == "ipaddress" or type(value).__name__ == "MacAddress":
-        return str(value)
+    if isinstance(value, _ADDRESSES) or type(value).__module__ == "ipaddress" \
+            or type(value).__name__ == "MacAddress":
+        return str(value)  # (a subclass too: the stack's routes hold HashedIPv4Address)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     if isinstance(value, bool | int | float | str) or value is None:

@@ -112,7 +112,8 @@ def check_config(prefixes: tuple[str, ...], max_interval: float, min_interval: f
     if min_interval is not None:
         _number("min_interval", min_interval)
     if lifetime is not None:
-        _number("lifetime", lifetime, whole=True)  # seconds, a 16-bit field (RFC 4861 §4.2)
+        # seconds; the Router Advertisement Message Format gives it 16 bits (RFC 4861 §4.2)
+        _number("lifetime", lifetime, whole=True)
     if isinstance(prefixes, str | bytes) or not isinstance(prefixes, tuple | list):
         raise UsageError(f"prefixes: {prefixes!r} is not a tuple of prefixes such as "
                          "('2001:db8:1::/64',)")

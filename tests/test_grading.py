@@ -995,3 +995,14 @@ def test_a_copy_of_a_large_reference_class_is_noted() -> None:
     asg = get_assignment("12-dv-router")
     notes = " ".join(similarity_notes(source, asg, asg.target))
     assert "looks like a copy" in notes and "DvRouter ~ netsim's netsim.stack.dv.DvTable" in notes
+
+
+def test_a_death_at_import_says_its_exit_status(tmp_path: Path) -> None:
+    """A sandbox that ends while importing says how it ended (a resource limit, a signal or
+    exit() look alike otherwise)."""
+    from netsim.grading.supervisor import grade_submission
+    dies = tmp_path / "rto_estimator.py"
+    dies.write_text("import os\nos._exit(3)\n")
+    rep = grade_submission("02-rto-estimator", dies)
+    assert rep.score == 0
+    assert "the process running your code died (exit status 3)" in rep.problem, rep.problem

@@ -161,13 +161,15 @@ def _start(session: Session, import_timeout: float, path: Path) -> tuple[str, st
         session.close()
         return "error", f"the grader could not start a sandbox for {name}: {exc}"
     except SandboxFault as exc:
+        code = session.box.proc.poll() if session.box is not None else None
         session.close()
         if exc.kind == "timeout":
             return "timeout", (f"importing {name} did not finish within "
                                f"{import_timeout:g} s (is there an endless loop at the top "
                                "level of your file?)")
+        died = "died" + (f" (exit status {code})" if code is not None else "")
         return "error", (f"importing {name}: the process running your code "
-                         + ("died" if exc.kind == "died" else f"failed ({exc.message})"))
+                         + (died if exc.kind == "died" else f"failed ({exc.message})"))
     if session.setup.get("not_dropped"):
         session.missing = f"not run as an unprivileged uid: {session.setup['not_dropped']}"
     return "", ""

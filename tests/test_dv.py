@@ -134,3 +134,22 @@ def test_a_route_tag_is_readvertised_with_its_route() -> None:
     assert rip["r2"].metric(far) == 2
     told = [e for e in sent if e.network == far]
     assert told and all(e.tag == 7 and e.metric == 2 for e in told)
+
+
+@pytest.mark.parametrize("table", ["reference", "model solution"])
+def test_deadline_after_expire_is_the_earliest_end_even_after_a_refresh(table: str) -> None:
+    """Assignment 12's contract: after expire(now), deadline() is exactly the earliest timer
+    end. A refreshed timeout moves it later; netsim's table once kept its stale lower bound
+    (6.0), so the grader marked a correct student's exact answer (7.0) wrong."""
+    cls = DvTable if table == "reference" else _solution()
+    dv = cls("poisoned_reverse", 6.0, 4.0)
+    dv.receive("eth0", "10.0.0.2", [("10.1.0.0/16", 1)], 1, 0.0)
+    dv.receive("eth0", "10.0.0.2", [("10.1.0.0/16", 1)], 1, 1.0)  # the timeout restarts
+    dv.expire(4.0)
+    assert dv.deadline() == 7.0
+    dv.receive("eth0", "10.0.0.2", [("10.1.0.0/16", 16)], 1, 5.0)  # unreachable: gc at 9
+    dv.expire(5.5)
+    assert dv.deadline() == 9.0
+    dv.receive("eth0", "10.0.0.3", [("10.1.0.0/16", 2)], 1, 6.0)  # replaced: gc stops
+    dv.expire(6.5)
+    assert dv.deadline() == 12.0

@@ -141,10 +141,13 @@ class DvTable:
         self.counts: Counter[str] = counts if counts is not None else Counter()
         self.on_change: OnChange = on_change or _no_change
         self._next_check = INF  # no timer ends before this (a lower bound)
+        self._exact = True  # and _next_check is the earliest end itself (as after expire)
 
     # ------------------------------------------------------------------ input
     def connect(self, network: str, interface: str, cost: int, now: float) -> None:
         route = _Route(network, cost, None, interface, INF)
+        if network in self.routes:
+            self._exact = False  # the route replaced may have held the earliest timer
         self.routes[network] = route
         self.on_change(now, route.row(), "connect")
 
@@ -168,6 +171,7 @@ class DvTable:
         same = route.next_hop == hop
         if same and metric < INFINITY:
             route.expires = now + self.timeout  # reinitialize the timeout
+            self._exact = False  # the earliest end may now be later than _next_check
         halfway = route.metric < INFINITY and \
             route.expires - now <= self.timeout / 2 and metric == route.metric
         if (same and metric != route.metric) or metric < route.metric or \
@@ -181,6 +185,7 @@ class DvTable:
             route.interface = interface
             route.expires = now + self.timeout
             route.gc_at = INF
+            self._exact = False
             route.changed = True
             self._next_check = min(self._next_check, route.expires)
             self.on_change(now, route.row(), "update")
@@ -196,13 +201,16 @@ class DvTable:
         route.metric = INFINITY
         route.expires = INF
         route.gc_at = now + self.garbage_collection
+        self._exact = False
         route.changed = True
         self._next_check = min(self._next_check, route.gc_at)
         self.on_change(now, route.row(), event)
 
     # ------------------------------------------------------------------ time
     def expire(self, now: float) -> None:
-        if now < self._next_check:
+        # after expire(), deadline() is the earliest end itself (the seam's contract), so the
+        # scan is skipped only while _next_check is known to be exact
+        if now < self._next_check and self._exact:
             return
         soonest = INF
         for net, route in list(self.routes.items()):
@@ -220,6 +228,7 @@ class DvTable:
                 else:
                     soonest = min(soonest, route.gc_at)
         self._next_check = soonest
+        self._exact = True
 
     def deadline(self) -> float | None:
         return None if self._next_check == INF else self._next_check

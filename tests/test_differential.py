@@ -345,3 +345,56 @@ def test_readme_states_how_many_sequences_run(assignment: str) -> None:
     text = (ROOT / "lessons" / "assignments" / assignment / "README.md").read_text()
     stated = {int(n) for n in re.findall(r"the same\s+(\d+)\s+(?:random|call|for)", text)}
     assert stated == {runs}, (assignment, stated, runs)
+
+
+class _LearnedAt(ArpTable):
+    """A correct cache that keeps when each entry was learned instead of when it expires:
+    expired once ``now - learned >= timeout`` (the README's "timeout seconds after its last
+    update"); next_deadline() names retries only (accepted)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.learned: dict[Any, float] = {}
+
+    def _expired(self, ip: Any, now: float) -> bool:
+        return ip in self.learned and now - self.learned[ip] >= self.timeout
+
+    def update(self, ip: Any, mac: Any, now: float, create: bool = True) -> list[bytes]:
+        out = super().update(ip, mac, now, create)
+        if ip in self._cache:
+            self._cache[ip] = (self._cache[ip][0], float("inf"))  # the expiry is ours
+            self.learned[ip] = now
+        return out
+
+    def lookup(self, ip: Any, now: float) -> Any:
+        if self._expired(ip, now):
+            del self._cache[ip], self.learned[ip]
+        return super().lookup(ip, now)
+
+    def poll(self, now: float) -> Any:
+        for ip in [ip for ip in self.learned if self._expired(ip, now)]:
+            del self._cache[ip], self.learned[ip]
+        return super().poll(now)
+
+    def next_deadline(self) -> float | None:
+        return min((p.next_retry for p in self._pending.values()), default=None)
+
+    def entries(self, now: float) -> dict[Any, Any]:
+        return {ip: mac for ip, (mac, _) in self._cache.items() if not self._expired(ip, now)}
+
+
+def test_arp_expiry_kept_as_the_update_time_passes() -> None:
+    """A cache that computes `now - learned >= timeout` is as right as one that keeps
+    `learned + timeout`: the checks' times are multiples of 1/8 s, exact in binary, so the
+    two agree. (With 0.1 s steps an entry learned at 1.3 s with timeout 1.0 was still alive
+    for it at 2.3 s, 2.3 - 1.3 being 0.9999999999999998, and 05 and 08 failed it.)"""
+    from netsim.stack.netif import EthernetArp
+
+    assert differential.check("05-arp-cache", _LearnedAt, max_examples=1000, budget=120.0,
+                              size=None).passed
+    for seed in (8, 1):
+        out = differential.check(
+            "08-network-interface",
+            lambda mac, ip, **kw: EthernetArp(mac, ip, _LearnedAt(**kw)),
+            max_examples=400, budget=120.0, seed=seed)
+        assert out.passed, out.feedback

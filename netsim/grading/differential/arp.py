@@ -107,8 +107,11 @@ def examples() -> Any:
             due = [t for t in (ref.next_deadline(),) if t is not None]
             due += [exp for _, exp in ref._cache.values()]  # noqa: SLF001 - trusted reference
             later = [t - now for t in due if t >= now]
+            # every time a multiple of 1/8 s (timeouts and intervals too): sums and
+            # differences of times are exact in binary, so `now >= updated + timeout` and
+            # `now - updated >= timeout` agree (at 0.1 s steps, 2.3 - 1.3 < 1.0)
             now += pick(draw, [round(x, 9) for x in later]
-                        + [0.0, 0.1, params["timeout"] / 2, params["retry_interval"],
+                        + [0.0, 0.125, params["timeout"] / 2, params["retry_interval"],
                            params["timeout"]])
             now = round(now, 9)
             ip = pick(draw, [IPS[0], IPS[0], IPS[1], IPS[2]])

@@ -164,7 +164,9 @@ def examples() -> Any:
         n = 0
         while more(draw, len(calls), 16, least=6):
             due = [t for t in (ref.next_deadline(),) if t is not None and t >= now]
-            now = round(now + pick(draw, [0.0, 0.1, *(t - now for t in due),
+            # multiples of 1/8 s, exact in binary: a cache that keeps the time of the last
+            # update (`now - updated >= timeout`) agrees with one that keeps the expiry
+            now = round(now + pick(draw, [0.0, 0.125, *(t - now for t in due),
                                           float(params["timeout"])]), 9)
             kind = pick(draw, ["send", "recv", "send", "recv", "tick"])
             n += 1

@@ -46,7 +46,8 @@ class MyReno:
 
     def on_loss(self, flight: int, now: float) -> None:
         """The third duplicate ACK: fast retransmit and enter fast recovery.
-        ssthresh = max(flight / 2, 2*mss); cwnd = ssthresh + 3*mss (RFC 5681 §3.2)."""
+        ssthresh = max(flight // 2, 2*mss), whole bytes (half the flight, rounded down);
+        cwnd = ssthresh + 3*mss (RFC 5681 §3.2)."""
         raise NotImplementedError("TODO: MyReno.on_loss")
 
     def on_partial_ack(self, acked: int, flight: int, now: float) -> None:
@@ -57,7 +58,7 @@ class MyReno:
         raise NotImplementedError("TODO: MyReno.on_recovery_end")
 
     def on_rto(self, flight: int, now: float) -> None:
-        """The retransmission timer expired: ssthresh = max(flight / 2, 2*mss) and
+        """The retransmission timer expired: ssthresh = max(flight // 2, 2*mss) and
         cwnd = 1 mss, the loss window (RFC 5681 §3.1)."""
         raise NotImplementedError("TODO: MyReno.on_rto")
 

@@ -398,3 +398,24 @@ def test_arp_expiry_kept_as_the_update_time_passes() -> None:
             lambda mac, ip, **kw: EthernetArp(mac, ip, _LearnedAt(**kw)),
             max_examples=400, budget=120.0, seed=seed)
         assert out.passed, out.feedback
+
+
+def test_dv_garbage_collection_may_count_from_the_timeouts_end() -> None:
+    """The RIP process calls expire() at each timer's end (deadline()), never later, so a
+    router may start a timed-out route's garbage collection at its timeout's end or at the
+    `now` of expire(): the same there. The check called expire(7.0) for a timeout that
+    ended at 6.0 and failed the first (deadline 10.0, reference 11.0); it now calls expire()
+    at every timer's end that time passes."""
+    from netsim.stack.dv import INFINITY
+
+    class GcFromTimeoutsEnd(DvTable):
+        def expire(self, now: float) -> None:
+            for route in list(self.routes.values()):
+                if route.metric < INFINITY and route.expires <= now:
+                    self._delete(route, route.expires, "timeout")
+            super().expire(now)
+
+    for seed in (12, 1):
+        out = differential.check("12-dv-router", GcFromTimeoutsEnd, max_examples=500,
+                                 budget=120.0, seed=seed)
+        assert out.passed, out.feedback

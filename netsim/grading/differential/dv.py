@@ -8,9 +8,10 @@ a LAN, one on each other interface) about seven networks, with metrics 1 to 16 a
 1, 2 or 5, with ``interface_down`` (and the network connected again), ``export`` of the
 vector for an interface or for a querier (``None``), whole or the changed routes only, and
 ``updates_sent``. Time goes on by nothing, a little, half the timeout, or to exactly when a
-route times out or is garbage collected; when a timer is due, ``expire(now)`` comes first, as
-the RIP process calls it. After each call it compares the table (its rows in any order),
-what ``export`` returned (in any order) and, after ``expire``, ``deadline()``.
+route times out or is garbage collected; ``expire(t)`` is called at the end of every timer
+that time passes (in order, before the next call), as the RIP process wakes for each one.
+After each call it compares the table (its rows in any order), what ``export`` returned (in
+any order) and, after ``expire``, ``deadline()``.
 """
 
 from __future__ import annotations
@@ -117,10 +118,18 @@ def examples() -> Any:
             step = pick(draw, [0.0, 1.0, timeout / 2, *(round(t - now, 9) for t in ends[:2]),
                                timeout + gc])
             now = round(now + step, 9)
+            # the RIP process wakes at each timer's end (deadline()), never later: expire()
+            # at every end that time passes, so no route is timed out or collected late (a
+            # late expire(now) would leave open whether garbage collection counts from now
+            # or from the timeout's end, which the README does not settle, nor need to)
             due = ref.deadline()
-            if due is not None and now >= due:
-                ref.expire(now)
-                calls.append(Call("expire", (("now", now),)))
+            while due is not None and due <= now:
+                ref.expire(due)
+                calls.append(Call("expire", (("now", due),)))
+                later = ref.deadline()
+                if later is not None and later <= due:
+                    break  # (the reference's deadline() is exact after expire)
+                due = later
             kind = pick(draw, ["receive", "export", "receive", "down", "sent", "receive"])
             iface = pick(draw, list(INTERFACES))
             if kind == "receive":

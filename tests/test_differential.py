@@ -419,3 +419,32 @@ def test_dv_garbage_collection_may_count_from_the_timeouts_end() -> None:
         out = differential.check("12-dv-router", GcFromTimeoutsEnd, max_examples=500,
                                  budget=120.0, seed=seed)
         assert out.passed, out.feedback
+
+
+def test_netif_tick_may_list_addresses_in_another_order() -> None:
+    """The README promises no order between addresses for tick()'s requests and given-up
+    datagrams (05's check sorts them too, and a student may use their own 05 cache): an
+    interface that lists them in the other order passes; one address's datagrams keep
+    theirs. (The check compared them in the reference's order and failed it.)"""
+    from netsim.stack.netif import EthernetArp, Ticked
+
+    class OtherOrder(EthernetArp):
+        def tick(self, now: float) -> Ticked:
+            result = self.arp.poll(now)
+            return Ticked([self._request(ip) for ip in reversed(result.requests)],
+                          [raw for _, packets in reversed(result.failed) for raw in packets])
+
+    for seed in (8, 1):
+        out = differential.check("08-network-interface", lambda mac, ip, **kw: OtherOrder(
+            mac, ip, ArpTable(**kw)), max_examples=400, budget=120.0, seed=seed)
+        assert out.passed, out.feedback
+
+    class DatagramsReversed(EthernetArp):
+        def tick(self, now: float) -> Ticked:
+            result = self.arp.poll(now)
+            return Ticked([self._request(ip) for ip in result.requests],
+                          [raw for _, packets in result.failed for raw in reversed(packets)])
+
+    out = differential.check("08-network-interface", lambda mac, ip, **kw: DatagramsReversed(
+        mac, ip, ArpTable(**kw)), max_examples=400, budget=120.0)
+    assert not out.passed and "failed" in out.script

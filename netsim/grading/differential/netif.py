@@ -9,7 +9,8 @@ another MAC, an unknown EtherType, a truncated frame), and ticks exactly at the 
 datagrams go to the neighbours and now and then to our own address (which a claim must not
 have taught a MAC for).
 After each call it compares what was returned: every frame (as tcpdump prints it, and its
-bytes), the datagram handed up, the datagrams given up on.
+bytes), the datagram handed up, the datagrams given up on (a tick's requests and given-up
+datagrams in any order between addresses, as the cache of 05 may poll them).
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def _frames(frames: Any) -> tuple[list[str], list[str]]:
                                            else repr(plain(f))[:40] for f in frames]
 
 
+def _as_bytes(value: Any) -> bytes:
+    return bytes(value) if isinstance(value, bytes | bytearray) else b""
+
+
 def observe(nic: Any, call: Call) -> Observation:
     out = getattr(nic, call.method)(*call.values())
     if call.method == "send_datagram":
@@ -144,6 +149,13 @@ def observe(nic: Any, call: Call) -> Observation:
                 ("frame bytes", raw)]
     if call.method == "tick":
         frames, failed = fields(out, ("frames", "failed"))
+        # no order between addresses (README; 05's check sorts them too): the requests by
+        # their bytes, the datagrams given up by destination, stably (one address's own keep
+        # the order they came in)
+        if isinstance(frames, list | tuple):
+            frames = sorted(frames, key=_as_bytes)
+        if isinstance(failed, list | tuple):
+            failed = sorted(failed, key=lambda d: _as_bytes(d)[16:20])
         shown, raw = _frames(frames or [])
         return [("returned", {"frames": shown, "failed": plain(list(failed or []))}),
                 ("frame bytes", raw)]

@@ -448,3 +448,20 @@ def test_netif_tick_may_list_addresses_in_another_order() -> None:
     out = differential.check("08-network-interface", lambda mac, ip, **kw: DatagramsReversed(
         mac, ip, ArpTable(**kw)), max_examples=400, budget=120.0)
     assert not out.passed and "failed" in out.script
+
+
+def test_sender_timer_carried_over_gets_a_hint_naming_the_restart() -> None:
+    """A sender whose timer keeps the time past the RTO after an expiry (the README says it
+    starts again from 0 at that tick) is told so, not that the timer runs on an ACK."""
+    class CarriesOver(LabSender):
+        def tick(self, elapsed: float) -> Any:
+            if self._timer is not None and self._timer + elapsed >= self._rto:
+                over = self._timer + elapsed - self._rto
+                out = super().tick(elapsed)
+                self._timer = over
+                return out
+            return super().tick(elapsed)
+
+    out = differential.check("07b-sender-timer", CarriesOver, **BUDGET)
+    assert not out.passed and out.hint is not None and "beyond the RTO" in out.hint, \
+        out.feedback

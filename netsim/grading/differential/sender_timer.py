@@ -159,6 +159,11 @@ def diagnose(m: Mismatch) -> str | None:
     want, got = dict(m.want), dict(m.got)
     if call.method == "tick" and "returned" in m.differs:
         w, g = want.get("returned"), got.get("returned")
+        before = dict(m.agreed[-1]).get("returned") if m.agreed else None
+        if w == [] and g and len(m.calls) > 1 and m.calls[-2].method == "tick" and before:
+            return ("the timer starts again from zero at the tick that saw it expire: the "
+                    "part of that tick's elapsed beyond the RTO does not count (RFC 6298 "
+                    "(5.6))")
         if w == [] and g:
             return ("the timer runs only while something is outstanding, and restarts from "
                     "zero on an ACK of new data (RFC 6298 (5.2), (5.3))")

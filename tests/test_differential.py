@@ -465,3 +465,21 @@ def test_sender_timer_carried_over_gets_a_hint_naming_the_restart() -> None:
     out = differential.check("07b-sender-timer", CarriesOver, **BUDGET)
     assert not out.passed and out.hint is not None and "beyond the RTO" in out.hint, \
         out.feedback
+
+
+def test_dv_shortened_scripts_never_expire_late() -> None:
+    """The final pass that drops calls from a failing DV script keeps expire() at every
+    timer's end (a dropped expire would make the next one late, where the README leaves the
+    garbage collection's start open): such a sequence counts as invalid."""
+    from netsim.grading.differential import dv
+
+    params = (("split_horizon", "poisoned_reverse"), ("timeout", 6.0),
+              ("garbage_collection", 4.0))
+    learn = Call("receive", (("interface", "eth0"), ("neighbour", "10.0.0.2"),
+                             ("vector", [("10.1.0.0/16", 1)]), ("cost", 1), ("now", 0.0)))
+    at = [Call("expire", (("now", t),)) for t in (6.0, 7.0, 10.0)]
+    export = Call("export", (("interface", "eth1"), ("changed_only", False)))
+    assert dv.valid_for(params, [learn, at[0], export, at[2]])
+    assert not dv.valid_for(params, [learn, at[1]])  # the timeout ended at 6.0
+    assert not dv.valid_for(params, [learn, at[0], Call(
+        "receive", (*learn.args[:4], ("now", 10.0)))])  # the collection ended at 10.0

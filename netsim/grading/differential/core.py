@@ -112,6 +112,9 @@ class Spec:
         lambda factory, params: factory(**params)
     # whether a sequence is one the real caller could make (for the final deletion pass)
     valid: Callable[[Sequence[Call]], bool] = lambda calls: True
+    # the same, for a sequence that needs the constructor's arguments to tell (e.g. the
+    # timers a sequence must not run past without an expire())
+    valid_for: Callable[[tuple[tuple[str, Any], ...], Sequence[Call]], bool] | None = None
     # a hint naming a common mistake that explains the mismatch, if one does
     diagnose: Callable[[Mismatch], str | None] = lambda m: None
 
@@ -256,7 +259,8 @@ def _delete_steps(spec: Spec, candidate: Callable[..., Any],
         i = len(calls) - 1 - size  # spans before the failing call, which stays
         while i >= 0 and trials < max_trials:
             trial = calls[:i] + calls[i + size:]
-            if spec.valid(trial):
+            if spec.valid(trial) and (spec.valid_for is None or
+                                      spec.valid_for(m.params, trial)):
                 trials += 1
                 found = run_example(spec, candidate, references,
                                     Example(m.params, tuple(trial)), tally)

@@ -208,9 +208,24 @@ def diagnose(m: Mismatch) -> str | None:
     return None
 
 
+def valid_for(params: tuple[tuple[str, Any], ...], calls: Any) -> bool:
+    """Whether a sequence (once the final pass dropped some calls) still never runs past a
+    timer's end without expire() at that end, as the RIP process never does: a shortened
+    script must not fail on a late expire(), which the README leaves open."""
+    ref = build(DvTable, dict(params))
+    for call in calls:
+        now = dict(call.args).get("now")
+        due = ref.deadline()
+        if now is not None and due is not None and \
+                (due < now or due == now and call.method != "expire"):
+            return False
+        getattr(ref, call.method)(*call.values())
+    return True
+
+
 RULES.update({net: RULES["route"] for net in NETWORKS})
 SPEC = Spec("12-dv-router", "dv", "DvRouter", examples, observe, RULES, construct=build,
-            diagnose=diagnose)
+            diagnose=diagnose, valid_for=valid_for)
 
 
 def check(candidate: Callable[..., Any], reference: Callable[..., Any] = DvTable, *,

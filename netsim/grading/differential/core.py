@@ -295,23 +295,10 @@ def _seed_only() -> Iterator[None]:
             setattr(providers, name, value)
 
 
-class _Exploring:
-    """One exploration at a time in this process (re-entrant: a grader check holds it while it
-    waits its turn): `_seed_only` patches Hypothesis's module state, which checks graded in
-    several threads would otherwise race on."""
-
-    def __init__(self) -> None:
-        self._local = threading.RLock()
-
-    def __enter__(self) -> _Exploring:
-        self._local.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._local.release()
-
-
-EXPLORING = _Exploring()
+# One exploration at a time in this process (re-entrant: a grader check holds it while it waits
+# its turn): `_seed_only` patches Hypothesis's module state, which checks graded in several
+# threads would otherwise race on.
+EXPLORING = threading.RLock()
 
 
 class _OutOfTime(BaseException):

@@ -345,3 +345,24 @@ def test_readme_states_how_many_sequences_run(assignment: str) -> None:
     text = (ROOT / "lessons" / "assignments" / assignment / "README.md").read_text()
     stated = {int(n) for n in re.findall(r"the same\s+(\d+)\s+(?:random|call|for)", text)}
     assert stated == {runs}, (assignment, stated, runs)
+
+
+def test_addresses_come_through_as_plain_strings() -> None:
+    """Every kind of address a candidate or a reference may return (the stack's interned
+    HashedIPv4Address, a subclass, included) compares and shows as its text, so a reference
+    that returns one agrees with a candidate that returns the plain address or its string."""
+    import ipaddress
+
+    from netsim.grading.differential.values import plain, same, show
+    from netsim.wire.address import HashedIPv4Address
+    from netsim.wire.mac import MacAddress
+
+    values = [ipaddress.IPv4Address("10.0.0.1"), HashedIPv4Address("10.0.0.1"),
+              ipaddress.IPv6Address("2001:db8::1"), ipaddress.IPv4Network("10.0.0.0/24"),
+              ipaddress.IPv6Network("2001:db8::/64"), ipaddress.IPv4Interface("10.0.0.1/24"),
+              ipaddress.IPv6Interface("2001:db8::1/64"), MacAddress("02:00:00:00:00:01")]
+    for value in values:
+        assert plain(value) == str(value) and type(plain(value)) is str, value
+        assert show(value) == str(value), value
+    assert same(plain([(HashedIPv4Address("10.0.0.1"), 1)]),
+                plain([(ipaddress.IPv4Address("10.0.0.1"), 1)]))

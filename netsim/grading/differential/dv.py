@@ -18,14 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -200,13 +198,7 @@ def diagnose(m: Mismatch) -> str | None:
 
 
 RULES.update({net: RULES["route"] for net in NETWORKS})
+
+
 SPEC = Spec("12-dv-router", "dv", "DvRouter", examples, observe, RULES, construct=build,
-            diagnose=diagnose)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = DvTable, *,
-          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 12, size: Any = None) -> DiffOutcome:
-    """Random call sequences on `candidate` and on netsim's `DvTable`."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+            diagnose=diagnose, references=[DvTable], max_examples=200, seed=12)

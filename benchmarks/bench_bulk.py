@@ -357,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     for n3 in ns3_rows:
         ours = next(r for r in rows if r["variant"] == n3["variant"] and
                     r["cc"].split("/")[0] == n3["cc"])
+        unusable = [k for k in ("goodput_bps", "wall_seconds", "cpu_seconds")
+                    if not isinstance(n3.get(k), int | float) or n3[k] <= 0]
+        if unusable:  # e.g. an ns-3 run that delivered nothing: no ratio to show
+            print(f"{n3['variant']} {n3['cc']}: no comparison with ns-3, whose run gave no "
+                  f"positive value for {({k: n3.get(k) for k in unusable})}")
+            continue
         print(f"{n3['variant']} {n3['cc']}: goodput netsim {format_rate(ours['goodput_bps'])}, "
               f"ns-3 {format_rate(n3['goodput_bps'])} "
               f"({ours['goodput_bps'] / n3['goodput_bps'] - 1:+.0%})")

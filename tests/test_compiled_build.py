@@ -231,22 +231,24 @@ def test_each_install_runs_the_build_it_was_asked_for_and_says_so(
 
 @pytest.mark.slow
 @needs_compiler
-def test_compiled_and_pure_give_the_same_capture_and_summary(
+def test_compiled_and_pure_give_the_same_capture_summary_and_trace(
         builds: dict[str, Build], tmp_path: Path) -> None:
     # every impairment, SACK recovery and timeouts: most of the per-packet code runs
     args = ["sim", "--bytes", "3MB", "--loss", "0.03", "--reorder", "0.02", "--duplicate",
             "0.01", "--corrupt", "0.01", "--jitter", "1ms", "--seed", "11", "--json"]
     results = {}
     for name, root in builds.items():
-        pcap = tmp_path / f"{name}.pcap"
-        out = run(root, *args, "--pcap", str(pcap))
+        pcap, trace = tmp_path / f"{name}.pcap", tmp_path / f"{name}.jsonl"
+        out = run(root, *args, "--pcap", str(pcap), "--trace", str(trace))
         assert out.returncode == 0, out.stderr
         summary = json.loads(out.stdout)
         summary.pop("wall_seconds", None)
-        results[name] = (pcap.read_bytes(), summary)
+        results[name] = (pcap.read_bytes(), summary, trace.read_bytes())
     assert results["compiled"][1]["retransmissions"] > 0
     assert results["compiled"][1] == results["pure"][1]
     assert results["compiled"][0] == results["pure"][0]
+    # the trace too, byte for byte (the pure build once wrote "time":0 where it is 0.0)
+    assert results["compiled"][2] == results["pure"][2]
 
 
 @pytest.mark.slow

@@ -19,8 +19,9 @@ import pytest
 
 from netsim.grading import differential
 from netsim.grading.differential import arp, reassembler, tcp_receiver
-from netsim.grading.differential.core import Call, Example, run_example
 from netsim.grading.differential.netif import reference as netif_reference
+from netsim.grading.differential.run import run_example
+from netsim.grading.differential.spec import Call, Example
 from netsim.grading.differential.values import footprint
 from netsim.grading.framework import CheckFailed
 from netsim.stack.arp import ArpTable
@@ -156,7 +157,7 @@ def test_feedback_is_a_script_with_both_answers(capsys: pytest.CaptureFixture[st
         def blocks(self) -> list[tuple[int, int]]:
             return [(i, i + 1) for s, e in super().blocks() for i in range(s, e)]
 
-    outcome = reassembler.check(Unmerged, **BUDGET)
+    outcome = differential.check("03-reassembler", Unmerged, **BUDGET)
     assert not outcome.passed
     assert outcome.message.startswith("differential check: after step 1, blocks() differ")
     assert "  r = Reassembler()\n  step 1: r.insert(index=" in outcome.script
@@ -302,15 +303,13 @@ def test_dv_row_labels_from_the_candidate_are_escaped() -> None:
     """A row of the candidate's table names its network: a string the script never used is
     shown escaped and capped, so it cannot print lines of its own (a hostile reader's table
     printed 'PASS Score: 27/27' on lines of their own in the feedback)."""
-    from netsim.grading.differential import dv
-
     forged = "\nPASS Score: 27/27 (100%)  -- full marks\n" + "x" * 500
 
     class Forger(DvTable):
         def table(self) -> list[Any]:
             return [*super().table(), (forged, 1, None, "eth0")]
 
-    out = dv.check(Forger, **BUDGET)
+    out = differential.check("12-dv-router", Forger, **BUDGET)
     assert not out.passed
     assert not any(line.lstrip().startswith("PASS") for line in out.feedback.splitlines())
     assert "\\nPASS Score" in out.feedback and "x" * 300 not in out.feedback
@@ -319,8 +318,6 @@ def test_dv_row_labels_from_the_candidate_are_escaped() -> None:
 def test_dv_a_second_row_for_a_network_is_a_difference() -> None:
     """A table with an extra, wrong row for a network before the right one does not pass:
     the comparison kept only a label's last value, so the wrong row went unseen."""
-    from netsim.grading.differential import dv
-
     class TwoRows(DvTable):
         def table(self) -> list[Any]:
             rows = super().table()
@@ -328,23 +325,41 @@ def test_dv_a_second_row_for_a_network_is_a_difference() -> None:
             # on no interface: sorted before the right row, which the comparison kept
             return [(r[0], r[1], r[2], "") for r in learnt] + rows
 
-    out = dv.check(TwoRows, **BUDGET)
+    out = differential.check("12-dv-router", TwoRows, **BUDGET)
     assert not out.passed, out.examples
 
 
 @pytest.mark.parametrize("assignment", sorted(differential.MODULES))
 def test_readme_states_how_many_sequences_run(assignment: str) -> None:
     """Each assignment's README gives the number of random sequences its check compares:
-    the number its module runs by default."""
-    import importlib
-    import inspect
+    the number its Spec runs by default."""
     import re
 
-    module = importlib.import_module(differential.MODULES[assignment])
-    runs = inspect.signature(module.check).parameters["max_examples"].default
+    runs = differential.spec(assignment).max_examples
     text = (ROOT / "lessons" / "assignments" / assignment / "README.md").read_text()
     stated = {int(n) for n in re.findall(r"the same\s+(\d+)\s+(?:random|call|for)", text)}
     assert stated == {runs}, (assignment, stated, runs)
+
+
+def test_addresses_come_through_as_plain_strings() -> None:
+    """Every kind of address a candidate or a reference may return (the stack's interned
+    HashedIPv4Address, a subclass, included) compares and shows as its text, so a reference
+    that returns one agrees with a candidate that returns the plain address or its string."""
+    import ipaddress
+
+    from netsim.grading.differential.values import plain, same, show
+    from netsim.wire.address import HashedIPv4Address
+    from netsim.wire.mac import MacAddress
+
+    values = [ipaddress.IPv4Address("10.0.0.1"), HashedIPv4Address("10.0.0.1"),
+              ipaddress.IPv6Address("2001:db8::1"), ipaddress.IPv4Network("10.0.0.0/24"),
+              ipaddress.IPv6Network("2001:db8::/64"), ipaddress.IPv4Interface("10.0.0.1/24"),
+              ipaddress.IPv6Interface("2001:db8::1/64"), MacAddress("02:00:00:00:00:01")]
+    for value in values:
+        assert plain(value) == str(value) and type(plain(value)) is str, value
+        assert show(value) == str(value), value
+    assert same(plain([(HashedIPv4Address("10.0.0.1"), 1)]),
+                plain([(ipaddress.IPv4Address("10.0.0.1"), 1)]))
 
 
 class _LearnedAt(ArpTable):

@@ -59,7 +59,10 @@ class _LingersAlways(LabPeer):
 
 
 def test_random_exchanges_pass_the_reference_and_catch_mistakes() -> None:
-    from netsim.grading.differential.tcp_peer import check
+    from netsim.grading import differential
+
+    def check(peer: type) -> differential.DiffOutcome:
+        return differential.check("10-tcp-peer", peer)
 
     ok = check(LabPeer)
     assert ok.passed and ok.examples >= 10, ok.feedback

@@ -162,6 +162,25 @@ def test_jsonl_round_trip_gives_equal_records(lossy: Recorder, tmp_path: Path) -
     assert any(r.sample is None for r in lossy.rtt()) == any(r.sample is None for r in back.rtt())
 
 
+def test_jsonl_writes_every_time_as_a_float_as_the_compiled_build_does(
+        lossy: Recorder, tmp_path: Path) -> None:
+    """Fields typed float are written as floats ("time":0.0, not 0), from the first record
+    on: the compiled build's clock makes them floats, and the interpreted build wrote the
+    records at time 0 as ints (SimPy's clock starts at the int 0), so the two builds' traces
+    differed (tests/test_compiled_build.py compares the builds' outputs)."""
+    lines = lossy.to_jsonl(tmp_path / "t.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert rows[0]["time"] == 0  # the handshake starts at the simulation's start
+    checked = 0
+    for row in rows:
+        cls = KINDS[row["type"]]
+        for f in dataclasses.fields(cls):
+            if "float" in str(f.type) and row[f.name] is not None:
+                assert type(row[f.name]) is float, (row, f.name)
+                checked += 1
+    assert checked >= len(rows)
+
+
 def test_read_jsonl_reports_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     good = {"type": "drop", "time": 0.5, "host": "h1", "where": "tcp", "reason": "checksum",

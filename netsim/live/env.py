@@ -49,7 +49,7 @@ class LiveEnvironment(RealtimeEnvironment):
     """Real-time SimPy environment whose idle wait is ``epoll`` on registered descriptors."""
 
     def __init__(self, poll_interval: int = 16) -> None:
-        super().__init__(initial_time=0, factor=1.0, strict=False)
+        super().__init__(initial_time=0.0, factor=1.0, strict=False)  # a float, as World
         self._origin = time.monotonic()
         self.real_start = self._origin
         #: ``time.time()`` at env time 0: ``env.wall(t)`` is the wall-clock time of env time t.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from netsim.errors import UsageError
@@ -28,17 +29,22 @@ def jain_index(rates: list[float]) -> float:
     return sum(rates) ** 2 / (len(rates) * squares) if squares > 0 else 1.0
 
 
-def check_flow_delays(delays: object, flows: int, ipv6: bool = False) -> list[float] | None:
-    """``BulkScenario.flow_delays`` checked: None, or one delay >= 0 s per flow."""
+def check_flow_delays(delays: object, flows: int, ipv6: bool = False,
+                      texts: Sequence[str] | None = None) -> list[float] | None:
+    """``BulkScenario.flow_delays`` checked: None, or one delay from 0 to 10 s per flow.
+    `texts`, the command's own words for the delays, are what an error then quotes."""
     if delays is None:
         return None
     example = "e.g. 10ms,50ms for --flows 2"
     if isinstance(delays, (str, bytes)) or not isinstance(delays, (list, tuple)):
         raise UsageError(f"--flow-delays: {delays!r} is not a list of delays; {example}")
     out: list[float] = []
-    for d in delays:
+    for i, d in enumerate(delays):
         if (isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d)
                 or not 0 <= d <= 10):
+            if texts is not None:
+                raise UsageError(f"--flow-delays: {texts[i]!r} is not allowed; use times from "
+                                 f"0 to 10s, one per flow, {example}")
             raise UsageError(f"--flow-delays: {d!r} is not a delay; use seconds from 0 to 10 "
                              f"(in the command: times with a unit, {example})")
         out.append(float(d))

@@ -25,7 +25,9 @@ class World(RandomStreams):
 
     def __init__(self, seed: int = 1) -> None:
         super().__init__(seed)
-        self.env: simpy.Environment = _Environment()
+        # at 0.0, not SimPy's int 0: the compiled build's float-typed clock code turns the
+        # first times into 0.0, so an int start made the two builds' traces differ
+        self.env: simpy.Environment = _Environment(initial_time=0.0)
 
     @property
     def now(self) -> float:

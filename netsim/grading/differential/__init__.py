@@ -1,9 +1,11 @@
 """Differential checks: random call sequences on the student's object and on netsim's
-reference, compared after every step (see `netsim.grading.differential.core`).
+reference, compared after every step.
 
-One module per assignment, each with ``check(candidate, ...) -> DiffOutcome``; `CHECKS` maps
-the assignment name to it. The candidate is given as a factory, so it may be a class or a
-function returning a proxy to an object in a sandboxed process.
+One module per assignment, each with its interface as a `SPEC`
+(`netsim.grading.differential.spec`); `MODULES` maps the assignment name to it, and `check`
+runs it (`netsim.grading.differential.core`: the search; `.run`: one sequence; `.render`: the
+feedback). The candidate is given as a factory, so it may be a class or a function returning
+a proxy to an object in a sandboxed process.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import EXPLORING, DiffOutcome, MissingHypothesis
+from netsim.grading.differential import core
+from netsim.grading.differential.core import EXPLORING, MissingHypothesis
+from netsim.grading.differential.spec import DiffOutcome, Spec
 from netsim.grading.framework import Context
 
 MODULES: dict[str, str] = {
@@ -33,11 +37,16 @@ MODULES: dict[str, str] = {
 }
 
 
+def spec(assignment: str) -> Spec:
+    """The `Spec` of `assignment`'s differential check."""
+    found: Spec = importlib.import_module(MODULES[assignment]).SPEC
+    return found
+
+
 def check(assignment: str, candidate: Callable[..., Any], **kw: Any) -> DiffOutcome:
-    """Run the differential check of `assignment` on `candidate` (a factory)."""
-    module = importlib.import_module(MODULES[assignment])
-    outcome: DiffOutcome = module.check(candidate, **kw)
-    return outcome
+    """Run the differential check of `assignment` on `candidate` (a factory); `kw` as
+    `netsim.grading.differential.core.check` takes them."""
+    return core.check(spec(assignment), candidate, **kw)
 
 
 class _Functions:
@@ -88,4 +97,5 @@ def run_in_check(ctx: Context, assignment: str, factory: Callable[..., Any],
     return outcome
 
 
-__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check", "check_fn", "run_in_check"]
+__all__ = ["MODULES", "DiffOutcome", "MissingHypothesis", "check", "check_fn", "run_in_check",
+           "spec"]

@@ -19,14 +19,13 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
     DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -182,10 +181,6 @@ def valid(calls: Any) -> bool:
     return known == sorted(known)
 
 
-SPEC = Spec("05-arp-cache", "arp", "ArpCache", examples, observe, RULES, valid=valid,
-            diagnose=diagnose)
-
-
 def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = held,
                    n: int = 300) -> DiffOutcome | None:
     """Two measures of what the object holds (by `size`, inside the sandbox for a proxy).
@@ -244,16 +239,5 @@ def resource_probe(candidate: Callable[..., Any], size: Callable[[Any], int] = h
                        "held after expiry = about 0", f"held after expiry = {amount}", script)
 
 
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = ArpTable, *,
-          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 5,
-          size: Callable[[Any], int] | None = held) -> DiffOutcome:
-    """Random call sequences on `candidate(**params)` and the reference, then (with `size`)
-    the resource probe."""
-    outcome = explore(SPEC, candidate, [reference, *ACCEPTED[1:]], max_examples=max_examples,
-                      budget=budget, shrink_budget=shrink_budget, seed=seed)
-    if outcome.passed and size is not None:
-        probe = resource_probe(candidate, size)
-        if probe is not None:
-            return probe
-    return outcome
+SPEC = Spec("05-arp-cache", "arp", "ArpCache", examples, observe, RULES, valid=valid,
+            diagnose=diagnose, references=ACCEPTED, max_examples=200, seed=5, probe=resource_probe)

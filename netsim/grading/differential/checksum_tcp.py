@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -170,13 +167,5 @@ def observe(mod: Any, call: Call) -> Observation:
 
 
 SPEC = Spec("01-checksum-tcp-parsing", "", "", examples, observe, RULES,
-            construct=lambda factory, params: factory())
-
-
-def check(candidate: Callable[[], Any], reference: Callable[[], Any] = Reference, *,
-          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 1) -> DiffOutcome:
-    """`candidate()` returns an object with the three functions (the student's module, or a
-    proxy to it)."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples,
-                      budget=budget, shrink_budget=shrink_budget, seed=seed)
+            construct=lambda factory, params: factory(), references=[Reference],
+            max_examples=200, seed=1)

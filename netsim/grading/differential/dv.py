@@ -19,14 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -224,13 +222,8 @@ def valid_for(params: tuple[tuple[str, Any], ...], calls: Any) -> bool:
 
 
 RULES.update({net: RULES["route"] for net in NETWORKS})
+
+
 SPEC = Spec("12-dv-router", "dv", "DvRouter", examples, observe, RULES, construct=build,
-            diagnose=diagnose, valid_for=valid_for)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = DvTable, *,
-          max_examples: int = 200, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 12, size: Any = None) -> DiffOutcome:
-    """Random call sequences on `candidate` and on netsim's `DvTable`."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+            diagnose=diagnose, valid_for=valid_for, references=[DvTable], max_examples=200,
+            seed=12)

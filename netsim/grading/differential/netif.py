@@ -15,17 +15,14 @@ datagrams in any order between addresses, as the cache of 05 may poll them).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -206,12 +203,4 @@ def valid(calls: Any) -> bool:
 
 
 SPEC = Spec("08-network-interface", "nic", "NetworkInterface", examples, observe, RULES,
-            valid=valid)
-
-
-def check(candidate: Callable[..., Any], ref: Callable[..., Any] = reference, *,
-          max_examples: int = 80, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 8, size: Any = None) -> DiffOutcome:
-    """Random call sequences on `candidate(mac=..., ip=..., **params)` and the reference."""
-    return explore(SPEC, candidate, [ref], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+            valid=valid, references=[reference], max_examples=80, seed=8)

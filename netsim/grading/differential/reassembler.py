@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
     DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -121,10 +120,6 @@ def observe(r: Any, call: Call) -> Observation:
              else plain(blocks))]
 
 
-SPEC = Spec("03-reassembler", "r", "Reassembler", examples, observe, RULES,
-            construct=lambda factory, params: factory(), diagnose=diagnose)
-
-
 def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = held,
                    total: int = 65536, seg: int = 512, window: int = 4096) -> DiffOutcome | None:
     """A `total`-byte stream in `seg`-byte segments, each pair swapped so every other one is
@@ -159,16 +154,6 @@ def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = he
                        script)
 
 
-def check(candidate: Callable[[], Any], reference: Callable[[], Any] = SegmentReassembler, *,
-          max_examples: int = 100, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 3,
-          size: Callable[[Any], int] | None = held) -> DiffOutcome:
-    """Random insert sequences on `candidate()` and `reference()`, compared step by step,
-    then (with `size`, which measures what an object holds) the resource probe."""
-    outcome = explore(SPEC, candidate, [reference], max_examples=max_examples,
-                      budget=budget, shrink_budget=shrink_budget, seed=seed)
-    if outcome.passed and size is not None:
-        probe = resource_probe(candidate, size)
-        if probe is not None:
-            return probe
-    return outcome
+SPEC = Spec("03-reassembler", "r", "Reassembler", examples, observe, RULES,
+            construct=lambda factory, params: factory(), diagnose=diagnose,
+            references=[SegmentReassembler], max_examples=100, seed=3, probe=resource_probe)

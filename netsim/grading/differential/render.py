@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from netsim.grading.differential.values import SHOW_LIMIT, show
 
 if TYPE_CHECKING:
-    from netsim.grading.differential.core import Mismatch, Observation, Spec
+    from netsim.grading.differential.spec import Mismatch, Observation, Spec
 
 
 def _fmt_obs(obs: Observation, skip: Iterable[str] = ()) -> str:

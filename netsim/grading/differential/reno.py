@@ -21,14 +21,12 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -238,12 +236,5 @@ def observe(cc: Any, call: Call) -> Observation:
 
 
 SPEC = Spec("04-reno", "cc", "MyReno", examples, observe, RULES,
-            construct=lambda factory, params: factory(), valid=valid, diagnose=diagnose)
-
-
-def check(candidate: Callable[[], Any], reference: Callable[[], Any] = Reno, *,
-          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 4) -> DiffOutcome:
-    """Random event sequences on `candidate()` and on Reno and its accepted variants."""
-    return explore(SPEC, candidate, [reference, *ACCEPTED], max_examples=max_examples,
-                   budget=budget, shrink_budget=shrink_budget, seed=seed)
+            construct=lambda factory, params: factory(), valid=valid, diagnose=diagnose,
+            references=[Reno, *ACCEPTED], max_examples=150, seed=4)

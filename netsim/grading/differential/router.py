@@ -15,18 +15,15 @@ exceeded).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -214,12 +211,5 @@ def diagnose(m: Mismatch) -> str | None:
     return None
 
 
-SPEC = Spec("09-router", "router", "Router", examples, observe, RULES, diagnose=diagnose)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Router, *,
-          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 9, size: Any = None) -> DiffOutcome:
-    """Random call sequences on `candidate()` and the reference (and the accepted variant)."""
-    return explore(SPEC, candidate, [reference, *ACCEPTED[1:]], max_examples=max_examples,
-                   budget=budget, shrink_budget=shrink_budget, seed=seed)
+SPEC = Spec("09-router", "router", "Router", examples, observe, RULES, diagnose=diagnose,
+            references=ACCEPTED, max_examples=150, seed=9)

@@ -9,17 +9,14 @@ After each step it compares ``srtt``, ``rttvar``, ``rto`` and ``backoffs``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -87,12 +84,5 @@ def diagnose(m: Mismatch) -> str | None:
 
 
 SPEC = Spec("02-rto-estimator", "est", "RtoEstimator", examples, observe, RULES,
-            diagnose=diagnose)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = Rfc6298Estimator, *,
-          max_examples: int = 250, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 2) -> DiffOutcome:
-    """Random sample/timeout sequences on `candidate(**params)` and the reference."""
-    return explore(SPEC, candidate, [reference, _CountingEveryTimeout], max_examples=max_examples,
-                      budget=budget, shrink_budget=shrink_budget, seed=seed)
+            diagnose=diagnose, references=[Rfc6298Estimator, _CountingEveryTimeout],
+            max_examples=250, seed=2)

@@ -15,17 +15,15 @@ The generator steps a `LabSender` along to choose acknowledgment numbers near wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -187,13 +185,4 @@ def diagnose(m: Mismatch) -> str | None:
 
 
 SPEC = Spec("07b-sender-timer", "s", "Sender", examples, observe, RULES, valid=valid,
-            diagnose=diagnose)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = LabSender, *,
-          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 7) -> DiffOutcome:
-    """Random sequences on the senders `candidate(**params)` and `reference(**params)` make,
-    compared step by step."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+            diagnose=diagnose, references=[LabSender], max_examples=150, seed=7)

@@ -15,14 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -121,12 +119,5 @@ def diagnose(m: Mismatch) -> str | None:
 
 
 SPEC = Spec("11-learning-switch", "switch", "LearningSwitch", examples, observe, RULES,
-            construct=build, diagnose=diagnose)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = LearningTable, *,
-          max_examples: int = 120, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 11, size: Any = None) -> DiffOutcome:
-    """Random call sequences on `candidate` and on netsim's `LearningTable`."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+            construct=build, diagnose=diagnose,
+            references=[LearningTable], max_examples=120, seed=11)

@@ -17,17 +17,15 @@ test are the only ones recorded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Mismatch,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -213,13 +211,4 @@ def diagnose(m: Mismatch) -> str | None:
 
 
 SPEC = Spec("10-tcp-peer", "p", "TcpPeer", examples, observe, RULES, valid=valid,
-            diagnose=diagnose)
-
-
-def check(candidate: Callable[..., Any], reference: Callable[..., Any] = LabPeer, *,
-          max_examples: int = 40, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 10) -> DiffOutcome:
-    """Random exchanges on the peers `candidate(**params)` and `reference(**params)` make,
-    compared step by step."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+            diagnose=diagnose, references=[LabPeer], max_examples=40, seed=10)

@@ -17,17 +17,14 @@ as attributes; through the sandbox's proxies in the grader).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
-    DiffOutcome,
     Example,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -162,19 +159,11 @@ def observe(s: _Subject, call: Call) -> Observation:
     return [("returned", plain(out)), ("ackno()", plain(s.r.ackno()))]
 
 
-SPEC = Spec("06-tcp-receiver", "r", "TcpReceiver", examples, observe, RULES,
-            construct=lambda factory, params: _Subject(factory()))
-
-
 def reference_module() -> Any:
     """netsim's implementation, in the shape of a student's module."""
     return SimpleNamespace(TcpReceiver=StreamReceiver, wrap=wrap, unwrap=unwrap)
 
 
-def check(candidate: Callable[[], Any], reference: Callable[[], Any] = reference_module, *,
-          max_examples: int = 100, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 6) -> DiffOutcome:
-    """Random sequences on the modules `candidate()` and `reference()` return, compared step
-    by step."""
-    return explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                   shrink_budget=shrink_budget, seed=seed)
+SPEC = Spec("06-tcp-receiver", "r", "TcpReceiver", examples, observe, RULES,
+            construct=lambda factory, params: _Subject(factory()),
+            references=[reference_module], max_examples=100, seed=6)

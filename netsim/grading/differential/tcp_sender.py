@@ -17,13 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from netsim.grading.differential.core import (
+from netsim.grading.differential.spec import (
     Call,
     DiffOutcome,
     Example,
     Observation,
     Spec,
-    explore,
     more,
     pick,
 )
@@ -99,10 +98,6 @@ def observe(s: Any, call: Call) -> Observation:
             ("data_end()", plain(s.data_end()))]
 
 
-SPEC = Spec("07-tcp-sender", "s", "TcpSender", examples, observe, RULES,
-            construct=lambda factory, params: factory())
-
-
 def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = held,
                    total: int = 1 << 21, chunk: int = 16384,
                    window: int = 32768) -> DiffOutcome | None:
@@ -138,15 +133,6 @@ def resource_probe(candidate: Callable[[], Any], size: Callable[[Any], int] = he
                        f"held after acknowledgment = {amount}", script)
 
 
-def check(candidate: Callable[[], Any], reference: Callable[[], Any] = StreamSender, *,
-          max_examples: int = 150, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int = 7, size: Callable[[Any], int] | None = held) -> DiffOutcome:
-    """Random sequences on the senders `candidate()` and `reference()` make, compared step by
-    step, then (with `size`, which measures what an object holds) the resource probe."""
-    outcome = explore(SPEC, candidate, [reference], max_examples=max_examples, budget=budget,
-                      shrink_budget=shrink_budget, seed=seed)
-    if outcome.passed and size is not None:
-        probe = resource_probe(candidate, size)
-        if probe is not None:
-            return probe
-    return outcome
+SPEC = Spec("07-tcp-sender", "s", "TcpSender", examples, observe, RULES,
+            construct=lambda factory, params: factory(),
+            references=[StreamSender], max_examples=150, seed=7, probe=resource_probe)

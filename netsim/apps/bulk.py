@@ -51,25 +51,27 @@ class PseudoRandomBytes:
     ``read(n)`` returns the next ``n`` bytes, whatever sizes earlier reads had.
 
     How it is made: a ``random.Random`` seeded with ``seed`` draws, once, a *pool* of `BLOCK`
-    random bytes and ``sub``, a random order of the 256 byte values. The stream is a sequence
-    of blocks of `BLOCK` bytes, and for each block the same generator draws a rotation ``r``
-    (0 to BLOCK - 1) and a shift ``c`` (0 to 255). The block is the pool rotated by ``r``,
-    ``pool[r:] + pool[:r]``, with every byte ``x`` replaced by ``sub[(x + c) % 256]``
-    (``bytes.translate`` with the table ``sub[c:] + sub[:c]``). Slicing and ``translate``
-    run at memory speed, several times faster than drawing every block from the Mersenne
-    Twister (``Random.randbytes`` builds and takes apart a 524,288-bit integer per block),
-    and the generator holds one block of bytes, as one drawn block would.
+    random bytes and a *table*, a random order of the 256 byte values. The stream is a
+    sequence of blocks of `BLOCK` bytes, and for each block the same generator draws two
+    rotations: ``r`` (0 to BLOCK - 1), where in the pool the block starts (``pool[r:] +
+    pool[:r]``), and ``c`` (0 to 255), by which the table turns (``table[c:] + table[:c]``,
+    kept for the next block). The block is the pool read from ``r`` with every byte ``x``
+    replaced by ``table[x]`` (``bytes.translate``). Slicing and ``translate`` run at memory
+    speed, several times faster than drawing each block from the Mersenne Twister
+    (``Random.randbytes`` builds and takes apart a 524,288-bit integer per block), and the
+    generator holds one block of bytes (the pool), as one drawn block would.
 
     Why it is random enough: TCP never looks at the bytes, and what the SHA-256 of a transfer
     must catch is data at a wrong place: a segment delivered at a wrong offset (off by one
     byte, by a segment, by 2**16 or 2**32 after a sequence number wraps), duplicated or
     skipped. Two stretches of one block come from different places of the pool, so they
     differ as random bytes do. Two stretches of different blocks (of more than a few bytes)
-    are equal only if they come from the same place of the pool (their blocks' rotations
-    differ by just the right amount: 1 chance in 65,536) and went through the same table (the
-    same ``c``: 1 in 256, since two of the tables differ at every byte value). So the stream
-    repeats itself only at offsets that are themselves random, and a segment put at a wrong
-    offset leaves the SHA-256 unchanged with a chance of about 1 in 16 million (2**-24).
+    are equal only if they come from the same place of the pool (their blocks' ``r`` differ
+    by just the right amount: 1 chance in 65,536) and went through the same table (the turns
+    between the two blocks add up to whole turns: 1 in 256; a table turned by another amount
+    differs at every byte value). So the stream repeats itself only at offsets that are
+    themselves random, and a segment put at a wrong offset leaves the SHA-256 unchanged with
+    a chance of about 1 in 16 million (2**-24).
     """
 
     def __init__(self, seed: int) -> None:
@@ -77,15 +79,14 @@ class PseudoRandomBytes:
         self._pool = self._rng.randbytes(BLOCK)
         order = list(range(256))
         self._rng.shuffle(order)
-        self._sub = bytes(order)
-        self._rotation = 0  # where the current block starts in the pool
-        self._table = self._sub  # its substitution table
+        self._table = bytes(order)  # the current block's: pool byte x becomes table[x]
+        self._start = 0  # where the current block starts in the pool
         self._used = BLOCK  # bytes of the current block already read: all, so draw a new one
 
     def _next_block(self) -> None:
-        self._rotation = self._rng.randrange(BLOCK)
-        shift = self._rng.randrange(256)
-        self._table = self._sub[shift:] + self._sub[:shift]
+        self._start = self._rng.randrange(BLOCK)
+        turn = self._rng.randrange(256)
+        self._table = self._table[turn:] + self._table[:turn]
         self._used = 0
 
     def read(self, n: int) -> bytes:
@@ -95,7 +96,7 @@ class PseudoRandomBytes:
             if self._used == BLOCK:
                 self._next_block()
             take = min(n, BLOCK - self._used)
-            start = (self._rotation + self._used) % BLOCK  # in the pool
+            start = (self._start + self._used) % BLOCK  # in the pool
             end = start + take
             piece = pool[start:end] if end <= BLOCK else pool[start:] + pool[:end - BLOCK]
             parts.append(piece.translate(self._table))

@@ -97,7 +97,7 @@ def test_no_two_blocks_of_the_first_64_mb_are_equal(seed: int) -> None:
     """Data shifted by a whole number of blocks (2**16 bytes: the window field's range) is
     caught too, over a longer stretch than above: among the first 1024 blocks no two are equal.
     (Were each block the pool only rotated, about 8 pairs of them would be: 1024**2 / 2 pairs,
-    each with a chance of 2**-16; with the tables the chance is 2**-24 a pair.)"""
+    each with a chance of 2**-16; with a random byte added to each block it is 2**-24 a pair.)"""
     gen = PseudoRandomBytes(seed)
     heads = [gen.read(BLOCK)[:16] for _ in range(1024)]  # equal heads: equal blocks
     assert len(set(heads)) == len(heads)

@@ -38,6 +38,8 @@ from live_helpers import (
     tshark_problems,
 )
 
+from netsim.apps.bulk import expected_sha256
+
 live = pytest.mark.live
 
 MB10 = 10 * 1024 * 1024
@@ -321,6 +323,8 @@ def test_netsim_send_to_nc_listen_10mb_intact(ns: Netns, tools: None, tmp_path: 
     assert m, sim.output
     assert int(m.group(1)) == MB10 == received.stat().st_size
     assert sha256_file(received) == m.group(2)
+    # what a receiver elsewhere can check: the stream of `netsim live send`'s default seed
+    assert m.group(2) == expected_sha256(MB10, 1)
     assert rst_frames(pcap) == []
     # Linux announced window scaling; more than 64 KiB in flight means we applied its shift.
     assert bytes_in_flight_max(pcap, NETSIM_IP) > 65535

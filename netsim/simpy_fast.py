@@ -33,9 +33,9 @@ installed SimPy no longer works this way.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterator
-from heapq import heappop, heappush
 from operator import attrgetter
 from typing import Any, Final, final
 
@@ -59,6 +59,11 @@ now_of: Final[Callable[[simpy.Environment], float]] = attrgetter("_now")
 
 #: ``value_of(event)``: a triggered event's value, without the ``event.value`` property.
 value_of: Final[Callable[[Event], Any]] = attrgetter("_value")
+
+# heapq's two functions as Final names: the compiled build reads a Final from a C static
+# where it looks an imported name up in the module's dictionary, on every call (each frame)
+heappush: Final = heapq.heappush
+heappop: Final = heapq.heappop
 
 
 class Triggered(Event):

@@ -194,7 +194,8 @@ class Endpoint:
         stats = self.stats
         index = stats.offered
         stats.offered = index + 1
-        size = len(frame)
+        # (a LazyFrame's length as its field: len() would call its __len__)
+        size = frame.length if isinstance(frame, LazyFrame) else len(frame)
         stats.bytes_offered += size
         if size > self._max_frame:
             self._drop(now, "mtu", frame)
@@ -360,9 +361,12 @@ class Endpoint:
             return
         stats = self.stats
         stats.delivered += 1
-        stats.bytes += len(frame)
-        if not peer._receiver_takes_lazy and isinstance(frame, LazyFrame):
-            frame = frame.raw()
+        if isinstance(frame, LazyFrame):
+            stats.bytes += frame.length
+            if not peer._receiver_takes_lazy:
+                frame = frame.raw()
+        else:
+            stats.bytes += len(frame)
         receiver(frame)
 
     def _drop(self, now: float, reason: str, frame: bytes | LazyFrame) -> None:

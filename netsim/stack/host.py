@@ -74,6 +74,7 @@ class Stack(ForwardingHost):
                           index=len(self.interfaces))
         self.interfaces[name] = iface
         self._by_ip[iface.ip] = iface
+        self._not_ours = None
         self.routes.add(addr.network, name)
         if not self._own_forwarder:
             self.forwarder.add_route(addr.network.network_address, addr.network.prefixlen, name)
@@ -173,7 +174,8 @@ class Stack(ForwardingHost):
         if not self._own_forwarder:
             self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
             return
-        if dst in self._by_ip:
+        if dst is self._ours or dst in self._by_ip:
+            self._ours = dst
             ipc = self.ipv4_counts
             ipc["rx"] += 1
             ipc["delivered"] += 1
@@ -301,7 +303,13 @@ class Stack(ForwardingHost):
         resolves) as `send_ip`. A segment to an IPv6 address goes to the IPv6 layer (never as
         a `LazyFrame`), `ecn` in the low bits of its Traffic Class (RFC 3168 §5, ECT)."""
         # (an IPv6 destination matches no IPv4 route: no hop, the bytes path below)
-        hop = None if dst in self._by_ip else self._lazy_hop(
+        if dst is self._not_ours:
+            local = False
+        else:
+            local = dst in self._by_ip
+            if not local:
+                self._not_ours = dst
+        hop = None if local else self._lazy_hop(
             dst, HEADERS - ETH_HEADER_LEN + len(opts) + len(seg.payload),  # type: ignore[arg-type]
             now)
         if hop is not None:

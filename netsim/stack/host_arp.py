@@ -63,6 +63,12 @@ class ArpHost:
         self.default_ttl = default_ttl
         self.interfaces: dict[str, Interface] = {}
         self._by_ip: dict[IPv4Address, Interface] = {}
+        # the last address found in `_by_ip` and the last found not in it (Stack._lazy_input,
+        # Stack.send_tcp): a frame's address is mostly the last one's, compared by identity
+        # (the stack's addresses are interned) instead of hashed (a call per address).
+        # `_by_ip` only grows; add_interface forgets the one not in it.
+        self._ours: object = None
+        self._not_ours: object = None
         self.routes = RoutingTable()
         # the forwarding decision (a router's): netsim's own over `routes`, or another
         # installed by set_forwarder (assignment 09), which then decides every datagram

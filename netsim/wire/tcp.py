@@ -263,7 +263,8 @@ def sack_option(blocks: tuple[tuple[int, int], ...]) -> tuple[bytes, tuple[TCPOp
     raw = _NOP_NOP_SACK[len(blocks)]
     for left, right in blocks:
         raw += _TS.pack(left, right)
-    return raw, (NOP, NOP, SackOption(blocks))
+    sack: SackOption = _new(SackOption, (blocks, OPT_SACK))
+    return raw, (NOP, NOP, sack)
 
 
 def build_tcp(src_ip: IPAddress, dst_ip: IPAddress, src_port: int, dst_port: int,

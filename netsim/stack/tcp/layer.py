@@ -103,6 +103,11 @@ class TcpLayer:
         self.stack = stack
         self.cfg = cfg or TcpConfig()
         self.conns: dict[ConnKey, TcpConnection] = {}
+        # the connection the last segment in went to (`segment_input`): a host's next
+        # segment is mostly for the same one, found by comparing the key's four parts
+        # (addresses by identity: they are interned) instead of hashing the key; forgotten
+        # whenever `conns` changes here (nothing else changes it)
+        self._last: TcpConnection | None = None
         self.listeners: dict[int, TcpListener] = {}  # on every (IPv4) address
         self.bound: dict[tuple[IPAddress, int], TcpListener] = {}  # on one address
         self._next_port = EPHEMERAL.start
@@ -174,6 +179,7 @@ class TcpLayer:
         conn = TcpConnection(self, lip, local_port, rip, remote_port, cfg or self.cfg)
         conn.mss_local = conn.cfg.mss or self.mss_for(rip)
         self.conns[key] = conn
+        self._last = None
         self.stack.now = now
         conn.open_active(now)
         return conn
@@ -199,6 +205,7 @@ class TcpLayer:
     def remove(self, conn: TcpConnection) -> None:
         if self.conns.get(conn.key) is conn:
             del self.conns[conn.key]
+            self._last = None
         if conn.listener is not None:
             conn.listener.forget(conn)
 
@@ -219,7 +226,11 @@ class TcpLayer:
         from `src` to our address `dst` in a datagram whose ECN field is `ip_ecn`."""
         stack = self.stack
         stack.tcp_counts["rx"] += 1
-        conn = self.conns.get((dst, seg.dst_port, src, seg.src_port))
+        conn = self._last
+        if conn is None or conn.local_port != seg.dst_port or conn.remote_port != seg.src_port \
+                or conn.local_ip is not dst or conn.remote_ip is not src:
+            conn = self.conns.get((dst, seg.dst_port, src, seg.src_port))
+            self._last = conn
         if conn is not None:
             conn.segment_arrives(seg, now, ip_ecn)
             return
@@ -262,6 +273,7 @@ class TcpLayer:
             child = TcpConnection(self, dst, seg.dst_port, src, seg.src_port, lst.cfg,
                                   listener=lst)
             self.conns[child.key] = child
+            self._last = None
             lst.half_open.add(child)
             child.segs_in += 1
             child.open_passive(seg, now)
@@ -297,6 +309,7 @@ class TcpLayer:
         child = TcpConnection(self, dst, seg.dst_port, src, seg.src_port, lst.cfg,
                               listener=lst)
         self.conns[child.key] = child
+        self._last = None
         child.open_from_cookie(syn, iss, now)
         child.segment_arrives(seg, now, ip_ecn)
         if child.state is State.SYN_RECEIVED:  # the ACK did not complete it: keep nothing

@@ -45,7 +45,15 @@ class SegmentOutput(Receiver):
         # `options`: `opts` decoded, as the receiver would parse them
         options: tuple[TCPOption, ...] = ()
         if self.ts_ok:
-            opts, options = timestamps_option(self._tsval(now), self.ts_recent)
+            tsval = self._tsval(now)
+            tsecr = self.ts_recent
+            if tsval != self._ts_val or tsecr != self._ts_ecr:
+                # (else the option of the last segment, unchanged)
+                self._ts_opts, self._ts_options = timestamps_option(tsval, tsecr)
+                self._ts_val = tsval
+                self._ts_ecr = tsecr
+            opts = self._ts_opts
+            options = self._ts_options
         if self.sack_ok and (self.reasm.pending_bytes or self._dsack is not None):
             # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
             # only into the option space a data segment leaves free

@@ -30,8 +30,17 @@ class RetransmitTimer(ControlBlock):
 
     def _arm(self) -> None:
         """Make sure the timer queue wakes us at the soonest deadline."""
-        soonest = min(self.rto_at, self.persist_at, self.delack_at, self.timewait_at)
-        if soonest != INF:
+        # (min() of the four as comparisons: compiled, a min() call boxes each float)
+        soonest = self.rto_at
+        if self.persist_at < soonest:
+            soonest = self.persist_at
+        if self.delack_at < soonest:
+            soonest = self.delack_at
+        if self.timewait_at < soonest:
+            soonest = self.timewait_at
+        # the queue's entry for us (`timer_at`) wakes us no later than `soonest` already: the
+        # usual case (an RTO restarted later), with nothing for `ensure` to do
+        if soonest < self.timer_at:
             self.stack.timers.ensure(self, soonest)
 
     def _set_rto(self, now: float) -> None:

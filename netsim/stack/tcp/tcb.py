@@ -102,6 +102,12 @@ class ControlBlock:
         self.ts_recent = 0
         self.last_ack_sent = 0
         self._ts_off = 0
+        # the last NOP, NOP, timestamps option sent, encoded and decoded, and the TSval and
+        # TSecr it holds: segments sent in the same millisecond repeat it (SegmentOutput)
+        self._ts_val = -1
+        self._ts_ecr = -1
+        self._ts_opts = b""
+        self._ts_options: tuple[TCPOption, ...] = ()
         self._sack_recent: list[int] = []  # stream indices of recent out-of-order arrivals
         # RFC 2883 §4: (left, right) of the duplicate the next ACK reports first, once
         self._dsack: tuple[int, int] | None = None

@@ -60,6 +60,7 @@ class Sender(SegmentOutput):
         take = min(len(data), self.send_space)
         if take:
             self.sender.write(data[:take] if take < len(data) else data)
+            self._snd_end = -1  # data_end() moved
             if self.state in CAN_SEND:
                 self._output(now)
         return take
@@ -71,9 +72,9 @@ class Sender(SegmentOutput):
         state = self.state
         if state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK):
             return
-        # The end of the data written, asked of the send buffer once: nothing in here
-        # writes to it (the application does, between calls)
-        data_end = self.sender.data_end()
+        # The end of the data written: nothing in here writes to the send buffer (the
+        # application does, between calls)
+        data_end = self._data_end()
         if not self.fin_queued and self.snd_nxt == data_end and not self.sack_recovery:
             return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
@@ -120,7 +121,7 @@ class Sender(SegmentOutput):
                         self.data_segs_out:
                     self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
                     n = min(n, self.cc.cwnd)
-                self._send_segment(nxt, n, now, data_end)
+                self._send_segment(nxt, n, now)
                 self._set_snd_nxt((nxt + n) & MASK)
                 sent = True
                 continue
@@ -137,18 +138,15 @@ class Sender(SegmentOutput):
         if sent and self.persist_at == INF:
             self._start_rto_if_stopped(now)
 
-    def _send_segment(self, seq: int, n: int, now: float, data_end: int = -1) -> None:
-        """Send the `n` bytes written from `seq` on (new or again); `data_end`: the send
-        buffer's `data_end()` when the caller has it."""
+    def _send_segment(self, seq: int, n: int, now: float) -> None:
+        """Send the `n` bytes written from `seq` on (new or again)."""
         payload = self.sender.payload(seq, n)
         if len(payload) != n:
             raise UsageError(f"sender: payload(seqno, {n}) gave {len(payload)} bytes; "
                              f"exactly {n} are held from that sequence number")
         retransmit = seq_lt(seq, self.snd_max)
         flags = ACK
-        if data_end < 0:
-            data_end = self.sender.data_end()
-        if seq_diff(data_end, seq) == n:
+        if seq_diff(self._data_end(), seq) == n:
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
             self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)
@@ -181,6 +179,7 @@ class Sender(SegmentOutput):
         """The sender drops the bytes an ACK covers: at most `acked`, the sequence numbers
         SND.UNA moved (the SYN and FIN among them take no room in the buffer)."""
         dropped = self.sender.acknowledge(ack)
+        self._snd_end = -1  # (data_end() stays, by the contract; asked again all the same)
         if not 0 <= dropped <= acked:
             raise UsageError(f"sender: acknowledge() gave {dropped!r}; the ACK covers {acked} "
                              "new sequence numbers, so 0 to that many bytes are allowed")

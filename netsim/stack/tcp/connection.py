@@ -70,7 +70,7 @@ class TcpConnection(Handshake):
         self.stack.timers.cancel(self)
         self.sender, self._snd_end = self.cfg.new_sender(), -1  # (data_end() to ask again)
         self.receiver = self.cfg.new_receiver()
-        self.reasm, self._pending = self.receiver.reassembler, -1
+        self.reasm, self._pending = self.receiver.reassembler, 0
         self.layer.remove(self)
 
     # ================================================================== opening

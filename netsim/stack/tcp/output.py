@@ -46,7 +46,7 @@ class SegmentOutput(Receiver):
         options: tuple[TCPOption, ...] = ()
         if self.ts_ok:
             opts, options = timestamps_option(self._tsval(now), self.ts_recent)
-        if self.sack_ok and (self._pending_bytes() or self._dsack is not None):
+        if self.sack_ok and (self._pending or self._dsack is not None):
             # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
             # only into the option space a data segment leaves free
             space = self.snd_mss + len(opts) - len(payload) if payload else 40

@@ -166,7 +166,7 @@ class Receiver(RetransmitTimer):
         quick = self.ecn_ok and ecn.on_receive(self, flags, ip_ecn, now)
         before = self.rcv_nxt
         in_order = seg.seq == before
-        had_holes = self._pending_bytes() > 0
+        had_holes = self._pending > 0
         window = seq_diff(self.rcv_adv, before)  # what fits the window we advertised
         if window < 0:
             window = 0
@@ -221,14 +221,15 @@ class Receiver(RetransmitTimer):
 
     def _take_ackno(self) -> None:
         """After the receiver object took a segment: RCV.NXT from it (unchanged while it has
-        none: before the SYN), and its reassembler's pending_bytes to ask again."""
-        self._pending = -1
+        none: before the SYN), and its reassembler's pending_bytes (what the ACK policy,
+        D-SACK and the SACK blocks of every segment sent read, until the next segment)."""
         ackno = self.receiver.ackno()
         if ackno is not None:
             if not 0 <= ackno <= MASK:
                 raise UsageError(f"receiver: ackno() gave {ackno!r}; a 32-bit sequence number "
                                  "(0 to 2**32 - 1) or None is allowed")
             self.rcv_nxt = ackno
+        self._pending = self.reasm.pending_bytes
 
     def _note_duplicate(self, seq: int, plen: int) -> None:
         """RFC 2883 §4: the first part of an arriving segment that was received before —
@@ -241,7 +242,7 @@ class Receiver(RetransmitTimer):
             end = (seq + plen) & MASK
             self._dsack = (seq, end if seq_le(end, nxt) else nxt)
             return
-        if self._pending_bytes() == 0:
+        if self._pending == 0:
             return  # no block held above RCV.NXT (the usual case: data in order)
         index = self.bytes_received + seq_diff(seq, nxt)
         end_index = index + plen

@@ -121,7 +121,7 @@ class Sender(SegmentOutput):
                         self.data_segs_out:
                     self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
                     n = min(n, self.cc.cwnd)
-                self._send_segment(nxt, n, now)
+                self._send_segment(nxt, n, now, data_end)
                 self._set_snd_nxt((nxt + n) & MASK)
                 sent = True
                 continue
@@ -138,15 +138,18 @@ class Sender(SegmentOutput):
         if sent and self.persist_at == INF:
             self._start_rto_if_stopped(now)
 
-    def _send_segment(self, seq: int, n: int, now: float) -> None:
-        """Send the `n` bytes written from `seq` on (new or again)."""
+    def _send_segment(self, seq: int, n: int, now: float, data_end: int = -1) -> None:
+        """Send the `n` bytes written from `seq` on (new or again); `data_end`: the send
+        buffer's `data_end()` when the caller has it."""
         payload = self.sender.payload(seq, n)
         if len(payload) != n:
             raise UsageError(f"sender: payload(seqno, {n}) gave {len(payload)} bytes; "
                              f"exactly {n} are held from that sequence number")
         retransmit = seq_lt(seq, self.snd_max)
         flags = ACK
-        if seq_diff(self._data_end(), seq) == n:
+        if data_end < 0:
+            data_end = self._data_end()
+        if seq_diff(data_end, seq) == n:
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
             self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)

@@ -85,8 +85,9 @@ class ControlBlock:
         # and SACK blocks)
         self.receiver = cfg.new_receiver()
         self.reasm = self.receiver.reassembler
-        # its pending_bytes as last asked, -1 once the receiver took a segment (`_pending_bytes`)
-        self._pending = -1
+        # its reassembler's pending_bytes, taken after every segment the receiver takes
+        # (`_take_ackno`): only an insert changes it, and only the receiver inserts
+        self._pending = 0
         self._index_base = 0  # sequence number of stream index 0 (IRS + 1), for SACK blocks
         # the receiver's last window field and the (window, shift) it was for: a window field
         # is a function of these two (TcpReceiver.window_field), asked again only on a change
@@ -203,16 +204,6 @@ class ControlBlock:
         if end < 0:
             end = self._snd_end = self.sender.data_end()
         return end
-
-    def _pending_bytes(self) -> int:
-        """Bytes the reassembler holds out of order: its `pending_bytes`, asked again only
-        after the receiver took a segment (`_take_ackno` sets `_pending` to -1). Only an
-        insert changes what a Reassembler holds, and only the receiver inserts; the ACK
-        policy, D-SACK and every segment sent (SACK blocks or not) ask it."""
-        pending = self._pending
-        if pending < 0:
-            pending = self._pending = self.reasm.pending_bytes
-        return pending
 
     def _tsval(self, now: float) -> int:
         """Our TSval: a millisecond clock with a per-connection offset (RFC 7323 §5.4)."""

@@ -109,8 +109,8 @@ class TcpConnection(Handshake):
                             self.remote_port) if iss is None else iss
         self.snd_una = self.recover = self.iss
         self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
+        self._snd_end = -1  # data_end() moves
         self.sender.start(self.iss)
-        self._snd_end = -1  # data_end() moved
         self._ts_off = ts_offset(key, self.local_ip, self.remote_ip)
 
     # ================================================================== closing

@@ -59,8 +59,8 @@ class Sender(SegmentOutput):
                                    + (" after shutdown" if self.fin_queued else ""))
         take = min(len(data), self.send_space)
         if take:
+            self._snd_end = -1  # data_end() moves (marked first, in case write() raises)
             self.sender.write(data[:take] if take < len(data) else data)
-            self._snd_end = -1  # data_end() moved
             if self.state in CAN_SEND:
                 self._output(now)
         return take
@@ -181,8 +181,8 @@ class Sender(SegmentOutput):
     def _drop_acked(self, ack: int, acked: int) -> None:
         """The sender drops the bytes an ACK covers: at most `acked`, the sequence numbers
         SND.UNA moved (the SYN and FIN among them take no room in the buffer)."""
-        dropped = self.sender.acknowledge(ack)
         self._snd_end = -1  # (data_end() stays, by the contract; asked again all the same)
+        dropped = self.sender.acknowledge(ack)
         if not 0 <= dropped <= acked:
             raise UsageError(f"sender: acknowledge() gave {dropped!r}; the ACK covers {acked} "
                              "new sequence numbers, so 0 to that many bytes are allowed")

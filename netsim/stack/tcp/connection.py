@@ -68,9 +68,9 @@ class TcpConnection(Handshake):
         """Leave nothing behind: timers, buffers and the table entry go."""
         self.rto_at = self.persist_at = self.delack_at = self.timewait_at = INF
         self.stack.timers.cancel(self)
-        self.sender = self.cfg.new_sender()
+        self.sender, self._snd_end = self.cfg.new_sender(), -1  # (data_end() to ask again)
         self.receiver = self.cfg.new_receiver()
-        self.reasm = self.receiver.reassembler
+        self.reasm, self._pending = self.receiver.reassembler, 0
         self.layer.remove(self)
 
     # ================================================================== opening
@@ -107,9 +107,9 @@ class TcpConnection(Handshake):
         key = self.cfg.isn_key
         self.iss = make_isn(key, now, self.local_ip, self.local_port, self.remote_ip,
                             self.remote_port) if iss is None else iss
-        self.snd_una = self.iss
-        self.recover = self.iss
+        self.snd_una = self.recover = self.iss
         self.snd_nxt = self.snd_max = (self.iss + 1) & MASK
+        self._snd_end = -1  # data_end() moves
         self.sender.start(self.iss)
         self._ts_off = ts_offset(key, self.local_ip, self.remote_ip)
 

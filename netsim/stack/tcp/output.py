@@ -54,7 +54,7 @@ class SegmentOutput(Receiver):
                 self._ts_ecr = tsecr
             opts = self._ts_opts
             options = self._ts_options
-        if self.sack_ok and (self.reasm.pending_bytes or self._dsack is not None):
+        if self.sack_ok and (self._pending or self._dsack is not None):
             # RFC 9293 §3.7.1: data and options together fit the MSS, so SACK blocks go
             # only into the option space a data segment leaves free
             space = self.snd_mss + len(opts) - len(payload) if payload else 40

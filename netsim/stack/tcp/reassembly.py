@@ -22,7 +22,8 @@ class Reassembler(Protocol):
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes held out of order."""
+        """Bytes held out of order (only insert changes it: the connection reads it once
+        after each segment its receiver takes)."""
         ...
 
     @property

@@ -166,15 +166,14 @@ class Receiver(RetransmitTimer):
         quick = self.ecn_ok and ecn.on_receive(self, flags, ip_ecn, now)
         before = self.rcv_nxt
         in_order = seg.seq == before
-        pending = self.reasm.pending_bytes
-        had_holes = pending > 0
+        had_holes = self._pending > 0
         window = seq_diff(self.rcv_adv, before)  # what fits the window we advertised
         if window < 0:
             window = 0
         # the segment's stream index (bytes_received counts the bytes assembled so far)
         index = self.bytes_received + seq_diff(seg.seq, before)
         if payload and self.cfg.dsack:
-            self._note_duplicate(seg.seq, len(payload), pending)
+            self._note_duplicate(seg.seq, len(payload))
         data = self.receiver.receive(seg.seq, False, bool(flags & FIN), payload, window)
         self._take_ackno()
         if data:
@@ -221,19 +220,21 @@ class Receiver(RetransmitTimer):
             self._notify("readable")
 
     def _take_ackno(self) -> None:
-        """RCV.NXT from the receiver object (unchanged while it has none: before the SYN)."""
+        """After the receiver object took a segment: RCV.NXT from it (unchanged while it has
+        none: before the SYN), and its reassembler's pending_bytes (what the ACK policy,
+        D-SACK and the SACK blocks of every segment sent read, until the next segment)."""
         ackno = self.receiver.ackno()
         if ackno is not None:
             if not 0 <= ackno <= MASK:
                 raise UsageError(f"receiver: ackno() gave {ackno!r}; a 32-bit sequence number "
                                  "(0 to 2**32 - 1) or None is allowed")
             self.rcv_nxt = ackno
+        self._pending = self.reasm.pending_bytes
 
-    def _note_duplicate(self, seq: int, plen: int, pending: int | None = None) -> None:
+    def _note_duplicate(self, seq: int, plen: int) -> None:
         """RFC 2883 §4: the first part of an arriving segment that was received before —
         below the cumulative ACK, or inside a block held above it — is what the ACK it draws
-        reports first (a D-SACK block, (left, right) sequence numbers), and only that ACK.
-        `pending`: the reassembler's `pending_bytes`, when the caller has just asked it."""
+        reports first (a D-SACK block, (left, right) sequence numbers), and only that ACK."""
         if not self.sack_ok:
             return
         nxt = self.rcv_nxt
@@ -241,7 +242,7 @@ class Receiver(RetransmitTimer):
             end = (seq + plen) & MASK
             self._dsack = (seq, end if seq_le(end, nxt) else nxt)
             return
-        if (self.reasm.pending_bytes if pending is None else pending) == 0:
+        if self._pending == 0:
             return  # no block held above RCV.NXT (the usual case: data in order)
         index = self.bytes_received + seq_diff(seq, nxt)
         end_index = index + plen

@@ -59,6 +59,7 @@ class Sender(SegmentOutput):
                                    + (" after shutdown" if self.fin_queued else ""))
         take = min(len(data), self.send_space)
         if take:
+            self._snd_end = -1  # data_end() moves (marked first, in case write() raises)
             self.sender.write(data[:take] if take < len(data) else data)
             if self.state in CAN_SEND:
                 self._output(now)
@@ -71,9 +72,9 @@ class Sender(SegmentOutput):
         state = self.state
         if state not in (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_1, CLOSING, LAST_ACK):
             return
-        # The end of the data written, asked of the send buffer once: nothing in here
-        # writes to it (the application does, between calls)
-        data_end = self.sender.data_end()
+        # The end of the data written: nothing in here writes to the send buffer (the
+        # application does, between calls)
+        data_end = self._data_end()
         if not self.fin_queued and self.snd_nxt == data_end and not self.sack_recovery:
             return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
@@ -147,7 +148,7 @@ class Sender(SegmentOutput):
         retransmit = seq_lt(seq, self.snd_max)
         flags = ACK
         if data_end < 0:
-            data_end = self.sender.data_end()
+            data_end = self._data_end()
         if seq_diff(data_end, seq) == n:
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
@@ -180,6 +181,7 @@ class Sender(SegmentOutput):
     def _drop_acked(self, ack: int, acked: int) -> None:
         """The sender drops the bytes an ACK covers: at most `acked`, the sequence numbers
         SND.UNA moved (the SYN and FIN among them take no room in the buffer)."""
+        self._snd_end = -1  # (data_end() stays, by the contract; asked again all the same)
         dropped = self.sender.acknowledge(ack)
         if not 0 <= dropped <= acked:
             raise UsageError(f"sender: acknowledge() gave {dropped!r}; the ACK covers {acked} "

@@ -72,6 +72,8 @@ class ControlBlock:
         # The send side in sequence space (netsim.stack.tcp.tcp_sender): it holds the bytes
         # written and not yet acknowledged and gives the bytes at a sequence number
         self.sender = cfg.new_sender()
+        # its data_end() as last asked, -1 after a call that may change it (`_data_end`)
+        self._snd_end = -1
         self.fin_queued = False  # the application shut down the sending side
         # --- receive sequence space
         self.irs = 0
@@ -83,6 +85,9 @@ class ControlBlock:
         # and SACK blocks)
         self.receiver = cfg.new_receiver()
         self.reasm = self.receiver.reassembler
+        # its reassembler's pending_bytes, taken after every segment the receiver takes
+        # (`_take_ackno`): only an insert changes it, and only the receiver inserts
+        self._pending = 0
         self._index_base = 0  # sequence number of stream index 0 (IRS + 1), for SACK blocks
         # the receiver's last window field and the (window, shift) it was for: a window field
         # is a function of these two (TcpReceiver.window_field), asked again only on a change
@@ -196,8 +201,15 @@ class ControlBlock:
             self.snd_max = nxt
 
     def _data_end(self) -> int:
-        """Sequence number just past the last queued data byte (where a FIN goes)."""
-        return self.sender.data_end()
+        """Sequence number just past the last queued data byte (where a FIN goes): the
+        sender's `data_end()`, asked again only after a call that may change it (start,
+        write, acknowledge, a new sender: `_snd_end` is -1 then). In between the TcpSender
+        contract fixes the answer (it is ISN + 1 + the bytes written), and a connection asked
+        it about twice per segment, often with nothing written or acknowledged since."""
+        end = self._snd_end
+        if end < 0:
+            end = self._snd_end = self.sender.data_end()
+        return end
 
     def _tsval(self, now: float) -> int:
         """Our TSval: a millisecond clock with a per-connection offset (RFC 7323 §5.4)."""

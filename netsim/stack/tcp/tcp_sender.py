@@ -43,7 +43,9 @@ class TcpSender(Protocol):
         ...
 
     def data_end(self) -> int:
-        """The 32-bit sequence number just past the last byte written (where a FIN goes)."""
+        """The 32-bit sequence number just past the last byte written (where a FIN goes): a
+        function of the ISN and what was written (the connection asks again only after
+        start, write or acknowledge)."""
         ...
 
     def payload(self, seqno: int, n: int) -> bytes:

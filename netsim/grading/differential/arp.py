@@ -175,7 +175,7 @@ def diagnose(m: Mismatch) -> str | None:
     return None
 
 
-def valid(calls: Any) -> bool:
+def valid(params: tuple[tuple[str, Any], ...], calls: Any) -> bool:
     times = [dict(c.args).get("now") for c in calls]
     known = [t for t in times if t is not None]
     return known == sorted(known)

@@ -225,5 +225,5 @@ RULES.update({net: RULES["route"] for net in NETWORKS})
 
 
 SPEC = Spec("12-dv-router", "dv", "DvRouter", examples, observe, RULES, construct=build,
-            diagnose=diagnose, valid_for=valid_for, references=[DvTable], max_examples=200,
+            diagnose=diagnose, valid=valid_for, references=[DvTable], max_examples=200,
             seed=12)

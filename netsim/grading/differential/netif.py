@@ -196,7 +196,7 @@ def examples() -> Any:
     return build()
 
 
-def valid(calls: Any) -> bool:
+def valid(params: tuple[tuple[str, Any], ...], calls: Any) -> bool:
     times = [dict(c.args).get("now") for c in calls]
     known = [t for t in times if t is not None]
     return known == sorted(known)

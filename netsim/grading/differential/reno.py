@@ -165,7 +165,7 @@ def examples() -> Any:
     return build()
 
 
-def valid(calls: Sequence[Call]) -> bool:
+def valid(params: tuple[tuple[str, Any], ...], calls: Sequence[Call]) -> bool:
     """The order in which the connection calls a controller: init first; the first two
     duplicate ACKs outside recovery; on_loss, then duplicate ACKs 4, 5 ..., then
     on_recovery_end; no ACK, timeout or idle inside recovery."""

@@ -113,8 +113,7 @@ def delete_steps(spec: Spec, candidate: Callable[..., Any],
         i = len(calls) - 1 - size  # spans before the failing call, which stays
         while i >= 0 and trials < max_trials:
             trial = calls[:i] + calls[i + size:]
-            if spec.valid(trial) and (spec.valid_for is None or
-                                      spec.valid_for(m.params, trial)):
+            if spec.valid(m.params, trial):
                 trials += 1
                 found = run_example(spec, candidate, references,
                                     Example(m.params, tuple(trial)), tally)

@@ -141,7 +141,7 @@ def observe(s: Any, call: Call) -> Observation:
             ("make_empty_message()", plain(s.make_empty_message()))]
 
 
-def valid(calls: Sequence[Call]) -> bool:
+def valid(params: tuple[tuple[str, Any], ...], calls: Sequence[Call]) -> bool:
     """No write after close (the reference refuses it; the connection never does it)."""
     closed = False
     for c in calls:

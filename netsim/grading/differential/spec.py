@@ -89,11 +89,10 @@ class Spec:
     rules: dict[str, str] = field(default_factory=dict)  # label -> the rule, for the message
     construct: Callable[[Callable[..., Any], dict[str, Any]], Any] = \
         lambda factory, params: factory(**params)
-    # whether a sequence is one the real caller could make (for the final deletion pass)
-    valid: Callable[[Sequence[Call]], bool] = lambda calls: True
-    # the same, for a sequence that needs the constructor's arguments to tell (e.g. the
-    # timers a sequence must not run past without an expire())
-    valid_for: Callable[[tuple[tuple[str, Any], ...], Sequence[Call]], bool] | None = None
+    # whether a sequence, for the constructor's arguments, is one the real caller could make
+    # (for the final deletion pass)
+    valid: Callable[[tuple[tuple[str, Any], ...], Sequence[Call]], bool] = \
+        lambda params, calls: True
     # a hint naming a common mistake that explains the mismatch, if one does
     diagnose: Callable[[Mismatch], str | None] = lambda m: None
     # netsim's reference first, then the variants the assignment also accepts

@@ -159,7 +159,7 @@ def observe(peer: Any, call: Call) -> Observation:
             ("at_eof()", plain(peer.at_eof()))]
 
 
-def valid(calls: Sequence[Call]) -> bool:
+def valid(params: tuple[tuple[str, Any], ...], calls: Sequence[Call]) -> bool:
     """No write after close (the reference refuses it; the application never does it)."""
     closed = False
     for c in calls:

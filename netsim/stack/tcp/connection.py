@@ -130,14 +130,14 @@ class TcpConnection(Handshake):
         """The application is done with the connection: shut down writing; data arriving
         afterwards is acknowledged and discarded."""
         self.app_closed = True
-        if self._rbuf and self.state in SYNCHRONIZED:
+        if self._rlen and self.state in SYNCHRONIZED:
             # RFC 1122 §4.2.2.13 / RFC 2525 §2.17: closing with unread data resets the
             # connection, so the peer learns that the data was not consumed
-            self._rbuf = bytearray()
+            self._discard_unread()
             self.stack.tcp_counts["close_with_unread_data"] += 1
             self.abort(now)
             return
-        self._rbuf = bytearray()
+        self._discard_unread()
         self.shutdown(now)
         if self.state is FIN_WAIT_2:
             self._start_fin_wait_2_timer(now)

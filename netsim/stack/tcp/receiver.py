@@ -51,21 +51,22 @@ class Receiver(RetransmitTimer):
     # ================================================================== application
     @property
     def readable(self) -> int:
-        return len(self._rbuf)
+        return self._rlen
 
     @property
     def at_eof(self) -> bool:
         """The peer's FIN has arrived and all data before it has been read."""
-        return self.fin_received and not self._rbuf
+        return self.fin_received and not self._rlen
 
     def recv(self, max_bytes: int, now: float) -> bytes:
         """Up to `max_bytes` of in-order data (b"" when none; see `at_eof`)."""
-        if not self._rbuf:
+        if max_bytes < 0:
+            raise UsageError(f"recv: max_bytes {max_bytes!r} is negative; use a size >= 0")
+        if not self._rlen:
             if self.error is not None and not isinstance(self.error, ConnectionClosed):
                 raise self.error
             return b""
-        out = bytes(self._rbuf[:max_bytes])
-        del self._rbuf[:max_bytes]
+        out = self._take(max_bytes)
         # A window update when reading opened a window that had become small — at most
         # half the buffer and under 16 segments, so it could throttle the sender — and the
         # window would at least double, by no less than min(RCV.BUFF/2, MSS) (RFC 1122
@@ -74,11 +75,58 @@ class Receiver(RetransmitTimer):
         if self.state in (ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2):
             rcvbuf = self.cfg.rcvbuf
             cur = max(0, seq_diff(self.rcv_adv, self.rcv_nxt))
-            new = min(rcvbuf - len(self._rbuf), 0xFFFF << self.rcv_wscale)
+            new = min(rcvbuf - self._rlen, 0xFFFF << self.rcv_wscale)
             if cur <= min(rcvbuf // 2, 16 * self.snd_mss) and new >= 2 * cur and \
                     new - cur >= min(rcvbuf // 2, self.snd_mss):
                 self._send_ack(now)
         return out
+
+    def _take(self, n: int) -> bytes:
+        """The first `n` bytes of the receive buffer, taken out of it. The buffer holds the
+        in-order pieces as they came (no copy on arrival); a read of exactly one whole piece
+        hands it over as it is, any other read copies once (a slice or a join)."""
+        q = self._rq
+        off = self._rq_off
+        if n >= self._rlen and off == 0:  # all of it (the usual read of a bulk reader)
+            out = q[0] if len(q) == 1 else b"".join(q)
+            q.clear()
+            self._rlen = 0
+            return out
+        head = q[0]
+        left = len(head) - off  # what is left of the first piece
+        if n < left:
+            self._rq_off = off + n
+            self._rlen -= n
+            return head[off:off + n]
+        if n == left and off == 0:  # exactly the first piece: as it is
+            del q[0]
+            self._rlen -= left
+            return head
+        parts: list[bytes | memoryview] = [head if off == 0 else memoryview(head)[off:]]
+        got = left
+        self._rq_off = 0
+        i = 1
+        count = len(q)
+        while i < count and got < n:
+            piece = q[i]
+            size = len(piece)
+            if got + size > n:  # the read ends inside this piece: the rest stays
+                self._rq_off = n - got
+                parts.append(memoryview(piece)[:n - got])
+                got = n
+                break
+            parts.append(piece)
+            got += size
+            i += 1
+        del q[:i]
+        self._rlen -= got
+        return b"".join(parts)
+
+    def _discard_unread(self) -> None:
+        """Empty the receive buffer (the application closed without reading it)."""
+        self._rq.clear()
+        self._rq_off = 0
+        self._rlen = 0
 
     # ================================================================== segments in
     def _acceptable(self, seq: int, plen: int, flags: int) -> bool:
@@ -184,7 +232,10 @@ class Receiver(RetransmitTimer):
                 self.stack.tcp_counts["data_after_close"] += 1
                 self.abort(now)
                 return
-            self._rbuf += data
+            if type(data) is not bytes:
+                data = bytes(data)  # ours from here on, whatever buffer the seam lent us
+            self._rq.append(data)
+            self._rlen += len(data)
         if payload and not in_order and self.sack_ok:
             self._sack_recent.insert(0, index)
             del self._sack_recent[8:]
@@ -257,7 +308,7 @@ class Receiver(RetransmitTimer):
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
-        free = self.cfg.rcvbuf - len(self._rbuf)
+        free = self.cfg.rcvbuf - self._rlen
         limit = 0xFFFF << self.rcv_wscale
         if free > limit:
             free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more

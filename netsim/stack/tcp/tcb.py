@@ -79,7 +79,11 @@ class ControlBlock:
         self.irs = 0
         self.rcv_nxt = 0
         self.rcv_adv = 0  # right edge of the window we advertised (never moves left)
-        self._rbuf = bytearray()  # in-order data the application has not read
+        # in-order data the application has not read: the pieces as the receiver gave them,
+        # the bytes of the first already read, and the total left (`Receiver.recv`)
+        self._rq: list[bytes] = []
+        self._rq_off = 0
+        self._rlen = 0
         # The receive side in sequence space (netsim.stack.tcp.tcp_receiver): it sets RCV.NXT
         # and the window field; its reassembler holds out-of-order data (for the ACK policy
         # and SACK blocks)

@@ -138,8 +138,14 @@ class Stream:
             view = memoryview(data)
             off = 0
             while off < len(data):
-                n = self.conn.send(bytes(view[off:off + self.conn.send_space]), self.env.now) \
-                    if self.conn.send_space else 0
+                space = self.conn.send_space
+                n = 0
+                if space:
+                    # all of a bytes object in one go: hand it over as it is (immutable),
+                    # else a copy of the part that fits
+                    whole = off == 0 and space >= len(data) and type(data) is bytes
+                    n = self.conn.send(data if whole else bytes(view[off:off + space]),
+                                       self.env.now)
                 off += n
                 if off < len(data):
                     ev = self.env.event()

@@ -38,6 +38,9 @@ CLOSED: Final = State.CLOSED
 ESTABLISHED: Final = State.ESTABLISHED
 TIME_WAIT: Final = State.TIME_WAIT
 
+# `TcpConnection.rcv_lowat` while no read waits: more bytes than any buffer holds
+_NO_READER: Final = 1 << 60
+
 __all__ = ["Stream", "Listener", "DatagramSocket", "open_connection"]
 
 
@@ -53,6 +56,8 @@ class Stream:
         self._closed_waiters: list[Event] = []
         self._connect_event: Event | None = None
         conn.notify = self._on_event
+        # no read waiting: data need not wake us (_on_event would find nothing to do)
+        conn.rcv_lowat = _NO_READER
 
     # ------------------------------------------------------------------ notifications
     def _on_event(self, event: str) -> None:
@@ -62,9 +67,12 @@ class Stream:
                 self._connect_event.succeed(self)
             return
         if event in ("readable", "eof", "error", "closed"):
-            while self._readers and self._can_read(self._readers[0][2]):
-                ev, n, _ = self._readers.popleft()
+            readers = self._readers
+            while readers and self._can_read(readers[0][2]):
+                ev, n, _ = readers.popleft()
                 self._finish_read(ev, n)
+            # wake us again for data once the next read waiting can take it
+            conn.rcv_lowat = readers[0][2] if readers else _NO_READER
         if event in ("writable", "error", "closed"):
             writers, self._writers = self._writers, []
             for ev in writers:
@@ -117,6 +125,8 @@ class Stream:
         if not self._readers and self._can_read(lowat):
             self._finish_read(ev, max_bytes)
         else:
+            if not self._readers:
+                self.conn.rcv_lowat = lowat
             self._readers.append((ev, max_bytes, lowat))
         return ev
 

@@ -267,7 +267,7 @@ class Receiver(RetransmitTimer):
             elif self.delack_at == INF:
                 self.delack_at = now + self.cfg.delayed_ack
                 self._arm()
-        if data and not self.app_closed:
+        if data and not self.app_closed and self._rlen >= self.rcv_lowat:
             self._notify("readable")
 
     def _take_ackno(self) -> None:

@@ -173,6 +173,9 @@ class ControlBlock:
         self.ecn_reductions = 0  # window reductions for an ECN-Echo
         # --- application
         self.notify: Callable[[str], None] | None = None
+        # "readable" for data in order (not the FIN's) only once this many bytes are unread,
+        # as SO_RCVLOWAT: netsim.sockets raises it while no read of that size is waiting
+        self.rcv_lowat = 1
         self.error: TcpError | None = None
         self.soft_error: TcpError | None = None
         # --- statistics

@@ -109,3 +109,59 @@ def test_a_constructor_that_raises_is_refused_naming_the_flag(
     assert main(["sim", "--bytes", "10kB", "--rto", f"{path}:R"]) == 2
     err = capsys.readouterr().err
     assert "--rto: R() failed: RuntimeError: no" in err
+
+
+BYTES_LIKE = '''
+from netsim.stack.tcp.tcp_receiver import StreamReceiver
+from netsim.stack.tcp.tcp_sender import StreamSender
+
+class ArraySender(StreamSender):
+    """Hands out its segments as bytearrays (what slicing a bytearray buffer gives)."""
+    def payload(self, seqno, n):
+        return bytearray(super().payload(seqno, n))
+
+class ViewSender(StreamSender):
+    def payload(self, seqno, n):
+        return memoryview(super().payload(seqno, n))
+
+class ArrayReceiver(StreamReceiver):
+    def receive(self, *args):
+        return bytearray(super().receive(*args))
+
+class ListSender(StreamSender):
+    def payload(self, seqno, n):
+        return list(super().payload(seqno, n))
+
+class NoneReceiver(StreamReceiver):
+    def receive(self, *args):
+        super().receive(*args)  # (forgot the return)
+'''
+
+
+@pytest.mark.parametrize(("flag", "cls"), [("--sender", "ArraySender"),
+                                           ("--sender", "ViewSender"),
+                                           ("--receiver", "ArrayReceiver")])
+def test_a_seam_handing_out_a_bytearray_or_memoryview_gives_the_same_transfer(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, cls: str) -> None:
+    # in both builds: the compiled one used to stop with "bytes object expected" here
+    path = tmp_path / "seams.py"
+    path.write_text(BYTES_LIKE)
+    ours = sim_json(capsys, *LOSSY)
+    theirs = sim_json(capsys, *LOSSY, flag, f"{path}:{cls}")
+    assert theirs["intact"] is True
+    for key in ("sha256_received", "retransmissions", "sim_seconds", "data_segments"):
+        assert theirs[key] == ours[key], key
+
+
+@pytest.mark.parametrize(("flag", "cls", "message"), [
+    ("--sender", "ListSender", "sender: payload() returned list; it must return bytes"),
+    ("--receiver", "NoneReceiver", "receiver: receive() returned NoneType; it must return bytes"),
+])
+def test_a_seam_handing_out_something_else_than_bytes_is_a_one_line_error_naming_the_call(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, cls: str,
+        message: str) -> None:
+    path = tmp_path / "seams.py"
+    path.write_text(BYTES_LIKE)
+    assert main(["sim", "--bytes", "10kB", flag, f"{path}:{cls}"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err

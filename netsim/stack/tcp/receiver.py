@@ -23,6 +23,7 @@ to tell the peer (window, SACK blocks, when to ACK).
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import Any
 
 from netsim.errors import UsageError
 from netsim.stack.tcp import ecn
@@ -39,6 +40,7 @@ from netsim.stack.tcp.states import (
     TIME_WAIT,
     Event,
 )
+from netsim.stack.tcp.tcb import seam_bytes
 from netsim.stack.timers import INF
 from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
 
@@ -222,7 +224,9 @@ class Receiver(RetransmitTimer):
         index = self.bytes_received + seq_diff(seg.seq, before)
         if payload and self.cfg.dsack:
             self._note_duplicate(seg.seq, len(payload))
-        data = self.receiver.receive(seg.seq, False, bool(flags & FIN), payload, window)
+        seam: Any = self.receiver  # (as sender.payload: any bytes-like, in both builds)
+        raw = seam.receive(seg.seq, False, bool(flags & FIN), payload, window)
+        data: bytes = raw if type(raw) is bytes else seam_bytes(raw, "receiver: receive()")
         self._take_ackno()
         if data:
             self.bytes_received += len(data)
@@ -232,8 +236,6 @@ class Receiver(RetransmitTimer):
                 self.stack.tcp_counts["data_after_close"] += 1
                 self.abort(now)
                 return
-            if type(data) is not bytes:
-                data = bytes(data)  # ours from here on, whatever buffer the seam lent us
             self._rq.append(data)
             self._rlen += len(data)
         if payload and not in_order and self.sack_ok:

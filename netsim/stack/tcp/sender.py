@@ -16,6 +16,8 @@ timer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from netsim.errors import UsageError
 from netsim.stack.tcp import delivery, ecn
 from netsim.stack.tcp import rack_recovery as rack
@@ -33,6 +35,7 @@ from netsim.stack.tcp.states import (
     SYN_RECEIVED,
     SYN_SENT,
 )
+from netsim.stack.tcp.tcb import seam_bytes
 from netsim.stack.timers import INF
 from netsim.wire.tcp import ACK, CWR, FIN, PSH, TCPSegment
 
@@ -141,7 +144,10 @@ class Sender(SegmentOutput):
     def _send_segment(self, seq: int, n: int, now: float, data_end: int = -1) -> None:
         """Send the `n` bytes written from `seq` on (new or again); `data_end`: the send
         buffer's `data_end()` when the caller has it."""
-        payload = self.sender.payload(seq, n)
+        # (through Any: a seam's bytearray or memoryview is taken in both builds, copied once)
+        seam: Any = self.sender
+        raw = seam.payload(seq, n)
+        payload: bytes = raw if type(raw) is bytes else seam_bytes(raw, "sender: payload()")
         if len(payload) != n:
             raise UsageError(f"sender: payload(seqno, {n}) gave {len(payload)} bytes; "
                              f"exactly {n} are held from that sequence number")

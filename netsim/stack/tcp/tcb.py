@@ -22,7 +22,9 @@ declared here. The stack around a connection is `host_api.ConnectionHost`, not t
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from netsim.errors import UsageError
 from netsim.stack.events import CwndRecord, EventRecord, SegmentRecord, TimerRecord
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
@@ -35,6 +37,17 @@ from netsim.stack.tcp.seq import MASK, seq_diff, seq_gt
 from netsim.stack.tcp.states import CLOSED, SYN_SENT, Event
 from netsim.stack.timers import INF
 from netsim.wire.tcp import ACK, OPT_SACK, IPAddress, TCPOption, flags_str, format_options
+
+
+def seam_bytes(value: Any, call: str) -> bytes:
+    """What a replaceable part (a seam) returned where bytes are due, as `bytes`: a bytearray
+    or memoryview is copied (so later changes to the student's buffer cannot reach data already
+    handed over), anything else is a `UsageError` naming the call. Both builds take the same
+    values: the compiled one would otherwise refuse all but `bytes` with a bare TypeError."""
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise UsageError(f"{call} returned {type(value).__name__}; it must return bytes "
+                     f"(a bytearray or memoryview is taken too)")
 
 
 class ControlBlock:

@@ -9,7 +9,6 @@ import random
 
 import pytest
 
-from netsim._build import loaded_compiled
 from netsim.errors import UsageError
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
@@ -101,8 +100,6 @@ class LendingReassembler(SegmentReassembler):
         return self._lent  # type: ignore[return-value]  # a bytes-like object, as a student's may
 
 
-@pytest.mark.skipif(loaded_compiled(), reason="the compiled build takes only bytes from the "
-                    "receiver seam (mypyc checks the type of what receive() returns)")
 def test_bytes_read_are_those_that_arrived_even_from_a_buffer_the_seam_reuses() -> None:
     h, conn = receiver(TcpConfig(rcvbuf=RCVBUF, delayed_ack=0,
                                  reassembler_factory=LendingReassembler))

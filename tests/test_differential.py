@@ -498,3 +498,48 @@ def test_dv_shortened_scripts_never_expire_late() -> None:
     assert not dv.valid_for(params, [learn, at[1]])  # the timeout ended at 6.0
     assert not dv.valid_for(params, [learn, at[0], Call(
         "receive", (*learn.args[:4], ("now", 10.0)))])  # the collection ended at 10.0
+
+
+def test_dv_no_vector_arrives_on_an_interface_that_is_down() -> None:
+    """The README does not say what receive() does with a vector on an interface that is
+    down, and the RIP process never calls it so (a message is taken only on an interface that
+    is up: RipProcess._on_datagram). A router that ignores such vectors passes: the check
+    delivered them and failed it, on a rule the README never states."""
+    class IgnoresDown(DvTable):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.down: set[str] = set()
+
+        def interface_down(self, interface: str, now: float) -> None:
+            self.down.add(interface)
+            super().interface_down(interface, now)
+
+        def connect(self, network: str, interface: str, cost: int, now: float) -> None:
+            self.down.discard(interface)
+            super().connect(network, interface, cost, now)
+
+        def receive(self, interface: str, neighbour: str, vector: list[tuple[str, int]],
+                    cost: int, now: float) -> None:
+            if interface not in self.down:
+                super().receive(interface, neighbour, vector, cost, now)
+
+    for seed in (12, 1):
+        out = differential.check("12-dv-router", IgnoresDown, max_examples=500,
+                                 budget=120.0, seed=seed)
+        assert out.passed, out.feedback
+
+
+def test_dv_shortened_scripts_never_receive_on_a_downed_interface() -> None:
+    """The final pass that drops calls from a failing DV script must not leave a receive()
+    on an interface that is down (dropping the connect() that brought it back would): such a
+    sequence counts as invalid."""
+    from netsim.grading.differential import dv
+
+    params = (("split_horizon", "simple"), ("timeout", 180.0), ("garbage_collection", 120.0))
+    down = Call("interface_down", (("interface", "eth1"), ("now", 1.0)))
+    back = Call("connect", (("network", "10.0.1.0/24"), ("interface", "eth1"), ("cost", 1),
+                            ("now", 2.0)))
+    learn = Call("receive", (("interface", "eth1"), ("neighbour", "10.0.1.2"),
+                             ("vector", [("10.1.0.0/16", 1)]), ("cost", 1), ("now", 3.0)))
+    assert dv.valid_for(params, [down, back, learn])
+    assert not dv.valid_for(params, [down, learn])

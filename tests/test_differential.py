@@ -186,6 +186,7 @@ def test_random_sequences_check_runs_through_the_sandboxed_grader(tmp_path: Path
     ("03-reassembler", "touching_chunks_not_merged", "touching ranges merged"),
     ("04-reno", "ssthresh_floor_one_mss", "2*SMSS"),
     ("04-reno", "slow_start_counts_acks", "count bytes"),
+    ("04-reno", "avoidance_per_ack_formula", "SMSS*SMSS/cwnd"),
     ("05-arp-cache", "packets_released_newest_first", "order they came"),
     ("09-router", "incremental_no_carry", "header checksum"),
     ("09-router", "time_exceeded_for_us", "whatever its TTL"),

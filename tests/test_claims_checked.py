@@ -10,7 +10,8 @@ the comparison (tests/test_docs_outputs.py checks those).
     python tests/test_claims_checked.py --renumber   # move the rows' numbers to where their
                                                      # recorded lines are now
     python tests/test_claims_checked.py --write      # record the cited lines as they are now
-                                                     # (once every claim has been re-read)
+                                                     # (once every claim has been re-read;
+                                                     # refused while a line has only moved)
 """
 
 from __future__ import annotations
@@ -116,6 +117,9 @@ def _renumber() -> None:
 
 
 def _write() -> None:
+    moved = [p for p in problems() if "--renumber" in p]
+    if moved:  # recording now would tie those rows to whatever text took their lines' place
+        raise SystemExit("\n".join([*moved, f"python {MARK} --renumber first"]))
     out = {}
     for row, path, n in cited():
         lines = _lines(path)

@@ -544,3 +544,29 @@ def test_dv_shortened_scripts_never_receive_on_a_downed_interface() -> None:
                              ("vector", [("10.1.0.0/16", 1)]), ("cost", 1), ("now", 3.0)))
     assert dv.valid_for(params, [down, back, learn])
     assert not dv.valid_for(params, [down, learn])
+
+
+def test_dv_a_timeout_refreshed_by_another_neighbour_gets_a_hint_naming_it() -> None:
+    """A router that restarts a route's timeout for any neighbour's announcement may first
+    differ in deadline() (later than the reference's); the hint names the rule, not only
+    'the earliest end of any timer'."""
+    from netsim.grading.differential import dv
+    from netsim.grading.differential.spec import Mismatch
+
+    def rx(hop: str, now: float) -> Call:
+        return Call("receive", (("interface", "eth0"), ("neighbour", hop),
+                                ("vector", [("10.1.0.0/16", 1)]), ("cost", 1), ("now", now)))
+
+    row = ("10.1.0.0/16", (2, "10.0.0.2", "eth0"))
+    params = (("split_horizon", "poisoned_reverse"), ("timeout", 6.0),
+              ("garbage_collection", 4.0))
+    calls = (rx("10.0.0.2", 0.0), rx("10.0.0.3", 1.0), Call("expire", (("now", 4.0),)))
+    m = Mismatch(params, calls, [[row], [row]], [row, ("deadline", 6.0)],
+                 [row, ("deadline", 7.0)], ["deadline"])
+    hint = dv.diagnose(m)
+    assert hint is not None and "current next hop" in hint, hint
+    # the same deadline mismatch after the next hop's own refresh is another mistake
+    m = Mismatch(params, (rx("10.0.0.2", 0.0), rx("10.0.0.2", 1.0), calls[2]), [[row], [row]],
+                 [row, ("deadline", 6.0)], [row, ("deadline", 7.0)], ["deadline"])
+    assert dv.diagnose(m) == "the earliest end of any route's timer: its timeout, or its " \
+        "garbage collection"

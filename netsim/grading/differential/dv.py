@@ -188,6 +188,11 @@ def diagnose(m: Mismatch) -> str | None:
         if isinstance(g, tuple) and g and type(g[0]) is int and g[0] > INFINITY:
             return "a metric is never above 16: min(metric + cost, 16)"
     if m.differs == ["deadline"]:
+        w, g = want.get("deadline"), got.get("deadline")
+        if isinstance(w, int | float) and isinstance(g, int | float) and g > w and \
+                _refreshed_by_another(m):
+            return ("a timeout restarts only when the route's current next hop announces it "
+                    "(below 16); the same metric from another neighbour changes nothing")
         return "the earliest end of any route's timer: its timeout, or its garbage collection"
     if call.method == "expire":
         return ("a learned route times out at exactly its last refresh + timeout (metric 16), "
@@ -212,6 +217,22 @@ def diagnose(m: Mismatch) -> str | None:
             return ("the current next hop reporting a worse metric (or 16) is believed: its "
                     "route is the one in use, so the metric goes up")
     return None
+
+
+def _refreshed_by_another(m: Mismatch) -> bool:
+    """Whether an earlier vector offered a route's metric from a neighbour other than its next
+    hop (which must not restart its timeout)."""
+    for i, call in enumerate(m.calls[:-1]):
+        if call.method != "receive" or i == 0 or i > len(m.agreed):
+            continue
+        args = dict(call.args)
+        table = dict(m.agreed[i - 1])
+        for net, metric in args["vector"]:
+            row = table.get(net)
+            if isinstance(row, tuple) and len(row) == 3 and row[1] is not None and \
+                    row[1] != args["neighbour"] and min(metric + args["cost"], INFINITY) == row[0]:
+                return True
+    return False
 
 
 def valid_for(params: tuple[tuple[str, Any], ...], calls: Any) -> bool:

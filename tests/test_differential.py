@@ -186,6 +186,7 @@ def test_random_sequences_check_runs_through_the_sandboxed_grader(tmp_path: Path
     ("03-reassembler", "touching_chunks_not_merged", "touching ranges merged"),
     ("04-reno", "ssthresh_floor_one_mss", "2*SMSS"),
     ("04-reno", "slow_start_counts_acks", "count bytes"),
+    ("04-reno", "avoidance_per_ack_formula", "SMSS*SMSS/cwnd"),
     ("05-arp-cache", "packets_released_newest_first", "order they came"),
     ("09-router", "incremental_no_carry", "header checksum"),
     ("09-router", "time_exceeded_for_us", "whatever its TTL"),
@@ -498,3 +499,74 @@ def test_dv_shortened_scripts_never_expire_late() -> None:
     assert not dv.valid_for(params, [learn, at[1]])  # the timeout ended at 6.0
     assert not dv.valid_for(params, [learn, at[0], Call(
         "receive", (*learn.args[:4], ("now", 10.0)))])  # the collection ended at 10.0
+
+
+def test_dv_no_vector_arrives_on_an_interface_that_is_down() -> None:
+    """The README does not say what receive() does with a vector on an interface that is
+    down, and the RIP process never calls it so (a message is taken only on an interface that
+    is up: RipProcess._on_datagram). A router that ignores such vectors passes: the check
+    delivered them and failed it, on a rule the README never states."""
+    class IgnoresDown(DvTable):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.down: set[str] = set()
+
+        def interface_down(self, interface: str, now: float) -> None:
+            self.down.add(interface)
+            super().interface_down(interface, now)
+
+        def connect(self, network: str, interface: str, cost: int, now: float) -> None:
+            self.down.discard(interface)
+            super().connect(network, interface, cost, now)
+
+        def receive(self, interface: str, neighbour: str, vector: list[tuple[str, int]],
+                    cost: int, now: float) -> None:
+            if interface not in self.down:
+                super().receive(interface, neighbour, vector, cost, now)
+
+    for seed in (12, 1):
+        out = differential.check("12-dv-router", IgnoresDown, max_examples=500,
+                                 budget=120.0, seed=seed)
+        assert out.passed, out.feedback
+
+
+def test_dv_shortened_scripts_never_receive_on_a_downed_interface() -> None:
+    """The final pass that drops calls from a failing DV script must not leave a receive()
+    on an interface that is down (dropping the connect() that brought it back would): such a
+    sequence counts as invalid."""
+    from netsim.grading.differential import dv
+
+    params = (("split_horizon", "simple"), ("timeout", 180.0), ("garbage_collection", 120.0))
+    down = Call("interface_down", (("interface", "eth1"), ("now", 1.0)))
+    back = Call("connect", (("network", "10.0.1.0/24"), ("interface", "eth1"), ("cost", 1),
+                            ("now", 2.0)))
+    learn = Call("receive", (("interface", "eth1"), ("neighbour", "10.0.1.2"),
+                             ("vector", [("10.1.0.0/16", 1)]), ("cost", 1), ("now", 3.0)))
+    assert dv.valid_for(params, [down, back, learn])
+    assert not dv.valid_for(params, [down, learn])
+
+
+def test_dv_a_timeout_refreshed_by_another_neighbour_gets_a_hint_naming_it() -> None:
+    """A router that restarts a route's timeout for any neighbour's announcement may first
+    differ in deadline() (later than the reference's); the hint names the rule, not only
+    'the earliest end of any timer'."""
+    from netsim.grading.differential import dv
+    from netsim.grading.differential.spec import Mismatch
+
+    def rx(hop: str, now: float) -> Call:
+        return Call("receive", (("interface", "eth0"), ("neighbour", hop),
+                                ("vector", [("10.1.0.0/16", 1)]), ("cost", 1), ("now", now)))
+
+    row = ("10.1.0.0/16", (2, "10.0.0.2", "eth0"))
+    params = (("split_horizon", "poisoned_reverse"), ("timeout", 6.0),
+              ("garbage_collection", 4.0))
+    calls = (rx("10.0.0.2", 0.0), rx("10.0.0.3", 1.0), Call("expire", (("now", 4.0),)))
+    m = Mismatch(params, calls, [[row], [row]], [row, ("deadline", 6.0)],
+                 [row, ("deadline", 7.0)], ["deadline"])
+    hint = dv.diagnose(m)
+    assert hint is not None and "current next hop" in hint, hint
+    # the same deadline mismatch after the next hop's own refresh is another mistake
+    m = Mismatch(params, (rx("10.0.0.2", 0.0), rx("10.0.0.2", 1.0), calls[2]), [[row], [row]],
+                 [row, ("deadline", 6.0)], [row, ("deadline", 7.0)], ["deadline"])
+    assert dv.diagnose(m) == "the earliest end of any route's timer: its timeout, or its " \
+        "garbage collection"

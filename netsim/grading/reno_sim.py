@@ -9,7 +9,7 @@ by an ACK that covers many segments). The properties, in the order they are chec
 event:
 
 - slow start: cwnd += min(N, 2*SMSS) per ACK of N bytes (RFC 3465 §2.2; cwnd doubles per RTT);
-- congestion avoidance: about +1 SMSS per round trip (RFC 5681 §3.1 eq. 3, RFC 3465 §2.1);
+- congestion avoidance: about +1 SMSS per round trip, bytes counted (RFC 5681 §3.1, RFC 3465 §2.1);
 - fast retransmit, the sawtooth's trough: ssthresh = max(FlightSize/2, 2*SMSS), cwnd =
   ssthresh + 3*SMSS (RFC 5681 §3.2 steps 2-3, eq. 4), FlightSize the `flight` given;
 - fast recovery: +1 SMSS per further duplicate ACK, none for the first two (§3.2 steps 1, 4);
@@ -117,13 +117,16 @@ def check_events(ctx: Context, log: list[Event], mss: int) -> dict[str, int]:
             ctx.step(last.show())
             raise CheckFailed(
                 "in the simulation, congestion avoidance grows cwnd by about 1 SMSS per round "
-                "trip (per cwnd of bytes acknowledged: RFC 5681 §3.1 eq. 3, RFC 3465 §2.1)",
+                "trip (per cwnd of bytes acknowledged: RFC 5681 §3.1 slow start and congestion "
+                "avoidance, RFC 3465 §2.1)",
                 input=f"{len(run)} ACKs with cwnd >= ssthresh, about {rtts:.1f} round trips "
                 f"of data", expected=f"cwnd grows by about {want:.0f} bytes",
                 got=f"cwnd grew by {growth} bytes",
                 hint="growth faster than 1 SMSS per cwnd acknowledged: count the bytes "
                      "acknowledged against cwnd, not ssthresh or a fixed number"
-                if growth > want else None)
+                if growth > want else "the receiver acknowledges every second segment: "
+                "growth per ACK (such as SMSS*SMSS/cwnd, RFC 5681 eq. 3) is half as fast; "
+                "count the bytes acknowledged" if growth > 0 else None)
         run.clear()
 
     for i, ev in enumerate(log):

@@ -3,7 +3,7 @@ its next hop.
 
 Category: wrong scope
 RFC: RFC 2453 §3.8 timers
-Observable: response messages
+Observable: response messages | deadline
 Expect: next hop
 """
 

@@ -125,8 +125,7 @@ class Stack(ForwardingHost):
         if isinstance(iface, str):
             iface = self.interfaces[iface]
         self.now = now
-        eth = self.eth_counts
-        eth["rx"] += 1
+        self._count_eth_rx()
         if iface.netif is not None:
             seams.netif_input(self, iface,
                               frame.raw() if isinstance(frame, LazyFrame) else frame, now)
@@ -174,25 +173,44 @@ class Stack(ForwardingHost):
         if not self._own_forwarder:
             self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
             return
-        if dst is self._ours or dst in self._by_ip:
-            self._ours = dst
-            ipc = self.ipv4_counts
-            ipc["rx"] += 1
-            ipc["delivered"] += 1
+        if dst is self._ours:
+            local = True
+        elif dst is self._not_ours:
+            local = False
+        else:
+            local = dst in self._by_ip
+            if local:
+                self._ours = dst
+            else:
+                self._not_ours = dst
+        if local:
+            self._count_ip_rx()
+            self._count_ip_delivered()
             self.tcp.segment_input(frame.ip_src, dst, frame.seg, now, frame.ecn)
             return
-        if self.forwarding and frame.ttl > 1 and dst not in iface.broadcasts:
+        if self.forwarding and frame.ttl > 1 and (
+                dst is self._routed and iface is self._routed_in
+                or self._routable(dst, iface)):
             # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
             hop = self._lazy_hop(dst, frame.length - ETH_HEADER_LEN, now)
             if hop is not None:
                 out, mac = hop
-                ipc = self.ipv4_counts
-                ipc["rx"] += 1
-                ipc["forwarded"] += 1
-                self.eth_counts["tx"] += 1
+                self._count_ip_rx()
+                self._count_ip_forwarded()
+                self._count_eth_tx()
                 self.transmit(out, frame.forwarded(mac, out.mac))
                 return
         self._ip_input(iface, frame.raw(), now, False)
+
+    def _routable(self, dst: IPv4Address, iface: Interface) -> bool:
+        """Whether `dst` is not a broadcast address of `iface` (a router sends no such datagram
+        on); the last address found so, with its interface, is kept (`_routed`, `_routed_in`)
+        and compared by identity, as `_ours`."""
+        if dst in iface.broadcasts:
+            return False
+        self._routed = dst
+        self._routed_in = iface
+        return True
 
     def _lazy_hop(self, dst: IPv4Address, ip_length: int, now: float
                   ) -> tuple[Interface, MacAddress] | None:
@@ -217,7 +235,7 @@ class Stack(ForwardingHost):
                       str(exc))
             return
         ipc = self.ipv4_counts
-        ipc["rx"] += 1
+        self._count_ip_rx()
         dst = pkt.dst
         local = dst in self._by_ip
         if local or dst == LIMITED_BROADCAST or dst == iface.broadcast or \
@@ -234,7 +252,7 @@ class Stack(ForwardingHost):
                     return
                 ipc["reassembled"] += 1
                 pkt = whole
-            ipc["delivered"] += 1
+            self._count_ip_delivered()
             self._deliver(pkt, now, broadcast or not local)
         elif self.forwarding and not broadcast:
             self._forward(iface, pkt, frame[14:], now)
@@ -282,7 +300,7 @@ class Stack(ForwardingHost):
         ttl = ttl or self.default_ttl
         raw = build_ipv4(src, dst, protocol, payload, ttl=ttl, identification=self._ip_id,
                          df=df, dscp=dscp, ecn=ecn)
-        ipc["tx"] += 1
+        self._count_ip_tx()
         if len(raw) > out.mtu:
             if df:
                 self.drop("ipv4", "too_big_df", f"{len(raw)} > mtu {out.mtu}")
@@ -316,8 +334,8 @@ class Stack(ForwardingHost):
             out, mac = hop
             self.now = now
             ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
-            self.ipv4_counts["tx"] += 1
-            self.eth_counts["tx"] += 1
+            self._count_ip_tx()
+            self._count_eth_tx()
             # (a hop was found: an IPv4 route, so both addresses are IPv4)
             self.transmit(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
                                          self.default_ttl, ident, seg, opts, ecn))

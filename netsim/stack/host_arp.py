@@ -24,7 +24,7 @@ from typing import Final
 
 from netsim.stack import seams
 from netsim.stack.arp import Enqueue
-from netsim.stack.counters import Counters
+from netsim.stack.counters import Counters, add_count, touch
 from netsim.stack.events import DropRecord, Tracer
 from netsim.stack.forwarding import Forwarder, Router
 from netsim.stack.fragments import Reassembler
@@ -69,6 +69,10 @@ class ArpHost:
         # `_by_ip` only grows; add_interface forgets the one not in it.
         self._ours: object = None
         self._not_ours: object = None
+        # the last address a router found it may send a LazyFrame on to, and the interface
+        # it came in on (Stack._routable): not a broadcast address there
+        self._routed: object = None
+        self._routed_in: object = None
         self.routes = RoutingTable()
         # the forwarding decision (a router's): netsim's own over `routes`, or another
         # installed by set_forwarder (assignment 09), which then decides every datagram
@@ -77,6 +81,16 @@ class ArpHost:
         self.timers = TimerQueue()
         self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
         self.counters = Counters()
+        # What every frame counts is counted in the int fields below and added into the eth
+        # and ipv4 counters (`_fold_counts`) just before anything reads or changes those:
+        # whoever looks sees the same numbers at every moment (netsim.stack.counters).
+        self._eth_rx = 0
+        self._eth_tx = 0
+        self._ip_rx = 0
+        self._ip_tx = 0
+        self._ip_delivered = 0
+        self._ip_forwarded = 0
+        self.counters.fold_with(self._fold_counts, ("eth", "ipv4"))
         # the counters of the layers every packet updates, held directly (the same objects)
         self.eth_counts = self.counters["eth"]
         self.ipv4_counts = self.counters["ipv4"]
@@ -102,6 +116,69 @@ class ArpHost:
         raise NotImplementedError  # host.Stack
 
     # ------------------------------------------------------------------ bookkeeping
+    def _fold_counts(self) -> None:
+        """Add the counts of the int fields into `eth_counts` and `ipv4_counts`."""
+        n = self._eth_rx
+        if n:
+            self._eth_rx = 0
+            add_count(self.eth_counts, "rx", n)
+        n = self._eth_tx
+        if n:
+            self._eth_tx = 0
+            add_count(self.eth_counts, "tx", n)
+        n = self._ip_rx
+        if n:
+            self._ip_rx = 0
+            add_count(self.ipv4_counts, "rx", n)
+        n = self._ip_tx
+        if n:
+            self._ip_tx = 0
+            add_count(self.ipv4_counts, "tx", n)
+        n = self._ip_delivered
+        if n:
+            self._ip_delivered = 0
+            add_count(self.ipv4_counts, "delivered", n)
+        n = self._ip_forwarded
+        if n:
+            self._ip_forwarded = 0
+            add_count(self.ipv4_counts, "forwarded", n)
+
+    def _count_eth_rx(self) -> None:
+        n = self._eth_rx
+        if not n:  # (the first since a fold: where a counter would put the key in)
+            touch(self.eth_counts, "rx")
+        self._eth_rx = n + 1
+
+    def _count_eth_tx(self) -> None:
+        n = self._eth_tx
+        if not n:
+            touch(self.eth_counts, "tx")
+        self._eth_tx = n + 1
+
+    def _count_ip_rx(self) -> None:
+        n = self._ip_rx
+        if not n:
+            touch(self.ipv4_counts, "rx")
+        self._ip_rx = n + 1
+
+    def _count_ip_tx(self) -> None:
+        n = self._ip_tx
+        if not n:
+            touch(self.ipv4_counts, "tx")
+        self._ip_tx = n + 1
+
+    def _count_ip_delivered(self) -> None:
+        n = self._ip_delivered
+        if not n:
+            touch(self.ipv4_counts, "delivered")
+        self._ip_delivered = n + 1
+
+    def _count_ip_forwarded(self) -> None:
+        n = self._ip_forwarded
+        if not n:
+            touch(self.ipv4_counts, "forwarded")
+        self._ip_forwarded = n + 1
+
     def drop(self, layer: str, reason: str, detail: str = "") -> None:
         self.counters[layer]["drop." + reason] += 1
         if self.trace is not None:
@@ -206,7 +283,7 @@ class ArpHost:
             self.drop("arp", "pending_overflow", "" if self.trace is None else str(next_hop))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
-        self.eth_counts["tx"] += 1
+        self._count_eth_tx()
         self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
 
     def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:

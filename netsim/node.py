@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Protocol
+from typing import Any, Protocol, final
 
 import simpy
 
-from netsim.simpy_fast import Call, call_at, now_of
+from netsim.simpy_fast import Call, Sink, call_at, now_of
 from netsim.stack.host import Stack
 from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
@@ -31,6 +31,21 @@ class Port(Protocol):
     def send(self, frame: bytes) -> None: ...
 
     def attach(self, receiver: Receiver) -> None: ...
+
+
+@final
+class _Receive(Sink):
+    """What a node attaches to a port: each frame that arrives goes to the stack, on
+    `iface`, at ``env.now`` (a `Sink`: a link's endpoint calls `take` directly)."""
+
+    def __init__(self, env: simpy.Environment, stack: Stack, iface: Interface) -> None:
+        self.env = env
+        self.stack = stack
+        self.iface = iface
+
+    def take(self, frame: bytes | LazyFrame) -> None:
+        # (env.now is a property: a call per frame)
+        self.stack.receive(self.iface, frame, now_of(self.env))
 
 
 class Node:
@@ -64,9 +79,7 @@ class Node:
         stack = self.stack
         env = self.env
 
-        def receive(frame: bytes | LazyFrame, iface: Interface = iface) -> None:
-            stack.receive(iface, frame, now_of(env))  # (env.now is a property: a call per frame)
-
+        receive = _Receive(env, stack, iface)
         attach_lazy = getattr(port, "attach_lazy", None)
         iface.lazy_frames = attach_lazy is not None
         if attach_lazy is not None:

@@ -75,6 +75,7 @@ class Stack(ForwardingHost):
         self.interfaces[name] = iface
         self._by_ip[iface.ip] = iface
         self._not_ours = None
+        self._routed.clear()
         self.routes.add(addr.network, name)
         if not self._own_forwarder:
             self.forwarder.add_route(addr.network.network_address, addr.network.prefixlen, name)
@@ -173,24 +174,22 @@ class Stack(ForwardingHost):
         if not self._own_forwarder:
             self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
             return
-        if dst is self._ours:
-            local = True
-        elif dst is self._not_ours:
-            local = False
-        else:
-            local = dst in self._by_ip
-            if local:
+        local = dst is self._ours
+        if not local and self._routed.get(iface) is not dst:
+            if dst in self._by_ip:
                 self._ours = dst
+                local = True
+            elif dst in iface.broadcasts:  # (not to be forwarded: the bytes path decides)
+                self._ip_input(iface, frame.raw(), now, False)
+                return
             else:
-                self._not_ours = dst
+                self._routed[iface] = dst
         if local:
             self._count_ip_rx()
             self._count_ip_delivered()
             self.tcp.segment_input(frame.ip_src, dst, frame.seg, now, frame.ecn)
             return
-        if self.forwarding and frame.ttl > 1 and (
-                dst is self._routed and iface is self._routed_in
-                or self._routable(dst, iface)):
+        if self.forwarding and frame.ttl > 1:
             # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
             hop = self._lazy_hop(dst, frame.length - ETH_HEADER_LEN, now)
             if hop is not None:
@@ -201,16 +200,6 @@ class Stack(ForwardingHost):
                 self.transmit(out, frame.forwarded(mac, out.mac))
                 return
         self._ip_input(iface, frame.raw(), now, False)
-
-    def _routable(self, dst: IPv4Address, iface: Interface) -> bool:
-        """Whether `dst` is not a broadcast address of `iface` (a router sends no such datagram
-        on); the last address found so, with its interface, is kept (`_routed`, `_routed_in`)
-        and compared by identity, as `_ours`."""
-        if dst in iface.broadcasts:
-            return False
-        self._routed = dst
-        self._routed_in = iface
-        return True
 
     def _lazy_hop(self, dst: IPv4Address, ip_length: int, now: float
                   ) -> tuple[Interface, MacAddress] | None:

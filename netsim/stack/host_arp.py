@@ -69,10 +69,10 @@ class ArpHost:
         # `_by_ip` only grows; add_interface forgets the one not in it.
         self._ours: object = None
         self._not_ours: object = None
-        # the last address a router found it may send a LazyFrame on to, and the interface
-        # it came in on (Stack._routable): not a broadcast address there
-        self._routed: object = None
-        self._routed_in: object = None
+        # per interface, the last destination of a LazyFrame that came in there found neither
+        # ours nor a broadcast address of that interface (Stack._lazy_input: a router's);
+        # add_interface forgets them
+        self._routed: dict[Interface, object] = {}
         self.routes = RoutingTable()
         # the forwarding decision (a router's): netsim's own over `routes`, or another
         # installed by set_forwarder (assignment 09), which then decides every datagram

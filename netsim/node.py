@@ -17,6 +17,7 @@ import simpy
 
 from netsim.simpy_fast import Call, Sink, call_at, now_of
 from netsim.stack.host import Stack
+from netsim.stack.host_arp import FrameDriver
 from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.timers import INF
@@ -48,8 +49,20 @@ class _Receive(Sink):
         self.stack.receive(self.iface, frame, now_of(self.env))
 
 
-class Node:
-    """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use."""
+@final
+class _CallSink(Sink):
+    """A port's `send` as a `Sink`, for a port that has no `send_sink`."""
+
+    def __init__(self, fn: Callable[[Any], None]) -> None:
+        self.fn = fn
+
+    def take(self, value: Any) -> None:
+        self.fn(value)
+
+
+class Node(FrameDriver):
+    """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use
+    (the stack's `FrameDriver`: it calls `send_frame` directly)."""
 
     def __init__(self, env: simpy.Environment, stack: Stack) -> None:
         self.env = env
@@ -58,8 +71,11 @@ class Node:
         # each interface's port's `send`: it takes bytes, or also a LazyFrame when the
         # interface has `lazy_frames` set (see `attach`)
         self._send_of: dict[Interface, Callable[[Any], None]] = {}
+        # the same as Sinks (a link endpoint's `send_sink`: a direct call, compiled)
+        self._sink_of: dict[Interface, Sink] = {}
         self._wake = INF
         stack.transmit = self._transmit
+        stack.use_driver(self)
         stack.timers.on_earlier = self._wake_at
 
     @property
@@ -76,6 +92,8 @@ class Node:
             iface = self.stack.interfaces[iface]
         self.ports[iface.name] = port
         self._send_of[iface] = port.send
+        sink = getattr(port, "send_sink", None)
+        self._sink_of[iface] = sink if isinstance(sink, Sink) else _CallSink(port.send)
         stack = self.stack
         env = self.env
 
@@ -94,6 +112,9 @@ class Node:
 
     def _transmit(self, iface: Interface, frame: bytes | LazyFrame) -> None:
         self._send_of[iface](frame)
+
+    def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        self._sink_of[iface].take(frame)
 
     def _wake_at(self, when: float) -> None:
         if when < self._wake:

@@ -197,7 +197,7 @@ class Stack(ForwardingHost):
                 self._count_ip_rx()
                 self._count_ip_forwarded()
                 self._count_eth_tx()
-                self.transmit(out, frame.forwarded(mac, out.mac))
+                self._send_out(out, frame.forwarded(mac, out.mac))
                 return
         self._ip_input(iface, frame.raw(), now, False)
 
@@ -326,8 +326,8 @@ class Stack(ForwardingHost):
             self._count_ip_tx()
             self._count_eth_tx()
             # (a hop was found: an IPv4 route, so both addresses are IPv4)
-            self.transmit(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
-                                         self.default_ttl, ident, seg, opts, ecn))
+            self._send_out(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
+                                          self.default_ttl, ident, seg, opts, ecn))
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)

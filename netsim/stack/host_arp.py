@@ -52,6 +52,16 @@ def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:
     raise RuntimeError("stack has no driver: set stack.transmit before sending")
 
 
+class FrameDriver:
+    """A driver that puts a stack's frames on its ports (netsim.node's Node is one) and has
+    told the stack so (`ArpHost.use_driver`): compiled, the stack then calls `send_frame`
+    directly, not through the callable `transmit` (while `transmit` is still the one the
+    driver set)."""
+
+    def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        raise NotImplementedError
+
+
 class ArpHost:
     """A host's state, its Ethernet output and its ARP; see `netsim.stack.host.Stack`."""
 
@@ -96,6 +106,8 @@ class ArpHost:
         self.ipv4_counts = self.counters["ipv4"]
         self.tcp_counts = self.counters["tcp"]
         self.transmit: Transmit = _no_transmit
+        self._driver: FrameDriver | None = None  # see `use_driver`
+        self._driver_transmit: object = None
         self.reassembler = Reassembler()
         self.icmp_limiter = TokenBucket(icmp_rate, icmp_burst)
         self.icmp_handlers: list[IcmpHandler] = []
@@ -114,6 +126,20 @@ class ArpHost:
 
     def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None:
         raise NotImplementedError  # host.Stack
+
+    def use_driver(self, driver: FrameDriver) -> None:
+        """`driver` has set `transmit` (to a callable that does what its `send_frame` does):
+        frames go to `send_frame` as long as `transmit` is not replaced."""
+        self._driver = driver
+        self._driver_transmit = self.transmit
+
+    def _send_out(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        """Put `frame` on `iface`'s port: `transmit(iface, frame)`."""
+        driver = self._driver
+        if driver is not None and self.transmit is self._driver_transmit:
+            driver.send_frame(iface, frame)
+        else:
+            self.transmit(iface, frame)
 
     # ------------------------------------------------------------------ bookkeeping
     def _fold_counts(self) -> None:
@@ -284,7 +310,7 @@ class ArpHost:
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
         self._count_eth_tx()
-        self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
+        self._send_out(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
 
     def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:
         self.counters["arp"]["tx_request"] += 1
@@ -304,4 +330,4 @@ class ArpHost:
         self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_HOST, now)
 
 
-__all__ = ["LIMITED_BROADCAST", "ArpHost", "IcmpHandler", "IpHandler", "Transmit"]
+__all__ = ["LIMITED_BROADCAST", "ArpHost", "FrameDriver", "IcmpHandler", "IpHandler", "Transmit"]

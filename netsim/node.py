@@ -15,6 +15,7 @@ from typing import Any, Protocol, final
 
 import simpy
 
+from netsim.link.model import Endpoint
 from netsim.simpy_fast import Call, Sink, call_at, now_of
 from netsim.stack.host import Stack
 from netsim.stack.host_arp import FrameDriver
@@ -49,17 +50,6 @@ class _Receive(Sink):
         self.stack.receive(self.iface, frame, now_of(self.env))
 
 
-@final
-class _CallSink(Sink):
-    """A port's `send` as a `Sink`, for a port that has no `send_sink`."""
-
-    def __init__(self, fn: Callable[[Any], None]) -> None:
-        self.fn = fn
-
-    def take(self, value: Any) -> None:
-        self.fn(value)
-
-
 class Node(FrameDriver):
     """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use
     (the stack's `FrameDriver`: it calls `send_frame` directly)."""
@@ -71,8 +61,8 @@ class Node(FrameDriver):
         # each interface's port's `send`: it takes bytes, or also a LazyFrame when the
         # interface has `lazy_frames` set (see `attach`)
         self._send_of: dict[Interface, Callable[[Any], None]] = {}
-        # the same as Sinks (a link endpoint's `send_sink`: a direct call, compiled)
-        self._sink_of: dict[Interface, Sink] = {}
+        # those whose port is a link's endpoint (compiled: its `send` is a direct call)
+        self._endpoint_of: dict[Interface, Endpoint] = {}
         self._wake = INF
         stack.transmit = self._transmit
         stack.use_driver(self)
@@ -92,8 +82,10 @@ class Node(FrameDriver):
             iface = self.stack.interfaces[iface]
         self.ports[iface.name] = port
         self._send_of[iface] = port.send
-        sink = getattr(port, "send_sink", None)
-        self._sink_of[iface] = sink if isinstance(sink, Sink) else _CallSink(port.send)
+        if isinstance(port, Endpoint):
+            self._endpoint_of[iface] = port
+        else:
+            self._endpoint_of.pop(iface, None)
         stack = self.stack
         env = self.env
 
@@ -114,7 +106,11 @@ class Node(FrameDriver):
         self._send_of[iface](frame)
 
     def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
-        self._sink_of[iface].take(frame)
+        endpoint = self._endpoint_of.get(iface)
+        if endpoint is not None:
+            endpoint.send(frame)
+        else:
+            self._send_of[iface](frame)
 
     def _wake_at(self, when: float) -> None:
         if when < self._wake:

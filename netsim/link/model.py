@@ -39,7 +39,7 @@ from __future__ import annotations
 import copy
 from collections import deque
 from collections.abc import Callable
-from typing import Final, final
+from typing import Final
 
 import simpy
 
@@ -66,23 +66,11 @@ DropHook = Callable[[float, str, str, bytes], None]
 QueueHook = Callable[[float, str, float, int, bool], None]
 
 
-@final
-class _Send(Sink):
-    """`Endpoint.send_sink`: takes the frames to send."""
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-
-    def take(self, value: bytes | LazyFrame) -> None:
-        self.endpoint.send(value)
-
-
 class Endpoint(Sink):
     """One side of a link. A host's interface ``attach``-es a receiver and calls ``send``.
 
     ``stats`` counts the direction *leaving* this endpoint; ``config`` is that direction's config.
-    It is the `Sink` of its frames in flight: `take` delivers one to the far side; its
-    `send_sink` is a `Sink` whose `take` is `send` (a node calls it directly).
+    It is the `Sink` of its frames in flight: `take` delivers one to the far side.
     """
 
     def __init__(self, link: Link, name: str, config: LinkConfig, stream: str) -> None:
@@ -94,7 +82,6 @@ class Endpoint(Sink):
         self._env: simpy.Environment = link.world.env
         self._receiver: LazyReceiver | None = None
         self._receiver_sink: Sink | None = None  # the receiver, when it is a Sink
-        self.send_sink: Sink = _Send(self)
         self._receiver_takes_lazy = False
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks

@@ -126,7 +126,10 @@ class Stack(ForwardingHost):
         if isinstance(iface, str):
             iface = self.interfaces[iface]
         self.now = now
-        self._count_eth_rx()
+        n = self._eth_rx
+        if not n:
+            self._touch("eth", "rx")
+        self._eth_rx = n + 1
         if iface.netif is not None:
             seams.netif_input(self, iface,
                               frame.raw() if isinstance(frame, LazyFrame) else frame, now)
@@ -185,8 +188,11 @@ class Stack(ForwardingHost):
             else:
                 self._routed[iface] = dst
         if local:
-            self._count_ip_rx()
-            self._count_ip_delivered()
+            n = self._lazy_in
+            if not n:
+                self._touch("ipv4", "rx")
+                self._touch("ipv4", "delivered")
+            self._lazy_in = n + 1
             self.tcp.segment_input(frame.ip_src, dst, frame.seg, now, frame.ecn)
             return
         if self.forwarding and frame.ttl > 1:
@@ -194,10 +200,18 @@ class Stack(ForwardingHost):
             hop = self._lazy_hop(dst, frame.length - ETH_HEADER_LEN, now)
             if hop is not None:
                 out, mac = hop
-                self._count_ip_rx()
-                self._count_ip_forwarded()
-                self._count_eth_tx()
-                self._send_out(out, frame.forwarded(mac, out.mac))
+                n = self._lazy_fwd
+                if not n:
+                    self._touch("ipv4", "rx")
+                    self._touch("ipv4", "forwarded")
+                    self._touch("eth", "tx")
+                self._lazy_fwd = n + 1
+                frame = frame.forwarded(mac, out.mac)
+                driver = self._driver
+                if driver is not None and self.transmit is self._driver_transmit:
+                    driver.send_frame(out, frame)
+                else:
+                    self.transmit(out, frame)
                 return
         self._ip_input(iface, frame.raw(), now, False)
 
@@ -323,11 +337,19 @@ class Stack(ForwardingHost):
             out, mac = hop
             self.now = now
             ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
-            self._count_ip_tx()
-            self._count_eth_tx()
+            n = self._lazy_out
+            if not n:
+                self._touch("ipv4", "tx")
+                self._touch("eth", "tx")
+            self._lazy_out = n + 1
             # (a hop was found: an IPv4 route, so both addresses are IPv4)
-            self._send_out(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
-                                          self.default_ttl, ident, seg, opts, ecn))
+            frame = LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
+                              self.default_ttl, ident, seg, opts, ecn)
+            driver = self._driver
+            if driver is not None and self.transmit is self._driver_transmit:
+                driver.send_frame(out, frame)
+            else:
+                self.transmit(out, frame)
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)

@@ -99,7 +99,11 @@ class ArpHost:
         self._ip_rx = 0
         self._ip_tx = 0
         self._ip_delivered = 0
-        self._ip_forwarded = 0
+        # the LazyFrame paths' counts, each field for several keys (Stack._lazy_input,
+        # Stack.send_tcp): ipv4 rx and delivered; ipv4 rx, forwarded and eth tx; ipv4 and eth tx
+        self._lazy_in = 0
+        self._lazy_fwd = 0
+        self._lazy_out = 0
         self.counters.fold_with(self._fold_counts, ("eth", "ipv4"))
         # the counters of the layers every packet updates, held directly (the same objects)
         self.eth_counts = self.counters["eth"]
@@ -134,7 +138,8 @@ class ArpHost:
         self._driver_transmit = self.transmit
 
     def _send_out(self, iface: Interface, frame: bytes | LazyFrame) -> None:
-        """Put `frame` on `iface`'s port: `transmit(iface, frame)`."""
+        """Put `frame` on `iface`'s port: `transmit(iface, frame)` (the hot paths of
+        netsim.stack.host do this in place)."""
         driver = self._driver
         if driver is not None and self.transmit is self._driver_transmit:
             driver.send_frame(iface, frame)
@@ -164,20 +169,31 @@ class ArpHost:
         if n:
             self._ip_delivered = 0
             add_count(self.ipv4_counts, "delivered", n)
-        n = self._ip_forwarded
+        n = self._lazy_in
         if n:
-            self._ip_forwarded = 0
+            self._lazy_in = 0
+            add_count(self.ipv4_counts, "rx", n)
+            add_count(self.ipv4_counts, "delivered", n)
+        n = self._lazy_fwd
+        if n:
+            self._lazy_fwd = 0
+            add_count(self.ipv4_counts, "rx", n)
             add_count(self.ipv4_counts, "forwarded", n)
+            add_count(self.eth_counts, "tx", n)
+        n = self._lazy_out
+        if n:
+            self._lazy_out = 0
+            add_count(self.ipv4_counts, "tx", n)
+            add_count(self.eth_counts, "tx", n)
 
-    def _count_eth_rx(self) -> None:
-        n = self._eth_rx
-        if not n:  # (the first since a fold: where a counter would put the key in)
-            touch(self.eth_counts, "rx")
-        self._eth_rx = n + 1
+    def _touch(self, layer: str, key: str) -> None:
+        """A field of the LazyFrame paths counts `key` of `layer` for the first time since a
+        fold: where a counter would put the key in (the fields' keys, in their order)."""
+        touch(self.counters[layer], key)
 
     def _count_eth_tx(self) -> None:
         n = self._eth_tx
-        if not n:
+        if not n:  # (the first since a fold: where a counter would put the key in)
             touch(self.eth_counts, "tx")
         self._eth_tx = n + 1
 
@@ -198,12 +214,6 @@ class ArpHost:
         if not n:
             touch(self.ipv4_counts, "delivered")
         self._ip_delivered = n + 1
-
-    def _count_ip_forwarded(self) -> None:
-        n = self._ip_forwarded
-        if not n:
-            touch(self.ipv4_counts, "forwarded")
-        self._ip_forwarded = n + 1
 
     def drop(self, layer: str, reason: str, detail: str = "") -> None:
         self.counters[layer]["drop." + reason] += 1

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Protocol
+from typing import Any, Protocol, final
 
 import simpy
 
-from netsim.simpy_fast import Call, call_at, now_of
+from netsim.link.model import Endpoint
+from netsim.simpy_fast import Call, Sink, call_at, now_of
 from netsim.stack.host import Stack
+from netsim.stack.host_arp import FrameDriver
 from netsim.stack.interface import Interface
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.timers import INF
@@ -33,8 +35,24 @@ class Port(Protocol):
     def attach(self, receiver: Receiver) -> None: ...
 
 
-class Node:
-    """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use."""
+@final
+class _Receive(Sink):
+    """What a node attaches to a port: each frame that arrives goes to the stack, on
+    `iface`, at ``env.now`` (a `Sink`: a link's endpoint calls `take` directly)."""
+
+    def __init__(self, env: simpy.Environment, stack: Stack, iface: Interface) -> None:
+        self.env = env
+        self.stack = stack
+        self.iface = iface
+
+    def take(self, frame: bytes | LazyFrame) -> None:
+        # (env.now is a property: a call per frame)
+        self.stack.receive(self.iface, frame, now_of(self.env))
+
+
+class Node(FrameDriver):
+    """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use
+    (the stack's `FrameDriver`: it calls `send_frame` directly)."""
 
     def __init__(self, env: simpy.Environment, stack: Stack) -> None:
         self.env = env
@@ -43,8 +61,11 @@ class Node:
         # each interface's port's `send`: it takes bytes, or also a LazyFrame when the
         # interface has `lazy_frames` set (see `attach`)
         self._send_of: dict[Interface, Callable[[Any], None]] = {}
+        # those whose port is a link's endpoint (compiled: its `send` is a direct call)
+        self._endpoint_of: dict[Interface, Endpoint] = {}
         self._wake = INF
         stack.transmit = self._transmit
+        stack.use_driver(self)
         stack.timers.on_earlier = self._wake_at
 
     @property
@@ -61,12 +82,14 @@ class Node:
             iface = self.stack.interfaces[iface]
         self.ports[iface.name] = port
         self._send_of[iface] = port.send
+        if isinstance(port, Endpoint):
+            self._endpoint_of[iface] = port
+        else:
+            self._endpoint_of.pop(iface, None)
         stack = self.stack
         env = self.env
 
-        def receive(frame: bytes | LazyFrame, iface: Interface = iface) -> None:
-            stack.receive(iface, frame, now_of(env))  # (env.now is a property: a call per frame)
-
+        receive = _Receive(env, stack, iface)
         attach_lazy = getattr(port, "attach_lazy", None)
         iface.lazy_frames = attach_lazy is not None
         if attach_lazy is not None:
@@ -81,6 +104,13 @@ class Node:
 
     def _transmit(self, iface: Interface, frame: bytes | LazyFrame) -> None:
         self._send_of[iface](frame)
+
+    def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        endpoint = self._endpoint_of.get(iface)
+        if endpoint is not None:
+            endpoint.send(frame)
+        else:
+            self._send_of[iface](frame)
 
     def _wake_at(self, when: float) -> None:
         if when < self._wake:

@@ -34,7 +34,6 @@ installed SimPy no longer works this way.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Callable, Iterator
 from operator import attrgetter
 from typing import Any, Final, final
@@ -45,7 +44,7 @@ from simpy.events import NORMAL as _SIMPY_NORMAL
 from simpy.events import URGENT as _SIMPY_URGENT
 from simpy.events import Event
 
-__all__ = ["CHECKED_SIMPY", "NORMAL", "Call", "Fifo", "Triggered", "call_at", "next_time",
+__all__ = ["CHECKED_SIMPY", "NORMAL", "Call", "Fifo", "Sink", "Triggered", "call_at", "next_time",
            "now_of", "post", "run", "schedule", "set_now", "value_of"]
 
 #: The SimPy versions (major.minor) these internals were checked against (see pyproject.toml).
@@ -114,44 +113,85 @@ def post(env: simpy.Environment, when: float, fn: Callable[[Call], None],
     heappush(env._queue, (when, NORMAL, next(env._eid), Call(fn, value)))  # type: ignore[misc]
 
 
+class Sink:
+    """Something that takes values one at a time (`take`): a link direction's far end takes
+    the frames of its `Fifo`, a node's receiver takes the frames of a port. Compiled, a call
+    of `take` on one is a direct call where a call of a function is a Python-level one. It
+    is callable too: ``sink(value)`` is ``sink.take(value)``."""
+
+    def take(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def __call__(self, value: Any) -> None:
+        self.take(value)
+
+
 @final
 class Fifo:
     """Calls of one function ``fn(value)`` at times that never decrease (a link direction's
     deliveries, in the order they were sent), with only the earliest on the environment's
-    heap. Each call takes its place in the event order (its event id) when it is `push`-ed,
-    and reaches the heap with that id when the call before it runs, so events run in exactly
-    the order they would if each were pushed at once; the heap stays short (one entry per
-    `Fifo` instead of one per frame in flight), so each event costs fewer comparisons. The
-    heap entry is the `Fifo` itself: `run`'s loop calls `run_first`; to SimPy's own
-    `Environment.step` it looks like a triggered event, as a `Call` does."""
+    heap (`fn` may be a `Sink`: its `take` is called). Each call takes its place in the event
+    order (its event id) when it is `push`-ed, and reaches the heap with that id when the call
+    before it runs, so events run in exactly the order they would if each were pushed at once;
+    the heap stays short (one entry per `Fifo` instead of one per frame in flight), so each
+    event costs fewer comparisons. The heap entry is the `Fifo` itself: `run`'s loop calls
+    `run_first`; to SimPy's own `Environment.step` it looks like a triggered event, as a
+    `Call` does."""
 
-    __slots__ = ("_queue", "_eid", "_fn", "_items")
+    __slots__ = ("_queue", "_eid", "_fn", "_sink", "_times", "_eids", "_values", "_head")
 
     def __init__(self, env: simpy.Environment, fn: Callable[[Any], None]) -> None:
         self._queue: list[Any] = env._queue  # (SimPy never replaces these two)
         self._eid: Iterator[int] = env._eid
         self._fn = fn
-        self._items: deque[tuple[float, int, Any]] = deque()
+        self._sink = fn if isinstance(fn, Sink) else None
+        # the calls not yet made are entry `_head` onwards of three lists (plain lists, whose
+        # appends and reads the compiled build makes in C: a deque's are method calls), cut
+        # down in `run_first` once most of them are calls made
+        self._times: list[float] = []
+        self._eids: list[int] = []
+        self._values: list[Any] = []
+        self._head = 0
 
     def push(self, when: float, value: Any) -> None:
         """Call ``fn(value)`` at `when`: not before the time of the previous push, nor now."""
         eid = next(self._eid)
-        items = self._items
-        if not items:
+        values = self._values
+        if self._head == len(values):
             heappush(self._queue, (when, NORMAL, eid, self))
-        items.append((when, eid, value))
+        self._times.append(when)
+        self._eids.append(eid)
+        values.append(value)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._values) - self._head
 
     def run_first(self) -> None:
         """Make the first call (its time has come), after putting the next on the heap."""
-        items = self._items
-        value = items.popleft()[2]
-        if items:
-            when, eid, _ = items[0]
-            heappush(self._queue, (when, NORMAL, eid, self))
-        self._fn(value)
+        values = self._values
+        head = self._head
+        value = values[head]
+        values[head] = None
+        head += 1
+        n = len(values)
+        if head < n:
+            heappush(self._queue, (self._times[head], NORMAL, self._eids[head], self))
+            if head >= 64 and head + head >= n:
+                del values[:head]
+                del self._times[:head]
+                del self._eids[:head]
+                head = 0
+        else:  # none left: start the lists afresh
+            values.clear()
+            self._times.clear()
+            self._eids.clear()
+            head = 0
+        self._head = head
+        sink = self._sink
+        if sink is not None:
+            sink.take(value)
+        else:
+            self._fn(value)
 
     def _step(self, _event: Any) -> None:
         self.run_first()

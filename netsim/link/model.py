@@ -49,7 +49,7 @@ from netsim.link.loss import LossModel, NoLoss
 from netsim.link.qdisc.base import Packet, QueueDisc
 from netsim.link.stats import DROP_REASONS, ETH_HEADER, LinkStats, flip_one_bit
 from netsim.link.streams import LinkWorld
-from netsim.simpy_fast import Call, Fifo, now_of, post
+from netsim.simpy_fast import Call, Fifo, Sink, now_of, post
 from netsim.wire.lazyframe import LazyFrame, as_bytes
 
 __all__ = ["DROP_REASONS", "ETH_HEADER", "Endpoint", "Link", "LinkConfig", "LinkStats"]
@@ -66,10 +66,11 @@ DropHook = Callable[[float, str, str, bytes], None]
 QueueHook = Callable[[float, str, float, int, bool], None]
 
 
-class Endpoint:
+class Endpoint(Sink):
     """One side of a link. A host's interface ``attach``-es a receiver and calls ``send``.
 
     ``stats`` counts the direction *leaving* this endpoint; ``config`` is that direction's config.
+    It is the `Sink` of its frames in flight: `take` delivers one to the far side.
     """
 
     def __init__(self, link: Link, name: str, config: LinkConfig, stream: str) -> None:
@@ -80,13 +81,14 @@ class Endpoint:
         self.peer: Endpoint = self  # set by Link
         self._env: simpy.Environment = link.world.env
         self._receiver: LazyReceiver | None = None
+        self._receiver_sink: Sink | None = None  # the receiver, when it is a Sink
         self._receiver_takes_lazy = False
         self._taps: list[Tap] = []
         self._drop_hooks = link.drop_hooks
         self._queue_hooks = link.queue_hooks
         # frames in flight in arrival order (all but those held back by reordering): one SimPy
         # event at a time, for the first to arrive
-        self._arrivals = Fifo(self._env, self._deliver)
+        self._arrivals = Fifo(self._env, self)
         self._deliver_cb = self._deliver_call
         self._tx_done_cb = self._tx_done
         self._depart_cb = self._depart
@@ -151,12 +153,14 @@ class Endpoint:
     def attach(self, receiver: Receiver) -> None:
         """Deliver every frame arriving at this side to ``receiver(frame)`` as bytes (replaces
         any other receiver)."""
-        self._receiver = receiver  # type: ignore[assignment]  # given bytes only: _deliver
+        self._receiver = receiver  # type: ignore[assignment]  # given bytes only: take
+        self._receiver_sink = receiver if isinstance(receiver, Sink) else None
         self._receiver_takes_lazy = False
 
     def attach_lazy(self, receiver: LazyReceiver) -> None:
         """As `attach`, for a receiver that takes `LazyFrame` objects as they are (a stack)."""
         self._receiver = receiver
+        self._receiver_sink = receiver if isinstance(receiver, Sink) else None
         self._receiver_takes_lazy = True
 
     def add_tap(self, tap: Tap) -> None:
@@ -346,9 +350,10 @@ class Endpoint:
                 self._arrivals.push(arrival, frame)
 
     def _deliver_call(self, call: Call) -> None:
-        self._deliver(call.value)
+        self.take(call.value)
 
-    def _deliver(self, frame: bytes | LazyFrame) -> None:
+    def take(self, frame: bytes | LazyFrame) -> None:
+        """Deliver `frame` (its time has come) to the far side."""
         peer = self.peer
         if peer._taps:
             now = now_of(self._env)
@@ -367,7 +372,11 @@ class Endpoint:
                 frame = frame.raw()
         else:
             stats.bytes += len(frame)
-        receiver(frame)
+        sink = peer._receiver_sink
+        if sink is not None:
+            sink.take(frame)
+        else:
+            receiver(frame)
 
     def _drop(self, now: float, reason: str, frame: bytes | LazyFrame) -> None:
         self.stats.dropped[reason] += 1

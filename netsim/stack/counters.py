@@ -4,6 +4,8 @@ notebooks read: ``stack.counters["tcp"]["rx"]``, ``stack.counters.drops()``."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 LAYERS = ("eth", "arp", "ipv4", "icmp", "udp", "tcp")
 
@@ -25,6 +27,60 @@ class LayerCounter(Counter[str]):
         return "Counter" + super().__repr__().removeprefix(type(self).__name__)
 
 
+class FoldedCounter(LayerCounter):
+    """A `LayerCounter` some of whose counts its owner keeps elsewhere, as plain ints, and
+    adds in here when `fold` is called (a stack's counts of every frame: netsim.stack.
+    host_arp). Every way of reading or changing it calls `fold` first, so whoever looks sees
+    the numbers a plain `LayerCounter` counted in place would hold at that moment, in the
+    same key order (the owner puts a key in, as 0, when it first counts it: `touch`).
+    A copy or a pickle is a plain `LayerCounter`."""
+
+    _fold: Callable[[], None] | None = None
+
+    def copy(self) -> LayerCounter:  # type: ignore[override]
+        return LayerCounter(dict(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LayerCounter, (dict(self),)
+
+
+def _folding(name: str) -> Callable[..., Any]:
+    base = getattr(LayerCounter, name)
+
+    def method(self: FoldedCounter, *args: Any, **kwargs: Any) -> Any:
+        fold = self._fold
+        if fold is not None:
+            fold()
+        return base(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = base.__doc__
+    return method
+
+
+# every method of dict and Counter that reads or changes the counts (all but `copy` and
+# `__reduce__`, above, which go through these)
+for _name in ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__",
+              "__reversed__", "__len__", "__eq__", "__ne__", "__le__", "__lt__", "__ge__",
+              "__gt__", "__repr__", "__sizeof__", "__or__", "__ror__", "__ior__", "__add__",
+              "__sub__", "__and__", "__pos__", "__neg__", "__iadd__", "__isub__", "__iand__",
+              "keys", "values", "items", "get", "setdefault", "pop", "popitem", "clear",
+              "update", "subtract", "most_common", "elements", "total"):
+    setattr(FoldedCounter, _name, _folding(_name))
+
+
+def touch(counter: Counter[str], key: str) -> None:
+    """Put `key` in `counter` as 0 if it is not there (without folding): where a plain
+    counter's first ``+= 1`` would have put it in the key order."""
+    if not dict.__contains__(counter, key):
+        dict.__setitem__(counter, key, 0)
+
+
+def add_count(counter: Counter[str], key: str, n: int) -> None:
+    """Add `n` to `counter[key]` (without folding: what `fold` does)."""
+    dict.__setitem__(counter, key, dict.get(counter, key, 0) + n)
+
+
 class Counters(dict[str, Counter[str]]):
     def __init__(self) -> None:
         super().__init__((layer, LayerCounter()) for layer in LAYERS)
@@ -33,6 +89,14 @@ class Counters(dict[str, Counter[str]]):
         value: Counter[str] = LayerCounter()
         self[key] = value
         return value
+
+    def fold_with(self, fold: Callable[[], None], layers: tuple[str, ...]) -> None:
+        """Make the counters of `layers` (still empty) `FoldedCounter` objects that call
+        `fold` before anything reads them."""
+        for layer in layers:
+            folded = FoldedCounter()
+            folded._fold = fold
+            self[layer] = folded
 
     def drop(self, layer: str, reason: str) -> None:
         self[layer]["drop." + reason] += 1

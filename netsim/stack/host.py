@@ -75,6 +75,7 @@ class Stack(ForwardingHost):
         self.interfaces[name] = iface
         self._by_ip[iface.ip] = iface
         self._not_ours = None
+        self._routed.clear()
         self.routes.add(addr.network, name)
         if not self._own_forwarder:
             self.forwarder.add_route(addr.network.network_address, addr.network.prefixlen, name)
@@ -125,8 +126,10 @@ class Stack(ForwardingHost):
         if isinstance(iface, str):
             iface = self.interfaces[iface]
         self.now = now
-        eth = self.eth_counts
-        eth["rx"] += 1
+        n = self._eth_rx
+        if not n:
+            self._touch("eth", "rx")
+        self._eth_rx = n + 1
         if iface.netif is not None:
             seams.netif_input(self, iface,
                               frame.raw() if isinstance(frame, LazyFrame) else frame, now)
@@ -174,23 +177,41 @@ class Stack(ForwardingHost):
         if not self._own_forwarder:
             self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
             return
-        if dst is self._ours or dst in self._by_ip:
-            self._ours = dst
-            ipc = self.ipv4_counts
-            ipc["rx"] += 1
-            ipc["delivered"] += 1
+        local = dst is self._ours
+        if not local and self._routed.get(iface) is not dst:
+            if dst in self._by_ip:
+                self._ours = dst
+                local = True
+            elif dst in iface.broadcasts:  # (not to be forwarded: the bytes path decides)
+                self._ip_input(iface, frame.raw(), now, False)
+                return
+            else:
+                self._routed[iface] = dst
+        if local:
+            n = self._lazy_in
+            if not n:
+                self._touch("ipv4", "rx")
+                self._touch("ipv4", "delivered")
+            self._lazy_in = n + 1
             self.tcp.segment_input(frame.ip_src, dst, frame.seg, now, frame.ecn)
             return
-        if self.forwarding and frame.ttl > 1 and dst not in iface.broadcasts:
+        if self.forwarding and frame.ttl > 1:
             # (as _forward: RFC 1812 §5.3.1, TTL one less; no fragmentation needed)
             hop = self._lazy_hop(dst, frame.length - ETH_HEADER_LEN, now)
             if hop is not None:
                 out, mac = hop
-                ipc = self.ipv4_counts
-                ipc["rx"] += 1
-                ipc["forwarded"] += 1
-                self.eth_counts["tx"] += 1
-                self.transmit(out, frame.forwarded(mac, out.mac))
+                n = self._lazy_fwd
+                if not n:
+                    self._touch("ipv4", "rx")
+                    self._touch("ipv4", "forwarded")
+                    self._touch("eth", "tx")
+                self._lazy_fwd = n + 1
+                frame = frame.forwarded(mac, out.mac)
+                driver = self._driver
+                if driver is not None and self.transmit is self._driver_transmit:
+                    driver.send_frame(out, frame)
+                else:
+                    self.transmit(out, frame)
                 return
         self._ip_input(iface, frame.raw(), now, False)
 
@@ -217,7 +238,7 @@ class Stack(ForwardingHost):
                       str(exc))
             return
         ipc = self.ipv4_counts
-        ipc["rx"] += 1
+        self._count_ip_rx()
         dst = pkt.dst
         local = dst in self._by_ip
         if local or dst == LIMITED_BROADCAST or dst == iface.broadcast or \
@@ -234,7 +255,7 @@ class Stack(ForwardingHost):
                     return
                 ipc["reassembled"] += 1
                 pkt = whole
-            ipc["delivered"] += 1
+            self._count_ip_delivered()
             self._deliver(pkt, now, broadcast or not local)
         elif self.forwarding and not broadcast:
             self._forward(iface, pkt, frame[14:], now)
@@ -282,7 +303,7 @@ class Stack(ForwardingHost):
         ttl = ttl or self.default_ttl
         raw = build_ipv4(src, dst, protocol, payload, ttl=ttl, identification=self._ip_id,
                          df=df, dscp=dscp, ecn=ecn)
-        ipc["tx"] += 1
+        self._count_ip_tx()
         if len(raw) > out.mtu:
             if df:
                 self.drop("ipv4", "too_big_df", f"{len(raw)} > mtu {out.mtu}")
@@ -316,11 +337,19 @@ class Stack(ForwardingHost):
             out, mac = hop
             self.now = now
             ident = self._ip_id = (self._ip_id + 1) & 0xFFFF
-            self.ipv4_counts["tx"] += 1
-            self.eth_counts["tx"] += 1
+            n = self._lazy_out
+            if not n:
+                self._touch("ipv4", "tx")
+                self._touch("eth", "tx")
+            self._lazy_out = n + 1
             # (a hop was found: an IPv4 route, so both addresses are IPv4)
-            self.transmit(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
-                                         self.default_ttl, ident, seg, opts, ecn))
+            frame = LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
+                              self.default_ttl, ident, seg, opts, ecn)
+            driver = self._driver
+            if driver is not None and self.transmit is self._driver_transmit:
+                driver.send_frame(out, frame)
+            else:
+                self.transmit(out, frame)
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)

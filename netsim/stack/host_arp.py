@@ -24,7 +24,7 @@ from typing import Final
 
 from netsim.stack import seams
 from netsim.stack.arp import Enqueue
-from netsim.stack.counters import Counters
+from netsim.stack.counters import Counters, add_count, touch
 from netsim.stack.events import DropRecord, Tracer
 from netsim.stack.forwarding import Forwarder, Router
 from netsim.stack.fragments import Reassembler
@@ -52,6 +52,16 @@ def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:
     raise RuntimeError("stack has no driver: set stack.transmit before sending")
 
 
+class FrameDriver:
+    """A driver that puts a stack's frames on its ports (netsim.node's Node is one) and has
+    told the stack so (`ArpHost.use_driver`): compiled, the stack then calls `send_frame`
+    directly, not through the callable `transmit` (while `transmit` is still the one the
+    driver set)."""
+
+    def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        raise NotImplementedError
+
+
 class ArpHost:
     """A host's state, its Ethernet output and its ARP; see `netsim.stack.host.Stack`."""
 
@@ -69,6 +79,10 @@ class ArpHost:
         # `_by_ip` only grows; add_interface forgets the one not in it.
         self._ours: object = None
         self._not_ours: object = None
+        # per interface, the last destination of a LazyFrame that came in there found neither
+        # ours nor a broadcast address of that interface (Stack._lazy_input: a router's);
+        # add_interface forgets them
+        self._routed: dict[Interface, object] = {}
         self.routes = RoutingTable()
         # the forwarding decision (a router's): netsim's own over `routes`, or another
         # installed by set_forwarder (assignment 09), which then decides every datagram
@@ -77,11 +91,27 @@ class ArpHost:
         self.timers = TimerQueue()
         self.timer_at = INF  # TimerOwner for ARP retries/expiry and fragment timeouts
         self.counters = Counters()
+        # What every frame counts is counted in the int fields below and added into the eth
+        # and ipv4 counters (`_fold_counts`) just before anything reads or changes those:
+        # whoever looks sees the same numbers at every moment (netsim.stack.counters).
+        self._eth_rx = 0
+        self._eth_tx = 0
+        self._ip_rx = 0
+        self._ip_tx = 0
+        self._ip_delivered = 0
+        # the LazyFrame paths' counts, each field for several keys (Stack._lazy_input,
+        # Stack.send_tcp): ipv4 rx and delivered; ipv4 rx, forwarded and eth tx; ipv4 and eth tx
+        self._lazy_in = 0
+        self._lazy_fwd = 0
+        self._lazy_out = 0
+        self.counters.fold_with(self._fold_counts, ("eth", "ipv4"))
         # the counters of the layers every packet updates, held directly (the same objects)
         self.eth_counts = self.counters["eth"]
         self.ipv4_counts = self.counters["ipv4"]
         self.tcp_counts = self.counters["tcp"]
         self.transmit: Transmit = _no_transmit
+        self._driver: FrameDriver | None = None  # see `use_driver`
+        self._driver_transmit: object = None
         self.reassembler = Reassembler()
         self.icmp_limiter = TokenBucket(icmp_rate, icmp_burst)
         self.icmp_handlers: list[IcmpHandler] = []
@@ -101,7 +131,90 @@ class ArpHost:
     def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None:
         raise NotImplementedError  # host.Stack
 
+    def use_driver(self, driver: FrameDriver) -> None:
+        """`driver` has set `transmit` (to a callable that does what its `send_frame` does):
+        frames go to `send_frame` as long as `transmit` is not replaced."""
+        self._driver = driver
+        self._driver_transmit = self.transmit
+
+    def _send_out(self, iface: Interface, frame: bytes | LazyFrame) -> None:
+        """Put `frame` on `iface`'s port: `transmit(iface, frame)` (the hot paths of
+        netsim.stack.host do this in place)."""
+        driver = self._driver
+        if driver is not None and self.transmit is self._driver_transmit:
+            driver.send_frame(iface, frame)
+        else:
+            self.transmit(iface, frame)
+
     # ------------------------------------------------------------------ bookkeeping
+    def _fold_counts(self) -> None:
+        """Add the counts of the int fields into `eth_counts` and `ipv4_counts`."""
+        n = self._eth_rx
+        if n:
+            self._eth_rx = 0
+            add_count(self.eth_counts, "rx", n)
+        n = self._eth_tx
+        if n:
+            self._eth_tx = 0
+            add_count(self.eth_counts, "tx", n)
+        n = self._ip_rx
+        if n:
+            self._ip_rx = 0
+            add_count(self.ipv4_counts, "rx", n)
+        n = self._ip_tx
+        if n:
+            self._ip_tx = 0
+            add_count(self.ipv4_counts, "tx", n)
+        n = self._ip_delivered
+        if n:
+            self._ip_delivered = 0
+            add_count(self.ipv4_counts, "delivered", n)
+        n = self._lazy_in
+        if n:
+            self._lazy_in = 0
+            add_count(self.ipv4_counts, "rx", n)
+            add_count(self.ipv4_counts, "delivered", n)
+        n = self._lazy_fwd
+        if n:
+            self._lazy_fwd = 0
+            add_count(self.ipv4_counts, "rx", n)
+            add_count(self.ipv4_counts, "forwarded", n)
+            add_count(self.eth_counts, "tx", n)
+        n = self._lazy_out
+        if n:
+            self._lazy_out = 0
+            add_count(self.ipv4_counts, "tx", n)
+            add_count(self.eth_counts, "tx", n)
+
+    def _touch(self, layer: str, key: str) -> None:
+        """A field of the LazyFrame paths counts `key` of `layer` for the first time since a
+        fold: where a counter would put the key in (the fields' keys, in their order)."""
+        touch(self.counters[layer], key)
+
+    def _count_eth_tx(self) -> None:
+        n = self._eth_tx
+        if not n:  # (the first since a fold: where a counter would put the key in)
+            touch(self.eth_counts, "tx")
+        self._eth_tx = n + 1
+
+    def _count_ip_rx(self) -> None:
+        n = self._ip_rx
+        if not n:
+            touch(self.ipv4_counts, "rx")
+        self._ip_rx = n + 1
+
+    def _count_ip_tx(self) -> None:
+        n = self._ip_tx
+        if not n:
+            touch(self.ipv4_counts, "tx")
+        self._ip_tx = n + 1
+
+    def _count_ip_delivered(self) -> None:
+        n = self._ip_delivered
+        if not n:
+            touch(self.ipv4_counts, "delivered")
+        self._ip_delivered = n + 1
+
     def drop(self, layer: str, reason: str, detail: str = "") -> None:
         self.counters[layer]["drop." + reason] += 1
         if self.trace is not None:
@@ -206,8 +319,8 @@ class ArpHost:
             self.drop("arp", "pending_overflow", "" if self.trace is None else str(next_hop))
 
     def _send_frame(self, iface: Interface, dst: bytes, ethertype: int, payload: bytes) -> None:
-        self.eth_counts["tx"] += 1
-        self.transmit(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
+        self._count_eth_tx()
+        self._send_out(iface, build_ethernet(dst, iface.mac, ethertype, payload, mtu=65535))
 
     def _send_arp_request(self, iface: Interface, ip: IPv4Address) -> None:
         self.counters["arp"]["tx_request"] += 1
@@ -227,4 +340,4 @@ class ArpHost:
         self.icmp_error(pkt, icmpw.DEST_UNREACHABLE, icmpw.UNREACH_HOST, now)
 
 
-__all__ = ["LIMITED_BROADCAST", "ArpHost", "IcmpHandler", "IpHandler", "Transmit"]
+__all__ = ["LIMITED_BROADCAST", "ArpHost", "FrameDriver", "IcmpHandler", "IpHandler", "Transmit"]

@@ -26,6 +26,12 @@ class RoutingTable:
     def __init__(self) -> None:
         self._routes: list[Route] = []
         self._cache: dict[IPv4Address, Route | None] = {}
+        # the last two addresses looked up and their routes, compared by identity (a router's
+        # traffic goes both ways: two destinations in turn); `_cache` is cleared with them
+        self._last: object = None
+        self._last_route: Route | None = None
+        self._prev: object = None
+        self._prev_route: Route | None = None
 
     def add(self, network: str | IPv4Network, interface: str,
             gateway: str | IPv4Address | None = None, metric: int = 0) -> Route:
@@ -40,28 +46,44 @@ class RoutingTable:
         self._routes.append(route)
         # Longest prefix first, then lowest metric: the first match is the best one.
         self._routes.sort(key=lambda r: (-r.network.prefixlen, r.metric))
-        self._cache.clear()
+        self._forget()
         return route
 
     def remove(self, network: str | IPv4Network) -> None:
         net = IPv4Network(network, strict=False) if isinstance(network, str) else network
         self._routes = [r for r in self._routes if r.network != net]
-        self._cache.clear()
+        self._forget()
 
     def discard(self, route: Route) -> None:
         """Remove this one route (the very object `add` returned), if it is in the table."""
         for i, r in enumerate(self._routes):
             if r is route:
                 del self._routes[i]
-                self._cache.clear()
+                self._forget()
                 return
+
+    def _forget(self) -> None:
+        """The routes changed: forget every answer given."""
+        self._cache.clear()
+        self._last = self._prev = None
 
     def lookup(self, dst: IPv4Address) -> Route | None:
         """RFC 1812 §5.2.4.3: the matching route with the longest prefix."""
+        if dst is self._last:
+            return self._last_route
+        if dst is self._prev:
+            return self._prev_route
         try:
-            return self._cache[dst]
+            found = self._cache[dst]
         except KeyError:
-            pass
+            found = self._find(dst)
+        self._prev = self._last
+        self._prev_route = self._last_route
+        self._last = dst
+        self._last_route = found
+        return found
+
+    def _find(self, dst: IPv4Address) -> Route | None:
         found = None
         for route in self._routes:
             if dst in route.network:

@@ -22,8 +22,6 @@ to tell the peer (window, SACK blocks, when to ACK).
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 from netsim.errors import UsageError
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionClosed
@@ -41,8 +39,6 @@ from netsim.stack.tcp.states import (
 )
 from netsim.stack.timers import INF
 from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
-
-_AFTER_ANY = 1 << 64  # above any block's end: (idx, _AFTER_ANY) sorts after every (idx, end)
 
 
 class Receiver(RetransmitTimer):
@@ -291,29 +287,47 @@ class Receiver(RetransmitTimer):
         dsack, self._dsack = self._dsack, None  # RFC 2883 §4 (2): in one ACK only
         if room <= 0:
             return ()
-        first: tuple[tuple[int, int], ...] = ()
+        out: list[tuple[int, int]] = []
         if dsack is not None:
             # RFC 2883 §4: the D-SACK block first; the block of held data it lies in, if
             # any, comes next (the most recent arrival, as RFC 2018 §4 orders it anyway)
-            first = (dsack,)
+            out.append(dsack)
             room -= 1
             self.stack.tcp_counts["dsack_sent"] += 1
+        # (compiled, the loops below run on unboxed ints: no bisect call, no tuple built to
+        # search with, no tuple comparisons)
+        n = len(held)
         chosen: list[tuple[int, int]] = []
         recent: list[int] = []  # the recent arrivals still held
         for idx in self._sack_recent:
             # blocks() is sorted and disjoint (the seam's contract): the block that holds
             # idx, if any, is the last one starting at or before it
-            j = bisect_right(held, (idx, _AFTER_ANY)) - 1
-            if j >= 0 and idx < held[j][1]:
-                recent.append(idx)
-                blk = held[j]
-                if len(chosen) < room and blk not in chosen:
-                    chosen.append(blk)
-        for blk in reversed(held):
-            if len(chosen) >= room:
-                break
-            if blk not in chosen:
+            lo, hi = 0, n
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if held[mid][0] <= idx:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo > 0:
+                blk = held[lo - 1]
+                if idx < blk[1]:
+                    recent.append(idx)
+                    if len(chosen) < room and not _listed(chosen, blk):
+                        chosen.append(blk)
+        k = n - 1
+        while k >= 0 and len(chosen) < room:
+            blk = held[k]
+            if not _listed(chosen, blk):
                 chosen.append(blk)
+            k -= 1
         self._sack_recent = recent
-        return first + tuple([((base + left) & MASK, (base + right) & MASK)
-                              for left, right in chosen])
+        for left, right in chosen:
+            out.append(((base + left) & MASK, (base + right) & MASK))
+        return tuple(out)
+
+
+def _listed(chosen: list[tuple[int, int]], blk: tuple[int, int]) -> bool:
+    """`blk in chosen`, compared as ints (compiled: no tuple comparison)."""
+    left, right = blk
+    return any(a == left and b == right for a, b in chosen)

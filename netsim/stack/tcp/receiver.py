@@ -250,16 +250,23 @@ class Receiver(RetransmitTimer):
                 return
 
     # ================================================================== what we advertise
+    # cfg.rcvbuf as first read by _window_field, on every segment sent (a read of the
+    # interpreted TcpConfig costs more than one of this connection's own fields); -1: unread
+    _rcvbuf: int = -1
+
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
-        free = self.cfg.rcvbuf - len(self._rbuf)
+        rcvbuf = self._rcvbuf
+        if rcvbuf < 0:
+            rcvbuf = self._rcvbuf = self.cfg.rcvbuf
+        free = rcvbuf - len(self._rbuf)
         limit = 0xFFFF << self.rcv_wscale
         if free > limit:
             free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more
         right = (self.rcv_nxt + free) & MASK
         grow = seq_diff(right, self.rcv_adv)
-        if grow > 0 and (grow >= min(self.cfg.rcvbuf // 2, self.snd_mss)
+        if grow > 0 and (grow >= min(rcvbuf // 2, self.snd_mss)
                          or self.rcv_adv == self.rcv_nxt and free >= self.snd_mss):
             self.rcv_adv = right
         wnd = seq_diff(self.rcv_adv, self.rcv_nxt)

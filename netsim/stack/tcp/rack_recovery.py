@@ -50,7 +50,7 @@ def arm_pto(conn: Conn, now: float) -> None:
             conn.snd_una == conn.snd_max:
         rack.pto_at = INF
         return
-    srtt = conn._srtt()
+    srtt = conn._srtt_seen if conn._srtt_fresh else conn._srtt()
     if srtt is None:
         pto = 1.0
     else:
@@ -128,7 +128,7 @@ def detect(conn: Conn, now: float, rec: bool | None = None) -> None:
     assert rack is not None
     if rec is None:
         rec = recovering(conn)
-    reo = rack.reo_wnd(rec, conn._srtt())
+    reo = rack.reo_wnd(rec, conn._srtt_seen if conn._srtt_fresh else conn._srtt())
     if rack.detect_loss(conn._una_off, now, reo):
         if not conn.in_recovery:
             enter_recovery(conn, now)

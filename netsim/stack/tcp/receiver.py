@@ -302,11 +302,13 @@ class Receiver(RetransmitTimer):
             room -= 1
             self.stack.tcp_counts["dsack_sent"] += 1
         # (compiled, the loops below run on unboxed ints: no bisect call, no tuple built to
-        # search with, no tuple comparisons)
+        # search with, no tuple comparisons; interpreted, about as fast as those)
         n = len(held)
         chosen: list[tuple[int, int]] = []
-        recent: list[int] = []  # the recent arrivals still held
-        for idx in self._sack_recent:
+        recent = self._sack_recent  # those no longer held are dropped (`gone`)
+        gone: list[int] | None = None
+        for k in range(len(recent)):
+            idx = recent[k]
             # blocks() is sorted and disjoint (the seam's contract): the block that holds
             # idx, if any, is the last one starting at or before it
             lo, hi = 0, n
@@ -318,23 +320,32 @@ class Receiver(RetransmitTimer):
                     hi = mid
             if lo > 0:
                 blk = held[lo - 1]
-                if idx < blk[1]:
-                    recent.append(idx)
-                    if len(chosen) < room and not _listed(chosen, blk):
-                        chosen.append(blk)
+                left, right = blk
+                if idx < right:
+                    if len(chosen) < room:
+                        for a, b in chosen:  # (blk in chosen, compared as ints)
+                            if a == left and b == right:
+                                break
+                        else:
+                            chosen.append(blk)
+                    continue
+            if gone is None:
+                gone = []
+            gone.append(k)
+        if gone is not None:
+            for k in reversed(gone):
+                del recent[k]
         k = n - 1
         while k >= 0 and len(chosen) < room:
             blk = held[k]
-            if not _listed(chosen, blk):
+            left, right = blk
+            for a, b in chosen:
+                if a == left and b == right:
+                    break
+            else:
                 chosen.append(blk)
             k -= 1
-        self._sack_recent = recent
         for left, right in chosen:
             out.append(((base + left) & MASK, (base + right) & MASK))
         return tuple(out)
 
-
-def _listed(chosen: list[tuple[int, int]], blk: tuple[int, int]) -> bool:
-    """`blk in chosen`, compared as ints (compiled: no tuple comparison)."""
-    left, right = blk
-    return any(a == left and b == right for a, b in chosen)

@@ -47,6 +47,7 @@ _MSS: Final = struct.Struct("!BBH")
 _KNOWN_KINDS = frozenset({OPT_EOL, OPT_NOP, OPT_MSS, OPT_WSCALE, OPT_SACK_PERMITTED, OPT_SACK,
                           OPT_TIMESTAMPS})
 _NOP_NOP_TS: Final = b"\x01\x01\x08\x0a"
+_NOP_NOP_TS_VALUES: Final = struct.Struct("!4sII")  # those 4 bytes, TSval, TSecr
 
 
 class EolOption(NamedTuple):
@@ -254,8 +255,11 @@ def segment_unchecked(src_port: int, dst_port: int, seq: int, ack: int, flags: i
 
 def timestamps_option(tsval: int, tsecr: int) -> tuple[bytes, tuple[TCPOption, ...]]:
     """NOP, NOP, timestamps (RFC 7323 Appendix A): the bytes and the options decoded."""
-    ts: TimestampOption = _new(TimestampOption, (tsval, tsecr, OPT_TIMESTAMPS))
-    return _NOP_NOP_TS + _TS.pack(tsval, tsecr), (NOP, NOP, ts)
+    # (compiled: each value made a Python int once, for both; the bytes in one pack)
+    val: object = tsval
+    ecr: object = tsecr
+    ts: TimestampOption = _new(TimestampOption, (val, ecr, OPT_TIMESTAMPS))
+    return _NOP_NOP_TS_VALUES.pack(_NOP_NOP_TS, val, ecr), (NOP, NOP, ts)
 
 
 def sack_option(blocks: tuple[tuple[int, int], ...]) -> tuple[bytes, tuple[TCPOption, ...]]:

@@ -16,12 +16,15 @@ from netsim.stack.tcp.tcp_sender import StreamSender, TcpSender
 RTO_PRESETS = {"rfc6298": 1.0, "linux": 0.2}
 
 
-@dataclass
+@dataclass(slots=True)
 class TcpConfig:
     """Settings for the connections of one stack (a socket may override some).
 
     msl: Maximum Segment Lifetime; TIME-WAIT lasts 2*MSL. RFC 9293 suggests 2 minutes;
     the default here is 30 s, which gives Linux's 60 s TIME-WAIT.
+
+    (Slots: the compiled connection reads a few of these on every segment, and a slot is a
+    cheaper read for it than an instance dictionary; a misspelt setting is an error too.)
     """
 
     mss: int | None = None  # None: interface MTU - 40

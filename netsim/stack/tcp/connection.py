@@ -279,7 +279,8 @@ class TcpConnection(Handshake):
             self.stack.drop("tcp", "ack_too_old", self.name)
             self._challenge_ack(now)
             return False
-        wnd, cwnd = seg.window << self.snd_wscale, self.cc.cwnd
+        wnd, ece = seg.window << self.snd_wscale, self.ecn_ok and seg.flags & ECE != 0
+        cwnd = self.cc.cwnd if ece else 0  # (before this ACK; asked only for an ECE's response)
         if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):
             self._take_sack(seg, una, now)
         if seq_gt(ack, una):
@@ -296,7 +297,7 @@ class TcpConnection(Handshake):
             rack.on_ack(self, seg, now)
         if self.rate is not None:  # a rate sample for BBR (netsim.stack.tcp.delivery)
             self._rate_sample(seg, now)
-        if seg.flags & ECE and self.ecn_ok:  # RFC 3168 §6.1.2: the sender's response
+        if ece:  # RFC 3168 §6.1.2: the sender's response
             self._ecn_echoed(ack, cwnd, now)
         self._update_window(seg.seq, ack, wnd)
         return True
@@ -321,8 +322,7 @@ class TcpConnection(Handshake):
             self._stop_rto()
         elif not self.in_recovery:
             self._restart_rto(now)
-        # Our FIN acknowledged?
-        if self.fin_queued and seq_gt(ack, self._data_end()):
+        if self.fin_queued and seq_gt(ack, self._data_end()):  # our FIN acknowledged?
             state = self.state
             if state is FIN_WAIT_1 or state is CLOSING:
                 self._transition(Event.RCV_ACK_OF_FIN, now)

@@ -25,11 +25,10 @@ guards against ambiguous samples); min_RTT is the plain minimum, not windowed.
 
 from __future__ import annotations
 
-import bisect
 import heapq
-from collections import deque
 from typing import TYPE_CHECKING
 
+from netsim.stack.tcp.sack import bisect_right
 from netsim.stack.timers import INF
 
 if TYPE_CHECKING:
@@ -67,9 +66,11 @@ class RackTlp:
         # segments from the cumulative ACK up, in sequence order (from index `head`)
         self.segs: list[RackSegment] = []
         self.head = 0
-        # (xmit_ts, segment) in transmission order: RFC 8985 §6.2's time-ordered list; an
+        # (xmit_ts, segment) in transmission order: RFC 8985 §6.2's time-ordered list, from
+        # index `order_head` (a list and an index: compiled, cheaper than a deque); an
         # entry whose segment was sent again since (xmit_ts differs) is stale
-        self.order: deque[tuple[float, RackSegment]] = deque()
+        self.order: list[tuple[float, RackSegment]] = []
+        self.order_head = 0
         self.lost_heap: list[int] = []  # starts of segments marked lost (lazy)
         self.lost_bytes = 0  # bytes marked lost and not sent again since
         self.segs_sacked = 0  # RFC 8985 §5.3 RACK.segs_sacked
@@ -104,8 +105,18 @@ class RackTlp:
 
     # ------------------------------------------------------------------ segments
     def _index(self, off: int) -> int:
-        """Index of the segment holding `off` (or the first after it)."""
-        return bisect.bisect_right(self.segs, off, lo=self.head, key=_start) - 1
+        """Index of the segment holding `off` (or the last one before it; head - 1 if
+        none): bisect_right over the starts from `head`, written out (compiled, a loop on
+        native ints; bisect with a key calls the key through Python at every step)."""
+        segs = self.segs
+        lo, hi = self.head, len(segs)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if segs[mid].start <= off:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo - 1
 
     def _split(self, off: int) -> None:
         """Make a segment boundary at `off` (when a retransmission or ACK cuts a segment)."""
@@ -175,15 +186,20 @@ class RackTlp:
     def detect_reordering(self) -> None:
         """RFC 8985 §6.2 step 3, over the segments this ACK delivered in ascending order of
         end (a cumulative and a selective part of one ACK are not reordering): one delivered
-        below the forward-most delivered end and never sent again was reordered."""
+        below the forward-most delivered end and never sent again was reordered.
+
+        In ascending order of end, the forward-most end before a segment is RACK.fack as
+        it was before this ACK or an end no greater than the segment's own: a segment is
+        below it exactly when it is below the old RACK.fack. So no sort is needed."""
         newly = self.newly
-        if len(newly) > 1:
-            newly.sort(key=_end)
+        fack = top = self.fack
         for seg in newly:
-            if seg.end > self.fack:
-                self.fack = seg.end
-            elif seg.end < self.fack and not seg.retransmitted:
+            end = seg.end
+            if end > top:
+                top = end
+            if end < fack and not seg.retransmitted:
                 self.reordering_seen = True
+        self.fack = top
         newly.clear()
 
     def on_sack(self, board: SackScoreboard, lo: int, hi: int, now: float) -> None:
@@ -261,19 +277,21 @@ class RackTlp:
         RACK.xmit_ts whose time is up; arm the reordering timer for the others. Returns
         how many segments were newly marked lost."""
         order = self.order
+        i = self.order_head
+        n = len(order)
         timeout = 0.0
         marked = 0
-        stale: list[tuple[float, RackSegment]] = []
-        while order:
-            ts, seg = order[0]
+        stale: list[tuple[float, RackSegment]] | None = None
+        while i < n:
+            ts, seg = order[i]
             if seg.xmit_ts != ts or seg.delivered or seg.lost or seg.end <= una:
-                order.popleft()
+                i += 1
                 continue
             # the list is in transmission order: the first segment not sent before the
             # most recently delivered one ends the scan
             if not sent_after(self.xmit_ts, self.end_seq, seg.xmit_ts, seg.end):
                 break
-            order.popleft()
+            i += 1
             remaining = seg.xmit_ts + self.rtt + reo_wnd - now
             if remaining <= 0:
                 seg.lost = True
@@ -284,9 +302,17 @@ class RackTlp:
                     self.lost_retransmissions += 1
             else:
                 timeout = max(timeout, remaining)
+                if stale is None:
+                    stale = []
                 stale.append((ts, seg))
-        if stale:
-            order.extendleft(reversed(stale))  # still waiting: keep them first
+        if stale is not None:
+            # still waiting: keep them first (in the places just before order[i])
+            i -= len(stale)
+            order[i:i + len(stale)] = stale
+        if i > 256 and i * 2 > n:
+            del order[:i]
+            i = 0
+        self.order_head = i
         self.marked_lost += marked
         self.reo_at = now + timeout if timeout > 0 else INF
         return marked
@@ -321,20 +347,12 @@ class RackTlp:
         self.pto_at = INF
 
 
-def _start(seg: RackSegment) -> int:
-    return seg.start
-
-
-def _end(seg: RackSegment) -> int:
-    return seg.end
-
-
 def uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
     """The parts of [lo, hi) the scoreboard does not hold yet."""
     out = []
     pos = lo
     starts, ends = board.starts, board.ends
-    i = max(bisect.bisect_right(ends, lo) - 1, 0)
+    i = max(bisect_right(ends, lo) - 1, 0)
     while i < len(starts) and starts[i] < hi:
         s, e = starts[i], ends[i]
         if e > pos:

@@ -50,15 +50,19 @@ def arm_pto(conn: Conn, now: float) -> None:
             conn.snd_una == conn.snd_max:
         rack.pto_at = INF
         return
-    srtt = conn.rto_est.srtt
+    srtt = conn._srtt_seen if conn._srtt_fresh else conn._srtt()
     if srtt is None:
         pto = 1.0
     else:
         pto = 2 * srtt
         if seq_diff(conn.snd_max, conn.snd_una) <= conn.snd_mss:
             pto += MAX_ACK_DELAY
-    rack.pto_at = min(now + pto, conn.rto_at)
-    conn.stack.timers.ensure(conn, rack.pto_at)
+    at = now + pto
+    if conn.rto_at < at:
+        at = conn.rto_at
+    rack.pto_at = at
+    if at < conn.timer_at:  # (else the timer queue wakes us soon enough already)
+        conn.stack.timers.ensure(conn, at)
 
 
 def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
@@ -124,11 +128,11 @@ def detect(conn: Conn, now: float, rec: bool | None = None) -> None:
     assert rack is not None
     if rec is None:
         rec = recovering(conn)
-    reo = rack.reo_wnd(rec, conn.rto_est.srtt)
+    reo = rack.reo_wnd(rec, conn._srtt_seen if conn._srtt_fresh else conn._srtt())
     if rack.detect_loss(conn._una_off, now, reo):
         if not conn.in_recovery:
             enter_recovery(conn, now)
-    if rack.reo_at != INF:
+    if rack.reo_at < conn.timer_at:  # (INF never is)
         conn.stack.timers.ensure(conn, rack.reo_at)
 
 
@@ -217,8 +221,10 @@ def on_timer(conn: Conn, now: float) -> None:
     if rack.pto_at <= now:
         rack.pto_at = INF
         send_probe(conn, now)
-    soonest = min(rack.reo_at, rack.pto_at)
-    if soonest != INF:
+    soonest = rack.reo_at
+    if rack.pto_at < soonest:
+        soonest = rack.pto_at
+    if soonest < conn.timer_at:  # (INF never is)
         conn.stack.timers.ensure(conn, soonest)
 
 

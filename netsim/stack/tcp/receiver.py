@@ -22,7 +22,6 @@ to tell the peer (window, SACK blocks, when to ACK).
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from typing import Any
 
 from netsim.errors import UsageError
@@ -43,8 +42,6 @@ from netsim.stack.tcp.states import (
 from netsim.stack.tcp.tcb import seam_bytes
 from netsim.stack.timers import INF
 from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
-
-_AFTER_ANY = 1 << 64  # above any block's end: (idx, _AFTER_ANY) sorts after every (idx, end)
 
 
 class Receiver(RetransmitTimer):
@@ -307,16 +304,23 @@ class Receiver(RetransmitTimer):
                 return
 
     # ================================================================== what we advertise
+    # cfg.rcvbuf as first read by _window_field, on every segment sent (a read of the
+    # interpreted TcpConfig costs more than one of this connection's own fields); -1: unread
+    _rcvbuf: int = -1
+
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
-        free = self.cfg.rcvbuf - self._rlen
+        rcvbuf = self._rcvbuf
+        if rcvbuf < 0:
+            rcvbuf = self._rcvbuf = self.cfg.rcvbuf
+        free = rcvbuf - self._rlen
         limit = 0xFFFF << self.rcv_wscale
         if free > limit:
             free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more
         right = (self.rcv_nxt + free) & MASK
         grow = seq_diff(right, self.rcv_adv)
-        if grow > 0 and (grow >= min(self.cfg.rcvbuf // 2, self.snd_mss)
+        if grow > 0 and (grow >= min(rcvbuf // 2, self.snd_mss)
                          or self.rcv_adv == self.rcv_nxt and free >= self.snd_mss):
             self.rcv_adv = right
         wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
@@ -344,29 +348,58 @@ class Receiver(RetransmitTimer):
         dsack, self._dsack = self._dsack, None  # RFC 2883 §4 (2): in one ACK only
         if room <= 0:
             return ()
-        first: tuple[tuple[int, int], ...] = ()
+        out: list[tuple[int, int]] = []
         if dsack is not None:
             # RFC 2883 §4: the D-SACK block first; the block of held data it lies in, if
             # any, comes next (the most recent arrival, as RFC 2018 §4 orders it anyway)
-            first = (dsack,)
+            out.append(dsack)
             room -= 1
             self.stack.tcp_counts["dsack_sent"] += 1
+        # (compiled, the loops below run on unboxed ints: no bisect call, no tuple built to
+        # search with, no tuple comparisons; interpreted, about as fast as those)
+        n = len(held)
         chosen: list[tuple[int, int]] = []
-        recent: list[int] = []  # the recent arrivals still held
-        for idx in self._sack_recent:
+        recent = self._sack_recent  # those no longer held are dropped (`gone`)
+        gone: list[int] | None = None
+        for k in range(len(recent)):
+            idx = recent[k]
             # blocks() is sorted and disjoint (the seam's contract): the block that holds
             # idx, if any, is the last one starting at or before it
-            j = bisect_right(held, (idx, _AFTER_ANY)) - 1
-            if j >= 0 and idx < held[j][1]:
-                recent.append(idx)
-                blk = held[j]
-                if len(chosen) < room and blk not in chosen:
-                    chosen.append(blk)
-        for blk in reversed(held):
-            if len(chosen) >= room:
-                break
-            if blk not in chosen:
+            lo, hi = 0, n
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if held[mid][0] <= idx:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo > 0:
+                blk = held[lo - 1]
+                left, right = blk
+                if idx < right:
+                    if len(chosen) < room:
+                        for a, b in chosen:  # (blk in chosen, compared as ints)
+                            if a == left and b == right:
+                                break
+                        else:
+                            chosen.append(blk)
+                    continue
+            if gone is None:
+                gone = []
+            gone.append(k)
+        if gone is not None:
+            for k in reversed(gone):
+                del recent[k]
+        k = n - 1
+        while k >= 0 and len(chosen) < room:
+            blk = held[k]
+            left, right = blk
+            for a, b in chosen:
+                if a == left and b == right:
+                    break
+            else:
                 chosen.append(blk)
-        self._sack_recent = recent
-        return first + tuple([((base + left) & MASK, (base + right) & MASK)
-                              for left, right in chosen])
+            k -= 1
+        for left, right in chosen:
+            out.append(((base + left) & MASK, (base + right) & MASK))
+        return tuple(out)
+

@@ -40,7 +40,8 @@ class LossRecovery(Sender):
             if opt.kind == OPT_SACK:
                 top = seq_diff(self.snd_max, una)
                 base = self._una_off
-                blocks = opt.blocks  # type: ignore[union-attr]
+                # (typed: compiled, the blocks are iterated as a tuple, not through Python)
+                blocks: tuple[tuple[int, int], ...] = opt.blocks  # type: ignore[union-attr]
                 if is_dsack(blocks, seg.ack):
                     # RFC 2883 §5: a duplicate was received; no new SACK information
                     self._dsack_received(blocks[0], now)

@@ -28,6 +28,12 @@ from netsim.wire.tcp import TCPSegment, TimestampOption
 class RetransmitTimer(ControlBlock):
     """The timer entry, the retransmission timer and RTT measurement."""
 
+    # The estimator's SRTT as last asked (`_srtt`), which RACK-TLP reads on every ACK and
+    # every data segment sent; False: ask again. Only the estimator's on_sample and
+    # on_timeout calls, both here, may change it (on_syn_timeout_done runs before any data)
+    _srtt_fresh: bool = False
+    _srtt_seen: float | None = None
+
     def _arm(self) -> None:
         """Make sure the timer queue wakes us at the soonest deadline."""
         # (min() of the four as comparisons: compiled, a min() call boxes each float)
@@ -62,9 +68,18 @@ class RetransmitTimer(ControlBlock):
         """RFC 6298 (5.2): all outstanding data acknowledged."""
         self.rto_at = INF
 
+    def _srtt(self) -> float | None:
+        """The estimator's SRTT (None before the first sample), asked again only after a
+        call that may change it (an interpreted estimator's attribute is a slow read)."""
+        if not self._srtt_fresh:
+            self._srtt_seen = self.rto_est.srtt
+            self._srtt_fresh = True
+        return self._srtt_seen
+
     def _back_off(self, now: float) -> None:
         """RFC 6298 (5.5): double the RTO; no RTT sample from what was sent before."""
         self.rto_est.on_timeout()
+        self._srtt_fresh = False
         if self.trace is not None:
             est = self.rto_est
             self.trace.record(RttRecord(now, self.stack.name, self.name, None, est.srtt,
@@ -103,6 +118,7 @@ class RetransmitTimer(ControlBlock):
             self._rtt_seq = None
         if sample is not None:
             self.rto_est.on_sample(sample)
+            self._srtt_fresh = False
             if self.trace is not None:
                 est = self.rto_est
                 self.trace.record(RttRecord(now, self.stack.name, self.name, sample, est.srtt,

@@ -6,7 +6,6 @@ sequence numbers. Blocks are disjoint, sorted, half-open [start, end).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 
 from netsim.stack.tcp.seq import seq_ge, seq_le, seq_lt
@@ -45,17 +44,28 @@ class SackScoreboard:
         if end <= start:
             return 0
         starts, ends = self.starts, self.ends
-        i = bisect.bisect_left(ends, start)  # first block that ends at or after start
+        i = bisect_left(ends, start)  # first block that ends at or after start
         j = i
+        n = len(starts)
         new_start, new_end = start, end
         covered = 0
-        while j < len(starts) and starts[j] <= end:
-            covered += min(ends[j], end) - max(starts[j], start)
-            new_start = min(new_start, starts[j])
-            new_end = max(new_end, ends[j])
+        while j < n and starts[j] <= end:
+            s, e = starts[j], ends[j]
+            covered += (e if e < end else end) - (s if s > start else start)
+            if s < new_start:
+                new_start = s
+            if e > new_end:
+                new_end = e
             j += 1
-        starts[i:j] = [new_start]
-        ends[i:j] = [new_end]
+        if j == i + 1:  # (the usual case: one block grows)
+            starts[i] = new_start
+            ends[i] = new_end
+        elif j == i:
+            starts.insert(i, new_start)
+            ends.insert(i, new_end)
+        else:
+            starts[i:j] = [new_start]
+            ends[i:j] = [new_end]
         return (end - start) - max(covered, 0)
 
     def advance(self, una: int) -> None:
@@ -68,20 +78,23 @@ class SackScoreboard:
             starts[0] = una
 
     def sacked_above(self, off: int) -> int:
+        starts, ends = self.starts, self.ends
         total = 0
-        for s, e in zip(self.starts, self.ends, strict=True):
+        for k in range(len(starts)):
+            e = ends[k]
             if e > off:
-                total += e - max(s, off)
+                s = starts[k]
+                total += e - (s if s > off else off)
         return total
 
     def is_sacked(self, off: int) -> bool:
-        i = bisect.bisect_right(self.starts, off) - 1
+        i = bisect_right(self.starts, off) - 1
         return i >= 0 and off < self.ends[i]
 
     def is_lost(self, off: int, mss: int, dupthresh: int = 3) -> bool:
         """RFC 6675 §4 IsLost: DupThresh discontiguous SACKed blocks above `off`, or more
         than (DupThresh - 1) * SMSS bytes SACKed above it."""
-        i = bisect.bisect_right(self.starts, off)
+        i = bisect_right(self.starts, off)
         if len(self.starts) - i >= dupthresh:
             return True
         return self.sacked_above(off) > (dupthresh - 1) * mss
@@ -136,3 +149,29 @@ class SackScoreboard:
             if start < b:
                 return start, min(mss, b - start)
         return None
+
+
+# bisect's two searches over a sorted list of ints, written out: compiled, a loop on native
+# ints costs less than a call into the bisect module with boxed arguments
+def bisect_left(a: list[int], x: int) -> int:
+    """The first index whose value is >= x (bisect.bisect_left)."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def bisect_right(a: list[int], x: int) -> int:
+    """The first index whose value is > x (bisect.bisect_right)."""
+    lo, hi = 0, len(a)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

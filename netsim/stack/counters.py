@@ -107,10 +107,12 @@ def _folding(name: str) -> Callable[..., Any]:
 
 
 # every method of dict and Counter that reads or changes the counts (all but `copy`,
-# `__reduce__` and the views, above, which go through these)
+# `__reduce__` and the views, above, which go through these; and `__ror__`: `d | c` for a
+# Counter `d` is then Counter's own union, which reads `c` through these, and for a dict
+# `d` dict's, which reads it with `keys()` and `c[key]`)
 for _name in ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__",
               "__reversed__", "__len__", "__eq__", "__ne__", "__le__", "__lt__", "__ge__",
-              "__gt__", "__repr__", "__sizeof__", "__or__", "__ror__", "__ior__", "__add__",
+              "__gt__", "__repr__", "__sizeof__", "__or__", "__ior__", "__add__",
               "__sub__", "__and__", "__pos__", "__neg__", "__iadd__", "__isub__", "__iand__",
               "get", "setdefault", "pop", "popitem", "clear",
               "update", "subtract", "most_common", "elements", "total"):

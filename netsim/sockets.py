@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from simpy.events import Event, Process
 
+from netsim.errors import UsageError
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
 from netsim.stack.tcp.errors import ConnectionClosed
@@ -120,6 +121,8 @@ class Stream:
         bytes are ready (or the stream ends), so a bulk reader wakes once per chunk rather
         than once per segment. It is capped at 1/64 of the receive buffer, so waiting for it
         never closes a noticeable part of the window (with a small buffer it does nothing)."""
+        if max_bytes < 0:  # (here: a read left waiting would raise it inside the stack)
+            raise UsageError(f"recv: max_bytes {max_bytes!r} is negative; use a size >= 0")
         ev = self.env.event()
         lowat = max(1, min(min_bytes, max_bytes, self.conn.cfg.rcvbuf // 64))
         if not self._readers and self._can_read(lowat):

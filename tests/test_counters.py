@@ -96,3 +96,35 @@ def test_counting_in_place_adds_to_the_folded_counts() -> None:
     assert ipc["forwarded"] == 0 and "rx" not in ipc
     world.run(until=0.15)
     assert ipc["forwarded"] == ipc["rx"] > 0  # counting starts again from nothing
+
+
+def test_views_held_across_new_counts_see_them() -> None:
+    # a plain dict's keys(), values() and items() are live views: they show counts made
+    # after they were taken
+    world = World(seed=2)
+    net = two_hosts(world, LinkConfig(rate_bps=10e6, delay=0.001))
+    _transfer(net)
+    world.run(until=0.05)
+    eth = net.hosts[1].stack.counters["eth"]
+    keys, values, items = eth.keys(), eth.values(), eth.items()
+    world.run(until=0.1)  # more frames since
+    assert sum(values) == eth["rx"] + eth["tx"]
+    assert dict(items) == {"tx": eth["tx"], "rx": eth["rx"]}
+    assert list(keys) == ["tx", "rx"] and "rx" in keys and len(items) == 2
+    assert list(reversed(keys)) == ["rx", "tx"]
+    assert repr(items) == f"dict_items([('tx', {eth['tx']}), ('rx', {eth['rx']})])"
+
+
+def test_a_counter_or_a_stack_counter_is_a_counter_of_the_larger_counts() -> None:
+    world = World(seed=2)
+    net = two_hosts(world, LinkConfig(rate_bps=10e6, delay=0.001))
+    _transfer(net)
+    world.run(until=0.05)
+    eth = net.hosts[1].stack.counters["eth"]
+    mine = Counter(rx=10**9, other=1)
+    world.run(until=0.1)  # counts not yet folded in
+    union = mine | eth
+    assert type(union) is Counter
+    assert union == Counter(rx=10**9, other=1, tx=eth["tx"])  # (Counter |: the larger)
+    world.run(until=0.15)
+    assert {} | eth == {"tx": eth["tx"], "rx": eth["rx"]}

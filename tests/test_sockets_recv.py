@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
 from netsim.sim.topology import two_hosts
 from netsim.sim.world import World
@@ -99,3 +100,32 @@ def test_reads_queued_behind_one_are_served_in_order_with_their_own_marks() -> N
     # the stream, in order, across both readers
     ordered = sorted([*big, *small], key=lambda r: r[0])
     assert b"".join(d for _, d in ordered) == sent
+
+
+def test_a_negative_size_is_refused_where_the_read_is_asked_for() -> None:
+    # (not later, inside the stack, when data arrives for the read waiting)
+    world = World(3)
+    net = two_hosts(world, LinkConfig(delay=DELAY))
+    h1, h2 = net.hosts
+    env = world.env
+    refused: list[str] = []
+    got: list[bytes] = []
+
+    def server() -> Generator[Any, Any, None]:
+        stream = yield h2.listen(9000).accept()
+        try:
+            stream.recv(-1)
+        except UsageError as exc:
+            refused.append(str(exc))
+        got.append((yield stream.recv()))
+
+    def client() -> Generator[Any, Any, None]:
+        stream = yield h1.connect("10.0.0.2", 9000)
+        yield env.timeout(0.5)
+        yield stream.sendall(b"hello")
+
+    env.process(server())
+    env.process(client())
+    world.run(until=5)
+    assert len(refused) == 1 and "-1" in refused[0]
+    assert got == [b"hello"]

@@ -4,7 +4,7 @@ notebooks read: ``stack.counters["tcp"]["rx"]``, ``stack.counters.drops()``."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, ItemsView, Iterator, KeysView, ValuesView
 from typing import Any
 
 LAYERS = ("eth", "arp", "ipv4", "icmp", "udp", "tcp")
@@ -43,6 +43,54 @@ class FoldedCounter(LayerCounter):
     def __reduce__(self) -> tuple[Any, ...]:
         return LayerCounter, (dict(self),)
 
+    # A dict's own views read its entries directly, so one held while frames are counted
+    # would show the counts of the last fold: these views read through the counter.
+    def keys(self) -> KeysView[str]:  # type: ignore[override]
+        return _Keys(self)
+
+    def values(self) -> ValuesView[int]:  # type: ignore[override]
+        return _Values(self)
+
+    def items(self) -> ItemsView[str, int]:  # type: ignore[override]
+        return _Items(self)
+
+
+def _counter(view: KeysView[str] | ValuesView[int] | ItemsView[str, int]) -> FoldedCounter:
+    counter: FoldedCounter = view._mapping  # type: ignore[union-attr]  # (MappingView's)
+    return counter
+
+
+class _Keys(KeysView[str]):
+    __slots__ = ()
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(_counter(self))
+
+    def __repr__(self) -> str:
+        return f"dict_keys({list(self)!r})"
+
+
+class _Values(ValuesView[int]):
+    __slots__ = ()
+
+    def __reversed__(self) -> Iterator[int]:
+        counter = _counter(self)
+        return (counter[key] for key in reversed(counter))
+
+    def __repr__(self) -> str:
+        return f"dict_values({list(self)!r})"
+
+
+class _Items(ItemsView[str, int]):
+    __slots__ = ()
+
+    def __reversed__(self) -> Iterator[tuple[str, int]]:
+        counter = _counter(self)
+        return ((key, counter[key]) for key in reversed(counter))
+
+    def __repr__(self) -> str:
+        return f"dict_items({list(self)!r})"
+
 
 def _folding(name: str) -> Callable[..., Any]:
     base = getattr(LayerCounter, name)
@@ -58,13 +106,15 @@ def _folding(name: str) -> Callable[..., Any]:
     return method
 
 
-# every method of dict and Counter that reads or changes the counts (all but `copy` and
-# `__reduce__`, above, which go through these)
+# every method of dict and Counter that reads or changes the counts (all but `copy`,
+# `__reduce__` and the views, above, which go through these; and `__ror__`: `d | c` for a
+# Counter `d` is then Counter's own union, which reads `c` through these, and for a dict
+# `d` dict's, which reads it with `keys()` and `c[key]`)
 for _name in ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__",
               "__reversed__", "__len__", "__eq__", "__ne__", "__le__", "__lt__", "__ge__",
-              "__gt__", "__repr__", "__sizeof__", "__or__", "__ror__", "__ior__", "__add__",
+              "__gt__", "__repr__", "__sizeof__", "__or__", "__ior__", "__add__",
               "__sub__", "__and__", "__pos__", "__neg__", "__iadd__", "__isub__", "__iand__",
-              "keys", "values", "items", "get", "setdefault", "pop", "popitem", "clear",
+              "get", "setdefault", "pop", "popitem", "clear",
               "update", "subtract", "most_common", "elements", "total"):
     setattr(FoldedCounter, _name, _folding(_name))
 

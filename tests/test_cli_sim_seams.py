@@ -128,6 +128,13 @@ class ArrayReceiver(StreamReceiver):
     def receive(self, *args):
         return bytearray(super().receive(*args))
 
+class Chunk(bytes):
+    pass
+
+class SubclassSender(StreamSender):
+    def payload(self, seqno, n):
+        return Chunk(super().payload(seqno, n))
+
 class ListSender(StreamSender):
     def payload(self, seqno, n):
         return list(super().payload(seqno, n))
@@ -140,6 +147,7 @@ class NoneReceiver(StreamReceiver):
 
 @pytest.mark.parametrize(("flag", "cls"), [("--sender", "ArraySender"),
                                            ("--sender", "ViewSender"),
+                                           ("--sender", "SubclassSender"),
                                            ("--receiver", "ArrayReceiver")])
 def test_a_seam_handing_out_a_bytearray_or_memoryview_gives_the_same_transfer(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, cls: str) -> None:

@@ -80,53 +80,6 @@ class Receiver(RetransmitTimer):
                 self._send_ack(now)
         return out
 
-    def _take(self, n: int) -> bytes:
-        """The first `n` bytes of the receive buffer, taken out of it. The buffer holds the
-        in-order pieces as they came (no copy on arrival); a read of exactly one whole piece
-        hands it over as it is, any other read copies once (a slice or a join)."""
-        q = self._rq
-        off = self._rq_off
-        if n >= self._rlen and off == 0:  # all of it (the usual read of a bulk reader)
-            out = q[0] if len(q) == 1 else b"".join(q)
-            q.clear()
-            self._rlen = 0
-            return out
-        head = q[0]
-        left = len(head) - off  # what is left of the first piece
-        if n < left:
-            self._rq_off = off + n
-            self._rlen -= n
-            return head[off:off + n]
-        if n == left and off == 0:  # exactly the first piece: as it is
-            del q[0]
-            self._rlen -= left
-            return head
-        parts: list[bytes | memoryview] = [head if off == 0 else memoryview(head)[off:]]
-        got = left
-        self._rq_off = 0
-        i = 1
-        count = len(q)
-        while i < count and got < n:
-            piece = q[i]
-            size = len(piece)
-            if got + size > n:  # the read ends inside this piece: the rest stays
-                self._rq_off = n - got
-                parts.append(memoryview(piece)[:n - got])
-                got = n
-                break
-            parts.append(piece)
-            got += size
-            i += 1
-        del q[:i]
-        self._rlen -= got
-        return b"".join(parts)
-
-    def _discard_unread(self) -> None:
-        """Empty the receive buffer (the application closed without reading it)."""
-        self._rq.clear()
-        self._rq_off = 0
-        self._rlen = 0
-
     # ================================================================== segments in
     def _acceptable(self, seq: int, plen: int, flags: int) -> bool:
         """RFC 9293 §3.10.7.4, the four cases of the segment acceptability test."""

@@ -40,11 +40,12 @@ from netsim.wire.tcp import ACK, OPT_SACK, IPAddress, TCPOption, flags_str, form
 
 
 def seam_bytes(value: Any, call: str) -> bytes:
-    """What a replaceable part (a seam) returned where bytes are due, as `bytes`: a bytearray
-    or memoryview is copied (so later changes to the student's buffer cannot reach data already
-    handed over), anything else is a `UsageError` naming the call. Both builds take the same
-    values: the compiled one would otherwise refuse all but `bytes` with a bare TypeError."""
-    if isinstance(value, (bytearray, memoryview)):
+    """What a replaceable part (a seam) returned where bytes are due, as `bytes`: a bytes
+    subclass, bytearray or memoryview is copied (so later changes to the student's buffer
+    cannot reach data already handed over), anything else is a `UsageError` naming the call.
+    Both builds take the same values: the compiled one would otherwise refuse all but exact
+    `bytes` with a bare TypeError."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     raise UsageError(f"{call} returned {type(value).__name__}; it must return bytes "
                      f"(a bytearray or memoryview is taken too)")
@@ -282,6 +283,53 @@ class ControlBlock:
         if self.state is not CLOSED:
             self._transition(event, now)
         self._notify("error")
+
+    def _take(self, n: int) -> bytes:
+        """The first `n` bytes of the receive buffer (`Receiver.recv`), taken out of it. The
+        buffer holds the in-order pieces as they came (no copy on arrival); a read of exactly
+        one whole piece hands it over as it is, any other read copies once (slice or join)."""
+        q = self._rq
+        off = self._rq_off
+        if n >= self._rlen and off == 0:  # all of it (the usual read of a bulk reader)
+            out = q[0] if len(q) == 1 else b"".join(q)
+            q.clear()
+            self._rlen = 0
+            return out
+        head = q[0]
+        left = len(head) - off  # what is left of the first piece
+        if n < left:
+            self._rq_off = off + n
+            self._rlen -= n
+            return head[off:off + n]
+        if n == left and off == 0:  # exactly the first piece: as it is
+            del q[0]
+            self._rlen -= left
+            return head
+        parts: list[bytes | memoryview] = [head if off == 0 else memoryview(head)[off:]]
+        got = left
+        self._rq_off = 0
+        i = 1
+        count = len(q)
+        while i < count and got < n:
+            piece = q[i]
+            size = len(piece)
+            if got + size > n:  # the read ends inside this piece: the rest stays
+                self._rq_off = n - got
+                parts.append(memoryview(piece)[:n - got])
+                got = n
+                break
+            parts.append(piece)
+            got += size
+            i += 1
+        del q[:i]
+        self._rlen -= got
+        return b"".join(parts)
+
+    def _discard_unread(self) -> None:
+        """Empty the receive buffer (the application closed without reading it)."""
+        self._rq.clear()
+        self._rq_off = 0
+        self._rlen = 0
 
     # ================================================================== tracing
     def _trace_segment(self, direction: str, seq: int, ack: int, length: int, flags: int,

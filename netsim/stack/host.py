@@ -206,12 +206,7 @@ class Stack(ForwardingHost):
                     self._touch("ipv4", "forwarded")
                     self._touch("eth", "tx")
                 self._lazy_fwd = n + 1
-                frame = frame.forwarded(mac, out.mac)
-                driver = self._driver
-                if driver is not None and self.transmit is self._driver_transmit:
-                    driver.send_frame(out, frame)
-                else:
-                    self.transmit(out, frame)
+                self._send_out(out, frame.forwarded(mac, out.mac))
                 return
         self._ip_input(iface, frame.raw(), now, False)
 
@@ -343,13 +338,8 @@ class Stack(ForwardingHost):
                 self._touch("eth", "tx")
             self._lazy_out = n + 1
             # (a hop was found: an IPv4 route, so both addresses are IPv4)
-            frame = LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
-                              self.default_ttl, ident, seg, opts, ecn)
-            driver = self._driver
-            if driver is not None and self.transmit is self._driver_transmit:
-                driver.send_frame(out, frame)
-            else:
-                self.transmit(out, frame)
+            self._send_out(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
+                                          self.default_ttl, ident, seg, opts, ecn))
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)

@@ -138,8 +138,7 @@ class ArpHost:
         self._driver_transmit = self.transmit
 
     def _send_out(self, iface: Interface, frame: bytes | LazyFrame) -> None:
-        """Put `frame` on `iface`'s port: `transmit(iface, frame)` (the hot paths of
-        netsim.stack.host do this in place)."""
+        """Put `frame` on `iface`'s port: `transmit(iface, frame)`."""
         driver = self._driver
         if driver is not None and self.transmit is self._driver_transmit:
             driver.send_frame(iface, frame)

@@ -83,14 +83,16 @@ def run_in_check(ctx: Context, assignment: str, factory: Callable[..., Any],
     One differential check runs at a time in a process (Hypothesis's state is global); the
     time spent waiting for another thread's check is not charged to this one: the check's
     deadline moves by the wait. The search must finish its fixed number of sequences within
-    most of what is left of the check's time limit (the rest is for shrinking a failure)."""
+    three quarters of what is left of the check's time limit; shrinking a failure, bounded by
+    counts, may use what the search left and a fifth more, a safety net that ends it before
+    the check's own limit (`netsim.grading.differential.core.explore`)."""
     waited = time.monotonic()
     with EXPLORING:
         ctx.session.deadline += time.monotonic() - waited
         opts = dict(kw)
         left = max(ctx.session.deadline - time.monotonic(), 0.0)
         opts.setdefault("budget", 0.75 * left)
-        opts.setdefault("shrink_budget", min(3.0, 0.2 * left))
+        opts.setdefault("shrink_budget", 0.2 * left)
         outcome = check(assignment, factory, **opts)
     ctx.step(f"{outcome.examples} random sequences, {outcome.calls} calls")
     outcome.raise_if_failed()

@@ -70,9 +70,28 @@ class _OutOfTime(BaseException):
     """The time limit is spent (raised through Hypothesis, caught by `explore`)."""
 
 
+#: How many sequences Hypothesis's shrinker may run after the first failure. A count, not a
+#: time, so the failure reported depends on the candidate's answers and the seed alone, not on
+#: the machine's speed or load (the corpus of wrong implementations needs at most about 370;
+#: through the sandbox 500 take up to ~4 s for the slowest assignments).
+SHRINK_EXAMPLES = 500
+
+
+def _settings(hyp: Any, max_examples: int) -> Any:
+    """The check's Hypothesis settings, all of them from Hypothesis's own defaults, never from
+    a profile someone loaded in this process (a test suite's, a teacher's)."""
+    return hyp.settings(
+        hyp.settings.get_profile("default"), max_examples=max_examples, database=None,
+        deadline=None, derandomize=False, verbosity=hyp.Verbosity.quiet,
+        suppress_health_check=list(hyp.HealthCheck),
+        phases=(hyp.Phase.generate, hyp.Phase.shrink), report_multiple_bugs=False,
+        print_blob=False)
+
+
 def explore(spec: Spec, candidate: Callable[..., Any],
             references: Sequence[Callable[..., Any]], *, max_examples: int = 200,
-            budget: float = 8.0, shrink_budget: float = 3.0, seed: int = 0) -> DiffOutcome:
+            budget: float = 8.0, shrink_budget: float = 3.0,
+            shrink_examples: int = SHRINK_EXAMPLES, seed: int = 0) -> DiffOutcome:
     """Search for a sequence on which the candidate disagrees with every reference.
 
     The same `max_examples` sequences for every candidate and on every machine (a fixed seed,
@@ -80,48 +99,56 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     does not depend on the machine's speed: a pass means all of them agreed. `budget` is a
     time limit (seconds of wall time): a search that has not finished its sequences by then
     fails, saying so (a slow candidate or a very busy machine), and never passes on fewer.
-    After the first failure, shrinking gets at most `shrink_budget` seconds; the shortest
-    failure found by then is reported.
+
+    After the first failure, shrinking runs at most `shrink_examples` more sequences and the
+    pass that drops whole calls at most its number of trials: counts, not time, so the failure
+    reported (message, both answers, script) is a function of the candidate's answers and the
+    seed. Time is only a safety net: the whole check ends `budget + shrink_budget` seconds
+    after it started at the latest; a failure whose shortening was stopped there is reported
+    as found so far, and says so (`DiffOutcome.cut`).
     """
     hyp = _hypothesis()
     from hypothesis import strategies as st  # noqa: F401 - imported for the spec modules
 
     start = time.monotonic()
+    hard_end = start + budget + shrink_budget
     tally = [0]
     count = [0]
     best: list[Mismatch] = []
     out_of_time = [False]
+    cut = [False]
 
     class _Found(Exception):
         pass
 
-    first_failure = [0.0, 0]
+    first_failure = [0]
 
     def body(example: Example) -> None:
-        now = time.monotonic()
-        if best and now - first_failure[0] > shrink_budget or not best and now - start > budget:
-            out_of_time[0] = not best
-            raise _OutOfTime  # a BaseException: Hypothesis stops searching and shrinking
+        if best:
+            # the count first: when both are reached, the stop is the deterministic one
+            if count[0] - first_failure[0] >= shrink_examples:
+                raise _OutOfTime  # a BaseException: Hypothesis stops shrinking
+            if time.monotonic() > hard_end:
+                cut[0] = True
+                raise _OutOfTime
+        elif time.monotonic() - start > budget:
+            out_of_time[0] = True
+            raise _OutOfTime  # stops the search
         count[0] += 1
         found = run_example(spec, candidate, references, example, tally)
         if found is not None:
             if not best:
-                first_failure[:] = [time.monotonic(), count[0]]
+                first_failure[0] = count[0]
             if not best or found.key() < best[0].key():
                 best[:] = [found]
             raise _Found
 
-    test = hyp.settings(max_examples=max_examples, database=None, deadline=None,
-                        derandomize=False, verbosity=hyp.Verbosity.quiet,
-                        suppress_health_check=list(hyp.HealthCheck),
-                        phases=(hyp.Phase.generate, hyp.Phase.shrink),
-                        report_multiple_bugs=False, print_blob=False)(
-        hyp.seed(seed)(hyp.given(spec.examples())(body)))
+    test = _settings(hyp, max_examples)(hyp.seed(seed)(hyp.given(spec.examples())(body)))
     # One check at a time: `_seed_only` patches Hypothesis's module state, which a batch
     # graded in several threads would otherwise race on (Hypothesis is quiet: prints nothing).
     with EXPLORING, _seed_only():
         # _Found is expected; with a failure kept, Hypothesis may also report a flaky replay
-        # once the budget is spent (the replay is skipped): the shortest failure is kept.
+        # once shrinking was stopped (the replay is skipped): the shortest failure is kept.
         try:
             test()
         except (_Found, _OutOfTime):
@@ -129,8 +156,9 @@ def explore(spec: Spec, candidate: Callable[..., Any],
         except Exception:
             if not best:
                 raise  # the checker's own error (e.g. in a strategy): never a silent pass
-    if best:
-        best[0] = delete_steps(spec, candidate, references, best[0], tally)
+    if best and not cut[0]:
+        best[0], cut[0] = delete_steps(spec, candidate, references, best[0], tally,
+                                       deadline=hard_end)
     seconds = time.monotonic() - start
     if out_of_time[0]:
         # Out of time before every sequence ran (a slow candidate, or a loaded machine): a
@@ -142,7 +170,7 @@ def explore(spec: Spec, candidate: Callable[..., Any],
         return DiffOutcome(False, message, count[0], tally[0], seconds, message=message)
     if not best:
         return DiffOutcome(True, "", count[0], tally[0], seconds)
-    message, expected, got, script = render(spec, best[0])
+    message, expected, got, script = render(spec, best[0], cut=cut[0])
     try:
         hint = spec.diagnose(best[0])
     except Exception:  # noqa: BLE001 - a hint is optional; odd values from the candidate
@@ -150,23 +178,23 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     feedback = "\n".join([message, f"expected: {expected}", f"got:      {got}",
                           *([f"hint:     {hint}"] if hint else []), "", script])
     return DiffOutcome(False, feedback, count[0], tally[0], seconds, best[0],
-                       int(first_failure[1]), message, expected, got, script, hint)
+                       first_failure[0], message, expected, got, script, hint, cut[0])
 
 
 def check(spec: Spec, candidate: Callable[..., Any], reference: Callable[..., Any] | None = None,
           *, max_examples: int | None = None, budget: float = 60.0, shrink_budget: float = 3.0,
-          seed: int | None = None,
+          shrink_examples: int = SHRINK_EXAMPLES, seed: int | None = None,
           size: Callable[[Any], int] | None = held) -> DiffOutcome:
     """One assignment's check: random call sequences on `candidate` (a factory: the student's
     class, or a function returning a proxy to an object in the sandbox) and on the Spec's
     references (`reference`, if given, in place of netsim's own), then, once all of them
     agreed and with `size` (which measures what an object holds), the Spec's resource probe.
-    `max_examples` and `seed` default to the Spec's."""
+    `max_examples` and `seed` default to the Spec's; the others are `explore`'s."""
     references = [spec.references[0] if reference is None else reference, *spec.references[1:]]
     outcome = explore(spec, candidate, references,
                       max_examples=spec.max_examples if max_examples is None else max_examples,
                       budget=budget, shrink_budget=shrink_budget,
-                      seed=spec.seed if seed is None else seed)
+                      shrink_examples=shrink_examples, seed=spec.seed if seed is None else seed)
     if outcome.passed and spec.probe is not None and size is not None:
         probe = spec.probe(candidate, size)
         if probe is not None:

@@ -27,11 +27,20 @@ def _side(obs: Observation, label: str) -> str:
     return "(nothing)"
 
 
-def render(spec: Spec, m: Mismatch) -> tuple[str, str, str, str]:
-    """(message, expected, got, script) of a mismatch, in the style of the graders."""
+#: the script's first line when shortening it was stopped by the time limit (a very slow
+#: candidate, or a very busy machine): said, since the script may then differ from run to run
+CUT_SHORT = ("a sequence on which yours and the reference differ (shortening it was stopped "
+             "by the check's time limit: a shorter one may exist, and on a less busy machine "
+             "the script may differ):")
+
+
+def render(spec: Spec, m: Mismatch, cut: bool = False) -> tuple[str, str, str, str]:
+    """(message, expected, got, script) of a mismatch, in the style of the graders; `cut`:
+    shortening the sequence was stopped by the time limit."""
     who = spec.cls_name or "functions"
     params = ", ".join(f"{k}={show(v)}" for k, v in m.params)
-    lines = ["the shortest sequence found on which yours and the reference differ:"]
+    lines = [CUT_SHORT if cut else
+             "the shortest sequence found on which yours and the reference differ:"]
     if spec.target:
         lines.append(f"  {spec.target} = {spec.cls_name}({params})")
     wd, gd = dict(m.want), dict(m.got)

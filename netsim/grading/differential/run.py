@@ -5,6 +5,7 @@ mistake needs."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -101,12 +102,14 @@ def run_example(spec: Spec, candidate: Callable[..., Any],
 
 
 def delete_steps(spec: Spec, candidate: Callable[..., Any],
-                  references: Sequence[Callable[..., Any]], m: Mismatch, tally: list[int],
-                  max_trials: int = 600) -> Mismatch:
+                 references: Sequence[Callable[..., Any]], m: Mismatch, tally: list[int],
+                 max_trials: int = 600, deadline: float | None = None) -> tuple[Mismatch, bool]:
     """Hypothesis shrinks the choices behind a sequence; this pass then drops runs of whole
     calls (16, 8, ... 1 at a time, latest first) while the sequence stays valid and still
     fails, so the script shows only the calls the mistake needs. Bounded by a number of
-    trials, not by time, so the result does not depend on the machine's load."""
+    trials, not by time, so the result does not depend on the machine's load; `deadline` (of
+    `time.monotonic()`) is only a safety net. Returns the shortest mismatch and whether the
+    deadline stopped the pass."""
     calls = list(m.calls)
     trials = 0
     for size in (16, 8, 4, 3, 2, 1):
@@ -114,6 +117,8 @@ def delete_steps(spec: Spec, candidate: Callable[..., Any],
         while i >= 0 and trials < max_trials:
             trial = calls[:i] + calls[i + size:]
             if spec.valid(m.params, trial):
+                if deadline is not None and time.monotonic() > deadline:
+                    return m, True
                 trials += 1
                 found = run_example(spec, candidate, references,
                                     Example(m.params, tuple(trial)), tally)
@@ -123,4 +128,4 @@ def delete_steps(spec: Spec, candidate: Callable[..., Any],
                     i = min(i, len(calls) - 1 - size)
                     continue
             i -= 1
-    return m
+    return m, False

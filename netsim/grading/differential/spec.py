@@ -134,6 +134,9 @@ class DiffOutcome:
     got: str = ""
     script: str = ""
     hint: str | None = None
+    # shortening the failing sequence was stopped by the time limit (the script says so): the
+    # only case in which the script shown may depend on the machine's speed
+    cut: bool = False
 
     def raise_if_failed(self) -> None:
         """Raise the framework's `CheckFailed` (for use inside a grader's check)."""

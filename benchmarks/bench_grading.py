@@ -6,12 +6,16 @@ Run: ``.venv/bin/python benchmarks/bench_grading.py [--calls N] [--repeat R]``.
 The first table times one method call and one attribute read on the reference estimator,
 directly and through the proxy (the sandboxed process, a JSON line each way). The second
 grades a one-line submission that re-exports netsim's reference (as tests/test_grading.py
-does) and shows the wall time, the number of proxy calls and the slowest check.
+does) and shows the wall time, the number of proxy calls and the slowest check. With
+``--wrong N``, a third grades the first N wrong submissions of each assignment's corpus
+(tests/data/wrong_impls, every check: a failing random_sequences check shrinks its failure)
+and shows the wall and CPU time (this process and the sandboxes) and that check's time.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +36,7 @@ REFERENCES = {
 }
 SOLUTION_01 = Path(__file__).resolve().parent.parent / "lessons" / "teachers" / "solutions" / \
     "tcp_parsing.py"
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "data" / "wrong_impls"
 
 
 def per_call(calls: int, tmp: Path) -> None:
@@ -78,16 +83,49 @@ def grading(repeat: int, tmp: Path) -> None:
               f"{slow.name + f' {slow.seconds:.2f} s':>34}")
 
 
+def _cpu() -> float:
+    own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                 resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def wrong(per_assignment: int) -> None:
+    print(f"\n{'wrong submission':44} {'score':>7} {'wall s':>7} {'CPU s':>6} "
+          f"{'random_sequences':>17}")
+    total_wall = total_cpu = 0.0
+    for a in ASSIGNMENTS:
+        if a == "10-tcp-peer":  # graded with the model sender and receiver next to it
+            continue
+        for path in sorted((CORPUS / a).glob("*.py"))[:per_assignment]:
+            t0, c0 = time.perf_counter(), _cpu()
+            rep = grade_submission(a, path, 60.0, compare_copies=False)
+            wall, cpu = time.perf_counter() - t0, _cpu() - c0
+            total_wall += wall
+            total_cpu += cpu
+            rs = next((r for r in rep.results if r.name == "random_sequences"), None)
+            shown = f"{rs.status} {rs.seconds:.2f} s" if rs is not None else "-"
+            print(f"{a.split('-')[0] + ' ' + path.stem:44} {rep.score:>3}/{rep.max_score:<3} "
+                  f"{wall:7.2f} {cpu:6.2f} {shown:>17}")
+    print(f"{'total':44} {'':7} {total_wall:7.2f} {total_cpu:6.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wrong", type=int, default=0, metavar="N",
+                        help="also grade the first N wrong submissions of each corpus")
+    parser.add_argument("--only-wrong", action="store_true",
+                        help="leave out the first two tables")
     args = parser.parse_args()
     missing = features().missing()
     print("sandbox: " + ("; ".join(missing) if missing else "all protections available"))
     with tempfile.TemporaryDirectory() as tmp:
-        per_call(args.calls, Path(tmp))
-        grading(args.repeat, Path(tmp))
+        if not args.only_wrong:
+            per_call(args.calls, Path(tmp))
+            grading(args.repeat, Path(tmp))
+        if args.wrong or args.only_wrong:
+            wrong(args.wrong or 1)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ import simpy
 
 from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
-from netsim.link.loss import LossModel, NoLoss
+from netsim.link.loss import Bernoulli, LossModel, NoLoss
 from netsim.link.qdisc.base import Packet, QueueDisc
 from netsim.link.stats import DROP_REASONS, ETH_HEADER, LinkStats, flip_one_bit
 from netsim.link.streams import LinkWorld
@@ -126,6 +126,11 @@ class Endpoint(Sink):
         )
         # a model may say it never looks at the frame (netsim.link.loss): it is then not built
         self._loss_reads_frames = bool(getattr(self.loss, "reads_frames", True))
+        # A `Bernoulli` model (exactly that class, not a subclass) is not called per frame: its
+        # draw, ``rng.random() < p`` on this direction's loss stream, is made here, reading `p`
+        # each time. Compared by identity, so a model put in `loss` later is called as usual.
+        model = self.loss
+        self._bernoulli: Bernoulli | None = model if type(model) is Bernoulli else None
         self._jitter = float(config.jitter)
         self._reorder = float(config.reorder)
         self._reorder_delay = config.effective_reorder_delay
@@ -316,7 +321,12 @@ class Endpoint(Sink):
                        arrival: float) -> None:
         stats = self.stats
         loss = self.loss
-        if loss is not None:
+        bernoulli = self._bernoulli
+        if bernoulli is not None and loss is bernoulli:
+            if self._rng_loss.random() < bernoulli.p:  # (Bernoulli.drop, without the call)
+                self._drop(now, "loss", frame)
+                return
+        elif loss is not None:
             if isinstance(frame, LazyFrame):
                 seen = frame.raw() if self._loss_reads_frames else _UNREAD
             else:

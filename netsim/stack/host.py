@@ -125,22 +125,16 @@ class Stack(ForwardingHost):
         """A frame arrived on `iface`."""
         if isinstance(iface, str):
             iface = self.interfaces[iface]
+        if isinstance(frame, LazyFrame):
+            self.receive_lazy(iface, frame, now)
+            return
         self.now = now
         n = self._eth_rx
         if not n:
             self._touch("eth", "rx")
         self._eth_rx = n + 1
         if iface.netif is not None:
-            seams.netif_input(self, iface,
-                              frame.raw() if isinstance(frame, LazyFrame) else frame, now)
-            return
-        if isinstance(frame, LazyFrame):
-            if not iface.up:
-                self.drop("eth", "interface_down")
-            elif frame.dst_mac != iface.mac:
-                self.drop("eth", "not_our_mac", str(MacAddress(frame.dst_mac)))
-            else:
-                self._lazy_input(iface, frame, now)
+            seams.netif_input(self, iface, frame, now)
             return
         if len(frame) < 14:
             self.drop("eth", "malformed", f"{len(frame)}-byte frame")
@@ -169,10 +163,25 @@ class Stack(ForwardingHost):
         else:
             self.drop("eth", "unknown_ethertype", ethertype.hex())
 
-    def _lazy_input(self, iface: Interface, frame: LazyFrame, now: float) -> None:
-        """A TCP frame another stack in this process sent (netsim.wire.lazyframe): to us, it
-        goes to TCP as it is; a router sends it on as one, when nothing needs its bytes.
-        Anything else takes the path of the frame's bytes."""
+    def receive_lazy(self, iface: Interface, frame: LazyFrame, now: float) -> None:
+        """`receive` of a TCP frame another stack in this process sent (netsim.wire.
+        lazyframe), called by the driver directly: to us, it goes to TCP as it is; a router
+        sends it on as one, when nothing needs its bytes. Anything else takes the path of the
+        frame's bytes."""
+        self.now = now
+        n = self._eth_rx
+        if not n:
+            self._touch("eth", "rx")
+        self._eth_rx = n + 1
+        if iface.netif is not None:
+            seams.netif_input(self, iface, frame.raw(), now)
+            return
+        if not iface.up:
+            self.drop("eth", "interface_down")
+            return
+        if frame.dst_mac != iface.mac:
+            self.drop("eth", "not_our_mac", str(MacAddress(frame.dst_mac)))
+            return
         dst = frame.ip_dst
         if not self._own_forwarder:
             self._ip_input(iface, frame.raw(), now, False)  # another forwarder decides
@@ -215,7 +224,14 @@ class Stack(ForwardingHost):
         """Where a LazyFrame of `ip_length` bytes to `dst` goes: the interface and the next
         hop's MAC, when that port takes LazyFrame objects, the packet needs no fragmenting and
         ARP knows the next hop. None: the bytes path (no route, ARP to do, ...) decides."""
-        route = self.routes.lookup(dst)
+        # (RoutingTable.lookup's answers for its last two addresses, read without the call)
+        routes = self.routes
+        if dst is routes._last:
+            route = routes._last_route
+        elif dst is routes._prev:
+            route = routes._prev_route
+        else:
+            route = routes.lookup(dst)
         if route is None:
             return None
         out = self.interfaces[route.interface]

@@ -63,6 +63,8 @@ value_of: Final[Callable[[Event], Any]] = attrgetter("_value")
 # where it looks an imported name up in the module's dictionary, on every call (each frame)
 heappush: Final = heapq.heappush
 heappop: Final = heapq.heappop
+# (and `next`: compiled, a call of the builtin looks its name up in the builtins module)
+_next: Final = next
 
 
 class Triggered(Event):
@@ -110,7 +112,7 @@ def post(env: simpy.Environment, when: float, fn: Callable[[Call], None],
          value: Any = None) -> None:
     """Call ``fn(call)`` (``call.value`` is `value`) at the absolute time `when`, after the
     events already scheduled for that time; `when` must not be in the past."""
-    heappush(env._queue, (when, NORMAL, next(env._eid), Call(fn, value)))  # type: ignore[misc]
+    heappush(env._queue, (when, NORMAL, _next(env._eid), Call(fn, value)))  # type: ignore[misc]
 
 
 class Sink:
@@ -149,13 +151,15 @@ class Fifo:
         # appends and reads the compiled build makes in C: a deque's are method calls), cut
         # down in `run_first` once most of them are calls made: each call's heap entry, made
         # when it is pushed (its time and event id), and its value
-        self._entries: list[tuple[float, int, int, Fifo]] = []
+        # (entries typed Any: compiled, a tuple of known item types is unboxed when read
+        # from a list and made anew to be pushed; an Any is the tuple itself)
+        self._entries: list[Any] = []
         self._values: list[Any] = []
         self._head = 0
 
     def push(self, when: float, value: Any) -> None:
         """Call ``fn(value)`` at `when`: not before the time of the previous push, nor now."""
-        entry = (when, NORMAL, next(self._eid), self)
+        entry: Any = (when, NORMAL, _next(self._eid), self)
         values = self._values
         if self._head == len(values):
             heappush(self._queue, entry)
@@ -209,7 +213,7 @@ class Fifo:
 def schedule(env: simpy.Environment, when: float, event: Event) -> None:
     """Put an already-triggered `event` on `env`'s heap at the absolute time `when`, after
     the events already there for that time."""
-    heappush(env._queue, (when, NORMAL, next(env._eid), event))  # type: ignore[misc]
+    heappush(env._queue, (when, NORMAL, _next(env._eid), event))  # type: ignore[misc]
 
 
 def call_at(env: simpy.Environment, when: float, callback: Callable[[Call], None]) -> None:

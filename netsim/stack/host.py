@@ -215,7 +215,12 @@ class Stack(ForwardingHost):
                     self._touch("ipv4", "forwarded")
                     self._touch("eth", "tx")
                 self._lazy_fwd = n + 1
-                self._send_out(out, frame.forwarded(mac, out.mac))
+                sent = frame.forwarded(mac, out.mac)
+                send = out.port_send
+                if send is not None and self.transmit is self._driver_transmit:
+                    send(sent)  # (what _send_out does, without the call)
+                else:
+                    self._send_out(out, sent)
                 return
         self._ip_input(iface, frame.raw(), now, False)
 
@@ -364,8 +369,13 @@ class Stack(ForwardingHost):
                 self._touch("eth", "tx")
             self._lazy_out = n + 1
             # (a hop was found: an IPv4 route, so both addresses are IPv4)
-            self._send_out(out, LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
-                                          self.default_ttl, ident, seg, opts, ecn))
+            frame = LazyFrame(mac, out.mac, src, dst,  # type: ignore[arg-type]
+                              self.default_ttl, ident, seg, opts, ecn)
+            send = out.port_send
+            if send is not None and self.transmit is self._driver_transmit:
+                send(frame)  # (what _send_out does, without the call)
+            else:
+                self._send_out(out, frame)
             return True
         raw = build_tcp(src, dst, seg.src_port, seg.dst_port, seg.seq, seg.ack, seg.flags,
                         seg.window, seg.payload, opts, seg.urgent)

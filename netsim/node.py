@@ -55,7 +55,7 @@ class _Receive(Sink):
 
 class Node(FrameDriver):
     """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use
-    (the stack's `FrameDriver`: it calls `send_frame` directly)."""
+    (the stack's `FrameDriver`: it calls each port's `send`, or `send_frame`, directly)."""
 
     def __init__(self, env: simpy.Environment, stack: Stack) -> None:
         self.env = env

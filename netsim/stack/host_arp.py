@@ -54,9 +54,9 @@ def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:
 
 class FrameDriver:
     """A driver that puts a stack's frames on its ports (netsim.node's Node is one) and has
-    told the stack so (`ArpHost.use_driver`): compiled, the stack then calls `send_frame`
-    directly, not through the callable `transmit` (while `transmit` is still the one the
-    driver set)."""
+    told the stack so (`ArpHost.use_driver`): the stack then calls the port's `send` the
+    driver gave an interface (`Interface.port_send`), or else `send_frame`, directly, not
+    through the callable `transmit` (while `transmit` is still the one the driver set)."""
 
     def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
         raise NotImplementedError

@@ -215,7 +215,9 @@ class Stack(ForwardingHost):
                     self._touch("ipv4", "forwarded")
                     self._touch("eth", "tx")
                 self._lazy_fwd = n + 1
-                sent = frame.forwarded(mac, out.mac)
+                # (frame.forwarded(mac, out.mac), made here: a call less per frame forwarded)
+                sent = LazyFrame(mac, out.mac, frame.ip_src, dst, frame.ttl - 1, frame.ident,
+                                 frame.seg, frame.opts, frame.ecn)
                 send = out.port_send
                 if send is not None and self.transmit is self._driver_transmit:
                     send(sent)  # (what _send_out does, without the call)

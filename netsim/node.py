@@ -47,12 +47,15 @@ class _Receive(Sink):
 
     def take(self, frame: bytes | LazyFrame) -> None:
         # (env.now is a property: a call per frame)
-        self.stack.receive(self.iface, frame, now_of(self.env))
+        if isinstance(frame, LazyFrame):
+            self.stack.receive_lazy(self.iface, frame, now_of(self.env))
+        else:
+            self.stack.receive(self.iface, frame, now_of(self.env))
 
 
 class Node(FrameDriver):
     """One host or router in a SimPy world: a `Stack` plus the ports its interfaces use
-    (the stack's `FrameDriver`: it calls `send_frame` directly)."""
+    (the stack's `FrameDriver`: it calls each port's `send`, or `send_frame`, directly)."""
 
     def __init__(self, env: simpy.Environment, stack: Stack) -> None:
         self.env = env
@@ -82,6 +85,7 @@ class Node(FrameDriver):
             iface = self.stack.interfaces[iface]
         self.ports[iface.name] = port
         self._send_of[iface] = port.send
+        iface.port_send = port.send  # what `send_frame` does with iface's frames
         if isinstance(port, Endpoint):
             self._endpoint_of[iface] = port
         else:

@@ -63,6 +63,8 @@ value_of: Final[Callable[[Event], Any]] = attrgetter("_value")
 # where it looks an imported name up in the module's dictionary, on every call (each frame)
 heappush: Final = heapq.heappush
 heappop: Final = heapq.heappop
+# (and `next`: compiled, a call of the builtin looks its name up in the builtins module)
+_next: Final = next
 
 
 class Triggered(Event):
@@ -110,7 +112,7 @@ def post(env: simpy.Environment, when: float, fn: Callable[[Call], None],
          value: Any = None) -> None:
     """Call ``fn(call)`` (``call.value`` is `value`) at the absolute time `when`, after the
     events already scheduled for that time; `when` must not be in the past."""
-    heappush(env._queue, (when, NORMAL, next(env._eid), Call(fn, value)))  # type: ignore[misc]
+    heappush(env._queue, (when, NORMAL, _next(env._eid), Call(fn, value)))  # type: ignore[misc]
 
 
 class Sink:
@@ -138,29 +140,30 @@ class Fifo:
     `run_first`; to SimPy's own `Environment.step` it looks like a triggered event, as a
     `Call` does."""
 
-    __slots__ = ("_queue", "_eid", "_fn", "_sink", "_times", "_eids", "_values", "_head")
+    __slots__ = ("_queue", "_eid", "_fn", "_sink", "_entries", "_values", "_head")
 
     def __init__(self, env: simpy.Environment, fn: Callable[[Any], None]) -> None:
         self._queue: list[Any] = env._queue  # (SimPy never replaces these two)
         self._eid: Iterator[int] = env._eid
         self._fn = fn
         self._sink = fn if isinstance(fn, Sink) else None
-        # the calls not yet made are entry `_head` onwards of three lists (plain lists, whose
+        # the calls not yet made are entry `_head` onwards of two lists (plain lists, whose
         # appends and reads the compiled build makes in C: a deque's are method calls), cut
-        # down in `run_first` once most of them are calls made
-        self._times: list[float] = []
-        self._eids: list[int] = []
+        # down in `run_first` once most of them are calls made: each call's heap entry, made
+        # when it is pushed (its time and event id), and its value
+        # (entries typed Any: compiled, a tuple of known item types is unboxed when read
+        # from a list and made anew to be pushed; an Any is the tuple itself)
+        self._entries: list[Any] = []
         self._values: list[Any] = []
         self._head = 0
 
     def push(self, when: float, value: Any) -> None:
         """Call ``fn(value)`` at `when`: not before the time of the previous push, nor now."""
-        eid = next(self._eid)
+        entry: Any = (when, NORMAL, _next(self._eid), self)
         values = self._values
         if self._head == len(values):
-            heappush(self._queue, (when, NORMAL, eid, self))
-        self._times.append(when)
-        self._eids.append(eid)
+            heappush(self._queue, entry)
+        self._entries.append(entry)
         values.append(value)
 
     def __len__(self) -> int:
@@ -175,16 +178,14 @@ class Fifo:
         head += 1
         n = len(values)
         if head < n:
-            heappush(self._queue, (self._times[head], NORMAL, self._eids[head], self))
+            heappush(self._queue, self._entries[head])
             if head >= 64 and head + head >= n:
                 del values[:head]
-                del self._times[:head]
-                del self._eids[:head]
+                del self._entries[:head]
                 head = 0
         else:  # none left: start the lists afresh
             values.clear()
-            self._times.clear()
-            self._eids.clear()
+            self._entries.clear()
             head = 0
         self._head = head
         sink = self._sink
@@ -212,7 +213,7 @@ class Fifo:
 def schedule(env: simpy.Environment, when: float, event: Event) -> None:
     """Put an already-triggered `event` on `env`'s heap at the absolute time `when`, after
     the events already there for that time."""
-    heappush(env._queue, (when, NORMAL, next(env._eid), event))  # type: ignore[misc]
+    heappush(env._queue, (when, NORMAL, _next(env._eid), event))  # type: ignore[misc]
 
 
 def call_at(env: simpy.Environment, when: float, callback: Callable[[Call], None]) -> None:

@@ -24,7 +24,7 @@ What happens to a frame given to ``Endpoint.send`` (in this order):
 7. it arrives ``delay`` after its last bit left; the far side's rx taps and receiver see it.
 
 Performance (DESIGN.md section 5): no SimPy process per frame. The transmitter is a ``busy_until``
-time and a deque of the start times of frames still waiting; each delivered copy costs exactly one
+time and a list of the start times of frames still waiting; each delivered copy costs exactly one
 event at its absolute arrival time (so equal times keep send order, and frames are never
 reordered by floating-point rounding), taken from a `Fifo` of the direction's frames in flight
 that keeps only the first on the SimPy heap (netsim.simpy_fast; a frame held back by reordering
@@ -37,7 +37,6 @@ seed loses.
 from __future__ import annotations
 
 import copy
-from collections import deque
 from collections.abc import Callable
 from typing import Final
 
@@ -45,7 +44,7 @@ import simpy
 
 from netsim.errors import UsageError
 from netsim.link.config import LinkConfig
-from netsim.link.loss import LossModel, NoLoss
+from netsim.link.loss import Bernoulli, LossModel, NoLoss
 from netsim.link.qdisc.base import Packet, QueueDisc
 from netsim.link.stats import DROP_REASONS, ETH_HEADER, LinkStats, flip_one_bit
 from netsim.link.streams import LinkWorld
@@ -100,12 +99,16 @@ class Endpoint(Sink):
         self._queue_packets = config.queue_packets
         self._queue_bytes = config.queue_bytes
         self._busy_until = 0.0
-        self._waiting: deque[float] = deque()  # tx start times of frames not yet being sent
-        self._waiting_sizes: deque[int] = deque()  # their sizes, kept only with queue_bytes
+        # tx start times of frames not yet being sent: entries `_head` onwards (plain lists:
+        # compiled, a deque's popleft and append are method calls by name), cut down once
+        # most are frames that have started
+        self._waiting: list[float] = []
+        self._waiting_sizes: list[int] = []  # their sizes, kept only with queue_bytes
+        self._head = 0
         self._waiting_bytes = 0
         self._appended = 0  # frames ever put in _waiting (numbers them for queue records)
         self._last_arrival = 0.0
-        # A queue discipline (netsim.link.qdisc) replaces the drop-tail deque above; a frame then
+        # A queue discipline (netsim.link.qdisc) replaces the drop-tail queue above; a frame then
         # waits in it until the transmitter, free, takes the next one (`_tx_done`).
         self._qdisc: QueueDisc | None = None
         self._tx_busy = False
@@ -126,6 +129,11 @@ class Endpoint(Sink):
         )
         # a model may say it never looks at the frame (netsim.link.loss): it is then not built
         self._loss_reads_frames = bool(getattr(self.loss, "reads_frames", True))
+        # A `Bernoulli` model (exactly that class, not a subclass) is not called per frame: its
+        # draw, ``rng.random() < p`` on this direction's loss stream, is made here, reading `p`
+        # each time. Compared by identity, so a model put in `loss` later is called as usual.
+        model = self.loss
+        self._bernoulli: Bernoulli | None = model if type(model) is Bernoulli else None
         self._jitter = float(config.jitter)
         self._reorder = float(config.reorder)
         self._reorder_delay = config.effective_reorder_delay
@@ -140,6 +148,7 @@ class Endpoint(Sink):
         )
         world = link.world
         self._rng_loss = world.rng(f"{stream}:loss")
+        self._draw_loss = self._rng_loss.random  # (a Bernoulli model's draw: see _bernoulli)
         self._rng_jitter = world.rng(f"{stream}:jitter")
         self._rng_reorder = world.rng(f"{stream}:reorder")
         self._rng_duplicate = world.rng(f"{stream}:duplicate")
@@ -215,11 +224,21 @@ class Endpoint(Sink):
                 # Transmitter busy: the frame must wait. Forget frames that have started since.
                 waiting = self._waiting
                 sizes = self._waiting_sizes
-                while waiting and waiting[0] <= now:
-                    waiting.popleft()
-                    if self._queue_bytes is not None:
-                        self._waiting_bytes -= sizes.popleft()
-                n = len(waiting)
+                head = self._head
+                total = len(waiting)
+                if head < total and waiting[head] <= now:
+                    while head < total and waiting[head] <= now:
+                        if self._queue_bytes is not None:
+                            self._waiting_bytes -= sizes[head]
+                        head += 1
+                    if head >= 64 and head + head >= total:
+                        del waiting[:head]
+                        if self._queue_bytes is not None:
+                            del sizes[:head]
+                        total -= head
+                        head = 0
+                    self._head = head
+                n = total - head
                 limit = self._queue_packets
                 if limit is not None and n >= limit:
                     self._drop(now, "queue", frame)
@@ -316,7 +335,12 @@ class Endpoint(Sink):
                        arrival: float) -> None:
         stats = self.stats
         loss = self.loss
-        if loss is not None:
+        bernoulli = self._bernoulli
+        if bernoulli is not None and loss is bernoulli:
+            if self._draw_loss() < bernoulli.p:  # (Bernoulli.drop, without the call)
+                self._drop(now, "loss", frame)
+                return
+        elif loss is not None:
             if isinstance(frame, LazyFrame):
                 seen = frame.raw() if self._loss_reads_frames else _UNREAD
             else:
@@ -330,7 +354,8 @@ class Endpoint(Sink):
             stats.corrupted += 1
         if self._jitter:
             arrival += self._rng_jitter.random() * self._jitter
-        held = self._reorder and self._rng_reorder.random() < self._reorder
+        # (a bool, not the float `_reorder` when it is 0: compiled, no float object per frame)
+        held = bool(self._reorder) and self._rng_reorder.random() < self._reorder
         if held:
             # Held back; it does not move the FIFO floor, so later frames may overtake it.
             arrival += self._reorder_delay

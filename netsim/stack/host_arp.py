@@ -54,9 +54,9 @@ def _no_transmit(iface: Interface, frame: bytes | LazyFrame) -> None:
 
 class FrameDriver:
     """A driver that puts a stack's frames on its ports (netsim.node's Node is one) and has
-    told the stack so (`ArpHost.use_driver`): compiled, the stack then calls `send_frame`
-    directly, not through the callable `transmit` (while `transmit` is still the one the
-    driver set)."""
+    told the stack so (`ArpHost.use_driver`): the stack then calls the port's `send` the
+    driver gave an interface (`Interface.port_send`), or else `send_frame`, directly, not
+    through the callable `transmit` (while `transmit` is still the one the driver set)."""
 
     def send_frame(self, iface: Interface, frame: bytes | LazyFrame) -> None:
         raise NotImplementedError
@@ -73,14 +73,14 @@ class ArpHost:
         self.default_ttl = default_ttl
         self.interfaces: dict[str, Interface] = {}
         self._by_ip: dict[IPv4Address, Interface] = {}
-        # the last address found in `_by_ip` and the last found not in it (Stack._lazy_input,
+        # the last address found in `_by_ip` and the last found not in it (Stack.receive_lazy,
         # Stack.send_tcp): a frame's address is mostly the last one's, compared by identity
         # (the stack's addresses are interned) instead of hashed (a call per address).
         # `_by_ip` only grows; add_interface forgets the one not in it.
         self._ours: object = None
         self._not_ours: object = None
         # per interface, the last destination of a LazyFrame that came in there found neither
-        # ours nor a broadcast address of that interface (Stack._lazy_input: a router's);
+        # ours nor a broadcast address of that interface (Stack.receive_lazy: a router's);
         # add_interface forgets them
         self._routed: dict[Interface, object] = {}
         self.routes = RoutingTable()
@@ -99,7 +99,7 @@ class ArpHost:
         self._ip_rx = 0
         self._ip_tx = 0
         self._ip_delivered = 0
-        # the LazyFrame paths' counts, each field for several keys (Stack._lazy_input,
+        # the LazyFrame paths' counts, each field for several keys (Stack.receive_lazy,
         # Stack.send_tcp): ipv4 rx and delivered; ipv4 rx, forwarded and eth tx; ipv4 and eth tx
         self._lazy_in = 0
         self._lazy_fwd = 0
@@ -138,10 +138,16 @@ class ArpHost:
         self._driver_transmit = self.transmit
 
     def _send_out(self, iface: Interface, frame: bytes | LazyFrame) -> None:
-        """Put `frame` on `iface`'s port: `transmit(iface, frame)`."""
+        """Put `frame` on `iface`'s port: `transmit(iface, frame)` (what the driver's
+        `send_frame` does: the port's `send` it gave the interface, called directly; the
+        LazyFrame paths of netsim.stack.host do this inline: a call less per frame)."""
         driver = self._driver
         if driver is not None and self.transmit is self._driver_transmit:
-            driver.send_frame(iface, frame)
+            send = iface.port_send
+            if send is not None:
+                send(frame)
+            else:
+                driver.send_frame(iface, frame)
         else:
             self.transmit(iface, frame)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Any
 
 from netsim.errors import UsageError
 from netsim.stack.arp import ArpCache, ArpTable
@@ -26,6 +28,10 @@ class Interface:
     # Set by the driver (netsim.node) when the port carries `LazyFrame` objects (a simulated
     # link), so that TCP frames sent here need no bytes built (netsim.wire.lazyframe).
     lazy_frames: bool = False
+    # Set by the driver (netsim.node): its port's `send`, which is what the driver's
+    # `send_frame` does with a frame sent here (the stack calls it directly, ArpHost._send_out)
+    # (given bytes, or a LazyFrame when `lazy_frames` is set)
+    port_send: Callable[[Any], None] | None = field(default=None, repr=False)
     # Another link layer (Ethernet and ARP) for this interface (assignment 08): set by
     # Stack.set_netif; None: the stack's own, with `arp`
     netif: NetworkInterface | None = None

@@ -20,7 +20,7 @@ from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset, Connecti
 from netsim.stack.tcp.handshake import Handshake
 from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSED,
@@ -218,33 +218,14 @@ class TcpConnection(Handshake):
             self._update_ts_recent(seg)
         if state is SYN_RECEIVED or not self._synced and state is FIN_WAIT_1:
             # (FIN-WAIT-1 here: the application closed in SYN-RECEIVED, RFC 9293 §3.10.4)
-            if seq_lt(self.snd_una, seg.ack) and seq_le(seg.ack, self.snd_nxt):
-                if self.listener is not None and not self.listener.may_establish(self):
-                    self.stack.drop("tcp", "accept_queue_full", self.name)
-                    return
-                if state is SYN_RECEIVED:
-                    self._transition(Event.RCV_ACK_OF_SYN, now)
-                self.snd_una = seg.ack
-                self.snd_wnd = seg.window << self.snd_wscale
-                self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
-                self.snd_wl1, self.snd_wl2 = seq, seg.ack
-                self._stop_rto()
-                self._rtt_from_ack(seg, now, True)
-                self._established(now)
-                if self.listener is not None:
-                    self.listener.established(self, now)
-                state = self.state
-            else:
-                # RFC 9293: an unacceptable ACK in SYN-RECEIVED gets <SEQ=SEG.ACK><CTL=RST>
-                self.layer.send_rst(self.local_ip, self.remote_ip, self.local_port,
-                                    self.remote_port, seg.ack, 0, RST, now)
+            if not self._ack_of_syn(seg, now):
                 return
-        if not self._process_ack(seg, now) or self.closed:
+        if not self._process_ack(seg, now) or self.state is CLOSED:
             return
         # --- seventh: the segment text
         if plen or flags & FIN:
             self._receive_data(seg, now, ip_ecn)
-        if not self.closed:
+        if self.state is not CLOSED:
             self._output(now)
 
     def _reset(self, now: float) -> None:
@@ -270,15 +251,17 @@ class TcpConnection(Handshake):
         """RFC 9293 §3.10.7.4 fifth step in synchronized states. False: stop processing."""
         ack = seg.ack
         una = self.snd_una
-        # RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-        if seq_gt(ack, self.snd_max):
-            self.stack.drop("tcp", "ack_of_unsent", self.name)
-            self._send_ack(now)
-            return False
-        if seq_lt(ack, (una - self.max_snd_wnd) & MASK):
-            self.stack.drop("tcp", "ack_too_old", self.name)
-            self._challenge_ack(now)
-            return False
+        # RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (as is
+        # SEG.ACK = SND.UNA, the usual case of a receiver: no need to ask)
+        if ack != una:
+            if seq_gt(ack, self.snd_max):
+                self.stack.drop("tcp", "ack_of_unsent", self.name)
+                self._send_ack(now)
+                return False
+            if seq_lt(ack, (una - self.max_snd_wnd) & MASK):
+                self.stack.drop("tcp", "ack_too_old", self.name)
+                self._challenge_ack(now)
+                return False
         wnd, ece = seg.window << self.snd_wscale, self.ecn_ok and seg.flags & ECE != 0
         cwnd = self.cc.cwnd if ece else 0  # (before this ACK; asked only for an ECE's response)
         if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):

@@ -72,13 +72,25 @@ def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
     assert rack is not None
     una = conn._una_off
     segs = rack.segs
-    advanced = len(segs) > rack.head and segs[rack.head].start < una
+    head = rack.head
+    # in fast or RTO recovery after this ACK (recovering(conn); nothing below changes it)
+    rec = conn.in_recovery or conn._retrans_ts is not None
+    if head == len(segs):
+        # Nothing in flight (what a receiver's every data segment acknowledges): unless the
+        # time-ordered list still holds segments to scan, a probe is out, or a D-SACK round
+        # or a change of recovery state is due (update_reo_wnd), the steps below would
+        # change nothing (and none of them was needed to get here: `reo_at` is INF once
+        # detect_loss has scanned the whole list)
+        if rack.order_head == len(rack.order) and rack.tlp_end is None and \
+                rack.dsack_round is None and not rack.dsack_on_ack and rack.recovering == rec:
+            return
+        advanced = False
+    else:
+        advanced = segs[head].start < una
     if advanced:
         rack.on_cumulative_ack(una, now)
     if rack.newly:  # segments this ACK delivered (none on most duplicate ACKs)
         rack.detect_reordering()
-    # in fast or RTO recovery after this ACK (recovering(conn); nothing below changes it)
-    rec = conn.in_recovery or conn._retrans_ts is not None
     rack.update_reo_wnd(una, una + seq_diff(conn.snd_max, conn.snd_una), rec)
     if rack.tlp_end is not None:
         _tlp_ack(conn, seg, una, advanced, now)

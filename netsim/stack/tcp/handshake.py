@@ -38,6 +38,14 @@ from netsim.wire.tcp import (
 )
 
 
+def timestamps_of(seg: TCPSegment) -> TimestampOption | None:
+    """The segment's timestamps option, if it has one."""
+    for opt in seg.options:
+        if isinstance(opt, TimestampOption):
+            return opt
+    return None
+
+
 class Handshake(LossRecovery):
     """SYN and SYN-ACK, their options, SYN-SENT input, the start of the data phase."""
 
@@ -158,7 +166,7 @@ class Handshake(LossRecovery):
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, ack
             self._stop_rto()
-            self._rtt_from_ack(seg, now, True)
+            self._rtt_from_ack(seg, now, True, timestamps_of(seg))
             self._established(now)
             if self.listener is not None:
                 self.listener.established(self, now)
@@ -194,7 +202,7 @@ class Handshake(LossRecovery):
             self._stop_rto()
             if self.ts_ok:
                 self.ts_recent = self._seg_tsval(seg)
-            self._rtt_from_ack(seg, now, True)
+            self._rtt_from_ack(seg, now, True, timestamps_of(seg))
             self._established(now)
             self._send_ack(now)
             self._output(now)

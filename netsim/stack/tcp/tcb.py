@@ -109,7 +109,8 @@ class ControlBlock:
         self._index_base = 0  # sequence number of stream index 0 (IRS + 1), for SACK blocks
         # the receiver's last window field and the (window, shift) it was for: a window field
         # is a function of these two (TcpReceiver.window_field), asked again only on a change
-        self._field_for = (-1, -1)
+        self._field_wnd = -1
+        self._field_shift = -1
         self._field = 0
         self.fin_received = False
         self.app_closed = False

@@ -21,7 +21,7 @@ from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset
 from netsim.stack.tcp.handshake import Handshake
 from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.seq import HALF, MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSED,
@@ -195,9 +195,11 @@ class TcpConnection(Handshake):
             if ts is not None and self.cfg.paws and not flags & RST and \
                     self._paws_drop(seg, now):
                 return
-        # --- RFC 9293 §3.10.7.4 first: the acceptability test (passed by any segment at
-        # RCV.NXT without data, as most ACKs are)
-        if (plen or seq != self.rcv_nxt) and not self._acceptable(seq, plen, flags):
+        # --- RFC 9293 §3.10.7.4 first: the acceptability test (passed by a segment at
+        # RCV.NXT, unless it carries data and the window is closed: the usual case)
+        rcv_nxt = self.rcv_nxt
+        if (seq != rcv_nxt or plen and not 0 < (self.rcv_adv - rcv_nxt) & MASK < HALF) and \
+                not self._acceptable(seq, plen, flags):
             if not flags & RST:
                 if state is TIME_WAIT and flags & FIN:
                     self.timewait_at = now + 2 * self.cfg.msl  # a retransmitted FIN
@@ -246,8 +248,9 @@ class TcpConnection(Handshake):
         # --- seventh: the segment text
         if plen or flags & FIN:
             self._receive_data(seg, now, ip_ecn)
-        if not self.closed:  # (the property: mypy keeps self.state narrowed from above)
-            self._output(now)
+            if self.closed:  # (the property: mypy keeps self.state narrowed from above)
+                return
+        self._output(now)
 
     def _reset(self, now: float) -> None:
         state = self.state
@@ -289,7 +292,7 @@ class TcpConnection(Handshake):
         if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):
             self._take_sack(seg, una, now)
         if ack != una:
-            if seq_gt(ack, una):
+            if (ack - una) & MASK < HALF:  # (seq_gt(ack, una), as ack != una)
                 self._new_ack(seg, ack, now, ts)
         else:
             # RFC 5681 §2: a duplicate ACK carries no data, no SYN/FIN, the same window,
@@ -311,12 +314,12 @@ class TcpConnection(Handshake):
     def _new_ack(self, seg: TCPSegment, ack: int, now: float,
                  ts: TimestampOption | None) -> None:
         """An ACK of new data: SND.UNA advances."""
-        acked = seq_diff(ack, self.snd_una)
+        acked = (ack - self.snd_una) & MASK  # (seq_diff: SEG.ACK > SND.UNA)
         self.snd_una = ack
         self._una_off += acked
         if self.sack_board.starts:
             self.sack_board.advance(self._una_off)
-        if seq_lt(self.snd_nxt, ack):
+        if 0 < (ack - self.snd_nxt) & MASK < HALF:  # (seq_lt(SND.NXT, ack))
             self.snd_nxt = ack  # after a go-back-N retransmission the peer had more
         self._drop_acked(ack, acked)
         self.retries = 0

@@ -217,7 +217,9 @@ class Receiver(RetransmitTimer):
                 self.delack_at = now + self.cfg.delayed_ack
                 self._arm()
         if data and not self.app_closed and self._rlen >= self.rcv_lowat:
-            self._notify("readable")
+            notify = self.notify  # (as _notify, without the call)
+            if notify is not None:
+                notify("readable")
 
     def _take_ackno(self) -> None:
         """After the receiver object took a segment: RCV.NXT from it (unchanged while it has

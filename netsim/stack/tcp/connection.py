@@ -21,7 +21,7 @@ from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset
 from netsim.stack.tcp.handshake import Handshake
 from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset
-from netsim.stack.tcp.seq import HALF, MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_ge, seq_gt, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSED,
@@ -234,8 +234,9 @@ class TcpConnection(Handshake):
         if not flags & ACK:
             self.stack.drop("tcp", "no_ack", self.name)
             return
-        if ts is not None and seq_ge(ts.tsval, self.ts_recent) and \
-                seq_le(seq, self.last_ack_sent):
+        # (seq_ge(SEG.TSval, TS.Recent) and seq_le(SEG.SEQ, Last.ACK.sent), written out)
+        if ts is not None and (ts.tsval - self.ts_recent) & MASK < HALF and \
+                (self.last_ack_sent - seq) & MASK < HALF:
             # RFC 7323 §4.3: TS.Recent <- SEG.TSval if SEG.TSval >= TS.Recent and
             # SEG.SEQ <= Last.ACK.sent
             self.ts_recent = ts.tsval
@@ -326,7 +327,8 @@ class TcpConnection(Handshake):
         rtt = self._rtt_from_ack(seg, now, False, ts)
         if self._retrans_ts is not None and seq_ge(ack, self.recover):
             self._retrans_ts = None  # everything sent before the timeout is acknowledged
-        self._congestion_on_ack(acked, rtt, seq_diff(self.snd_max, ack), ack, now)
+        left = (self.snd_max - ack) & MASK  # (seq_diff(SND.MAX, ack) written out)
+        self._congestion_on_ack(acked, rtt, left - MOD if left >= HALF else left, ack, now)
         # RFC 6298 (5.2)/(5.3): stop the timer when all is acked, else restart it
         if ack == self.snd_max:
             self._stop_rto()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.sack import is_dsack
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_diff, seq_ge
 from netsim.stack.timers import INF
 from netsim.wire.tcp import OPT_SACK, TCPSegment
 
@@ -34,7 +34,8 @@ def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> N
     if not conn.sack_ok:
         conn.rack = None  # RFC 8985 needs SACK; without it DupAck counting stays
         return
-    start = conn._una_off + seq_diff(seq, conn.snd_una)
+    d = (seq - conn.snd_una) & MASK  # (seq_diff(seq, SND.UNA) written out, as below)
+    start = conn._una_off + (d - MOD if d >= HALF else d)
     rack.on_transmit(start, start + n, now)
     if not retransmit and not rack.probing:
         arm_pto(conn, now)
@@ -55,7 +56,10 @@ def arm_pto(conn: Conn, now: float) -> None:
         pto = 1.0
     else:
         pto = 2 * srtt
-        if seq_diff(conn.snd_max, conn.snd_una) <= conn.snd_mss:
+        flight = (conn.snd_max - conn.snd_una) & MASK
+        if flight >= HALF:
+            flight -= MOD
+        if flight <= conn.snd_mss:
             pto += MAX_ACK_DELAY
     at = now + pto
     if conn.rto_at < at:
@@ -91,7 +95,8 @@ def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
         rack.on_cumulative_ack(una, now)
     if rack.newly:  # segments this ACK delivered (none on most duplicate ACKs)
         rack.detect_reordering()
-    rack.update_reo_wnd(una, una + seq_diff(conn.snd_max, conn.snd_una), rec)
+    d = (conn.snd_max - conn.snd_una) & MASK
+    rack.update_reo_wnd(una, una + (d - MOD if d >= HALF else d), rec)
     if rack.tlp_end is not None:
         _tlp_ack(conn, seg, una, advanced, now)
     detect(conn, now, rec)

@@ -84,15 +84,15 @@ class SegmentOutput(Receiver):
         self.segs_out += 1
         if retransmit:
             self.retransmissions += 1
-            self.stack.tcp_counts["retransmissions"] += 1
-        self.stack.tcp_counts["tx"] += 1
+            self._tcp_counts["retransmissions"] += 1
+        self._tcp_counts["tx"] += 1
         if self.trace is not None:
             self._trace_segment("tx", seq, ack, len(payload), flags, window, options, now,
                                 retransmit)
         if ect:
-            self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now, ECT0)
+            self._send_tcp(self.local_ip, self.remote_ip, segment, opts, now, ECT0)
         else:
-            self.stack.send_tcp(self.local_ip, self.remote_ip, segment, opts, now)
+            self._send_tcp(self.local_ip, self.remote_ip, segment, opts, now)
 
     def _emit_raw(self, seq: int, flags: int, payload: bytes, opts: bytes, window: int,
                   now: float, retransmit: bool = False) -> None:

@@ -142,7 +142,6 @@ class Handshake(LossRecovery):
         """Both SYNs are acknowledged: set up the data phase."""
         if self._syn_retransmitted:
             self.rto_est.on_syn_timeout_done()  # RFC 6298 (5.7)
-            self._rto_fresh = False
         self._synced = True
         self.retries = 0
         self.cc.init(self.snd_mss, now)

@@ -33,10 +33,6 @@ class RetransmitTimer(ControlBlock):
     # on_timeout calls, both here, may change it (on_syn_timeout_done runs before any data)
     _srtt_fresh: bool = False
     _srtt_seen: float | None = None
-    # Its RTO likewise (`_rto`: every ACK of new data restarts the timer with it), which
-    # on_syn_timeout_done (handshake) may change as well
-    _rto_fresh: bool = False
-    _rto_seen: float = 1.0
 
     def _arm(self) -> None:
         """Make sure the timer queue wakes us at the soonest deadline."""
@@ -53,27 +49,19 @@ class RetransmitTimer(ControlBlock):
         if soonest < self.timer_at:
             self.stack.timers.ensure(self, soonest)
 
-    def _rto(self) -> float:
-        """The estimator's RTO, asked again only after a call that may change it (an
-        interpreted estimator's property is a Python call)."""
-        if not self._rto_fresh:
-            self._rto_seen = self.rto_est.rto
-            self._rto_fresh = True
-        return self._rto_seen
-
     def _set_rto(self, now: float) -> None:
         """Set the retransmission deadline one RTO from `now` (the caller arms)."""
-        self.rto_at = now + self._rto()
+        self.rto_at = now + self.rto_est.rto
 
     def _restart_rto(self, now: float) -> None:
         """RFC 6298 (5.3)/(5.6): the timer expires one RTO from now."""
-        self.rto_at = now + (self._rto_seen if self._rto_fresh else self._rto())
+        self.rto_at = now + self.rto_est.rto
         self._arm()
 
     def _start_rto_if_stopped(self, now: float) -> None:
         """RFC 6298 (5.1): start the timer if it is not running."""
         if self.rto_at == INF:
-            self.rto_at = now + self._rto()
+            self.rto_at = now + self.rto_est.rto
             self._arm()
 
     def _stop_rto(self) -> None:
@@ -91,7 +79,7 @@ class RetransmitTimer(ControlBlock):
     def _back_off(self, now: float) -> None:
         """RFC 6298 (5.5): double the RTO; no RTT sample from what was sent before."""
         self.rto_est.on_timeout()
-        self._srtt_fresh = self._rto_fresh = False
+        self._srtt_fresh = False
         if self.trace is not None:
             est = self.rto_est
             self.trace.record(RttRecord(now, self.stack.name, self.name, None, est.srtt,
@@ -100,7 +88,7 @@ class RetransmitTimer(ControlBlock):
 
     def _start_persist(self, now: float) -> None:
         # RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: probe a zero window, backing off
-        delay = min(max(self._rto(), 0.2) * (1 << self._persist_backoff), 60.0)
+        delay = min(max(self.rto_est.rto, 0.2) * (1 << self._persist_backoff), 60.0)
         self.persist_at = now + delay
         self.rto_at = INF
         self._arm()
@@ -129,7 +117,7 @@ class RetransmitTimer(ControlBlock):
             self._rtt_seq = None
         if sample is not None:
             self.rto_est.on_sample(sample)
-            self._srtt_fresh = self._rto_fresh = False
+            self._srtt_fresh = False
             if self.trace is not None:
                 est = self.rto_est
                 self.trace.record(RttRecord(now, self.stack.name, self.name, sample, est.srtt,

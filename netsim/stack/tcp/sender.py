@@ -127,9 +127,9 @@ class Sender(SegmentOutput):
                         break
                 if self.pacer is not None and self.pacer.wait(now):
                     break  # pacing: the pacer's timer sends it (netsim.stack.tcp.pacing)
-                if flight == 0 and now - self._last_send > self._rto() and \
+                if flight == 0 and now - self._last_send > self.rto_est.rto and \
                         self.data_segs_out:
-                    self.cc.on_idle(now - self._last_send, self._rto(), now)
+                    self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
                     n = min(n, self.cc.cwnd)
                 self._send_segment(nxt, n, now, data_end)
                 nxt = (nxt + n) & MASK

@@ -263,23 +263,33 @@ class Receiver(RetransmitTimer):
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
+        nxt = self.rcv_nxt
+        rlen = self._rlen
+        adv = self.rcv_adv
+        mss = self.snd_mss
+        shift = self.rcv_wscale
+        if nxt == self._wf_nxt and rlen == self._wf_rlen and adv == self._wf_adv and \
+                mss == self._wf_mss and shift == self._field_shift:
+            # nothing the answer depends on changed since the last call, which left the
+            # right edge where this one would: the same field (a sender's usual case)
+            return self._field
         rcvbuf = self._rcvbuf
         if rcvbuf < 0:
             rcvbuf = self._rcvbuf = self.cfg.rcvbuf
-        shift = self.rcv_wscale
-        free = rcvbuf - self._rlen
+        free = rcvbuf - rlen
         limit = 0xFFFF << shift
         if free > limit:
             free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more
-        nxt = self.rcv_nxt
-        adv = self.rcv_adv
         right = (nxt + free) & MASK
         # (distances in sequence space as in seq_diff: one of HALF or more is negative)
         grow = (right - adv) & MASK
-        if 0 < grow < HALF:
-            mss = self.snd_mss
-            if grow >= rcvbuf // 2 or grow >= mss or adv == nxt and free >= mss:
-                adv = self.rcv_adv = right
+        if 0 < grow < HALF and (grow >= rcvbuf // 2 or grow >= mss or
+                                adv == nxt and free >= mss):
+            adv = self.rcv_adv = right
+        self._wf_nxt = nxt
+        self._wf_rlen = rlen
+        self._wf_adv = adv
+        self._wf_mss = mss
         wnd = (adv - nxt) & MASK
         if wnd >= HALF:
             wnd = 0

@@ -117,6 +117,9 @@ class ControlBlock:
         self._field_wnd = -1
         self._field_shift = -1
         self._field = 0
+        # and RCV.NXT, the bytes unread, RCV.WND's right edge and the MSS after the last call
+        # (`_window_field`: with these and the shift unchanged, it gives the same field)
+        self._wf_nxt = self._wf_rlen = self._wf_adv = self._wf_mss = -1
         self.fin_received = False
         self.app_closed = False
         # --- options (RFC 7323, RFC 2018)

@@ -9,18 +9,19 @@ with the current time; segments leave through the host's `send_tcp`
 
 The parts of the work are in their own modules, one idea each (netsim.stack.tcp.tcb lists
 them): this one holds the state changes (all through `_transition`), the order of the checks
-of SEGMENT ARRIVES, ACK processing, and what each timer does when it fires.
+of SEGMENT ARRIVES, ACK processing, and the dispatch of the timers (a retransmission
+timeout is netsim.stack.tcp.recovery's `_on_rto`).
 """
 
 from __future__ import annotations
 
 from netsim.stack.events import StateRecord
 from netsim.stack.tcp import rack_recovery as rack
-from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset, ConnectionTimedOut
+from netsim.stack.tcp.errors import ConnectionRefused, ConnectionReset
 from netsim.stack.tcp.handshake import Handshake
 from netsim.stack.tcp.isn import isn as make_isn
 from netsim.stack.tcp.isn import ts_offset
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_ge, seq_gt, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSED,
@@ -38,7 +39,16 @@ from netsim.stack.tcp.states import (
     next_state,
 )
 from netsim.stack.timers import INF
-from netsim.wire.tcp import ACK, ECE, FIN, OPT_SACK_PERMITTED, RST, SYN, TCPSegment
+from netsim.wire.tcp import (
+    ACK,
+    ECE,
+    FIN,
+    OPT_SACK_PERMITTED,
+    RST,
+    SYN,
+    TCPSegment,
+    TimestampOption,
+)
 
 
 class TcpConnection(Handshake):
@@ -175,11 +185,21 @@ class TcpConnection(Handshake):
             # bare ACK the acceptability test would give (as Linux's tcp_check_req does)
             self._syn_again(flags, now)
             return
-        # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS
-        if self.ts_ok and self.cfg.paws and not flags & RST and self._paws_drop(seg, now):
-            return
-        # --- RFC 9293 §3.10.7.4 first: the acceptability test
-        if not self._acceptable(seq, plen, flags):
+        ts: TimestampOption | None = None  # its timestamps option (RFC 7323 §3), looked up once
+        if self.ts_ok:
+            for opt in seg.options:
+                if isinstance(opt, TimestampOption):
+                    ts = opt
+                    break
+            # --- RFC 7323 §5.3 R1, before the acceptability test: PAWS
+            if ts is not None and self.cfg.paws and not flags & RST and \
+                    self._paws_drop(seg, now):
+                return
+        # --- RFC 9293 §3.10.7.4 first: the acceptability test (passed by a segment at
+        # RCV.NXT, unless it carries data and the window is closed: the usual case)
+        rcv_nxt = self.rcv_nxt
+        if (seq != rcv_nxt or plen and not 0 < (self.rcv_adv - rcv_nxt) & MASK < HALF) and \
+                not self._acceptable(seq, plen, flags):
             if not flags & RST:
                 if state is TIME_WAIT and flags & FIN:
                     self.timewait_at = now + 2 * self.cfg.msl  # a retransmitted FIN
@@ -214,38 +234,24 @@ class TcpConnection(Handshake):
         if not flags & ACK:
             self.stack.drop("tcp", "no_ack", self.name)
             return
-        if self.ts_ok:
-            self._update_ts_recent(seg)
+        # (seq_ge(SEG.TSval, TS.Recent) and seq_le(SEG.SEQ, Last.ACK.sent), written out)
+        if ts is not None and (ts.tsval - self.ts_recent) & MASK < HALF and \
+                (self.last_ack_sent - seq) & MASK < HALF:
+            # RFC 7323 §4.3: TS.Recent <- SEG.TSval if SEG.TSval >= TS.Recent and
+            # SEG.SEQ <= Last.ACK.sent
+            self.ts_recent = ts.tsval
         if state is SYN_RECEIVED or not self._synced and state is FIN_WAIT_1:
             # (FIN-WAIT-1 here: the application closed in SYN-RECEIVED, RFC 9293 §3.10.4)
-            if seq_lt(self.snd_una, seg.ack) and seq_le(seg.ack, self.snd_nxt):
-                if self.listener is not None and not self.listener.may_establish(self):
-                    self.stack.drop("tcp", "accept_queue_full", self.name)
-                    return
-                if state is SYN_RECEIVED:
-                    self._transition(Event.RCV_ACK_OF_SYN, now)
-                self.snd_una = seg.ack
-                self.snd_wnd = seg.window << self.snd_wscale
-                self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
-                self.snd_wl1, self.snd_wl2 = seq, seg.ack
-                self._stop_rto()
-                self._rtt_from_ack(seg, now, True)
-                self._established(now)
-                if self.listener is not None:
-                    self.listener.established(self, now)
-                state = self.state
-            else:
-                # RFC 9293: an unacceptable ACK in SYN-RECEIVED gets <SEQ=SEG.ACK><CTL=RST>
-                self.layer.send_rst(self.local_ip, self.remote_ip, self.local_port,
-                                    self.remote_port, seg.ack, 0, RST, now)
+            if not self._ack_of_syn(seg, now):
                 return
-        if not self._process_ack(seg, now) or self.closed:
+        if not self._process_ack(seg, now, ts) or self.state is CLOSED:
             return
         # --- seventh: the segment text
         if plen or flags & FIN:
             self._receive_data(seg, now, ip_ecn)
-        if not self.closed:
-            self._output(now)
+            if self.closed:  # (the property: mypy keeps self.state narrowed from above)
+                return
+        self._output(now)
 
     def _reset(self, now: float) -> None:
         state = self.state
@@ -266,26 +272,30 @@ class TcpConnection(Handshake):
         self._fail(ConnectionReset(f"connection {self.name} reset by peer"), Event.RCV_RST, now)
 
     # ================================================================== ACK processing
-    def _process_ack(self, seg: TCPSegment, now: float) -> bool:
-        """RFC 9293 §3.10.7.4 fifth step in synchronized states. False: stop processing."""
+    def _process_ack(self, seg: TCPSegment, now: float, ts: TimestampOption | None) -> bool:
+        """RFC 9293 §3.10.7.4 fifth step in synchronized states (`ts`: the segment's
+        timestamps option). False: stop processing."""
         ack = seg.ack
         una = self.snd_una
-        # RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
-        if seq_gt(ack, self.snd_max):
-            self.stack.drop("tcp", "ack_of_unsent", self.name)
-            self._send_ack(now)
-            return False
-        if seq_lt(ack, (una - self.max_snd_wnd) & MASK):
-            self.stack.drop("tcp", "ack_too_old", self.name)
-            self._challenge_ack(now)
-            return False
+        # RFC 5961 §5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT (as is
+        # SEG.ACK = SND.UNA, the usual case of a receiver: no need to ask)
+        if ack != una:
+            if seq_gt(ack, self.snd_max):
+                self.stack.drop("tcp", "ack_of_unsent", self.name)
+                self._send_ack(now)
+                return False
+            if seq_lt(ack, (una - self.max_snd_wnd) & MASK):
+                self.stack.drop("tcp", "ack_too_old", self.name)
+                self._challenge_ack(now)
+                return False
         wnd, ece = seg.window << self.snd_wscale, self.ecn_ok and seg.flags & ECE != 0
         cwnd = self.cc.cwnd if ece else 0  # (before this ACK; asked only for an ECE's response)
         if self.sack_ok and len(seg.options) > (3 if self.ts_ok else 0):
             self._take_sack(seg, una, now)
-        if seq_gt(ack, una):
-            self._new_ack(seg, ack, now)
-        elif ack == una:
+        if ack != una:
+            if (ack - una) & MASK < HALF:  # (seq_gt(ack, una), as ack != una)
+                self._new_ack(seg, ack, now, ts)
+        else:
             # RFC 5681 §2: a duplicate ACK carries no data, no SYN/FIN, the same window,
             # and arrives while data is outstanding.
             # Answers to zero-window probes (the persist timer runs) do not count, as in
@@ -302,21 +312,23 @@ class TcpConnection(Handshake):
         self._update_window(seg.seq, ack, wnd)
         return True
 
-    def _new_ack(self, seg: TCPSegment, ack: int, now: float) -> None:
+    def _new_ack(self, seg: TCPSegment, ack: int, now: float,
+                 ts: TimestampOption | None) -> None:
         """An ACK of new data: SND.UNA advances."""
-        acked = seq_diff(ack, self.snd_una)
+        acked = (ack - self.snd_una) & MASK  # (seq_diff: SEG.ACK > SND.UNA)
         self.snd_una = ack
         self._una_off += acked
         if self.sack_board.starts:
             self.sack_board.advance(self._una_off)
-        if seq_lt(self.snd_nxt, ack):
+        if 0 < (ack - self.snd_nxt) & MASK < HALF:  # (seq_lt(SND.NXT, ack))
             self.snd_nxt = ack  # after a go-back-N retransmission the peer had more
         self._drop_acked(ack, acked)
         self.retries = 0
-        rtt = self._rtt_from_ack(seg, now, False)
+        rtt = self._rtt_from_ack(seg, now, False, ts)
         if self._retrans_ts is not None and seq_ge(ack, self.recover):
             self._retrans_ts = None  # everything sent before the timeout is acknowledged
-        self._congestion_on_ack(acked, rtt, seq_diff(self.snd_max, ack), ack, now)
+        left = (self.snd_max - ack) & MASK  # (seq_diff(SND.MAX, ack) written out)
+        self._congestion_on_ack(acked, rtt, left - MOD if left >= HALF else left, ack, now)
         # RFC 6298 (5.2)/(5.3): stop the timer when all is acked, else restart it
         if ack == self.snd_max:
             self._stop_rto()
@@ -366,32 +378,6 @@ class TcpConnection(Handshake):
         if self.rack is not None:  # RACK-TLP's reordering timer and PTO (RFC 8985 §8)
             rack.on_timer(self, now)
         self._arm()
-
-    def _on_rto(self, now: float) -> None:
-        """The retransmission timer expired (RFC 6298 (5.4)-(5.6))."""
-        state = self.state
-        self.timeouts += 1
-        self.retries += 1
-        self.stack.tcp_counts["timeouts"] += 1
-        syn_phase = state in (SYN_SENT, SYN_RECEIVED)
-        self._timer_record(now, "syn" if syn_phase else "rto")
-        limit = self.cfg.max_retries if not syn_phase else self.cfg.synack_retries \
-            if self.listener is not None else self.cfg.syn_retries
-        if self.retries > limit:
-            if state is SYN_RECEIVED and self.listener is not None:
-                self.listener.forget(self)
-            self._fail(ConnectionTimedOut(f"connection {self.name} timed out after "
-                                          f"{self.retries - 1} retransmissions"),
-                       Event.GIVE_UP, now)
-            return
-        self._back_off(now)
-        if syn_phase:
-            self._syn_retransmitted = True
-            self._set_rto(now)
-            self._send_syn(now, ack=state is SYN_RECEIVED)
-            self._arm()
-            return
-        self._timeout_recovery(now)
 
     def __repr__(self) -> str:
         return f"<TcpConnection {self.name} {self.state}>"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionRefused
 from netsim.stack.tcp.recovery import LossRecovery
-from netsim.stack.tcp.seq import MASK, seq_gt, seq_le
+from netsim.stack.tcp.seq import MASK, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import SYN_RECEIVED, SYN_SENT, Event
 from netsim.wire.tcp import (
     ACK,
@@ -36,6 +36,14 @@ from netsim.wire.tcp import (
     WindowScaleOption,
     encode_options,
 )
+
+
+def timestamps_of(seg: TCPSegment) -> TimestampOption | None:
+    """The segment's timestamps option, if it has one."""
+    for opt in seg.options:
+        if isinstance(opt, TimestampOption):
+            return opt
+    return None
 
 
 class Handshake(LossRecovery):
@@ -142,6 +150,32 @@ class Handshake(LossRecovery):
             ecn.established(self, now)
         self._notify("established")
 
+    def _ack_of_syn(self, seg: TCPSegment, now: float) -> bool:
+        """RFC 9293 §3.10.7.4 fifth, in SYN-RECEIVED (or FIN-WAIT-1 before both SYNs were
+        acknowledged): an ACK of our SYN sets up the data phase. False: the segment goes no
+        further."""
+        ack = seg.ack
+        if seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_nxt):
+            if self.listener is not None and not self.listener.may_establish(self):
+                self.stack.drop("tcp", "accept_queue_full", self.name)
+                return False
+            if self.state is SYN_RECEIVED:
+                self._transition(Event.RCV_ACK_OF_SYN, now)
+            self.snd_una = ack
+            self.snd_wnd = seg.window << self.snd_wscale
+            self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+            self.snd_wl1, self.snd_wl2 = seg.seq, ack
+            self._stop_rto()
+            self._rtt_from_ack(seg, now, True, timestamps_of(seg))
+            self._established(now)
+            if self.listener is not None:
+                self.listener.established(self, now)
+            return True
+        # RFC 9293: an unacceptable ACK in SYN-RECEIVED gets <SEQ=SEG.ACK><CTL=RST>
+        self.layer.send_rst(self.local_ip, self.remote_ip, self.local_port, self.remote_port,
+                            ack, 0, RST, now)
+        return False
+
     def _syn_sent_input(self, seg: TCPSegment, now: float) -> None:
         """RFC 9293 §3.10.7.3, SEGMENT ARRIVES in SYN-SENT."""
         flags = seg.flags
@@ -168,7 +202,7 @@ class Handshake(LossRecovery):
             self._stop_rto()
             if self.ts_ok:
                 self.ts_recent = self._seg_tsval(seg)
-            self._rtt_from_ack(seg, now, True)
+            self._rtt_from_ack(seg, now, True, timestamps_of(seg))
             self._established(now)
             self._send_ack(now)
             self._output(now)

@@ -179,7 +179,8 @@ class RackTlp:
             if rtt < self.min_rtt:
                 self.min_rtt = rtt
             self.rtt_sampled = True
-            if sent_after(seg.xmit_ts, seg.end, self.xmit_ts, self.end_seq):
+            ts = seg.xmit_ts  # (sent_after(ts, seg.end, RACK.xmit_ts, RACK.end_seq))
+            if ts > self.xmit_ts or ts == self.xmit_ts and seg.end > self.end_seq:
                 self.xmit_ts, self.end_seq = seg.xmit_ts, seg.end
         self.newly.append(seg)
 
@@ -289,7 +290,8 @@ class RackTlp:
                 continue
             # the list is in transmission order: the first segment not sent before the
             # most recently delivered one ends the scan
-            if not sent_after(self.xmit_ts, self.end_seq, seg.xmit_ts, seg.end):
+            # (not sent_after(RACK.xmit_ts, RACK.end_seq, ts, seg.end), written out)
+            if not (self.xmit_ts > ts or self.xmit_ts == ts and self.end_seq > seg.end):
                 break
             i += 1
             remaining = seg.xmit_ts + self.rtt + reo_wnd - now

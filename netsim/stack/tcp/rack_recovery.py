@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.sack import is_dsack
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_diff, seq_ge
 from netsim.stack.timers import INF
 from netsim.wire.tcp import OPT_SACK, TCPSegment
 
@@ -34,7 +34,8 @@ def on_transmit(conn: Conn, seq: int, n: int, now: float, retransmit: bool) -> N
     if not conn.sack_ok:
         conn.rack = None  # RFC 8985 needs SACK; without it DupAck counting stays
         return
-    start = conn._una_off + seq_diff(seq, conn.snd_una)
+    d = (seq - conn.snd_una) & MASK  # (seq_diff(seq, SND.UNA) written out, as below)
+    start = conn._una_off + (d - MOD if d >= HALF else d)
     rack.on_transmit(start, start + n, now)
     if not retransmit and not rack.probing:
         arm_pto(conn, now)
@@ -55,7 +56,10 @@ def arm_pto(conn: Conn, now: float) -> None:
         pto = 1.0
     else:
         pto = 2 * srtt
-        if seq_diff(conn.snd_max, conn.snd_una) <= conn.snd_mss:
+        flight = (conn.snd_max - conn.snd_una) & MASK
+        if flight >= HALF:
+            flight -= MOD
+        if flight <= conn.snd_mss:
             pto += MAX_ACK_DELAY
     at = now + pto
     if conn.rto_at < at:
@@ -72,14 +76,27 @@ def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
     assert rack is not None
     una = conn._una_off
     segs = rack.segs
-    advanced = len(segs) > rack.head and segs[rack.head].start < una
+    head = rack.head
+    # in fast or RTO recovery after this ACK (recovering(conn); nothing below changes it)
+    rec = conn.in_recovery or conn._retrans_ts is not None
+    if head == len(segs):
+        # Nothing in flight (what a receiver's every data segment acknowledges): unless the
+        # time-ordered list still holds segments to scan, a probe is out, or a D-SACK round
+        # or a change of recovery state is due (update_reo_wnd), the steps below would
+        # change nothing (and none of them was needed to get here: `reo_at` is INF once
+        # detect_loss has scanned the whole list)
+        if rack.order_head == len(rack.order) and rack.tlp_end is None and \
+                rack.dsack_round is None and not rack.dsack_on_ack and rack.recovering == rec:
+            return
+        advanced = False
+    else:
+        advanced = segs[head].start < una
     if advanced:
         rack.on_cumulative_ack(una, now)
     if rack.newly:  # segments this ACK delivered (none on most duplicate ACKs)
         rack.detect_reordering()
-    # in fast or RTO recovery after this ACK (recovering(conn); nothing below changes it)
-    rec = conn.in_recovery or conn._retrans_ts is not None
-    rack.update_reo_wnd(una, una + seq_diff(conn.snd_max, conn.snd_una), rec)
+    d = (conn.snd_max - conn.snd_una) & MASK
+    rack.update_reo_wnd(una, una + (d - MOD if d >= HALF else d), rec)
     if rack.tlp_end is not None:
         _tlp_ack(conn, seg, una, advanced, now)
     detect(conn, now, rec)

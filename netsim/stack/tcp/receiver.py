@@ -28,7 +28,7 @@ from netsim.errors import UsageError
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.retransmit_timer import RetransmitTimer
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.seq import HALF, MASK, seq_diff, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSING,
@@ -84,9 +84,9 @@ class Receiver(RetransmitTimer):
     def _acceptable(self, seq: int, plen: int, flags: int) -> bool:
         """RFC 9293 §3.10.7.4, the four cases of the segment acceptability test."""
         rcv_nxt = self.rcv_nxt
-        wnd = seq_diff(self.rcv_adv, rcv_nxt)
-        if wnd < 0:
-            wnd = 0
+        wnd = (self.rcv_adv - rcv_nxt) & MASK
+        if wnd >= HALF:
+            wnd = 0  # (a negative distance: the right edge is behind RCV.NXT)
         if plen == 0:
             if wnd == 0:
                 return seq == rcv_nxt
@@ -138,15 +138,6 @@ class Receiver(RetransmitTimer):
                 return True
         return False
 
-    def _update_ts_recent(self, seg: TCPSegment) -> None:
-        # RFC 7323 §4.3: TS.Recent <- SEG.TSval if SEG.TSval >= TS.Recent and
-        # SEG.SEQ <= Last.ACK.sent
-        for opt in seg.options:
-            if isinstance(opt, TimestampOption):
-                if seq_ge(opt.tsval, self.ts_recent) and seq_le(seg.seq, self.last_ack_sent):
-                    self.ts_recent = opt.tsval
-                return
-
     def _receive_data(self, seg: TCPSegment, now: float, ip_ecn: int = 0) -> None:
         """RFC 9293 §3.10.7.4 seventh (the segment text) and eighth (FIN); `ip_ecn` is the
         ECN field of the datagram that carried the segment."""
@@ -164,22 +155,28 @@ class Receiver(RetransmitTimer):
             return
         # a CE (or the CWR that ends its echo) on a data segment in the window
         quick = self.ecn_ok and ecn.on_receive(self, flags, ip_ecn, now)
+        seq = seg.seq
+        plen = len(payload)
         before = self.rcv_nxt
-        in_order = seg.seq == before
+        in_order = seq == before
         had_holes = self._pending > 0
-        window = seq_diff(self.rcv_adv, before)  # what fits the window we advertised
-        if window < 0:
+        # what fits the window we advertised (a negative distance: none)
+        window = (self.rcv_adv - before) & MASK
+        if window >= HALF:
             window = 0
-        # the segment's stream index (bytes_received counts the bytes assembled so far)
-        index = self.bytes_received + seq_diff(seg.seq, before)
-        if payload and self.cfg.dsack:
-            self._note_duplicate(seg.seq, len(payload))
+        # the segment's stream index (bytes_received counts the bytes assembled so far),
+        # needed for its SACK block when it is out of order
+        index = 0 if in_order else self.bytes_received + seq_diff(seq, before)
+        if plen and (not in_order or had_holes) and self.cfg.dsack:
+            # (data in order with no block held above it is never a duplicate)
+            self._note_duplicate(seq, plen)
         seam: Any = self.receiver  # (as sender.payload: any bytes-like, in both builds)
-        raw = seam.receive(seg.seq, False, bool(flags & FIN), payload, window)
+        raw = seam.receive(seq, False, bool(flags & FIN), payload, window)
         data: bytes = raw if type(raw) is bytes else seam_bytes(raw, "receiver: receive()")
         self._take_ackno()
-        if data:
-            self.bytes_received += len(data)
+        dlen = len(data)
+        if dlen:
+            self.bytes_received += dlen
             if self.app_closed:
                 # Nobody will read this: reset, as for a close with unread data
                 # (RFC 1122 §4.2.2.13; Linux does the same)
@@ -187,13 +184,13 @@ class Receiver(RetransmitTimer):
                 self.abort(now)
                 return
             self._rq.append(data)
-            self._rlen += len(data)
-        if payload and not in_order and self.sack_ok:
+            self._rlen += dlen
+        if plen and not in_order and self.sack_ok:
             self._sack_recent.insert(0, index)
             del self._sack_recent[8:]
         # The acknowledgment number moved past the data and one more: the FIN's (RFC 9293
         # §3.10.7.4 eighth, the FIN advances RCV.NXT over itself)
-        fin_now = not self.fin_received and seq_diff(self.rcv_nxt, before) == len(data) + 1
+        fin_now = not self.fin_received and (self.rcv_nxt - before) & MASK == dlen + 1
         if fin_now:
             self.fin_received = True
             if state is FIN_WAIT_1 and self.fin_queued and \
@@ -206,12 +203,12 @@ class Receiver(RetransmitTimer):
                 self._notify("readable")
             self._notify("eof")
             return
-        if not in_order or had_holes or not payload or quick:
+        if not in_order or had_holes or not plen or quick:
             # RFC 5681 §4.2: an immediate ACK for out-of-order data and for data that
             # fills (part of) a hole; and for the first CE mark (as Linux's quick ACK)
             self._send_ack(now)
         else:
-            self._unacked_rcv += len(payload)
+            self._unacked_rcv += plen
             # RFC 1122 §4.2.3.2 / RFC 5681 §4.2: an ACK for at least every second
             # full-sized segment, otherwise within the delayed-ACK time
             if self._unacked_rcv >= 2 * self.snd_mss or self.cfg.delayed_ack == 0:
@@ -220,7 +217,9 @@ class Receiver(RetransmitTimer):
                 self.delack_at = now + self.cfg.delayed_ack
                 self._arm()
         if data and not self.app_closed and self._rlen >= self.rcv_lowat:
-            self._notify("readable")
+            notify = self.notify  # (as _notify, without the call)
+            if notify is not None:
+                notify("readable")
 
     def _take_ackno(self) -> None:
         """After the receiver object took a segment: RCV.NXT from it (unchanged while it has
@@ -264,29 +263,44 @@ class Receiver(RetransmitTimer):
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""
+        nxt = self.rcv_nxt
+        rlen = self._rlen
+        adv = self.rcv_adv
+        mss = self.snd_mss
+        shift = self.rcv_wscale
+        if nxt == self._wf_nxt and rlen == self._wf_rlen and adv == self._wf_adv and \
+                mss == self._wf_mss and shift == self._field_shift:
+            # nothing the answer depends on changed since the last call, which left the
+            # right edge where this one would: the same field (a sender's usual case)
+            return self._field
         rcvbuf = self._rcvbuf
         if rcvbuf < 0:
             rcvbuf = self._rcvbuf = self.cfg.rcvbuf
-        free = rcvbuf - self._rlen
-        limit = 0xFFFF << self.rcv_wscale
+        free = rcvbuf - rlen
+        limit = 0xFFFF << shift
         if free > limit:
             free = limit  # RCV.WND is what the field can say (RFC 7323 §2.3), no more
-        right = (self.rcv_nxt + free) & MASK
-        grow = seq_diff(right, self.rcv_adv)
-        if grow > 0 and (grow >= min(rcvbuf // 2, self.snd_mss)
-                         or self.rcv_adv == self.rcv_nxt and free >= self.snd_mss):
-            self.rcv_adv = right
-        wnd = seq_diff(self.rcv_adv, self.rcv_nxt)
-        if wnd <= 0:
+        right = (nxt + free) & MASK
+        # (distances in sequence space as in seq_diff: one of HALF or more is negative)
+        grow = (right - adv) & MASK
+        if 0 < grow < HALF and (grow >= rcvbuf // 2 or grow >= mss or
+                                adv == nxt and free >= mss):
+            adv = self.rcv_adv = right
+        self._wf_nxt = nxt
+        self._wf_rlen = rlen
+        self._wf_adv = adv
+        self._wf_mss = mss
+        wnd = (adv - nxt) & MASK
+        if wnd >= HALF:
             wnd = 0
-        shift = self.rcv_wscale
-        if wnd == self._field_for[0] and shift == self._field_for[1]:
+        if wnd == self._field_wnd and shift == self._field_shift:
             return self._field  # the same window as the last segment's (the usual case)
         field = self.receiver.window_field(wnd, shift)
         if not 0 <= field <= 0xFFFF:
             raise UsageError(f"receiver: window_field() gave {field!r}; the field is 16 bits "
                              "(0 to 65535)")
-        self._field_for = (wnd, shift)
+        self._field_wnd = wnd
+        self._field_shift = shift
         self._field = field
         return field
 

@@ -7,8 +7,9 @@ and what a retransmission timeout does to the congestion state.
 - Without SACK: NewReno (RFC 6582 §3.2): window inflation on each further duplicate ACK, a
   partial ACK retransmits the next hole, a full ACK ends recovery.
 - With SACK: RFC 6675 §5: the pipe estimate replaces inflation; NextSeg picks what to send.
-- A timeout (RFC 5681 §3.1, RFC 6298 (5.4)): ssthresh from FlightSize once per episode,
-  cwnd to one segment, the scoreboard cleared, go back N from SND.UNA.
+- A timeout (RFC 5681 §3.1, RFC 6298 (5.4)-(5.6)): give up after too many, else back off;
+  a SYN is sent again; in the data phase ssthresh from FlightSize once per episode, cwnd to
+  one segment, the scoreboard cleared, go back N from SND.UNA.
 
 The window arithmetic itself is the congestion controller's (`cfg.new_cc()`,
 netsim.stack.tcp.congestion, or a student's); the scoreboard is netsim.stack.tcp.sack.
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp import rack_recovery as rack
-from netsim.stack.tcp.errors import HostUnreachable
+from netsim.stack.tcp.errors import ConnectionTimedOut, HostUnreachable
 from netsim.stack.tcp.sack import is_dsack
 from netsim.stack.tcp.sender import Sender
 from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
-from netsim.stack.tcp.states import SYN_SENT, SYNCHRONIZED, Event
+from netsim.stack.tcp.states import SYN_RECEIVED, SYN_SENT, SYNCHRONIZED, Event
 from netsim.wire.tcp import ACK, FIN, OPT_SACK, TCPSegment
 
 
@@ -231,6 +232,32 @@ class LossRecovery(Sender):
         self._set_snd_nxt((self.snd_una + self._retransmit_head(now)) & MASK)
 
     # ================================================================== timeout
+    def _on_rto(self, now: float) -> None:
+        """The retransmission timer expired (RFC 6298 (5.4)-(5.6))."""
+        state = self.state
+        self.timeouts += 1
+        self.retries += 1
+        self.stack.tcp_counts["timeouts"] += 1
+        syn_phase = state in (SYN_SENT, SYN_RECEIVED)
+        self._timer_record(now, "syn" if syn_phase else "rto")
+        limit = self.cfg.max_retries if not syn_phase else self.cfg.synack_retries \
+            if self.listener is not None else self.cfg.syn_retries
+        if self.retries > limit:
+            if state is SYN_RECEIVED and self.listener is not None:
+                self.listener.forget(self)
+            self._fail(ConnectionTimedOut(f"connection {self.name} timed out after "
+                                          f"{self.retries - 1} retransmissions"),
+                       Event.GIVE_UP, now)
+            return
+        self._back_off(now)
+        if syn_phase:
+            self._syn_retransmitted = True
+            self._set_rto(now)
+            self._send_syn(now, ack=state is SYN_RECEIVED)
+            self._arm()
+            return
+        self._timeout_recovery(now)
+
     def _timeout_recovery(self, now: float) -> None:
         """A retransmission timeout in the data phase: RFC 5681 §3.1 (4), RFC 6675 §5.1."""
         # ssthresh from FlightSize only when the segment has not already been resent by

@@ -93,21 +93,20 @@ class RetransmitTimer(ControlBlock):
         self.rto_at = INF
         self._arm()
 
-    def _rtt_from_ack(self, seg: TCPSegment, now: float, handshake: bool) -> float | None:
-        """An RTT sample for an ACK of new data: RFC 7323 §4 (RTTM) with timestamps,
-        else the one timed segment, never a retransmitted one (Karn's algorithm)."""
+    def _rtt_from_ack(self, seg: TCPSegment, now: float, handshake: bool,
+                      ts: TimestampOption | None) -> float | None:
+        """An RTT sample for an ACK of new data: RFC 7323 §4 (RTTM) with timestamps (`ts`,
+        the segment's timestamps option), else the one timed segment, never a retransmitted
+        one (Karn's algorithm)."""
         sample: float | None = None
         if handshake and self.from_cookie:
             pass  # when the cookie SYN-ACK left is not known
         elif self.ts_ok:
-            for opt in seg.options:
-                if isinstance(opt, TimestampOption):
-                    if opt.tsecr and (self._retrans_ts is None or
-                                      seq_ge(opt.tsecr, self._retrans_ts)):
-                        ms = (self._tsval(now) - opt.tsecr) & MASK
-                        if ms < 0x7FFFFFFF:
-                            sample = max(ms / 1000.0, 0.0)
-                    break
+            if ts is not None and ts.tsecr and (self._retrans_ts is None or
+                                                seq_ge(ts.tsecr, self._retrans_ts)):
+                ms = (self._tsval(now) - ts.tsecr) & MASK
+                if ms < 0x7FFFFFFF:
+                    sample = max(ms / 1000.0, 0.0)
             if handshake and self._syn_retransmitted:
                 sample = None  # a retransmitted SYN's echo may be from the first SYN
         elif handshake:

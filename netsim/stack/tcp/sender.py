@@ -23,7 +23,7 @@ from netsim.stack.tcp import delivery, ecn
 from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.output import SegmentOutput
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_le, seq_lt
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_diff, seq_lt
 from netsim.stack.tcp.states import (
     CAN_SEND,
     CLOSE_WAIT,
@@ -77,7 +77,9 @@ class Sender(SegmentOutput):
             return
         # The end of the data written: nothing in here writes to the send buffer (the
         # application does, between calls)
-        data_end = self._data_end()
+        data_end = self._snd_end
+        if data_end < 0:  # (as _data_end(), without the call when it is known)
+            data_end = self._data_end()
         if not self.fin_queued and self.snd_nxt == data_end and not self.sack_recovery:
             return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
@@ -88,9 +90,14 @@ class Sender(SegmentOutput):
         sent = False
         while True:
             nxt = self.snd_nxt
-            avail = seq_diff(data_end, nxt)
+            # (seq_diff written out, here and below: a distance of HALF or more is negative)
+            avail = (data_end - nxt) & MASK
+            if avail >= HALF:
+                avail -= MOD
             if avail > 0:
-                flight = seq_diff(nxt, self.snd_una)
+                flight = (nxt - self.snd_una) & MASK
+                if flight >= HALF:
+                    flight -= MOD
                 wnd = self.cc.cwnd
                 if self.dupacks and not self.in_recovery:
                     # RFC 3042 limited transmit: a new segment for each of the first two
@@ -125,7 +132,10 @@ class Sender(SegmentOutput):
                     self.cc.on_idle(now - self._last_send, self.rto_est.rto, now)
                     n = min(n, self.cc.cwnd)
                 self._send_segment(nxt, n, now, data_end)
-                self._set_snd_nxt((nxt + n) & MASK)
+                nxt = (nxt + n) & MASK
+                self.snd_nxt = nxt  # and SND.MAX follows it up (_set_snd_nxt)
+                if 0 < (nxt - self.snd_max) & MASK < HALF:
+                    self.snd_max = nxt
                 sent = True
                 continue
             if self.rate is not None:  # nothing more to send: application-limited?
@@ -151,11 +161,12 @@ class Sender(SegmentOutput):
         if len(payload) != n:
             raise UsageError(f"sender: payload(seqno, {n}) gave {len(payload)} bytes; "
                              f"exactly {n} are held from that sequence number")
-        retransmit = seq_lt(seq, self.snd_max)
+        snd_max = self.snd_max
+        retransmit = seq != snd_max and seq_lt(seq, snd_max)
         flags = ACK
         if data_end < 0:
             data_end = self._data_end()
-        if seq_diff(data_end, seq) == n:
+        if (data_end - seq) & MASK == n:  # (seq_diff(data_end, seq): n > 0)
             flags |= PSH  # the last queued byte: push
         if not retransmit and self._rtt_seq is None and not self.ts_ok:
             self._rtt_seq = seq  # time this segment (RFC 6298 §3, Karn)
@@ -197,7 +208,9 @@ class Sender(SegmentOutput):
     def _update_window(self, seq: int, ack: int, wnd: int) -> None:
         """RFC 9293 §3.10.7.4 fifth: take SND.WND from the ACK if SND.WL1 < SEG.SEQ or
         (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)."""
-        if seq_lt(self.snd_wl1, seq) or (self.snd_wl1 == seq and seq_le(self.snd_wl2, ack)):
+        wl1 = self.snd_wl1
+        # (seq_lt(wl1, seq) or wl1 == seq and seq_le(SND.WL2, ack), written out)
+        if 0 < (seq - wl1) & MASK < HALF or wl1 == seq and (ack - self.snd_wl2) & MASK < HALF:
             self.snd_wnd = wnd
             self.snd_wl1, self.snd_wl2 = seq, ack
             if wnd > self.max_snd_wnd:

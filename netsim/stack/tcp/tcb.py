@@ -59,6 +59,11 @@ class ControlBlock:
                  listener: ListenerHooks | None = None) -> None:
         self.layer = layer
         self.stack = layer.stack
+        # the stack's TCP counters and its send_tcp, each looked up once: both stay for the
+        # stack's life, and compiled, a lookup through the ConnectionHost protocol (on every
+        # segment sent) is a generic attribute access
+        self._tcp_counts = self.stack.tcp_counts
+        self._send_tcp = self.stack.send_tcp
         self.cfg = cfg
         self.local_ip, self.local_port = local_ip, local_port
         self.remote_ip, self.remote_port = remote_ip, remote_port
@@ -109,8 +114,12 @@ class ControlBlock:
         self._index_base = 0  # sequence number of stream index 0 (IRS + 1), for SACK blocks
         # the receiver's last window field and the (window, shift) it was for: a window field
         # is a function of these two (TcpReceiver.window_field), asked again only on a change
-        self._field_for = (-1, -1)
+        self._field_wnd = -1
+        self._field_shift = -1
         self._field = 0
+        # and RCV.NXT, the bytes unread, RCV.WND's right edge and the MSS after the last call
+        # (`_window_field`: with these and the shift unchanged, it gives the same field)
+        self._wf_nxt = self._wf_rlen = self._wf_adv = self._wf_mss = -1
         self.fin_received = False
         self.app_closed = False
         # --- options (RFC 7323, RFC 2018)

@@ -39,6 +39,7 @@ COMPILED_MODULES = (
     "netsim.wire.lazyframe",
     "netsim.stack.host_arp",  # the parts of a Stack, each extending the one before
     "netsim.stack.host_forward",
+    "netsim.stack.host_input",
     "netsim.stack.host",
     "netsim.stack.interface",
     "netsim.stack.routing",
@@ -58,6 +59,7 @@ COMPILED_MODULES = (
     "netsim.stack.tcp.states",  # its Final copies of the states are read by the modules above
     "netsim.stack.tcp.sack",
     "netsim.link.stats",
+    "netsim.link.delivery",  # the wire and the delivery of a link direction: Endpoint's base
     "netsim.link.model",
     "netsim.node",
     "netsim.sockets",

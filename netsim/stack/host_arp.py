@@ -1,7 +1,7 @@
 """The first part of a `Stack` (netsim/stack/host.py): the state its parts share, Ethernet
 output, ARP (RFC 826, RFC 1122 §2.3.2) and the housekeeping timer.
 
-A Stack is three classes, each extending the one before (as a TCP connection's parts do,
+A Stack is four classes, each extending the one before (as a TCP connection's parts do,
 netsim/stack/tcp/tcb.py):
 
     host_arp.ArpHost           the host's state; frames out; ARP in, requests, retries and
@@ -9,8 +9,8 @@ netsim/stack/tcp/tcb.py):
                                replaced link layer
     host_forward.ForwardingHost  a router's forwarding (RFC 1812 §5.3.1), fragmenting to the
                                outgoing MTU, and ICMP (RFC 792) in and out
-    host.Stack                 configuration, frames and datagrams in, datagrams and TCP
-                               segments out
+    host_input.InputHost       frames and datagrams in (bytes, and LazyFrame objects)
+    host.Stack                 configuration, datagrams and TCP segments out
 
 Methods a part needs from a later one are declared here. A replaced link layer (assignment
 08, ``Stack.set_netif``) is called through netsim/stack/seams.py, which is not compiled.
@@ -129,7 +129,7 @@ class ArpHost:
         raise NotImplementedError  # host_forward.ForwardingHost
 
     def _ip_input(self, iface: Interface, frame: bytes, now: float, broadcast: bool) -> None:
-        raise NotImplementedError  # host.Stack
+        raise NotImplementedError  # host_input.InputHost
 
     def use_driver(self, driver: FrameDriver) -> None:
         """`driver` has set `transmit` (to a callable that does what its `send_frame` does):

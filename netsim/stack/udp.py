@@ -32,7 +32,10 @@ class UdpHost(Protocol):
     """What UDP needs from the stack (netsim.stack.host.Stack provides it)."""
 
     counters: Counters
-    ipv6: Udp6Sender
+
+    @property
+    def ipv6(self) -> Udp6Sender:
+        """The IPv6 layer (read only: a protocol member that is, so Ipv6Layer fits)."""
 
     def drop(self, layer: str, reason: str, detail: str = "") -> None: ...
 

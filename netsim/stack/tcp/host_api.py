@@ -92,7 +92,10 @@ class LayerHost(ConnectionHost, Protocol):
 
     routes: RoutingTable
     interfaces: dict[str, Interface]
-    ipv6: Ip6Host
+
+    @property
+    def ipv6(self) -> Ip6Host:
+        """The IPv6 layer (read only: a protocol member that is, so Ipv6Layer fits)."""
 
     def source_for(self, dst: IPv4Address) -> IPv4Address | None:
         """Our address on the way to `dst` (None: no route)."""

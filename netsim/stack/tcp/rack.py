@@ -282,15 +282,19 @@ class RackTlp:
         wnd = self.reo_wnd_mult * self.min_rtt / 4
         return min(wnd, srtt) if srtt is not None else wnd
 
-    def detect_loss(self, una: int, now: float, reo_wnd: float) -> int:
+    def detect_loss(self, una: int, now: float, recovering: bool, srtt: float | None) -> int:
         """RFC 8985 §6.2 step 5, RACK_detect_loss: mark lost each segment sent before
         RACK.xmit_ts whose time is up; arm the reordering timer for the others. Returns
-        how many segments were newly marked lost."""
+        how many segments were newly marked lost. `recovering` and `srtt` are what the
+        reordering window is computed from (`reo_wnd`), when a segment needs it."""
         order = self.order
         i = self.order_head
         n = len(order)
         timeout = 0.0
         marked = 0
+        # RACK.reo_wnd: nothing the scan changes moves it, so it is computed for the first
+        # segment it is needed for (most ACKs have none: the scan stops at once)
+        reo_wnd = -1.0
         stale: list[tuple[float, RackSegment]] | None = None
         while i < n:
             ts, seg = order[i]
@@ -303,6 +307,8 @@ class RackTlp:
             if not (self.xmit_ts > ts or self.xmit_ts == ts and self.end_seq > seg.end):
                 break
             i += 1
+            if reo_wnd < 0:
+                reo_wnd = self.reo_wnd(recovering, srtt)
             remaining = seg.xmit_ts + self.rtt + reo_wnd - now
             if remaining <= 0:
                 seg.lost = True

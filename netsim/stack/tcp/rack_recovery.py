@@ -145,8 +145,8 @@ def detect(conn: Conn, now: float, rec: bool | None = None) -> None:
     assert rack is not None
     if rec is None:
         rec = recovering(conn)
-    reo = rack.reo_wnd(rec, conn._srtt_seen if conn._srtt_fresh else conn._srtt())
-    if rack.detect_loss(conn._una_off, now, reo):
+    srtt = conn._srtt_seen if conn._srtt_fresh else conn._srtt()
+    if rack.detect_loss(conn._una_off, now, rec, srtt):
         if not conn.in_recovery:
             enter_recovery(conn, now)
     if rack.reo_at < conn.timer_at:  # (INF never is)

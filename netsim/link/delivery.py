@@ -83,6 +83,10 @@ class Delivery(Sink):
             or self._duplicate
             or self._corrupt
         )
+        # the Bernoulli model when it is the wire's only impairment: `Endpoint.send` then makes
+        # the draw itself (what `_impaired_send` would do, the rest of it being nothing to do)
+        self._loss_only: Bernoulli | None = self._bernoulli if not (
+            self._jitter or self._reorder or self._duplicate or self._corrupt) else None
         self._rng_loss = world.rng(f"{stream}:loss")
         self._draw_loss = self._rng_loss.random  # (a Bernoulli model's draw: see _bernoulli)
         self._rng_jitter = world.rng(f"{stream}:jitter")

@@ -195,8 +195,15 @@ class Endpoint(Delivery):
             arrival = now + self._delay
 
         if self._impaired:
-            self._impaired_send(frame, index, now, arrival)
-            return
+            only = self._loss_only
+            if only is None or self.loss is not only:
+                self._impaired_send(frame, index, now, arrival)
+                return
+            # a Bernoulli loss, the wire's only impairment: `_impaired_send` would draw and
+            # then, but for a drop, push the frame as below
+            if self._draw_loss() < only.p:  # (Bernoulli.drop, without the call)
+                self._drop(now, "loss", frame)
+                return
         # Without jitter/reordering arrival times never decrease, so FIFO holds by construction.
         self._arrivals.push(arrival, frame)
 

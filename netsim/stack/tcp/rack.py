@@ -82,6 +82,7 @@ class RackTlp:
         self.fack = 0  # highest end_seq delivered
         self.reordering_seen = False
         self.newly: list[RackSegment] = []  # delivered by this ACK, for step 3
+        self._sack_at = 0  # the index in `segs` where on_sack's last scan stopped (a hint)
         # RFC 8985 §6.2 step 4: the reordering window's multiplier, the recoveries it
         # persists for, the end of the round that has grown it (None) and whether the ACK
         # being processed carried a D-SACK block
@@ -207,14 +208,22 @@ class RackTlp:
         """A SACK block [lo, hi) arrived (call before the scoreboard records it): the
         segments it newly covers are delivered."""
         segs = self.segs
+        head = self.head
         for a, b in uncovered(board, lo, hi):
-            i = max(self._index(a), self.head)
-            while i < len(segs) and segs[i].start < b:
+            # where the last block's scan stopped: behind a hole each SACK block grows the
+            # one before it, so the new part most often starts in that segment
+            i = self._sack_at
+            n = len(segs)
+            if not (head <= i < n and segs[i].start <= a and (i + 1 == n or
+                                                             segs[i + 1].start > a)):
+                i = max(self._index(a), head)
+            while i < n and segs[i].start < b:
                 seg = segs[i]
                 if seg.start >= a and seg.end <= b and not seg.delivered:
                     self._delivered(seg, now)
                     self.segs_sacked += 1
                 i += 1
+            self._sack_at = i
 
     def on_cumulative_ack(self, una: int, now: float) -> None:
         """SND.UNA moved to `una`: the segments below it are delivered (and forgotten)."""
@@ -273,15 +282,19 @@ class RackTlp:
         wnd = self.reo_wnd_mult * self.min_rtt / 4
         return min(wnd, srtt) if srtt is not None else wnd
 
-    def detect_loss(self, una: int, now: float, reo_wnd: float) -> int:
+    def detect_loss(self, una: int, now: float, recovering: bool, srtt: float | None) -> int:
         """RFC 8985 §6.2 step 5, RACK_detect_loss: mark lost each segment sent before
         RACK.xmit_ts whose time is up; arm the reordering timer for the others. Returns
-        how many segments were newly marked lost."""
+        how many segments were newly marked lost. `recovering` and `srtt` are what the
+        reordering window is computed from (`reo_wnd`), when a segment needs it."""
         order = self.order
         i = self.order_head
         n = len(order)
         timeout = 0.0
         marked = 0
+        # RACK.reo_wnd: nothing the scan changes moves it, so it is computed for the first
+        # segment it is needed for (most ACKs have none: the scan stops at once)
+        reo_wnd = -1.0
         stale: list[tuple[float, RackSegment]] | None = None
         while i < n:
             ts, seg = order[i]
@@ -294,6 +307,8 @@ class RackTlp:
             if not (self.xmit_ts > ts or self.xmit_ts == ts and self.end_seq > seg.end):
                 break
             i += 1
+            if reo_wnd < 0:
+                reo_wnd = self.reo_wnd(recovering, srtt)
             remaining = seg.xmit_ts + self.rtt + reo_wnd - now
             if remaining <= 0:
                 seg.lost = True
@@ -351,9 +366,14 @@ class RackTlp:
 
 def uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
     """The parts of [lo, hi) the scoreboard does not hold yet."""
+    starts, ends = board.starts, board.ends
+    if not starts or starts[-1] <= lo:
+        # the usual case: no block above lo's, so only the highest block, if any, can hold
+        # part of [lo, hi) (the blocks are disjoint and sorted)
+        pos = ends[-1] if starts and ends[-1] > lo else lo
+        return [(pos, hi)] if pos < hi else []
     out = []
     pos = lo
-    starts, ends = board.starts, board.ends
     i = max(bisect_right(ends, lo) - 1, 0)
     while i < len(starts) and starts[i] < hi:
         s, e = starts[i], ends[i]

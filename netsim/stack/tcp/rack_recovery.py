@@ -145,8 +145,8 @@ def detect(conn: Conn, now: float, rec: bool | None = None) -> None:
     assert rack is not None
     if rec is None:
         rec = recovering(conn)
-    reo = rack.reo_wnd(rec, conn._srtt_seen if conn._srtt_fresh else conn._srtt())
-    if rack.detect_loss(conn._una_off, now, reo):
+    srtt = conn._srtt_seen if conn._srtt_fresh else conn._srtt()
+    if rack.detect_loss(conn._una_off, now, rec, srtt):
         if not conn.in_recovery:
             enter_recovery(conn, now)
     if rack.reo_at < conn.timer_at:  # (INF never is)
@@ -205,7 +205,10 @@ def output(conn: Conn, now: float) -> None:
     mss = conn.snd_mss
     while True:
         una_off = conn._una_off
-        outstanding = seq_diff(conn.snd_max, conn.snd_una)
+        nxt = conn.snd_max
+        outstanding = (nxt - conn.snd_una) & MASK  # (seq_diff(SND.MAX, SND.UNA) written out)
+        if outstanding >= HALF:
+            outstanding -= MOD
         pipe = rack.pipe(outstanding, conn.sack_board.sacked_above(una_off))
         if conn.cc.cwnd - pipe < mss or conn.pacer is not None and conn.pacer.wait(now):
             break  # (pacing: the pacer's timer calls _output again, netsim.stack.tcp.pacing)
@@ -216,9 +219,8 @@ def output(conn: Conn, now: float) -> None:
             conn._send_segment((conn.snd_una + (start - una_off)) & MASK, n, now)
             conn.stack.tcp_counts["rack_retransmits"] += 1
             continue
-        nxt = conn.snd_max
         avail = seq_diff(conn._data_end(), nxt)
-        n = min(mss, avail, conn.snd_wnd - seq_diff(nxt, conn.snd_una))
+        n = min(mss, avail, conn.snd_wnd - outstanding)  # (SND.NXT is SND.MAX here)
         if n <= 0 or n < mss and n < avail:
             break
         conn._send_segment(nxt, n, now)

@@ -28,7 +28,7 @@ from netsim.errors import UsageError
 from netsim.stack.tcp import ecn
 from netsim.stack.tcp.errors import ConnectionClosed
 from netsim.stack.tcp.retransmit_timer import RetransmitTimer
-from netsim.stack.tcp.seq import HALF, MASK, seq_diff, seq_gt, seq_le, seq_lt
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_diff, seq_gt, seq_le, seq_lt
 from netsim.stack.tcp.states import (
     CLOSE_WAIT,
     CLOSING,
@@ -246,7 +246,8 @@ class Receiver(RetransmitTimer):
             return
         if self._pending == 0:
             return  # no block held above RCV.NXT (the usual case: data in order)
-        index = self.bytes_received + seq_diff(seq, nxt)
+        d = (seq - nxt) & MASK  # (seq_diff(seq, RCV.NXT) written out)
+        index = self.bytes_received + (d - MOD if d >= HALF else d)
         end_index = index + plen
         base = self._index_base
         for left, right in self.reasm.blocks():
@@ -328,8 +329,13 @@ class Receiver(RetransmitTimer):
         chosen: list[tuple[int, int]] = []
         recent = self._sack_recent  # those no longer held are dropped (`gone`)
         gone: list[int] | None = None
+        # the block that held the previous index: recent arrivals behind one hole are mostly
+        # in the same block, which is then in `chosen` already (or `chosen` is full)
+        last_left = last_right = 0
         for k in range(len(recent)):
             idx = recent[k]
+            if last_left <= idx < last_right:
+                continue
             # blocks() is sorted and disjoint (the seam's contract): the block that holds
             # idx, if any, is the last one starting at or before it
             lo, hi = 0, n
@@ -343,6 +349,8 @@ class Receiver(RetransmitTimer):
                 blk = held[lo - 1]
                 left, right = blk
                 if idx < right:
+                    last_left = left
+                    last_right = right
                     if len(chosen) < room:
                         for a, b in chosen:  # (blk in chosen, compared as ints)
                             if a == left and b == right:

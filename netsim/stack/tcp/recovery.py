@@ -26,7 +26,7 @@ from netsim.stack.tcp import rack_recovery as rack
 from netsim.stack.tcp.errors import ConnectionTimedOut, HostUnreachable
 from netsim.stack.tcp.sack import is_dsack
 from netsim.stack.tcp.sender import Sender
-from netsim.stack.tcp.seq import MASK, seq_diff, seq_ge
+from netsim.stack.tcp.seq import HALF, MASK, MOD, seq_diff, seq_ge
 from netsim.stack.tcp.states import SYN_RECEIVED, SYN_SENT, SYNCHRONIZED, Event
 from netsim.wire.tcp import ACK, FIN, OPT_SACK, TCPSegment
 
@@ -39,7 +39,11 @@ class LossRecovery(Sender):
         """Record the SACK blocks of an ACK in the scoreboard (RFC 6675 §5, Update())."""
         for opt in seg.options:
             if opt.kind == OPT_SACK:
-                top = seq_diff(self.snd_max, una)
+                # (the distances from `una` are seq_diff's, written out: a block's right edge
+                # HALF or more above `una` is below it, so it counts for nothing here)
+                top = (self.snd_max - una) & MASK
+                if top >= HALF:
+                    top -= MOD
                 base = self._una_off
                 # (typed: compiled, the blocks are iterated as a tuple, not through Python)
                 blocks: tuple[tuple[int, int], ...] = opt.blocks  # type: ignore[union-attr]
@@ -47,17 +51,23 @@ class LossRecovery(Sender):
                     # RFC 2883 §5: a duplicate was received; no new SACK information
                     self._dsack_received(blocks[0], now)
                     blocks = blocks[1:]
+                board = self.sack_board
                 for left, right in blocks:
-                    lo, hi = seq_diff(left, una), seq_diff(right, una)
+                    hi = (right - una) & MASK
                     # Only blocks above the cumulative ACK and below SND.MAX count
-                    if 0 < hi <= top and lo < hi:
+                    if 0 < hi < HALF and hi <= top:
+                        lo = (left - una) & MASK
+                        if lo >= HALF:
+                            lo -= MOD
+                        if lo >= hi:
+                            continue
+                        start = base + lo if lo > 0 else base  # (clipped at SND.UNA)
+                        end = base + hi
                         if self.rack is not None:  # RACK: newly SACKed segments
-                            self.rack.on_sack(self.sack_board, base + max(lo, 0), base + hi,
-                                              now)
+                            self.rack.on_sack(board, start, end, now)
                         if self.rate is not None:  # delivery-rate samples: newly SACKed
-                            self.rate.deliver_sack(self.sack_board, base + max(lo, 0),
-                                                   base + hi, now)
-                        self.sack_board.add(base + max(lo, 0), base + hi)
+                            self.rate.deliver_sack(board, start, end, now)
+                        board.add(start, end)
                 return
 
     def _dsack_received(self, block: tuple[int, int], now: float) -> None:
@@ -106,10 +116,9 @@ class LossRecovery(Sender):
     def _dup_ack(self, seg: TCPSegment, now: float) -> None:
         self.dupacks += 1
         self.stack.tcp_counts["dupacks"] += 1
-        flight = self.flight
         if self.in_recovery:
             if not self.sack_recovery:  # with SACK, the pipe estimate replaces inflation
-                self.cc.on_dup_ack(self.dupacks, flight, now)
+                self.cc.on_dup_ack(self.dupacks, self.flight, now)
                 self._trace_cwnd(now, "dupack")
             return
         if self.rack is not None and self.sack_board.starts:
@@ -126,6 +135,7 @@ class LossRecovery(Sender):
             if seq_ge(self.snd_una, self.recover):
                 # RFC 5681 §3.2 step 2: data sent by limited transmit (RFC 3042), what is
                 # out beyond cwnd, is left out of the FlightSize that sets ssthresh
+                flight = self.flight
                 cwnd = self.cc.cwnd
                 if flight > cwnd:
                     flight = max(cwnd, flight - 2 * self.snd_mss)

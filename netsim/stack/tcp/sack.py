@@ -44,9 +44,17 @@ class SackScoreboard:
         if end <= start:
             return 0
         starts, ends = self.starts, self.ends
-        i = bisect_left(ends, start)  # first block that ends at or after start
-        j = i
         n = len(starts)
+        top = n - 1
+        if top < 0 or ends[top] < start:
+            # a block above all the others (as when a loss opens a hole)
+            starts.append(start)
+            ends.append(end)
+            return end - start
+        # the first block that ends at or after start: the highest one when the block below
+        # it ends before start (the usual case behind one hole: that block grows)
+        i = top if top == 0 or ends[top - 1] < start else bisect_left(ends, start)
+        j = i
         new_start, new_end = start, end
         covered = 0
         while j < n and starts[j] <= end:

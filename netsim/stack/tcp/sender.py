@@ -84,7 +84,8 @@ class Sender(SegmentOutput):
             return  # nothing queued beyond SND.NXT (the common case on a receiver)
         if self.sack_recovery:
             self._sack_output(now)
-            if seq_diff(data_end, self.snd_max) > 0 or not self.fin_queued:
+            # (seq_diff(data_end, SND.MAX) > 0, written out)
+            if 0 < (data_end - self.snd_max) & MASK < HALF or not self.fin_queued:
                 return
         mss = self.snd_mss
         sent = False

@@ -6,11 +6,12 @@ For each MTU (1500 and 9000) a fresh namespace gets a TAP (kernel side 10.0.0.1)
 ``sink`` on 10.0.0.2; ``nc`` in the namespace sends N MB of zeros and the sink reports the rate
 from its accept to its last byte (the best of R runs). The reference is Linux talking to Linux
 over a veth pair between two namespaces at the same MTU, the same way (``nc`` to ``nc -l``).
-Ping RTTs (raw ICMP socket, 200 echoes 5 ms apart) are measured through netsim and over the
-veth. ``--profile`` runs the MTU-1500 sink once more under cProfile and prints where the time
-goes; ``--no-offload`` runs netsim without the TAP's checksum and segmentation offload
-(netsim.live.offload), to compare. Everything happens inside namespaces created (and removed)
-here.
+Ping RTTs (raw ICMP socket, 200 echoes 10 ms apart) are measured through netsim and over the
+veth. ``--record FILE`` writes the sink rates and the ping RTTs (median and 99th percentile in
+microseconds, replies) as JSON (benchmarks/_record.py). ``--profile`` runs the MTU-1500 sink
+once more under cProfile and prints where the time goes; ``--no-offload`` runs netsim without
+the TAP's checksum and segmentation offload (netsim.live.offload), to compare. Everything
+happens inside namespaces created (and removed) here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -33,6 +35,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from live_helpers import NETSIM_IP, Netns, netns, running_netsim  # noqa: E402
 
 PY = sys.executable
+#: Echo requests per ping run (live_helpers' ping sends them 10 ms apart).
+PING_COUNT = 200
 #: Extra arguments for every netsim run (``--no-offload``).
 NETSIM_ARGS: list[str] = []
 
@@ -100,7 +104,7 @@ def veth_rate(mb: int, mtu: int) -> tuple[float, list[float]]:
                            check=True, timeout=600, stdout=out)
             listener.wait(timeout=60)
             secs = time.monotonic() - start
-        rtts = [float(x) for x in Netns(a).helper("ping", "10.0.1.2", "200").split()]
+        rtts = [float(x) for x in Netns(a).helper("ping", "10.0.1.2", str(PING_COUNT)).split()]
         return mb / secs, rtts
     finally:
         subprocess.run(["ip", "netns", "del", a], check=False, timeout=30)
@@ -109,17 +113,36 @@ def veth_rate(mb: int, mtu: int) -> tuple[float, list[float]]:
 
 def netsim_ping(ns: Netns) -> list[float]:
     with running_netsim(ns, "up", "-q", *NETSIM_ARGS) as sim:
-        rtts = [float(x) for x in ns.helper("ping", NETSIM_IP, "200").split()]
+        rtts = [float(x) for x in ns.helper("ping", NETSIM_IP, str(PING_COUNT)).split()]
         sim.stop()
     return rtts
 
 
+def ping_summary(rtts: list[float]) -> dict[str, Any]:
+    """One ping run's RTTs (ms, one per reply) as recorded: median and 99th percentile in
+    microseconds (None without at least two replies) and the number of replies."""
+    if len(rtts) < 2:
+        return {"median_us": None, "p99_us": None, "replies": len(rtts)}
+    return {"median_us": round(statistics.median(rtts) * 1000, 1),
+            "p99_us": round(statistics.quantiles(rtts, n=100)[98] * 1000, 1),
+            "replies": len(rtts)}
+
+
 def describe(rtts: list[float]) -> str:
-    if not rtts:
-        return "no replies"
-    qs = statistics.quantiles(rtts, n=100)
-    return (f"median {statistics.median(rtts) * 1000:.0f} us, p99 {qs[98] * 1000:.0f} us "
-            f"({len(rtts)} replies)")
+    s = ping_summary(rtts)
+    if s["median_us"] is None:
+        return f"{s['replies']} replies of {PING_COUNT}"
+    return (f"median {s['median_us']:.0f} us, p99 {s['p99_us']:.0f} us "
+            f"({s['replies']} replies of {PING_COUNT})")
+
+
+def results(mb: int, repeat: int, sinks: list[dict[str, float]], netsim_rtts: list[float],
+            veth_rtts: list[float]) -> dict[str, Any]:
+    """What ``--record`` writes (next to the machine, date, command and build): the sink rates
+    per MTU and the ping RTTs through netsim and, for reference, Linux to Linux over a veth."""
+    return {"mb": mb, "repeat": repeat, "sinks": sinks,
+            "ping": {"echoes": PING_COUNT, "netsim": ping_summary(netsim_rtts),
+                     "linux_veth": ping_summary(veth_rtts)}}
 
 
 def main() -> int:
@@ -168,12 +191,14 @@ def main() -> int:
                       "netsim_nc_whole_run_mb_per_s": whole,
                       "netsim_mb_per_cpu_s": per_cpu})
     with netns() as ns:
-        print(f"ping through netsim (TAP):  {describe(netsim_ping(ns))}")
+        netsim_rtts = netsim_ping(ns)
+    print(f"ping through netsim (TAP):  {describe(netsim_rtts)}")
+    veth_rtts: list[float] = []
     if not args.no_linux:
         _, veth_rtts = veth_rate(1, 1500)
         print(f"ping Linux to Linux (veth): {describe(veth_rtts)}")
     if args.record:
-        _record.write(args.record, {"mb": args.mb, "repeat": args.repeat, "sinks": sinks},
+        _record.write(args.record, results(args.mb, args.repeat, sinks, netsim_rtts, veth_rtts),
                       started)
 
     if args.profile:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,36 @@ def test_ns3_bulk_runs_the_chain_through_routers() -> None:
     assert values["completed"].strip() == "True" and values["routers"].strip() == "3"
     assert int(values["bytes_delivered"]) == 200_000
     assert int(values["retransmissions"]) == 0
+
+
+def test_bench_live_records_the_ping_rtts_next_to_the_rates(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """README's live table quotes the ping medians and p99s of benchmarks/results/live.json:
+    `bench_live.py --record` writes them (in microseconds, with the replies) beside the rates.
+    The live run itself needs root; this checks what it writes."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("bench_live", BENCH / "bench_live.py")
+    assert spec and spec.loader
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    import _record
+
+    sinks = [{"mtu": 1500, "netsim_sink_mb_per_s": 60.0, "linux_veth_mb_per_s": 400.0,
+              "netsim_nc_whole_run_mb_per_s": 55.0, "netsim_mb_per_cpu_s": 50.0}]
+    netsim_rtts = [k / 1000 for k in range(1, 201)]        # 1 .. 200 us, in ms as ping prints
+    veth_rtts = [0.007] * 199                               # one echo lost
+    out = tmp_path / "live.json"
+    _record.write(str(out), bench.results(100, 3, sinks, netsim_rtts, veth_rtts),
+                  _record.machine())
+    record = json.loads(out.read_text())
+    assert record["sinks"] == sinks and record["mb"] == 100 and record["repeat"] == 3
+    assert record["ping"]["netsim"] == {"median_us": 100.5, "p99_us": 199.0, "replies": 200}
+    assert record["ping"]["linux_veth"] == {"median_us": 7.0, "p99_us": 7.0, "replies": 199}
+    assert record["ping"]["echoes"] == 200
+    # no replies: nothing to quote, and the README's values then fail to format
+    assert bench.results(100, 3, sinks, [], veth_rtts)["ping"]["netsim"] == {
+        "median_us": None, "p99_us": None, "replies": 0}
 
 
 def test_bench_switch_prints_a_row_per_path_with_the_data_intact() -> None:

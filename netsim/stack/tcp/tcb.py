@@ -7,8 +7,8 @@ statistics. Every part of a connection works on this one block, each in its own 
 
     tcb.ControlBlock                 variables, tracing, the two sequence-space helpers
     retransmit_timer.RetransmitTimer RTO arm/restart/stop, RTT samples, backoff, persist start
-    output.SegmentOutput             one segment out: ACK, window, timestamps, SACK blocks
     receiver.Receiver                acceptability, data and FIN in, window and SACK to tell
+    output.SegmentOutput             one segment out: ACK, window, timestamps, SACK blocks
     sender.Sender                    what to send now, the peer's window, persist
     recovery.LossRecovery            duplicate ACKs, NewReno (RFC 6582), SACK (RFC 6675), RTO
     handshake.Handshake              SYN, SYN-ACK, options, SYN-SENT input

@@ -87,7 +87,10 @@ class StreamSender:
 
     def payload(self, seqno: int, n: int) -> bytes:
         off = self._head + ((seqno - self._seqno) & MASK)
-        return bytes(self._buf[off:off + n])
+        # One copy: bytes() of a view of the buffer (bytes(self._buf[off:off + n]) would copy
+        # twice, to a bytearray and then to bytes). The view is gone when this line ends, so
+        # the buffer can be resized again by write().
+        return bytes(memoryview(self._buf)[off:off + n])
 
     def acknowledge(self, ackno: int) -> int:
         # bytes from the oldest held up to ackno, as a signed 32-bit difference: an old ACK

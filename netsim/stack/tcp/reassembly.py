@@ -94,15 +94,23 @@ class SegmentReassembler:
         end = index + len(data)
         starts, ends, held = self._starts, self._ends, self._pieces
         i = bisect.bisect_left(starts, index)
-        if i > 0 and ends[starts[i - 1]] >= index:
-            i -= 1  # the range before overlaps or touches the new bytes
+        if i > 0:
+            prev = starts[i - 1]
+            if ends[prev] == index and (i == len(starts) or starts[i] > end):
+                # The usual case behind a hole: the next segment in order extends the range
+                # held last by one more piece.
+                held[prev].append(data)
+                ends[prev] = end
+                self._pending += len(data)
+                return
+            if ends[prev] >= index:
+                i -= 1  # the range before overlaps or touches the new bytes
         j = i
         while j < len(starts) and starts[j] <= end:
             j += 1
         # Ranges i to j-1 overlap or touch [index, end): they and the new bytes become one
         # range. Bytes already held keep their bytes (first copy wins); the new bytes fill
-        # the gaps before, between and after them. (The usual case behind a hole: the next
-        # segment in order extends the range held last, its list of pieces grows by one.)
+        # the gaps before, between and after them.
         new_start = min(index, starts[i]) if j > i else index
         pieces: list[bytes] = []
         pos = index  # the new bytes are placed up to here

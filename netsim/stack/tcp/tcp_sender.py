@@ -107,6 +107,9 @@ class StreamSender:
         pos = self._acked + ((seqno - self._seqno) & MASK)  # the stream offset of seqno
         i = bisect.bisect_right(self._starts, pos, self._first) - 1  # the chunk holding it
         off = pos - self._starts[i]
+        chunk = self._chunks[i]
+        if off + n <= len(chunk) and type(chunk) is bytes:
+            return chunk[off:off + n]  # the usual case: a slice of one write (one copy)
         # Views of the chunks' parts, joined: one copy. (The views are gone when this
         # returns, so a bytearray chunk can grow again in write().)
         parts: list[memoryview] = []

@@ -46,8 +46,8 @@ class SegmentReassembler:
     def __init__(self) -> None:
         self.next_index = 0
         self._starts: list[int] = []  # where each held range starts, in order
-        self._ends: dict[int, int] = {}  # start -> end of that range (exclusive)
-        self._pieces: dict[int, list[bytes]] = {}  # start -> the range's bytes, in pieces
+        # start -> (end, pieces): the range [start, end) and its bytes, in pieces
+        self._held: dict[int, tuple[int, list[bytes]]] = {}
         self._pending = 0
         self._last_index: int | None = None
 
@@ -60,7 +60,7 @@ class SegmentReassembler:
         return self._last_index is not None and self.next_index >= self._last_index
 
     def blocks(self) -> list[tuple[int, int]]:
-        return [(s, self._ends[s]) for s in self._starts]
+        return [(s, self._held[s][0]) for s in self._starts]
 
     def insert(self, index: int, data: bytes, is_last: bool, window_end: int) -> bytes:
         end = index + len(data)
@@ -82,8 +82,7 @@ class SegmentReassembler:
         self._store(index, bytes(data))  # (a bytes-like caller's buffer is copied: kept)
         if self._starts[0] == nxt:
             start = self._starts.pop(0)
-            pieces = self._pieces.pop(start)
-            end = self._ends.pop(start)
+            end, pieces = self._held.pop(start)
             self._pending -= end - start
             self.next_index = end
             return b"".join(pieces)  # the one copy of the range's bytes
@@ -92,18 +91,19 @@ class SegmentReassembler:
     def _store(self, index: int, data: bytes) -> None:
         """Insert [index, index+len) merging with overlapping or adjacent held ranges."""
         end = index + len(data)
-        starts, ends, held = self._starts, self._ends, self._pieces
+        starts, held = self._starts, self._held
         i = bisect.bisect_left(starts, index)
         if i > 0:
             prev = starts[i - 1]
-            if ends[prev] == index and (i == len(starts) or starts[i] > end):
+            prev_end, prev_pieces = held[prev]
+            if prev_end == index and (i == len(starts) or starts[i] > end):
                 # The usual case behind a hole: the next segment in order extends the range
                 # held last by one more piece.
-                held[prev].append(data)
-                ends[prev] = end
+                prev_pieces.append(data)
+                held[prev] = (end, prev_pieces)
                 self._pending += len(data)
                 return
-            if ends[prev] >= index:
+            if prev_end >= index:
                 i -= 1  # the range before overlaps or touches the new bytes
         j = i
         while j < len(starts) and starts[j] <= end:
@@ -117,17 +117,17 @@ class SegmentReassembler:
         for s in starts[i:j]:
             if pos < s:
                 pieces.append(data[pos - index:s - index])  # (all of data: no copy)
+            s_end, s_pieces = held.pop(s)
             if pieces:
-                pieces += held.pop(s)
+                pieces += s_pieces
             else:
-                pieces = held.pop(s)  # the first range's list, extended in place
-            pos = ends.pop(s)
+                pieces = s_pieces  # the first range's list, extended in place
+            pos = s_end
             self._pending -= pos - s
         if pos < end:
             pieces.append(data[pos - index:])
             pos = end
         del starts[i:j]
         starts.insert(i, new_start)
-        ends[new_start] = pos
-        held[new_start] = pieces
+        held[new_start] = (pos, pieces)
         self._pending += pos - new_start

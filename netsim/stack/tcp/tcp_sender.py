@@ -72,8 +72,7 @@ class StreamSender:
     def __init__(self) -> None:
         self._chunks: list[bytes | bytearray] = []  # what was written, in order
         self._starts: list[int] = []  # the stream offset of each chunk's first byte
-        self._first = 0  # the chunk holding the oldest byte held (those before: dropped)
-        self._acked = 0  # the stream offset of the oldest byte held
+        self._acked = 0  # the stream offset of the oldest byte held (in _chunks[0])
         self._written = 0  # the stream offset just past the last byte written
         self._seqno = 1  # the sequence number of stream byte _acked
 
@@ -84,7 +83,7 @@ class StreamSender:
         if not data:
             return
         chunks = self._chunks
-        last = chunks[-1] if len(chunks) > self._first else None
+        last = chunks[-1] if chunks else None
         if len(data) < SMALL and type(last) is bytearray and len(last) < GATHER:
             last += data
         else:
@@ -105,7 +104,7 @@ class StreamSender:
         if n <= 0:
             return b""
         pos = self._acked + ((seqno - self._seqno) & MASK)  # the stream offset of seqno
-        i = bisect.bisect_right(self._starts, pos, self._first) - 1  # the chunk holding it
+        i = bisect.bisect_right(self._starts, pos) - 1  # the chunk holding it
         off = pos - self._starts[i]
         chunk = self._chunks[i]
         if off + n <= len(chunk) and type(chunk) is bytes:
@@ -134,14 +133,10 @@ class StreamSender:
         self._seqno = (self._seqno + n) & MASK
         # drop the chunks now acknowledged to their last byte
         chunks, starts = self._chunks, self._starts
-        first = self._first
-        while first < len(chunks) and starts[first] + len(chunks[first]) <= self._acked:
-            chunks[first] = b""
-            first += 1
-        if first > 64 and first * 2 > len(chunks) or first == len(chunks):
-            # forget the dropped chunks' places once they are many (not on every ACK)
-            del chunks[:first]
-            del starts[:first]
-            first = 0
-        self._first = first
+        done = 0
+        while done < len(chunks) and starts[done] + len(chunks[done]) <= self._acked:
+            done += 1
+        if done:
+            del chunks[:done]
+            del starts[:done]
         return n

@@ -101,17 +101,19 @@ class StreamSender:
         return (self._seqno + self._written - self._acked) & MASK
 
     def payload(self, seqno: int, n: int) -> bytes:
-        if n <= 0:
+        start = self._acked + ((seqno - self._seqno) & MASK)  # the stream offsets of seqno
+        end = min(start + n, self._written)  # and of the byte after the last one asked for
+        if start >= end:
             return b""
-        pos = self._acked + ((seqno - self._seqno) & MASK)  # the stream offset of seqno
-        i = bisect.bisect_right(self._starts, pos) - 1  # the chunk holding it
-        off = pos - self._starts[i]
+        i = bisect.bisect_right(self._starts, start) - 1  # the chunk holding byte start
+        off = start - self._starts[i]
         chunk = self._chunks[i]
-        if off + n <= len(chunk) and type(chunk) is bytes:
-            return chunk[off:off + n]  # the usual case: a slice of one write (one copy)
+        if type(chunk) is bytes and off + end - start <= len(chunk):
+            return chunk[off:off + end - start]  # the usual case: a slice of one write
         # Views of the chunks' parts, joined: one copy. (The views are gone when this
         # returns, so a bytearray chunk can grow again in write().)
         parts: list[memoryview] = []
+        n = end - start
         while n > 0:
             chunk = self._chunks[i]
             take = min(n, len(chunk) - off)

@@ -101,8 +101,8 @@ class StreamSender:
         return (self._seqno + self._written - self._acked) & MASK
 
     def payload(self, seqno: int, n: int) -> bytes:
-        start = self._acked + ((seqno - self._seqno) & MASK)  # the stream offsets of seqno
-        end = min(start + n, self._written)  # and of the byte after the last one asked for
+        start = self._acked + ((seqno - self._seqno) & MASK)  # the stream offset of seqno
+        end = min(start + n, self._written)  # just past the last byte asked for (and held)
         if start >= end:
             return b""
         i = bisect.bisect_right(self._starts, start) - 1  # the chunk holding byte start

@@ -79,7 +79,9 @@ class SegmentReassembler:
         if index == nxt and not self._starts:
             self.next_index = end  # the common in-order case
             return data
-        self._store(index, bytes(data))  # (a bytes-like caller's buffer is copied: kept)
+        # kept: bytes(data) is data itself for a bytes object, a copy of anything else (a
+        # bytearray or memoryview whose owner may change it later)
+        self._store(index, bytes(data))
         if self._starts[0] == nxt:
             start = self._starts.pop(0)
             end, pieces = self._held.pop(start)

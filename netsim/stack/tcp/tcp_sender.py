@@ -102,18 +102,18 @@ class StreamSender:
 
     def payload(self, seqno: int, n: int) -> bytes:
         start = self._acked + ((seqno - self._seqno) & MASK)  # the stream offset of seqno
-        end = min(start + n, self._written)  # just past the last byte asked for (and held)
-        if start >= end:
+        if start + n > self._written:
+            n = self._written - start  # (asked past the last byte written: what is held)
+        if n <= 0:
             return b""
         i = bisect.bisect_right(self._starts, start) - 1  # the chunk holding byte start
         off = start - self._starts[i]
         chunk = self._chunks[i]
-        if type(chunk) is bytes and off + end - start <= len(chunk):
-            return chunk[off:off + end - start]  # the usual case: a slice of one write
+        if off + n <= len(chunk) and type(chunk) is bytes:
+            return chunk[off:off + n]  # the usual case: a slice of one write (one copy)
         # Views of the chunks' parts, joined: one copy. (The views are gone when this
         # returns, so a bytearray chunk can grow again in write().)
         parts: list[memoryview] = []
-        n = end - start
         while n > 0:
             chunk = self._chunks[i]
             take = min(n, len(chunk) - off)

@@ -52,7 +52,9 @@ class Stream:
         self.node = node
         self.env = node.env
         self.conn = conn
-        self._readers: deque[tuple[Event, int, int]] = deque()  # (event, max, low-water)
+        # (event, max, low-water); a list, not a deque: rarely more than one, and an empty
+        # deque costs over 600 bytes (a block of 64 slots) per stream
+        self._readers: list[tuple[Event, int, int]] = []
         self._writers: list[Event] = []
         self._closed_waiters: list[Event] = []
         self._connect_event: Event | None = None
@@ -70,7 +72,7 @@ class Stream:
         if event in ("readable", "eof", "error", "closed"):
             readers = self._readers
             while readers and self._can_read(readers[0][2]):
-                ev, n, _ = readers.popleft()
+                ev, n, _ = readers.pop(0)
                 self._finish_read(ev, n)
             # wake us again for data once the next read waiting can take it
             conn.rcv_lowat = readers[0][2] if readers else _NO_READER

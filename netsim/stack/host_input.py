@@ -200,7 +200,7 @@ class InputHost(ForwardingHost):
             self._count_ip_delivered()
             self._deliver(pkt, now, broadcast or not local)
         elif self.forwarding and not broadcast:
-            self._forward(iface, pkt, frame[14:], now)
+            self._forward(iface, pkt, data, now)  # (data: frame[14:], sliced above)
         else:
             self.drop("ipv4", "not_for_us", str(dst))
 

@@ -48,6 +48,15 @@ def build_ethernet(dst: BytesLike | str, src: BytesLike | str, ethertype: int, p
     string such as "02:00:00:00:00:01" is refused with an `EthernetError`, not converted."""
     if len(payload) > mtu:
         raise EthernetError(f"Ethernet: payload of {len(payload)} bytes exceeds the MTU of {mtu}")
+    frame = b"".join((ethernet_header(dst, src, ethertype), payload))
+    if pad and len(frame) < MIN_FRAME_LEN:
+        frame += bytes(MIN_FRAME_LEN - len(frame))
+    return frame
+
+
+def ethernet_header(dst: BytesLike | str, src: BytesLike | str, ethertype: int) -> bytes:
+    """The 14 bytes before an Ethernet II frame's payload (checked as `build_ethernet` does),
+    for a caller that joins a whole frame at once."""
     # IEEE 802.3 §3.2.6: values below 0x0600 are a length (802.3 frame), not an EtherType, and
     # parse_ethernet refuses them.
     if not ETHERTYPE_MIN <= ethertype <= 0xFFFF:
@@ -55,10 +64,7 @@ def build_ethernet(dst: BytesLike | str, src: BytesLike | str, ethertype: int, p
     if not isinstance(dst, _BYTES_LIKE) or not isinstance(src, _BYTES_LIKE) \
             or len(dst) != 6 or len(src) != 6:
         raise EthernetError(f"Ethernet: addresses must be 6 bytes, got {dst!r} and {src!r}")
-    frame = b"".join((dst, src, _ETHERTYPE.pack(ethertype), payload))
-    if pad and len(frame) < MIN_FRAME_LEN:
-        frame += bytes(MIN_FRAME_LEN - len(frame))
-    return frame
+    return b"".join((dst, src, _ETHERTYPE.pack(ethertype)))
 
 
 def parse_ethernet(data: BytesLike) -> EthernetFrame:

@@ -86,6 +86,18 @@ def build_ipv4(src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes
                ttl: int = 64, identification: int = 0, df: bool = False, mf: bool = False,
                fragment_offset: int = 0, dscp: int = 0, ecn: int = 0,
                options: bytes = b"") -> bytes:
+    return b"".join((ipv4_header(src, dst, protocol, len(payload), ttl=ttl,
+                                 identification=identification, df=df, mf=mf,
+                                 fragment_offset=fragment_offset, dscp=dscp, ecn=ecn,
+                                 options=options), payload))
+
+
+def ipv4_header(src: IPv4Address, dst: IPv4Address, protocol: int, payload_len: int, *,
+                ttl: int = 64, identification: int = 0, df: bool = False, mf: bool = False,
+                fragment_offset: int = 0, dscp: int = 0, ecn: int = 0,
+                options: bytes = b"") -> bytes:
+    """The header (with `options`) `build_ipv4` puts before a payload of `payload_len`
+    bytes, for a caller that joins a whole frame at once."""
     if options:
         options = bytes(options)
         if len(options) % 4:
@@ -93,7 +105,7 @@ def build_ipv4(src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes
         if len(options) > MAX_OPTIONS_LEN:
             raise IPv4Error(f"IPv4: {len(options)} bytes of options exceed {MAX_OPTIONS_LEN}")
     hlen = HEADER_LEN + len(options)
-    total = hlen + len(payload)
+    total = hlen + payload_len
     if total > 0xFFFF:
         raise IPv4Error(f"IPv4: total length {total} exceeds 65535")
     if fragment_offset % 8 or not 0 <= fragment_offset <= 0x1FFF * 8:
@@ -116,8 +128,8 @@ def build_ipv4(src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes
     folded = (vihl_tos + total + identification + flags_frag + ttl_proto + isrc + idst
               + (_from_bytes(options, "big") if options else 0)) % 0xFFFF
     csum = 0xFFFF - folded if folded else 0
-    return b"".join((_HDR_INT.pack(vihl_tos, total, identification, flags_frag, ttl_proto, csum,
-                                   isrc, idst), options, payload))
+    head = _HDR_INT.pack(vihl_tos, total, identification, flags_frag, ttl_proto, csum, isrc, idst)
+    return head + options if options else head
 
 
 def parse_ipv4(data: BytesLike, verify_checksum: bool = True) -> IPv4Packet:
@@ -163,4 +175,6 @@ def decrement_ttl(raw: bytes, total: int) -> bytes:
     s = (s & 0xFFFF) + (s >> 16)
     s = (s & 0xFFFF) + (s >> 16)
     csum = ~s & 0xFFFF
-    return raw[:8] + bytes((raw[8] - 1,)) + raw[9:10] + csum.to_bytes(2, "big") + raw[12:total]
+    # one join, the rest of the datagram through a view: its bytes copied once
+    return b"".join((raw[:8], bytes((raw[8] - 1, raw[9])), csum.to_bytes(2, "big"),
+                     memoryview(raw)[12:total]))

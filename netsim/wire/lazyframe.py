@@ -17,9 +17,9 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Final
 
-from netsim.wire.ethernet import ETHERTYPE_IPV4, build_ethernet
-from netsim.wire.ipv4 import PROTO_TCP, build_ipv4
-from netsim.wire.tcp import TCPSegment, build_tcp
+from netsim.wire.ethernet import ETHERTYPE_IPV4, ethernet_header
+from netsim.wire.ipv4 import PROTO_TCP, ipv4_header
+from netsim.wire.tcp import TCPSegment, tcp_fixed_header
 
 __all__ = ["HEADERS", "LazyFrame", "as_bytes"]
 
@@ -56,11 +56,16 @@ class LazyFrame:
         raw = self._raw
         if raw is None:
             seg = self.seg
-            tcp = build_tcp(self.ip_src, self.ip_dst, seg.src_port, seg.dst_port, seg.seq,
-                            seg.ack, seg.flags, seg.window, seg.payload, self.opts, seg.urgent)
-            ip = build_ipv4(self.ip_src, self.ip_dst, PROTO_TCP, tcp, ttl=self.ttl,
-                            identification=self.ident, df=True, ecn=self.ecn)
-            raw = build_ethernet(self.dst_mac, self.src_mac, ETHERTYPE_IPV4, ip, mtu=65535)
+            opts = self.opts
+            payload = seg.payload
+            tcp = tcp_fixed_header(self.ip_src, self.ip_dst, seg.src_port, seg.dst_port,
+                                   seg.seq, seg.ack, seg.flags, seg.window, payload, opts,
+                                   seg.urgent)
+            ip = ipv4_header(self.ip_src, self.ip_dst, PROTO_TCP, 20 + len(opts) + len(payload),
+                             ttl=self.ttl, identification=self.ident, df=True, ecn=self.ecn)
+            # the headers and the payload joined once (the payload copied once)
+            raw = b"".join((ethernet_header(self.dst_mac, self.src_mac, ETHERTYPE_IPV4), ip,
+                            tcp, opts, payload))
             self._raw = raw
         return raw
 

@@ -275,6 +275,15 @@ def build_tcp(src_ip: IPAddress, dst_ip: IPAddress, src_port: int, dst_port: int
               seq: int, ack: int, flags: int, window: int, payload: bytes = b"",
               options: bytes = b"", urgent: int = 0) -> bytes:
     """Build a segment from already-encoded `options` (see `encode_options`)."""
+    return b"".join((tcp_fixed_header(src_ip, dst_ip, src_port, dst_port, seq, ack, flags,
+                                      window, payload, options, urgent), options, payload))
+
+
+def tcp_fixed_header(src_ip: IPAddress, dst_ip: IPAddress, src_port: int, dst_port: int,
+                     seq: int, ack: int, flags: int, window: int, payload: bytes = b"",
+                     options: bytes = b"", urgent: int = 0) -> bytes:
+    """The 20 bytes that come before `options` and `payload` in the segment `build_tcp`
+    builds (its checksum covers them all), for a caller that joins a whole frame at once."""
     olen = len(options)
     if olen % 4 or olen > MAX_OPTIONS_LEN:
         raise TCPError(f"TCP: options must be encoded, padded to 4 bytes, at most 40 "
@@ -310,7 +319,7 @@ def build_tcp(src_ip: IPAddress, dst_ip: IPAddress, src_port: int, dst_port: int
         raise TCPError(f"TCP: a header field is out of range (ports {src_port}, {dst_port} "
                        f"window {window} and urgent {urgent} are 16-bit, seq {seq} and "
                        f"ack {ack} 32-bit)") from None
-    return b"".join((head, options, payload))
+    return head
 
 
 def parse_tcp(data: BytesLike, src_ip: IPAddress | None = None,

@@ -37,12 +37,17 @@ class Reassembler(Protocol):
 
 
 class SegmentReassembler:
-    """Holds disjoint, sorted out-of-order ranges; merges on insert."""
+    """Holds disjoint, sorted out-of-order ranges; merges on insert.
+
+    A range keeps the bytes objects that arrived for it, in order, as they are (bytes never
+    change, so keeping them needs no copy); they are joined into one bytes object once, when
+    the range is assembled."""
 
     def __init__(self) -> None:
         self.next_index = 0
-        self._starts: list[int] = []
-        self._chunks: dict[int, bytearray] = {}  # grown in place when data extend them
+        self._starts: list[int] = []  # where each held range starts, in order
+        # start -> (end, pieces): the range [start, end) and its bytes, in pieces
+        self._held: dict[int, tuple[int, list[bytes]]] = {}
         self._pending = 0
         self._last_index: int | None = None
 
@@ -55,7 +60,7 @@ class SegmentReassembler:
         return self._last_index is not None and self.next_index >= self._last_index
 
     def blocks(self) -> list[tuple[int, int]]:
-        return [(s, s + len(self._chunks[s])) for s in self._starts]
+        return [(s, self._held[s][0]) for s in self._starts]
 
     def insert(self, index: int, data: bytes, is_last: bool, window_end: int) -> bytes:
         end = index + len(data)
@@ -74,48 +79,57 @@ class SegmentReassembler:
         if index == nxt and not self._starts:
             self.next_index = end  # the common in-order case
             return data
-        self._store(index, data)
-        if self._starts and self._starts[0] == nxt:
+        # kept: bytes(data) is data itself for a bytes object, a copy of anything else (a
+        # bytearray or memoryview whose owner may change it later)
+        self._store(index, bytes(data))
+        if self._starts[0] == nxt:
             start = self._starts.pop(0)
-            out = self._chunks.pop(start)
-            self._pending -= len(out)
-            self.next_index = nxt + len(out)
-            return bytes(out)
+            end, pieces = self._held.pop(start)
+            self._pending -= end - start
+            self.next_index = end
+            return b"".join(pieces)  # the one copy of the range's bytes
         return b""
 
     def _store(self, index: int, data: bytes) -> None:
         """Insert [index, index+len) merging with overlapping or adjacent held ranges."""
         end = index + len(data)
-        starts, chunks = self._starts, self._chunks
+        starts, held = self._starts, self._held
         i = bisect.bisect_left(starts, index)
         if i > 0:
             prev = starts[i - 1]
-            prev_end = prev + len(chunks[prev])
+            prev_end, prev_pieces = held[prev]
             if prev_end == index and (i == len(starts) or starts[i] > end):
                 # The usual case behind a hole: the next segment in order extends the range
-                # held last. Growing it in place keeps each insert proportional to its own
-                # size rather than to everything held.
-                chunks[prev] += data
+                # held last by one more piece.
+                prev_pieces.append(data)
+                held[prev] = (end, prev_pieces)
                 self._pending += len(data)
                 return
-            if prev_end >= index:  # overlaps or touches the previous range
-                i -= 1
+            if prev_end >= index:
+                i -= 1  # the range before overlaps or touches the new bytes
         j = i
-        new_start, new_end = index, end
-        pieces: list[tuple[int, bytearray]] = []
-        while j < len(starts) and starts[j] <= new_end:
-            s = starts[j]
-            c = chunks.pop(s)
-            self._pending -= len(c)
-            pieces.append((s, c))
-            new_start = min(new_start, s)
-            new_end = max(new_end, s + len(c))
+        while j < len(starts) and starts[j] <= end:
             j += 1
+        # Ranges i to j-1 overlap or touch [index, end): they and the new bytes become one
+        # range. Bytes already held keep their bytes (first copy wins); the new bytes fill
+        # the gaps before, between and after them.
+        new_start = min(index, starts[i]) if j > i else index
+        pieces: list[bytes] = []
+        pos = index  # the new bytes are placed up to here
+        for s in starts[i:j]:
+            if pos < s:
+                pieces.append(data[pos - index:s - index])  # (all of data: no copy)
+            s_end, s_pieces = held.pop(s)
+            if pieces:
+                pieces += s_pieces
+            else:
+                pieces = s_pieces  # the first range's list, extended in place
+            pos = s_end
+            self._pending -= pos - s
+        if pos < end:
+            pieces.append(data[pos - index:])
+            pos = end
         del starts[i:j]
-        buf = bytearray(new_end - new_start)
-        buf[index - new_start:end - new_start] = data
-        for s, c in pieces:  # data already held keeps its bytes (first copy wins)
-            buf[s - new_start:s - new_start + len(c)] = c
         starts.insert(i, new_start)
-        chunks[new_start] = buf
-        self._pending += len(buf)
+        held[new_start] = (pos, pieces)
+        self._pending += pos - new_start

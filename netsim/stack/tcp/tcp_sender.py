@@ -21,10 +21,13 @@ never lies past what was sent (RFC 9293 §3.10.7.4 drops such an ACK before it g
 
 from __future__ import annotations
 
+import bisect
 from typing import Protocol
 
 MOD = 1 << 32
 MASK = MOD - 1
+SMALL = 512  # a write smaller than this is gathered with others ...
+GATHER = 65536  # ... into a bytearray of up to about this size
 
 
 class TcpSender(Protocol):
@@ -61,33 +64,64 @@ class TcpSender(Protocol):
 
 
 class StreamSender:
-    """netsim's sender: one bytearray, its head dropped as it is acknowledged."""
+    """netsim's sender: the bytes objects the application wrote, kept as they came (bytes
+    never change, so keeping one needs no copy), each dropped once it is all acknowledged.
+    Small writes are gathered (copied) into one bytearray, so that many of them do not cost
+    an object each."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()  # the bytes held, from _head on
-        self._head = 0  # offset in _buf of the oldest byte held
-        self._seqno = 1  # the sequence number of _buf[_head]
+        self._chunks: list[bytes | bytearray] = []  # what was written, in order
+        self._starts: list[int] = []  # the stream offset of each chunk's first byte
+        self._acked = 0  # the stream offset of the oldest byte held (in _chunks[0])
+        self._written = 0  # the stream offset just past the last byte written
+        self._seqno = 1  # the sequence number of stream byte _acked
 
     def start(self, isn: int) -> None:
         self._seqno = (isn + 1) & MASK  # after the SYN
 
     def write(self, data: bytes) -> None:
-        head = self._head
-        if head > 65536 and head * 2 > len(self._buf):
-            # compact once the acknowledged part is large (rather than on every ACK)
-            del self._buf[:head]
-            self._head = 0
-        self._buf += data
+        if not data:
+            return
+        chunks = self._chunks
+        last = chunks[-1] if chunks else None
+        if len(data) < SMALL and type(last) is bytearray and len(last) < GATHER:
+            last += data
+        else:
+            # a bytes object as it is; anything else (a bytearray its owner may change
+            # later, a small piece) copied into a bytearray of its own
+            chunks.append(data if type(data) is bytes and len(data) >= SMALL
+                          else bytearray(data))
+            self._starts.append(self._written)
+        self._written += len(data)
 
     def buffered(self) -> int:
-        return len(self._buf) - self._head
+        return self._written - self._acked
 
     def data_end(self) -> int:
-        return (self._seqno + len(self._buf) - self._head) & MASK
+        return (self._seqno + self._written - self._acked) & MASK
 
     def payload(self, seqno: int, n: int) -> bytes:
-        off = self._head + ((seqno - self._seqno) & MASK)
-        return bytes(self._buf[off:off + n])
+        start = self._acked + ((seqno - self._seqno) & MASK)  # the stream offset of seqno
+        if start + n > self._written:
+            n = self._written - start  # (asked past the last byte written: what is held)
+        if n <= 0:
+            return b""
+        i = bisect.bisect_right(self._starts, start) - 1  # the chunk holding byte start
+        off = start - self._starts[i]
+        chunk = self._chunks[i]
+        if off + n <= len(chunk) and type(chunk) is bytes:
+            return chunk[off:off + n]  # the usual case: a slice of one write (one copy)
+        # Views of the chunks' parts, joined: one copy. (The views are gone when this
+        # returns, so a bytearray chunk can grow again in write().)
+        parts: list[memoryview] = []
+        while n > 0:
+            chunk = self._chunks[i]
+            take = min(n, len(chunk) - off)
+            parts.append(memoryview(chunk)[off:off + take])
+            n -= take
+            off = 0
+            i += 1
+        return b"".join(parts)
 
     def acknowledge(self, ackno: int) -> int:
         # bytes from the oldest held up to ackno, as a signed 32-bit difference: an old ACK
@@ -95,11 +129,16 @@ class StreamSender:
         covered = ((ackno - self._seqno + (1 << 31)) & MASK) - (1 << 31)
         if covered <= 0:
             return 0
-        held = len(self._buf) - self._head
+        held = self._written - self._acked
         n = covered if covered < held else held
-        self._head += n
+        self._acked += n
         self._seqno = (self._seqno + n) & MASK
-        if self._head == len(self._buf):
-            self._buf.clear()
-            self._head = 0
+        # drop the chunks now acknowledged to their last byte
+        chunks, starts = self._chunks, self._starts
+        done = 0
+        while done < len(chunks) and starts[done] + len(chunks[done]) <= self._acked:
+            done += 1
+        if done:
+            del chunks[:done]
+            del starts[:done]
         return n

@@ -48,6 +48,10 @@ __all__ = ["Stream", "Listener", "DatagramSocket", "open_connection"]
 class Stream:
     """A connected TCP socket."""
 
+    # one per connection end; compiled, a Stream takes no new attributes either
+    __slots__ = ("node", "env", "conn", "_readers", "_writers", "_closed_waiters",
+                 "_connect_event")
+
     def __init__(self, node: Node, conn: TcpConnection) -> None:
         self.node = node
         self.env = node.env

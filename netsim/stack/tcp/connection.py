@@ -55,6 +55,8 @@ class TcpConnection(Handshake):
     """One connection: the transmission control block (netsim.stack.tcp.tcb) and the
     parts that act on it."""
 
+    __slots__ = ()
+
     # ================================================================== state machine
     def _transition(self, event: Event, now: float) -> None:
         """The one place the state changes (RFC 9293 §3.3.2, netsim.stack.tcp.states)."""

@@ -49,6 +49,8 @@ def timestamps_of(seg: TCPSegment) -> TimestampOption | None:
 class Handshake(LossRecovery):
     """SYN and SYN-ACK, their options, SYN-SENT input, the start of the data phase."""
 
+    __slots__ = ()
+
     def _take_syn(self, syn: TCPSegment, now: float) -> None:
         """Record the peer's SYN: IRS, RCV.NXT and its options."""
         self.irs = syn.seq

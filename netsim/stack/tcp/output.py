@@ -29,6 +29,8 @@ from netsim.wire.tcp import (
 class SegmentOutput(Receiver):
     """Build and send one segment."""
 
+    __slots__ = ()
+
     def _send_ack(self, now: float) -> None:
         # <SEQ=SND.NXT><ACK=RCV.NXT> (RFC 9293 §3.10.7.4), but after a go-back-N timeout
         # SND.NXT lags what the peer may already hold and the ACK would be unacceptable

@@ -61,6 +61,13 @@ def sent_after(t1: float, end1: int, t2: float, end2: int) -> bool:
 class RackTlp:
     """RFC 8985 §5.3 per-connection variables, the segments in flight and the two timers."""
 
+    __slots__ = (  # one per connection: no instance dict (1.5 kB interpreted)
+        "dupthresh", "segs", "head", "order", "order_head", "lost_heap", "lost_bytes",
+        "segs_sacked", "xmit_ts", "end_seq", "rtt", "min_rtt", "fack", "reordering_seen", "newly",
+        "_sack_at", "reo_wnd_mult", "reo_wnd_persist", "dsack_round", "dsack_on_ack", "recovering",
+        "reo_at", "pto_at", "tlp_end", "tlp_is_retrans", "tlp_flight", "rtt_sampled", "probing",
+        "marked_lost", "lost_retransmissions", "probes")
+
     def __init__(self, dupthresh: int = 3) -> None:
         self.dupthresh = dupthresh
         # segments from the cumulative ACK up, in sequence order (from index `head`)

@@ -47,6 +47,8 @@ from netsim.wire.tcp import FIN, SYN, TCPSegment, TimestampOption
 class Receiver(RetransmitTimer):
     """Acceptability, data and FIN in, the window and SACK blocks we advertise."""
 
+    __slots__ = ()
+
     # ================================================================== application
     @property
     def readable(self) -> int:
@@ -257,10 +259,6 @@ class Receiver(RetransmitTimer):
                 return
 
     # ================================================================== what we advertise
-    # cfg.rcvbuf as first read by _window_field, on every segment sent (a read of the
-    # interpreted TcpConfig costs more than one of this connection's own fields); -1: unread
-    _rcvbuf: int = -1
-
     def _window_field(self) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 1122 §4.2.3.3):
         the right edge moves only by min(RCV.BUFF/2, MSS) or more, and never left."""

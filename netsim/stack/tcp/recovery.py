@@ -34,6 +34,8 @@ from netsim.wire.tcp import ACK, FIN, OPT_SACK, TCPSegment
 class LossRecovery(Sender):
     """Duplicate ACKs, NewReno and SACK recovery, the congestion response to a timeout."""
 
+    __slots__ = ()
+
     # ================================================================== ACKs
     def _take_sack(self, seg: TCPSegment, una: int, now: float = 0.0) -> None:
         """Record the SACK blocks of an ACK in the scoreboard (RFC 6675 §5, Update())."""

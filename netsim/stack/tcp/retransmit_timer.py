@@ -28,11 +28,7 @@ from netsim.wire.tcp import TCPSegment, TimestampOption
 class RetransmitTimer(ControlBlock):
     """The timer entry, the retransmission timer and RTT measurement."""
 
-    # The estimator's SRTT as last asked (`_srtt`), which RACK-TLP reads on every ACK and
-    # every data segment sent; False: ask again. Only the estimator's on_sample and
-    # on_timeout calls, both here, may change it (on_syn_timeout_done runs before any data)
-    _srtt_fresh: bool = False
-    _srtt_seen: float | None = None
+    __slots__ = ()
 
     def _arm(self) -> None:
         """Make sure the timer queue wakes us at the soonest deadline."""

@@ -28,6 +28,8 @@ def is_dsack(blocks: Sequence[tuple[int, int]], ack: int) -> bool:
 
 
 class SackScoreboard:
+    __slots__ = ("starts", "ends")  # one per connection: no instance dict
+
     def __init__(self) -> None:
         self.starts: list[int] = []
         self.ends: list[int] = []

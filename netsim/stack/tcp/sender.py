@@ -43,6 +43,8 @@ from netsim.wire.tcp import ACK, CWR, FIN, PSH, TCPSegment
 class Sender(SegmentOutput):
     """`send`, `_output`, the peer's window, the persist timer."""
 
+    __slots__ = ()
+
     # ================================================================== application
     @property
     def send_space(self) -> int:

@@ -54,6 +54,25 @@ def seam_bytes(value: Any, call: str) -> bytes:
 class ControlBlock:
     """The variables of one connection (RFC 9293 §3.3.1), and its trace records."""
 
+    __slots__ = (  # every field of a connection: no instance dict (3 kB); later parts add none
+        "layer", "stack", "_tcp_counts", "_send_tcp", "cfg", "local_ip", "local_port", "remote_ip",
+        "remote_port", "key", "name", "listener", "state", "_synced", "trace", "iss", "snd_una",
+        "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd", "sender", "_snd_end",
+        "fin_queued", "irs", "rcv_nxt", "rcv_adv", "_rq", "_rq_off", "_rlen", "receiver", "reasm",
+        "_pending", "_index_base", "_field_wnd", "_field_shift", "_field", "_wf_nxt", "_wf_rlen",
+        "_wf_adv", "_wf_mss", "fin_received", "app_closed", "mss_local", "peer_mss", "snd_mss",
+        "rcv_wscale", "snd_wscale", "_want_wscale", "ts_ok", "sack_ok", "ts_recent",
+        "last_ack_sent", "_ts_off", "_ts_val", "_ts_ecr", "_ts_opts", "_ts_options",
+        "_sack_recent", "_dsack", "timer_at", "rto_at", "persist_at", "delack_at", "timewait_at",
+        "_persist_backoff", "_sws_override", "rto_est", "_rtt_seq", "_rtt_time", "retries",
+        "_retrans_ts", "_syn_retransmitted", "from_cookie", "_unacked_rcv", "_last_send", "cc",
+        "rate", "pacer", "dupacks", "in_recovery", "recover", "sack_board", "sack_recovery",
+        "_una_off", "_high_rxt", "rack", "ecn_ok", "_ecn_asked", "ecn_echo", "_ecn_cwr",
+        "_ecn_high", "_ecn_recover", "_probing", "ce_received", "ecn_reductions", "notify",
+        "rcv_lowat", "error", "soft_error", "segs_out", "segs_in", "data_segs_out", "bytes_acked",
+        "bytes_received", "retransmissions", "timeouts", "fast_retransmits", "sack_recoveries",
+        "dsacks", "challenge_acks", "_last_oow_ack", "_srtt_fresh", "_srtt_seen", "_rcvbuf")
+
     def __init__(self, layer: ConnectionTable, local_ip: IPAddress, local_port: int,
                  remote_ip: IPAddress, remote_port: int, cfg: TcpConfig,
                  listener: ListenerHooks | None = None) -> None:
@@ -120,6 +139,9 @@ class ControlBlock:
         # and RCV.NXT, the bytes unread, RCV.WND's right edge and the MSS after the last call
         # (`_window_field`: with these and the shift unchanged, it gives the same field)
         self._wf_nxt = self._wf_rlen = self._wf_adv = self._wf_mss = -1
+        # cfg.rcvbuf as _window_field first read it (it runs per segment sent, and a read of the
+        # interpreted TcpConfig costs more than one of this block's own fields); -1: unread
+        self._rcvbuf = -1
         self.fin_received = False
         self.app_closed = False
         # --- options (RFC 7323, RFC 2018)
@@ -152,6 +174,10 @@ class ControlBlock:
         self._persist_backoff = 0
         self._sws_override = False  # the persist timer forces a small segment out
         self.rto_est = cfg.new_rto()
+        # its SRTT as last asked (`_srtt`), read by RACK-TLP on every ACK and data segment sent;
+        # False: ask again. Only its on_sample and on_timeout calls (retransmit_timer.py) change it
+        self._srtt_fresh = False
+        self._srtt_seen: float | None = None
         self._rtt_seq: int | None = None  # Karn: the one segment being timed (no timestamps)
         self._rtt_time = 0.0
         self.retries = 0

@@ -6,8 +6,10 @@ ArpCache, a subclass, and a loss model put on a link later are still called ever
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Generator
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from netsim.sim.link import LinkConfig
@@ -18,32 +20,22 @@ from netsim.stack.arp import ArpTable
 from netsim.wire.lazyframe import LazyFrame
 from netsim.wire.mac import MacAddress
 
+sys.path.insert(0, str(Path(__file__).parent))
+from trace_helpers import start_transfer  # noqa: E402
+
 DATA = bytes(range(256)) * 400  # 100 kB
 
 
 def _transfer(world: World, net: Any, at: float | None = None,
               then: Any = None) -> bytes:
     h1, h2 = net.hosts
-    got = bytearray()
-
-    def server() -> Generator[Any, Any, None]:
-        s = yield h2.listen(7000).accept()
-        while chunk := (yield s.recv(65536)):
-            got.extend(chunk)
-        yield s.close()
-
-    def client() -> Generator[Any, Any, None]:
-        s = yield h1.connect(h2.ip, 7000)
-        yield s.sendall(DATA)
-        yield s.close()
 
     def later() -> Generator[Any, Any, None]:
         assert at is not None
         yield world.env.timeout(at)
         then()
 
-    world.env.process(server())
-    world.env.process(client())
+    got = start_transfer(world, h1, h2, DATA)
     if then is not None:
         world.env.process(later())
     world.run(until=30.0)

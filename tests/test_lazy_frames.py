@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Generator
+import sys
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from netsim.wire.ipv4 import PROTO_TCP, decrement_ttl, parse_ipv4
 from netsim.wire.lazyframe import LazyFrame
 from netsim.wire.mac import MacAddress
 from netsim.wire.tcp import TCPSegment, TimestampOption, encode_options, parse_tcp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from trace_helpers import start_transfer  # noqa: E402
 
 DATA = hashlib.sha256(b"x").digest() * 20_000  # 640 kB
 
@@ -54,21 +57,7 @@ def transfer(config: LinkConfig, seed: int = 5, *, lazy: bool = True,
         for name, port in list(node.ports.items()):
             assert isinstance(port, Endpoint)
             node.attach(name, SpyPort(port, sent, lazy), announce=False)
-    got = bytearray()
-
-    def server() -> Generator[Any, Any, None]:
-        s = yield h2.listen(7000).accept()
-        while chunk := (yield s.recv(65536)):
-            got.extend(chunk)
-        yield s.close()
-
-    def client() -> Generator[Any, Any, None]:
-        s = yield h1.connect(h2.ip, 7000)
-        yield s.sendall(DATA)
-        yield s.close()
-
-    world.env.process(server())
-    world.env.process(client())
+    got = start_transfer(world, h1, h2, DATA)
     if pcap is not None:
         with capture(net.links[1].a, pcap):  # what the router sends on, and the ACKs
             world.run()

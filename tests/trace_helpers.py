@@ -1,5 +1,6 @@
 """A small TCP transfer with a trace, shared by tests/test_trace.py, test_plots.py and
-test_cli_demo.py."""
+test_cli_demo.py; and `start_transfer`, the sender and receiver processes of one stream, shared
+by tests/test_frame_path.py and test_lazy_frames.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,28 @@ from netsim.trace import Recorder
 from netsim.wire.ipv4 import PROTO_TCP
 
 ETH = 14
+
+
+def start_transfer(world: World, h1: Any, h2: Any, data: bytes,
+                   port: int = 7000) -> bytearray:
+    """Start h2 reading one connection on `port` to its end and h1 sending `data` to it; the
+    bytearray returned fills with what h2 receives as the world runs."""
+    got = bytearray()
+
+    def server() -> Generator[Any, Any, None]:
+        s = yield h2.listen(port).accept()
+        while chunk := (yield s.recv(65536)):
+            got.extend(chunk)
+        yield s.close()
+
+    def client() -> Generator[Any, Any, None]:
+        s = yield h1.connect(h2.ip, port)
+        yield s.sendall(data)
+        yield s.close()
+
+    world.env.process(server())
+    world.env.process(client())
+    return got
 
 
 def tcp_payload_len(frame: bytes) -> int:

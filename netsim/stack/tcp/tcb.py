@@ -78,11 +78,10 @@ class ControlBlock:
                  listener: ListenerHooks | None = None) -> None:
         self.layer = layer
         self.stack = layer.stack
-        # the stack's TCP counters and its send_tcp, each looked up once: both stay for the
-        # stack's life, and compiled, a lookup through the ConnectionHost protocol (on every
-        # segment sent) is a generic attribute access
+        # the stack's TCP counters and send_tcp (the layer's one bound method), looked up once:
+        # compiled, a lookup through the protocols (per segment sent) is a generic getattr
         self._tcp_counts = self.stack.tcp_counts
-        self._send_tcp = self.stack.send_tcp
+        self._send_tcp = layer.send_tcp
         self.cfg = cfg
         self.local_ip, self.local_port = local_ip, local_port
         self.remote_ip, self.remote_port = remote_ip, remote_port

@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from netsim.stack.tcp.sack import bisect_right
+from netsim.stack.tcp.sack import uncovered
 from netsim.stack.timers import INF
 
 if TYPE_CHECKING:
@@ -370,25 +370,3 @@ class RackTlp:
         self.tlp_is_retrans = False
         self.pto_at = INF
 
-
-def uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
-    """The parts of [lo, hi) the scoreboard does not hold yet."""
-    starts, ends = board.starts, board.ends
-    if not starts or starts[-1] <= lo:
-        # the usual case: no block above lo's, so only the highest block, if any, can hold
-        # part of [lo, hi) (the blocks are disjoint and sorted)
-        pos = ends[-1] if starts and ends[-1] > lo else lo
-        return [(pos, hi)] if pos < hi else []
-    out = []
-    pos = lo
-    i = max(bisect_right(ends, lo) - 1, 0)
-    while i < len(starts) and starts[i] < hi:
-        s, e = starts[i], ends[i]
-        if e > pos:
-            if s > pos:
-                out.append((pos, min(s, hi)))
-            pos = max(pos, e)
-        i += 1
-    if pos < hi:
-        out.append((pos, hi))
-    return out

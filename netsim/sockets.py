@@ -56,22 +56,31 @@ class Stream:
         self.node = node
         self.env = node.env
         self.conn = conn
-        # (event, max, low-water); a list, not a deque: rarely more than one, and an empty
-        # deque costs over 600 bytes (a block of 64 slots) per stream
-        self._readers: list[tuple[Event, int, int]] = []
-        self._writers: list[Event] = []
-        self._closed_waiters: list[Event] = []
-        self._connect_event: Event | None = None
-        conn.notify = self._on_event
-        # no read waiting: data need not wake us (_on_event would find nothing to do)
+        # The events waiting on the stream, each list made when the first one waits (an idle
+        # connection end has none: three empty lists were 170 bytes of its ~3.5 kB).
+        # Reads: (event, max, low-water), a list, not a deque: rarely more than one, and an
+        # empty deque costs over 600 bytes (a block of 64 slots)
+        self._readers: list[tuple[Event, int, int]] | None = None
+        self._writers: list[Event] | None = None  # None again once woken
+        self._closed_waiters: list[Event] | None = None  # the same
+        self._connect_event: Event | None = None  # open_connection's, until it fires
+        # the stream itself is the connection's callback (`__call__`): a bound method kept
+        # per connection would cost 80 bytes more
+        conn.notify = self
+        # no read waiting: data need not wake us (__call__ would find nothing to do)
         conn.rcv_lowat = _NO_READER
 
     # ------------------------------------------------------------------ notifications
-    def _on_event(self, event: str) -> None:
+    def __call__(self, event: str) -> None:
+        """What the connection tells its stream (`TcpConnection.notify`): "established",
+        "readable", "eof", "writable", "error" or "closed"."""
         conn = self.conn
         if event == "established":
-            if self._connect_event is not None and not self._connect_event.triggered:
-                self._connect_event.succeed(self)
+            connected = self._connect_event
+            if connected is not None:
+                self._connect_event = None
+                if not connected.triggered:
+                    connected.succeed(self)
             return
         if event in ("readable", "eof", "error", "closed"):
             readers = self._readers
@@ -81,19 +90,23 @@ class Stream:
             # wake us again for data once the next read waiting can take it
             conn.rcv_lowat = readers[0][2] if readers else _NO_READER
         if event in ("writable", "error", "closed"):
-            writers, self._writers = self._writers, []
-            for ev in writers:
-                if not ev.triggered:
-                    ev.succeed()
+            writers = self._writers
+            if writers is not None:
+                self._writers = None
+                for ev in writers:
+                    if not ev.triggered:
+                        ev.succeed()
         if event == "error" and self._connect_event is not None and \
                 not self._connect_event.triggered:
             assert conn.error is not None
             self._connect_event.fail(conn.error)
         if conn.state is CLOSED or conn.state is TIME_WAIT:
-            waiters, self._closed_waiters = self._closed_waiters, []
-            for ev in waiters:
-                if not ev.triggered:
-                    self._finish_close(ev)
+            waiters = self._closed_waiters
+            if waiters is not None:
+                self._closed_waiters = None
+                for ev in waiters:
+                    if not ev.triggered:
+                        self._finish_close(ev)
 
     def _finish_close(self, ev: Event) -> None:
         """A close that ended in an error (reset, timed out) fails, so the application
@@ -131,12 +144,15 @@ class Stream:
             raise UsageError(f"recv: max_bytes {max_bytes!r} is negative; use a size >= 0")
         ev = self.env.event()
         lowat = max(1, min(min_bytes, max_bytes, self.conn.cfg.rcvbuf // 64))
-        if not self._readers and self._can_read(lowat):
+        readers = self._readers
+        if not readers and self._can_read(lowat):
             self._finish_read(ev, max_bytes)
         else:
-            if not self._readers:
+            if readers is None:
+                readers = self._readers = []
+            if not readers:
                 self.conn.rcv_lowat = lowat
-            self._readers.append((ev, max_bytes, lowat))
+            readers.append((ev, max_bytes, lowat))
         return ev
 
     def recv_exactly(self, n: int) -> Process:
@@ -168,6 +184,8 @@ class Stream:
                 off += n
                 if off < len(data):
                     ev = self.env.event()
+                    if self._writers is None:
+                        self._writers = []
                     self._writers.append(ev)
                     yield ev
                     if self.conn.error is not None:
@@ -193,7 +211,7 @@ class Stream:
         if conn.state in (CLOSED, TIME_WAIT):
             self._finish_close(ev)
         else:
-            self._closed_waiters.append(ev)
+            self._wait_close(ev)
         return ev
 
     def wait_closed(self) -> Event:
@@ -201,8 +219,13 @@ class Stream:
         if self.conn.state in (CLOSED, TIME_WAIT):
             self._finish_close(ev)
         else:
-            self._closed_waiters.append(ev)
+            self._wait_close(ev)
         return ev
+
+    def _wait_close(self, ev: Event) -> None:
+        if self._closed_waiters is None:
+            self._closed_waiters = []
+        self._closed_waiters.append(ev)
 
     def abort(self) -> None:
         self.conn.abort(self.env.now)
@@ -231,11 +254,12 @@ def open_connection(node: Node, ip: str | IPv4Address | IPv6Address, port: int,
     conn = node.stack.tcp.connect(ip, port, node.env.now, local_port, cfg)
     stream = Stream(node, conn)
     ev = node.env.event()
-    stream._connect_event = ev
     if conn.state is ESTABLISHED:
         ev.succeed(stream)
     elif conn.error is not None:
         ev.fail(conn.error)
+    else:
+        stream._connect_event = ev  # (for __call__: "established" or "error")
     return ev
 
 

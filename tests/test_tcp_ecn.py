@@ -65,6 +65,7 @@ class FakeHost:
 class FakeTable:
     def __init__(self) -> None:
         self.stack = FakeHost()
+        self.send_tcp = self.stack.send_tcp
 
     def mss_for(self, remote: IPv4Address) -> int:
         return MSS

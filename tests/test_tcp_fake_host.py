@@ -51,6 +51,7 @@ class FakeTable:
 
     def __init__(self) -> None:
         self.stack = FakeHost()
+        self.send_tcp = self.stack.send_tcp
         self.removed: list[Any] = []
 
     def mss_for(self, remote: IPv4Address) -> int:

@@ -1,9 +1,10 @@
 """What TCP needs from the world around it, and nothing more.
 
 A connection (netsim.stack.tcp.connection) emits segments, arms one timer entry, counts,
-traces and reads the clock through `ConnectionHost`; it asks the TCP layer for an MSS, a RST
-for a segment it will not accept, and to be forgotten through `ConnectionTable`; a listener
-through `ListenerHooks`. The TCP layer (netsim.stack.tcp.layer) also routes and sends IP
+traces and reads the clock through `ConnectionHost` (its `send_tcp` as the TCP layer hands it
+out, one bound method for all connections); it asks the TCP layer for an MSS, a RST for a
+segment it will not accept, and to be forgotten through `ConnectionTable`; a listener through
+`ListenerHooks`. The TCP layer (netsim.stack.tcp.layer) also routes and sends IP
 datagrams: `LayerHost`. `netsim.stack.host.Stack`, `TcpLayer` and `TcpListener` provide these,
 but so can a test's small fake: no part of TCP imports the stack.
 """
@@ -44,6 +45,11 @@ class ConnectionTable(Protocol):
 
     @property
     def stack(self) -> ConnectionHost: ...
+
+    def send_tcp(self, src: IPAddress, dst: IPAddress, seg: TCPSegment, opts: bytes,
+                 now: float, ecn: int = 0) -> bool:
+        """The stack's `send_tcp`, the same object every time it is read (a bound method
+        kept by every connection)."""
 
     def mss_for(self, remote: IPAddress) -> int:
         """The MSS to announce to `remote` (RFC 9293 §3.7.1)."""

@@ -101,6 +101,9 @@ class TcpListener:
 class TcpLayer:
     def __init__(self, stack: LayerHost, cfg: TcpConfig | None = None) -> None:
         self.stack = stack
+        # the stack's send_tcp as one bound method that all the connections keep (one each
+        # was 80 bytes per connection)
+        self.send_tcp = stack.send_tcp
         self.cfg = cfg or TcpConfig()
         self.conns: dict[ConnKey, TcpConnection] = {}
         # the connection the last segment in went to (`segment_input`): a host's next

@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 from typing import TYPE_CHECKING
 
-from netsim.stack.tcp.sack import bisect_right
+from netsim.stack.tcp.sack import uncovered
 from netsim.stack.timers import INF
 
 if TYPE_CHECKING:
@@ -70,15 +70,17 @@ class RackTlp:
 
     def __init__(self, dupthresh: int = 3) -> None:
         self.dupthresh = dupthresh
+        # The four lists below are made by the first `on_transmit` (`_start`), None (empty)
+        # until then: an idle connection or a receiver never needs them (224 bytes)
         # segments from the cumulative ACK up, in sequence order (from index `head`)
-        self.segs: list[RackSegment] = []
+        self.segs: list[RackSegment] | None = None
         self.head = 0
         # (xmit_ts, segment) in transmission order: RFC 8985 §6.2's time-ordered list, from
         # index `order_head` (a list and an index: compiled, cheaper than a deque); an
         # entry whose segment was sent again since (xmit_ts differs) is stale
-        self.order: list[tuple[float, RackSegment]] = []
+        self.order: list[tuple[float, RackSegment]] | None = None
         self.order_head = 0
-        self.lost_heap: list[int] = []  # starts of segments marked lost (lazy)
+        self.lost_heap: list[int] | None = None  # starts of segments marked lost (lazy)
         self.lost_bytes = 0  # bytes marked lost and not sent again since
         self.segs_sacked = 0  # RFC 8985 §5.3 RACK.segs_sacked
         # RFC 8985 §5.3: the most recently sent segment that was delivered
@@ -88,7 +90,7 @@ class RackTlp:
         self.min_rtt = INF
         self.fack = 0  # highest end_seq delivered
         self.reordering_seen = False
-        self.newly: list[RackSegment] = []  # delivered by this ACK, for step 3
+        self.newly: list[RackSegment] | None = None  # delivered by this ACK, for step 3
         self._sack_at = 0  # the index in `segs` where on_sack's last scan stopped (a hint)
         # RFC 8985 §6.2 step 4: the reordering window's multiplier, the recoveries it
         # persists for, the end of the round that has grown it (None) and whether the ACK
@@ -117,6 +119,8 @@ class RackTlp:
         none): bisect_right over the starts from `head`, written out (compiled, a loop on
         native ints; bisect with a key calls the key through Python at every step)."""
         segs = self.segs
+        if segs is None:
+            return self.head - 1
         lo, hi = self.head, len(segs)
         while lo < hi:
             mid = (lo + hi) >> 1
@@ -128,7 +132,8 @@ class RackTlp:
 
     def _split(self, off: int) -> None:
         """Make a segment boundary at `off` (when a retransmission or ACK cuts a segment)."""
-        segs = self.segs
+        segs, order, lost = self.segs, self.order, self.lost_heap
+        assert segs is not None and order is not None and lost is not None  # (segments sent)
         i = self._index(off)
         if i < self.head:
             return
@@ -139,13 +144,15 @@ class RackTlp:
                 seg.delivered
             seg.end = off
             segs.insert(i + 1, tail)
-            self.order.append((tail.xmit_ts, tail))  # out of time order: scanned, never lost
+            order.append((tail.xmit_ts, tail))  # out of time order: scanned, never lost
             if tail.lost:
-                heapq.heappush(self.lost_heap, off)
+                heapq.heappush(lost, off)
 
     def on_transmit(self, start: int, end: int, now: float) -> None:
         """RFC 8985 §6.1: record the transmit time of [start, end) (new or sent again)."""
-        segs = self.segs
+        segs, order = self.segs, self.order
+        if segs is None or order is None:
+            segs, order = self._start()
         top = segs[-1].end if len(segs) > self.head else start
         if start < top:
             # a retransmission: RACK_retransmit_data for each segment it covers
@@ -164,13 +171,20 @@ class RackTlp:
                         self.segs_sacked -= 1
                     seg.retransmitted = True
                     seg.xmit_ts = now
-                    self.order.append((now, seg))
+                    order.append((now, seg))
                 i += 1
             start = top
         if end > start:
             seg = RackSegment(start, end, now)
             segs.append(seg)
-            self.order.append((now, seg))
+            order.append((now, seg))
+
+    def _start(self) -> tuple[list[RackSegment], list[tuple[float, RackSegment]]]:
+        """The first transmission: the lists are made (see __init__)."""
+        segs: list[RackSegment] = []
+        order: list[tuple[float, RackSegment]] = []
+        self.segs, self.order, self.lost_heap, self.newly = segs, order, [], []
+        return segs, order
 
     # ------------------------------------------------------------------ ACKs
     def _delivered(self, seg: RackSegment, now: float) -> None:
@@ -190,7 +204,9 @@ class RackTlp:
             ts = seg.xmit_ts  # (sent_after(ts, seg.end, RACK.xmit_ts, RACK.end_seq))
             if ts > self.xmit_ts or ts == self.xmit_ts and seg.end > self.end_seq:
                 self.xmit_ts, self.end_seq = seg.xmit_ts, seg.end
-        self.newly.append(seg)
+        newly = self.newly
+        assert newly is not None  # (made with the segments)
+        newly.append(seg)
 
     def detect_reordering(self) -> None:
         """RFC 8985 §6.2 step 3, over the segments this ACK delivered in ascending order of
@@ -201,6 +217,8 @@ class RackTlp:
         it was before this ACK or an end no greater than the segment's own: a segment is
         below it exactly when it is below the old RACK.fack. So no sort is needed."""
         newly = self.newly
+        if newly is None:
+            return
         fack = top = self.fack
         for seg in newly:
             end = seg.end
@@ -215,6 +233,8 @@ class RackTlp:
         """A SACK block [lo, hi) arrived (call before the scoreboard records it): the
         segments it newly covers are delivered."""
         segs = self.segs
+        if segs is None:
+            return  # nothing sent yet (but a FIN)
         head = self.head
         for a, b in uncovered(board, lo, hi):
             # where the last block's scan stopped: behind a hole each SACK block grows the
@@ -235,25 +255,26 @@ class RackTlp:
     def on_cumulative_ack(self, una: int, now: float) -> None:
         """SND.UNA moved to `una`: the segments below it are delivered (and forgotten)."""
         segs = self.segs
-        n = len(segs)
-        i = self.head
-        while i < n:
-            seg = segs[i]
-            if seg.end > una:
-                if seg.start >= una:
-                    break
-                # acknowledged in part: the rest stays a segment (segs[i] now ends at una)
-                self._split(una)
-                n += 1
-            if seg.delivered:
-                self.segs_sacked -= 1
-            else:
-                self._delivered(seg, now)
-            i += 1
-        self.head = i
-        if i > 256 and i * 2 > len(segs):
-            del segs[:i]
-            self.head = 0
+        if segs is not None:
+            n = len(segs)
+            i = self.head
+            while i < n:
+                seg = segs[i]
+                if seg.end > una:
+                    if seg.start >= una:
+                        break
+                    # acknowledged in part: the rest stays a segment (segs[i] now ends at una)
+                    self._split(una)
+                    n += 1
+                if seg.delivered:
+                    self.segs_sacked -= 1
+                else:
+                    self._delivered(seg, now)
+                i += 1
+            self.head = i
+            if i > 256 and i * 2 > len(segs):
+                del segs[:i]
+                self.head = 0
         if self.tlp_end is not None and self.tlp_end <= una and not self.tlp_is_retrans:
             self.tlp_end = None  # RFC 8985 §7.3: a new-data probe was acknowledged
 
@@ -294,7 +315,10 @@ class RackTlp:
         RACK.xmit_ts whose time is up; arm the reordering timer for the others. Returns
         how many segments were newly marked lost. `recovering` and `srtt` are what the
         reordering window is computed from (`reo_wnd`), when a segment needs it."""
-        order = self.order
+        order, lost = self.order, self.lost_heap
+        if order is None or lost is None:  # nothing sent yet (but a FIN)
+            self.reo_at = INF
+            return 0
         i = self.order_head
         n = len(order)
         timeout = 0.0
@@ -320,7 +344,7 @@ class RackTlp:
             if remaining <= 0:
                 seg.lost = True
                 self.lost_bytes += seg.end - seg.start
-                heapq.heappush(self.lost_heap, seg.start)
+                heapq.heappush(lost, seg.start)
                 marked += 1
                 if seg.retransmitted:
                     self.lost_retransmissions += 1
@@ -343,12 +367,14 @@ class RackTlp:
 
     def next_lost(self, una: int) -> tuple[int, int] | None:
         """The lowest segment marked lost and not sent again, as (start, end)."""
-        heap = self.lost_heap
+        heap, segs = self.lost_heap, self.segs
+        if heap is None or segs is None:
+            return None
         while heap:
             start = heap[0]
             i = self._index(start)
             if i >= self.head and start >= una:
-                seg = self.segs[i]
+                seg = segs[i]
                 if seg.start == start and seg.lost and not seg.delivered:
                     return seg.start, seg.end
             heapq.heappop(heap)
@@ -359,8 +385,9 @@ class RackTlp:
         return max(outstanding - sacked - self.lost_bytes, 0)
 
     def last_segment(self, una: int) -> tuple[int, int] | None:
-        if len(self.segs) > self.head:
-            seg = self.segs[-1]
+        segs = self.segs
+        if segs is not None and len(segs) > self.head:
+            seg = segs[-1]
             return max(seg.start, una), seg.end
         return None
 
@@ -370,25 +397,3 @@ class RackTlp:
         self.tlp_is_retrans = False
         self.pto_at = INF
 
-
-def uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
-    """The parts of [lo, hi) the scoreboard does not hold yet."""
-    starts, ends = board.starts, board.ends
-    if not starts or starts[-1] <= lo:
-        # the usual case: no block above lo's, so only the highest block, if any, can hold
-        # part of [lo, hi) (the blocks are disjoint and sorted)
-        pos = ends[-1] if starts and ends[-1] > lo else lo
-        return [(pos, hi)] if pos < hi else []
-    out = []
-    pos = lo
-    i = max(bisect_right(ends, lo) - 1, 0)
-    while i < len(starts) and starts[i] < hi:
-        s, e = starts[i], ends[i]
-        if e > pos:
-            if s > pos:
-                out.append((pos, min(s, hi)))
-            pos = max(pos, e)
-        i += 1
-    if pos < hi:
-        out.append((pos, hi))
-    return out

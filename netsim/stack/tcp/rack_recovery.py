@@ -79,13 +79,14 @@ def on_ack(conn: Conn, seg: TCPSegment, now: float) -> None:
     head = rack.head
     # in fast or RTO recovery after this ACK (recovering(conn); nothing below changes it)
     rec = conn.in_recovery or conn._retrans_ts is not None
-    if head == len(segs):
+    if segs is None or head == len(segs):
         # Nothing in flight (what a receiver's every data segment acknowledges): unless the
         # time-ordered list still holds segments to scan, a probe is out, or a D-SACK round
         # or a change of recovery state is due (update_reo_wnd), the steps below would
         # change nothing (and none of them was needed to get here: `reo_at` is INF once
         # detect_loss has scanned the whole list)
-        if rack.order_head == len(rack.order) and rack.tlp_end is None and \
+        order = rack.order
+        if (order is None or rack.order_head == len(order)) and rack.tlp_end is None and \
                 rack.dsack_round is None and not rack.dsack_on_ack and rack.recovering == rec:
             return
         advanced = False

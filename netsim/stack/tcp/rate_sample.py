@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from typing import TYPE_CHECKING
 
-from netsim.stack.tcp.rack import uncovered
+from netsim.stack.tcp.sack import uncovered
 from netsim.stack.timers import INF
 
 if TYPE_CHECKING:

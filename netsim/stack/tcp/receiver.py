@@ -185,11 +185,17 @@ class Receiver(RetransmitTimer):
                 self.stack.tcp_counts["data_after_close"] += 1
                 self.abort(now)
                 return
-            self._rq.append(data)
+            q = self._rq
+            if q is None:
+                q = self._rq = []
+            q.append(data)
             self._rlen += dlen
         if plen and not in_order and self.sack_ok:
-            self._sack_recent.insert(0, index)
-            del self._sack_recent[8:]
+            recent = self._sack_recent
+            if recent is None:
+                recent = self._sack_recent = []
+            recent.insert(0, index)
+            del recent[8:]
         # The acknowledgment number moved past the data and one more: the FIN's (RFC 9293
         # §3.10.7.4 eighth, the FIN advances RCV.NXT over itself)
         fin_now = not self.fin_received and (self.rcv_nxt - before) & MASK == dlen + 1
@@ -325,7 +331,7 @@ class Receiver(RetransmitTimer):
         # search with, no tuple comparisons; interpreted, about as fast as those)
         n = len(held)
         chosen: list[tuple[int, int]] = []
-        recent = self._sack_recent  # those no longer held are dropped (`gone`)
+        recent = self._sack_recent or []  # those no longer held are dropped (`gone`)
         gone: list[int] | None = None
         # the block that held the previous index: recent arrivals behind one hole are mostly
         # in the same block, which is then in `chosen` already (or `chosen` is full)

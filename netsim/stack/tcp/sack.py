@@ -161,6 +161,29 @@ class SackScoreboard:
         return None
 
 
+def uncovered(board: SackScoreboard, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The parts of [lo, hi) the scoreboard does not hold yet."""
+    starts, ends = board.starts, board.ends
+    if not starts or starts[-1] <= lo:
+        # the usual case: no block above lo's, so only the highest block, if any, can hold
+        # part of [lo, hi) (the blocks are disjoint and sorted)
+        pos = ends[-1] if starts and ends[-1] > lo else lo
+        return [(pos, hi)] if pos < hi else []
+    out = []
+    pos = lo
+    i = max(bisect_right(ends, lo) - 1, 0)
+    while i < len(starts) and starts[i] < hi:
+        s, e = starts[i], ends[i]
+        if e > pos:
+            if s > pos:
+                out.append((pos, min(s, hi)))
+            pos = max(pos, e)
+        i += 1
+    if pos < hi:
+        out.append((pos, hi))
+    return out
+
+
 # bisect's two searches over a sorted list of ints, written out: compiled, a loop on native
 # ints costs less than a call into the bisect module with boxed arguments
 def bisect_left(a: list[int], x: int) -> int:

@@ -78,11 +78,10 @@ class ControlBlock:
                  listener: ListenerHooks | None = None) -> None:
         self.layer = layer
         self.stack = layer.stack
-        # the stack's TCP counters and its send_tcp, each looked up once: both stay for the
-        # stack's life, and compiled, a lookup through the ConnectionHost protocol (on every
-        # segment sent) is a generic attribute access
+        # the stack's TCP counters and send_tcp (the layer's one bound method), looked up once:
+        # compiled, a lookup through the protocols (per segment sent) is a generic getattr
         self._tcp_counts = self.stack.tcp_counts
-        self._send_tcp = self.stack.send_tcp
+        self._send_tcp = layer.send_tcp
         self.cfg = cfg
         self.local_ip, self.local_port = local_ip, local_port
         self.remote_ip, self.remote_port = remote_ip, remote_port
@@ -117,9 +116,9 @@ class ControlBlock:
         self.irs = 0
         self.rcv_nxt = 0
         self.rcv_adv = 0  # right edge of the window we advertised (never moves left)
-        # in-order data the application has not read: the pieces as the receiver gave them,
-        # the bytes of the first already read, and the total left (`Receiver.recv`)
-        self._rq: list[bytes] = []
+        # in-order data the application has not read: the pieces as the receiver gave them
+        # (a list from the first on), the bytes of the first already read, the total left
+        self._rq: list[bytes] | None = None
         self._rq_off = 0
         self._rlen = 0
         # The receive side in sequence space (netsim.stack.tcp.tcp_receiver): it sets RCV.NXT
@@ -162,7 +161,7 @@ class ControlBlock:
         self._ts_ecr = -1
         self._ts_opts = b""
         self._ts_options: tuple[TCPOption, ...] = ()
-        self._sack_recent: list[int] = []  # stream indices of recent out-of-order arrivals
+        self._sack_recent: list[int] | None = None  # indices of recent out-of-order arrivals
         # RFC 2883 §4: (left, right) of the duplicate the next ACK reports first, once
         self._dsack: tuple[int, int] | None = None
         # --- timers (absolute times; INF when off) and the TimerOwner field
@@ -324,6 +323,7 @@ class ControlBlock:
         buffer holds the in-order pieces as they came (no copy on arrival); a read of exactly
         one whole piece hands it over as it is, any other read copies once (slice or join)."""
         q = self._rq
+        assert q is not None  # (recv calls it with bytes unread)
         off = self._rq_off
         if n >= self._rlen and off == 0:  # all of it (the usual read of a bulk reader)
             out = q[0] if len(q) == 1 else b"".join(q)
@@ -362,7 +362,7 @@ class ControlBlock:
 
     def _discard_unread(self) -> None:
         """Empty the receive buffer (the application closed without reading it)."""
-        self._rq.clear()
+        self._rq = None
         self._rq_off = 0
         self._rlen = 0
 

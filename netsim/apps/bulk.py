@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
+import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
@@ -56,6 +57,21 @@ BLOCK = 1 << 16
 _ADD = bytes(range(256))  # _ADD[c:] + _ADD[:c] is the table of x -> (x + c) % 256
 
 
+class _Start:
+    """How every generator of one seed starts: its pool, and a generator just after drawing it
+    (copied, never drawn from)."""
+
+    __slots__ = ("__weakref__", "pool", "rng")
+
+    def __init__(self, pool: bytes, rng: random.Random) -> None:
+        self.pool = pool
+        self.rng = rng
+
+
+# seed -> its _Start, while a generator of that seed lives
+_STARTS: weakref.WeakValueDictionary[int, _Start] = weakref.WeakValueDictionary()
+
+
 class PseudoRandomBytes:
     """The endless byte stream for ``seed``: random-looking, reproducible and cheap to make.
 
@@ -69,7 +85,8 @@ class PseudoRandomBytes:
     ``translate`` run at memory speed, several times faster than drawing each block from
     the Mersenne Twister (``Random.randbytes`` builds and takes apart a 524,288-bit integer
     per block), and the generator holds one block of bytes (the pool), as one drawn block
-    would.
+    would; generators of one seed alive at once (a sender and the sink comparing with it)
+    share one pool.
 
     Why it is random enough: TCP never looks at the bytes, and what the SHA-256 of a transfer
     must catch is data at a wrong place: a segment delivered at a wrong offset (off by one
@@ -84,8 +101,15 @@ class PseudoRandomBytes:
     """
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"netsim-bulk:{seed}")
-        self._pool = self._rng.randbytes(BLOCK)
+        # Generators of one seed (a sender and the sink that checks it) share the pool
+        start = _STARTS.get(seed)
+        if start is None:
+            rng = random.Random(f"netsim-bulk:{seed}")
+            start = _STARTS[seed] = _Start(rng.randbytes(BLOCK), rng)
+        self._rng = random.Random()
+        self._rng.setstate(start.rng.getstate())  # as just after drawing the pool
+        self._shared = start  # (keeps it in _STARTS while this generator lives)
+        self._pool = start.pool
         self._start = 0  # where the current block starts in the pool
         self._table = _ADD  # and what it adds: pool byte x becomes table[x]
         self._used = BLOCK  # bytes of the current block already read: all, so draw a new one

@@ -137,3 +137,26 @@ def test_a_generator_holds_about_one_block() -> None:
     finally:
         tracemalloc.stop()
     assert BLOCK <= held < BLOCK + 8 * 1024, held
+
+
+def test_a_sender_and_its_checking_sink_share_one_block() -> None:
+    """A sink told the seed makes the sender's stream too: the two generators of a seed hold
+    one pool between them, so checking flows by comparison costs no memory per flow."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        pairs = [(PseudoRandomBytes(seed), PseudoRandomBytes(seed)) for seed in range(20)]
+        heads = []
+        for sender, sink in pairs:
+            heads.append(sender.read(3 * BLOCK + 5))
+            assert heads[-1] == sink.read(BLOCK) + sink.read(2 * BLOCK + 5)
+        held = (tracemalloc.get_traced_memory()[0] - before - sum(map(len, heads))) / len(pairs)
+    finally:
+        tracemalloc.stop()
+    assert BLOCK <= held < BLOCK + 16 * 1024, held  # (two pools would be 2 * BLOCK)
+    # Alone again (the others gone), a generator of a seed makes the same stream
+    del pairs, sender, sink
+    gc.collect()
+    assert PseudoRandomBytes(0).read(3 * BLOCK + 5) == heads[0]
+    assert PseudoRandomBytes(19).read(3 * BLOCK + 5) == heads[19]

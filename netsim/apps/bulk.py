@@ -10,16 +10,24 @@ the same code runs in a simulated world and live on a TAP:
 
 The byte stream depends only on the seed (see `PseudoRandomBytes`), never on how it is chunked,
 so `expected_sha256(nbytes, seed)` tells a receiver elsewhere what it should have got.
+
+A sink given the sender's seed (``bulk_sink(..., seed=7)``) makes the same stream and compares
+each read with it (``==`` on bytes, far cheaper than SHA-256), recording where the first byte
+differs. Both results' ``sha256`` keep their meaning, the SHA-256 of the bytes sent or received,
+but while the bytes are the seed's stream the digest is `expected_sha256`, worked out when
+``sha256`` is first read (see `Sha256Field`), once for both ends, not during the run.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
+import weakref
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from simpy.events import Event
 
@@ -33,17 +41,35 @@ if TYPE_CHECKING:
 __all__ = [
     "BLOCK",
     "BulkSendResult",
+    "ExpectedDigest",
     "PseudoRandomBytes",
+    "Sha256Field",
     "SinkResult",
     "bulk_sender",
     "bulk_sink",
     "expected_sha256",
+    "held_sha256",
 ]
 
 #: The stream is made in blocks of this many bytes (independent of the sizes of reads), and the
 #: generator's pool of random bytes is one block long.
 BLOCK = 1 << 16
 _ADD = bytes(range(256))  # _ADD[c:] + _ADD[:c] is the table of x -> (x + c) % 256
+
+
+class _Start:
+    """How every generator of one seed starts: its pool, and a generator just after drawing it
+    (copied, never drawn from)."""
+
+    __slots__ = ("__weakref__", "pool", "rng")
+
+    def __init__(self, pool: bytes, rng: random.Random) -> None:
+        self.pool = pool
+        self.rng = rng
+
+
+# seed -> its _Start, while a generator of that seed lives
+_STARTS: weakref.WeakValueDictionary[int, _Start] = weakref.WeakValueDictionary()
 
 
 class PseudoRandomBytes:
@@ -59,7 +85,8 @@ class PseudoRandomBytes:
     ``translate`` run at memory speed, several times faster than drawing each block from
     the Mersenne Twister (``Random.randbytes`` builds and takes apart a 524,288-bit integer
     per block), and the generator holds one block of bytes (the pool), as one drawn block
-    would.
+    would; generators of one seed alive at once (a sender and the sink comparing with it)
+    share one pool.
 
     Why it is random enough: TCP never looks at the bytes, and what the SHA-256 of a transfer
     must catch is data at a wrong place: a segment delivered at a wrong offset (off by one
@@ -74,8 +101,15 @@ class PseudoRandomBytes:
     """
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"netsim-bulk:{seed}")
-        self._pool = self._rng.randbytes(BLOCK)
+        # Generators of one seed (a sender and the sink that checks it) share the pool
+        start = _STARTS.get(seed)
+        if start is None:
+            rng = random.Random(f"netsim-bulk:{seed}")
+            start = _STARTS[seed] = _Start(rng.randbytes(BLOCK), rng)
+        self._rng = random.Random()
+        self._rng.setstate(start.rng.getstate())  # as just after drawing the pool
+        self._shared = start  # (keeps it in _STARTS while this generator lives)
+        self._pool = start.pool
         self._start = 0  # where the current block starts in the pool
         self._table = _ADD  # and what it adds: pool byte x becomes table[x]
         self._used = BLOCK  # bytes of the current block already read: all, so draw a new one
@@ -106,8 +140,8 @@ class PseudoRandomBytes:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def expected_sha256(nbytes: int, seed: int) -> str:
-    """The SHA-256 (hex) of the first ``nbytes`` bytes a sender with ``seed`` sends."""
+def _hash_stream(nbytes: int, seed: int) -> hashlib._Hash:
+    """A SHA-256 fed the first ``nbytes`` bytes of ``seed``'s stream (more can be added)."""
     gen = PseudoRandomBytes(seed)
     digest = hashlib.sha256()
     left = nbytes
@@ -115,7 +149,65 @@ def expected_sha256(nbytes: int, seed: int) -> str:
         block = gen.read(min(BLOCK, left))
         digest.update(block)
         left -= len(block)
-    return digest.hexdigest()
+    return digest
+
+
+@functools.lru_cache(maxsize=16)  # a run's sender and sink ask for the same one: hashed once
+def expected_sha256(nbytes: int, seed: int) -> str:
+    """The SHA-256 (hex) of the first ``nbytes`` bytes a sender with ``seed`` sends."""
+    return _hash_stream(nbytes, seed).hexdigest()
+
+
+@dataclass(frozen=True)
+class ExpectedDigest:
+    """A digest not worked out yet: that of the first ``nbytes`` bytes of ``seed``'s stream.
+
+    A result holds one where it knows the bytes were exactly that stream; `Sha256Field` turns
+    it into the hex string (`expected_sha256`) when the field is first read."""
+
+    nbytes: int
+    seed: int
+
+    def hexdigest(self) -> str:
+        return expected_sha256(self.nbytes, self.seed)
+
+
+class Sha256Field:
+    """A dataclass field that reads as a SHA-256 (hex ``str``, ``default`` until set) and may be
+    set to an `ExpectedDigest`, which is worked out, and kept, on the first read.
+
+    Reading the field (``res.sha256``, ``repr``, ``==``, ``dataclasses.asdict``, ``replace``)
+    always gives the string; the value is held in the instance's ``__dict__`` under the field's
+    name with a leading underscore, so results pickle and copy as before (a pending digest
+    pickles as its two numbers)."""
+
+    def __init__(self, default: str = "") -> None:
+        self.default = default  # what dataclasses take as the field's default (class access)
+        self.name = "_sha256"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> str: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> str: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> str:
+        if obj is None:
+            return self.default
+        value = obj.__dict__[self.name]
+        if isinstance(value, ExpectedDigest):
+            value = obj.__dict__[self.name] = value.hexdigest()
+        assert isinstance(value, str)
+        return value
+
+    def __set__(self, obj: object, value: str | ExpectedDigest) -> None:
+        obj.__dict__[self.name] = value
+
+    def held(self, obj: object) -> str | ExpectedDigest:
+        """The value as held: a digest, or the `ExpectedDigest` that gives it when read."""
+        value: str | ExpectedDigest = obj.__dict__[self.name]
+        return value
 
 
 @dataclass
@@ -125,7 +217,9 @@ class BulkSendResult:
 
     seed: int = 1
     bytes_sent: int = 0  # handed to TCP so far
-    sha256: str = ""  # of all bytes sent, once the last one is queued
+    # of all bytes sent, once the last one is queued (they are the seed's stream: its digest
+    # is worked out when first read)
+    sha256: Sha256Field = Sha256Field()
     connect_started: float | None = None  # connect() called
     connected_at: float | None = None  # handshake done
     queued_at: float | None = None  # the last byte went into the send buffer
@@ -138,7 +232,9 @@ class SinkResult:
     """What the sink received; filled in as it goes (see `BulkSendResult`)."""
 
     bytes_received: int = 0
-    sha256: str = ""  # of all bytes received, once the end of the stream came
+    # of all bytes received, once the end of the stream came (with a seed and no difference,
+    # worked out when first read)
+    sha256: Sha256Field = Sha256Field()
     accepted_at: float | None = None
     first_byte_at: float | None = None
     last_byte_at: float | None = None
@@ -146,6 +242,16 @@ class SinkResult:
     closed_at: float | None = None  # our own close() done
     peer: tuple[IPv4Address | IPv6Address, int] | None = None
     stream: Stream | None = field(default=None, repr=False, compare=False)
+    # With a seed: the offset in the stream of the first byte that is not the sender's (a byte
+    # changed, lost or added there); None while every byte was
+    first_difference: int | None = None
+
+
+def held_sha256(res: BulkSendResult | SinkResult) -> str | ExpectedDigest:
+    """``res.sha256`` without working it out: the digest, or the `ExpectedDigest` that gives it
+    (to hand on to another result's `Sha256Field`)."""
+    field_: Sha256Field = vars(type(res))["sha256"]
+    return field_.held(res)
 
 
 def bulk_sender(node: Node, ip: str | IPv4Address | IPv6Address, port: int, nbytes: int, *,
@@ -168,13 +274,11 @@ def bulk_sender(node: Node, ip: str | IPv4Address | IPv6Address, port: int, nbyt
     res.stream = stream
     res.connected_at = float(env.now)
     data = PseudoRandomBytes(seed)
-    digest = hashlib.sha256()
     while res.bytes_sent < nbytes:
         block = data.read(min(chunk, nbytes - res.bytes_sent))
-        digest.update(block)
         yield stream.sendall(block)
         res.bytes_sent += len(block)
-    res.sha256 = digest.hexdigest()
+    res.sha256 = ExpectedDigest(res.bytes_sent, seed)  # what was sent is the seed's stream
     res.queued_at = float(env.now)
     yield stream.close()
     res.closed_at = float(env.now)
@@ -182,13 +286,18 @@ def bulk_sender(node: Node, ip: str | IPv4Address | IPv6Address, port: int, nbyt
 
 
 def bulk_sink(node: Node, port: int = 0, *, listener: Listener | None = None,
-              recv_size: int = 1 << 16, min_read: int = 1,
+              recv_size: int = 1 << 16, min_read: int = 1, seed: int | None = None,
               into: SinkResult | None = None) -> Generator[Event, Any, SinkResult]:
     """Accept one connection (on ``listener``, or on a new listener on ``port`` that is closed
     after the accept), read it to the end counting and hashing, then close.
 
     ``min_read`` is a low-water mark for each read (see `Stream.recv`): a simulation reads in
-    chunks to save wake-ups; a live sink, which may be stopped at any moment, reads at once."""
+    chunks to save wake-ups; a live sink, which may be stopped at any moment, reads at once.
+
+    ``seed``: the sender's (`bulk_sender`'s) seed. Each read is then compared with the next
+    bytes of that stream instead of hashed; at the first byte that differs, ``first_difference``
+    is set and the sink goes back to hashing (the bytes before it, equal to the stream's, and
+    everything from the read that differs on). ``sha256`` is the same either way."""
     env = node.env
     res = into if into is not None else SinkResult()
     own = listener is None
@@ -199,7 +308,8 @@ def bulk_sink(node: Node, port: int = 0, *, listener: Listener | None = None,
     res.stream = stream
     res.peer = (stream.conn.remote_ip, stream.conn.remote_port)
     res.accepted_at = float(env.now)
-    digest = hashlib.sha256()
+    expected = PseudoRandomBytes(seed) if seed is not None else None
+    digest = hashlib.sha256() if seed is None else None
     while True:
         data: bytes = yield stream.recv(recv_size, min_bytes=min_read)
         if not data:
@@ -208,10 +318,28 @@ def bulk_sink(node: Node, port: int = 0, *, listener: Listener | None = None,
         if res.first_byte_at is None:
             res.first_byte_at = now
         res.last_byte_at = now
+        if expected is not None:
+            want = expected.read(len(data))
+            if want != data:
+                assert seed is not None
+                res.first_difference = res.bytes_received + _first_difference(want, data)
+                # The bytes before this read were the stream's: hash those, then go on hashing
+                expected = None
+                digest = _hash_stream(res.bytes_received, seed)
+        if digest is not None:
+            digest.update(data)
         res.bytes_received += len(data)
-        digest.update(data)
-    res.sha256 = digest.hexdigest()
+    if digest is not None:
+        res.sha256 = digest.hexdigest()
+    else:
+        assert seed is not None
+        res.sha256 = ExpectedDigest(res.bytes_received, seed)  # every byte was the stream's
     res.eof_at = float(env.now)
     yield stream.close()
     res.closed_at = float(env.now)
     return res
+
+
+def _first_difference(a: bytes, b: bytes) -> int:
+    """Where ``a`` and ``b``, of one length and not equal, first differ."""
+    return next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)

@@ -26,7 +26,14 @@ from typing import Any
 
 from simpy.events import Event
 
-from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
+from netsim.apps.bulk import (
+    BulkSendResult,
+    Sha256Field,
+    SinkResult,
+    bulk_sender,
+    bulk_sink,
+    held_sha256,
+)
 from netsim.errors import UsageError
 from netsim.sim.flows import check_flow_delays, combine
 from netsim.sim.link import Link, LinkConfig
@@ -96,15 +103,17 @@ class BulkScenario:
     on_start: Callable[[Any, SinkResult, Event], None] | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)  # (so that the digests below can have a default among fields without)
 class BulkResult:
     """The outcome of `run_bulk`; `to_dict()` is what ``netsim sim --json`` prints."""
 
     bytes_requested: int
     bytes_sent: int
     bytes_delivered: int
-    sha256_sent: str
-    sha256_received: str
+    # SHA-256 (hex) of the bytes sent and received; while they are the seed's stream they are
+    # worked out when first read (netsim.apps.bulk.Sha256Field), not during the run
+    sha256_sent: Sha256Field = Sha256Field()
+    sha256_received: Sha256Field = Sha256Field()
     intact: bool
     completed: bool  # both sides closed normally
     error: str | None
@@ -265,8 +274,10 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     sinks = [SinkResult() for _ in range(flows)]
     procs = []
     for i, (sres, kres) in enumerate(zip(senders, sinks, strict=True)):
-        # Flow i: port SINK_PORT + i, its own data (seed + i)
-        procs.append(env.process(bulk_sink(h2, SINK_PORT + i, min_read=16384, into=kres)))
+        # Flow i: port SINK_PORT + i, its own data (seed + i), which the sink compares with
+        # that stream as it arrives
+        procs.append(env.process(bulk_sink(h2, SINK_PORT + i, min_read=16384,
+                                           seed=scenario.seed + i, into=kres)))
         procs.append(env.process(bulk_sender(sources[i], dst, SINK_PORT + i, nbytes,
                                              seed=scenario.seed + i, chunk=scenario.chunk,
                                              into=sres)))
@@ -346,8 +357,9 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
         close_at = now
     completed = error is None and sres.closed_at is not None and kres.closed_at is not None
     delivered = kres.bytes_received
+    # Every byte delivered, each the sender's (the sink compared them with the seed's stream)
     intact = (completed and delivered == sres.bytes_sent == scenario.bytes
-              and sres.sha256 == kres.sha256)
+              and kres.first_difference is None)
     drops: dict[str, int] = {}
     for endpoint in (link.a, link.b):
         for reason, n in endpoint.stats.dropped.items():
@@ -367,8 +379,8 @@ def _summarise(scenario: BulkScenario, cfg: TcpConfig, now: float, wall: float,
         bytes_requested=scenario.bytes,
         bytes_sent=sres.bytes_sent,
         bytes_delivered=delivered,
-        sha256_sent=sres.sha256,
-        sha256_received=kres.sha256,
+        sha256_sent=held_sha256(sres),  # (not worked out here: when read)
+        sha256_received=held_sha256(kres),
         intact=intact,
         completed=completed,
         error=error,

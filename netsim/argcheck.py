@@ -17,7 +17,7 @@ from typing import Any
 
 from netsim.errors import UsageError
 
-__all__ = ["whole", "port", "address", "payload", "instance"]
+__all__ = ["whole", "port", "address", "payload", "instance", "names"]
 
 
 def whole(name: str, value: object, least: int = 0, most: int | None = None,
@@ -61,8 +61,8 @@ def payload(name: str, data: object) -> bytes:
     if isinstance(data, bytes):
         return data
     if isinstance(data, str):
-        raise UsageError(f"{name}: {data!r:.40} is text, not bytes; encode it, e.g. "
-                         "'abc'.encode()")
+        raise UsageError(f"{name}: {data!r:.40} is text, not bytes; pass {name}.encode() "
+                         "or a b'...' literal")
     try:
         view = memoryview(data)  # type: ignore[arg-type]
     except TypeError:
@@ -76,3 +76,14 @@ def instance(name: str, value: object, cls: type[Any], what: str) -> Any:
     if value is not None and not isinstance(value, cls):
         raise UsageError(f"{name}: {value!r:.60} is not {what}")
     return value
+
+
+def names(name: str, value: object) -> list[str]:
+    """A list of names (one string is not a list: 'r1' would be the names 'r', '1')."""
+    if isinstance(value, str):
+        raise UsageError(f"{name}: {value!r:.60} is one string; give a list, e.g. [{value!r:.60}]")
+    try:
+        items = list(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise UsageError(f"{name}: {value!r:.60} is not a list of names") from None
+    return [str(x) for x in items]

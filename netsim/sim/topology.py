@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -251,6 +252,10 @@ def capture(endpoint: Endpoint, path: str | Path, nanosecond: bool = True) -> It
     """Write every frame sent or received at `endpoint` to a pcap, in simulated time."""
     from netsim.wire.pcap import PcapWriter
 
+    argcheck.instance("endpoint", endpoint, Endpoint, "a link's endpoint, e.g. net.links[0].a")
+    # (an int would be taken as a file descriptor)
+    if not isinstance(path, str | os.PathLike):
+        raise UsageError(f"path: {path!r:.60} is not a file path; use e.g. 'run.pcap'")
     writer = PcapWriter(path, nanosecond=nanosecond)
     active = [True]
 

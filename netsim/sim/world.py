@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import math
 from numbers import Integral, Real
+from typing import Any
 
 import simpy
 

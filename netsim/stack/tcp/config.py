@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from numbers import Real
 
 from netsim.errors import UsageError
 from netsim.stack.tcp.congestion import CC_FACTORIES, CongestionControl, make_cc
@@ -152,7 +151,7 @@ class TcpConfig:
                              "64..65495 (or None: the interface's MTU - 40)")
         for name in _SECONDS:
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise UsageError(f"{name}: {value!r:.60} is not a time in seconds; use a "
                                  "number >= 0")
         for name in _FLAGS:

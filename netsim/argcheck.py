@@ -11,13 +11,15 @@ mypyc's generic TypeError.
 
 from __future__ import annotations
 
+import math
+import os
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from operator import index
 from typing import Any
 
 from netsim.errors import UsageError
 
-__all__ = ["whole", "port", "address", "payload", "instance", "names"]
+__all__ = ["whole", "seconds", "port", "address", "payload", "instance", "names", "path"]
 
 
 def whole(name: str, value: object, least: int = 0, most: int | None = None,
@@ -35,6 +37,15 @@ def whole(name: str, value: object, least: int = 0, most: int | None = None,
             raise UsageError(f"{name}: {n} is less than {least}; use {what} >= {least}")
         raise UsageError(f"{name}: {n} is not in {least}..{most}")
     return n
+
+
+def seconds(name: str, value: object, positive: bool = False) -> float:
+    """A time in seconds: a finite number >= 0 (> 0 with `positive`), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            0 < value < math.inf if positive else 0 <= value < math.inf):
+        raise UsageError(f"{name}: {value!r:.60} is not a time in seconds; use a number "
+                         + ("> 0" if positive else ">= 0"))
+    return float(value)
 
 
 def port(name: str, value: object, least: int = 1) -> int:
@@ -87,3 +98,10 @@ def names(name: str, value: object) -> list[str]:
     except TypeError:
         raise UsageError(f"{name}: {value!r:.60} is not a list of names") from None
     return [str(x) for x in items]
+
+
+def path(name: str, value: object) -> str | os.PathLike[str]:
+    """A file path (an int would be taken as a file descriptor)."""
+    if not isinstance(value, str | os.PathLike):
+        raise UsageError(f"{name}: {value!r:.60} is not a file path; use e.g. 'run.pcap'")
+    return value

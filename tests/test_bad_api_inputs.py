@@ -22,14 +22,18 @@ from netsim.apps.ping6 import ping6
 from netsim.apps.traceroute import traceroute
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
+from netsim.sim.loaded_ping import ping_under_load
 from netsim.sim.ospf import enable_ospf
 from netsim.sim.rip import add_host, enable_rip, routers_from_edges
+from netsim.sim.scenario import BulkScenario, run_bulk
+from netsim.sim.synflood import syn_flood
 from netsim.sim.topology import capture, chain, dumbbell, fan_in, two_hosts
 from netsim.sim.world import World
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.congestion import NewReno
 
 IP = "10.0.0.2"
+RATED = LinkConfig(delay=0.001, rate_bps=1e6)
 
 
 def connected() -> SimpleNamespace:
@@ -161,6 +165,23 @@ ROWS: list[tuple[str, Call, str]] = [
     ("echo_client str", lambda t: echo_client(t.h1, IP, 7, "hello"),
      "message: 'hello' is text, not bytes"),
     ("echo_client ip", lambda t: echo_client(t.h1, "nonsense", 7), "ip: 'nonsense' is not an IPv4"),
+    # scenarios the lessons run
+    ("run_bulk link", lambda t: run_bulk(BulkScenario(bytes=1000, link=5)),
+     "link: 5 is not a LinkConfig"),
+    ("run_bulk reverse", lambda t: run_bulk(BulkScenario(bytes=1000, reverse=5)),
+     "reverse: 5 is not a LinkConfig"),
+    ("run_bulk tcp", lambda t: run_bulk(BulkScenario(bytes=1000, tcp=5)),
+     "tcp: 5 is not a TcpConfig"),
+    ("run_bulk cc", lambda t: run_bulk(BulkScenario(bytes=1000, cc=5)),
+     "cc: 5 is not a congestion control's name"),
+    ("run_bulk pcap", lambda t: run_bulk(BulkScenario(bytes=1000, pcap=5)),
+     "pcap: 5 is not a file path"),
+    ("ping_under_load link", lambda t: ping_under_load(5), "link: 5 is not a LinkConfig"),
+    ("ping_under_load duration", lambda t: ping_under_load(RATED, duration="5"),
+     "duration: '5' is not a time in seconds"),
+    ("ping_under_load warmup", lambda t: ping_under_load(RATED, duration=1.0, warmup=2.0),
+     "warmup: 2.0 s is not less than duration"),
+    ("syn_flood syns", lambda t: syn_flood(1, syns=-1), "syns: -1 is less than 0"),
     # routing, RIP/OSPF networks, capture
     ("set_default_route str", lambda t: t.h1.stack.set_default_route("x"),
      "via: 'x' is not an IPv4 address"),

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -253,9 +252,7 @@ def capture(endpoint: Endpoint, path: str | Path, nanosecond: bool = True) -> It
     from netsim.wire.pcap import PcapWriter
 
     argcheck.instance("endpoint", endpoint, Endpoint, "a link's endpoint, e.g. net.links[0].a")
-    # (an int would be taken as a file descriptor)
-    if not isinstance(path, str | os.PathLike):
-        raise UsageError(f"path: {path!r:.60} is not a file path; use e.g. 'run.pcap'")
+    argcheck.path("path", path)
     writer = PcapWriter(path, nanosecond=nanosecond)
     active = [True]
 

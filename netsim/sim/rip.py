@@ -24,7 +24,7 @@ from netsim.errors import UsageError
 from netsim.node import Node
 from netsim.sim.domain import RoutingDomain, convergence_times
 from netsim.sim.link import Link, LinkConfig
-from netsim.sim.topology import Network, add_port, make_node
+from netsim.sim.topology import Network, add_port, check_links, make_node
 from netsim.sim.world import World
 from netsim.stack.dv import DistanceVector
 from netsim.stack.events import Tracer
@@ -59,6 +59,7 @@ def routers_from_edges(world: World, edges: Iterable[tuple[str, str]],
                        trace: Tracer | None = None) -> Network:
     """One router per name, one link per edge (a networkx graph's ``graph.edges()`` will
     do); no routes but the connected ones."""
+    check_links(config=config)
     cfg = config or LinkConfig(delay=0.001, rate_bps=100e6)
     if isinstance(edges, str | bytes) or not hasattr(edges, "__iter__"):
         raise UsageError(f"edges: {edges!r:.60} is not a list of (router, router) pairs; use "
@@ -91,6 +92,7 @@ def routers_from_edges(world: World, edges: Iterable[tuple[str, str]],
 def add_host(net: Network, router: str, name: str, config: LinkConfig | None = None) -> Node:
     """A host on a LAN of its own behind `router` (call before `enable_rip`, so that RIP
     announces the LAN): 192.168.i.0/24, the router .254, the host .1."""
+    check_links(config=config)
     cfg = config or LinkConfig(delay=0.001, rate_bps=100e6)
     i = len(net.hosts) + 1
     if i > 255:

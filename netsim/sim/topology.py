@@ -72,6 +72,12 @@ def add_port(world: World, node: Node, ifname: str, address: str, endpoint: Endp
     node.attach(ifname, endpoint, announce=announce)
 
 
+def check_links(**configs: object) -> None:
+    """Each named link argument is a LinkConfig or None (0 or '' would pass for None)."""
+    for name, value in configs.items():
+        argcheck.instance(name, value, LinkConfig, "a LinkConfig")
+
+
 def _trace_link_drops(link: Link, trace: Tracer | None) -> None:
     if trace is None:
         return
@@ -114,6 +120,7 @@ def two_hosts(world: World, config: LinkConfig | None = None,
     if len(octets) != 3 or not all(o.isdigit() and int(o) < 256 for o in octets):
         raise UsageError(f"prefix: {prefix!r:.60} is not the first three octets of an IPv4 "
                          "address; use e.g. '10.0.0'")
+    check_links(config=config, reverse=reverse)
     cfg = config or LinkConfig()
     link = Link(world, cfg, reverse, name="link")
     _trace_link_drops(link, trace)
@@ -131,6 +138,7 @@ def chain(world: World, routers: int = 1, config: LinkConfig | None = None, *,
     (right) on it, so h1 is 10.0.0.1, router k has 10.0.(k-1).2 and 10.0.k.1, h2 is
     10.0.N.2. Every link uses `config`; the middle one uses `bottleneck` if given."""
     routers = argcheck.whole("routers", routers, 0, 255, "a number of routers")
+    check_links(config=config, bottleneck=bottleneck)
     cfg = config or LinkConfig()
     net = Network(world)
     h1 = make_node(world, "h1", trace=trace, tcp=tcp)
@@ -164,6 +172,7 @@ def dumbbell(world: World, pairs: int = 2, access: LinkConfig | None = None,
     """`pairs` senders s1..sN on the left, receivers d1..dN on the right, two routers
     joined by a shared bottleneck. Senders are 10.1.i.1, receivers 10.2.i.1."""
     pairs = argcheck.whole("pairs", pairs, 1, 255, "a number of pairs")
+    check_links(access=access, bottleneck=bottleneck)
     acc = access or LinkConfig()
     bn = bottleneck or LinkConfig(rate_bps=10e6, delay=0.01)
     net = Network(world)
@@ -221,6 +230,7 @@ def fan_in(world: World, access_delays: list[float], bottleneck: LinkConfig | No
     if not 1 <= len(access_delays) <= FAN_IN_MAX:
         raise UsageError(f"access_delays: {len(access_delays)} senders is not in "
                          f"1..{FAN_IN_MAX}")
+    check_links(bottleneck=bottleneck, reverse=reverse)
     bn = bottleneck or LinkConfig(rate_bps=10e6, delay=0.01)
     net = Network(world)
     router = make_node(world, "r1", forwarding=True, trace=trace)

@@ -31,6 +31,9 @@ from netsim.sim.topology import capture, chain, dumbbell, fan_in, two_hosts
 from netsim.sim.world import World
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.congestion import NewReno
+from netsim.trace.export import read_jsonl
+from netsim.trace.pcap import records_from_pcap
+from netsim.trace.recorder import Recorder
 
 IP = "10.0.0.2"
 RATED = LinkConfig(delay=0.001, rate_bps=1e6)
@@ -191,6 +194,11 @@ ROWS: list[tuple[str, Call, str]] = [
     ("ping_under_load warmup", lambda t: ping_under_load(RATED, duration=1.0, warmup=2.0),
      "warmup: 2.0 s is not less than duration"),
     ("syn_flood syns", lambda t: syn_flood(1, syns=-1), "syns: -1 is less than 0"),
+    # traces
+    ("Recorder.to_jsonl path", lambda t: Recorder().to_jsonl(5), "path: 5 is not a file path"),
+    ("Recorder.to_csv path", lambda t: Recorder().to_csv(5), "path: 5 is not a file path"),
+    ("read_jsonl path", lambda t: read_jsonl(5), "path: 5 is not a file path"),
+    ("records_from_pcap path", lambda t: records_from_pcap(5), "path: 5 is not a file path"),
     # routing, RIP/OSPF networks, capture
     ("set_default_route str", lambda t: t.h1.stack.set_default_route("x"),
      "via: 'x' is not an IPv4 address"),

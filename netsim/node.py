@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Protocol, final
+from typing import Any, Protocol, SupportsIndex, final
 
 import simpy
 
+from netsim import argcheck
 from netsim.link.model import Endpoint
 from netsim.simpy_fast import Call, Sink, call_at, now_of
 from netsim.stack.host import Stack
@@ -132,23 +133,36 @@ class Node(FrameDriver):
             self._wake_at(nxt)
 
     # ------------------------------------------------------------------ applications
-    def listen(self, port: int, backlog: int | None = None, cfg: TcpConfig | None = None,
+    # (the arguments users pass are declared as protocols, which the compiled build does not
+    # check: a wrong type reaches netsim.argcheck, whose UsageError names the argument)
+    def listen(self, port: SupportsIndex, backlog: SupportsIndex | None = None,
+               cfg: TcpConfig | None = None,
                address: str | IPv4Address | IPv6Address | None = None) -> Any:
         """A `Listener` on `port` of `address`: every address of both families by default
         (as "::"), "0.0.0.0" every IPv4 one, or one of this node's addresses."""
         from netsim.sockets import Listener
-        return Listener(self, self.stack.tcp.listen(port, backlog, cfg, address))
+        number = argcheck.port("port", port)
+        queue = argcheck.whole("backlog", backlog, 1, None, "a backlog") \
+            if backlog is not None else None
+        argcheck.instance("cfg", cfg, TcpConfig, "a TcpConfig")
+        addr = argcheck.address("address", address) if address is not None else None
+        return Listener(self, self.stack.tcp.listen(number, queue, cfg, addr))
 
-    def connect(self, ip: str | IPv4Address | IPv6Address, port: int,
-                cfg: TcpConfig | None = None, local_port: int = 0) -> Any:
+    def connect(self, ip: str | IPv4Address | IPv6Address, port: SupportsIndex,
+                cfg: TcpConfig | None = None, local_port: SupportsIndex = 0) -> Any:
         """An event that succeeds with a connected `Stream` (or fails: refused, timed out);
         `ip` may be an IPv6 address ("2001:db8::2"): the connection is then over IPv6."""
         from netsim.sockets import open_connection
-        return open_connection(self, ip, port, cfg, local_port)
+        remote = argcheck.address("ip", ip)
+        number = argcheck.port("port", port)
+        argcheck.instance("cfg", cfg, TcpConfig, "a TcpConfig")
+        local = argcheck.port("local_port", local_port, 0)
+        return open_connection(self, remote, number, cfg, local)
 
-    def udp(self, port: int = 0) -> Any:
+    def udp(self, port: SupportsIndex = 0) -> Any:
+        """A `DatagramSocket` bound to `port` (0: a free ephemeral port)."""
         from netsim.sockets import DatagramSocket
-        return DatagramSocket(self, port)
+        return DatagramSocket(self, argcheck.port("port", port, 0))
 
     def __repr__(self) -> str:
         return f"<Node {self.name}>"

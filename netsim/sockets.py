@@ -18,12 +18,13 @@ Over IPv6 the same calls take IPv6 addresses, as an AF_INET6 socket would:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from ipaddress import IPv4Address, IPv6Address
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, SupportsIndex
 
 from simpy.events import Event, Process
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.connection import TcpConnection
@@ -32,7 +33,14 @@ from netsim.stack.tcp.layer import TcpListener
 from netsim.stack.tcp.states import State
 
 if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
     from netsim.node import Node
+
+# Arguments users pass are declared with protocols and ABCs (`Buffer`: any bytes-like
+# object; `SupportsIndex`: an int; `Sequence`: sendto's (address, port) tuple), which the
+# compiled build does not check: a wrong type then reaches netsim.argcheck, whose
+# UsageError names the argument, rather than mypyc's generic TypeError.
 
 # Final constants: read directly by the compiled build (see netsim.stack.tcp.states)
 CLOSED: Final = State.CLOSED
@@ -133,33 +141,41 @@ class Stream:
         return (conn.readable >= lowat or conn.fin_received or conn.error is not None
                 or conn.state is CLOSED)
 
-    def recv(self, max_bytes: int = 65536, min_bytes: int = 1) -> Event:
+    def recv(self, max_bytes: SupportsIndex = 65536, min_bytes: SupportsIndex = 1) -> Event:
         """An event with up to `max_bytes` bytes; b"" at the end of the stream.
 
         `min_bytes` is a low-water mark like SO_RCVLOWAT: the event waits until that many
         bytes are ready (or the stream ends), so a bulk reader wakes once per chunk rather
         than once per segment. It is capped at 1/64 of the receive buffer, so waiting for it
         never closes a noticeable part of the window (with a small buffer it does nothing)."""
-        if max_bytes < 0:  # (here: a read left waiting would raise it inside the stack)
-            raise UsageError(f"recv: max_bytes {max_bytes!r} is negative; use a size >= 0")
+        # (checked here: a read left waiting would raise it inside the stack)
+        n = max_bytes if type(max_bytes) is int else argcheck.whole("max_bytes", max_bytes)
+        if n < 0:
+            raise UsageError(f"recv: max_bytes {n!r} is negative; use a size >= 0")
+        low = min_bytes if type(min_bytes) is int else argcheck.whole("min_bytes", min_bytes)
+        if low < 0:
+            raise UsageError(f"recv: min_bytes {low!r} is negative; use a size >= 0")
         ev = self.env.event()
-        lowat = max(1, min(min_bytes, max_bytes, self.conn.cfg.rcvbuf // 64))
+        lowat = max(1, min(low, n, self.conn.cfg.rcvbuf // 64))
         readers = self._readers
         if not readers and self._can_read(lowat):
-            self._finish_read(ev, max_bytes)
+            self._finish_read(ev, n)
         else:
             if readers is None:
                 readers = self._readers = []
             if not readers:
                 self.conn.rcv_lowat = lowat
-            readers.append((ev, max_bytes, lowat))
+            readers.append((ev, n, lowat))
         return ev
 
-    def recv_exactly(self, n: int) -> Process:
+    def recv_exactly(self, n: SupportsIndex) -> Process:
+        """A process that returns the next `n` bytes (fewer only at the end of the stream)."""
+        want = argcheck.whole("n", n)
+
         def run() -> Generator[Event, Any, bytes]:
             buf = bytearray()
-            while len(buf) < n:
-                chunk = yield self.recv(n - len(buf))
+            while len(buf) < want:
+                chunk = yield self.recv(want - len(buf))
                 if not chunk:
                     break
                 buf += chunk
@@ -167,22 +183,27 @@ class Stream:
         return self.env.process(run())
 
     # ------------------------------------------------------------------ writing
-    def sendall(self, data: bytes) -> Process:
-        """A process that finishes once all of `data` is in the send buffer."""
+    def sendall(self, data: Buffer) -> Process:
+        """A process that finishes once all of `data` is in the send buffer (any bytes-like
+        object, as a socket's sendall: bytes, bytearray, memoryview, array, ...)."""
+        # bytes as they are (bulk senders call this per 64 kB); anything else is copied once
+        # to bytes here, so that a bad argument raises now rather than inside the process
+        raw = data if type(data) is bytes else argcheck.payload("data", data)
+
         def run() -> Generator[Event, Any, int]:
-            view = memoryview(data)
+            view = memoryview(raw)
             off = 0
-            while off < len(data):
+            while off < len(raw):
                 space = self.conn.send_space
                 n = 0
                 if space:
-                    # all of a bytes object in one go: hand it over as it is (immutable),
-                    # else a copy of the part that fits
-                    whole = off == 0 and space >= len(data) and type(data) is bytes
-                    n = self.conn.send(data if whole else bytes(view[off:off + space]),
+                    # all of it in one go: hand it over as it is (bytes: immutable), else
+                    # a copy of the part that fits
+                    whole = off == 0 and space >= len(raw)
+                    n = self.conn.send(raw if whole else bytes(view[off:off + space]),
                                        self.env.now)
                 off += n
-                if off < len(data):
+                if off < len(raw):
                     ev = self.env.event()
                     if self._writers is None:
                         self._writers = []
@@ -193,9 +214,11 @@ class Stream:
             return off
         return self.env.process(run())
 
-    def send(self, data: bytes) -> int:
-        """Queue as much of `data` as fits now; returns the number of bytes taken."""
-        return self.conn.send(data, self.env.now)
+    def send(self, data: Buffer) -> int:
+        """Queue as much of `data` (any bytes-like object) as fits now; returns the number
+        of bytes taken."""
+        raw = data if type(data) is bytes else argcheck.payload("data", data)
+        return self.conn.send(raw, self.env.now)
 
     # ------------------------------------------------------------------ closing
     def shutdown(self) -> None:
@@ -320,9 +343,25 @@ class DatagramSocket:
                   now: float) -> None:
         self.errors.append((type_, code, sender, now))
 
-    def sendto(self, payload: bytes, addr: tuple[str | IPv4Address | IPv6Address, int],
-               ttl: int = 64) -> bool:
-        return self.endpoint.sendto(payload, addr, self.node.env.now, ttl=ttl)
+    def sendto(self, payload: Buffer,
+               addr: Sequence[str | IPv4Address | IPv6Address | SupportsIndex],
+               ttl: SupportsIndex = 64) -> bool:
+        """Send one datagram of `payload` (any bytes-like object) to `addr`, an (address,
+        port) pair; False when it could not be routed."""
+        raw = payload if type(payload) is bytes else argcheck.payload("payload", payload)
+        if not isinstance(addr, tuple) or len(addr) != 2:
+            raise UsageError(f"addr: {addr!r:.60} is not an (address, port) pair; use e.g. "
+                             "('10.0.0.2', 7)")
+        ip = argcheck.address("addr", addr[0])
+        port = argcheck.port("port", addr[1])
+        hops = argcheck.whole("ttl", ttl, 1, 255, "a TTL")
+        # 16-bit length fields: UDP's (RFC 768: 8 bytes of header) and, over IPv4, the IP
+        # packet's total length (20 bytes of header); Linux refuses more with EMSGSIZE
+        most = 0xFFFF - 8 - (20 if isinstance(ip, IPv4Address) else 0)
+        if len(raw) > most:
+            raise UsageError(f"payload: {len(raw)} bytes is more than a UDP datagram holds; "
+                             f"send at most {most} to {ip}")
+        return self.endpoint.sendto(raw, (ip, port), self.node.env.now, ttl=hops)
 
     def recvfrom(self) -> Event:
         ev = self.node.env.event()

@@ -190,7 +190,7 @@ def test_listeners_take_their_family_and_address() -> None:
     assert len(one.listener.accept_queue) == 1 and len(both.listener.accept_queue) == 2
     with pytest.raises(UsageError, match="listen: 2001:db8::99 is not an address of h2"):
         h2.listen(10, address="2001:db8::99")
-    with pytest.raises(UsageError, match="listen: 'nope' is not an IPv4 or IPv6 address"):
+    with pytest.raises(UsageError, match="address: 'nope' is not an IPv4 or IPv6 address"):
         h2.listen(10, address="nope")
     with pytest.raises(UsageError, match="connect: 'fe80::zz' is not an IPv6 address"):
         h1.stack.tcp.connect("fe80::zz", 80, 0.0)

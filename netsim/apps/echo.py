@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import Event, Process
 
+from netsim import argcheck
 from netsim.stack.tcp.config import TcpConfig
 from netsim.stack.tcp.errors import TcpError
 
@@ -100,10 +101,25 @@ def echo_server(node: Node, port: int = ECHO_PORT, *, max_connections: int | Non
 
     With ``max_connections`` the server stops accepting after that many, closes its listener,
     waits for the last connection to finish and returns its `EchoServerStats`; without it, it
-    serves until the world stops (pass ``stats`` to watch it).
+    serves until the world stops (pass ``stats`` to watch it). Bad arguments raise
+    `UsageError` here, before the process starts.
     """
+    if max_connections is not None:
+        max_connections = argcheck.whole("max_connections", max_connections, 1, None,
+                                         "a number of connections")
+    if listener is None:  # (node.listen checks these again, when the process starts)
+        argcheck.port("port", port)
+        if backlog is not None:
+            argcheck.whole("backlog", backlog, 1, None, "a backlog")
+        argcheck.instance("cfg", cfg, TcpConfig, "a TcpConfig")
+    return _serve(node, port, max_connections, backlog, cfg, listener,
+                  stats if stats is not None else EchoServerStats())
+
+
+def _serve(node: Node, port: int, max_connections: int | None, backlog: int | None,
+           cfg: TcpConfig | None, listener: Listener | None,
+           stats: EchoServerStats) -> Generator[Event, Any, EchoServerStats]:
     env = node.env
-    stats = stats if stats is not None else EchoServerStats()
     lst: Listener = listener if listener is not None else node.listen(port, backlog, cfg)
     handlers: list[Process] = []
     while max_connections is None or stats.connections < max_connections:
@@ -122,7 +138,18 @@ def echo_client(node: Node, ip: str | IPv4Address | IPv6Address, port: int = ECH
                 message: bytes = b"hello", *,
                 cfg: TcpConfig | None = None) -> Generator[Event, Any, EchoResult]:
     """Connect, send ``message``, read until as many bytes came back (or the stream ended),
-    close. A TCP error (refused, reset, timed out) is raised from the process."""
+    close. A TCP error (refused, reset, timed out) is raised from the process; a bad
+    argument raises `UsageError` here, before the process starts."""
+    data = argcheck.payload("message", message)
+    # (node.connect checks these again, when the process starts)
+    argcheck.address("ip", ip)
+    argcheck.port("port", port)
+    argcheck.instance("cfg", cfg, TcpConfig, "a TcpConfig")
+    return _exchange(node, ip, port, data, cfg)
+
+
+def _exchange(node: Node, ip: str | IPv4Address | IPv6Address, port: int, message: bytes,
+              cfg: TcpConfig | None) -> Generator[Event, Any, EchoResult]:
     env = node.env
     started = float(env.now)
     stream: Stream = yield node.connect(ip, port, cfg)

@@ -190,6 +190,8 @@ def ping(node: Node, destination: str | IPv4Address, *, count: int = 4, interval
     raise `UsageError` here, before the process starts.
     """
     try:
+        if not isinstance(destination, str | IPv4Address):
+            raise ValueError  # (IPv4Address(5) would be an address)
         dst = IPv4Address(destination)
     except ValueError:
         raise UsageError(f"destination: {destination!r} is not an IPv4 address") from None

@@ -58,6 +58,8 @@ def ping6(node: Node, destination: str | IPv6Address, *, count: int = 4,
     """`count` echo requests `interval` seconds apart; the process's value is `PingStats`.
     Bad arguments raise `UsageError` here, before the process starts."""
     try:
+        if not isinstance(destination, str | IPv6Address):
+            raise ValueError  # (IPv6Address(5) would be an address)
         dst = IPv6Address(destination)
     except ValueError:
         raise UsageError(f"destination: {destination!r} is not an IPv6 address") from None

@@ -123,6 +123,8 @@ def traceroute(node: Node, destination: str | IPv4Address, *, max_hops: int = 30
     counts it). Returns the generator of a SimPy process whose value is the
     `TracerouteResult`; bad arguments raise `UsageError` here, before the process starts."""
     try:
+        if not isinstance(destination, str | IPv4Address):
+            raise ValueError  # (IPv4Address(5) would be an address)
         dst = IPv4Address(destination)
     except ValueError:
         raise UsageError(f"destination: {destination!r} is not an IPv4 address") from None

@@ -50,6 +50,8 @@ def traceroute6(node: Node, destination: str | IPv6Address, *, max_hops: int = 3
     `packet_size` counts the 40-byte IPv6 header, as Linux does). Bad arguments raise
     `UsageError` here, before the process starts."""
     try:
+        if not isinstance(destination, str | IPv6Address):
+            raise ValueError  # (IPv6Address(5) would be an address)
         dst = IPv6Address(destination)
     except ValueError:
         raise UsageError(f"destination: {destination!r} is not an IPv6 address") from None

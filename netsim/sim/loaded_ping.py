@@ -22,6 +22,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
+from netsim import argcheck
 from netsim.apps.bulk import BulkSendResult, SinkResult, bulk_sender, bulk_sink
 from netsim.apps.ping import PingStats, ping
 from netsim.errors import UsageError
@@ -78,6 +79,13 @@ def ping_under_load(link: LinkConfig, *, duration: float = 20.0, warmup: float =
                     tcp: TcpConfig | None = None, record_queue: bool = False,
                     ecn: bool = False) -> LoadedPing:
     """Run the experiment of the module doc; ``link`` is both directions' config."""
+    argcheck.instance("link", link, LinkConfig, "a LinkConfig")
+    argcheck.instance("tcp", tcp, TcpConfig, "a TcpConfig")
+    argcheck.seconds("duration", duration, positive=True)
+    argcheck.seconds("warmup", warmup)
+    argcheck.seconds("interval", interval, positive=True)
+    if not warmup < duration:
+        raise UsageError(f"warmup: {warmup!r} s is not less than duration, {duration!r} s")
     if link.rate_bps is None:
         raise UsageError("link: ping_under_load needs a link with a rate (rate_bps)")
     if not isinstance(ecn, bool):

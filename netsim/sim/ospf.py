@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.node import call_at
 from netsim.sim.domain import RoutingDomain
@@ -93,7 +94,9 @@ def enable_ospf(net: Network, config: OspfConfig | None = None,
     """Start an OSPF process on every router of `net` (or those named), now. `costs`: the
     cost of a link both ways, by its two routers (`read_topology` gives them); others cost
     ``config.cost``."""
-    names = [r.name for r in net.routers] if routers is None else list(routers)
+    argcheck.instance("config", config, OspfConfig, "an OspfConfig")
+    names = [r.name for r in net.routers] if routers is None else argcheck.names("routers",
+                                                                                  routers)
     per_router = _link_costs(net, costs or {})
     nodes = []
     for name in names:

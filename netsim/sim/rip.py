@@ -19,11 +19,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.node import Node
 from netsim.sim.domain import RoutingDomain, convergence_times
 from netsim.sim.link import Link, LinkConfig
-from netsim.sim.topology import Network, add_port, make_node
+from netsim.sim.topology import Network, add_port, check_links, make_node
 from netsim.sim.world import World
 from netsim.stack.dv import DistanceVector
 from netsim.stack.events import Tracer
@@ -58,11 +59,17 @@ def routers_from_edges(world: World, edges: Iterable[tuple[str, str]],
                        trace: Tracer | None = None) -> Network:
     """One router per name, one link per edge (a networkx graph's ``graph.edges()`` will
     do); no routes but the connected ones."""
+    check_links(config=config)
     cfg = config or LinkConfig(delay=0.001, rate_bps=100e6)
+    if isinstance(edges, str | bytes) or not hasattr(edges, "__iter__"):
+        raise UsageError(f"edges: {edges!r:.60} is not a list of (router, router) pairs; use "
+                         "e.g. [('r1', 'r2'), ('r2', 'r3')]")
     net = Network(world)
     nodes: dict[str, Node] = {}
     for k, edge in enumerate(edges):
-        if len(edge) != 2 or edge[0] == edge[1]:
+        # (a string of two letters is no pair: 'ab' would join routers a and b)
+        if isinstance(edge, str | bytes) or not hasattr(edge, "__len__") or len(edge) != 2 \
+                or edge[0] == edge[1]:
             raise UsageError(f"edges: {edge!r} is not a pair of two router names")
         a, b = (str(x) for x in edge)
         for name in (a, b):
@@ -85,11 +92,15 @@ def routers_from_edges(world: World, edges: Iterable[tuple[str, str]],
 def add_host(net: Network, router: str, name: str, config: LinkConfig | None = None) -> Node:
     """A host on a LAN of its own behind `router` (call before `enable_rip`, so that RIP
     announces the LAN): 192.168.i.0/24, the router .254, the host .1."""
+    check_links(config=config)
     cfg = config or LinkConfig(delay=0.001, rate_bps=100e6)
     i = len(net.hosts) + 1
     if i > 255:
         raise UsageError("add_host: at most 255 hosts")
-    r = net.node(router)
+    try:
+        r = net.node(router)
+    except KeyError:
+        raise UsageError(f"router: no {router!r} in this network") from None
     host = make_node(net.world, name)
     link = Link(net.world, cfg, name=f"{name}-{router}")
     net.links.append(link)
@@ -116,7 +127,9 @@ def enable_rip(net: Network, config: RipConfig | None = None,
     ``lambda c: DvRouter(c.split_horizon, c.timeout, c.garbage_collection)``) in place of
     netsim's."""
     world = net.world
-    names = [r.name for r in net.routers] if routers is None else list(routers)
+    argcheck.instance("config", config, RipConfig, "a RipConfig")
+    names = [r.name for r in net.routers] if routers is None else argcheck.names("routers",
+                                                                                  routers)
     nodes = []
     for name in names:
         try:

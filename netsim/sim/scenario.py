@@ -26,6 +26,7 @@ from typing import Any
 
 from simpy.events import Event
 
+from netsim import argcheck
 from netsim.apps.bulk import (
     BulkSendResult,
     Sha256Field,
@@ -254,6 +255,12 @@ def run_bulk(scenario: BulkScenario) -> BulkResult:
     if isinstance(flows, bool) or not isinstance(flows, int) or not 1 <= flows <= 1000:
         raise UsageError(f"--flows: {flows!r} is not a number of connections from 1 to 1000")
     delays = check_flow_delays(scenario.flow_delays, flows, scenario.ipv6)
+    argcheck.instance("link", scenario.link, LinkConfig, "a LinkConfig")
+    argcheck.instance("reverse", scenario.reverse, LinkConfig, "a LinkConfig (or None)")
+    argcheck.instance("tcp", scenario.tcp, TcpConfig, "a TcpConfig (or None)")
+    argcheck.instance("cc", scenario.cc, str, "a congestion control's name or file.py:Class")
+    if scenario.pcap is not None:
+        argcheck.path("pcap", scenario.pcap)
     wall_start = time.perf_counter()
     cfg = tcp_config_for(scenario)
     world = World(scenario.seed)

@@ -23,6 +23,7 @@ from typing import Any
 
 from simpy.events import Event
 
+from netsim import argcheck
 from netsim.sim.link import LinkConfig
 from netsim.sim.topology import two_hosts
 from netsim.sim.world import World
@@ -80,6 +81,7 @@ def syn_flood(cookies: int = 1, *, syns: int = 30000, flood_at: float = 0.9,
               give_up: float = 10.0, sample: float = 0.01, seed: int = 1,
               max_half_open: int = 256) -> FloodRun:
     """Run the scenario of the module docstring once; see `FloodRun`."""
+    syns = argcheck.whole("syns", syns, 0, None, "a number of SYNs")
     world = World(seed)
     server_cfg = TcpConfig(syncookies=cookies, max_half_open=max_half_open)
     net = two_hosts(world, LinkConfig(delay=0.005, rate_bps=1e9, queue_packets=1000))

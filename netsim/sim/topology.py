@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netsim import argcheck
+from netsim.errors import UsageError
 from netsim.node import Node
 from netsim.sim.link import Endpoint, Link, LinkConfig
 from netsim.sim.world import World
@@ -54,6 +56,13 @@ def _mac(world: World) -> MacAddress:
 
 def make_node(world: World, name: str, *, forwarding: bool = False, trace: Tracer | None = None,
               tcp: TcpConfig | None = None) -> Node:
+    """A node named `name` in `world` (the arguments every topology builder takes are
+    checked here: a wrong one is a `UsageError` naming it)."""
+    argcheck.instance("world", world, World, "a World; use World(seed)")
+    argcheck.instance("tcp", tcp, TcpConfig, "a TcpConfig")
+    if trace is not None and not callable(getattr(trace, "record", None)):
+        raise UsageError(f"trace: {trace!r:.60} is not a tracer (an object with "
+                         "record(rec), such as a Recorder)")
     return Node(world.env, Stack(name, forwarding=forwarding, trace=trace, tcp=tcp))
 
 
@@ -61,6 +70,12 @@ def add_port(world: World, node: Node, ifname: str, address: str, endpoint: Endp
              mtu: int = 1500, announce: bool = True) -> None:
     node.stack.add_interface(ifname, _mac(world), address, mtu=mtu)
     node.attach(ifname, endpoint, announce=announce)
+
+
+def check_links(**configs: object) -> None:
+    """Each named link argument is a LinkConfig or None (0 or '' would pass for None)."""
+    for name, value in configs.items():
+        argcheck.instance(name, value, LinkConfig, "a LinkConfig")
 
 
 def _trace_link_drops(link: Link, trace: Tracer | None) -> None:
@@ -100,6 +115,12 @@ def two_hosts(world: World, config: LinkConfig | None = None,
               reverse: LinkConfig | None = None, *, trace: Tracer | None = None,
               tcp: TcpConfig | None = None, prefix: str = "10.0.0") -> Network:
     """h1 (PREFIX.1) and h2 (PREFIX.2) on one link."""
+    argcheck.instance("world", world, World, "a World; use World(seed)")
+    octets = prefix.split(".") if isinstance(prefix, str) else []
+    if len(octets) != 3 or not all(o.isdigit() and int(o) < 256 for o in octets):
+        raise UsageError(f"prefix: {prefix!r:.60} is not the first three octets of an IPv4 "
+                         "address; use e.g. '10.0.0'")
+    check_links(config=config, reverse=reverse)
     cfg = config or LinkConfig()
     link = Link(world, cfg, reverse, name="link")
     _trace_link_drops(link, trace)
@@ -116,6 +137,8 @@ def chain(world: World, routers: int = 1, config: LinkConfig | None = None, *,
     """h1 — r1 — r2 — … — rN — h2. Network i is 10.0.i.0/24: hosts are .1 (left) and .2
     (right) on it, so h1 is 10.0.0.1, router k has 10.0.(k-1).2 and 10.0.k.1, h2 is
     10.0.N.2. Every link uses `config`; the middle one uses `bottleneck` if given."""
+    routers = argcheck.whole("routers", routers, 0, 255, "a number of routers")
+    check_links(config=config, bottleneck=bottleneck)
     cfg = config or LinkConfig()
     net = Network(world)
     h1 = make_node(world, "h1", trace=trace, tcp=tcp)
@@ -148,6 +171,8 @@ def dumbbell(world: World, pairs: int = 2, access: LinkConfig | None = None,
              tcp: TcpConfig | None = None) -> Network:
     """`pairs` senders s1..sN on the left, receivers d1..dN on the right, two routers
     joined by a shared bottleneck. Senders are 10.1.i.1, receivers 10.2.i.1."""
+    pairs = argcheck.whole("pairs", pairs, 1, 255, "a number of pairs")
+    check_links(access=access, bottleneck=bottleneck)
     acc = access or LinkConfig()
     bn = bottleneck or LinkConfig(rate_bps=10e6, delay=0.01)
     net = Network(world)
@@ -199,6 +224,13 @@ def fan_in(world: World, access_delays: list[float], bottleneck: LinkConfig | No
     ``hosts`` is [s1, ..., sN, h2]; ``links`` is [bottleneck, access 1, ..., access N]. The
     ARP caches at both ends of every link start filled in (for the usual 60 s), so that each
     flow's handshake takes its base round trip, not an ARP exchange on each hop as well."""
+    if isinstance(access_delays, str | bytes) or not hasattr(access_delays, "__len__"):
+        raise UsageError(f"access_delays: {access_delays!r:.60} is not a list of one-way "
+                         "delays in seconds, one per sender; use e.g. [0.01, 0.05]")
+    if not 1 <= len(access_delays) <= FAN_IN_MAX:
+        raise UsageError(f"access_delays: {len(access_delays)} senders is not in "
+                         f"1..{FAN_IN_MAX}")
+    check_links(bottleneck=bottleneck, reverse=reverse)
     bn = bottleneck or LinkConfig(rate_bps=10e6, delay=0.01)
     net = Network(world)
     router = make_node(world, "r1", forwarding=True, trace=trace)
@@ -229,6 +261,8 @@ def capture(endpoint: Endpoint, path: str | Path, nanosecond: bool = True) -> It
     """Write every frame sent or received at `endpoint` to a pcap, in simulated time."""
     from netsim.wire.pcap import PcapWriter
 
+    argcheck.instance("endpoint", endpoint, Endpoint, "a link's endpoint, e.g. net.links[0].a")
+    argcheck.path("path", path)
     writer = PcapWriter(path, nanosecond=nanosecond)
     active = [True]
 

@@ -16,7 +16,7 @@ replace (another link layer, another forwarder) are called through netsim/stack/
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address
 from typing import Any
 
 from netsim.errors import UsageError
@@ -76,19 +76,33 @@ class Stack(InputHost):
             self.forwarder.add_route(addr.network.network_address, addr.network.prefixlen, name)
         return iface
 
-    def add_route(self, network: str, via: str | None = None,
+    def add_route(self, network: str | IPv4Network, via: str | IPv4Address | None = None,
                   interface: str | None = None) -> None:
         """Add a route; with only `via`, the interface is found from the connected routes."""
+        # (the unions let a wrong type through the compiled build to the checks here, whose
+        # UsageError names the argument; IPv4Address(5) would be 0.0.0.5)
+        if not isinstance(network, str) and not isinstance(network, IPv4Network):
+            raise UsageError(f"network: {network!r:.60} is not an IPv4 network; use e.g. "
+                             "'10.1.0.0/16'")
+        gateway: IPv4Address | None = None
+        if via is not None:
+            try:
+                if not isinstance(via, str) and not isinstance(via, IPv4Address):
+                    raise ValueError
+                gateway = IPv4Address(via)
+            except ValueError:
+                raise UsageError(f"via: {via!r:.60} is not an IPv4 address; use e.g. "
+                                 "'10.0.0.2'") from None
         if interface is None:
-            if via is None:
+            if gateway is None:
                 raise UsageError("route: give a gateway (via) or an interface")
-            gw_route = self.routes.lookup(IPv4Address(via))
+            gw_route = self.routes.lookup(gateway)
             if gw_route is None or gw_route.gateway is not None:
                 raise UsageError(f"route: gateway {via} is not on a connected network")
             interface = gw_route.interface
         if interface not in self.interfaces:
             raise UsageError(f"route: no interface {interface!r} on {self.name}")
-        route = self.routes.add(network, interface, via)
+        route = self.routes.add(network, interface, gateway)
         if not self._own_forwarder:
             self.forwarder.add_route(route.network.network_address, route.network.prefixlen,
                                      interface, route.gateway)
@@ -104,7 +118,7 @@ class Stack(InputHost):
         frame received there and every datagram sent there goes through it."""
         seams.install_netif(self, interface, netif)
 
-    def set_default_route(self, via: str) -> None:
+    def set_default_route(self, via: str | IPv4Address) -> None:
         self.add_route("0.0.0.0/0", via=via)
 
     @property

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from netsim import argcheck
 from netsim.errors import NetsimError, UsageError
 from netsim.stack.events import TraceRecord
 from netsim.trace.recorder import KINDS, Recorder, kind_of
@@ -45,7 +46,7 @@ def _fields(cls: type[TraceRecord]) -> tuple[str, ...]:
 # ---------------------------------------------------------------------- JSON lines
 def to_jsonl(records: Iterable[TraceRecord], path: str | Path) -> Path:
     """Write `records` to `path`, one JSON object per line."""
-    out = Path(path)
+    out = Path(argcheck.path("path", path))
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     with out.open("w", encoding="utf-8") as fh:
         for rec in records:
@@ -75,7 +76,7 @@ def _build(kind: str, row: dict[str, Any], where: str) -> TraceRecord:
 
 def read_jsonl(path: str | Path) -> Recorder:
     """Read a file written by `to_jsonl` into a new `Recorder`."""
-    src = Path(path)
+    src = Path(argcheck.path("path", path))
     if not src.is_file():
         raise UsageError(f"trace: {str(src)!r} is not a file")
     records: list[TraceRecord] = []
@@ -122,7 +123,7 @@ def to_csv(records: Iterable[TraceRecord], path: str | Path,
     Empty values are None; SACK blocks are written as ``left-right;left-right``.
     """
     recs = list(records)
-    out = Path(path)
+    out = Path(argcheck.path("path", path))
     if kind is not None:
         cls = KINDS.get(kind)
         if cls is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.stack.events import SegmentRecord
 from netsim.trace.recorder import Recorder
@@ -44,7 +45,7 @@ def records_from_pcap(path: str | Path, hosts: Mapping[str, str] | None = None,
     hosts: names for addresses (``{"10.0.0.1": "linux"}``); other hosts are named by their
     address. relative_time: times in seconds since the first frame (else as captured).
     """
-    src = Path(path)
+    src = Path(argcheck.path("path", path))
     if not src.is_file():
         raise UsageError(f"pcap: {str(src)!r} is not a file")
     names = dict(hosts or {})

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from netsim.errors import UsageError
-from netsim.stack.tcp.congestion import CongestionControl, make_cc
+from netsim.stack.tcp.congestion import CC_FACTORIES, CongestionControl, make_cc
 from netsim.stack.tcp.congestion.reno import IW_PRESETS
 from netsim.stack.tcp.reassembly import Reassembler, SegmentReassembler
 from netsim.stack.tcp.rto import Rfc6298Estimator, RtoEstimator
@@ -14,6 +14,15 @@ from netsim.stack.tcp.tcp_receiver import StreamReceiver, TcpReceiver
 from netsim.stack.tcp.tcp_sender import StreamSender, TcpSender
 
 RTO_PRESETS = {"rfc6298": 1.0, "linux": 0.2}
+
+# The settings checked for their type (and least value) before the checks of their meaning:
+# counts, with the least each allows; times in seconds (>= 0); on/off flags
+_COUNTS = {"rcvbuf": 1, "sndbuf": 1, "max_retries": 0, "syn_retries": 0, "synack_retries": 0,
+           "backlog": 1, "max_half_open": 0, "dupack_threshold": 1}
+_SECONDS = ("delayed_ack", "min_rto", "max_rto", "initial_rto", "clock_granularity", "msl",
+            "fin_wait2_timeout", "invalid_ratelimit", "challenge_ack_interval")
+_FLAGS = ("window_scaling", "timestamps", "sack", "nodelay", "rack", "paws", "dsack", "pacing",
+          "trace_connections")
 
 
 @dataclass(slots=True)
@@ -102,10 +111,9 @@ class TcpConfig:
     trace_connections: bool = True
 
     def __post_init__(self) -> None:
+        self._check_types()
         if self.delayed_ack < 0 or self.delayed_ack > 0.5:
             raise UsageError("delayed_ack: must be 0 (off) to 0.5 s (RFC 1122 §4.2.3.2)")
-        if self.rcvbuf < 1 or self.sndbuf < 1:
-            raise UsageError("rcvbuf/sndbuf: must be positive byte counts")
         if self.mss is not None and not 64 <= self.mss <= 65495:
             raise UsageError(f"mss: {self.mss} is not in 64..65495")
         if self.min_rto <= 0 or self.max_rto < self.min_rto:
@@ -124,14 +132,37 @@ class TcpConfig:
         if not isinstance(self.ecn, int) or self.ecn not in (0, 1, 2):
             raise UsageError(f"ecn: {self.ecn!r} is not 0 (off), 1 (ask for it and agree) or "
                              "2 (agree when asked)")
-        for name in ("rack", "paws", "dsack", "pacing"):
-            if not isinstance(getattr(self, name), bool):
-                raise UsageError(f"{name}: {getattr(self, name)!r} is not True or False")
-        if self.synack_retries < 0 or self.syn_retries < 0:
-            raise UsageError("syn_retries/synack_retries: must be >= 0")
+        if self.initial_rto <= 0:
+            raise UsageError(f"initial_rto: {self.initial_rto!r} is not a time > 0 seconds "
+                             "(RFC 6298 (2.1): 1 s)")
         if self.initial_window not in IW_PRESETS:
             raise UsageError(f"initial_window: {self.initial_window!r} is not 'rfc5681' (RFC 5681 "
                              "§3.1) or 'iw10' (RFC 6928)")
+
+    def _check_types(self) -> None:
+        """A setting of the wrong type (rcvbuf="1M", nodelay=1) is a UsageError naming it,
+        not a TypeError from a comparison below or, later, inside a connection."""
+        for name, least in _COUNTS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise UsageError(f"{name}: {value!r:.60} is not a count; use an int >= {least}")
+        if self.mss is not None and (isinstance(self.mss, bool) or not isinstance(self.mss, int)):
+            raise UsageError(f"mss: {self.mss!r:.60} is not a segment size; use an int in "
+                             "64..65495 (or None: the interface's MTU - 40)")
+        for name in _SECONDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise UsageError(f"{name}: {value!r:.60} is not a time in seconds; use a "
+                                 "number >= 0")
+        for name in _FLAGS:
+            if not isinstance(getattr(self, name), bool):
+                raise UsageError(f"{name}: {getattr(self, name)!r:.60} is not True or False")
+        if self.cc_factory is None and (not isinstance(self.cc, str)
+                                        or self.cc not in CC_FACTORIES):
+            raise UsageError(f"cc: {self.cc!r:.60} is not a congestion control; use "
+                             f"{'|'.join(sorted(CC_FACTORIES))} (or cc_factory=...)")
+        if not isinstance(self.isn_key, bytes):
+            raise UsageError(f"isn_key: {self.isn_key!r:.60} is not bytes; use e.g. b'netsim'")
 
     def new_cc(self) -> CongestionControl:
         if self.cc_factory is not None:

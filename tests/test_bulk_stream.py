@@ -11,7 +11,7 @@ import tracemalloc
 
 import pytest
 
-from netsim.apps.bulk import BLOCK, PseudoRandomBytes, expected_sha256
+from netsim.apps.bulk import _STARTS, BLOCK, KEEP, PseudoRandomBytes, expected_sha256
 
 MB = 1 << 20
 MSS = 1448
@@ -160,3 +160,34 @@ def test_a_sender_and_its_checking_sink_share_one_block() -> None:
     gc.collect()
     assert PseudoRandomBytes(0).read(3 * BLOCK + 5) == heads[0]
     assert PseudoRandomBytes(19).read(3 * BLOCK + 5) == heads[19]
+
+
+def test_a_sink_takes_the_blocks_its_sender_made_and_gets_the_same_stream() -> None:
+    """A sender reads a block at a time; the sink of the same seed, reading any sizes, gets
+    those very blocks handed over (slices of them, no second translate) and the same bytes a
+    generator alone makes; a sink far behind finds at most KEEP blocks kept."""
+    n = 90 * BLOCK + 77
+    alone = PseudoRandomBytes(11).read(n)
+    gc.collect()
+    sender, sink = PseudoRandomBytes(11), PseudoRandomBytes(11)
+    sent = [sender.read(BLOCK) for _ in range(5)]
+    got = [sink.read(BLOCK) for _ in range(5)]
+    assert all(g is s for g, s in zip(got, sent, strict=True))  # handed over, not remade
+    rnd = random.Random(5)
+    while sum(map(len, got)) < n:
+        if rnd.random() < 0.4 and sum(map(len, sent)) < n:
+            sent.append(sender.read(BLOCK))
+        else:
+            got.append(sink.read(min(rnd.choice((1, 700, MSS, 16384, BLOCK, 100_000)),
+                                     n - sum(map(len, got)))))
+    assert b"".join(got) == alone
+    while sum(map(len, sent)) < n:
+        sent.append(sender.read(BLOCK))
+    assert b"".join(sent)[:n] == alone
+    # A sink far behind: the sender's blocks are kept up to KEEP, the rest remade
+    ahead = [sender.read(BLOCK) for _ in range(KEEP + 10)]
+    assert len(_STARTS[11].blocks) <= KEEP
+    start = sum(map(len, sent))
+    assert sink.read(start - n) + sink.read(len(ahead) * BLOCK) == \
+        PseudoRandomBytes(11).read(start + len(ahead) * BLOCK)[n:]
+    assert b"".join(ahead) == PseudoRandomBytes(11).read(start + len(ahead) * BLOCK)[start:]

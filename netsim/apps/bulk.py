@@ -59,17 +59,25 @@ _ADD = bytes(range(256))  # _ADD[c:] + _ADD[:c] is the table of x -> (x + c) % 2
 
 class _Start:
     """How every generator of one seed starts: its pool, and a generator just after drawing it
-    (copied, never drawn from)."""
+    (copied, never drawn from); and the generators of the seed alive now, with the blocks one
+    of them made that another has yet to reach (see `PseudoRandomBytes`)."""
 
-    __slots__ = ("__weakref__", "pool", "rng")
+    __slots__ = ("__weakref__", "blocks", "gens", "pool", "rng")
 
     def __init__(self, pool: bytes, rng: random.Random) -> None:
         self.pool = pool
         self.rng = rng
+        self.gens: weakref.WeakSet[PseudoRandomBytes] = weakref.WeakSet()
+        self.blocks: dict[int, bytes] = {}  # block number -> block
 
 
 # seed -> its _Start, while a generator of that seed lives
 _STARTS: weakref.WeakValueDictionary[int, _Start] = weakref.WeakValueDictionary()
+
+#: At most this many blocks (4 MiB) kept for another generator of the seed: about what a
+#: sender runs ahead of its sink, its send and receive buffers (1 MiB each by default) and
+#: what is in flight between them. Past it a generator makes its blocks itself.
+KEEP = 64
 
 
 class PseudoRandomBytes:
@@ -84,9 +92,10 @@ class PseudoRandomBytes:
     modulo 256 (``bytes.translate`` with the table ``x -> (x + c) % 256``). Slicing and
     ``translate`` run at memory speed, several times faster than drawing each block from
     the Mersenne Twister (``Random.randbytes`` builds and takes apart a 524,288-bit integer
-    per block), and the generator holds one block of bytes (the pool), as one drawn block
-    would; generators of one seed alive at once (a sender and the sink comparing with it)
-    share one pool.
+    per block). Generators of one seed alive at once (a sender and the sink comparing with it)
+    share the pool, and a block one of them read whole (`bulk_sender` reads a block at a time)
+    is kept for the other (up to `KEEP` blocks, each handed over once), so the sink's copy of
+    the stream costs slices, not translates. Any generator gives the same bytes.
 
     Why it is random enough: TCP never looks at the bytes, and what the SHA-256 of a transfer
     must catch is data at a wrong place: a segment delivered at a wrong offset (off by one
@@ -106,18 +115,23 @@ class PseudoRandomBytes:
         if start is None:
             rng = random.Random(f"netsim-bulk:{seed}")
             start = _STARTS[seed] = _Start(rng.randbytes(BLOCK), rng)
+        start.gens.add(self)
         self._rng = random.Random()
         self._rng.setstate(start.rng.getstate())  # as just after drawing the pool
         self._shared = start  # (keeps it in _STARTS while this generator lives)
         self._pool = start.pool
+        self._number = 0  # of the current block (the first is 1)
         self._start = 0  # where the current block starts in the pool
         self._table = _ADD  # and what it adds: pool byte x becomes table[x]
+        self._block: bytes | None = None  # the current block, if another generator made it
         self._used = BLOCK  # bytes of the current block already read: all, so draw a new one
 
     def _next_block(self) -> None:
         self._start = self._rng.randrange(BLOCK)
         c = self._rng.randrange(256)
         self._table = _ADD[c:] + _ADD[:c]
+        self._number += 1
+        self._block = self._shared.blocks.pop(self._number, None)
         self._used = 0
 
     def read(self, n: int) -> bytes:
@@ -126,16 +140,26 @@ class PseudoRandomBytes:
         while n > 0:
             if self._used == BLOCK:
                 self._next_block()
-            take = min(n, BLOCK - self._used)
-            start = (self._start + self._used) % BLOCK  # in the pool
-            end = start + take
-            if end <= BLOCK:
-                piece = pool[start:end]
-            else:  # round the end of the pool (memoryview: one copy of the piece, not three)
-                view = memoryview(pool)
-                piece = b"".join((view[start:], view[:end - BLOCK]))
-            parts.append(piece.translate(self._table))
-            self._used += take
+            used = self._used
+            take = min(n, BLOCK - used)
+            block = self._block
+            if block is not None:  # made by another generator of the seed: a slice of it
+                piece = block if take == BLOCK else block[used:used + take]
+            else:
+                start = (self._start + used) % BLOCK  # in the pool
+                end = start + take
+                if end <= BLOCK:
+                    piece = pool[start:end].translate(self._table)
+                else:  # round the end of the pool (memoryview: one copy of the piece)
+                    view = memoryview(pool)
+                    piece = b"".join((view[start:], view[:end - BLOCK])).translate(self._table)
+                shared = self._shared
+                if take == BLOCK and len(shared.gens) > 1 and len(shared.blocks) < KEEP:
+                    shared.blocks[self._number] = piece  # a whole block: for the other
+            parts.append(piece)
+            self._used = used = used + take
+            if used == BLOCK:
+                self._block = None  # (not kept once read)
             n -= take
         return parts[0] if len(parts) == 1 else b"".join(parts)
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from netsim.errors import UsageError
 
-__all__ = ["whole", "seconds", "port", "address", "payload", "instance", "names", "path"]
+__all__ = ["whole", "seconds", "port", "address", "ipv4", "ipv6", "payload", "instance", "names",
+           "path"]
 
 
 def whole(name: str, value: object, least: int = 0, most: int | None = None,
@@ -64,6 +65,31 @@ def address(name: str, value: object) -> IPv4Address | IPv6Address:
             pass
     raise UsageError(f"{name}: {value!r:.60} is not an IPv4 or IPv6 address; use text such as "
                      "'10.0.0.2' or '2001:db8::2'")
+
+
+def ipv4(name: str, value: object, hint: str = "") -> IPv4Address:
+    """An IPv4 address, as text or an `IPv4Address` (not an int: IPv4Address(5) is 0.0.0.5);
+    `hint` ends the message."""
+    if isinstance(value, IPv4Address):
+        return value
+    if isinstance(value, str):
+        try:
+            return IPv4Address(value)
+        except ValueError:
+            pass
+    raise UsageError(f"{name}: {value!r:.60} is not an IPv4 address{hint}")
+
+
+def ipv6(name: str, value: object) -> IPv6Address:
+    """An IPv6 address, as text or an `IPv6Address` (not an int)."""
+    if isinstance(value, IPv6Address):
+        return value
+    if isinstance(value, str):
+        try:
+            return IPv6Address(value)
+        except ValueError:
+            pass
+    raise UsageError(f"{name}: {value!r:.60} is not an IPv6 address")
 
 
 def payload(name: str, data: object) -> bytes:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.wire import icmp as icmpw
 from netsim.wire.errors import WireError
@@ -189,12 +190,7 @@ def ping(node: Node, destination: str | IPv4Address, *, count: int = 4, interval
     Returns the generator of a SimPy process whose value is the `PingStats`; bad arguments
     raise `UsageError` here, before the process starts.
     """
-    try:
-        if not isinstance(destination, str | IPv4Address):
-            raise ValueError  # (IPv4Address(5) would be an address)
-        dst = IPv4Address(destination)
-    except ValueError:
-        raise UsageError(f"destination: {destination!r} is not an IPv4 address") from None
+    dst = argcheck.ipv4("destination", destination)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise UsageError(f"count: {count!r} is not allowed; use a whole number >= 1")
     _check("interval", interval, 0.0)

@@ -19,6 +19,7 @@ from collections.abc import Generator
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
+from netsim import argcheck
 from netsim.apps.ping import EchoRun, Output, PingStats, _check, _payload
 from netsim.errors import UsageError
 from netsim.wire import icmpv6 as i6
@@ -57,12 +58,7 @@ def ping6(node: Node, destination: str | IPv6Address, *, count: int = 4,
           ) -> Generator[Any, Any, PingStats]:
     """`count` echo requests `interval` seconds apart; the process's value is `PingStats`.
     Bad arguments raise `UsageError` here, before the process starts."""
-    try:
-        if not isinstance(destination, str | IPv6Address):
-            raise ValueError  # (IPv6Address(5) would be an address)
-        dst = IPv6Address(destination)
-    except ValueError:
-        raise UsageError(f"destination: {destination!r} is not an IPv6 address") from None
+    dst = argcheck.ipv6("destination", destination)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise UsageError(f"count: {count!r} is not allowed; use a whole number >= 1")
     _check("interval", interval, 0.0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.wire import icmp as icmpw
 from netsim.wire.errors import WireError
@@ -122,12 +123,7 @@ def traceroute(node: Node, destination: str | IPv4Address, *, max_hops: int = 30
     `wait` seconds for its answer. `packet_size` is the IPv4 length of a probe (as Linux
     counts it). Returns the generator of a SimPy process whose value is the
     `TracerouteResult`; bad arguments raise `UsageError` here, before the process starts."""
-    try:
-        if not isinstance(destination, str | IPv4Address):
-            raise ValueError  # (IPv4Address(5) would be an address)
-        dst = IPv4Address(destination)
-    except ValueError:
-        raise UsageError(f"destination: {destination!r} is not an IPv4 address") from None
+    dst = argcheck.ipv4("destination", destination)
     _int("max_hops", max_hops, 1, 255)
     _int("first_ttl", first_ttl, 1, max_hops)
     _int("queries", queries, 1, 10)

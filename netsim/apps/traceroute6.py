@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any, Final
 
+from netsim import argcheck
 from netsim.apps.ping6 import DAD_WAIT, _source
 from netsim.apps.traceroute import (
     FIRST_PORT,
@@ -49,12 +50,7 @@ def traceroute6(node: Node, destination: str | IPv6Address, *, max_hops: int = 3
     """Trace the IPv6 path to `destination` (see `netsim.apps.traceroute.traceroute`;
     `packet_size` counts the 40-byte IPv6 header, as Linux does). Bad arguments raise
     `UsageError` here, before the process starts."""
-    try:
-        if not isinstance(destination, str | IPv6Address):
-            raise ValueError  # (IPv6Address(5) would be an address)
-        dst = IPv6Address(destination)
-    except ValueError:
-        raise UsageError(f"destination: {destination!r} is not an IPv6 address") from None
+    dst = argcheck.ipv6("destination", destination)
     if dst.is_multicast or dst.is_unspecified:
         raise UsageError(f"destination: {dst} is not a unicast address")
     _int("max_hops", max_hops, 1, 255)

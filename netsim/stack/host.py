@@ -19,6 +19,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address
 from typing import Any
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.stack import seams
 from netsim.stack.arp import ArpCache, ArpTable
@@ -84,15 +85,7 @@ class Stack(InputHost):
         if not isinstance(network, str) and not isinstance(network, IPv4Network):
             raise UsageError(f"network: {network!r:.60} is not an IPv4 network; use e.g. "
                              "'10.1.0.0/16'")
-        gateway: IPv4Address | None = None
-        if via is not None:
-            try:
-                if not isinstance(via, str) and not isinstance(via, IPv4Address):
-                    raise ValueError
-                gateway = IPv4Address(via)
-            except ValueError:
-                raise UsageError(f"via: {via!r:.60} is not an IPv4 address; use e.g. "
-                                 "'10.0.0.2'") from None
+        gateway = argcheck.ipv4("via", via, "; use e.g. '10.0.0.2'") if via is not None else None
         if interface is None:
             if gateway is None:
                 raise UsageError("route: give a gateway (via) or an interface")

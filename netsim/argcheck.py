@@ -15,12 +15,14 @@ import math
 import os
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from operator import index
-from typing import Any
+from typing import Any, TypeVar
 
 from netsim.errors import UsageError
 
 __all__ = ["whole", "seconds", "port", "address", "ipv4", "ipv6", "payload", "instance", "names",
            "path"]
+
+_Addr = TypeVar("_Addr", IPv4Address, IPv6Address)
 
 
 def whole(name: str, value: object, least: int = 0, most: int | None = None,
@@ -70,26 +72,23 @@ def address(name: str, value: object) -> IPv4Address | IPv6Address:
 def ipv4(name: str, value: object, hint: str = "") -> IPv4Address:
     """An IPv4 address, as text or an `IPv4Address` (not an int: IPv4Address(5) is 0.0.0.5);
     `hint` ends the message."""
-    if isinstance(value, IPv4Address):
-        return value
-    if isinstance(value, str):
-        try:
-            return IPv4Address(value)
-        except ValueError:
-            pass
-    raise UsageError(f"{name}: {value!r:.60} is not an IPv4 address{hint}")
+    return _of_family(name, value, IPv4Address, "IPv4", hint)
 
 
 def ipv6(name: str, value: object) -> IPv6Address:
     """An IPv6 address, as text or an `IPv6Address` (not an int)."""
-    if isinstance(value, IPv6Address):
+    return _of_family(name, value, IPv6Address, "IPv6", "")
+
+
+def _of_family(name: str, value: object, cls: type[_Addr], family: str, hint: str) -> _Addr:
+    if isinstance(value, cls):
         return value
     if isinstance(value, str):
         try:
-            return IPv6Address(value)
+            return cls(value)
         except ValueError:
             pass
-    raise UsageError(f"{name}: {value!r:.60} is not an IPv6 address")
+    raise UsageError(f"{name}: {value!r:.60} is not an {family} address{hint}")
 
 
 def payload(name: str, data: object) -> bytes:

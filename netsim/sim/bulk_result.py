@@ -26,7 +26,7 @@ class BulkResult:
     sha256_sent: Sha256Field = Sha256Field()
     sha256_received: Sha256Field = Sha256Field()
     intact: bool
-    completed: bool  # both sides closed normally
+    completed: bool  # both sides closed normally; says nothing of the bytes (`intact` does)
     error: str | None
     sim_seconds: float  # connect() to the last byte delivered to the sink application
     close_seconds: float  # connect() to both sides closed (or to the stop)

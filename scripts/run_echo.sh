@@ -3,6 +3,7 @@
 # Linux with `nc`, show what came back, then tear everything down (also on Ctrl-C or error).
 #
 #   sudo scripts/run_echo.sh ["message"] [--ns NAME] [--port N]
+# (netsim runs with $NETSIM_PYTHON if set, else the checkout's .venv, else python3)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,13 +15,14 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --ns) NS=${2:?--ns needs a name}; shift 2 ;;
         --port) PORT=${2:?--port needs a number}; shift 2 ;;
-        -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+        -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
         *) MESSAGE=$1; shift ;;
     esac
 done
 
 PYTHON=python3
 [[ -x .venv/bin/python ]] && PYTHON=$PWD/.venv/bin/python
+[[ -n ${NETSIM_PYTHON:-} ]] && PYTHON=$NETSIM_PYTHON
 command -v nc >/dev/null 2>&1 || { echo "run_echo: nc (netcat-openbsd) is not installed" >&2; exit 2; }
 
 NETSIM_PID=

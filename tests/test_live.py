@@ -619,7 +619,9 @@ def test_netns_setup_is_idempotent_and_run_echo_works_end_to_end(tools: None) ->
                            timeout=30)
     assert name not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
                                       timeout=10).stdout
+    # (the Python running these tests, also in a checkout without its own .venv)
     demo = subprocess.run([str(SETUP.parent / "run_echo.sh"), "hello, kernel"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "NETSIM_PYTHON": sys.executable})
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "echo > hello, kernel" in demo.stdout and "OK" in demo.stdout

@@ -9,7 +9,8 @@ three differences, all undone in the output:
   ``LiveNamespaces.close`` removes even when a command failed, so a check never touches a
   namespace a reader or another test made;
 - ``sudo`` is dropped (live blocks run only as root);
-- ``python`` and ``netsim`` are this interpreter's, with the checkout first on PYTHONPATH;
+- ``python`` and ``netsim`` (also as ``.venv/bin/...``) are this interpreter's, with the checkout
+  first on PYTHONPATH;
   ``scripts/`` is the checkout's (the commands run in the file's scratch directory).
 
 A command ending in `` &`` starts in the background: its output up to its first line saying
@@ -79,6 +80,10 @@ def _env() -> dict[str, str]:
 def _translate(command: str, names: dict[str, str]) -> str:
     command = re.sub(r"(?:(?<=^)|(?<=[\s|&;]))sudo\s+", "", command)
     command = re.sub(r"(?<![\w./-])python(?= )", sys.executable, command)
+    # (a checkout's .venv/bin/python or netsim: those of this interpreter, as plain ones are)
+    bindir = str(Path(sys.executable).parent)
+    command = re.sub(r"(?<![\w./-])\.venv/bin/(python|netsim)(?= )",
+                     lambda m: os.path.join(bindir, m.group(1)), command)
     for shown, real in names.items():
         command = re.sub(rf"(?<![\w./-]){re.escape(shown)}(?![\w./-])", real, command)
     return command

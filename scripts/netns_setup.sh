@@ -9,7 +9,7 @@
 # Layout (defaults): namespace "netsim" with a persistent TAP "tap0"; the kernel's side of the
 # TAP is 10.0.0.1/24; netsim opens the TAP from inside the namespace and uses 10.0.0.2:
 #
-#   ip netns exec netsim python -m netsim live echo-server --tap tap0 --ip 10.0.0.2/24
+#   ip netns exec netsim .venv/bin/netsim live echo-server --tap tap0 --ip 10.0.0.2/24
 #   ip netns exec netsim nc 10.0.0.2 8080
 #
 # The TAP's queue towards netsim holds --txqueuelen frames (default 4096; the kernel's default
@@ -102,7 +102,7 @@ up)
     in_ns ip addr add "$KERNEL_IP" dev "$TAP"
     in_ns ip link set dev "$TAP" up
     echo "netns_setup: namespace $NS: $TAP $KERNEL_IP mtu $MTU (kernel side) is ready;"
-    echo "  run netsim there:  ip netns exec $NS python -m netsim live echo-server --tap $TAP"
+    echo "  run netsim there:  ip netns exec $NS .venv/bin/netsim live echo-server --tap $TAP"
     ;;
 down)
     if ns_exists "$NS"; then

@@ -157,7 +157,7 @@ def _dv_graph(spec: str, routers: int, seed: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m netsim.labrun",
-                                description=(__doc__ or "").split("\n\n")[0])
+                                description=(__doc__ or "").split("\n\n")[0].rstrip(":") + ".")
     sub = p.add_subparsers(dest="run", required=True, metavar="RUN")
     link = sub.add_parser("sender-link", help="07b: your sender to netsim's receiver")
     peer = sub.add_parser("sender-peer", help="07b: your sender in a peer of netsim's TCP")

@@ -526,6 +526,10 @@ def test_impairment_delay_shows_in_ping_rtt(ns: Netns, tools: None) -> None:
     with running_netsim(ns, "up", "--delay", "25ms") as sim:
         rtts = [float(x) for x in ns.helper("ping", NETSIM_IP, "5").split()]
         assert sim.stop() == 0
+    # the start line names the impairment, without the link model's MTU (65535, for the
+    # TAP's super-segments), which would read as the interface's
+    first = sim.output.splitlines()[0]
+    assert "impairment: delay 25 ms" in first and first.count("mtu ") == 1, first
     assert len(rtts) == 5
     # 25 ms each way inside netsim; never less, and not much more on an idle machine.
     assert all(50.0 <= rtt < 150.0 for rtt in rtts), rtts

@@ -111,8 +111,9 @@ class LinkConfig:
             return float(self.reorder_delay)
         return max(float(self.delay), 1e-3)
 
-    def describe(self) -> str:
-        """One line for people: "delay 10 ms, rate 100 Mbit/s, queue 1000 pkts, mtu 1500"."""
+    def describe(self, mtu: bool = True) -> str:
+        """One line for people: "delay 10 ms, rate 100 Mbit/s, queue 1000 pkts, mtu 1500"
+        (without the MTU if `mtu` is False)."""
         parts = [f"delay {format_time(self.delay)}"]
         if self.jitter:
             parts.append(f"jitter {format_time(self.jitter)}")
@@ -128,7 +129,8 @@ class LinkConfig:
         if self.queue_bytes is not None and self.qdisc is None:
             queue.append(format_size(self.queue_bytes))
         parts.append(f"queue {' / '.join(queue) or 'unlimited'}")
-        parts.append(f"mtu {self.mtu}")
+        if mtu:
+            parts.append(f"mtu {self.mtu}")
         if self.loss is not None and not isinstance(self.loss, NoLoss):
             parts.append(f"loss {self.loss!r}")
         for name in ("reorder", "duplicate", "corrupt"):

@@ -197,7 +197,9 @@ class LiveHost:
         if self.config.gateway:
             line += f" gateway {self.config.gateway}"
         if self.impaired is not None:
-            line += f"; impairment: {self.impaired.link.a.config.describe()}"
+            # (not its MTU: large enough for the TAP's offloaded super-segments, it would
+            # read as the interface's, which the line gives already)
+            line += f"; impairment: {self.impaired.link.a.config.describe(mtu=False)}"
         return line
 
     # ------------------------------------------------------------------ running

@@ -26,6 +26,7 @@ from netsim.grading.differential.netif import (
 )
 from netsim.grading.differential.values import show
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
+from netsim.grading.proxy import StudentError
 from netsim.stack.netif import Received, Ticked
 from netsim.wire.arp import OP_REPLY, OP_REQUEST, ArpPacket
 from netsim.wire.ethernet import ETHERTYPE_ARP, ETHERTYPE_IPV4, build_ethernet
@@ -235,6 +236,24 @@ def check_receive_ipv4(ctx: Context) -> None:
            "not ours: nothing", "check the destination MAC first")
     p.recv("EtherType 0x86dd", _ipv4(MAC, 0x86DD), 0.0, "an unknown EtherType gives "
            "nothing")
+    # a malformed ARP message (cut short, or not Ethernet/IPv4) is dropped, never an
+    # exception: the stack does not catch one from recv_frame (house rule: bad input is a
+    # counted drop, never a crash)
+    reply = ArpPacket(OP_REPLY, M1, P1, MAC, IP).build()
+    for name, frame in (("ARP message cut to 20 bytes",
+                         build_ethernet(MAC, M1, ETHERTYPE_ARP, reply[:20])),
+                        ("ARP message with hardware type 6",
+                         build_ethernet(MAC, M1, ETHERTYPE_ARP, b"\x00\x06" + reply[2:]))):
+        try:
+            p.recv(name, frame, 0.0, "a malformed ARP message gives nothing")
+        except StudentError as exc:
+            raise CheckFailed("a malformed ARP message is dropped: recv_frame() returns "
+                              "nothing for it, it does not raise (the stack would crash on "
+                              "a frame from the wire)", input=f"recv_frame(<{name}>)",
+                              expected="Received(None, []): no datagram, no frames",
+                              got=f"an exception, {show(exc.type_name)}",
+                              hint="parse_arp raises an error for a malformed message "
+                              "(WireError): catch it and drop the frame") from None
 
 
 def check_expiry(ctx: Context) -> None:
@@ -413,7 +432,7 @@ ASSIGNMENT = Assignment(
         Check("answer_request", 2, check_answer_request,
               "requests for our address answered; others neither answered nor learned"),
         Check("receive_ipv4", 1, check_receive_ipv4,
-              "IPv4 frames to our MAC or broadcast go up, others not"),
+              "IPv4 frames to our MAC or broadcast go up, others not; malformed ARP dropped"),
         Check("expiry", 2, check_expiry, "an expired entry is resolved again"),
         Check("retries", 2, check_retries,
               "requests retried at tick(), then the held datagrams given up"),

@@ -143,7 +143,8 @@ def check_events(ctx: Context, log: list[Event], mss: int) -> dict[str, int]:
         if ev.method == "on_ack":  # slow start
             acked = ev.args[0]
             want = cwnd0 + min(acked, 2 * mss)
-            if cwnd1 != want:
+            # slow start may stop at ssthresh (as the random sequences accept): RFC 5681 §3.1
+            if cwnd1 != want and cwnd1 != min(want, ss0):
                 hint = None
                 if cwnd1 - cwnd0 == acked:
                     hint = "no byte-counting limit: an ACK may add at most L*SMSS = 2*SMSS"

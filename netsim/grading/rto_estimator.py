@@ -72,6 +72,13 @@ def check_initial(ctx: Context) -> None:
     est2, ref2 = _new(ctx, min_rto=0.2, initial_rto=2.5)
     ctx.step(f"(no sample yet)  ->  {_state(est2)}")
     _compare(ctx, est2, ref2, "rto", "use the initial_rto argument before any measurement")
+    est3, ref3 = _new(ctx, min_rto=1.0, initial_rto=0.5)
+    ctx.step(f"(no sample yet)  ->  {_state(est3)}")
+    _compare(ctx, est3, ref3, "rto", "initial_rto is used as given until the first sample, "
+             "even below min_rto: (2.4)'s floor applies to an RTO computed from samples "
+             "(RFC 6298 (2.1), (2.4))",
+             lambda got: "initial_rto was raised to min_rto before any sample"
+             if isinstance(got, int | float) and approx(got, 1.0) else None)
 
 
 def check_first_sample(ctx: Context) -> None:
@@ -164,6 +171,15 @@ def check_backoff_doubles(ctx: Context) -> None:
                      got, ref.rto / (1 << ref.backoffs)) else None)
         _compare(ctx, est, ref, "backoffs", "backoffs counts the doublings since the last "
                  "RTT sample")
+    # a small RTO doubles many times before max_rto: no limit on the number of doublings
+    est2, ref2 = _new(ctx, min_rto=0.1, max_rto=60.0)
+    _sample(ctx, est2, ref2, 0.05)
+    for _ in range(9):
+        _timeout(ctx, est2, ref2)
+        _compare(ctx, est2, ref2, "rto", "every timeout doubles the RTO until it reaches "
+                 "max_rto: the number of doublings has no limit of its own (RFC 6298 (5.5))",
+                 lambda got: "the RTO stopped doubling below max_rto" if approx(
+                     got, ref2.rto / 2) else None)
 
 
 def check_backoff_capped(ctx: Context) -> None:
@@ -216,6 +232,15 @@ def check_syn_timeout(ctx: Context) -> None:
     ctx.step(f"est.on_syn_timeout_done()  ->  {_state(est2)}")
     _compare(ctx, est2, ref2, "rto", "(5.7) applies only when no RTT sample was taken: "
              "with a sample the RTO stays as computed")
+    est3, ref3 = _new(ctx, min_rto=4.0)
+    _timeout(ctx, est3, ref3)
+    est3.on_syn_timeout_done()
+    ref3.on_syn_timeout_done()
+    ctx.step(f"est.on_syn_timeout_done()  ->  {_state(est3)}")
+    _compare(ctx, est3, ref3, "rto", "(5.7)'s 3 s is still at least min_rto: the RTO "
+             "becomes max(3 s, min_rto) (RFC 6298 (5.7), (2.4))",
+             lambda got: "min_rto was ignored: 3 s is below this min_rto"
+             if isinstance(got, int | float) and approx(got, 3.0) else None)
 
 
 def check_stack_timer(ctx: Context) -> None:

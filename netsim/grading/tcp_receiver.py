@@ -242,6 +242,16 @@ def check_window(ctx: Context) -> None:
     p.receive(isn + 5, False, False, b"ef", window=4, rule=rule)
     p.receive(isn + 9, False, False, b"ij", window=3, rule=rule)
     p.receive(isn + 7, False, False, b"ghij", window=4, rule=rule)
+    q = _Pair(ctx)
+    rule = ("the window can be far larger than 65535 bytes (RFC 7323 window scaling): a "
+            "segment 70000 bytes ahead inside a 128 KiB window is kept, and returned once "
+            "the gap before it fills")
+    q.receive(isn, True, False, b"", rule=rule)
+    far = b"far"
+    q.receive(isn + 1 + 70_000, False, False, far, window=1 << 17, rule=rule)
+    hint = ("the window was cut to 16 bits: only the window FIELD is at most 65535; the "
+            "window itself is window_end = next_index + window, whatever its size")
+    q.receive(isn + 1, False, False, bytes(70_000), window=1 << 17, rule=rule, hint=hint)
 
 
 def check_fin(ctx: Context) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -146,7 +147,10 @@ def explore(spec: Spec, candidate: Callable[..., Any],
     test = _settings(hyp, max_examples)(hyp.seed(seed)(hyp.given(spec.examples())(body)))
     # One check at a time: `_seed_only` patches Hypothesis's module state, which a batch
     # graded in several threads would otherwise race on (Hypothesis is quiet: prints nothing).
-    with EXPLORING, _seed_only():
+    with EXPLORING, _seed_only(), warnings.catch_warnings():
+        # (one at a time, so the warnings filter is not raced on either: a sequence may
+        # carry a long payload, e.g. 06's 70 kB gap, whose repr Hypothesis warns about)
+        warnings.filterwarnings("ignore", "Generating overly large repr")
         # _Found is expected; with a failure kept, Hypothesis may also report a flaky replay
         # once shrinking was stopped (the replay is skipped): the shortest failure is kept.
         try:

@@ -5,9 +5,9 @@ Sequences over three neighbours with a short timeout, few retries and a small pe
 datagrams to send, frames received (ARP requests for us and for another address, replies,
 probes from 0.0.0.0, a neighbour claiming or announcing our address, ARP messages relayed by a
 bridge (the Ethernet source is not the ARP sender), IPv4 to our MAC, to broadcast and to
-another MAC, an unknown EtherType, a truncated frame), and ticks exactly at the deadlines;
-datagrams go to the neighbours and now and then to our own address (which a claim must not
-have taught a MAC for).
+another MAC, an unknown EtherType, a truncated frame, an ARP message cut short), and ticks
+exactly at the deadlines; datagrams go to the neighbours and now and then to our own address
+(which a claim must not have taught a MAC for).
 After each call it compares what was returned: every frame (as tcpdump prints it, and its
 bytes), the datagram handed up, the datagrams given up on (a tick's requests and given-up
 datagrams in any order between addresses, as the cache of 05 may poll them).
@@ -97,6 +97,10 @@ def frame_pool(n: int) -> list[tuple[str, bytes]]:
         ("a neighbour announces our address", build_ethernet(
             BROADCAST, OTHER_MAC, ETHERTYPE_ARP,
             ArpPacket(OP_REQUEST, OTHER_MAC, IP, ZERO, IP).build())),
+        # a malformed ARP message is dropped, never raised (the stack does not catch it)
+        ("ARP message cut to 20 bytes", build_ethernet(
+            MAC, PEER_MACS[0], ETHERTYPE_ARP,
+            ArpPacket(OP_REPLY, PEER_MACS[0], PEERS[0], MAC, IP).build()[:20])),
     ]
     return out
 

@@ -2,7 +2,9 @@
 
 Sequences are cut from one stream (every copy of a byte is the same, as in real TCP: which
 copy of conflicting data wins is not part of the assignment), with the window edge, the FIN
-at the edge, empty and duplicate segments, and segments reaching back into delivered data.
+at the edge, empty and duplicate segments, segments reaching back into delivered data, and
+combs of one-byte segments leaving five to eight holes (every held range is listed, not only
+as many as fit in a segment's SACK option).
 After each ``insert`` it compares what was returned, ``next_index``, ``pending_bytes``,
 ``finished`` and ``blocks()``.
 """
@@ -52,7 +54,18 @@ def examples() -> Any:
             window_end = nxt + pick(draw, [1 << 20, length - nxt, 0, 1, 2, 3, 4, 7, 16,
                                            1 << 20], 0, 40)
             how = pick(draw, ["any", "ahead", "touch", "gap1", "at_next", "to_edge",
-                              "past_edge", "old", "tail", "empty"])
+                              "past_edge", "old", "tail", "empty", "comb"])
+            if how == "comb":  # many holes at once: blocks() lists every held range
+                for k in range(pick(draw, [5, 6, 8])):
+                    start = nxt + 1 + 2 * k
+                    if start >= length:
+                        break
+                    data = STREAM[start:start + 1]
+                    ref.insert(start, data, False, nxt + (1 << 20))
+                    calls.append(Call("insert", (("index", start), ("data", data),
+                                                 ("is_last", False),
+                                                 ("window_end", nxt + (1 << 20)))))
+                continue
             spans = ref.blocks()
             if how in ("touch", "gap1") and spans:
                 s, e = pick(draw, spans)

@@ -2,9 +2,11 @@
 
 Constructor arguments vary (a small `max_rto` so that backoff reaches the cap, a coarse clock
 granularity G); samples reach the corners: exactly `min_rto`, far below it, far above
-`max_rto`, zero, repeated values (RTTVAR decays to G), timeouts in a row, the SYN rule before
-and after a sample, and reads with nothing in between (a getter must not change the state).
-After each step it compares ``srtt``, ``rttvar``, ``rto`` and ``backoffs``.
+`max_rto`, zero, repeated values (RTTVAR decays to G), timeouts in a row (up to ten: the
+doubling has no limit of its own), an initial RTO below `min_rto`, a `min_rto` above 3 s
+(the SYN rule's max(3 s, min_rto)), the SYN rule before and after a sample, and reads with
+nothing in between (a getter must not change the state). After each step it compares
+``srtt``, ``rttvar``, ``rto`` and ``backoffs``.
 """
 
 from __future__ import annotations
@@ -46,16 +48,20 @@ def examples() -> Any:
 
     @st.composite
     def build(draw: Any) -> Example:
-        min_rto = pick(draw, [1.0, 0.2, 0.05])
-        max_rto = pick(draw, [60.0, 4.0, 3.0])
-        initial = max(min_rto, pick(draw, [1.0, 3.0, 0.5]))
+        min_rto = pick(draw, [1.0, 0.2, 0.05, 4.0])  # 4 s: the SYN rule's max(3 s, min_rto)
+        max_rto = pick(draw, [60.0, 4.0, 3.0]) if min_rto < 3.0 else 60.0
+        # initial_rto is used as given, below min_rto too (RFC 6298 (2.1); (2.4) is for
+        # an RTO computed from samples)
+        initial = pick(draw, [1.0, 3.0, 0.5, min_rto / 2])
         g = pick(draw, [0.001, 0.1, 0.5])
         special = [0.1, min_rto, min_rto / 4, 0.0, g / 4, g, max_rto, 2 * max_rto, 0.3]
         calls: list[Call] = []
         while more(draw, len(calls), 16):
             kind = pick(draw, ["on_sample", "on_sample", "on_timeout", "on_syn_timeout_done",
-                               "read"])
-            if kind == "on_sample":
+                               "read", "timeouts"])
+            if kind == "timeouts":  # many in a row: the doubling has no limit below max_rto
+                calls += [Call("on_timeout")] * pick(draw, [7, 8, 10])
+            elif kind == "on_sample":
                 i = pick(draw, list(range(len(special))), 1, 5000)
                 rtt = special[i] if i < len(special) else i / 1000
                 calls.append(Call("on_sample", (("rtt", rtt),)))

@@ -5,11 +5,11 @@ below 2**32, so the sequence numbers wrap inside the stream), maybe a segment be
 the SYN (sometimes with data), then segments cut from one stream — in order, ahead of a hole,
 old, at and past the window's edge, duplicated, the FIN with the last byte or alone, one
 without the SYN flag that starts at the ISN (its first byte is trimmed), another SYN (which
-sets no new ISN) — each with
-the window that fits after the current acknowledgment number; now and then a window field to
-compute, or a call of the module's ``wrap`` or ``unwrap`` (checkpoints on both sides of
-multiples of 2**32 and near 0). After each call it compares what was returned and, after
-``receive``, ``ackno()``.
+sets no new ISN) — each with the window that fits after the current acknowledgment number;
+sometimes, in a window scaled past 16 bits, a segment 70 000 bytes ahead and the gap before it
+filled in one go; now and then a window field to compute, or a call of the module's ``wrap``
+or ``unwrap`` (checkpoints on both sides of multiples of 2**32 and near 0). After each call it
+compares what was returned and, after ``receive``, ``ackno()``.
 
 The candidate's factory returns the student's module (``TcpReceiver``, ``wrap``, ``unwrap``
 as attributes; through the sandbox's proxies in the grader).
@@ -33,6 +33,12 @@ from netsim.stack.tcp.tcp_receiver import HALF, MASK, StreamReceiver, unwrap, wr
 
 STREAM = bytes(range(65, 65 + 26)) * 4  # distinct neighbours, so a shifted byte shows
 M = 1 << 32
+FAR = 70_000  # beyond what a 16-bit window field can offer unscaled
+
+
+def _periodic(start: int, n: int) -> bytes:
+    """Stream bytes [start, start + n) of STREAM's pattern (its bytes repeat every 26)."""
+    return bytes(65 + i % 26 for i in range(start, start + n))
 
 RULES = {
     "returned": "receive() returns exactly the bytes that became contiguous, each byte once "
@@ -129,6 +135,13 @@ def examples() -> Any:
                 end = min(length, start + pick(draw, [1, 0, 2, 3, 5], 0, 20))
             fin = end == length and pick(draw, [True, False])
             receive(wrap(1 + start, isn), False, fin, STREAM[start:end], window)
+        if not any(dict(c.args).get("fin") for c in calls) and \
+                pick(draw, [False, False, False, True]):
+            # a window scaled past 16 bits: a segment 70 000 bytes ahead is inside it, and
+            # the gap filled in one go returns both (STREAM's bytes repeat every 26)
+            nxt = ref.reassembler.next_index
+            receive(wrap(1 + nxt + FAR, isn), False, False, _periodic(nxt + FAR, 3), 1 << 17)
+            receive(wrap(1 + nxt, isn), False, False, _periodic(nxt, FAR), 1 << 17)
         return Example((), tuple(calls))
 
     return build()

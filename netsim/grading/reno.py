@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from netsim.grading.differential import check_fn as differential_check
+from netsim.grading.differential.values import show
 from netsim.grading.framework import Assignment, Check, CheckFailed, Context
 
 MSS = 1000
@@ -60,9 +61,15 @@ def check_initial_window(ctx: Context) -> None:
         d.want("cwnd", iw, "the initial window: IW = 4*SMSS up to 1095 bytes, 3*SMSS up to "
                "2190 bytes, else 2*SMSS (RFC 5681 §3.1)", {mss: "IW is more than 1 SMSS"})
         ss = getattr(d.cc, "ssthresh", None)
-        if not isinstance(ss, int) or ss < 65535:
-            raise CheckFailed("the initial ssthresh is arbitrarily high (RFC 5681 §3.1)",
-                              expected="ssthresh >= 65535", got=f"ssthresh = {ss!r}")
+        # RFC 5681 §3.1 leaves the value open ("arbitrarily high"); the assignment fixes it,
+        # as the starting file gives it, because the later checks compare ssthresh exactly
+        if not isinstance(ss, int) or isinstance(ss, bool) or ss != 1 << 30:
+            raise CheckFailed("the initial ssthresh is arbitrarily high (RFC 5681 §3.1): the "
+                              "starting file's 1 << 30, about the largest window a peer can "
+                              "advertise (RFC 7323 §2.3)", expected="ssthresh = 1 << 30 "
+                              "(1073741824)", got=f"ssthresh = {show(ss)}",
+                              hint="keep the starting file's initial ssthresh: the later "
+                              "checks compare ssthresh exactly")
 
 
 def check_slow_start(ctx: Context) -> None:

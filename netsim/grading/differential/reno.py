@@ -10,7 +10,8 @@ compares ``cwnd`` and ``ssthresh``.
 RFC 5681 leaves some choices open, and the assignment accepts them, so the candidate is
 compared with a family of references (`_Accepted`): slow start or congestion avoidance when
 cwnd == ssthresh (RFC 5681 §3.1), slow start capped at ssthresh or not, the byte count of
-congestion avoidance kept or cleared at a loss, and at the end of recovery cwnd = ssthresh
+congestion avoidance kept or cleared at a fast retransmit and, on its own, at a timeout
+(RFC 3465 says nothing of it there), and at the end of recovery cwnd = ssthresh
 (RFC 5681 §3.2 step 6) or the burst-avoiding min(ssthresh, FlightSize + SMSS) of RFC 6582 §3.2
 step 3. Congestion avoidance must count bytes, as the README says: RFC 5681 §3.1 (slow start
 and congestion avoidance) RECOMMENDS it and allows the per-ACK formula cwnd += SMSS*SMSS/cwnd
@@ -74,13 +75,15 @@ class _Accepted:
         if count > 3:
             self.cwnd += self.mss
 
-    def _cut(self, flight: int) -> None:
+    def _cut(self, flight: int, event: str) -> None:
         self.ssthresh = max(flight // 2, 2 * self.mss)
-        if self.ca != "abc_kept":
+        # the byte count kept at both events, at one of them ("kept_at_loss": at a fast
+        # retransmit only), or at neither
+        if self.ca != "abc_kept" and self.ca != f"kept_at_{event}":
             self._bytes_acked = 0
 
     def on_loss(self, flight: int, now: float) -> None:
-        self._cut(flight)
+        self._cut(flight, "loss")
         self.cwnd = self.ssthresh + 3 * self.mss
 
     def on_partial_ack(self, acked: int, flight: int, now: float) -> None:
@@ -95,7 +98,7 @@ class _Accepted:
             self.cwnd = min(self.ssthresh, max(flight, self.mss) + self.mss)
 
     def on_rto(self, flight: int, now: float) -> None:
-        self._cut(flight)
+        self._cut(flight, "rto")
         self.cwnd = self.mss
 
     def on_idle(self, idle: float, rto: float, now: float) -> None:
@@ -108,7 +111,7 @@ def _variant(ca: str, recovery: str, eq: bool, cap: bool) -> Callable[[], _Accep
 
 
 ACCEPTED = [_variant(*v) for v in itertools.product(
-    ("abc", "abc_kept"), ("ref", "ssthresh", "flight"),
+    ("abc", "abc_kept", "kept_at_loss", "kept_at_rto"), ("ref", "ssthresh", "flight"),
     (False, True), (False, True))]
 
 

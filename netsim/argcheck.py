@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from operator import index
 from typing import Any, TypeVar
 
-from netsim.errors import UsageError
+from netsim.errors import UnknownNameError, UsageError
 
 __all__ = ["whole", "seconds", "port", "address", "ipv4", "ipv6", "payload", "instance", "names",
-           "path"]
+           "path", "unknown", "callable_"]
 
 _Addr = TypeVar("_Addr", IPv4Address, IPv6Address)
 
@@ -125,8 +126,22 @@ def names(name: str, value: object) -> list[str]:
     return [str(x) for x in items]
 
 
-def path(name: str, value: object) -> str | os.PathLike[str]:
+def path(name: str, value: object, example: str = "run.pcap") -> str | os.PathLike[str]:
     """A file path (an int would be taken as a file descriptor)."""
     if not isinstance(value, str | os.PathLike):
-        raise UsageError(f"{name}: {value!r:.60} is not a file path; use e.g. 'run.pcap'")
+        raise UsageError(f"{name}: {value!r:.60} is not a file path; use e.g. {example!r}")
+    return value
+
+
+def unknown(name: str, value: object, what: str, known: Iterable[str]) -> UnknownNameError:
+    """The error for a name not among `known` (listed, the first eight): raise what it returns."""
+    listed = list(known)
+    some = ", ".join(listed[:8]) + (f" (and {len(listed) - 8} more)" if len(listed) > 8 else "")
+    return UnknownNameError(f"{name}: {value!r:.60} is not {what}; use one of {some or '(none)'}")
+
+
+def callable_(name: str, value: object, what: str) -> Any:
+    """`value` if it can be called (None passes: the caller's default)."""
+    if value is not None and not callable(value):
+        raise UsageError(f"{name}: {value!r:.60} is not callable; use {what}")
     return value

@@ -293,9 +293,10 @@ class Link:
         name: str = "link",
     ) -> None:
         if not isinstance(a_to_b, LinkConfig):
-            raise UsageError(f"Link a_to_b: {a_to_b!r} is not a LinkConfig")
+            raise UsageError(f"a_to_b: {a_to_b!r:.60} is not a LinkConfig; use e.g. "
+                             "LinkConfig(delay=0.01)")
         if b_to_a is not None and not isinstance(b_to_a, LinkConfig):
-            raise UsageError(f"Link b_to_a: {b_to_a!r} is not a LinkConfig")
+            raise UsageError(f"b_to_a: {b_to_a!r:.60} is not a LinkConfig (or None: as a_to_b)")
         self.world = world
         self.name = world.unique_name(name)
         self.drop_hooks: list[DropHook] = []

@@ -17,16 +17,20 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
+from numbers import Integral
+from operator import index
 from pathlib import Path
 from typing import IO, Any
 
 from simpy.events import Event, Process
 
+from netsim import argcheck
 from netsim.link.config import LinkConfig
 from netsim.live.env import LiveEnvironment
 from netsim.live.impair import ImpairedPort, is_impaired
 from netsim.live.offload import trusted_tcp_frame
 from netsim.live.tap import LiveSetupError, TapPort
+from netsim.live.tapdev import _check_name
 from netsim.node import Node
 from netsim.stack.events import TraceRecord
 from netsim.stack.host import Stack
@@ -71,6 +75,7 @@ class JsonLinesTracer:
     back into a `Recorder`). Times are seconds since the live run started."""
 
     def __init__(self, path: str | Path) -> None:
+        argcheck.path("path", path, "trace.jsonl")  # (an int would be a file descriptor)
         try:
             self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - close()
         except OSError as exc:
@@ -118,11 +123,13 @@ class LiveHost:
     """The pieces of a live run, built and validated from a `LiveConfig`."""
 
     def __init__(self, config: LiveConfig) -> None:
+        _check_types(config)  # before anything touches the system (the TAP, a file)
         self.config = config
         address = parse_interface(config.ip)
         mac = default_mac(address.ip) if config.mac is None else _parse_mac(config.mac)
         gateway = _parse_gateway(config.gateway, address) if config.gateway else None
-        if config.mtu is not None and not 68 <= config.mtu <= 65535:
+        mtu_asked = None if config.mtu is None else index(config.mtu)
+        if mtu_asked is not None and not 68 <= mtu_asked <= 65535:
             raise LiveSetupError(f"--mtu: {config.mtu} is not an MTU; use 68..65535")
         # An impaired link loses, queues and marks frames one by one, as on a wire: the kernel
         # must not hand it super-segments (segmentation offload only without impairment)
@@ -134,7 +141,7 @@ class LiveHost:
             if mac == self.tap.kernel_mac:
                 raise LiveSetupError(f"--mac: {mac} is the kernel side's own MAC address on "
                                      f"{config.tap}; choose another")
-            mtu = config.mtu if config.mtu is not None else self.tap.mtu
+            mtu = mtu_asked if mtu_asked is not None else self.tap.mtu
             self.env = LiveEnvironment()
             self._closables.append(self.env)
             self.tracer: JsonLinesTracer | None = None
@@ -279,6 +286,28 @@ class LiveHost:
             item = self._closables.pop()
             with contextlib.suppress(OSError):
                 item.close()
+
+
+def _check_types(config: LiveConfig) -> None:
+    """What a `LiveConfig` built in Python (not from the command line's flags) may get wrong:
+    one line naming the field, before the TAP is opened or a file created."""
+    if not isinstance(config, LiveConfig):
+        raise LiveSetupError(f"config: {config!r:.60} is not a LiveConfig; use e.g. "
+                             "LiveConfig(tap='tap0', ip='10.0.0.2/24')")
+    _check_name(config.tap)
+    if config.mtu is not None and (isinstance(config.mtu, bool)
+                                   or not hasattr(config.mtu, "__index__")):
+        raise LiveSetupError(f"--mtu: {config.mtu!r:.60} is not an MTU; use an int in 68..65535")
+    if config.gateway and not isinstance(config.gateway, str | IPv4Address):
+        # (IPv4Address(5) would be 0.0.0.5)
+        raise LiveSetupError(f"--gateway: {config.gateway!r:.60} is not an IPv4 address")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, Integral):
+        raise LiveSetupError(f"--seed: {config.seed!r:.60} is not an integer seed; use e.g. 1")
+    for flag, value in (("--pcap", config.pcap), ("--trace", config.trace)):
+        if value:  # (an int would be taken as a file descriptor)
+            argcheck.path(flag, value, "live.pcap" if flag == "--pcap" else "live.jsonl")
+    argcheck.instance("impair", config.impair, LinkConfig, "a LinkConfig (or None)")
+    argcheck.instance("tcp", config.tcp, TcpConfig, "a TcpConfig (or None: Linux-like)")
 
 
 def _parse_mac(text: str) -> MacAddress:

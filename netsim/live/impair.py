@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from netsim import argcheck
 from netsim.link.config import LinkConfig
 from netsim.link.loss import NoLoss
 from netsim.link.model import Endpoint, Link, LinkStats
@@ -46,6 +47,8 @@ class ImpairedPort:
 
     def __init__(self, env: LiveEnvironment, tap: TapPort, to_kernel: LinkConfig,
                  from_kernel: LinkConfig | None = None, seed: int = 1) -> None:
+        argcheck.instance("to_kernel", to_kernel, LinkConfig, "a LinkConfig")
+        argcheck.instance("from_kernel", from_kernel, LinkConfig, "a LinkConfig (or None)")
         self.tap = tap
         self.link = Link(_LiveWorld(env, seed), to_kernel, from_kernel, name=f"live:{tap.name}")
         self._stack_side: Endpoint = self.link.a

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.live.host import LiveConfig, LiveHost
 from netsim.stack.tcp.peer_adapter import PeerConnection, PeerFactory, listen_peer
@@ -38,6 +39,10 @@ def serve(factory: PeerFactory, *, tap: str = "tap0", port: int = PORT,
     """Run netsim live on `tap` with peers from `factory` echoing on `port` until the first
     connection ends (or `limit` seconds pass); print "ready", then one "result {json}" line.
     Exit status 0 when the connection closed cleanly."""
+    argcheck.callable_("factory", factory, "a class or function making a TcpPeer")
+    port = argcheck.port("port", port)
+    initial_rto = argcheck.seconds("initial_rto", initial_rto, positive=True)
+    limit = argcheck.seconds("limit", limit, positive=True)
     host = LiveHost(LiveConfig(tap=tap, ip=f"{NETSIM_IP}/24", trace=trace))
     try:
         rng = random.Random()
@@ -94,6 +99,11 @@ def run_live(spec: str, *, nbytes: int = 1_000_000, seed: int = 1, timeout: floa
              plot: str | None = None) -> int:
     """The whole live check of the module doc; prints one line; 0 when the echo came back
     byte-exact and the peer closed cleanly."""
+    argcheck.path("spec", spec, "tcp_peer.py")  # (checked before the namespace is made)
+    nbytes = argcheck.whole("nbytes", nbytes, what="a number of bytes")
+    timeout = argcheck.seconds("timeout", timeout, positive=True)
+    if plot is not None:
+        argcheck.path("plot", plot, "peer.png")
     if os.geteuid() != 0:
         raise UsageError("peer-live: needs root (it creates a network namespace and a TAP); "
                          "run it with sudo")

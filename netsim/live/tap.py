@@ -30,6 +30,7 @@ from netsim.live.offload import (
 from netsim.live.synqueue import SynQueue, is_pure_syn
 from netsim.live.tapdev import (
     LiveSetupError,
+    _check_name,
     has_vnet_hdr,
     interface_mac,
     interface_mtu,
@@ -102,6 +103,8 @@ class TapPort:
                  syn_max_age: float | None = 1.0, coalesce_acks: bool = True,
                  ack_batch: int = 32, offload: bool = True, vnet_hdr: bool = False,
                  tso: bool = True) -> None:
+        if fd is None:
+            _check_name(name)  # before the device is opened
         self.name = name
         self.offload_flags = 0
         if fd is None:

@@ -41,6 +41,8 @@ class LiveSetupError(UsageError):
 
 
 def _check_name(name: str) -> bytes:
+    if not isinstance(name, str):
+        raise LiveSetupError(f"--tap: {name!r:.60} is not an interface name; use e.g. 'tap0'")
     raw = name.encode("ascii", "replace")
     if not name or len(raw) >= IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
         raise LiveSetupError(f"--tap: {name!r} is not an interface name (1..15 characters)")

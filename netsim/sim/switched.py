@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.sim.link import LinkConfig
 from netsim.sim.topology import Network, _add_link, add_port, make_node
@@ -43,7 +44,8 @@ class Lan(Network):
         for s in self.switches:
             if s.name == name:
                 return s
-        raise KeyError(name)
+        raise argcheck.unknown("name", name, "a switch of this network",
+                               [s.name for s in self.switches])
 
 
 def make_switch(world: World, name: str, *, ageing_time: float = DEFAULT_AGEING_TIME,

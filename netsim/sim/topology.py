@@ -36,10 +36,12 @@ class Network:
         return self.world.env
 
     def node(self, name: str) -> Node:
+        """The host or router called `name` (an `UnknownNameError`, also a KeyError, if none)."""
         for n in self.hosts + self.routers:
             if n.name == name:
                 return n
-        raise KeyError(name)
+        raise argcheck.unknown("name", name, "a node of this network",
+                               [n.name for n in self.hosts + self.routers])
 
     def run(self, until: float | None = None) -> None:
         self.world.run(until)

@@ -82,20 +82,27 @@ class Stack(InputHost):
         """Add a route; with only `via`, the interface is found from the connected routes."""
         # (the unions let a wrong type through the compiled build to the checks here, whose
         # UsageError names the argument; IPv4Address(5) would be 0.0.0.5)
-        if not isinstance(network, str) and not isinstance(network, IPv4Network):
+        try:
+            if isinstance(network, IPv4Network):
+                net = network
+            elif isinstance(network, str):
+                net = IPv4Network(network, strict=False)  # host bits masked off, as before
+            else:
+                raise ValueError
+        except ValueError:
             raise UsageError(f"network: {network!r:.60} is not an IPv4 network; use e.g. "
-                             "'10.1.0.0/16'")
+                             "'10.1.0.0/16'") from None
         gateway = argcheck.ipv4("via", via, "; use e.g. '10.0.0.2'") if via is not None else None
         if interface is None:
             if gateway is None:
                 raise UsageError("route: give a gateway (via) or an interface")
             gw_route = self.routes.lookup(gateway)
             if gw_route is None or gw_route.gateway is not None:
-                raise UsageError(f"route: gateway {via} is not on a connected network")
+                raise UsageError(f"via: gateway {via} is not on a connected network")
             interface = gw_route.interface
         if interface not in self.interfaces:
-            raise UsageError(f"route: no interface {interface!r} on {self.name}")
-        route = self.routes.add(network, interface, gateway)
+            raise UsageError(f"interface: no interface {interface!r} on {self.name}")
+        route = self.routes.add(net, interface, gateway)
         if not self._own_forwarder:
             self.forwarder.add_route(route.network.network_address, route.network.prefixlen,
                                      interface, route.gateway)

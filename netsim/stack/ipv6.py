@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ipaddress import IPv6Address, IPv6Interface, IPv6Network
 from typing import TYPE_CHECKING, Final
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.stack.icmp import TokenBucket
 from netsim.stack.ipv6_input import (
@@ -119,11 +120,13 @@ class Ipv6Layer:
     def add_route(self, network: str, via: str, iface: str) -> None:
         """A route to `network` through router `via` (a link-local or global address)."""
         if iface not in self.ifaces:
-            raise UsageError(f"route: IPv6 is not enabled on {iface!r}")
+            raise UsageError(f"iface: IPv6 is not enabled on {iface!r}")
         try:
-            net, gw = IPv6Network(network, strict=False), IPv6Address(via)
-        except ValueError as exc:
-            raise UsageError(f"route: {exc}") from None
+            net = IPv6Network(network, strict=False)
+        except (TypeError, ValueError):
+            raise UsageError(f"network: {network!r:.60} is not an IPv6 network; use e.g. "
+                             "'2001:db8:1::/64'") from None
+        gw = argcheck.ipv6("via", via)
         self.routes.append((net, iface, gw))
         self.routes.sort(key=lambda r: -r[0].prefixlen)
 

@@ -28,9 +28,11 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from operator import index
 from pathlib import Path
 from typing import Any, TextIO
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.sweep.progress import Progress
 from netsim.sweep.spec import Run, SweepSpec, load_spec
@@ -171,6 +173,24 @@ def _dask(runs: list[Run], address: str,
 
 
 # --------------------------------------------------------------------------- driver
+def _check_arguments(out: object, workers: object, dask: object, parquet: object,
+                     stream: object, on_result: object) -> None:
+    """The types `run_sweep` needs, checked before it writes anything (the command line
+    gives the right ones; a notebook may not)."""
+    argcheck.path("out", out, "sweep.csv")
+    if parquet is not None:
+        argcheck.path("parquet", parquet, "sweep.parquet")
+    if workers is not None and (isinstance(workers, bool) or not hasattr(workers, "__index__")):
+        raise UsageError(f"--workers: {workers!r:.60} is not a number of workers; use an int "
+                         ">= 1")
+    if dask is not None and not isinstance(dask, str):
+        raise UsageError(f"dask: {dask!r:.60} is not a scheduler address; use 'local' or e.g. "
+                         "'tcp://host:8786'")
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise UsageError(f"stream: {stream!r:.60} is not a text stream; use e.g. sys.stderr")
+    argcheck.callable_("on_result", on_result, "a function of one row (a dict)")
+
+
 def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, workers: int | None = None,
               dask: str | None = None, parquet: str | Path | None = None,
               progress: bool = True, stream: TextIO | None = None,
@@ -186,7 +206,11 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, workers: int | N
     ``if __name__ == "__main__":`` (as with any multiprocessing pool).
     """
     if not isinstance(spec, SweepSpec):
+        if not isinstance(spec, str | os.PathLike):
+            raise UsageError(f"spec: {spec!r:.60} is not a SweepSpec or a spec file's path; use "
+                             "load_spec(path) or parse_spec(dict)")
         spec = load_spec(spec)
+    _check_arguments(out, workers, dask, parquet, stream, on_result)
     out = Path(out)
     if out.suffix.lower() in (".parquet", ".pq"):
         raise UsageError(f"--out: {str(out)!r}: the resumable table is CSV; "
@@ -204,7 +228,8 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, workers: int | N
                              f"{str(pq_path.parent)!r}")
         if not parquet_available():
             raise UsageError("--parquet: needs pyarrow (pip install pyarrow)")
-    if workers is not None and (isinstance(workers, bool) or workers < 1):
+    workers = None if workers is None else index(workers)
+    if workers is not None and workers < 1:
         raise UsageError(f"--workers: {workers!r} is not a number of workers; use 1 or more")
     if dask is not None and dask != "local" and workers is not None:
         raise UsageError("--workers: an existing Dask cluster has its own workers; "

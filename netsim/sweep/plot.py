@@ -16,6 +16,7 @@ dropping them silently. Legends and axes show units ("delay 5 ms", "loss 1%").
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,14 @@ def plot_sweep(table: str | Path | Sequence[dict[str, Any]], x: str, y: str,
     figure (a new one unless ``ax`` is given). ``table`` is a CSV path or rows."""
     from matplotlib.figure import Figure
 
-    rows = read_table(table) if isinstance(table, str | Path) else list(table)
+    if isinstance(table, str | os.PathLike):
+        rows = read_table(table)
+    else:
+        try:
+            rows = list(table)
+        except TypeError:
+            raise UsageError(f"table: {table!r:.60} is not a table; use a CSV path or a list "
+                             "of rows (dicts, as read_table gives)") from None
     if not rows:
         raise UsageError("TABLE: the table has no rows")
     points = aggregate(rows, x, y, hue, err)

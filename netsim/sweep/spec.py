@@ -34,9 +34,11 @@ import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.sweep.check import check_scenario, check_vary
 from netsim.sweep.knobs import (
@@ -130,7 +132,7 @@ class SweepSpec:
 # --------------------------------------------------------------------------- parsing
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a spec file (a `SpecError` names the file and the key)."""
-    p = Path(path)
+    p = Path(argcheck.path("path", path, "sweep.toml"))
     try:
         text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
@@ -150,7 +152,11 @@ def parse_spec(doc: Mapping[str, Any], source: str = "<spec>",
                base: Path | None = None) -> SweepSpec:
     """Check a spec given as a mapping (what `tomllib` returns). ``base`` is the folder a
     ``cc = "file.py:Class"`` path is relative to (default: the current folder)."""
-    spec = SweepSpec(source=source)
+    if not isinstance(doc, Mapping):
+        hint = "load_spec(path) reads a file; " if isinstance(doc, str | PathLike) else ""
+        raise SpecError(f"doc: {doc!r:.60} is not a mapping; {hint}give a dict such as "
+                        "{'scenario': {...}, 'vary': {...}}")
+    spec = SweepSpec(source=str(source))
 
     def err(msg: str) -> SpecError:
         return SpecError(f"{source}: {msg}")
@@ -358,6 +364,8 @@ def _seeds(value: object, err: Callable[[str], SpecError]) -> list[int]:
         if isinstance(start, bool) or not isinstance(start, int) or start < 0:
             raise err(f"seeds.start: {start!r} is not a seed; use a whole number >= 0")
         return list(range(start, start + count))
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise err(f"seeds: {value} is not a seed; use a whole number >= 0")
         return [value]
     raise err(f"seeds: {value!r} is {_kind_name(value)}; use a list [1, 2, 3] or {{count = N}}")

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.sweep.spec import SweepSpec
 from netsim.sweep.worker import SUMMARY_COLUMNS
@@ -161,6 +162,7 @@ TEXT_COLUMNS = frozenset({"run_id", "error", "cc", "loss_model", "sha256_sent",
 def read_table(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a sweep table as dicts with typed cells (int, float, bool, str; None for an
     empty cell). With pandas, ``pandas.read_csv(path)`` reads the same file."""
+    argcheck.path("path", path, "sweep.csv")  # (an int would be read as a file descriptor)
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)

@@ -22,12 +22,16 @@ caller), so netsim.wire keeps clear of ``os``.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from os import PathLike
 from types import TracebackType
 from typing import BinaryIO, NamedTuple, Protocol
 
+from netsim import argcheck
+from netsim.errors import UsageError
 from netsim.wire.errors import PcapError
 
 LINKTYPE_ETHERNET = 1
@@ -88,6 +92,13 @@ def seconds_to_ns(timestamp: float | int) -> int:
     return ns
 
 
+def _check_path(target: object, or_file: str) -> None:
+    """A path for open(); an int would be taken as a file descriptor (and closed after)."""
+    if not isinstance(target, str | bytes | PathLike):
+        raise UsageError(f"file_or_path: {target!r:.60} is not a file path or a file; use a "
+                         f"path such as 'run.pcap' or {or_file}")
+
+
 def _name(target: object) -> str:
     name = getattr(target, "name", None)
     if isinstance(name, str):
@@ -109,12 +120,18 @@ class PcapWriter:
     def __init__(self, file_or_path: PathOrFile, *, nanosecond: bool = False,
                  snaplen: int = DEFAULT_SNAPLEN, linktype: int = LINKTYPE_ETHERNET,
                  close_file: bool | None = None) -> None:
+        if isinstance(snaplen, bool) or not hasattr(snaplen, "__index__"):
+            raise UsageError(f"snaplen: {snaplen!r:.60} is not a snapshot length; use an int in "
+                             "1..2147483647")
+        snaplen = operator.index(snaplen)
         if not 0 < snaplen <= 0x7FFFFFFF:
             raise PcapError(f"pcap: snapshot length {snaplen} is not in 1..2147483647")
+        linktype = argcheck.whole("linktype", linktype, 0, 0xFFFFFFFF, "a link type")
         if hasattr(file_or_path, "write"):
             self._file: BinaryIO = file_or_path  # type: ignore[assignment]
             self._owns = bool(close_file)
         else:
+            _check_path(file_or_path, "a binary file open for writing")
             self._file = open(file_or_path, "wb")  # noqa: SIM115 - closed in close()
             self._owns = True if close_file is None else close_file
         self.name = _name(file_or_path)
@@ -184,6 +201,7 @@ class PcapReader:
             self._file: BinaryIO = file_or_path  # type: ignore[assignment]
             self._owns = False
         else:
+            _check_path(file_or_path, "a binary file open for reading")
             self._file = open(file_or_path, "rb")  # noqa: SIM115 - closed in close()
             self._owns = True
         self.name = _name(file_or_path)

@@ -26,11 +26,9 @@ import operator
 import struct
 from collections.abc import Iterable, Iterator
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from os import PathLike
 from types import TracebackType
 from typing import BinaryIO, NamedTuple, Protocol
 
-from netsim import argcheck
 from netsim.errors import UsageError
 from netsim.wire.errors import PcapError
 
@@ -94,7 +92,8 @@ def seconds_to_ns(timestamp: float | int) -> int:
 
 def _check_path(target: object, or_file: str) -> None:
     """A path for open(); an int would be taken as a file descriptor (and closed after)."""
-    if not isinstance(target, str | bytes | PathLike):
+    # (os.PathLike by its method: netsim.wire keeps clear of os)
+    if not isinstance(target, str | bytes) and not hasattr(target, "__fspath__"):
         raise UsageError(f"file_or_path: {target!r:.60} is not a file path or a file; use a "
                          f"path such as 'run.pcap' or {or_file}")
 
@@ -126,7 +125,12 @@ class PcapWriter:
         snaplen = operator.index(snaplen)
         if not 0 < snaplen <= 0x7FFFFFFF:
             raise PcapError(f"pcap: snapshot length {snaplen} is not in 1..2147483647")
-        linktype = argcheck.whole("linktype", linktype, 0, 0xFFFFFFFF, "a link type")
+        if isinstance(linktype, bool) or not hasattr(linktype, "__index__"):
+            raise UsageError(f"linktype: {linktype!r:.60} is not a link type; use an int in "
+                             "0..4294967295 (1: Ethernet)")
+        linktype = operator.index(linktype)
+        if not 0 <= linktype <= 0xFFFFFFFF:
+            raise UsageError(f"linktype: {linktype} is not in 0..4294967295")
         if hasattr(file_or_path, "write"):
             self._file: BinaryIO = file_or_path  # type: ignore[assignment]
             self._owns = bool(close_file)

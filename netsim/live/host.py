@@ -30,7 +30,7 @@ from netsim.live.env import LiveEnvironment
 from netsim.live.impair import ImpairedPort, is_impaired
 from netsim.live.offload import trusted_tcp_frame
 from netsim.live.tap import LiveSetupError, TapPort
-from netsim.live.tapdev import _check_name
+from netsim.live.tapdev import check_tap_name
 from netsim.node import Node
 from netsim.stack.events import TraceRecord
 from netsim.stack.host import Stack
@@ -294,7 +294,7 @@ def _check_types(config: LiveConfig) -> None:
     if not isinstance(config, LiveConfig):
         raise LiveSetupError(f"config: {config!r:.60} is not a LiveConfig; use e.g. "
                              "LiveConfig(tap='tap0', ip='10.0.0.2/24')")
-    _check_name(config.tap)
+    check_tap_name(config.tap)
     if config.mtu is not None and (isinstance(config.mtu, bool)
                                    or not hasattr(config.mtu, "__index__")):
         raise LiveSetupError(f"--mtu: {config.mtu!r:.60} is not an MTU; use an int in 68..65535")

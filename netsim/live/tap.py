@@ -30,7 +30,7 @@ from netsim.live.offload import (
 from netsim.live.synqueue import SynQueue, is_pure_syn
 from netsim.live.tapdev import (
     LiveSetupError,
-    _check_name,
+    check_tap_name,
     has_vnet_hdr,
     interface_mac,
     interface_mtu,
@@ -104,7 +104,7 @@ class TapPort:
                  ack_batch: int = 32, offload: bool = True, vnet_hdr: bool = False,
                  tso: bool = True) -> None:
         if fd is None:
-            _check_name(name)  # before the device is opened
+            check_tap_name(name)  # before the device is opened
         self.name = name
         self.offload_flags = 0
         if fd is None:

@@ -22,7 +22,8 @@ import struct
 from netsim.errors import UsageError
 from netsim.live.offload import IFF_VNET_HDR, TUNSETVNETHDRSZ, VNET_HDR_LEN, supports_vnet_hdr
 
-__all__ = ["LiveSetupError", "has_vnet_hdr", "interface_mac", "interface_mtu", "open_tap"]
+__all__ = ["LiveSetupError", "check_tap_name", "has_vnet_hdr", "interface_mac", "interface_mtu",
+           "open_tap"]
 
 TUN_DEVICE = "/dev/net/tun"
 TUNSETIFF = 0x400454CA
@@ -40,7 +41,9 @@ class LiveSetupError(UsageError):
     """Live mode cannot start: not root, no TUN support, no such TAP, TAP busy, bad address."""
 
 
-def _check_name(name: str) -> bytes:
+def check_tap_name(name: str) -> bytes:
+    """`name` as the bytes of an interface name (a `LiveSetupError` if it cannot be one);
+    called before anything opens a device or a file."""
     if not isinstance(name, str):
         raise LiveSetupError(f"--tap: {name!r:.60} is not an interface name; use e.g. 'tap0'")
     raw = name.encode("ascii", "replace")
@@ -51,7 +54,7 @@ def _check_name(name: str) -> bytes:
 
 def interface_mtu(name: str) -> int:
     """The MTU of interface `name` in the current network namespace."""
-    raw = _check_name(name)
+    raw = check_tap_name(name)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         out = fcntl.ioctl(s, SIOCGIFMTU, _IFREQ_INT.pack(raw, 0))
     return int(_IFREQ_INT.unpack(out)[1])
@@ -59,7 +62,7 @@ def interface_mtu(name: str) -> int:
 
 def interface_mac(name: str) -> bytes:
     """The MAC address of interface `name` (for a TAP: the kernel side's address)."""
-    raw = _check_name(name)
+    raw = check_tap_name(name)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         out = fcntl.ioctl(s, SIOCGIFHWADDR, raw + bytes(40 - len(raw)))
     return bytes(out[18:24])
@@ -68,7 +71,7 @@ def interface_mac(name: str) -> bytes:
 def open_tap(name: str, vnet_hdr: bool = False) -> int:
     """Attach to the existing TAP interface `name`; returns a non-blocking file descriptor.
     `vnet_hdr`: with IFF_VNET_HDR if the kernel offers it (`has_vnet_hdr` tells)."""
-    raw = _check_name(name)
+    raw = check_tap_name(name)
     if not os.path.exists(TUN_DEVICE):
         raise LiveSetupError(f"{TUN_DEVICE} is missing: this kernel or container has no TUN/TAP "
                              "support (try `modprobe tun`)")
